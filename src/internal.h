@@ -1,0 +1,120 @@
+/*
+ * internal.h — structures shared inside the library: tensors, nodes, graphs,
+ * the op table's row type, and the error helpers. Not installed.
+ */
+#ifndef GF_INTERNAL_H
+#define GF_INTERNAL_H
+
+#include "gradflow.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+#if defined(__GNUC__)
+#define GF_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define GF_PRINTF(f, a)
+#endif
+
+/* ---- tensors (tensor.c) ---- */
+
+struct gf_tensor {
+    gf_dtype dtype;
+    gf_shape shape;
+    float *data;
+    int64_t capacity; /* floats owned at data; 0 when borrowed */
+};
+
+/* Fills err (may be NULL) with code and a printf-style message; returns code. */
+gf_status gf__error_set(gf_error *err, gf_status code, const char *fmt, ...) GF_PRINTF(3, 4);
+
+/* Element count with overflow check: -1 for an open or negative dimension,
+ * -2 when the count would exceed 2^40. */
+int64_t gf__shape_count_checked(gf_shape s);
+bool gf__shape_equal(gf_shape a, gf_shape b);
+bool gf__shape_known(gf_shape s);
+
+/* Resizes an owned tensor to shape (reallocating only when it grows).
+ * GF_ERR_NOMEM on failure, tensor unchanged. */
+gf_status gf__tensor_reshape(gf_tensor *t, gf_dtype dt, gf_shape shape);
+/* Frees what an embedded tensor owns, leaving it empty. */
+void gf__tensor_release(gf_tensor *t);
+
+/* ---- broadcasting (shape.c): the one place NumPy's rule lives ---- */
+
+/* Broadcast shape of a and b into *out. Open dimensions (GF_ANY) broadcast
+ * with 1 and with themselves to open, and with n to n. false when the
+ * shapes do not broadcast. */
+bool gf__broadcast_shape(gf_shape a, gf_shape b, gf_shape *out);
+
+/* Strides (in elements) for reading x as if it had shape out: broadcast
+ * dimensions get stride 0. x is right-aligned in out (rank 4 view). */
+void gf__broadcast_strides(gf_shape x, gf_shape out, int64_t strides[GF_MAX_RANK]);
+
+/* out as a rank-4 shape padded with leading 1s. */
+void gf__shape_pad4(gf_shape s, int64_t dim[GF_MAX_RANK]);
+
+/* ---- graphs and nodes (graph.c) ---- */
+
+typedef struct gf_op gf_op;
+
+#define GF_MAX_INPUTS 2
+#define GF_NAME_MAX 64
+
+typedef struct gf_attrs {
+    int axes[GF_MAX_RANK];  /* reductions; argmax axis in axes[0]; perm */
+    int n_axes;
+    int keepdims;
+    int transpose_a, transpose_b;
+    gf_dtype to;            /* cast target */
+    float mean, stddev;     /* initializers */
+} gf_attrs;
+
+struct gf_node {
+    gf_graph *graph;
+    const gf_op *op;
+    int id;                      /* position in graph->nodes; -1 poisoned */
+    char name[GF_NAME_MAX];
+    gf_dtype dtype;
+    gf_shape shape;              /* inferred; GF_ANY where open */
+    int n_inputs;
+    gf_node *inputs[GF_MAX_INPUTS];
+    gf_attrs attrs;
+    float *value;                /* constants: gf_shape_count floats, arena */
+    gf_node *init;               /* variables: the initializer (not an input) */
+    int var_index;               /* variables: slot in the session; else -1 */
+    int next_suffix;             /* naming hint: next k to try for name_k */
+};
+
+struct gf_graph {
+    gf_node **nodes;
+    int n_nodes, cap_nodes;
+    int n_variables;
+    gf_status status;
+    char error[512];
+    gf_node **names;             /* hash table by name (graph.c) */
+    size_t n_names, cap_names;
+    gf_node poison;              /* returned by constructors after an error */
+    struct gf_arena *arena;      /* constant data */
+};
+
+/* Records the first error on g (later ones are dropped). Returns the poison
+ * node so callers can `return gf__graph_fail(...)`. */
+gf_node *gf__graph_fail(gf_graph *g, gf_status code, const char *fmt, ...) GF_PRINTF(3, 4);
+
+/* Adds a node for op with the given inputs after checking them (non-NULL,
+ * same graph, not poisoned) and running op's shape rule. Returns the node,
+ * or the poison node with the error recorded. */
+gf_node *gf__node_build(gf_graph *g, const gf_op *op, gf_node *const *inputs,
+                        int n_inputs, const gf_attrs *attrs);
+
+/* Arena allocation owned by the graph, zeroed; NULL when out of memory. */
+void *gf__graph_alloc(gf_graph *g, size_t bytes);
+
+/* The graph of the first non-NULL input, or NULL. */
+gf_graph *gf__graph_of(gf_node *const *inputs, int n);
+
+/* "[?,784]" into a caller buffer of at least GF_SHAPE_STR bytes. */
+#define GF_SHAPE_STR 64
+
+#endif /* GF_INTERNAL_H */

@@ -1,0 +1,109 @@
+/*
+ * elementwise.c — elementwise kernels: binary ops with NumPy broadcasting
+ * (fast paths for equal shapes and scalar operands), unary maps, casts.
+ */
+#include "kernels.h"
+
+#include <math.h>
+#include <string.h>
+
+/* out [shape] = a [broadcast] OP b [broadcast]. Three loops: same shape, a
+ * scalar operand, and the general 4-D walk with zero strides for broadcast
+ * dimensions (whose innermost dimension is a contiguous run or a repeat). */
+#define BINARY_KERNEL(fname, EXPR)                                                    \
+    GF_KERNEL(fname)                                                                  \
+    {                                                                                 \
+        (void)n; (void)ctx;                                                           \
+        const float *A = in[0]->data, *B = in[1]->data;                              \
+        float *o = out->data;                                                         \
+        int64_t cnt = gf_shape_count(out->shape);                                     \
+        int64_t na = gf_shape_count(in[0]->shape), nb = gf_shape_count(in[1]->shape); \
+        if (na == cnt && nb == cnt) {                                                 \
+            for (int64_t i = 0; i < cnt; i++) { float x = A[i], y = B[i]; o[i] = (EXPR); } \
+            return;                                                                   \
+        }                                                                             \
+        if (nb == 1 && na == cnt) {                                                   \
+            float y = B[0];                                                           \
+            for (int64_t i = 0; i < cnt; i++) { float x = A[i]; o[i] = (EXPR); }      \
+            return;                                                                   \
+        }                                                                             \
+        if (na == 1 && nb == cnt) {                                                   \
+            float x = A[0];                                                           \
+            for (int64_t i = 0; i < cnt; i++) { float y = B[i]; o[i] = (EXPR); }      \
+            return;                                                                   \
+        }                                                                             \
+        int64_t d[GF_MAX_RANK], sa[GF_MAX_RANK], sb[GF_MAX_RANK];                    \
+        gf__shape_pad4(out->shape, d);                                                \
+        gf__broadcast_strides(in[0]->shape, out->shape, sa);                          \
+        gf__broadcast_strides(in[1]->shape, out->shape, sb);                          \
+        for (int64_t i0 = 0; i0 < d[0]; i0++)                                         \
+        for (int64_t i1 = 0; i1 < d[1]; i1++)                                         \
+        for (int64_t i2 = 0; i2 < d[2]; i2++) {                                       \
+            const float *pa = A + i0 * sa[0] + i1 * sa[1] + i2 * sa[2];               \
+            const float *pb = B + i0 * sb[0] + i1 * sb[1] + i2 * sb[2];               \
+            for (int64_t i3 = 0; i3 < d[3]; i3++) {                                   \
+                float x = pa[i3 * sa[3]], y = pb[i3 * sb[3]];                          \
+                *o++ = (EXPR);                                                        \
+            }                                                                         \
+        }                                                                             \
+    }
+
+BINARY_KERNEL(gf__k_add, x + y)
+BINARY_KERNEL(gf__k_sub, x - y)
+BINARY_KERNEL(gf__k_mul, x * y)
+BINARY_KERNEL(gf__k_div, x / y)
+BINARY_KERNEL(gf__k_equal, x == y ? 1.0f : 0.0f)
+
+#define UNARY_KERNEL(fname, EXPR)                               \
+    GF_KERNEL(fname)                                            \
+    {                                                           \
+        (void)n; (void)ctx;                                     \
+        const float *X = in[0]->data;                           \
+        float *o = out->data;                                   \
+        int64_t cnt = gf_shape_count(out->shape);               \
+        for (int64_t i = 0; i < cnt; i++) { float x = X[i]; o[i] = (EXPR); } \
+    }
+
+/* sigmoid without overflow: for x < 0 use e^x / (1 + e^x). */
+static inline float sigmoidf(float x)
+{
+    if (x >= 0) return 1.0f / (1.0f + expf(-x));
+    float e = expf(x);
+    return e / (1.0f + e);
+}
+
+UNARY_KERNEL(gf__k_neg, -x)
+UNARY_KERNEL(gf__k_exp, expf(x))
+UNARY_KERNEL(gf__k_sigmoid, sigmoidf(x))
+
+GF_KERNEL(gf__k_cast)
+{
+    (void)ctx;
+    const float *X = in[0]->data;
+    float *o = out->data;
+    int64_t cnt = gf_shape_count(out->shape);
+    switch (n->attrs.to) {
+    case GF_BOOL:
+        for (int64_t i = 0; i < cnt; i++) o[i] = X[i] != 0.0f ? 1.0f : 0.0f;
+        break;
+    case GF_I32: /* truncation toward zero, as C and TensorFlow's cast */
+        for (int64_t i = 0; i < cnt; i++) o[i] = truncf(X[i]);
+        break;
+    case GF_F32:
+        if (o != X) memcpy(o, X, (size_t)cnt * sizeof *o);
+        break;
+    }
+}
+
+/* out = in[1]: assign's value (the variable itself is written at run end). */
+GF_KERNEL(gf__k_copy_input1)
+{
+    (void)n; (void)ctx;
+    memcpy(out->data, in[1]->data, (size_t)gf_shape_count(out->shape) * sizeof(float));
+}
+
+GF_KERNEL(gf__k_zeros)
+{
+    (void)in; (void)n; (void)ctx;
+    memset(out->data, 0, (size_t)gf_shape_count(out->shape) * sizeof(float));
+}

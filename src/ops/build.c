@@ -1,0 +1,251 @@
+/*
+ * build.c — the public node constructors: each checks its arguments, fills
+ * the attributes and hands the op's row to gf__node_build.
+ */
+#include "op.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define OP(id) (&gf__ops[GF_OP_##id])
+
+/* True when x cannot be used; gf__node_build then records why. */
+static bool unusable(gf_node *x)
+{
+    return !x || x->id < 0 || !x->graph || x->graph->status != GF_OK;
+}
+
+static const char *shape_str(gf_shape s, char *buf) { return gf_shape_format(s, buf, GF_SHAPE_STR); }
+
+/* Checks a declared shape: rank 0..4, dims >= 0 or GF_ANY (when open_ok). */
+static bool check_shape(gf_graph *g, const char *what, const char *name, gf_shape s, bool open_ok)
+{
+    if (s.rank < 0 || s.rank > GF_MAX_RANK) {
+        gf__graph_fail(g, GF_ERR_SHAPE, "%s \"%s\": rank %d is out of range: expected 0..%d",
+                       what, name ? name : "", s.rank, GF_MAX_RANK);
+        return false;
+    }
+    for (int i = 0; i < s.rank; i++) {
+        if (s.dim[i] >= 0 || (open_ok && s.dim[i] == GF_ANY)) continue;
+        char b[GF_SHAPE_STR];
+        gf__graph_fail(g, GF_ERR_SHAPE, "%s \"%s\": dimension %d of %s is %lld: expected %s", what,
+                       name ? name : "", i, shape_str(s, b), (long long)s.dim[i],
+                       open_ok ? "a size >= 0 or GF_ANY" : "a size >= 0 (no open dimensions)");
+        return false;
+    }
+    if (gf__shape_count_checked(s) == -2) {
+        char b[GF_SHAPE_STR];
+        gf__graph_fail(g, GF_ERR_SHAPE, "%s \"%s\": shape %s has too many elements", what,
+                       name ? name : "", shape_str(s, b));
+        return false;
+    }
+    return true;
+}
+
+static gf_node *source(gf_graph *g, const gf_op *op, const char *name, gf_dtype dt, gf_shape s,
+                       bool open_ok, const gf_attrs *attrs)
+{
+    if (!g) return gf__node_build(NULL, op, NULL, 0, NULL);
+    if (g->status != GF_OK) return &g->poison;
+    if ((unsigned)dt > GF_BOOL)
+        return gf__graph_fail(g, GF_ERR_ARG, "%s \"%s\": unknown dtype %d", op->name,
+                              name ? name : "", (int)dt);
+    if (!check_shape(g, op->name, name, s, open_ok)) return &g->poison;
+    gf_node *n = gf__node_build(g, op, NULL, 0, attrs);
+    if (n->id < 0) return n;
+    n->shape = s;
+    n->dtype = dt;
+    if (name) gf_name(n, name);
+    return n;
+}
+
+gf_node *gf_placeholder(gf_graph *g, const char *name, gf_dtype dt, gf_shape shape)
+{
+    return source(g, OP(PLACEHOLDER), name, dt, shape, true, NULL);
+}
+
+gf_node *gf_constant(gf_graph *g, gf_shape shape, const float *data)
+{
+    if (g && g->status == GF_OK && !data && gf_shape_count(shape) > 0)
+        return gf__graph_fail(g, GF_ERR_ARG, "constant: data is NULL");
+    gf_node *n = source(g, OP(CONSTANT), NULL, GF_F32, shape, false, NULL);
+    if (n->id < 0) return n;
+    int64_t cnt = gf_shape_count(shape);
+    n->value = gf__graph_alloc(g, (size_t)(cnt ? cnt : 1) * sizeof(float));
+    if (!n->value) return gf__graph_fail(g, GF_ERR_NOMEM, "constant: out of memory");
+    if (cnt) memcpy(n->value, data, (size_t)cnt * sizeof(float));
+    return n;
+}
+
+gf_node *gf_scalar(gf_graph *g, float value)
+{
+    return gf_constant(g, gf_dims(0), &value);
+}
+
+gf_node *gf_truncated_normal(gf_graph *g, gf_shape shape, float mean, float stddev)
+{
+    if (g && g->status == GF_OK && (!isfinite(mean) || !isfinite(stddev) || stddev < 0))
+        return gf__graph_fail(g, GF_ERR_ARG,
+                              "truncated_normal: mean %g and stddev %g: expected finite values, stddev >= 0",
+                              (double)mean, (double)stddev);
+    gf_attrs a = { .mean = mean, .stddev = stddev };
+    return source(g, OP(TRUNCATED_NORMAL), NULL, GF_F32, shape, false, &a);
+}
+
+gf_node *gf_zeros(gf_graph *g, gf_shape shape)
+{
+    return source(g, OP(ZEROS), NULL, GF_F32, shape, false, NULL);
+}
+
+gf_node *gf_variable(gf_graph *g, const char *name, gf_node *init)
+{
+    if (!g) return gf__node_build(NULL, OP(VARIABLE), NULL, 0, NULL);
+    if (g->status != GF_OK) return &g->poison;
+    if (!init)
+        return gf__graph_fail(g, GF_ERR_ARG, "variable \"%s\": initializer is NULL", name ? name : "");
+    if (init->graph != g)
+        return gf__graph_fail(g, GF_ERR_ARG, "variable \"%s\": initializer \"%s\" belongs to another graph",
+                              name ? name : "", init->name);
+    if (init->id < 0)
+        return gf__graph_fail(g, GF_ERR_ARG, "variable \"%s\": initializer is a poisoned node", name ? name : "");
+    char b[GF_SHAPE_STR];
+    if (!gf__shape_known(init->shape))
+        return gf__graph_fail(g, GF_ERR_SHAPE,
+                              "variable \"%s\": initializer \"%s\" has shape %s: expected a fully known shape",
+                              name ? name : "", init->name, shape_str(init->shape, b));
+    if (init->dtype != GF_F32)
+        return gf__graph_fail(g, GF_ERR_SHAPE, "variable \"%s\": initializer \"%s\" has dtype %s: expected float32",
+                              name ? name : "", init->name, gf_dtype_name(init->dtype));
+    gf_node *n = source(g, OP(VARIABLE), name, GF_F32, init->shape, false, NULL);
+    if (n->id < 0) return n;
+    n->init = init;
+    n->var_index = g->n_variables++;
+    return n;
+}
+
+/* ---- operations ---- */
+
+static gf_node *build(const gf_op *op, gf_node *a, gf_node *b, const gf_attrs *attrs)
+{
+    gf_node *in[2] = { a, b };
+    return gf__node_build(gf__graph_of(in, op->arity), op, in, op->arity, attrs);
+}
+
+gf_node *gf_add(gf_node *a, gf_node *b) { return build(OP(ADD), a, b, NULL); }
+gf_node *gf_sub(gf_node *a, gf_node *b) { return build(OP(SUB), a, b, NULL); }
+gf_node *gf_mul(gf_node *a, gf_node *b) { return build(OP(MUL), a, b, NULL); }
+gf_node *gf_div(gf_node *a, gf_node *b) { return build(OP(DIV), a, b, NULL); }
+gf_node *gf_equal(gf_node *a, gf_node *b) { return build(OP(EQUAL), a, b, NULL); }
+gf_node *gf_neg(gf_node *x) { return build(OP(NEG), x, NULL, NULL); }
+gf_node *gf_exp(gf_node *x) { return build(OP(EXP), x, NULL, NULL); }
+gf_node *gf_sigmoid(gf_node *x) { return build(OP(SIGMOID), x, NULL, NULL); }
+
+gf_node *gf_matmul_t(gf_node *a, gf_node *b, int transpose_a, int transpose_b)
+{
+    gf_attrs at = { .transpose_a = !!transpose_a, .transpose_b = !!transpose_b };
+    return build(OP(MATMUL), a, b, &at);
+}
+
+gf_node *gf_matmul(gf_node *a, gf_node *b) { return gf_matmul_t(a, b, 0, 0); }
+
+gf_node *gf_transpose_perm(gf_node *x, const int *perm)
+{
+    if (unusable(x)) return build(OP(TRANSPOSE), x, NULL, NULL);
+    gf_attrs at = { .n_axes = x->shape.rank };
+    bool seen[GF_MAX_RANK] = { false };
+    for (int i = 0; i < x->shape.rank; i++) {
+        int p = perm ? perm[i] : -1;
+        if (p < 0 || p >= x->shape.rank || seen[p]) {
+            char b[GF_SHAPE_STR];
+            return gf__graph_fail(x->graph, GF_ERR_ARG,
+                                  "transpose: perm%s is not a permutation of 0..%d for input \"%s\" of shape %s",
+                                  perm ? "" : " is NULL and", x->shape.rank - 1, x->name,
+                                  shape_str(x->shape, b));
+        }
+        seen[p] = true;
+        at.axes[i] = p;
+    }
+    return build(OP(TRANSPOSE), x, NULL, &at);
+}
+
+gf_node *gf_transpose(gf_node *x)
+{
+    if (unusable(x)) return build(OP(TRANSPOSE), x, NULL, NULL);
+    int perm[GF_MAX_RANK];
+    for (int i = 0; i < x->shape.rank; i++) perm[i] = x->shape.rank - 1 - i;
+    return gf_transpose_perm(x, perm);
+}
+
+/* Normalises axis into 0..rank-1, or records an error naming the op. */
+static bool norm_axis(const gf_op *op, gf_node *x, int axis, int *out)
+{
+    int r = x->shape.rank;
+    if (axis < -r || axis >= r) {
+        char b[GF_SHAPE_STR];
+        gf__graph_fail(x->graph, GF_ERR_ARG,
+                       "%s: axis %d is out of range for input \"%s\" of shape %s: expected %d..%d",
+                       op->name, axis, x->name, shape_str(x->shape, b), -r, r - 1);
+        return false;
+    }
+    *out = axis < 0 ? axis + r : axis;
+    return true;
+}
+
+static gf_node *reduce(const gf_op *op, gf_node *x, const int *axes, int n_axes, int keepdims)
+{
+    if (unusable(x)) return build(op, x, NULL, NULL);
+    gf_attrs at = { .keepdims = !!keepdims };
+    if (n_axes < 0 || n_axes > x->shape.rank || (n_axes > 0 && !axes))
+        return gf__graph_fail(x->graph, GF_ERR_ARG, "%s: %d axes%s for input \"%s\" of rank %d",
+                              op->name, n_axes, n_axes > 0 && !axes ? " but axes is NULL" : "",
+                              x->name, x->shape.rank);
+    for (int i = 0; i < n_axes; i++) {
+        int a;
+        if (!norm_axis(op, x, axes[i], &a)) return &x->graph->poison;
+        for (int j = 0; j < at.n_axes; j++)
+            if (at.axes[j] == a)
+                return gf__graph_fail(x->graph, GF_ERR_ARG, "%s: axis %d is listed twice",
+                                      op->name, axes[i]);
+        at.axes[at.n_axes++] = a;
+    }
+    return build(op, x, NULL, &at);
+}
+
+gf_node *gf_reduce_sum(gf_node *x, const int *axes, int n_axes, int keepdims)
+{
+    return reduce(OP(REDUCE_SUM), x, axes, n_axes, keepdims);
+}
+
+gf_node *gf_reduce_mean(gf_node *x, const int *axes, int n_axes, int keepdims)
+{
+    return reduce(OP(REDUCE_MEAN), x, axes, n_axes, keepdims);
+}
+
+gf_node *gf_argmax(gf_node *x, int axis)
+{
+    if (unusable(x)) return build(OP(ARGMAX), x, NULL, NULL);
+    if (x->shape.rank == 0)
+        return gf__graph_fail(x->graph, GF_ERR_ARG, "argmax: input \"%s\" is a scalar: expected rank >= 1",
+                              x->name);
+    gf_attrs at = { .n_axes = 1 };
+    if (!norm_axis(OP(ARGMAX), x, axis, &at.axes[0])) return &x->graph->poison;
+    return build(OP(ARGMAX), x, NULL, &at);
+}
+
+gf_node *gf_cast(gf_node *x, gf_dtype dt)
+{
+    if (!unusable(x) && (unsigned)dt > GF_BOOL)
+        return gf__graph_fail(x->graph, GF_ERR_ARG, "cast: unknown dtype %d", (int)dt);
+    gf_attrs at = { .to = dt };
+    return build(OP(CAST), x, NULL, &at);
+}
+
+gf_node *gf_assign(gf_node *var, gf_node *value)
+{
+    if (!unusable(var) && !(var->op->flags & GF_OPF_VARIABLE))
+        return gf__graph_fail(var->graph, GF_ERR_ARG,
+                              "assign: input 0 (\"%s\", op %s) is not a variable", var->name,
+                              var->op->name);
+    return build(OP(ASSIGN), var, value, NULL);
+}

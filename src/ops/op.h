@@ -1,0 +1,72 @@
+/*
+ * op.h — the row type of the op table: an operation is its name, arity,
+ * flags, shape rule and kernel. Everything else looks ops up here.
+ */
+#ifndef GF_OP_H
+#define GF_OP_H
+
+#include "../internal.h"
+
+enum {
+    GF_OPF_SOURCE = 1 << 0,      /* no inputs; value comes from elsewhere */
+    GF_OPF_PLACEHOLDER = 1 << 1, /* fed by the caller */
+    GF_OPF_VARIABLE = 1 << 2,    /* reads session state */
+    GF_OPF_CONSTANT = 1 << 3,    /* value stored in the graph */
+    GF_OPF_RANDOM = 1 << 4,      /* needs the node's random stream */
+    GF_OPF_ASSIGN = 1 << 5,      /* writes inputs[0] (a variable) at run end */
+    GF_OPF_NO_GRAD = 1 << 6      /* not differentiable (argmax, equal, cast) */
+};
+
+/* Per-run context a kernel may need. */
+typedef struct gf_kctx {
+    gf_rng *rng;                /* random ops only */
+} gf_kctx;
+
+/* The shape rule: from the inputs' shapes and dtypes (open dims allowed at
+ * build time, all known at run time) and the node's attributes, the output
+ * shape and dtype. On refusal writes the detail (without the op/node prefix)
+ * into msg and returns false. */
+typedef bool (*gf_shape_fn)(const gf_node *n, const gf_shape *in, const gf_dtype *in_dt,
+                            gf_shape *out, gf_dtype *out_dt, char *msg, size_t len);
+
+/* The kernel: out has its final shape and storage; inputs are ready. */
+typedef void (*gf_kernel_fn)(gf_tensor *out, const gf_tensor *const *in, const gf_node *n,
+                             gf_kctx *ctx);
+
+struct gf_op {
+    const char *name;
+    int arity;
+    unsigned flags;
+    gf_shape_fn shape;
+    gf_kernel_fn kernel;
+};
+
+/* The table (ops/table.c), one row per op, named by an X-macro enum. */
+#define GF_OPS(X)                                                              \
+    X(PLACEHOLDER, placeholder) X(CONSTANT, constant) X(VARIABLE, variable)   \
+    X(TRUNCATED_NORMAL, truncated_normal) X(ZEROS, zeros)                      \
+    X(ADD, add) X(SUB, subtract) X(MUL, multiply) X(DIV, divide)               \
+    X(NEG, negative) X(EXP, exp) X(SIGMOID, sigmoid)                           \
+    X(MATMUL, matmul) X(TRANSPOSE, transpose)                                  \
+    X(REDUCE_SUM, reduce_sum) X(REDUCE_MEAN, reduce_mean)                      \
+    X(ARGMAX, argmax) X(EQUAL, equal) X(CAST, cast) X(ASSIGN, assign)
+
+#define GF_OP_ENUM(id, name) GF_OP_##id,
+enum { GF_OPS(GF_OP_ENUM) GF_OP_COUNT };
+#undef GF_OP_ENUM
+
+extern const gf_op gf__ops[GF_OP_COUNT];
+
+/* Shape rules (ops/shape_rules.c). */
+bool gf__shape_source(const gf_node *, const gf_shape *, const gf_dtype *, gf_shape *, gf_dtype *, char *, size_t);
+bool gf__shape_unary(const gf_node *, const gf_shape *, const gf_dtype *, gf_shape *, gf_dtype *, char *, size_t);
+bool gf__shape_binary(const gf_node *, const gf_shape *, const gf_dtype *, gf_shape *, gf_dtype *, char *, size_t);
+bool gf__shape_compare(const gf_node *, const gf_shape *, const gf_dtype *, gf_shape *, gf_dtype *, char *, size_t);
+bool gf__shape_matmul(const gf_node *, const gf_shape *, const gf_dtype *, gf_shape *, gf_dtype *, char *, size_t);
+bool gf__shape_transpose(const gf_node *, const gf_shape *, const gf_dtype *, gf_shape *, gf_dtype *, char *, size_t);
+bool gf__shape_reduce(const gf_node *, const gf_shape *, const gf_dtype *, gf_shape *, gf_dtype *, char *, size_t);
+bool gf__shape_argmax(const gf_node *, const gf_shape *, const gf_dtype *, gf_shape *, gf_dtype *, char *, size_t);
+bool gf__shape_cast(const gf_node *, const gf_shape *, const gf_dtype *, gf_shape *, gf_dtype *, char *, size_t);
+bool gf__shape_assign(const gf_node *, const gf_shape *, const gf_dtype *, gf_shape *, gf_dtype *, char *, size_t);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * rng.c — PCG32 (O'Neill's permuted congruential generator, XSH-RR 64/32):
+ * an explicit, seedable generator that gives the same stream everywhere.
+ */
+#include "gradflow.h"
+
+#include <math.h>
+
+#define PCG_MULT 6364136223846793005ULL
+
+void gf_rng_seed(gf_rng *r, uint64_t seed, uint64_t stream)
+{
+    r->state = 0;
+    r->inc = (stream << 1) | 1u;
+    gf_rng_u32(r);
+    r->state += seed;
+    gf_rng_u32(r);
+}
+
+uint32_t gf_rng_u32(gf_rng *r)
+{
+    uint64_t old = r->state;
+    r->state = old * PCG_MULT + r->inc;
+    uint32_t xorshifted = (uint32_t)(((old >> 18) ^ old) >> 27);
+    uint32_t rot = (uint32_t)(old >> 59);
+    return (xorshifted >> rot) | (xorshifted << ((32 - rot) & 31));
+}
+
+uint32_t gf_rng_below(gf_rng *r, uint32_t bound)
+{
+    if (bound == 0) return 0;
+    /* Reject the low values that would bias the modulo. */
+    uint32_t threshold = (uint32_t)(-bound) % bound;
+    for (;;) {
+        uint32_t v = gf_rng_u32(r);
+        if (v >= threshold) return v % bound;
+    }
+}
+
+double gf_rng_uniform(gf_rng *r)
+{
+    uint64_t hi = gf_rng_u32(r) >> 5, lo = gf_rng_u32(r) >> 6; /* 27 + 26 bits */
+    return (double)(hi * 67108864.0 + lo) / 9007199254740992.0;
+}
+
+double gf_rng_normal(gf_rng *r)
+{
+    /* Marsaglia's polar method; the spare value is dropped so that the
+     * stream position depends only on the number of draws. */
+    for (;;) {
+        double u = 2.0 * gf_rng_uniform(r) - 1.0;
+        double v = 2.0 * gf_rng_uniform(r) - 1.0;
+        double s = u * u + v * v;
+        if (s > 0.0 && s < 1.0) return u * sqrt(-2.0 * log(s) / s);
+    }
+}

@@ -1,0 +1,102 @@
+/*
+ * test_train.c — end to end: the article's manual program learns on the
+ * 10,000-digit MNIST subset and on Fashion-MNIST, and is bitwise repeatable.
+ */
+#include "testutil.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include "article.h"
+
+typedef struct evals {
+    int n;
+    int64_t correct[64];
+    int64_t total;
+} evals;
+
+static void record(void *ctx, int64_t step, int64_t correct, int64_t total)
+{
+    (void)step;
+    evals *e = ctx;
+    if (e->n < 64) e->correct[e->n++] = correct;
+    e->total = total;
+}
+
+/* Trains the article's network; fills e and, when w is non-NULL, copies the
+ * final w_1 there (784*30 floats). */
+static void train(const char *dir, uint64_t seed, int64_t steps, int64_t every, evals *e, float *w)
+{
+    gf_mnist *m;
+    gf_error err;
+    if (gf_mnist_load(dir, &(gf_mnist_options){ .seed = seed, .validation_size = -1 }, &m, &err))
+        fail_msg("%s", err.message);
+    gf_article_net net;
+    assert_int_equal(gf_article_build_manual(&net, 30, 0.5f), GF_OK);
+    gf_session *s = gf_session_new(net.g, &(gf_session_options){ .seed = seed });
+    assert_int_equal(gf_session_status(s), GF_OK);
+    gf_article_train_opts opt = { .batch = 10, .steps = steps, .eval_every = every, .eval_size = 1000 };
+    char msg[512];
+    memset(e, 0, sizeof *e);
+    if (gf_article_train(&net, s, m, &opt, record, e, NULL, msg, sizeof msg)) fail_msg("%s", msg);
+    if (w) memcpy(w, gf_tensor_data(gf_session_variable(s, net.w_1)), 784 * 30 * sizeof(float));
+    gf_session_free(s);
+    gf_graph_free(net.g);
+    gf_mnist_free(m);
+}
+
+/* The article's run: ten evaluations, the first near chance, the last high. */
+static void manual_learns_mnist(void **state)
+{
+    (void)state;
+    const char *dir = gf_test_mnist_dir();
+    if (!dir) skip();
+    evals e;
+    train(dir, 1, 10000, 1000, &e, NULL);
+    assert_int_equal(e.n, 10);
+    assert_int_equal(e.total, 1000);
+    print_message("evaluations: %lld %lld ... %lld\n", (long long)e.correct[0],
+                  (long long)e.correct[1], (long long)e.correct[9]);
+    assert_true(e.correct[0] < 350);   /* one step: near chance */
+    assert_true(e.correct[9] >= 880);  /* the article ends around 900-950 */
+}
+
+static void manual_learns_fashion(void **state)
+{
+    (void)state;
+    if (access(GF_FASHION_DIR "/train-images-idx3-ubyte.gz", R_OK) != 0) skip();
+    evals e;
+    train(GF_FASHION_DIR, 3, 3000, 1000, &e, NULL);
+    assert_int_equal(e.n, 3);
+    print_message("fashion evaluations: %lld %lld %lld\n", (long long)e.correct[0],
+                  (long long)e.correct[1], (long long)e.correct[2]);
+    assert_true(e.correct[2] >= 650);
+    assert_true(e.correct[2] > e.correct[0] + 300);
+}
+
+/* Same seed, same bits; another seed, other weights. */
+static void training_is_repeatable(void **state)
+{
+    (void)state;
+    const char *dir = gf_test_mnist_dir();
+    if (!dir) dir = access(GF_FASHION_DIR "/train-images-idx3-ubyte.gz", R_OK) ? NULL : GF_FASHION_DIR;
+    if (!dir) skip();
+    static float w1[784 * 30], w2[784 * 30], w3[784 * 30];
+    evals e1, e2, e3;
+    train(dir, 7, 300, 100, &e1, w1);
+    train(dir, 7, 300, 100, &e2, w2);
+    train(dir, 8, 300, 100, &e3, w3);
+    assert_memory_equal(w1, w2, sizeof w1);
+    assert_memory_equal(e1.correct, e2.correct, sizeof e1.correct);
+    assert_memory_not_equal(w1, w3, sizeof w1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(manual_learns_mnist),
+        cmocka_unit_test(manual_learns_fashion),
+        cmocka_unit_test(training_is_repeatable),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

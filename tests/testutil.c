@@ -1,0 +1,80 @@
+/*
+ * testutil.c — helpers shared by the cmocka tests (see testutil.h).
+ */
+#include "testutil.h"
+
+#include <ftw.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void gf_test_assert_close(const float *got, const float *want, int64_t n, double tol)
+{
+    for (int64_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - (double)want[i]);
+        if (!(d <= tol * (1.0 + fabs((double)want[i])))) {
+            fail_msg("element %lld: got %.9g, want %.9g (tol %g)", (long long)i,
+                     (double)got[i], (double)want[i], tol);
+        }
+    }
+}
+
+char *gf_test_tmpdir(void)
+{
+    const char *base = getenv("TMPDIR");
+    char tmpl[4096];
+    snprintf(tmpl, sizeof tmpl, "%s/gradflow-test-XXXXXX", base && *base ? base : "/tmp");
+    char *d = mkdtemp(tmpl);
+    assert_non_null(d);
+    return strdup(d);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st; (void)flag; (void)ftw;
+    return remove(path);
+}
+
+void gf_test_rmdir(char *dir)
+{
+    if (!dir) return;
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(dir);
+}
+
+char *gf_test_write_file(const char *dir, const char *name, const void *bytes, size_t n)
+{
+    size_t len = strlen(dir) + strlen(name) + 2;
+    char *path = malloc(len);
+    assert_non_null(path);
+    snprintf(path, len, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    if (n) assert_int_equal(fwrite(bytes, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
+    return path;
+}
+
+const gf_tensor *gf_test_run1(gf_session *s, const gf_feed *feeds, int n_feeds, gf_node *fetch)
+{
+    const gf_tensor *out = NULL;
+    gf_status st = gf_session_run(s, feeds, n_feeds, &fetch, 1, NULL, 0, &out);
+    if (st != GF_OK) fail_msg("run failed: %s", gf_session_error(s));
+    return out;
+}
+
+const char *gf_test_mnist_dir(void)
+{
+    static char dir[4096];
+    const char *env = getenv("GF_MNIST_DIR");
+    snprintf(dir, sizeof dir, "%s", env && *env ? env : GF_TEST_DATA "/mnist");
+    char probe[4200];
+    snprintf(probe, sizeof probe, "%s/train-images-idx3-ubyte.gz", dir);
+    if (access(probe, R_OK) == 0) return dir;
+    snprintf(probe, sizeof probe, "%s/train-images-idx3-ubyte", dir);
+    if (access(probe, R_OK) == 0) return dir;
+    return NULL;
+}

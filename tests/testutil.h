@@ -1,0 +1,35 @@
+/*
+ * testutil.h — helpers shared by the cmocka tests: float comparison with a
+ * tolerance, temporary files, graph/session shortcuts.
+ */
+#ifndef GF_TESTUTIL_H
+#define GF_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "gradflow.h"
+
+/* Fails the test, naming index i, unless |got[i]-want[i]| <= tol*(1+|want[i]|). */
+void gf_test_assert_close(const float *got, const float *want, int64_t n, double tol);
+
+/* A fresh temporary directory (removed by gf_test_rmdir). Returns a static-
+ * lifetime path owned by the caller (free()). */
+char *gf_test_tmpdir(void);
+void gf_test_rmdir(char *dir);
+
+/* Writes n bytes to dir/name; returns the malloc'ed full path. */
+char *gf_test_write_file(const char *dir, const char *name, const void *bytes, size_t n);
+
+/* Runs one fetch with the given feeds and fails the test on error. The tensor
+ * is owned by the session (valid until the next run). */
+const gf_tensor *gf_test_run1(gf_session *s, const gf_feed *feeds, int n_feeds, gf_node *fetch);
+
+/* The MNIST folder for tests (GF_TEST_DATA/mnist), or NULL when it has no
+ * files; tests that need it call skip() then. */
+const char *gf_test_mnist_dir(void);
+
+#endif

@@ -1,0 +1,45 @@
+/*
+ * article.h — the reference program's network as a reusable builder: the
+ * 784-H-10 sigmoid net of the article with its hand-written step.
+ */
+#ifndef GF_ARTICLE_H
+#define GF_ARTICLE_H
+
+#include "gradflow.h"
+
+typedef struct gf_article_net {
+    gf_graph *g;                     /* owned: free with gf_graph_free */
+    gf_node *a_0, *y;                /* placeholders [?,784], [?,10] */
+    gf_node *w_1, *b_1, *w_2, *b_2;  /* variables */
+    gf_node *a_2;                    /* network output [?,10] */
+    gf_node *acct_res;               /* number of correct predictions, scalar */
+    gf_node *step[4];                /* the update, as targets */
+    int n_step;
+} gf_article_net;
+
+/* Builds the article's graph with `hidden` units and the manual step with
+ * learning rate eta (REFERENCE.md, first half). Returns the graph's status;
+ * on error the message is gf_graph_error(net->g). */
+gf_status gf_article_build_manual(gf_article_net *net, int hidden, float eta);
+
+
+
+typedef struct gf_article_train_opts {
+    int64_t batch;       /* examples per step (10) */
+    int64_t steps;       /* training steps (10000) */
+    int64_t eval_every;  /* evaluate after step i when i % eval_every == 0 */
+    int64_t eval_size;   /* first eval_size test images (1000) */
+} gf_article_train_opts;
+
+/* Called after each evaluation with the loop index i (as the article's). */
+typedef void (*gf_article_eval_fn)(void *ctx, int64_t step, int64_t correct, int64_t total);
+
+/* The article's loop: next_batch, run the step; every eval_every steps count
+ * the correct answers on the first eval_size test images. Returns the first
+ * error (message in gf_session_error(s), or in msg for data errors);
+ * *train_seconds gets the time spent in training steps only. */
+gf_status gf_article_train(const gf_article_net *net, gf_session *s, gf_mnist *data,
+                           const gf_article_train_opts *opt, gf_article_eval_fn on_eval,
+                           void *ctx, double *train_seconds, char *msg, size_t msg_len);
+
+#endif

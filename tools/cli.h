@@ -1,0 +1,14 @@
+/*
+ * cli.h — the gradflow command's sub-commands, one file each, called by
+ * tools/gradflow.c. Each returns the process exit status.
+ */
+#ifndef GF_CLI_H
+#define GF_CLI_H
+
+/* Exit statuses, documented in `gradflow --help`. */
+enum { GF_EXIT_OK = 0, GF_EXIT_FAIL = 1, GF_EXIT_USAGE = 2 };
+
+int gf_cli_train(int argc, char **argv);  /* tools/cmd_train.c */
+int gf_cli_data(int argc, char **argv);   /* tools/cmd_data.c  */
+
+#endif

@@ -1,0 +1,180 @@
+/*
+ * cmd_train.c — `gradflow train`: trains the article's network on an MNIST
+ * folder and prints each evaluation, as text or as JSON lines.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "article.h"
+#include "cli.h"
+
+static void train_usage(FILE *f)
+{
+    fprintf(f,
+        "usage: gradflow train [OPTIONS]\n"
+        "\n"
+        "Trains the article's 784-H-10 sigmoid network (REFERENCE.md) with mini-batch\n"
+        "gradient descent and prints the number of correct answers on the first test\n"
+        "images every N steps.\n"
+        "\n"
+        "Options:\n"
+        "  --step manual      the back-propagation step written by hand (default)\n"
+        "  --data DIR         MNIST folder (default data/mnist; fill it with\n"
+        "                     scripts/get-mnist DIR)\n"
+        "  --hidden N         hidden units (default 30)\n"
+        "  --batch N          examples per step (default 10)\n"
+        "  --steps N          training steps (default 10000)\n"
+        "  --eta X            learning rate of the manual step (default 0.5)\n"
+        "  --eval-every N     evaluate after every N-th step (default 1000)\n"
+        "  --eval-size N      test images per evaluation (default 1000)\n"
+        "  --seed N           seed for initial weights and shuffling (default 1)\n"
+        "  --json             one JSON object per line instead of text\n"
+        "  -h, --help         this help\n"
+        "\n"
+        "Exit status: 0 success, 1 failure (data or run error), 2 usage error.\n");
+}
+
+/* Parses an integer option value in [lo, hi]; prints why not and returns 0. */
+static int parse_int(const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = s ? strtoll(s, &end, 10) : 0;
+    if (!s || errno || end == s || *end || v < lo || v > hi) {
+        fprintf(stderr, "gradflow train: %s needs an integer from %lld to %lld, got '%s'\n", opt,
+                (long long)lo, (long long)hi, s ? s : "");
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+static int parse_float(const char *opt, const char *s, float *out)
+{
+    char *end;
+    errno = 0;
+    double v = s ? strtod(s, &end) : 0;
+    if (!s || errno || end == s || *end || !isfinite(v) || v <= 0 || v > 1e6) {
+        fprintf(stderr, "gradflow train: %s needs a positive number, got '%s'\n", opt, s ? s : "");
+        return 0;
+    }
+    *out = (float)v;
+    return 1;
+}
+
+typedef struct report {
+    int json;
+} report;
+
+static void on_eval(void *ctx, int64_t step, int64_t correct, int64_t total)
+{
+    const report *r = ctx;
+    if (r->json)
+        printf("{\"step\":%lld,\"correct\":%lld,\"total\":%lld}\n", (long long)step,
+               (long long)correct, (long long)total);
+    else
+        printf("step %5lld  correct %lld/%lld\n", (long long)step, (long long)correct,
+               (long long)total);
+    fflush(stdout);
+}
+
+int gf_cli_train(int argc, char **argv)
+{
+    const char *dir = "data/mnist", *step = "manual";
+    int64_t hidden = 30, seed = 1;
+    gf_article_train_opts opt = { .batch = 10, .steps = 10000, .eval_every = 1000, .eval_size = 1000 };
+    float eta = 0.5f;
+    report rep = { 0 };
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int ok = 1, takes = 1;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            train_usage(stdout);
+            return GF_EXIT_OK;
+        } else if (!strcmp(a, "--json")) {
+            rep.json = 1;
+            takes = 0;
+        } else if (!strcmp(a, "--step")) step = v;
+        else if (!strcmp(a, "--data")) dir = v;
+        else if (!strcmp(a, "--hidden")) ok = parse_int(a, v, 1, 100000, &hidden);
+        else if (!strcmp(a, "--batch")) ok = parse_int(a, v, 1, 1000000, &opt.batch);
+        else if (!strcmp(a, "--steps")) ok = parse_int(a, v, 0, 1000000000, &opt.steps);
+        else if (!strcmp(a, "--eta")) ok = parse_float(a, v, &eta);
+        else if (!strcmp(a, "--eval-every")) ok = parse_int(a, v, 1, 1000000000, &opt.eval_every);
+        else if (!strcmp(a, "--eval-size")) ok = parse_int(a, v, 1, 100000000, &opt.eval_size);
+        else if (!strcmp(a, "--seed")) ok = parse_int(a, v, 0, INT64_MAX, &seed);
+        else {
+            fprintf(stderr, "gradflow train: unknown option '%s' (try 'gradflow train --help')\n", a);
+            return GF_EXIT_USAGE;
+        }
+        if (takes && !v) {
+            fprintf(stderr, "gradflow train: %s needs a value\n", a);
+            return GF_EXIT_USAGE;
+        }
+        if (!ok) return GF_EXIT_USAGE;
+        i += takes;
+    }
+    if (strcmp(step, "manual")) {
+        fprintf(stderr, "gradflow train: unknown --step '%s': expected 'manual'\n", step);
+        return GF_EXIT_USAGE;
+    }
+
+    gf_error err;
+    gf_mnist *data;
+    if (gf_mnist_load(dir, &(gf_mnist_options){ .seed = (uint64_t)seed, .validation_size = -1 }, &data,
+                      &err) != GF_OK) {
+        fprintf(stderr, "gradflow train: %s\n", err.message);
+        return GF_EXIT_FAIL;
+    }
+    int64_t n_test = gf_dataset_count(data->test), n_train = gf_dataset_count(data->train);
+    int rc = GF_EXIT_FAIL;
+    gf_article_net net = { 0 };
+    gf_session *s = NULL;
+    if (opt.eval_size > n_test) {
+        fprintf(stderr, "gradflow train: --eval-size %lld exceeds the %lld test images in %s\n",
+                (long long)opt.eval_size, (long long)n_test, dir);
+        goto out;
+    }
+    if (opt.batch > n_train) {
+        fprintf(stderr, "gradflow train: --batch %lld exceeds the %lld training images in %s\n",
+                (long long)opt.batch, (long long)n_train, dir);
+        goto out;
+    }
+    if (!rep.json)
+        printf("data: %s%s (%lld train, %lld test)\n", dir,
+               data->is_subset ? ", the 10,000-digit subset of MNIST" : "", (long long)n_train,
+               (long long)n_test);
+    if (gf_article_build_manual(&net, (int)hidden, eta) != GF_OK) {
+        fprintf(stderr, "gradflow train: %s\n", gf_graph_error(net.g));
+        goto out;
+    }
+    s = gf_session_new(net.g, &(gf_session_options){ .seed = (uint64_t)seed });
+    if (!s || gf_session_status(s) != GF_OK) {
+        fprintf(stderr, "gradflow train: %s\n", s ? gf_session_error(s) : "out of memory");
+        goto out;
+    }
+    double seconds = 0;
+    char msg[1024];
+    if (gf_article_train(&net, s, data, &opt, on_eval, &rep, &seconds, msg, sizeof msg) != GF_OK) {
+        fprintf(stderr, "gradflow train: %s\n", msg);
+        goto out;
+    }
+    double rate = seconds > 0 ? (double)opt.steps / seconds : 0;
+    if (rep.json)
+        printf("{\"steps\":%lld,\"train_seconds\":%.6f,\"steps_per_second\":%.1f}\n",
+               (long long)opt.steps, seconds, rate);
+    else
+        printf("trained %lld steps of batch %lld in %.3f s: %.0f steps/s (%.1f us/step)\n",
+               (long long)opt.steps, (long long)opt.batch, seconds, rate,
+               opt.steps ? 1e6 * seconds / (double)opt.steps : 0.0);
+    rc = GF_EXIT_OK;
+out:
+    gf_session_free(s);
+    gf_graph_free(net.g);
+    gf_mnist_free(data);
+    return rc;
+}
