@@ -14,7 +14,7 @@ JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 
 ifeq ($(SANITIZE),1)
 BUILD    ?= build-asan
-CMAKEFLAGS += -DCMAKE_BUILD_TYPE=Debug -DGF_SANITIZE=ON
+CMAKEFLAGS += -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGF_SANITIZE=ON
 else
 BUILD    ?= build
 CMAKEFLAGS += -DCMAKE_BUILD_TYPE=Release

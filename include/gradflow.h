@@ -198,6 +198,11 @@ gf_node *gf_zeros(gf_graph *g, gf_shape shape);
  * each session. */
 gf_node *gf_variable(gf_graph *g, const char *name, gf_node *init);
 
+/* Marks a variable as (not) trainable: optimizers given no var_list update
+ * the trainable ones (all user variables by default; optimizer slots are
+ * not). Returns var. */
+gf_node *gf_set_trainable(gf_node *var, int trainable);
+
 /* --- Operations ---------------------------------------------------
  * Binary elementwise ops broadcast with NumPy's rules: shapes are aligned
  * from the right; each pair of dimensions must be equal or one of them 1. */
@@ -210,6 +215,8 @@ gf_node *gf_neg(gf_node *x);
 gf_node *gf_exp(gf_node *x);
 /* 1/(1+exp(-x)) as one op, computed without overflow for any x. */
 gf_node *gf_sigmoid(gf_node *x);
+/* Square root, elementwise (NaN below 0, as C). */
+gf_node *gf_sqrt(gf_node *x);
 
 /* out [n,m] = op(a) [n,k] @ op(b) [k,m], op = transpose when the flag is set.
  * Both inputs rank 2, float32. */
@@ -241,6 +248,59 @@ gf_node *gf_cast(gf_node *x, gf_dtype dt);
  * see every variable as it was when the run began; assignments take effect
  * together at its end. Fetching an assign gives the new value. */
 gf_node *gf_assign(gf_node *var, gf_node *value);
+
+/* Runs both a and b when run (a float32 scalar 0 when fetched): joins
+ * targets, e.g. the updates of an optimizer, into one node. */
+gf_node *gf_group(gf_node *a, gf_node *b);
+
+/* ------------------------------------------------------------------ */
+/* Automatic differentiation                                          */
+/* ------------------------------------------------------------------ */
+
+/* Builds, in g, the nodes computing d(sum of ys)/d(x) for every x in xs, as
+ * tf.gradients: a non-scalar y counts as the sum of its elements unless
+ * grad_ys (n_ys nodes, each shaped like its y, or NULL) gives the incoming
+ * gradient; several ys add up. out[i] gets the gradient of xs[i], shaped
+ * like it, or NULL when no y depends on xs[i]. The new nodes are named
+ * "gradients/..." and belong to g like any other; they can be fetched, run
+ * and differentiated again. Returns gf_graph_status(g): differentiating
+ * through an op without a gradient (argmax, equal, cast, assign) is a
+ * GF_ERR_ARG naming the op. out has n_xs slots, owned by the caller. */
+gf_status gf_gradients(gf_graph *g, gf_node *const *ys, int n_ys, gf_node *const *xs, int n_xs,
+                       gf_node *const *grad_ys, gf_node **out);
+
+#define GF_GRAD_ZEROS 1u /* give unconnected xs a zero gradient, not NULL */
+/* gf_gradients with flags (GF_GRAD_ZEROS). */
+gf_status gf_gradients_ex(gf_graph *g, gf_node *const *ys, int n_ys, gf_node *const *xs, int n_xs,
+                          gf_node *const *grad_ys, unsigned flags, gf_node **out);
+
+/* ------------------------------------------------------------------ */
+/* Optimizers (graph too: minimize returns one node to run)           */
+/* ------------------------------------------------------------------ */
+
+typedef struct gf_optimizer gf_optimizer;
+
+/* var -= learning_rate * grad. */
+gf_optimizer *gf_gradient_descent(gf_graph *g, float learning_rate);
+/* TensorFlow's MomentumOptimizer: accum = momentum * accum + grad;
+ * var -= learning_rate * accum. */
+gf_optimizer *gf_momentum(gf_graph *g, float learning_rate, float momentum);
+/* TensorFlow's AdamOptimizer (Kingma & Ba, with TensorFlow's epsilon-hat
+ * form): lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t); m = b1 m + (1-b1) g;
+ * v = b2 v + (1-b2) g^2; var -= lr_t m / (sqrt(v) + epsilon). Pass 0 for
+ * any argument to take TensorFlow's default (0.001, 0.9, 0.999, 1e-8). */
+gf_optimizer *gf_adam(gf_graph *g, float learning_rate, float beta1, float beta2, float epsilon);
+/* Optimizers are owned by their graph (freed with it). NULL only when g is
+ * NULL or out of memory (then recorded on g). */
+
+/* Builds the update of every variable in var_list (n_vars of them; NULL
+ * and 0 mean every trainable variable) that cost depends on, as one target
+ * node: run it to take one step. Within the run every update sees the
+ * values from before the run (gf_session_run). "No gradients for any
+ * variable" is a GF_ERR_ARG on the graph naming the cost. Slot variables
+ * (momentum accumulators, Adam's m and v) are made here, zero-initialised
+ * and not trainable. */
+gf_node *gf_minimize(gf_optimizer *opt, gf_node *cost, gf_node *const *var_list, int n_vars);
 
 /* ------------------------------------------------------------------ */
 /* Sessions                                                           */
@@ -290,8 +350,32 @@ gf_status gf_session_run(gf_session *s,
                          const gf_tensor **outs);
 
 /* The current value of a variable in s. Borrowed: valid until the next run
- * or free of s. NULL (with the message on s) for a non-variable. */
+ * or free of s. Writing into its data sets the variable (between runs).
+ * NULL (with the message on s) for a non-variable. */
 const gf_tensor *gf_session_variable(gf_session *s, gf_node *var);
+
+/* Gradient checking: compares gf_gradients(sum(y), x) with central finite
+ * differences, f evaluated in float32 and differenced in double (per
+ * element: steps h and h/2 combined by Richardson extrapolation). x is a
+ * variable or a fed placeholder; feeds as for gf_session_run. */
+typedef struct gf_gradcheck_options {
+    int64_t max_elements;  /* perturb at most this many elements of x (0: all) */
+    int directions;        /* plus this many random directions */
+    double step;           /* finite-difference step (0: 1e-2 * max(1, |x|)) */
+    uint64_t seed;         /* picks elements and directions */
+} gf_gradcheck_options;
+
+typedef struct gf_gradcheck_result {
+    double max_error;      /* max |analytic - numeric| / max(1, |analytic|, |numeric|) */
+    int64_t worst;         /* element index of the worst (-1: a direction) */
+    double analytic, numeric; /* at the worst */
+    int64_t checked;       /* elements + directions compared */
+} gf_gradcheck_result;
+
+/* Runs the check; GF_OK with *result filled, or an error on s. Adds the
+ * gradient nodes to y's graph. x's value is restored afterwards. */
+gf_status gf_gradient_check(gf_session *s, gf_node *y, gf_node *x, const gf_feed *feeds, int n_feeds,
+                            const gf_gradcheck_options *opt, gf_gradcheck_result *result);
 
 /* ------------------------------------------------------------------ */
 /* Random numbers                                                     */
@@ -358,7 +442,8 @@ void gf_mnist_free(gf_mnist *m);
 
 /* Number of examples. */
 int64_t gf_dataset_count(const gf_dataset *d);
-/* All images [n,784] and labels [n,10]. Owned by the dataset. */
+/* All images [n,784] and labels [n,10], in file order (next_batch shuffles
+ * an index, not these). Owned by the dataset. */
 const gf_tensor *gf_dataset_images(const gf_dataset *d);
 const gf_tensor *gf_dataset_labels(const gf_dataset *d);
 /* The first n rows of images and labels as tensors that borrow the
@@ -377,6 +462,8 @@ gf_status gf_dataset_next_batch(gf_dataset *d, int64_t n,
                                 const gf_tensor **images, const gf_tensor **labels);
 /* Epochs completed so far by next_batch. */
 int64_t gf_dataset_epochs(const gf_dataset *d);
+/* The message of the last failed call on d, or "". Owned by d. */
+const char *gf_dataset_error(const gf_dataset *d);
 
 #ifdef __cplusplus
 }
