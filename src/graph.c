@@ -153,13 +153,16 @@ gf_node *gf_graph_find(const gf_graph *g, const char *name)
  * (from the hint kept on the node that holds base). */
 static void unique_name(const gf_graph *g, const char *base, char *out)
 {
-    char stem[GF_NAME_MAX - 12];
-    snprintf(stem, sizeof stem, "%s", base && *base ? base : "node");
-    gf_node *holder = gf_graph_find(g, stem);
+    /* The name whole (up to GF_NAME_MAX - 1 chars) when free; on a clash,
+     * cut to leave room for the "_k" suffix. */
+    char full[GF_NAME_MAX], stem[GF_NAME_MAX - 12];
+    snprintf(full, sizeof full, "%s", base && *base ? base : "node");
+    gf_node *holder = gf_graph_find(g, full);
     if (!holder) {
-        snprintf(out, GF_NAME_MAX, "%s", stem);
+        memcpy(out, full, sizeof full);
         return;
     }
+    snprintf(stem, sizeof stem, "%.*s", (int)sizeof stem - 1, full);
     for (int k = holder->next_suffix > 0 ? holder->next_suffix : 1;; k++) {
         snprintf(out, GF_NAME_MAX, "%s_%d", stem, k);
         if (!gf_graph_find(g, out)) {
@@ -221,7 +224,10 @@ gf_node *gf__node_build(gf_graph *g, const gf_op *op, gf_node *const *inputs, in
     gf_node tmp = { .graph = g, .op = op, .n_inputs = n_inputs, .var_index = -1 };
     if (attrs) tmp.attrs = *attrs;
     for (int i = 0; i < n_inputs; i++) tmp.inputs[i] = inputs[i];
-    unique_name(g, op->name, tmp.name);
+    char base[GF_NAME_MAX];
+    if (g->scope) snprintf(base, sizeof base, "%s/%s", g->scope, op->name);
+    else snprintf(base, sizeof base, "%s", op->name);
+    unique_name(g, base, tmp.name);
 
     gf_shape in_shape[GF_MAX_INPUTS];
     gf_dtype in_dt[GF_MAX_INPUTS];

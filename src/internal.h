@@ -68,6 +68,8 @@ typedef struct gf_attrs {
     int transpose_a, transpose_b;
     gf_dtype to;            /* cast target */
     float mean, stddev;     /* initializers */
+    int mode;               /* broadcast_like: GF_BCAST_NUMPY or GF_BCAST_REDUCED */
+    int mean_scale;         /* broadcast_like/reduce grads: divide by the group size */
 } gf_attrs;
 
 struct gf_node {
@@ -84,6 +86,7 @@ struct gf_node {
     gf_node *init;               /* variables: the initializer (not an input) */
     int var_index;               /* variables: slot in the session; else -1 */
     int next_suffix;             /* naming hint: next k to try for name_k */
+    bool trainable;              /* variables: updated by minimize by default */
 };
 
 struct gf_graph {
@@ -96,6 +99,7 @@ struct gf_graph {
     size_t n_names, cap_names;
     gf_node poison;              /* returned by constructors after an error */
     struct gf_arena *arena;      /* constant data */
+    const char *scope;           /* prefix of automatic names ("gradients") */
 };
 
 /* Records the first error on g (later ones are dropped). Returns the poison
@@ -113,6 +117,9 @@ void *gf__graph_alloc(gf_graph *g, size_t bytes);
 
 /* The graph of the first non-NULL input, or NULL. */
 gf_graph *gf__graph_of(gf_node *const *inputs, int n);
+
+/* Sets the session's message (session.c); returns code. */
+gf_status gf__session_fail(gf_session *s, gf_status code, const char *fmt, ...) GF_PRINTF(3, 4);
 
 /* "[?,784]" into a caller buffer of at least GF_SHAPE_STR bytes. */
 #define GF_SHAPE_STR 64

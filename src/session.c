@@ -36,8 +36,7 @@ struct gf_session {
     plan *plans;
 };
 
-static gf_status fail(gf_session *s, gf_status code, const char *fmt, ...) GF_PRINTF(3, 4);
-static gf_status fail(gf_session *s, gf_status code, const char *fmt, ...)
+gf_status gf__session_fail(gf_session *s, gf_status code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -46,13 +45,16 @@ static gf_status fail(gf_session *s, gf_status code, const char *fmt, ...)
     return code;
 }
 
+#define fail gf__session_fail
+
 /* ---- plans ---- */
 
 static void plan_free(plan *p)
 {
     if (!p) return;
-    for (int i = 0; i < p->n_steps; i++) gf__tensor_release(&p->val[i]);
-    for (int i = 0; i < p->n_fetch; i++) gf__tensor_release(&p->fetch_copy[i]);
+    /* val is NULL when plan_build failed before placing buffers */
+    for (int i = 0; p->val && i < p->n_steps; i++) gf__tensor_release(&p->val[i]);
+    for (int i = 0; p->fetch_copy && i < p->n_fetch; i++) gf__tensor_release(&p->fetch_copy[i]);
     free(p->key);
     free(p->order);
     free(p->val);

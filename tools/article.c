@@ -61,6 +61,19 @@ gf_status gf_article_build_manual(gf_article_net *net, int hidden, float eta_val
     return gf_graph_status(g);
 }
 
+gf_status gf_article_build_autodiff(gf_article_net *net, int hidden, float lr)
+{
+    gf_graph *g = net->g = gf_graph_new();
+    if (!g) return GF_ERR_NOMEM;
+    gf_node *a_1, *z_1, *z_2;
+    forward(net, hidden, &a_1, &z_1, &z_2);
+    gf_node *diff = gf_name(gf_sub(net->a_2, net->y), "diff");
+    gf_node *cost = gf_name(gf_mul(diff, diff), "cost");
+    net->step[0] = gf_minimize(gf_gradient_descent(g, lr), cost, NULL, 0);
+    net->n_step = 1;
+    return gf_graph_status(g);
+}
+
 #include <stdio.h>
 #include <time.h>
 

@@ -22,6 +22,10 @@ typedef struct gf_article_net {
  * on error the message is gf_graph_error(net->g). */
 gf_status gf_article_build_manual(gf_article_net *net, int hidden, float eta);
 
+/* The same network with the article's automatic step: cost = diff * diff,
+ * GradientDescentOptimizer(lr).minimize(cost) (REFERENCE.md, second half). */
+gf_status gf_article_build_autodiff(gf_article_net *net, int hidden, float lr);
+
 
 
 typedef struct gf_article_train_opts {

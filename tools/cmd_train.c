@@ -22,12 +22,15 @@ static void train_usage(FILE *f)
         "\n"
         "Options:\n"
         "  --step manual      the back-propagation step written by hand (default)\n"
+        "  --step autodiff    the step derived by gf_gradients: gradient descent on\n"
+        "                     the summed squared error (the article's second half)\n"
         "  --data DIR         MNIST folder (default data/mnist; fill it with\n"
         "                     scripts/get-mnist DIR)\n"
         "  --hidden N         hidden units (default 30)\n"
         "  --batch N          examples per step (default 10)\n"
         "  --steps N          training steps (default 10000)\n"
         "  --eta X            learning rate of the manual step (default 0.5)\n"
+        "  --lr X             learning rate of the autodiff step (default 0.1)\n"
         "  --eval-every N     evaluate after every N-th step (default 1000)\n"
         "  --eval-size N      test images per evaluation (default 1000)\n"
         "  --seed N           seed for initial weights and shuffling (default 1)\n"
@@ -86,7 +89,7 @@ int gf_cli_train(int argc, char **argv)
     const char *dir = "data/mnist", *step = "manual";
     int64_t hidden = 30, seed = 1;
     gf_article_train_opts opt = { .batch = 10, .steps = 10000, .eval_every = 1000, .eval_size = 1000 };
-    float eta = 0.5f;
+    float eta = 0.5f, lr = 0.1f;
     report rep = { 0 };
 
     for (int i = 1; i < argc; i++) {
@@ -104,6 +107,7 @@ int gf_cli_train(int argc, char **argv)
         else if (!strcmp(a, "--batch")) ok = parse_int(a, v, 1, 1000000, &opt.batch);
         else if (!strcmp(a, "--steps")) ok = parse_int(a, v, 0, 1000000000, &opt.steps);
         else if (!strcmp(a, "--eta")) ok = parse_float(a, v, &eta);
+        else if (!strcmp(a, "--lr")) ok = parse_float(a, v, &lr);
         else if (!strcmp(a, "--eval-every")) ok = parse_int(a, v, 1, 1000000000, &opt.eval_every);
         else if (!strcmp(a, "--eval-size")) ok = parse_int(a, v, 1, 100000000, &opt.eval_size);
         else if (!strcmp(a, "--seed")) ok = parse_int(a, v, 0, INT64_MAX, &seed);
@@ -118,8 +122,8 @@ int gf_cli_train(int argc, char **argv)
         if (!ok) return GF_EXIT_USAGE;
         i += takes;
     }
-    if (strcmp(step, "manual")) {
-        fprintf(stderr, "gradflow train: unknown --step '%s': expected 'manual'\n", step);
+    if (strcmp(step, "manual") && strcmp(step, "autodiff")) {
+        fprintf(stderr, "gradflow train: unknown --step '%s': expected 'manual' or 'autodiff'\n", step);
         return GF_EXIT_USAGE;
     }
 
@@ -148,7 +152,9 @@ int gf_cli_train(int argc, char **argv)
         printf("data: %s%s (%lld train, %lld test)\n", dir,
                data->is_subset ? ", the 10,000-digit subset of MNIST" : "", (long long)n_train,
                (long long)n_test);
-    if (gf_article_build_manual(&net, (int)hidden, eta) != GF_OK) {
+    gf_status built = strcmp(step, "manual") ? gf_article_build_autodiff(&net, (int)hidden, lr)
+                                             : gf_article_build_manual(&net, (int)hidden, eta);
+    if (built != GF_OK) {
         fprintf(stderr, "gradflow train: %s\n", gf_graph_error(net.g));
         goto out;
     }

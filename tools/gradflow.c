@@ -14,8 +14,9 @@ static void usage(FILE *f)
         "usage: gradflow COMMAND [OPTIONS]\n"
         "\n"
         "Commands:\n"
-        "  train    train the article's 784-30-10 network (gradflow train --help)\n"
+        "  train    train the article's 784-30-10 network, manual or autodiff step\n"
         "  data     fetch, convert or check datasets (gradflow data --help)\n"
+        "  gradcheck  check every op's gradient against finite differences\n"
         "\n"
         "Exit status: 0 success, 1 failure (bad data, failed run), 2 usage error.\n");
 }
@@ -37,6 +38,7 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "train")) return gf_cli_train(argc - 1, argv + 1);
     if (!strcmp(cmd, "data")) return gf_cli_data(argc - 1, argv + 1);
+    if (!strcmp(cmd, "gradcheck")) return gf_cli_gradcheck(argc - 1, argv + 1);
     fprintf(stderr, "gradflow: unknown command '%s' (try 'gradflow --help')\n", cmd);
     return GF_EXIT_USAGE;
 }

@@ -75,6 +75,7 @@ static inline float sigmoidf(float x)
 UNARY_KERNEL(gf__k_neg, -x)
 UNARY_KERNEL(gf__k_exp, expf(x))
 UNARY_KERNEL(gf__k_sigmoid, sigmoidf(x))
+UNARY_KERNEL(gf__k_sqrt, sqrtf(x))
 
 GF_KERNEL(gf__k_cast)
 {

@@ -19,6 +19,7 @@ GF_KERNEL(gf__k_equal);
 GF_KERNEL(gf__k_neg);
 GF_KERNEL(gf__k_exp);
 GF_KERNEL(gf__k_sigmoid);
+GF_KERNEL(gf__k_sqrt);
 GF_KERNEL(gf__k_cast);
 GF_KERNEL(gf__k_copy_input1);
 GF_KERNEL(gf__k_zeros);
@@ -36,5 +37,7 @@ GF_KERNEL(gf__k_transpose);
 GF_KERNEL(gf__k_reduce_sum);
 GF_KERNEL(gf__k_reduce_mean);
 GF_KERNEL(gf__k_argmax);
+GF_KERNEL(gf__k_sum_to);
+GF_KERNEL(gf__k_broadcast_like);
 
 #endif

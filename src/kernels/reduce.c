@@ -7,34 +7,14 @@
 #include <math.h>
 #include <string.h>
 
-/* out [kept dims] = sum of in over the reduced axes. The input is walked in
- * memory order and added into the output element it maps to, so the order
- * of additions is fixed. Returns the number of elements summed into each
- * output element. */
-static int64_t reduce_sum(gf_tensor *out, const gf_tensor *x, const gf_node *n)
+/* Adds every element of x [d0,d1,d2,d3] into out at offset i . ostr, where
+ * ostr is 0 along the dimensions being summed away. x is walked in memory
+ * order, so the order of additions is fixed. */
+static void sum_into(float *o, const gf_tensor *x, const int64_t ostr[GF_MAX_RANK], int64_t n_out)
 {
-    const gf_shape s = x->shape;
-    bool reduced[GF_MAX_RANK] = { false };
-    for (int i = 0; i < n->attrs.n_axes; i++) reduced[n->attrs.axes[i]] = true;
-    if (n->attrs.n_axes == 0)
-        for (int i = 0; i < s.rank; i++) reduced[i] = true;
-
-    /* Pad to rank 4; output strides are 0 along reduced dimensions. */
-    int pad = GF_MAX_RANK - s.rank;
-    int64_t d[GF_MAX_RANK], ostr[GF_MAX_RANK], group = 1, st = 1;
-    for (int i = GF_MAX_RANK - 1; i >= 0; i--) {
-        int src = i - pad;
-        d[i] = src >= 0 ? s.dim[src] : 1;
-        if (src >= 0 && reduced[src]) {
-            ostr[i] = 0;
-            group *= d[i];
-        } else {
-            ostr[i] = st;
-            st *= d[i];
-        }
-    }
-    float *o = out->data;
-    memset(o, 0, (size_t)gf_shape_count(out->shape) * sizeof *o);
+    int64_t d[GF_MAX_RANK];
+    gf__shape_pad4(x->shape, d);
+    memset(o, 0, (size_t)n_out * sizeof *o);
     const float *p = x->data;
     for (int64_t i0 = 0; i0 < d[0]; i0++)
         for (int64_t i1 = 0; i1 < d[1]; i1++)
@@ -48,7 +28,35 @@ static int64_t reduce_sum(gf_tensor *out, const gf_tensor *x, const gf_node *n)
                     for (int64_t i3 = 0; i3 < d[3]; i3++) orow[i3] += *p++;
                 }
             }
-    return group;
+}
+
+/* Marks the axes a reduction node reduces (none listed: all). */
+static void reduced_axes(const gf_attrs *a, int rank, bool reduced[GF_MAX_RANK])
+{
+    for (int i = 0; i < GF_MAX_RANK; i++) reduced[i] = a->n_axes == 0 && i < rank;
+    for (int i = 0; i < a->n_axes; i++) reduced[a->axes[i]] = true;
+}
+
+/* x's shape with the reduced axes set to 1 (the keepdims shape). */
+static gf_shape keep_shape(gf_shape s, const gf_attrs *a)
+{
+    bool reduced[GF_MAX_RANK];
+    reduced_axes(a, s.rank, reduced);
+    for (int i = 0; i < s.rank; i++)
+        if (reduced[i]) s.dim[i] = 1;
+    return s;
+}
+
+/* out [kept dims] = sum of x over the reduced axes; returns the number of
+ * elements summed into each output element. */
+static int64_t reduce_sum(gf_tensor *out, const gf_tensor *x, const gf_node *n)
+{
+    gf_shape k = keep_shape(x->shape, &n->attrs);
+    int64_t ostr[GF_MAX_RANK];
+    gf__broadcast_strides(k, x->shape, ostr);
+    int64_t n_out = gf_shape_count(out->shape), n_in = gf_shape_count(x->shape);
+    sum_into(out->data, x, ostr, n_out);
+    return n_out ? n_in / n_out : 0;
 }
 
 GF_KERNEL(gf__k_reduce_sum)
@@ -92,4 +100,35 @@ GF_KERNEL(gf__k_argmax)
             }
             out->data[o * inner + i] = (float)best;
         }
+}
+
+/* out [shape of like] = g [broadcastable] summed... the inverse: out = g
+ * summed over the dimensions along which like broadcasts to g. */
+GF_KERNEL(gf__k_sum_to)
+{
+    (void)n; (void)ctx;
+    int64_t ostr[GF_MAX_RANK];
+    gf__broadcast_strides(out->shape, in[0]->shape, ostr);
+    sum_into(out->data, in[0], ostr, gf_shape_count(out->shape));
+}
+
+/* out [shape of like] = g broadcast (NumPy rule, or back over the axes a
+ * reduction removed), divided by the group size for a mean's gradient. */
+GF_KERNEL(gf__k_broadcast_like)
+{
+    (void)ctx;
+    gf_shape gs = n->attrs.mode == GF_BCAST_NUMPY ? in[0]->shape : keep_shape(out->shape, &n->attrs);
+    int64_t d[GF_MAX_RANK], st[GF_MAX_RANK];
+    gf__shape_pad4(out->shape, d);
+    gf__broadcast_strides(gs, out->shape, st);
+    int64_t n_out = gf_shape_count(out->shape), n_in = gf_shape_count(in[0]->shape);
+    float scale = n->attrs.mean_scale && n_out ? (float)n_in / (float)n_out : 1.0f;
+    const float *g = in[0]->data;
+    float *o = out->data;
+    for (int64_t i0 = 0; i0 < d[0]; i0++)
+        for (int64_t i1 = 0; i1 < d[1]; i1++)
+            for (int64_t i2 = 0; i2 < d[2]; i2++) {
+                const float *p = g + i0 * st[0] + i1 * st[1] + i2 * st[2];
+                for (int64_t i3 = 0; i3 < d[3]; i3++) *o++ = p[i3 * st[3]] * scale;
+            }
 }

@@ -121,7 +121,18 @@ gf_node *gf_variable(gf_graph *g, const char *name, gf_node *init)
     if (n->id < 0) return n;
     n->init = init;
     n->var_index = g->n_variables++;
+    n->trainable = true;
     return n;
+}
+
+gf_node *gf_set_trainable(gf_node *var, int trainable)
+{
+    if (unusable(var)) return var;
+    if (!(var->op->flags & GF_OPF_VARIABLE))
+        return gf__graph_fail(var->graph, GF_ERR_ARG, "set_trainable: \"%s\" (op %s) is not a variable",
+                              var->name, var->op->name);
+    var->trainable = trainable != 0;
+    return var;
 }
 
 /* ---- operations ---- */
@@ -248,4 +259,32 @@ gf_node *gf_assign(gf_node *var, gf_node *value)
                               "assign: input 0 (\"%s\", op %s) is not a variable", var->name,
                               var->op->name);
     return build(OP(ASSIGN), var, value, NULL);
+}
+
+gf_node *gf_sqrt(gf_node *x) { return build(OP(SQRT), x, NULL, NULL); }
+
+gf_node *gf_group(gf_node *a, gf_node *b) { return build(OP(GROUP), a, b, NULL); }
+
+/* ---- internal ops for gradient rules ---- */
+
+gf_node *gf__sum_to(gf_node *g, gf_node *x) { return build(OP(SUM_TO), g, x, NULL); }
+
+gf_node *gf__broadcast_like(gf_node *g, gf_node *like)
+{
+    gf_attrs a = { .mode = GF_BCAST_NUMPY };
+    return build(OP(BROADCAST_LIKE), g, like, &a);
+}
+
+gf_node *gf__unreduce(gf_node *dy, gf_node *x, const gf_attrs *r, bool mean)
+{
+    gf_attrs a = { .mode = GF_BCAST_REDUCED, .mean_scale = mean, .keepdims = r->keepdims,
+                   .n_axes = r->n_axes };
+    for (int i = 0; i < r->n_axes; i++) a.axes[i] = r->axes[i];
+    return build(OP(BROADCAST_LIKE), dy, x, &a);
+}
+
+gf_node *gf__reduce_as(gf_node *dy, const gf_attrs *r)
+{
+    return r->mean_scale ? gf_reduce_mean(dy, r->axes, r->n_axes, r->keepdims)
+                         : gf_reduce_sum(dy, r->axes, r->n_axes, r->keepdims);
 }

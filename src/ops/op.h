@@ -13,8 +13,7 @@ enum {
     GF_OPF_VARIABLE = 1 << 2,    /* reads session state */
     GF_OPF_CONSTANT = 1 << 3,    /* value stored in the graph */
     GF_OPF_RANDOM = 1 << 4,      /* needs the node's random stream */
-    GF_OPF_ASSIGN = 1 << 5,      /* writes inputs[0] (a variable) at run end */
-    GF_OPF_NO_GRAD = 1 << 6      /* not differentiable (argmax, equal, cast) */
+    GF_OPF_ASSIGN = 1 << 5       /* writes inputs[0] (a variable) at run end */
 };
 
 /* Per-run context a kernel may need. */
@@ -33,12 +32,20 @@ typedef bool (*gf_shape_fn)(const gf_node *n, const gf_shape *in, const gf_dtype
 typedef void (*gf_kernel_fn)(gf_tensor *out, const gf_tensor *const *in, const gf_node *n,
                              gf_kctx *ctx);
 
+/* The gradient rule: given dy = d(loss)/d(n), builds d(loss)/d(input j)
+ * into dx[j] with graph ops for each j with need[j] (leaving NULL where no
+ * gradient flows, e.g. into an operand that only lends its shape). NULL in
+ * the table: the op has no gradient, and differentiating through it is an
+ * error naming it. */
+typedef void (*gf_grad_fn)(gf_node *n, gf_node *dy, const bool *need, gf_node **dx);
+
 struct gf_op {
     const char *name;
     int arity;
     unsigned flags;
     gf_shape_fn shape;
     gf_kernel_fn kernel;
+    gf_grad_fn grad;
 };
 
 /* The table (ops/table.c), one row per op, named by an X-macro enum. */
@@ -49,7 +56,9 @@ struct gf_op {
     X(NEG, negative) X(EXP, exp) X(SIGMOID, sigmoid)                           \
     X(MATMUL, matmul) X(TRANSPOSE, transpose)                                  \
     X(REDUCE_SUM, reduce_sum) X(REDUCE_MEAN, reduce_mean)                      \
-    X(ARGMAX, argmax) X(EQUAL, equal) X(CAST, cast) X(ASSIGN, assign)
+    X(ARGMAX, argmax) X(EQUAL, equal) X(CAST, cast) X(ASSIGN, assign)          \
+    X(SQRT, sqrt) X(GROUP, group)                                              \
+    X(SUM_TO, sum_to) X(BROADCAST_LIKE, broadcast_like)
 
 #define GF_OP_ENUM(id, name) GF_OP_##id,
 enum { GF_OPS(GF_OP_ENUM) GF_OP_COUNT };
@@ -68,5 +77,32 @@ bool gf__shape_reduce(const gf_node *, const gf_shape *, const gf_dtype *, gf_sh
 bool gf__shape_argmax(const gf_node *, const gf_shape *, const gf_dtype *, gf_shape *, gf_dtype *, char *, size_t);
 bool gf__shape_cast(const gf_node *, const gf_shape *, const gf_dtype *, gf_shape *, gf_dtype *, char *, size_t);
 bool gf__shape_assign(const gf_node *, const gf_shape *, const gf_dtype *, gf_shape *, gf_dtype *, char *, size_t);
+bool gf__shape_group(const gf_node *, const gf_shape *, const gf_dtype *, gf_shape *, gf_dtype *, char *, size_t);
+bool gf__shape_sum_to(const gf_node *, const gf_shape *, const gf_dtype *, gf_shape *, gf_dtype *, char *, size_t);
+bool gf__shape_broadcast_like(const gf_node *, const gf_shape *, const gf_dtype *, gf_shape *, gf_dtype *, char *, size_t);
+
+/* Gradient rules (ops/grad_rules.c). */
+#define GF_GRAD_RULE(name) void name(gf_node *n, gf_node *dy, const bool *need, gf_node **dx);
+GF_GRAD_RULE(gf__grad_add) GF_GRAD_RULE(gf__grad_sub) GF_GRAD_RULE(gf__grad_mul)
+GF_GRAD_RULE(gf__grad_div) GF_GRAD_RULE(gf__grad_neg) GF_GRAD_RULE(gf__grad_exp)
+GF_GRAD_RULE(gf__grad_sigmoid) GF_GRAD_RULE(gf__grad_sqrt) GF_GRAD_RULE(gf__grad_matmul)
+GF_GRAD_RULE(gf__grad_transpose) GF_GRAD_RULE(gf__grad_reduce_sum)
+GF_GRAD_RULE(gf__grad_reduce_mean) GF_GRAD_RULE(gf__grad_sum_to)
+GF_GRAD_RULE(gf__grad_broadcast_like)
+#undef GF_GRAD_RULE
+
+/* Internal ops used by gradient rules (ops/build.c). */
+enum { GF_BCAST_NUMPY = 0, GF_BCAST_REDUCED = 1 };
+/* out [shape of x] = g summed over the dimensions along which x broadcasts
+ * to g (the inverse of broadcasting). */
+gf_node *gf__sum_to(gf_node *g, gf_node *x);
+/* out [shape of like] = g broadcast with NumPy's rule. */
+gf_node *gf__broadcast_like(gf_node *g, gf_node *like);
+/* out [shape of x] = dy, the result of reducing x as `r` says (axes,
+ * keepdims), spread back over the reduced axes; divided by the number of
+ * elements reduced when mean. */
+gf_node *gf__unreduce(gf_node *dy, gf_node *x, const gf_attrs *r, bool mean);
+/* The reduction r (sum, or mean when r->mean_scale) applied to dy. */
+gf_node *gf__reduce_as(gf_node *dy, const gf_attrs *r);
 
 #endif

@@ -174,3 +174,69 @@ bool gf__shape_assign(SHAPE_ARGS)
     *out_dt = dt[0];
     return true;
 }
+
+bool gf__shape_group(SHAPE_ARGS)
+{
+    (void)n; (void)in; (void)dt; (void)msg; (void)len;
+    *out = gf_dims(0);
+    *out_dt = GF_F32;
+    return true;
+}
+
+/* True when dimension a may equal b (an open one may be anything). */
+static bool dim_fits(int64_t a, int64_t b) { return a == b || a == GF_ANY || b == GF_ANY; }
+
+/* sum_to(g, like): like must broadcast to g's shape; out has like's. */
+bool gf__shape_sum_to(SHAPE_ARGS)
+{
+    (void)n;
+    gf_shape b;
+    bool ok = gf__broadcast_shape(in[1], in[0], &b) && b.rank == in[0].rank;
+    for (int i = 0; ok && i < b.rank; i++) ok = dim_fits(b.dim[i], in[0].dim[i]);
+    if (!need_float(dt, 1, msg, len)) return false;
+    if (!ok) {
+        char a[GF_SHAPE_STR], c[GF_SHAPE_STR];
+        snprintf(msg, len, "shape %s cannot be summed down to %s", gf_shape_format(in[0], a, sizeof a),
+                 gf_shape_format(in[1], c, sizeof c));
+        return false;
+    }
+    *out = in[1];
+    *out_dt = GF_F32;
+    return true;
+}
+
+/* broadcast_like(g, like): NumPy mode: g must broadcast to like's shape.
+ * Reduced mode: g is like's shape reduced over attrs.axes (keepdims or
+ * not). out has like's shape. */
+bool gf__shape_broadcast_like(SHAPE_ARGS)
+{
+    bool ok;
+    if (!need_float(dt, 1, msg, len)) return false;
+    if (n->attrs.mode == GF_BCAST_NUMPY) {
+        gf_shape b;
+        ok = gf__broadcast_shape(in[0], in[1], &b) && b.rank == in[1].rank;
+        for (int i = 0; ok && i < b.rank; i++) ok = dim_fits(b.dim[i], in[1].dim[i]);
+    } else {
+        bool reduced[GF_MAX_RANK] = { false };
+        for (int i = 0; i < n->attrs.n_axes; i++) reduced[n->attrs.axes[i]] = true;
+        if (n->attrs.n_axes == 0)
+            for (int i = 0; i < in[1].rank; i++) reduced[i] = true;
+        int k = 0;
+        ok = true;
+        for (int i = 0; ok && i < in[1].rank; i++) {
+            if (reduced[i] && !n->attrs.keepdims) continue;
+            ok = k < in[0].rank && dim_fits(in[0].dim[k], reduced[i] ? 1 : in[1].dim[i]);
+            k++;
+        }
+        ok = ok && k == in[0].rank;
+    }
+    if (!ok) {
+        char a[GF_SHAPE_STR], c[GF_SHAPE_STR];
+        snprintf(msg, len, "shape %s cannot be broadcast to %s", gf_shape_format(in[0], a, sizeof a),
+                 gf_shape_format(in[1], c, sizeof c));
+        return false;
+    }
+    *out = in[1];
+    *out_dt = GF_F32;
+    return true;
+}

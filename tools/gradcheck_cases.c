@@ -1,0 +1,220 @@
+/*
+ * gradcheck_cases.c — the case list of `gradflow gradcheck`: each op on
+ * plain and broadcasting shapes, checked against finite differences.
+ */
+#include "gradcheck_cases.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "article.h"
+
+typedef gf_node *(*build_fn)(gf_node *a, gf_node *b);
+
+static gf_node *op_add(gf_node *a, gf_node *b) { return gf_add(a, b); }
+static gf_node *op_sub(gf_node *a, gf_node *b) { return gf_sub(a, b); }
+static gf_node *op_mul(gf_node *a, gf_node *b) { return gf_mul(a, b); }
+static gf_node *op_div(gf_node *a, gf_node *b) { return gf_div(a, b); }
+static gf_node *op_neg(gf_node *a, gf_node *b) { (void)b; return gf_neg(a); }
+static gf_node *op_exp(gf_node *a, gf_node *b) { (void)b; return gf_exp(a); }
+static gf_node *op_sigmoid(gf_node *a, gf_node *b) { (void)b; return gf_sigmoid(a); }
+static gf_node *op_sqrt(gf_node *a, gf_node *b) { (void)b; return gf_sqrt(a); }
+static gf_node *op_mm(gf_node *a, gf_node *b) { return gf_matmul_t(a, b, 0, 0); }
+static gf_node *op_mm_ta(gf_node *a, gf_node *b) { return gf_matmul_t(a, b, 1, 0); }
+static gf_node *op_mm_tb(gf_node *a, gf_node *b) { return gf_matmul_t(a, b, 0, 1); }
+static gf_node *op_mm_tab(gf_node *a, gf_node *b) { return gf_matmul_t(a, b, 1, 1); }
+static gf_node *op_transpose(gf_node *a, gf_node *b) { (void)b; return gf_transpose(a); }
+static gf_node *op_transpose_201(gf_node *a, gf_node *b)
+{
+    (void)b;
+    return gf_transpose_perm(a, (const int[]){ 2, 0, 1 });
+}
+static gf_node *op_sum0(gf_node *a, gf_node *b) { (void)b; return gf_reduce_sum(a, (const int[]){ 0 }, 1, 0); }
+static gf_node *op_sum1k(gf_node *a, gf_node *b) { (void)b; return gf_reduce_sum(a, (const int[]){ -1 }, 1, 1); }
+static gf_node *op_sum_all(gf_node *a, gf_node *b) { (void)b; return gf_reduce_sum(a, NULL, 0, 0); }
+static gf_node *op_sum02(gf_node *a, gf_node *b) { (void)b; return gf_reduce_sum(a, (const int[]){ 0, 2 }, 2, 0); }
+static gf_node *op_mean0(gf_node *a, gf_node *b) { (void)b; return gf_reduce_mean(a, (const int[]){ 0 }, 1, 0); }
+static gf_node *op_mean1k(gf_node *a, gf_node *b) { (void)b; return gf_reduce_mean(a, (const int[]){ 1 }, 1, 1); }
+static gf_node *op_mean_all(gf_node *a, gf_node *b) { (void)b; return gf_reduce_mean(a, NULL, 0, 1); }
+static gf_node *op_mean12(gf_node *a, gf_node *b) { (void)b; return gf_reduce_mean(a, (const int[]){ 1, 2 }, 2, 0); }
+
+enum { ANY_SIGN, POSITIVE, AWAY_FROM_ZERO }; /* value domains */
+
+typedef struct gc_case {
+    const char *op;
+    build_fn build;
+    int arity;
+    gf_shape a, b;
+    int domain_a, domain_b;
+} gc_case;
+
+#define S0 { 0, { 0 } }
+#define S1(x) { 1, { x } }
+#define S2(x, y) { 2, { x, y } }
+#define S3(x, y, z) { 3, { x, y, z } }
+
+static const gc_case cases[] = {
+    { "add", op_add, 2, S2(3, 4), S2(3, 4), 0, 0 },
+    { "add", op_add, 2, S2(3, 4), S2(1, 4), 0, 0 },
+    { "add", op_add, 2, S2(3, 1), S2(1, 4), 0, 0 },
+    { "add", op_add, 2, S0, S2(3, 4), 0, 0 },
+    { "add", op_add, 2, S3(2, 3, 4), S2(3, 1), 0, 0 },
+    { "subtract", op_sub, 2, S2(3, 4), S1(4), 0, 0 },
+    { "subtract", op_sub, 2, S2(3, 1), S2(1, 4), 0, 0 },
+    { "subtract", op_sub, 2, S2(3, 4), S0, 0, 0 },
+    { "multiply", op_mul, 2, S2(3, 4), S2(3, 4), 0, 0 },
+    { "multiply", op_mul, 2, S2(3, 4), S2(1, 4), 0, 0 },
+    { "multiply", op_mul, 2, S2(3, 1), S2(1, 4), 0, 0 },
+    { "multiply", op_mul, 2, S0, S3(2, 3, 4), 0, 0 },
+    { "divide", op_div, 2, S2(3, 4), S2(3, 4), 0, AWAY_FROM_ZERO },
+    { "divide", op_div, 2, S2(3, 4), S2(3, 1), 0, AWAY_FROM_ZERO },
+    { "divide", op_div, 2, S0, S2(3, 4), 0, AWAY_FROM_ZERO },
+    { "divide", op_div, 2, S3(2, 3, 4), S1(4), 0, AWAY_FROM_ZERO },
+    { "negative", op_neg, 1, S2(3, 4), S0, 0, 0 },
+    { "exp", op_exp, 1, S2(3, 4), S0, 0, 0 },
+    { "exp", op_exp, 1, S3(2, 3, 4), S0, 0, 0 },
+    { "sigmoid", op_sigmoid, 1, S2(3, 4), S0, 0, 0 },
+    { "sigmoid", op_sigmoid, 1, S3(2, 3, 4), S0, 0, 0 },
+    { "sqrt", op_sqrt, 1, S2(3, 4), S0, POSITIVE, 0 },
+    { "matmul", op_mm, 2, S2(3, 4), S2(4, 5), 0, 0 },
+    { "matmul", op_mm_ta, 2, S2(4, 3), S2(4, 5), 0, 0 },
+    { "matmul", op_mm_tb, 2, S2(3, 4), S2(5, 4), 0, 0 },
+    { "matmul", op_mm_tab, 2, S2(4, 3), S2(5, 4), 0, 0 },
+    { "transpose", op_transpose, 1, S2(3, 4), S0, 0, 0 },
+    { "transpose", op_transpose_201, 1, S3(2, 3, 4), S0, 0, 0 },
+    { "reduce_sum", op_sum0, 1, S2(3, 4), S0, 0, 0 },
+    { "reduce_sum", op_sum1k, 1, S2(3, 4), S0, 0, 0 },
+    { "reduce_sum", op_sum_all, 1, S2(3, 4), S0, 0, 0 },
+    { "reduce_sum", op_sum02, 1, S3(2, 3, 4), S0, 0, 0 },
+    { "reduce_mean", op_mean0, 1, S2(3, 4), S0, 0, 0 },
+    { "reduce_mean", op_mean1k, 1, S2(3, 4), S0, 0, 0 },
+    { "reduce_mean", op_mean_all, 1, S2(3, 4), S0, 0, 0 },
+    { "reduce_mean", op_mean12, 1, S3(2, 3, 4), S0, 0, 0 },
+};
+
+static void fill(gf_tensor *t, int domain, gf_rng *r)
+{
+    float *p = gf_tensor_data(t);
+    for (int64_t i = 0; i < gf_tensor_count(t); i++) {
+        double u = gf_rng_uniform(r);
+        switch (domain) {
+        case POSITIVE: p[i] = (float)(0.5 + 1.5 * u); break;
+        case AWAY_FROM_ZERO: p[i] = (float)((0.5 + u) * (gf_rng_below(r, 2) ? 1 : -1)); break;
+        default: p[i] = (float)(3.0 * u - 1.5); break;
+        }
+    }
+}
+
+static const char *shapes(const gc_case *c, char *buf, size_t len)
+{
+    char a[64], b[64];
+    gf_shape_format(c->a, a, sizeof a);
+    if (c->arity == 1) snprintf(buf, len, "%s", a);
+    else snprintf(buf, len, "%s, %s", a, gf_shape_format(c->b, b, sizeof b));
+    return buf;
+}
+
+/* Checks one case with respect to each input. y = op(a, b) * C with C a
+ * random constant, so that each output element weighs differently. */
+static int run_case(const gc_case *c, uint64_t seed, double tol, gf_gc_report_fn report, void *ctx)
+{
+    gf_rng r;
+    gf_rng_seed(&r, seed, 99);
+    gf_graph *g = gf_graph_new();
+    gf_node *in[2] = { gf_placeholder(g, "a", GF_F32, c->a), gf_placeholder(g, "b", GF_F32, c->b) };
+    gf_node *out = c->build(in[0], in[1]);
+    gf_tensor *val[2] = { gf_tensor_new(GF_F32, c->a, NULL), gf_tensor_new(GF_F32, c->b, NULL) };
+    gf_tensor *w = gf_tensor_new(GF_F32, gf_node_shape(out), NULL);
+    char what[160], sh[128], err[600] = "";
+    shapes(c, sh, sizeof sh);
+    int failed = 0;
+    if (!val[0] || !val[1] || !w || gf_graph_status(g)) {
+        snprintf(err, sizeof err, "%s", gf_graph_status(g) ? gf_graph_error(g) : "out of memory");
+        report(ctx, c->op, sh, NULL, err);
+        failed = 1;
+        goto out;
+    }
+    fill(val[0], c->domain_a, &r);
+    fill(val[1], c->domain_b, &r);
+    fill(w, ANY_SIGN, &r);
+    gf_node *y = gf_mul(out, gf_constant(g, gf_node_shape(out), gf_tensor_data(w)));
+    gf_feed feeds[2] = { { in[0], val[0] }, { in[1], val[1] } };
+    gf_session *s = gf_session_new(g, NULL);
+    for (int k = 0; k < c->arity; k++) {
+        gf_gradcheck_result res;
+        gf_gradcheck_options o = { .directions = 2, .seed = seed };
+        snprintf(what, sizeof what, "d/d%s, shapes %s", k ? "b" : "a", sh);
+        if (gf_gradient_check(s, y, in[k], feeds, c->arity, &o, &res) != GF_OK) {
+            snprintf(err, sizeof err, "%s", gf_session_error(s));
+            report(ctx, c->op, what, NULL, err);
+            failed++;
+            continue;
+        }
+        report(ctx, c->op, what, &res, NULL);
+        failed += !(res.max_error <= tol);
+    }
+    gf_session_free(s);
+out:
+    gf_tensor_free(val[0]);
+    gf_tensor_free(val[1]);
+    gf_tensor_free(w);
+    gf_graph_free(g);
+    return failed;
+}
+
+/* The article's 784-30-10 network: cost = sum((a_2 - y)^2) on a random
+ * batch of 10, checked with respect to each variable. */
+static int run_network(uint64_t seed, double tol, gf_gc_report_fn report, void *ctx)
+{
+    gf_article_net net;
+    int failed = 0;
+    gf_status st = gf_article_build_manual(&net, 30, 0.5f);
+    gf_node *diff = gf_sub(net.a_2, net.y), *cost = gf_mul(diff, diff);
+    gf_tensor *x = gf_tensor_new(GF_F32, gf_dims(2, 10, 784), NULL);
+    gf_tensor *lab = gf_tensor_new(GF_F32, gf_dims(2, 10, 10), NULL);
+    gf_session *s = st == GF_OK && x && lab ? gf_session_new(net.g, &(gf_session_options){ .seed = seed }) : NULL;
+    if (!s || gf_session_status(s)) {
+        report(ctx, "network", "784-30-10", NULL, s ? gf_session_error(s) : gf_graph_error(net.g));
+        failed = 1;
+        goto out;
+    }
+    gf_rng r;
+    gf_rng_seed(&r, seed, 5);
+    for (int64_t i = 0; i < 10 * 784; i++)
+        gf_tensor_data(x)[i] = gf_rng_uniform(&r) < 0.8 ? 0.0f : (float)gf_rng_uniform(&r);
+    for (int i = 0; i < 10; i++) gf_tensor_data(lab)[i * 10 + gf_rng_below(&r, 10)] = 1.0f;
+    /* Smaller weights keep the sigmoids out of saturation, where float32
+     * differences say nothing. */
+    gf_node *vars[4] = { net.w_1, net.b_1, net.w_2, net.b_2 };
+    const char *names[4] = { "d/dw_1", "d/db_1", "d/dw_2", "d/db_2" };
+    for (int v = 0; v < 4; v++) {
+        const gf_tensor *t = gf_session_variable(s, vars[v]);
+        for (int64_t i = 0; i < gf_tensor_count(t); i++) gf_tensor_data(t)[i] *= 0.1f;
+    }
+    gf_feed feeds[2] = { { net.a_0, x }, { net.y, lab } };
+    for (int v = 0; v < 4; v++) {
+        gf_gradcheck_result res;
+        gf_gradcheck_options o = { .max_elements = 200, .directions = 3, .seed = seed };
+        if (gf_gradient_check(s, cost, vars[v], feeds, 2, &o, &res) != GF_OK) {
+            report(ctx, "network", names[v], NULL, gf_session_error(s));
+            failed++;
+            continue;
+        }
+        report(ctx, "network", names[v], &res, NULL);
+        failed += !(res.max_error <= tol);
+    }
+out:
+    gf_session_free(s);
+    gf_tensor_free(x);
+    gf_tensor_free(lab);
+    gf_graph_free(net.g);
+    return failed;
+}
+
+int gf_gradcheck_all(uint64_t seed, double tol, gf_gc_report_fn report, void *ctx)
+{
+    int failed = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        failed += run_case(&cases[i], seed + i, tol, report, ctx);
+    return failed + run_network(seed, tol, report, ctx);
+}
