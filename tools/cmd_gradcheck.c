@@ -65,9 +65,9 @@ int gf_cli_gradcheck(int argc, char **argv)
         }
     }
     int failed = gf_gradcheck_all(seed, tol, on_check, &s);
-    printf("%-12s %7s %12s  %s\n", "op", "checks", "max error", "result");
+    printf("%-14s %7s %12s  %s\n", "op", "checks", "max error", "result");
     for (int i = 0; i < s.n; i++)
-        printf("%-12s %7d %12.2e  %s\n", s.op[i], s.checks[i], s.worst[i],
+        printf("%-14s %7d %12.2e  %s\n", s.op[i], s.checks[i], s.worst[i],
                s.errors[i] ? "ERROR" : s.worst[i] <= tol ? "ok" : "FAIL");
     printf("%s: %d check%s failed (tolerance %.0e)\n", failed ? "FAIL" : "ok", failed,
            failed == 1 ? "" : "s", tol);

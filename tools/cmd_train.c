@@ -94,14 +94,16 @@ int gf_cli_train(int argc, char **argv)
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int ok = 1, takes = 1;
+        int ok = 1, takes = strcmp(a, "--json") && strcmp(a, "-h") && strcmp(a, "--help");
+        if (takes && !v && !strncmp(a, "--", 2)) {
+            fprintf(stderr, "gradflow train: %s needs a value (try 'gradflow train --help')\n", a);
+            return GF_EXIT_USAGE;
+        }
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             train_usage(stdout);
             return GF_EXIT_OK;
-        } else if (!strcmp(a, "--json")) {
-            rep.json = 1;
-            takes = 0;
-        } else if (!strcmp(a, "--step")) step = v;
+        } else if (!strcmp(a, "--json")) rep.json = 1;
+        else if (!strcmp(a, "--step")) step = v;
         else if (!strcmp(a, "--data")) dir = v;
         else if (!strcmp(a, "--hidden")) ok = parse_int(a, v, 1, 100000, &hidden);
         else if (!strcmp(a, "--batch")) ok = parse_int(a, v, 1, 1000000, &opt.batch);
@@ -113,10 +115,6 @@ int gf_cli_train(int argc, char **argv)
         else if (!strcmp(a, "--seed")) ok = parse_int(a, v, 0, INT64_MAX, &seed);
         else {
             fprintf(stderr, "gradflow train: unknown option '%s' (try 'gradflow train --help')\n", a);
-            return GF_EXIT_USAGE;
-        }
-        if (takes && !v) {
-            fprintf(stderr, "gradflow train: %s needs a value\n", a);
             return GF_EXIT_USAGE;
         }
         if (!ok) return GF_EXIT_USAGE;

@@ -4,6 +4,7 @@
  */
 #include "gradcheck_cases.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,6 +38,27 @@ static gf_node *op_mean0(gf_node *a, gf_node *b) { (void)b; return gf_reduce_mea
 static gf_node *op_mean1k(gf_node *a, gf_node *b) { (void)b; return gf_reduce_mean(a, (const int[]){ 1 }, 1, 1); }
 static gf_node *op_mean_all(gf_node *a, gf_node *b) { (void)b; return gf_reduce_mean(a, NULL, 0, 1); }
 static gf_node *op_mean12(gf_node *a, gf_node *b) { (void)b; return gf_reduce_mean(a, (const int[]){ 1, 2 }, 2, 0); }
+
+/* Second-order cases for the ops that only gradients build: the gradient
+ * of a broadcast operand is a sum_to, the gradient of a sum or mean is a
+ * broadcast_like; differentiating those again exercises their own rules. */
+static gf_node *grad_wrt(gf_node *y, gf_node *x)
+{
+    gf_node *d = NULL;
+    gf_gradients(gf_node_graph(y), &y, 1, &x, 1, NULL, &d);
+    return d;
+}
+static gf_node *op_sum_to(gf_node *a, gf_node *b)
+{
+    gf_node *s = gf_add(a, b);
+    return gf_mul(grad_wrt(gf_mul(s, s), b), a); /* d/db = sum_to(2(a+b)) */
+}
+static gf_node *op_broadcast_like(gf_node *a, gf_node *b)
+{
+    (void)b;
+    gf_node *m = gf_reduce_mean(gf_mul(a, a), (const int[]){ 0 }, 1, 0);
+    return gf_mul(grad_wrt(gf_mul(m, m), a), a); /* holds broadcast_like */
+}
 
 enum { ANY_SIGN, POSITIVE, AWAY_FROM_ZERO }; /* value domains */
 
@@ -90,7 +112,43 @@ static const gc_case cases[] = {
     { "reduce_mean", op_mean1k, 1, S2(3, 4), S0, 0, 0 },
     { "reduce_mean", op_mean_all, 1, S2(3, 4), S0, 0, 0 },
     { "reduce_mean", op_mean12, 1, S3(2, 3, 4), S0, 0, 0 },
+    { "sum_to", op_sum_to, 2, S2(3, 4), S2(1, 4), 0, 0 },
+    { "broadcast_like", op_broadcast_like, 1, S2(3, 4), S0, 0, 0 },
 };
+
+/* Random shapes: a of rank 1..3 with dims 1..5; b drawn from a's shape with
+ * some dims set to 1 and leading dims dropped, then the two maybe swapped,
+ * so that either side broadcasts. */
+static const struct { const char *op; build_fn build; int domain_b; } binary_ops[] = {
+    { "add", op_add, 0 }, { "subtract", op_sub, 0 }, { "multiply", op_mul, 0 },
+    { "divide", op_div, AWAY_FROM_ZERO },
+};
+static const struct { const char *op; build_fn build; int domain; } unary_ops[] = {
+    { "negative", op_neg, 0 }, { "exp", op_exp, 0 }, { "sigmoid", op_sigmoid, 0 },
+    { "sqrt", op_sqrt, POSITIVE }, { "transpose", op_transpose, 0 }, { "reduce_sum", op_sum_all, 0 },
+    { "reduce_mean", op_mean_all, 0 },
+};
+
+static gc_case random_case(gf_rng *r, int k)
+{
+    gc_case c = { 0 };
+    gf_shape a = { .rank = 1 + (int)gf_rng_below(r, 3) };
+    for (int i = 0; i < a.rank; i++) a.dim[i] = 1 + gf_rng_below(r, 5);
+    int nb = (int)(sizeof binary_ops / sizeof binary_ops[0]);
+    if (k % 2 == 0) {
+        int o = (int)gf_rng_below(r, (uint32_t)nb);
+        gf_shape b = { .rank = 1 + (int)gf_rng_below(r, (uint32_t)a.rank) };
+        for (int i = 0; i < b.rank; i++)
+            b.dim[i] = gf_rng_below(r, 3) ? a.dim[a.rank - b.rank + i] : 1;
+        bool swap = gf_rng_below(r, 2) && binary_ops[o].domain_b == 0;
+        c = (gc_case){ binary_ops[o].op, binary_ops[o].build, 2, swap ? b : a, swap ? a : b, 0,
+                       binary_ops[o].domain_b };
+    } else {
+        int o = (int)gf_rng_below(r, (uint32_t)(sizeof unary_ops / sizeof unary_ops[0]));
+        c = (gc_case){ unary_ops[o].op, unary_ops[o].build, 1, a, { 0, { 0 } }, unary_ops[o].domain, 0 };
+    }
+    return c;
+}
 
 static void fill(gf_tensor *t, int domain, gf_rng *r)
 {
@@ -216,5 +274,11 @@ int gf_gradcheck_all(uint64_t seed, double tol, gf_gc_report_fn report, void *ct
     int failed = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         failed += run_case(&cases[i], seed + i, tol, report, ctx);
+    gf_rng r;
+    gf_rng_seed(&r, seed, 17);
+    for (int k = 0; k < 24; k++) {
+        gc_case c = random_case(&r, k);
+        failed += run_case(&c, seed + 1000 + (uint64_t)k, tol, report, ctx);
+    }
     return failed + run_network(seed, tol, report, ctx);
 }
