@@ -3,7 +3,8 @@
 #
 #   make demo      build and run the article's program on MNIST (fetching it)
 #   make check     build and run every test (SANITIZE=1: under ASan+UBSan)
-#   make bench     build and run the benchmarks
+#   make bench     build and run the benchmarks (gradflow bench; extra options in
+#                  BENCHFLAGS, e.g. make bench BENCHFLAGS="--quick --only w1")
 #   make install   install into PREFIX (default /usr/local)
 
 PREFIX   ?= /usr/local
@@ -46,8 +47,12 @@ check: deps
 	@GRADFLOW=$(BUILD)/gradflow scripts/get-mnist $(DATA)
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-bench: $(BUILD)/gradflow data
-	$(BUILD)/bench_article --data $(DATA)
+# JSON lines on stdout, the table on stderr; without MNIST in $(DATA) (no
+# network) gradflow bench falls back to Fashion-MNIST or generated images.
+bench: $(BUILD)/gradflow
+	@GRADFLOW=$(BUILD)/gradflow scripts/get-mnist $(DATA) || \
+	  echo "make bench: no MNIST in $(DATA); gradflow bench will say what it uses instead"
+	$(BUILD)/gradflow bench --data $(DATA) $(BENCHFLAGS)
 
 install: $(BUILD)/gradflow
 	cmake --install $(BUILD) --prefix $(PREFIX)

@@ -74,6 +74,25 @@ typedef struct gf_error {
 } gf_error;
 
 /* ------------------------------------------------------------------ */
+/* Memory                                                             */
+/* ------------------------------------------------------------------ */
+
+/* The allocator behind every allocation the library makes (zlib's own
+ * buffers while writing gzip files excepted). realloc(ctx, NULL, n) must
+ * act as malloc; free(ctx, NULL) is never called. */
+typedef struct gf_allocator {
+    void *(*malloc)(void *ctx, size_t n);
+    void *(*realloc)(void *ctx, void *p, size_t n);
+    void (*free)(void *ctx, void *p);
+    void *ctx;
+} gf_allocator;
+
+/* Sets the process-wide allocator (copied); NULL restores the C library's.
+ * Change it only while no gradflow object exists and no other thread is in
+ * the library: memory must be freed by the allocator that gave it. */
+void gf_set_allocator(const gf_allocator *a);
+
+/* ------------------------------------------------------------------ */
 /* Shapes and dtypes                                                  */
 /* ------------------------------------------------------------------ */
 
@@ -308,8 +327,25 @@ gf_node *gf_minimize(gf_optimizer *opt, gf_node *cost, gf_node *const *var_list,
 
 typedef struct gf_session gf_session;
 
+/* Planner rewrites that can be turned off (gf_session_options.disable, or
+ * the environment variable GRADFLOW_DISABLE="cse,fold,transpose,fuse,
+ * inplace,reuse" or "all"). None changes results beyond float rounding;
+ * turning them off runs the graph literally, for comparison. */
+enum {
+    GF_NO_CSE = 1u << 0,            /* common-subexpression elimination */
+    GF_NO_FOLD = 1u << 1,           /* constant folding */
+    GF_NO_TRANSPOSE_FOLD = 1u << 2, /* transpose folded into matmul flags */
+    GF_NO_FUSE = 1u << 3,           /* elementwise chains fused into one loop */
+    GF_NO_INPLACE = 1u << 4,        /* assign(v, v - a*X) in place, into the GEMM */
+    GF_NO_REUSE = 1u << 5,          /* buffers shared by liveness */
+    GF_NO_REWRITES = 63u
+};
+
 typedef struct gf_session_options {
-    uint64_t seed;   /* seeds every random initializer; same seed, same bits */
+    uint64_t seed;     /* seeds every random initializer; same seed, same bits */
+    int threads;       /* threads large kernels may use (0 or 1: one); results
+                          are bitwise the same for every count */
+    unsigned disable;  /* GF_NO_* rewrites to turn off */
 } gf_session_options;
 
 /* A session on g: allocates every variable and initialises it by running its
@@ -348,6 +384,24 @@ gf_status gf_session_run(gf_session *s,
                          gf_node *const *fetches, int n_fetches,
                          gf_node *const *targets, int n_targets,
                          const gf_tensor **outs);
+
+/* What the planner made of a run (for benchmarks and curious users). The
+ * FLOPs are counted from the graph as written, pruned to the run, with the
+ * fed shapes: matmul 2mnk ("dense"), one per output element for
+ * elementwise ops and per input element for reductions ("other"). */
+typedef struct gf_plan_stats {
+    int nodes;            /* nodes the run needs, as written */
+    int steps;            /* steps the compiled plan executes */
+    int fused, inplace;   /* of which fused chains, in-place updates */
+    double dense_flops, other_flops;
+    size_t buffer_bytes;  /* the plan's placed buffers */
+} gf_plan_stats;
+
+/* Compiles (or finds) the plan for these arguments, as gf_session_run
+ * would, and describes it without running it. */
+gf_status gf_session_plan_stats(gf_session *s, const gf_feed *feeds, int n_feeds,
+                                gf_node *const *fetches, int n_fetches,
+                                gf_node *const *targets, int n_targets, gf_plan_stats *out);
 
 /* The current value of a variable in s. Borrowed: valid until the next run
  * or free of s. Writing into its data sets the variable (between runs).

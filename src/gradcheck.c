@@ -76,10 +76,10 @@ gf_status gf_gradient_check(gf_session *s, gf_node *y, gf_node *x, const gf_feed
     } else {
         const gf_tensor *t = feeds[fed].value;
         copy = gf_tensor_new(t->dtype, t->shape, NULL);
-        fd = malloc((size_t)n_feeds * sizeof *fd);
+        fd = gf__malloc((size_t)n_feeds * sizeof *fd);
         if (!copy || !fd) {
             gf_tensor_free(copy);
-            free(fd);
+            gf__free(fd);
             return gf__session_fail(s, GF_ERR_NOMEM, "gradient_check: out of memory");
         }
         memcpy(fd, feeds, (size_t)n_feeds * sizeof *fd);
@@ -89,9 +89,9 @@ gf_status gf_gradient_check(gf_session *s, gf_node *y, gf_node *x, const gf_feed
         xv = copy->data;
     }
     probe p = { s, y, fd ? fd : feeds, n_feeds };
-    double *analytic = malloc(((size_t)n + 1) * sizeof *analytic);
-    float *x0 = malloc(((size_t)n + 1) * sizeof *x0);
-    int64_t *pick = malloc(((size_t)n + 1) * sizeof *pick);
+    double *analytic = gf__malloc(((size_t)n + 1) * sizeof *analytic);
+    float *x0 = gf__malloc(((size_t)n + 1) * sizeof *x0);
+    int64_t *pick = gf__malloc(((size_t)n + 1) * sizeof *pick);
     float *u = NULL;
     gf_status st = GF_OK;
     if (!analytic || !x0 || !pick) {
@@ -131,7 +131,7 @@ gf_status gf_gradient_check(gf_session *s, gf_node *y, gf_node *x, const gf_feed
         }
         record(result, k, analytic[k], (4 * dd[1] - dd[0]) / 3);
     }
-    if (o.directions > 0 && !(u = malloc((size_t)n * sizeof *u))) {
+    if (o.directions > 0 && !(u = gf__malloc((size_t)n * sizeof *u))) {
         st = gf__session_fail(s, GF_ERR_NOMEM, "gradient_check: out of memory");
         goto out;
     }
@@ -169,11 +169,11 @@ gf_status gf_gradient_check(gf_session *s, gf_node *y, gf_node *x, const gf_feed
     }
 out:
     if (x0 && st != GF_OK) memcpy(xv, x0, (size_t)n * sizeof *x0);
-    free(analytic);
-    free(x0);
-    free(pick);
-    free(u);
-    free(fd);
+    gf__free(analytic);
+    gf__free(x0);
+    gf__free(pick);
+    gf__free(u);
+    gf__free(fd);
     gf_tensor_free(copy);
     return st;
 }

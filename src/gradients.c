@@ -53,8 +53,8 @@ gf_status gf_gradients_ex(gf_graph *g, gf_node *const *ys, int n_ys, gf_node *co
     }
 
     int nn = g->n_nodes;
-    bool *from_x = calloc((size_t)nn, sizeof *from_x), *to_y = calloc((size_t)nn, sizeof *to_y);
-    gf_node **acc = calloc((size_t)nn, sizeof *acc);
+    bool *from_x = gf__calloc((size_t)nn, sizeof *from_x), *to_y = gf__calloc((size_t)nn, sizeof *to_y);
+    gf_node **acc = gf__calloc((size_t)nn, sizeof *acc);
     if (!from_x || !to_y || !acc) {
         gf__graph_fail(g, GF_ERR_NOMEM, "gradients: out of memory");
         goto done;
@@ -104,9 +104,9 @@ gf_status gf_gradients_ex(gf_graph *g, gf_node *const *ys, int n_ys, gf_node *co
     }
     g->scope = saved_scope;
 done:
-    free(from_x);
-    free(to_y);
-    free(acc);
+    gf__free(from_x);
+    gf__free(to_y);
+    gf__free(acc);
     if (g->status != GF_OK)
         for (int i = 0; i < n_xs; i++) out[i] = NULL;
     return g->status;

@@ -22,7 +22,7 @@ void *gf__graph_alloc(gf_graph *g, size_t bytes)
     gf_arena *a = g->arena;
     if (!a || a->cap - a->used < bytes) {
         size_t cap = bytes > 65536 ? bytes : 65536;
-        a = malloc(sizeof *a + cap);
+        a = gf__malloc(sizeof *a + cap);
         if (!a) return NULL;
         a->next = g->arena;
         a->used = 0;
@@ -42,7 +42,7 @@ static gf_node nil_node = { .id = -1, .name = "<nil>", .shape = { .rank = -1 } }
 
 gf_graph *gf_graph_new(void)
 {
-    gf_graph *g = calloc(1, sizeof *g);
+    gf_graph *g = gf__calloc(1, sizeof *g);
     if (!g) return NULL;
     g->poison.graph = g;
     g->poison.id = -1;
@@ -57,11 +57,11 @@ void gf_graph_free(gf_graph *g)
     if (!g) return;
     for (gf_arena *a = g->arena, *next; a; a = next) {
         next = a->next;
-        free(a);
+        gf__free(a);
     }
-    free(g->nodes);
-    free(g->names);
-    free(g);
+    gf__free(g->nodes);
+    gf__free(g->names);
+    gf__free(g);
 }
 
 gf_status gf_graph_status(const gf_graph *g) { return g ? g->status : GF_ERR_ARG; }
@@ -89,8 +89,10 @@ gf_node *gf__graph_fail(gf_graph *g, gf_status code, const char *fmt, ...)
 
 gf_graph *gf__graph_of(gf_node *const *inputs, int n)
 {
+    /* Skips graph-less poison too, so that its use is recorded on the
+     * graph of the other input. */
     for (int i = 0; i < n; i++)
-        if (inputs[i]) return inputs[i]->graph;
+        if (inputs[i] && inputs[i]->graph) return inputs[i]->graph;
     return NULL;
 }
 
@@ -126,7 +128,7 @@ static bool names_grow(gf_graph *g)
     size_t cap = g->cap_names ? g->cap_names * 2 : 256;
     gf_node **old = g->names;
     size_t old_cap = g->cap_names;
-    g->names = calloc(cap, sizeof *g->names);
+    g->names = gf__calloc(cap, sizeof *g->names);
     if (!g->names) {
         g->names = old;
         return false;
@@ -138,7 +140,7 @@ static bool names_grow(gf_graph *g)
             g->names[name_slot(g, old[i]->name)] = old[i];
             g->n_names++;
         }
-    free(old);
+    gf__free(old);
     return true;
 }
 
@@ -241,7 +243,7 @@ gf_node *gf__node_build(gf_graph *g, const gf_op *op, gf_node *const *inputs, in
 
     if (g->n_nodes == g->cap_nodes) {
         int cap = g->cap_nodes ? g->cap_nodes * 2 : 64;
-        gf_node **nodes = realloc(g->nodes, (size_t)cap * sizeof *nodes);
+        gf_node **nodes = gf__realloc(g->nodes, (size_t)cap * sizeof *nodes);
         if (!nodes) return gf__graph_fail(g, GF_ERR_NOMEM, "%s: out of memory", op->name);
         g->nodes = nodes;
         g->cap_nodes = cap;

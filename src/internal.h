@@ -16,6 +16,14 @@
 #define GF_PRINTF(f, a)
 #endif
 
+/* ---- memory (alloc.c): every allocation goes through these ---- */
+
+void *gf__malloc(size_t n);
+void *gf__calloc(size_t count, size_t size);
+void *gf__realloc(void *p, size_t n);
+void gf__free(void *p);
+char *gf__strdup(const char *s);
+
 /* ---- tensors (tensor.c) ---- */
 
 struct gf_tensor {
@@ -115,7 +123,7 @@ gf_node *gf__node_build(gf_graph *g, const gf_op *op, gf_node *const *inputs,
 /* Arena allocation owned by the graph, zeroed; NULL when out of memory. */
 void *gf__graph_alloc(gf_graph *g, size_t bytes);
 
-/* The graph of the first non-NULL input, or NULL. */
+/* The graph of the first input that has one, or NULL. */
 gf_graph *gf__graph_of(gf_node *const *inputs, int n);
 
 /* Sets the session's message (session.c); returns code. */

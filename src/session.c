@@ -1,26 +1,12 @@
 /*
- * session.c — sessions: variable storage, cached plans (prune, order, place
- * buffers) and runs (check feeds, resolve shapes, run kernels, commit).
+ * session.c — sessions: variable storage and initialisation, random
+ * streams, the plan cache, and the public run API (checks, then plan.c).
  */
-#include "ops/op.h"
+#include "plan.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* A compiled run: the nodes a set of (fetches, targets, fed placeholders)
- * needs, in an order where inputs come first, with one tensor per step that
- * is reused from run to run (it only grows when a fed shape grows). */
-typedef struct plan {
-    struct plan *next;
-    int n_key, *key;        /* fetch ids, -1, target ids, -1, fed ids */
-    int n_steps;
-    gf_node **order;
-    gf_tensor *val;         /* per step: owned buffer, or a view for sources */
-    int n_slot, *slot;      /* node id -> step, or -1 */
-    int n_fetch;
-    gf_tensor *fetch_copy;  /* fetches of sources are copied out */
-} plan;
 
 struct gf_session {
     gf_graph *g;
@@ -28,13 +14,24 @@ struct gf_session {
     gf_status status;       /* sticky: set when the session could not start */
     char error[1024];
     int n_vars;
-    gf_tensor *vars;        /* by var_index */
+    gf_tensor **vars;       /* by var_index; each header allocated on its own so
+                             * that pointers lent by gf_session_variable survive
+                             * the array growing */
     bool *var_ready;
+    int n_ready;            /* variables with a value */
     int n_rng;
     gf_rng *rng;            /* by node id, for random ops */
     bool *rng_ready;
-    plan *plans;
+    gf_plan *plans;         /* most recently used first */
+    int threads;
+    unsigned disabled;      /* GF_PLAN_NO_* rewrites turned off */
 };
+
+#define MAX_PLANS 32
+
+gf_graph *gf__session_graph(const gf_session *s) { return s->g; }
+gf_tensor *gf__session_var(gf_session *s, int var_index) { return s->vars[var_index]; }
+int gf__session_threads(const gf_session *s) { return s->threads; }
 
 gf_status gf__session_fail(gf_session *s, gf_status code, const char *fmt, ...)
 {
@@ -47,157 +44,16 @@ gf_status gf__session_fail(gf_session *s, gf_status code, const char *fmt, ...)
 
 #define fail gf__session_fail
 
-/* ---- plans ---- */
-
-static void plan_free(plan *p)
-{
-    if (!p) return;
-    /* val is NULL when plan_build failed before placing buffers */
-    for (int i = 0; p->val && i < p->n_steps; i++) gf__tensor_release(&p->val[i]);
-    for (int i = 0; p->fetch_copy && i < p->n_fetch; i++) gf__tensor_release(&p->fetch_copy[i]);
-    free(p->key);
-    free(p->order);
-    free(p->val);
-    free(p->slot);
-    free(p->fetch_copy);
-    free(p);
-}
-
-static const gf_feed *find_feed(const gf_feed *feeds, int n_feeds, const gf_node *n)
-{
-    for (int i = 0; i < n_feeds; i++)
-        if (feeds[i].node == n) return &feeds[i];
-    return NULL;
-}
-
-/* Prunes to what the roots need and orders it (iterative post-order DFS, so
- * deep graphs cannot overflow the C stack). Fed placeholders are leaves. */
-static gf_status plan_build(gf_session *s, const gf_feed *feeds, int n_feeds,
-                            gf_node *const *fetches, int n_fetches, gf_node *const *targets,
-                            int n_targets, plan **out)
-{
-    gf_graph *g = s->g;
-    int nn = g->n_nodes, n_roots = n_fetches + n_targets;
-    plan *p = calloc(1, sizeof *p);
-    int *state = calloc((size_t)nn + 1, sizeof *state);     /* 0 new, 1 open, 2 done */
-    int *root_of = malloc(((size_t)nn + 1) * sizeof *root_of);
-    gf_node **stack = malloc(((size_t)nn + 1) * sizeof *stack);
-    int *next_in = calloc((size_t)nn + 1, sizeof *next_in);
-    if (p) {
-        p->n_key = n_fetches + n_targets + n_feeds + 2;
-        p->key = malloc((size_t)p->n_key * sizeof *p->key);
-        p->order = malloc(((size_t)nn + 1) * sizeof *p->order);
-        p->slot = malloc(((size_t)nn + 1) * sizeof *p->slot);
-        p->fetch_copy = calloc((size_t)n_fetches + 1, sizeof *p->fetch_copy);
-    }
-    gf_status st = GF_OK;
-    if (!p || !state || !root_of || !stack || !next_in || !p->key || !p->order || !p->slot ||
-        !p->fetch_copy) {
-        st = fail(s, GF_ERR_NOMEM, "session: out of memory planning a run");
-        goto done;
-    }
-    int k = 0;
-    for (int i = 0; i < n_fetches; i++) p->key[k++] = fetches[i]->id;
-    p->key[k++] = -1;
-    for (int i = 0; i < n_targets; i++) p->key[k++] = targets[i]->id;
-    p->key[k++] = -1;
-    for (int i = 0; i < n_feeds; i++) p->key[k++] = feeds[i].node->id;
-    p->n_fetch = n_fetches;
-    p->n_slot = nn;
-    for (int i = 0; i < nn; i++) p->slot[i] = -1;
-
-    for (int r = 0; r < n_roots; r++) {
-        gf_node *root = r < n_fetches ? fetches[r] : targets[r - n_fetches];
-        if (state[root->id]) continue;
-        int sp = 0;
-        stack[sp++] = root;
-        state[root->id] = 1;
-        root_of[root->id] = r;
-        while (sp) {
-            gf_node *n = stack[sp - 1];
-            bool fed = find_feed(feeds, n_feeds, n) != NULL;
-            if (!fed && next_in[n->id] < n->n_inputs) {
-                gf_node *in = n->inputs[next_in[n->id]++];
-                if (!state[in->id]) {
-                    state[in->id] = 1;
-                    root_of[in->id] = r;
-                    stack[sp++] = in;
-                }
-                continue;
-            }
-            sp--;
-            state[n->id] = 2;
-            if ((n->op->flags & GF_OPF_PLACEHOLDER) && !fed) {
-                int ri = root_of[n->id];
-                gf_node *need = ri < n_fetches ? fetches[ri] : targets[ri - n_fetches];
-                char b[GF_SHAPE_STR];
-                st = fail(s, GF_ERR_FEED,
-                          "placeholder \"%s\" of shape %s must be fed: \"%s\" (op %s) needs it",
-                          n->name, gf_shape_format(n->shape, b, sizeof b), need->name, need->op->name);
-                goto done;
-            }
-            p->slot[n->id] = p->n_steps;
-            p->order[p->n_steps++] = n;
-        }
-    }
-
-    /* Two assignments to one variable in one run would race: refuse. */
-    for (int i = 0; i < p->n_steps; i++) {
-        gf_node *a = p->order[i];
-        if (!(a->op->flags & GF_OPF_ASSIGN)) continue;
-        for (int j = i + 1; j < p->n_steps; j++) {
-            gf_node *b = p->order[j];
-            if ((b->op->flags & GF_OPF_ASSIGN) && b->inputs[0] == a->inputs[0]) {
-                st = fail(s, GF_ERR_ARG, "variable \"%s\" is assigned twice in one run (by \"%s\" and \"%s\")",
-                          a->inputs[0]->name, a->name, b->name);
-                goto done;
-            }
-        }
-    }
-    p->val = calloc((size_t)p->n_steps + 1, sizeof *p->val);
-    if (!p->val) st = fail(s, GF_ERR_NOMEM, "session: out of memory planning a run");
-
-done:
-    free(state);
-    free(root_of);
-    free(stack);
-    free(next_in);
-    if (st != GF_OK) {
-        plan_free(p);
-        p = NULL;
-    }
-    *out = p;
-    return st;
-}
-
-
-static plan *plan_find(gf_session *s, const gf_feed *feeds, int n_feeds, gf_node *const *fetches,
-                       int n_fetches, gf_node *const *targets, int n_targets)
-{
-    for (plan *p = s->plans; p; p = p->next) {
-        if (p->n_key != n_fetches + n_targets + n_feeds + 2) continue;
-        const int *k = p->key;
-        bool same = true;
-        for (int i = 0; same && i < n_fetches; i++) same = *k++ == fetches[i]->id;
-        same = same && *k++ == -1;
-        for (int i = 0; same && i < n_targets; i++) same = *k++ == targets[i]->id;
-        same = same && *k++ == -1;
-        for (int i = 0; same && i < n_feeds; i++) same = *k++ == feeds[i].node->id;
-        if (same) return p;
-    }
-    return NULL;
-}
-
 /* ---- random streams and variables ---- */
 
-static gf_rng *node_rng(gf_session *s, const gf_node *n)
+gf_rng *gf__session_rng(gf_session *s, const gf_node *n)
 {
     if (n->id >= s->n_rng) {
         int cap = s->g->n_nodes + 16;
-        gf_rng *r = realloc(s->rng, (size_t)cap * sizeof *r);
+        gf_rng *r = gf__realloc(s->rng, (size_t)cap * sizeof *r);
         if (!r) return NULL;
         s->rng = r;
-        bool *ready = realloc(s->rng_ready, (size_t)cap * sizeof *ready);
+        bool *ready = gf__realloc(s->rng_ready, (size_t)cap * sizeof *ready);
         if (!ready) return NULL;
         s->rng_ready = ready;
         for (int i = s->n_rng; i < cap; i++) ready[i] = false;
@@ -211,8 +67,49 @@ static gf_rng *node_rng(gf_session *s, const gf_node *n)
     return &s->rng[n->id];
 }
 
-static gf_status run_plan(gf_session *s, plan *p, const gf_feed *feeds, int n_feeds,
-                          gf_node *const *fetches, int n_fetches, const gf_tensor **outs);
+/* Whether the subgraph of x reads a variable that has no value yet. */
+static bool reads_pending(gf_session *s, gf_node *x, gf_node **stack, bool *seen)
+{
+    int nn = s->g->n_nodes, sp = 0;
+    memset(seen, 0, (size_t)nn * sizeof *seen);
+    stack[sp++] = x;
+    seen[x->id] = true;
+    while (sp) {
+        gf_node *n = stack[--sp];
+        if (n->var_index >= 0 && !s->var_ready[n->var_index]) return true;
+        for (int j = 0; j < n->n_inputs; j++)
+            if (!seen[n->inputs[j]->id]) {
+                seen[n->inputs[j]->id] = true;
+                stack[sp++] = n->inputs[j];
+            }
+    }
+    return false;
+}
+
+/* Runs inits[0..n) in one plan and stores the values into vars. */
+static gf_status init_run(gf_session *s, gf_node **vars, gf_node **inits, int n)
+{
+    gf_plan *p;
+    const gf_tensor **vals = gf__malloc(((size_t)n + 1) * sizeof *vals);
+    if (!vals) return fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
+    gf_status st = gf__plan_compile(s, s->disabled, NULL, 0, inits, n, NULL, 0, &p);
+    if (st == GF_OK) {
+        st = gf__plan_run(s, p, NULL, 0, vals);
+        for (int i = 0; st == GF_OK && i < n; i++) {
+            gf_tensor *t = s->vars[vars[i]->var_index];
+            if (gf__tensor_reshape(t, GF_F32, vars[i]->shape) != GF_OK) {
+                st = fail(s, GF_ERR_NOMEM, "variable \"%s\": out of memory", vars[i]->name);
+                break;
+            }
+            memcpy(t->data, vals[i]->data, (size_t)gf_shape_count(vars[i]->shape) * sizeof(float));
+            s->var_ready[vars[i]->var_index] = true;
+            s->n_ready++;
+        }
+        gf__plan_free(p);
+    }
+    gf__free(vals);
+    return st;
+}
 
 /* Gives storage and a first value to every variable that has none yet
  * (all of them at session start; those added to the graph later on first
@@ -221,165 +118,102 @@ static gf_status init_variables(gf_session *s)
 {
     gf_graph *g = s->g;
     if (g->n_variables > s->n_vars) {
-        gf_tensor *v = realloc(s->vars, (size_t)g->n_variables * sizeof *v);
+        gf_tensor **v = gf__realloc(s->vars, (size_t)g->n_variables * sizeof *v);
         if (!v) return fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
         s->vars = v;
-        bool *ready = realloc(s->var_ready, (size_t)g->n_variables * sizeof *ready);
+        bool *ready = gf__realloc(s->var_ready, (size_t)g->n_variables * sizeof *ready);
         if (!ready) return fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
         s->var_ready = ready;
         for (int i = s->n_vars; i < g->n_variables; i++) {
-            memset(&s->vars[i], 0, sizeof s->vars[i]);
+            s->vars[i] = gf__calloc(1, sizeof *s->vars[i]);
+            if (!s->vars[i]) return fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
             s->var_ready[i] = false;
+            s->n_vars = i + 1;
         }
-        s->n_vars = g->n_variables;
     }
-    for (int i = 0; i < g->n_nodes; i++) {
-        gf_node *var = g->nodes[i];
-        if (var->var_index < 0 || s->var_ready[var->var_index]) continue;
-        gf_node *init = var->init;
-        plan *p;
-        gf_status st = plan_build(s, NULL, 0, &init, 1, NULL, 0, &p);
-        const gf_tensor *val = NULL;
-        if (st == GF_OK) {
-            st = run_plan(s, p, NULL, 0, &init, 1, &val);
-            if (st == GF_OK) {
-                gf_tensor *t = &s->vars[var->var_index];
-                if (gf__tensor_reshape(t, GF_F32, var->shape) != GF_OK)
-                    st = fail(s, GF_ERR_NOMEM, "variable \"%s\": out of memory", var->name);
-                else
-                    memcpy(t->data, val->data, (size_t)gf_shape_count(var->shape) * sizeof(float));
-            }
-            plan_free(p);
+    if (s->n_ready == g->n_variables) return GF_OK;
+    /* The variables still without a value, in graph order, initialised by
+     * one run so that an initializer they share runs once (as TensorFlow's
+     * global_variables_initializer). On failure, one by one, to name the
+     * variable at fault. */
+    int n = 0;
+    gf_node **vars = gf__malloc((size_t)g->n_variables * sizeof *vars);
+    gf_node **inits = gf__malloc((size_t)g->n_variables * sizeof *inits);
+    gf_node **stack = gf__malloc(((size_t)g->n_nodes + 1) * sizeof *stack);
+    bool *seen = gf__malloc(((size_t)g->n_nodes + 1) * sizeof *seen);
+    if (!vars || !inits || !stack || !seen) {
+        gf__free(vars);
+        gf__free(inits);
+        gf__free(stack);
+        gf__free(seen);
+        return fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
+    }
+    /* In waves: a variable whose initializer reads another variable still
+     * without a value waits for a later wave. */
+    gf_status st = GF_OK;
+    for (bool progress = true; progress && st == GF_OK && s->n_ready < g->n_variables;) {
+        n = 0;
+        for (int i = 0; i < g->n_nodes; i++) {
+            gf_node *var = g->nodes[i];
+            if (var->var_index < 0 || s->var_ready[var->var_index]) continue;
+            if (reads_pending(s, var->init, stack, seen)) continue;
+            vars[n] = var;
+            inits[n++] = var->init;
         }
-        if (st != GF_OK) {
+        progress = n > 0;
+        if (n) st = init_run(s, vars, inits, n);
+    }
+    if (st == GF_OK && s->n_ready < g->n_variables) { /* a cycle: v's init reads v */
+        for (int i = 0; i < g->n_nodes; i++)
+            if (g->nodes[i]->var_index >= 0 && !s->var_ready[g->nodes[i]->var_index]) {
+                st = fail(s, GF_ERR_ARG, "initialising variable \"%s\": its initializer reads a variable that cannot be initialised before it",
+                          g->nodes[i]->name);
+                break;
+            }
+    }
+    gf__free(stack);
+    gf__free(seen);
+    for (int i = 0; st != GF_OK && i < n; i++) {
+        if (s->var_ready[vars[i]->var_index]) continue;
+        gf_status one = init_run(s, &vars[i], &inits[i], 1);
+        if (one != GF_OK) {
             char msg[sizeof s->error];
             snprintf(msg, sizeof msg, "%s", s->error);
-            return fail(s, st, "initialising variable \"%s\": %s", var->name, msg);
+            st = fail(s, one, "initialising variable \"%s\": %s", vars[i]->name, msg);
+            break;
         }
-        s->var_ready[var->var_index] = true;
     }
-    return GF_OK;
+    gf__free(vars);
+    gf__free(inits);
+    return st;
 }
 
-/* ---- running a plan ---- */
-
-/* Checks a fed tensor against its placeholder's dtype and declared shape. */
-static gf_status check_feed(gf_session *s, const gf_node *ph, const gf_tensor *t)
-{
-    char want[GF_SHAPE_STR], got[GF_SHAPE_STR];
-    if (!t || (!t->data && gf_shape_count(t->shape) > 0))
-        return fail(s, GF_ERR_FEED, "feed for placeholder \"%s\": tensor is NULL", ph->name);
-    if (t->dtype != ph->dtype)
-        return fail(s, GF_ERR_FEED, "feed for placeholder \"%s\": dtype %s, expected %s", ph->name,
-                    gf_dtype_name(t->dtype), gf_dtype_name(ph->dtype));
-    bool ok = t->shape.rank == ph->shape.rank;
-    for (int i = 0; ok && i < ph->shape.rank; i++)
-        ok = ph->shape.dim[i] == GF_ANY || ph->shape.dim[i] == t->shape.dim[i];
-    if (!ok)
-        return fail(s, GF_ERR_FEED, "feed for placeholder \"%s\": shape %s, expected %s", ph->name,
-                    gf_shape_format(t->shape, got, sizeof got), gf_shape_format(ph->shape, want, sizeof want));
-    return GF_OK;
-}
-
-/* A tensor header that borrows data (a view: capacity 0, never freed). */
-static void view(gf_tensor *t, gf_dtype dt, gf_shape shape, float *data)
-{
-    if (t->capacity) gf__tensor_release(t);
-    t->dtype = dt;
-    t->shape = shape;
-    t->data = data;
-}
-
-static gf_status run_plan(gf_session *s, plan *p, const gf_feed *feeds, int n_feeds,
-                          gf_node *const *fetches, int n_fetches, const gf_tensor **outs)
-{
-    /* 1. Resolve every step's shape with the fed shapes; place buffers. */
-    for (int i = 0; i < p->n_steps; i++) {
-        gf_node *n = p->order[i];
-        gf_tensor *v = &p->val[i];
-        unsigned fl = n->op->flags;
-        if (fl & GF_OPF_PLACEHOLDER) {
-            const gf_feed *f = find_feed(feeds, n_feeds, n);
-            gf_status st = check_feed(s, n, f->value);
-            if (st != GF_OK) return st;
-            view(v, n->dtype, f->value->shape, f->value->data);
-            continue;
-        }
-        if (fl & GF_OPF_VARIABLE) {
-            view(v, GF_F32, n->shape, s->vars[n->var_index].data);
-            continue;
-        }
-        if (fl & GF_OPF_CONSTANT) {
-            view(v, GF_F32, n->shape, n->value);
-            continue;
-        }
-        gf_shape in_shape[GF_MAX_INPUTS], shape;
-        gf_dtype in_dt[GF_MAX_INPUTS], dt;
-        for (int j = 0; j < n->n_inputs; j++) {
-            const gf_tensor *x = &p->val[p->slot[n->inputs[j]->id]];
-            in_shape[j] = x->shape;
-            in_dt[j] = x->dtype;
-        }
-        char detail[384];
-        if (!n->op->shape(n, in_shape, in_dt, &shape, &dt, detail, sizeof detail))
-            return fail(s, GF_ERR_SHAPE, "%s \"%s\": %s", n->op->name, n->name, detail);
-        if (!gf__shape_known(shape)) {
-            char b[GF_SHAPE_STR];
-            return fail(s, GF_ERR_SHAPE, "%s \"%s\": result shape %s is not fully known",
-                        n->op->name, n->name, gf_shape_format(shape, b, sizeof b));
-        }
-        if (gf__tensor_reshape(v, dt, shape) != GF_OK)
-            return fail(s, GF_ERR_NOMEM, "%s \"%s\": out of memory for its result", n->op->name, n->name);
-    }
-
-    /* 2. Compute. Kernels cannot fail: every shape is checked above. */
-    for (int i = 0; i < p->n_steps; i++) {
-        gf_node *n = p->order[i];
-        if (!n->op->kernel) continue;
-        const gf_tensor *in[GF_MAX_INPUTS] = { NULL };
-        for (int j = 0; j < n->n_inputs; j++) in[j] = &p->val[p->slot[n->inputs[j]->id]];
-        gf_kctx ctx = { NULL };
-        if (n->op->flags & GF_OPF_RANDOM) {
-            ctx.rng = node_rng(s, n);
-            if (!ctx.rng) return fail(s, GF_ERR_NOMEM, "%s \"%s\": out of memory", n->op->name, n->name);
-        }
-        n->op->kernel(&p->val[i], in, n, &ctx);
-    }
-
-    /* 3. Hand out fetches. Views of sources are copied, so that what the
-     *    caller holds is the value from before this run's assignments and
-     *    outlives the caller's feed buffers. */
-    for (int f = 0; f < n_fetches; f++) {
-        gf_tensor *v = &p->val[p->slot[fetches[f]->id]];
-        if (v->capacity) {
-            outs[f] = v;
-            continue;
-        }
-        gf_tensor *c = &p->fetch_copy[f];
-        if (gf__tensor_reshape(c, v->dtype, v->shape) != GF_OK)
-            return fail(s, GF_ERR_NOMEM, "fetch \"%s\": out of memory", fetches[f]->name);
-        memcpy(c->data, v->data, (size_t)gf_shape_count(v->shape) * sizeof(float));
-        outs[f] = c;
-    }
-
-    /* 4. Commit the assignments together. */
-    for (int i = 0; i < p->n_steps; i++) {
-        gf_node *n = p->order[i];
-        if (!(n->op->flags & GF_OPF_ASSIGN)) continue;
-        gf_tensor *var = &s->vars[n->inputs[0]->var_index];
-        memcpy(var->data, p->val[i].data, (size_t)gf_shape_count(var->shape) * sizeof(float));
-    }
-    return GF_OK;
-}
 
 /* ---- the public API ---- */
 
+/* GRADFLOW_DISABLE="cse,fold,transpose,fuse,inplace,reuse" or "all". */
+static unsigned disabled_by_env(void)
+{
+    static const struct { const char *name; unsigned bit; } names[] = {
+        { "cse", GF_NO_CSE }, { "fold", GF_NO_FOLD }, { "transpose", GF_NO_TRANSPOSE_FOLD },
+        { "fuse", GF_NO_FUSE }, { "inplace", GF_NO_INPLACE }, { "reuse", GF_NO_REUSE },
+        { "all", GF_NO_REWRITES },
+    };
+    const char *env = getenv("GRADFLOW_DISABLE");
+    unsigned bits = 0;
+    for (size_t i = 0; env && i < sizeof names / sizeof names[0]; i++)
+        if (strstr(env, names[i].name)) bits |= names[i].bit;
+    return bits;
+}
+
 gf_session *gf_session_new(gf_graph *g, const gf_session_options *opt)
 {
-    gf_session *s = calloc(1, sizeof *s);
+    gf_session *s = gf__calloc(1, sizeof *s);
     if (!s) return NULL;
     s->g = g;
     s->seed = opt ? opt->seed : 0;
+    s->threads = opt && opt->threads > 0 ? opt->threads : 1;
+    s->disabled = (opt ? opt->disable : 0) | disabled_by_env();
     if (!g) {
         s->status = fail(s, GF_ERR_ARG, "session: graph is NULL");
         return s;
@@ -396,16 +230,16 @@ gf_session *gf_session_new(gf_graph *g, const gf_session_options *opt)
 void gf_session_free(gf_session *s)
 {
     if (!s) return;
-    for (plan *p = s->plans, *next; p; p = next) {
+    for (gf_plan *p = s->plans, *next; p; p = next) {
         next = p->next;
-        plan_free(p);
+        gf__plan_free(p);
     }
-    for (int i = 0; i < s->n_vars; i++) gf__tensor_release(&s->vars[i]);
-    free(s->vars);
-    free(s->var_ready);
-    free(s->rng);
-    free(s->rng_ready);
-    free(s);
+    for (int i = 0; i < s->n_vars; i++) gf_tensor_free(s->vars[i]);
+    gf__free(s->vars);
+    gf__free(s->var_ready);
+    gf__free(s->rng);
+    gf__free(s->rng_ready);
+    gf__free(s);
 }
 
 gf_status gf_session_status(const gf_session *s) { return s ? s->status : GF_ERR_ARG; }
@@ -427,9 +261,10 @@ static gf_status check_nodes(gf_session *s, const char *what, gf_node *const *no
     return GF_OK;
 }
 
-gf_status gf_session_run(gf_session *s, const gf_feed *feeds, int n_feeds,
-                         gf_node *const *fetches, int n_fetches, gf_node *const *targets,
-                         int n_targets, const gf_tensor **outs)
+/* Checks a run's arguments and finds or compiles its plan. */
+static gf_status prepare(gf_session *s, const gf_feed *feeds, int n_feeds, gf_node *const *fetches,
+                         int n_fetches, gf_node *const *targets, int n_targets, const gf_tensor **outs,
+                         gf_plan **out)
 {
     if (!s) return GF_ERR_ARG;
     if (s->status != GF_OK) return s->status; /* the message stays */
@@ -443,30 +278,79 @@ gf_status gf_session_run(gf_session *s, const gf_feed *feeds, int n_feeds,
         return fail(s, GF_ERR_ARG, "run: %d feeds but the array is NULL", n_feeds);
     for (int i = 0; i < n_feeds; i++) {
         gf_node *n = feeds[i].node;
-        if ((st = check_nodes(s, "feeds", &n, 1)) != GF_OK) return st;
+        if (!n) return fail(s, GF_ERR_ARG, "run: feeds[%d].node is NULL", i);
+        if (n->graph != s->g)
+            return fail(s, GF_ERR_ARG, "run: feeds[%d] (\"%s\") belongs to another graph", i, n->name);
+        if (n->id < 0) return fail(s, GF_ERR_ARG, "run: feeds[%d] is a poisoned node", i);
+        const gf_tensor *t = feeds[i].value;
+        if (!t || (!t->data && gf_shape_count(t->shape) > 0))
+            return fail(s, GF_ERR_FEED, "feed for placeholder \"%s\": tensor is NULL", n->name);
         if (!(n->op->flags & GF_OPF_PLACEHOLDER))
             return fail(s, GF_ERR_FEED, "run: feed %d is for \"%s\" (op %s), which is not a placeholder",
                         i, n->name, n->op->name);
         for (int j = 0; j < i; j++)
             if (feeds[j].node == n)
                 return fail(s, GF_ERR_FEED, "run: placeholder \"%s\" is fed twice", n->name);
+        if ((st = gf__check_feed(s, n, t)) != GF_OK) return st; /* needed or not */
     }
     for (int i = 0; i < n_fetches; i++) outs[i] = NULL;
     if ((st = init_variables(s)) != GF_OK) return st;
 
-    plan *p = plan_find(s, feeds, n_feeds, fetches, n_fetches, targets, n_targets);
-    if (!p) {
-        if ((st = plan_build(s, feeds, n_feeds, fetches, n_fetches, targets, n_targets, &p)) != GF_OK)
-            return st;
-        p->next = s->plans;
-        s->plans = p;
+    /* The plan for this (fetches, targets, feeds and their shapes): moved to
+     * the front of the cache when found; compiled, and the least recently
+     * used dropped past MAX_PLANS, when not. */
+    gf_plan *p = s->plans, **link = &s->plans;
+    int depth = 0;
+    while (p && !gf__plan_matches(p, feeds, n_feeds, fetches, n_fetches, targets, n_targets)) {
+        link = &p->next;
+        p = p->next;
+        depth++;
     }
-    st = run_plan(s, p, feeds, n_feeds, fetches, n_fetches, outs);
+    if (p) {
+        *link = p->next;
+    } else {
+        if ((st = gf__plan_compile(s, s->disabled, feeds, n_feeds, fetches, n_fetches, targets, n_targets, &p)) != GF_OK)
+            return st;
+        if (depth >= MAX_PLANS) { /* drop the last */
+            gf_plan **last = &s->plans;
+            while ((*last)->next) last = &(*last)->next;
+            gf__plan_free(*last);
+            *last = NULL;
+        }
+    }
+    p->next = s->plans;
+    s->plans = p;
+    *out = p;
+    return GF_OK;
+}
+
+gf_status gf_session_run(gf_session *s, const gf_feed *feeds, int n_feeds,
+                         gf_node *const *fetches, int n_fetches, gf_node *const *targets,
+                         int n_targets, const gf_tensor **outs)
+{
+    gf_plan *p;
+    gf_status st = prepare(s, feeds, n_feeds, fetches, n_fetches, targets, n_targets, outs, &p);
+    if (st != GF_OK) return st;
+    st = gf__plan_run(s, p, feeds, n_feeds, outs);
     if (st != GF_OK)
         for (int i = 0; i < n_fetches; i++) outs[i] = NULL;
     else
         s->error[0] = '\0';
     return st;
+}
+
+gf_status gf_session_plan_stats(gf_session *s, const gf_feed *feeds, int n_feeds,
+                                gf_node *const *fetches, int n_fetches,
+                                gf_node *const *targets, int n_targets, gf_plan_stats *out)
+{
+    const gf_tensor *outs[64];
+    if (!out) return s ? fail(s, GF_ERR_ARG, "plan_stats: out is NULL") : GF_ERR_ARG;
+    if (n_fetches > 64) return fail(s, GF_ERR_ARG, "plan_stats: at most 64 fetches");
+    gf_plan *p;
+    gf_status st = prepare(s, feeds, n_feeds, fetches, n_fetches, targets, n_targets, outs, &p);
+    if (st != GF_OK) return st;
+    gf__plan_stats(p, out);
+    return GF_OK;
 }
 
 const gf_tensor *gf_session_variable(gf_session *s, gf_node *var)
@@ -479,5 +363,5 @@ const gf_tensor *gf_session_variable(gf_session *s, gf_node *var)
         return NULL;
     }
     if (init_variables(s) != GF_OK) return NULL;
-    return &s->vars[var->var_index];
+    return s->vars[var->var_index];
 }

@@ -137,7 +137,7 @@ static gf_tensor *tensor_make(gf_dtype dt, gf_shape shape, gf_error *err)
                       gf_shape_format(shape, buf, sizeof buf), n == -2 ? " (too many elements)" : "");
         return NULL;
     }
-    gf_tensor *t = calloc(1, sizeof *t);
+    gf_tensor *t = gf__calloc(1, sizeof *t);
     if (!t) {
         gf__error_set(err, GF_ERR_NOMEM, "tensor: out of memory");
         return NULL;
@@ -152,9 +152,9 @@ gf_tensor *gf_tensor_new(gf_dtype dt, gf_shape shape, gf_error *err)
     gf_tensor *t = tensor_make(dt, shape, err);
     if (!t) return NULL;
     int64_t n = gf_shape_count(shape);
-    t->data = calloc((size_t)(n ? n : 1), sizeof(float));
+    t->data = gf__calloc((size_t)(n ? n : 1), sizeof(float));
     if (!t->data) {
-        free(t);
+        gf__free(t);
         char buf[GF_SHAPE_STR];
         gf__error_set(err, GF_ERR_NOMEM, "tensor: out of memory allocating %s",
                       gf_shape_format(shape, buf, sizeof buf));
@@ -179,12 +179,12 @@ void gf_tensor_free(gf_tensor *t)
 {
     if (!t) return;
     gf__tensor_release(t);
-    free(t);
+    gf__free(t);
 }
 
 void gf__tensor_release(gf_tensor *t)
 {
-    if (t->capacity) free(t->data);
+    if (t->capacity) gf__free(t->data);
     t->data = NULL;
     t->capacity = 0;
 }
@@ -195,9 +195,9 @@ gf_status gf__tensor_reshape(gf_tensor *t, gf_dtype dt, gf_shape shape)
     if (n < 0) return GF_ERR_SHAPE;
     if (n > t->capacity || (t->capacity == 0 && !t->data)) {
         int64_t cap = n ? n : 1;
-        float *p = malloc((size_t)cap * sizeof(float));
+        float *p = gf__malloc((size_t)cap * sizeof(float));
         if (!p) return GF_ERR_NOMEM;
-        if (t->capacity) free(t->data);
+        if (t->capacity) gf__free(t->data);
         t->data = p;
         t->capacity = cap;
     }

@@ -11,5 +11,6 @@ enum { GF_EXIT_OK = 0, GF_EXIT_FAIL = 1, GF_EXIT_USAGE = 2 };
 int gf_cli_train(int argc, char **argv);  /* tools/cmd_train.c */
 int gf_cli_data(int argc, char **argv);   /* tools/cmd_data.c  */
 int gf_cli_gradcheck(int argc, char **argv); /* tools/cmd_gradcheck.c */
+int gf_cli_bench(int argc, char **argv);  /* tools/cmd_bench.c  */
 
 #endif

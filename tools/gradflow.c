@@ -1,6 +1,6 @@
 /*
  * gradflow.c — the command line's entry point: dispatches to the
- * sub-commands (train, data) and prints the top-level help.
+ * sub-commands (train, data, gradcheck, bench) and prints the top-level help.
  */
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +17,7 @@ static void usage(FILE *f)
         "  train    train the article's 784-30-10 network, manual or autodiff step\n"
         "  data     fetch, convert or check datasets (gradflow data --help)\n"
         "  gradcheck  check every op's gradient against finite differences\n"
+        "  bench    time the article's workloads against plain C and this core's peak\n"
         "\n"
         "Exit status: 0 success, 1 failure (bad data, failed run), 2 usage error.\n");
 }
@@ -39,6 +40,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "train")) return gf_cli_train(argc - 1, argv + 1);
     if (!strcmp(cmd, "data")) return gf_cli_data(argc - 1, argv + 1);
     if (!strcmp(cmd, "gradcheck")) return gf_cli_gradcheck(argc - 1, argv + 1);
+    if (!strcmp(cmd, "bench")) return gf_cli_bench(argc - 1, argv + 1);
     fprintf(stderr, "gradflow: unknown command '%s' (try 'gradflow --help')\n", cmd);
     return GF_EXIT_USAGE;
 }

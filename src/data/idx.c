@@ -18,6 +18,18 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
+static voidpf z_alloc(voidpf opaque, uInt items, uInt size)
+{
+    (void)opaque;
+    return gf__calloc(items, size);
+}
+
+static void z_free(voidpf opaque, voidpf p)
+{
+    (void)opaque;
+    gf__free(p);
+}
+
 #define IDX_CHUNK 65536                      /* compressed bytes per fread */
 #define IDX_DEFAULT_MAX ((size_t)1 << 30)    /* max_bytes 0: 1 GiB */
 #define IDX_FIRST_ALLOC ((int64_t)1 << 20)   /* first gzip buffer: 1 MiB */
@@ -244,24 +256,24 @@ static gf_status read_gz_data(idx_src *s, int64_t count, size_t limit, uint8_t *
         return too_large(s, count, limit);
     }
     int64_t cap = count < IDX_FIRST_ALLOC ? count : IDX_FIRST_ALLOC, got = 0;
-    uint8_t *buf = malloc((size_t)cap);
+    uint8_t *buf = gf__malloc((size_t)cap);
     if (!buf) return gf__error_set(s->err, GF_ERR_NOMEM, "%s: out of memory", s->path);
     for (;;) {
         int64_t r = src_read(s, buf + got, cap - got);
         if (r < 0) {
-            free(buf);
+            gf__free(buf);
             return s->st;
         }
         got += r;
         if (got < cap) {
-            free(buf);
+            gf__free(buf);
             return truncated_data(s, count, got);
         }
         if (got == count) break;
         int64_t ncap = cap > count / 2 ? count : cap * 2;
-        uint8_t *nb = realloc(buf, (size_t)ncap);
+        uint8_t *nb = gf__realloc(buf, (size_t)ncap);
         if (!nb) {
-            free(buf);
+            gf__free(buf);
             return gf__error_set(s->err, GF_ERR_NOMEM, "%s: out of memory", s->path);
         }
         buf = nb;
@@ -271,7 +283,7 @@ static gf_status read_gz_data(idx_src *s, int64_t count, size_t limit, uint8_t *
      * before its trailer (its CRC is then unchecked). */
     int64_t extra = src_skip(s, (int64_t)limit);
     if (extra < 0 || extra > 0 || s->ztrunc) {
-        free(buf);
+        gf__free(buf);
         if (extra < 0) return s->st;
         if (extra > 0)
             return gf__error_set(s->err, GF_ERR_FORMAT,
@@ -299,11 +311,11 @@ static gf_status read_plain_data(idx_src *s, int64_t header_len, int64_t count, 
                              "%s: trailing bytes: %lld bytes after the %lld bytes of data the "
                              "header promises", s->path, (long long)(held - count),
                              (long long)count);
-    uint8_t *buf = malloc((size_t)count);
+    uint8_t *buf = gf__malloc((size_t)count);
     if (!buf) return gf__error_set(s->err, GF_ERR_NOMEM, "%s: out of memory", s->path);
     int64_t r = src_read(s, buf, count);
     if (r != count) {
-        free(buf);
+        gf__free(buf);
         if (r < 0) return s->st;
         return gf__error_set(s->err, GF_ERR_IO, "%s: file shrank while being read", s->path);
     }
@@ -330,7 +342,7 @@ gf_status gf_idx_read(const char *path, size_t max_bytes, gf_idx *out, gf_error 
     if (st.st_size == 0)
         return gf__error_set(err, GF_ERR_FORMAT, "%s: empty file (0 bytes)", path);
 
-    idx_src *s = calloc(1, sizeof *s);
+    idx_src *s = gf__calloc(1, sizeof *s);
     if (!s) return gf__error_set(err, GF_ERR_NOMEM, "%s: out of memory", path);
     s->path = path;
     s->err = err;
@@ -346,6 +358,8 @@ gf_status gf_idx_read(const char *path, size_t max_bytes, gf_idx *out, gf_error 
     s->gz = m == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
     rewind(s->f);
     if (s->gz) {
+        s->zs.zalloc = z_alloc; /* zlib's buffers through gf_set_allocator too */
+        s->zs.zfree = z_free;
         if (inflateInit2(&s->zs, 15 + 16) != Z_OK) {
             rc = gf__error_set(err, GF_ERR_NOMEM, "%s: cannot start zlib", path);
             goto done;
@@ -366,13 +380,13 @@ gf_status gf_idx_read(const char *path, size_t max_bytes, gf_idx *out, gf_error 
 done:
     if (s->zinit) inflateEnd(&s->zs);
     if (s->f) fclose(s->f);
-    free(s);
+    gf__free(s);
     return rc;
 }
 
 void gf_idx_free(gf_idx *idx)
 {
     if (!idx) return;
-    free(idx->data);
+    gf__free(idx->data);
     memset(idx, 0, sizeof *idx);
 }

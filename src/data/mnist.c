@@ -40,8 +40,8 @@ static void dataset_free(gf_dataset *d)
     gf__tensor_release(&d->labels);
     gf__tensor_release(&d->batch_images);
     gf__tensor_release(&d->batch_labels);
-    free(d->perm);
-    free(d);
+    gf__free(d->perm);
+    gf__free(d);
 }
 
 static gf_shape shape2(int64_t a, int64_t b)
@@ -54,7 +54,7 @@ static gf_shape shape2(int64_t a, int64_t b)
 static gf_dataset *dataset_new(const gf_idx *images, const gf_idx *labels, int64_t first,
                                int64_t n, uint64_t seed, uint64_t stream)
 {
-    gf_dataset *d = calloc(1, sizeof *d);
+    gf_dataset *d = gf__calloc(1, sizeof *d);
     if (!d) return NULL;
     int64_t dim = images->dim[1] * images->dim[2];
     d->n = n;
@@ -64,14 +64,14 @@ static gf_dataset *dataset_new(const gf_idx *images, const gf_idx *labels, int64
     d->labels.shape = shape2(n, MNIST_CLASSES);
     gf_rng_seed(&d->rng, seed, stream);
     if (n == 0) return d;
-    d->images.data = malloc((size_t)(n * dim) * sizeof(float));
-    d->labels.data = calloc((size_t)(n * MNIST_CLASSES), sizeof(float));
-    d->perm = malloc((size_t)n * sizeof *d->perm);
+    d->images.data = gf__malloc((size_t)(n * dim) * sizeof(float));
+    d->labels.data = gf__calloc((size_t)(n * MNIST_CLASSES), sizeof(float));
+    d->perm = gf__malloc((size_t)n * sizeof *d->perm);
     if (!d->images.data || !d->labels.data || !d->perm) {
-        free(d->images.data);
-        free(d->labels.data);
-        free(d->perm);
-        free(d);
+        gf__free(d->images.data);
+        gf__free(d->labels.data);
+        gf__free(d->perm);
+        gf__free(d);
         return NULL;
     }
     d->images.capacity = n * dim;
@@ -93,7 +93,7 @@ static gf_dataset *dataset_new(const gf_idx *images, const gf_idx *labels, int64
 static char *find_file(const char *dir, const char *name, gf_error *err)
 {
     size_t len = strlen(dir) + strlen(name) + 5;
-    char *path = malloc(len);
+    char *path = gf__malloc(len);
     if (!path) {
         gf__error_set(err, GF_ERR_NOMEM, "mnist: out of memory");
         return NULL;
@@ -106,7 +106,7 @@ static char *find_file(const char *dir, const char *name, gf_error *err)
     gf__error_set(err, GF_ERR_IO,
                   "%s: missing %s (or %s.gz); scripts/get-mnist %s fetches the MNIST files",
                   dir, name, name, dir);
-    free(path);
+    gf__free(path);
     return NULL;
 }
 
@@ -156,8 +156,8 @@ done:
         gf_idx_free(images);
         gf_idx_free(labels);
     }
-    free(ip);
-    free(lp);
+    gf__free(ip);
+    gf__free(lp);
     return rc;
 }
 
@@ -204,7 +204,7 @@ gf_status gf_mnist_load(const char *dir, const gf_mnist_options *opt, gf_mnist *
         goto done;
     }
 
-    m = calloc(1, sizeof *m);
+    m = gf__calloc(1, sizeof *m);
     if (!m) {
         rc = gf__error_set(err, GF_ERR_NOMEM, "mnist: out of memory");
         goto done;
@@ -218,14 +218,14 @@ gf_status gf_mnist_load(const char *dir, const gf_mnist_options *opt, gf_mnist *
     }
 
     size_t len = strlen(dir) + sizeof "/SUBSET";
-    char *marker = malloc(len);
+    char *marker = gf__malloc(len);
     if (!marker) {
         rc = gf__error_set(err, GF_ERR_NOMEM, "mnist: out of memory");
         goto done;
     }
     snprintf(marker, len, "%s/SUBSET", dir);
     m->is_subset = stat(marker, &st) == 0;
-    free(marker);
+    gf__free(marker);
 
 done:
     gf_idx_free(&tr_img);
@@ -246,7 +246,7 @@ void gf_mnist_free(gf_mnist *m)
     dataset_free(m->train);
     dataset_free(m->validation);
     dataset_free(m->test);
-    free(m);
+    gf__free(m);
 }
 
 int64_t gf_dataset_count(const gf_dataset *d) { return d ? d->n : 0; }

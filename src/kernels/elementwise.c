@@ -48,6 +48,24 @@
         }                                                                             \
     }
 
+/* o [n] = a [n] OP b [n]: the fuser's building blocks. */
+#define EW_BINARY(fname, EXPR)                                                       \
+    void fname(float *restrict o, const float *restrict a, const float *restrict b, int64_t n) \
+    {                                                                                \
+        for (int64_t i = 0; i < n; i++) { float x = a[i], y = b[i]; o[i] = (EXPR); } \
+    }
+#define EW_UNARY(fname, EXPR)                                                        \
+    void fname(float *restrict o, const float *restrict a, const float *restrict b, int64_t n) \
+    {                                                                                \
+        (void)b;                                                                     \
+        for (int64_t i = 0; i < n; i++) { float x = a[i]; o[i] = (EXPR); }           \
+    }
+
+EW_BINARY(gf__ew_add, x + y)
+EW_BINARY(gf__ew_sub, x - y)
+EW_BINARY(gf__ew_mul, x * y)
+EW_BINARY(gf__ew_div, x / y)
+
 BINARY_KERNEL(gf__k_add, x + y)
 BINARY_KERNEL(gf__k_sub, x - y)
 BINARY_KERNEL(gf__k_mul, x * y)
@@ -71,6 +89,11 @@ static inline float sigmoidf(float x)
     float e = expf(x);
     return e / (1.0f + e);
 }
+
+EW_UNARY(gf__ew_neg, -x)
+EW_UNARY(gf__ew_exp, expf(x))
+EW_UNARY(gf__ew_sigmoid, sigmoidf(x))
+EW_UNARY(gf__ew_sqrt, sqrtf(x))
 
 UNARY_KERNEL(gf__k_neg, -x)
 UNARY_KERNEL(gf__k_exp, expf(x))

@@ -1,40 +1,126 @@
 /*
- * gemm.c — matrix multiply, the reference path: C = op(A) @ op(B) with one
- * loop order per transpose combination so the innermost loop is contiguous.
+ * gemm.c — matrix multiply: the portable reference path (the specification),
+ * the dispatch to the AVX2 kernels, the split over threads, and the matmul op.
  */
 #include "kernels.h"
 
-#include <string.h>
+#include "gemm_impl.h"
 
-void gf__gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, const float *restrict a, int64_t lda,
-              const float *restrict b, int64_t ldb, float *restrict c, int64_t ldc)
+/* ---- the portable path -------------------------------------------------- */
+
+/* Columns of C accumulated at once per row. */
+#define PCHUNK 64
+
+/* C [m,n] = alpha * op(A) [m,k] @ op(B) [k,n] + beta * C, one row of C and
+ * PCHUNK columns at a time: acc[j] = sum over p = 0 .. k-1 of A'(i,p) *
+ * B'(p,j), in that order, then C = alpha*acc (+ beta*C unless beta == 0). */
+void gf__gemm_portable(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                       const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
 {
-    for (int64_t i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof *c);
-    if (!tb) {
-        /* C [m,n] += A' [m,k] @ B [k,n]: rows of B are contiguous. */
-        for (int64_t i = 0; i < m; i++) {
-            float *restrict ci = c + i * ldc;
-            for (int64_t p = 0; p < k; p++) {
-                float av = ta ? a[p * lda + i] : a[i * lda + p];
-                const float *restrict bp = b + p * ldb;
-                for (int64_t j = 0; j < n; j++) ci[j] += av * bp[j];
-            }
-        }
-    } else {
-        /* C [m,n] = A' [m,k] @ B^T, B [n,k]: dot products of rows. */
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
         for (int64_t i = 0; i < m; i++)
-            for (int64_t j = 0; j < n; j++) {
-                const float *bj = b + j * ldb;
-                float acc = 0.0f;
-                if (!ta) {
-                    const float *ai = a + i * lda;
-                    for (int64_t p = 0; p < k; p++) acc += ai[p] * bj[p];
-                } else {
-                    for (int64_t p = 0; p < k; p++) acc += a[p * lda + i] * bj[p];
-                }
-                c[i * ldc + j] = acc;
-            }
+            for (int64_t j = 0; j < n; j++) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+        return;
     }
+    /* A'(i,p) is a[i*as + p*ps]; B'(p,j) is b[p*bp + j*bj]. */
+    const int64_t as = ta ? 1 : lda, ps = ta ? lda : 1;
+    const int64_t bp = tb ? 1 : ldb, bj = tb ? ldb : 1;
+    for (int64_t i = 0; i < m; i++) {
+        float *ci = c + i * ldc;
+        const float *ai = a + i * as;
+        for (int64_t j0 = 0; j0 < n; j0 += PCHUNK) {
+            int64_t nj = n - j0 < PCHUNK ? n - j0 : PCHUNK;
+            float acc[PCHUNK] = { 0 };
+            if (!tb) {
+                /* C [1,nj] += A' [1,k] @ B [k,nj]: rows of B are contiguous. */
+                for (int64_t p = 0; p < k; p++) {
+                    const float av = ai[p * ps];
+                    const float *brow = b + p * bp + j0;
+                    for (int64_t j = 0; j < nj; j++) acc[j] += av * brow[j];
+                }
+            } else {
+                /* C [1,nj] += A' [1,k] @ B^T, B [nj,k]: dot products of rows. */
+                for (int64_t j = 0; j < nj; j++) {
+                    const float *bcol = b + (j0 + j) * bj;
+                    float s = 0.0f;
+                    for (int64_t p = 0; p < k; p++) s += ai[p * ps] * bcol[p];
+                    acc[j] = s;
+                }
+            }
+            for (int64_t j = 0; j < nj; j++)
+                ci[j0 + j] = beta == 0.0f ? alpha * acc[j] : alpha * acc[j] + beta * ci[j0 + j];
+        }
+    }
+}
+
+/* ---- dispatch and threads ---------------------------------------------- */
+
+/* Work (m*n*k multiply-adds) below which one thread does it all, and the
+ * least work per extra thread. */
+#define PAR_MIN_WORK (2 * 1000 * 1000)
+#define PAR_WORK_PER_THREAD (1000 * 1000)
+
+typedef struct gemm_job {
+    int ta, tb;
+    int64_t m, n, k;
+    float alpha, beta;
+    const float *a, *b;
+    float *c;
+    int64_t lda, ldb, ldc;
+    gf_gemm_plan plan; /* the same for every block */
+    int by_rows;
+    int64_t step; /* rows or columns per task */
+} gemm_job;
+
+static void gemm_task(void *arg, int t)
+{
+    const gemm_job *j = arg;
+    int64_t lo = (int64_t)t * j->step;
+    if (j->by_rows) {
+        int64_t hi = lo + j->step < j->m ? lo + j->step : j->m;
+        if (lo >= hi) return;
+        gf__gemm_avx2(&j->plan, j->ta, j->tb, hi - lo, j->n, j->k, j->alpha, j->ta ? j->a + lo : j->a + lo * j->lda, j->lda,
+                      j->b, j->ldb, j->beta, j->c + lo * j->ldc, j->ldc);
+    } else {
+        int64_t hi = lo + j->step < j->n ? lo + j->step : j->n;
+        if (lo >= hi) return;
+        gf__gemm_avx2(&j->plan, j->ta, j->tb, j->m, hi - lo, j->k, j->alpha, j->a, j->lda, j->tb ? j->b + lo * j->ldb : j->b + lo,
+                      j->ldb, j->beta, j->c + lo, j->ldc);
+    }
+}
+
+void gf__gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+              const float *b, int64_t ldb, float beta, float *c, int64_t ldc, int threads)
+{
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0 || !gf__simd_enabled()) {
+        gf__gemm_portable(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+    int64_t work = m * n * k;
+    int nt = threads;
+    if (work < PAR_MIN_WORK) nt = 1;
+    else if (nt > work / PAR_WORK_PER_THREAD) nt = (int)(work / PAR_WORK_PER_THREAD);
+    /* Split C's rows (or columns) in whole multiples of the tile grid, so
+     * every element is computed as one thread would; a few tasks per
+     * thread even out the load. */
+    gf_gemm_plan plan = gf__gemm_avx2_plan(ta, tb, m, n, k, a, lda);
+    gemm_job j = { ta, tb, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc, plan, 1, 0 };
+    int64_t units_r = (m + GF_GEMM_SPLIT_ROWS - 1) / GF_GEMM_SPLIT_ROWS;
+    int64_t units_c = (n + GF_GEMM_SPLIT_COLS - 1) / GF_GEMM_SPLIT_COLS;
+    j.by_rows = units_r >= units_c;
+    int64_t units = j.by_rows ? units_r : units_c;
+    if (nt > units) nt = (int)units;
+    if (nt <= 1) {
+        gf__gemm_avx2(&plan, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+    int64_t ntasks = units < 3 * (int64_t)nt ? units : 3 * (int64_t)nt;
+    int64_t per = (units + ntasks - 1) / ntasks;
+    j.step = per * (j.by_rows ? GF_GEMM_SPLIT_ROWS : GF_GEMM_SPLIT_COLS);
+    ntasks = ((j.by_rows ? m : n) + j.step - 1) / j.step;
+    gf__parallel_for(nt, (int)ntasks, gemm_task, &j);
 }
 
 /* out [m,n] = op(in0) @ op(in1). */
@@ -45,5 +131,5 @@ GF_KERNEL(gf__k_matmul)
     const gf_shape sa = in[0]->shape, sb = in[1]->shape;
     int64_t m = out->shape.dim[0], nn = out->shape.dim[1];
     int64_t k = ta ? sa.dim[0] : sa.dim[1];
-    gf__gemm(ta, tb, m, nn, k, in[0]->data, sa.dim[1], in[1]->data, sb.dim[1], out->data, nn);
+    gf__gemm(ta, tb, m, nn, k, 1.0f, in[0]->data, sa.dim[1], in[1]->data, sb.dim[1], 0.0f, out->data, nn, 1);
 }

@@ -13,13 +13,20 @@ enum {
     GF_OPF_VARIABLE = 1 << 2,    /* reads session state */
     GF_OPF_CONSTANT = 1 << 3,    /* value stored in the graph */
     GF_OPF_RANDOM = 1 << 4,      /* needs the node's random stream */
-    GF_OPF_ASSIGN = 1 << 5       /* writes inputs[0] (a variable) at run end */
+    GF_OPF_ASSIGN = 1 << 5,      /* writes inputs[0] (a variable) at run end */
+    GF_OPF_LIKE = 1 << 6,        /* inputs[1] lends only its shape, never its values */
+    GF_OPF_CONTROL = 1 << 7      /* inputs are run first, their values never read */
 };
 
 /* Per-run context a kernel may need. */
 typedef struct gf_kctx {
     gf_rng *rng;                /* random ops only */
+    int threads;                /* threads a large kernel may use (>= 1) */
 } gf_kctx;
+
+/* An elementwise op over one contiguous block: o[i] = a[i] OP b[i] (b
+ * unused by unary ops). The fuser chains these. */
+typedef void (*gf_ew_fn)(float *o, const float *a, const float *b, int64_t n);
 
 /* The shape rule: from the inputs' shapes and dtypes (open dims allowed at
  * build time, all known at run time) and the node's attributes, the output
@@ -46,6 +53,7 @@ struct gf_op {
     gf_shape_fn shape;
     gf_kernel_fn kernel;
     gf_grad_fn grad;
+    gf_ew_fn ew;                /* float32 elementwise ops only: fusable */
 };
 
 /* The table (ops/table.c), one row per op, named by an X-macro enum. */

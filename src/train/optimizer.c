@@ -85,20 +85,20 @@ gf_node *gf_minimize(gf_optimizer *opt, gf_node *cost, gf_node *const *var_list,
     int n = n_vars;
     gf_node **vars = NULL;
     if (var_list && n_vars > 0) {
-        vars = malloc((size_t)n * sizeof *vars);
+        vars = gf__malloc((size_t)n * sizeof *vars);
         if (vars)
             for (int i = 0; i < n; i++) vars[i] = var_list[i];
     } else {
         n = 0;
-        vars = malloc(((size_t)g->n_nodes + 1) * sizeof *vars);
+        vars = gf__malloc(((size_t)g->n_nodes + 1) * sizeof *vars);
         if (vars)
             for (int i = 0; i < g->n_nodes; i++)
                 if (g->nodes[i]->var_index >= 0 && g->nodes[i]->trainable) vars[n++] = g->nodes[i];
     }
-    gf_node **grads = malloc(((size_t)n + 1) * sizeof *grads), *all = NULL;
+    gf_node **grads = gf__malloc(((size_t)n + 1) * sizeof *grads), *all = NULL;
     if (!vars || !grads) {
-        free(vars);
-        free(grads);
+        gf__free(vars);
+        gf__free(grads);
         return gf__graph_fail(g, GF_ERR_NOMEM, "minimize: out of memory");
     }
     for (int i = 0; i < n; i++)
@@ -153,8 +153,8 @@ gf_node *gf_minimize(gf_optimizer *opt, gf_node *cost, gf_node *const *var_list,
         all = gf_group(all, gf_group(gf_assign(b1p, gf_mul(b1p, gf_scalar(g, opt->beta1))),
                                      gf_assign(b2p, gf_mul(b2p, gf_scalar(g, opt->beta2)))));
 out:
-    free(vars);
-    free(grads);
+    gf__free(vars);
+    gf__free(grads);
     if (g->status != GF_OK) return &g->poison;
     return all;
 }

@@ -1,0 +1,194 @@
+/*
+ * bench_gemm.c — times gf__gemm (AVX2 and portable, 1 and 2 threads) on the
+ * article's shapes and larger ones, and measures the FMA peak; JSON lines.
+ *
+ *   usage: bench_gemm [--data DIR] [--paths] [--seconds S] [--only NAME]
+ * The image operand of the article's shapes holds real MNIST digits from
+ * DIR when it loads (about 81% zero pixels, which the kernels can skip),
+ * else pixels that are zero with probability 0.81, independently ("iid").
+ * --paths adds the AVX2 plans forced: direct, packed, direct skipping zeros.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gradflow.h"
+#include "kernels/gemm_impl.h"
+#include "kernels/kernels.h"
+
+#if GF_HAVE_AVX2_KERNELS
+#include <immintrin.h>
+#endif
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double min_seconds = 0.2;
+
+#if GF_HAVE_AVX2_KERNELS
+/* 12 independent chains of 256-bit FMAs: 12 * 8 * 2 flops per iteration. */
+__attribute__((target("avx2,fma"), noinline)) static float fma_loop(long iters, float seed)
+{
+    __m256 x[12];
+    for (int i = 0; i < 12; i++) x[i] = _mm256_set1_ps(seed + (float)i);
+    const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+    for (long it = 0; it < iters; it++)
+        for (int i = 0; i < 12; i++) x[i] = _mm256_fmadd_ps(x[i], m, c);
+    __m256 s = x[0];
+    for (int i = 1; i < 12; i++) s = _mm256_add_ps(s, x[i]);
+    float out[8];
+    _mm256_storeu_ps(out, s);
+    return out[0];
+}
+
+static void peak(void)
+{
+    if (!gf__cpu_has_avx2_fma()) {
+        printf("{\"peak\":null,\"why\":\"no AVX2+FMA\"}\n");
+        return;
+    }
+    long iters = 1000000;
+    double best = 1e30;
+    volatile float sink = 0;
+    for (int rep = 0; rep < 5; rep++) {
+        double t0 = now();
+        sink += fma_loop(iters, (float)rep);
+        double t = now() - t0;
+        if (t < best) best = t;
+    }
+    (void)sink;
+    printf("{\"peak\":\"fma_ymm_x12\",\"gflops_per_core\":%.1f}\n", 12.0 * 16.0 * (double)iters / best * 1e-9);
+}
+#else
+static void peak(void)
+{
+    printf("{\"peak\":null,\"why\":\"not x86\"}\n");
+}
+#endif
+
+typedef struct shape {
+    const char *name;
+    int ta, tb;
+    int64_t m, n, k;
+    float alpha, beta;
+    int images; /* A holds images: MNIST pixels are ~81% zero */
+} shape;
+
+enum { RUN_SIMD, RUN_PORTABLE, RUN_DIRECT, RUN_PACKED, RUN_SKIP };
+
+/* Microseconds per call: the best of a few timed batches. */
+static double time_call(const shape *s, int how, int threads, const float *a, const float *b, float *c)
+{
+    int64_t lda = s->ta ? s->m : s->k, ldb = s->tb ? s->k : s->n;
+    if (how >= RUN_DIRECT)
+        gf__gemm_avx2_force_path(how == RUN_DIRECT   ? GF_GEMM_DIRECT
+                                 : how == RUN_PACKED ? GF_GEMM_PACKED
+                                                     : GF_GEMM_DIRECT_SKIP);
+    double best = 1e30, total = 0;
+    long reps = 1;
+    while (total < min_seconds) {
+        double t0 = now();
+        for (long r = 0; r < reps; r++) {
+            if (how == RUN_PORTABLE)
+                gf__gemm_portable(s->ta, s->tb, s->m, s->n, s->k, s->alpha, a, lda, b, ldb, s->beta, c, s->n);
+            else
+                gf__gemm(s->ta, s->tb, s->m, s->n, s->k, s->alpha, a, lda, b, ldb, s->beta, c, s->n, threads);
+        }
+        double t = now() - t0;
+        total += t;
+        if (t / (double)reps < best) best = t / (double)reps;
+        if (t < 0.001) reps *= 2; /* batches of about a millisecond: the best dodges preemption */
+    }
+    gf__gemm_avx2_force_path(0);
+    return best * 1e6;
+}
+
+int main(int argc, char **argv)
+{
+    int paths = 0;
+    const char *dir = NULL, *only = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--paths")) paths = 1;
+        else if (!strcmp(argv[i], "--data") && i + 1 < argc) dir = argv[++i];
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
+        else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) min_seconds = atof(argv[++i]);
+    }
+    peak();
+    int simd = gf__simd_enabled();
+    /* Up to 1000 training images, [n,784], values in [0,1]. */
+    const float *pixels = NULL;
+    int64_t n_pixels = 0;
+    gf_mnist *mn = NULL;
+    gf_error err;
+    if (dir && gf_mnist_load(dir, NULL, &mn, &err) == GF_OK) {
+        const gf_tensor *im = gf_dataset_images(mn->train);
+        pixels = gf_tensor_data(im);
+        n_pixels = gf_tensor_shape(im).dim[0] * 784;
+        if (n_pixels > 1000 * 784) n_pixels = 1000 * 784;
+    } else if (dir) {
+        fprintf(stderr, "bench_gemm: %s; using iid pixels\n", err.message);
+    }
+    static const shape shapes[] = {
+        { "fwd_z1", 0, 0, 10, 30, 784, 1.0f, 0.0f, 1 },          /* a_0 @ w_1 */
+        { "upd_w1", 1, 0, 784, 30, 10, -0.05f, 1.0f, 1 },        /* w_1 -= eta/10 * a_0^T @ d_z_1 */
+        { "grad_w1", 1, 0, 784, 30, 10, 1.0f, 0.0f, 1 },         /* d_w_1 = a_0^T @ d_z_1 */
+        { "fwd_z2", 0, 0, 10, 10, 30, 1.0f, 0.0f, 0 },           /* a_1 @ w_2 */
+        { "upd_w2", 1, 0, 30, 10, 10, -0.05f, 1.0f, 0 },         /* w_2 -= eta/10 * a_1^T @ d_z_2 */
+        { "back_a1", 0, 1, 10, 30, 10, 1.0f, 0.0f, 0 },          /* d_z_2 @ w_2^T */
+        { "eval_z1", 0, 0, 1000, 30, 784, 1.0f, 0.0f, 1 },
+        { "eval_z2", 0, 0, 1000, 10, 30, 1.0f, 0.0f, 0 },
+        { "sq512", 0, 0, 512, 512, 512, 1.0f, 0.0f, 0 },
+        { "sq512_tn", 1, 0, 512, 512, 512, 1.0f, 0.0f, 0 },
+        { "sq512_nt", 0, 1, 512, 512, 512, 1.0f, 0.0f, 0 },
+        { "h100_fwd", 0, 0, 100, 784, 100, 1.0f, 0.0f, 0 },
+        { "h100_tn", 1, 0, 784, 100, 100, 1.0f, 0.0f, 0 },
+        { "h100_nn", 0, 0, 784, 100, 100, 1.0f, 0.0f, 0 },
+        { "sq1024", 0, 0, 1024, 1024, 1024, 1.0f, 0.0f, 0 },
+    };
+    srand(1);
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        const shape *s = &shapes[i];
+        if (only && !strstr(only, s->name)) continue;
+        size_t na = (size_t)(s->m * s->k), nb = (size_t)(s->k * s->n), nc = (size_t)(s->m * s->n);
+        float *a = malloc(na * sizeof *a), *b = malloc(nb * sizeof *b), *c = malloc(nc * sizeof *c);
+        if (!a || !b || !c) return 1;
+        for (size_t j = 0; j < na; j++) {
+            if (!s->images) a[j] = (float)rand() / (float)RAND_MAX;
+            else if (pixels) a[j] = pixels[(int64_t)j % n_pixels]; /* [batch,784] as stored either way */
+            else a[j] = (double)rand() / RAND_MAX < 0.81 ? 0.0f : (float)rand() / (float)RAND_MAX;
+        }
+        for (size_t j = 0; j < nb; j++) b[j] = (float)rand() / (float)RAND_MAX - 0.5f;
+        for (size_t j = 0; j < nc; j++) c[j] = 0.0f;
+        double flop = 2.0 * (double)s->m * (double)s->n * (double)s->k;
+        printf("{\"shape\":\"%s\",\"m\":%lld,\"n\":%lld,\"k\":%lld,\"ta\":%d,\"tb\":%d,\"alpha\":%g,\"beta\":%g", s->name,
+               (long long)s->m, (long long)s->n, (long long)s->k, s->ta, s->tb, s->alpha, s->beta);
+        if (s->images) printf(",\"a\":\"%s\"", pixels ? "mnist" : "iid");
+        double tp = time_call(s, RUN_PORTABLE, 1, a, b, c);
+        printf(",\"portable_us\":%.3f,\"portable_gflops\":%.2f", tp, flop / tp * 1e-3);
+        if (simd) {
+            double t1 = time_call(s, RUN_SIMD, 1, a, b, c);
+            printf(",\"simd_us\":%.3f,\"simd_gflops\":%.2f,\"speedup\":%.2f", t1, flop / t1 * 1e-3, tp / t1);
+            if (s->m * s->n * s->k >= 1000000) {
+                double t2 = time_call(s, RUN_SIMD, 2, a, b, c);
+                printf(",\"simd_2t_us\":%.3f,\"simd_2t_gflops\":%.2f", t2, flop / t2 * 1e-3);
+            }
+            if (paths) {
+                double td = time_call(s, RUN_DIRECT, 1, a, b, c), tk = time_call(s, RUN_PACKED, 1, a, b, c);
+                printf(",\"direct_gflops\":%.2f,\"packed_gflops\":%.2f", flop / td * 1e-3, flop / tk * 1e-3);
+                if (!s->tb) printf(",\"skip_gflops\":%.2f", flop / time_call(s, RUN_SKIP, 1, a, b, c) * 1e-3);
+            }
+        }
+        printf("}\n");
+        fflush(stdout);
+        free(a);
+        free(b);
+        free(c);
+    }
+    gf_mnist_free(mn);
+    return 0;
+}

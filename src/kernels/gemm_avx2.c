@@ -1,0 +1,508 @@
+/*
+ * gemm_avx2.c — the AVX2+FMA matrix multiply: register-blocked 6x16 tiles,
+ * a direct driver (A and B read in place) and a packed, cache-blocked one.
+ */
+#include "gemm_impl.h"
+
+#if GF_HAVE_AVX2_KERNELS
+
+#include <immintrin.h>
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+
+#define AVX2 __attribute__((target("avx2,fma")))
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* Tile: MR rows of C by NR columns (NV vectors of 8). */
+#define MR 6
+#define NV 2
+#define NR (8 * NV)
+/* Cache blocking: k in blocks of at most KC_MAX (the plan picks the size
+ * from the whole problem's shape, so every thread uses the same), A in
+ * blocks of MC rows, B in blocks of NC columns. */
+#ifndef KC_MAX
+#define KC_MAX 256
+#endif
+#ifndef MC
+#define MC 120
+#endif
+#ifndef NC
+#define NC 1024
+#endif
+
+static int force_path;
+
+void gf__gemm_avx2_force_path(int path)
+{
+    force_path = path;
+}
+
+/* Equal blocks of k no longer than max (<= KC_MAX): their length. */
+static int64_t kc_for(int64_t k, int64_t max)
+{
+    int64_t nb = (k + max - 1) / max;
+    return (k + nb - 1) / nb;
+}
+
+static const int32_t mask_tab[16] = { -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0 };
+
+/* A mask of the first n (0..8) lanes. */
+AVX2 ALWAYS_INLINE __m256i lanes(int n)
+{
+    return _mm256_loadu_si256((const __m256i *)(mask_tab + 8 - n));
+}
+
+/* Stores the first n (1..7) lanes of x at p. */
+AVX2 ALWAYS_INLINE void store_part(float *p, __m256 x, int n)
+{
+    __m128 h = _mm256_castps256_ps128(x);
+    if (n & 4) {
+        _mm_storeu_ps(p, h);
+        h = _mm256_extractf128_ps(x, 1);
+        p += 4;
+    }
+    if (n & 2) {
+        _mm_storel_epi64((__m128i *)p, _mm_castps_si128(h));
+        h = _mm_movehl_ps(h, h);
+        p += 2;
+    }
+    if (n & 1) _mm_store_ss(p, h);
+}
+
+/* Column layouts of a tile: NV vectors of 8 at 0 (and 8); with OVER the
+ * second vector starts at nr-8 (1..7), overlapping the first, so that 9..15
+ * columns need no masks; PART is one vector of nr < 8 columns. */
+enum { FULL, OVER, PART };
+
+/* One tile, C [mr,nr] = alpha * A [mr,kc] @ B [kc,nr] + beta * C:
+ * acc = the FMA chain over p = 0 .. kc-1 ascending, from 0; then C =
+ * alpha*acc when beta == 0 (C not read), else fma(alpha, acc, beta*C).
+ * A's element (r,p) is at a[r + p*as] when acol, else at a[r*as + p]; B's
+ * row p starts at b + p*bs. With sparse, p runs over idx[0 .. kc-1] only:
+ * the caller has checked that every skipped p has A(r,p) == 0 for all r
+ * and a finite B row, so each skipped term is a zero (an exact no-op). */
+AVX2 ALWAYS_INLINE void tile(const int mr, const int nv, const int lay, const int acol, const int sparse,
+                             int64_t kc, const int32_t *idx, const float *a, int64_t as, const float *b, int64_t bs,
+                             int64_t nr, float *c, int64_t ldc, float alpha, float beta)
+{
+    __m256 acc[MR][NV];
+    const int64_t off1 = lay == OVER ? nr - 8 : 8; /* where vector 1 starts */
+    const __m256i mask = lanes(lay == PART ? (int)nr : 8);
+    /* C's rows are written at the end: fetch them while computing. */
+#pragma GCC unroll 8
+    for (int r = 0; r < mr; r++) {
+        _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + r * ldc + nr - 1), _MM_HINT_T0);
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < mr; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++) acc[r][v] = _mm256_setzero_ps();
+    const float *ar[MR];
+#pragma GCC unroll 8
+    for (int r = 0; r < mr; r++) ar[r] = acol ? a + r : a + r * as;
+    for (int64_t t = 0; t < kc; t++) {
+        const int64_t p = sparse ? idx[t] : t;
+        const float *bp = b + p * bs;
+        __m256 bv[NV];
+        if (lay == PART) bv[0] = _mm256_maskload_ps(bp, mask);
+        else bv[0] = _mm256_loadu_ps(bp);
+        if (nv == 2) bv[1] = _mm256_loadu_ps(bp + off1);
+#pragma GCC unroll 8
+        for (int r = 0; r < mr; r++) {
+            __m256 av = _mm256_broadcast_ss(acol ? ar[r] + p * as : ar[r] + p);
+#pragma GCC unroll 4
+            for (int v = 0; v < nv; v++) acc[r][v] = _mm256_fmadd_ps(av, bv[v], acc[r][v]);
+        }
+    }
+    const __m256 al = _mm256_set1_ps(alpha), be = _mm256_set1_ps(beta);
+#pragma GCC unroll 8
+    for (int r = 0; r < mr; r++) {
+        float *c0 = c + r * ldc, *c1 = c0 + off1;
+        __m256 x0, x1 = _mm256_setzero_ps();
+        if (beta == 0.0f) {
+            x0 = _mm256_mul_ps(al, acc[r][0]);
+            if (nv == 2) x1 = _mm256_mul_ps(al, acc[r][1]);
+        } else {
+            /* Both loads before both stores: with OVER they overlap. */
+            __m256 old0 = lay == PART ? _mm256_maskload_ps(c0, mask) : _mm256_loadu_ps(c0);
+            __m256 old1 = nv == 2 ? _mm256_loadu_ps(c1) : _mm256_setzero_ps();
+            if (beta != 1.0f) { /* beta*C is C when beta is 1: the same bits */
+                old0 = _mm256_mul_ps(be, old0);
+                old1 = _mm256_mul_ps(be, old1);
+            }
+            x0 = _mm256_fmadd_ps(al, acc[r][0], old0);
+            if (nv == 2) x1 = _mm256_fmadd_ps(al, acc[r][1], old1);
+        }
+        if (lay == PART) store_part(c0, x0, (int)nr);
+        else _mm256_storeu_ps(c0, x0);
+        if (nv == 2) _mm256_storeu_ps(c1, x1);
+    }
+}
+
+typedef void (*tile_fn)(int64_t kc, const int32_t *idx, const float *a, int64_t as, const float *b, int64_t bs,
+                        int64_t nr, float *c, int64_t ldc, float alpha, float beta);
+
+#define TILE_INST(R, V, L, A, S)                                                                                  \
+    AVX2 static void tile_##R##_##V##_##L##_##A##_##S(int64_t kc, const int32_t *idx, const float *a, int64_t as, \
+                                                      const float *b, int64_t bs, int64_t nr, float *c,          \
+                                                      int64_t ldc, float alpha, float beta)                      \
+    {                                                                                                             \
+        tile(R, V, L, A, S, kc, idx, a, as, b, bs, nr, c, ldc, alpha, beta);                                      \
+    }
+#define TILE_ROWS(V, L, A, S)                                                                             \
+    TILE_INST(1, V, L, A, S) TILE_INST(2, V, L, A, S) TILE_INST(3, V, L, A, S) TILE_INST(4, V, L, A, S) \
+    TILE_INST(5, V, L, A, S) TILE_INST(6, V, L, A, S)
+#define TILE_PTRS(V, L, A, S)                                                                            \
+    {                                                                                                    \
+        tile_1_##V##_##L##_##A##_##S, tile_2_##V##_##L##_##A##_##S, tile_3_##V##_##L##_##A##_##S,      \
+            tile_4_##V##_##L##_##A##_##S, tile_5_##V##_##L##_##A##_##S, tile_6_##V##_##L##_##A##_##S \
+    }
+#define TILE_KINDS(A, S) TILE_ROWS(1, FULL, A, S) TILE_ROWS(1, PART, A, S) TILE_ROWS(2, FULL, A, S) TILE_ROWS(2, OVER, A, S)
+#define TILE_KIND_PTRS(A, S) \
+    { TILE_PTRS(1, FULL, A, S), TILE_PTRS(1, PART, A, S), TILE_PTRS(2, FULL, A, S), TILE_PTRS(2, OVER, A, S) }
+TILE_KINDS(0, 0)
+TILE_KINDS(1, 0)
+TILE_KINDS(0, 1)
+TILE_KINDS(1, 1)
+
+/* tiles[sparse][acol][kind][mr-1], kind: 8 columns, 1..7, 16, 9..15. */
+static const tile_fn tiles[2][2][4][MR] = {
+    { TILE_KIND_PTRS(0, 0), TILE_KIND_PTRS(1, 0) },
+    { TILE_KIND_PTRS(0, 1), TILE_KIND_PTRS(1, 1) },
+};
+
+/* The tile function for mr (1..MR) rows and nr (1..NR) columns. */
+static tile_fn pick(int sparse, int acol, int64_t mr, int64_t nr)
+{
+    int kind = nr == 8 ? 0 : nr < 8 ? 1 : nr == 16 ? 2 : 3;
+    return tiles[sparse][acol][kind][mr - 1];
+}
+
+/* ---- packing ------------------------------------------------------------ */
+
+/* dst [kc][NR] = op(B) [p0 .. p0+kc, j0 .. j0+nr], zero-padded to NR columns. */
+AVX2 static void pack_b_panel(int tb, const float *b, int64_t ldb, int64_t p0, int64_t j0, int64_t kc, int64_t nr,
+                              float *dst)
+{
+    if (!tb) {
+        const float *src = b + p0 * ldb + j0;
+        if (nr == NR) {
+            for (int64_t p = 0; p < kc; p++, src += ldb, dst += NR) {
+                _mm256_storeu_ps(dst, _mm256_loadu_ps(src));
+                _mm256_storeu_ps(dst + 8, _mm256_loadu_ps(src + 8));
+            }
+        } else {
+            for (int64_t p = 0; p < kc; p++, src += ldb, dst += NR) {
+                int64_t j = 0;
+                for (; j < nr; j++) dst[j] = src[j];
+                for (; j < NR; j++) dst[j] = 0.0f;
+            }
+        }
+    } else {
+        /* op(B)(p, j) = b[j*ldb + p]: column j of the panel is row j of B. */
+        const float *src = b + j0 * ldb + p0;
+        int64_t j = 0;
+        for (; j < nr; j++)
+            for (int64_t p = 0; p < kc; p++) dst[p * NR + j] = src[j * ldb + p];
+        for (; j < NR; j++)
+            for (int64_t p = 0; p < kc; p++) dst[p * NR + j] = 0.0f;
+    }
+}
+
+/* dst [kc][MR] = op(A) [i0 .. i0+mr, p0 .. p0+kc], zero-padded to MR rows. */
+static void pack_a_panel(int ta, const float *a, int64_t lda, int64_t i0, int64_t p0, int64_t mr, int64_t kc,
+                         float *dst)
+{
+    if (ta) {
+        const float *src = a + p0 * lda + i0;
+        for (int64_t p = 0; p < kc; p++, src += lda, dst += MR) {
+            int64_t r = 0;
+            for (; r < mr; r++) dst[r] = src[r];
+            for (; r < MR; r++) dst[r] = 0.0f;
+        }
+    } else {
+        const float *src = a + i0 * lda + p0;
+        int64_t r = 0;
+        for (; r < mr; r++)
+            for (int64_t p = 0; p < kc; p++) dst[p * MR + r] = src[r * lda + p];
+        for (; r < MR; r++)
+            for (int64_t p = 0; p < kc; p++) dst[p * MR + r] = 0.0f;
+    }
+}
+
+/* ---- zero skipping -------------------------------------------------------- */
+
+/* compact[bits]: the positions of the set bits of bits, ascending, in
+ * bytes; popc[bits]: how many. Filled once, on first use. */
+static uint64_t compact[256];
+static unsigned char popc[256];
+static pthread_once_t compact_once = PTHREAD_ONCE_INIT;
+
+static void compact_init(void)
+{
+    for (unsigned bits = 1; bits < 256; bits++) {
+        uint64_t v = 0;
+        int n = 0;
+        for (unsigned i = 0; i < 8; i++)
+            if (bits >> i & 1) v |= (uint64_t)i << (8 * n++);
+        popc[bits] = (unsigned char)n;
+        compact[bits] = v;
+    }
+}
+
+/* Lists in idx the p in [0,kc) where some A(r,p), r < mr, is not zero (NaN
+ * counts as not zero); returns how many. A's element (r,p) is at a[r + p*as]
+ * when acol, else a[r*as + p]; wide: 8 floats may be read from each a +
+ * p*as (acol). idx has room for kc + 8; compact_init done. */
+AVX2 static int64_t nonzero_ks(int acol, int wide, int64_t mr, int64_t kc, const float *a, int64_t as, int32_t *idx)
+{
+    const __m256 zero = _mm256_setzero_ps();
+    int64_t cnt = 0;
+    if (acol) {
+        if (wide) { /* 8 floats readable at each a + p*as: plain loads */
+            const int keep = (1 << mr) - 1;
+            for (int64_t p = 0; p < kc; p++) {
+                __m256 x = _mm256_loadu_ps(a + p * as);
+                idx[cnt] = (int32_t)p;
+                cnt += (_mm256_movemask_ps(_mm256_cmp_ps(x, zero, _CMP_NEQ_UQ)) & keep) != 0;
+            }
+            return cnt;
+        }
+        const __m256i rows = lanes((int)mr);
+        for (int64_t p = 0; p < kc; p++) {
+            __m256 x = _mm256_maskload_ps(a + p * as, rows);
+            idx[cnt] = (int32_t)p;
+            cnt += _mm256_movemask_ps(_mm256_cmp_ps(x, zero, _CMP_NEQ_UQ)) != 0;
+        }
+        return cnt;
+    }
+    for (int64_t p = 0; p < kc; p += 8) {
+        __m256 any = zero;
+        if (p + 8 <= kc) {
+            for (int64_t r = 0; r < mr; r++)
+                any = _mm256_or_ps(any, _mm256_cmp_ps(_mm256_loadu_ps(a + r * as + p), zero, _CMP_NEQ_UQ));
+        } else {
+            const __m256i cols = lanes((int)(kc - p));
+            for (int64_t r = 0; r < mr; r++)
+                any = _mm256_or_ps(any, _mm256_cmp_ps(_mm256_maskload_ps(a + r * as + p, cols), zero, _CMP_NEQ_UQ));
+        }
+        unsigned bits = (unsigned)_mm256_movemask_ps(any);
+        /* Branch-free: write 8 candidates, keep popc[bits] of them. */
+        __m256i pos = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)compact[bits]));
+        _mm256_storeu_si256((__m256i *)(idx + cnt), _mm256_add_epi32(pos, _mm256_set1_epi32((int)p)));
+        cnt += popc[bits];
+    }
+    return cnt;
+}
+
+/* 1 when B [kc, nr] (row p at b + p*bs, 9 <= nr <= 16) holds only finite
+ * numbers: the largest |x|, as an integer, is below inf's 0x7f800000.
+ * Integer max has a 1-cycle latency: a few chains keep the loads busy. */
+AVX2 static int all_finite(int64_t kc, int64_t nr, const float *b, int64_t bs)
+{
+    const __m256i abs = _mm256_set1_epi32(0x7fffffff);
+    __m256i m0 = _mm256_setzero_si256(), m1 = m0, m2 = m0, m3 = m0;
+    int64_t p = 0;
+    for (; p + 2 <= kc; p += 2, b += 2 * bs) {
+        m0 = _mm256_max_epu32(m0, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)b), abs));
+        m1 = _mm256_max_epu32(m1, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(b + nr - 8)), abs));
+        m2 = _mm256_max_epu32(m2, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(b + bs)), abs));
+        m3 = _mm256_max_epu32(m3, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(b + bs + nr - 8)), abs));
+    }
+    if (p < kc) {
+        m0 = _mm256_max_epu32(m0, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)b), abs));
+        m1 = _mm256_max_epu32(m1, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(b + nr - 8)), abs));
+    }
+    __m256i mx = _mm256_max_epu32(_mm256_max_epu32(m0, m1), _mm256_max_epu32(m2, m3));
+    __m256i bad = _mm256_cmpgt_epi32(mx, _mm256_set1_epi32(0x7f7fffff));
+    return _mm256_testz_si256(bad, bad);
+}
+
+/* ---- drivers ------------------------------------------------------------ */
+
+/* Column tiles are NR wide on a grid from column 0, row tiles MR tall on a
+ * grid from row 0; a split over threads keeps to the grid (gemm_impl.h). */
+
+/* C [m,n] = alpha * op(A) [m,k] @ op(B) [k,n] + beta * C with A read in
+ * place; B read in place when !tb, else one NR-column panel at a time
+ * packed on the stack. Loops: k blocks, column tiles, row tiles. */
+AVX2 static void gemm_direct(int64_t kc_max, int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
+                             const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+                             int64_t ldc)
+{
+    float panel[KC_MAX * NR] __attribute__((aligned(32)));
+    for (int64_t p0 = 0; p0 < k; p0 += kc_max) {
+        int64_t kc = k - p0 < kc_max ? k - p0 : kc_max;
+        float be = p0 == 0 ? beta : 1.0f;
+        for (int64_t j0 = 0; j0 < n; j0 += NR) {
+            int64_t nr = n - j0 < NR ? n - j0 : NR;
+            const float *bp = b + p0 * ldb + j0;
+            int64_t bs = ldb;
+            if (tb) {
+                pack_b_panel(tb, b, ldb, p0, j0, kc, nr, panel);
+                bp = panel;
+                bs = NR;
+            }
+            for (int64_t i0 = 0; i0 < m; i0 += MR) {
+                int64_t mr = m - i0 < MR ? m - i0 : MR;
+                const float *ap = ta ? a + p0 * lda + i0 : a + i0 * lda + p0;
+                pick(0, ta, mr, nr)(kc, NULL, ap, lda, bp, bs, nr, c + i0 * ldc + j0, ldc, alpha, be);
+            }
+        }
+    }
+}
+
+/* Most column tiles whose B block finiteness is remembered. */
+#define MAX_CT 64
+
+/* The same with B in place (!tb), skipping the k where a row tile of op(A)
+ * is all zero (MNIST images are ~81% zero pixels). Exact: a skipped term
+ * is 0 * a finite B, and tiles where B is not all finite are not skipped.
+ * Loops: k blocks, row tiles (list the nonzero k), column tiles. Returns 0
+ * (nothing done) when the shape does not suit. */
+AVX2 static int gemm_direct_skip(int64_t kc_max, int ta, int64_t m, int64_t n, int64_t k, float alpha,
+                                 const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+                                 int64_t ldc)
+{
+    const int64_t nct = (n + NR - 1) / NR;
+    if (nct > MAX_CT) return 0;
+    int32_t idx[KC_MAX + 8];
+    pthread_once(&compact_once, compact_init);
+    /* A tile with nothing to add leaves C as it is (beta 1) when alpha*0
+     * is -0: C + -0 is C, whatever C. */
+    const int keep_empty = beta == 1.0f && alpha * 0.0f == 0.0f && signbit(alpha * 0.0f);
+    for (int64_t p0 = 0; p0 < k; p0 += kc_max) {
+        int64_t kc = k - p0 < kc_max ? k - p0 : kc_max;
+        float be = p0 == 0 ? beta : 1.0f;
+        int keep = p0 == 0 ? keep_empty : alpha * 0.0f == 0.0f && signbit(alpha * 0.0f);
+        signed char fin[MAX_CT]; /* B's block in column tile ct: -1 unknown, 0 not finite, 1 finite */
+        memset(fin, -1, sizeof fin);
+        for (int64_t i0 = 0; i0 < m; i0 += MR) {
+            int64_t mr = m - i0 < MR ? m - i0 : MR;
+            const float *ap = ta ? a + p0 * lda + i0 : a + i0 * lda + p0;
+            int64_t cnt = nonzero_ks(ta, ta && i0 + 8 <= lda, mr, kc, ap, lda, idx);
+            /* Indirection costs: skip only when it saves an eighth. */
+            int sparse = cnt <= kc - kc / 8;
+            for (int64_t j0 = 0, ct = 0; j0 < n; j0 += NR, ct++) {
+                int64_t nr = n - j0 < NR ? n - j0 : NR;
+                const float *bp = b + p0 * ldb + j0;
+                int sp = sparse && nr > 8;
+                if (sp) {
+                    if (fin[ct] < 0) fin[ct] = (signed char)all_finite(kc, nr, bp, ldb);
+                    sp = fin[ct];
+                }
+                if (sp && cnt == 0 && keep) continue;
+                pick(sp, ta, mr, nr)(sp ? cnt : kc, idx, ap, lda, bp, ldb, nr, c + i0 * ldc + j0, ldc, alpha, be);
+            }
+        }
+    }
+    return 1;
+}
+
+/* The same, cache-blocked: B in [kc, NC] blocks packed into NR-column
+ * panels, A in [MC, kc] blocks packed into MR-row panels. 0 when the
+ * scratch buffers cannot be had (nothing written then). */
+AVX2 static int gemm_packed(int64_t kc_max, int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
+                            const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+                            int64_t ldc)
+{
+    int64_t nc_max = n < NC ? (n + NR - 1) / NR * NR : NC;
+    int64_t mc_max = m < MC ? (m + MR - 1) / MR * MR : MC;
+    float *bbuf = gf__scratch(0, (size_t)(kc_max * nc_max));
+    float *abuf = gf__scratch(1, (size_t)(kc_max * mc_max));
+    if (!bbuf || !abuf) return 0;
+    for (int64_t jc = 0; jc < n; jc += nc_max) {
+        int64_t nc = n - jc < nc_max ? n - jc : nc_max;
+        for (int64_t pc = 0; pc < k; pc += kc_max) {
+            int64_t kc = k - pc < kc_max ? k - pc : kc_max;
+            for (int64_t jr = 0; jr < nc; jr += NR)
+                pack_b_panel(tb, b, ldb, pc, jc + jr, kc, nc - jr < NR ? nc - jr : NR, bbuf + jr * kc);
+            float be = pc == 0 ? beta : 1.0f;
+            for (int64_t ic = 0; ic < m; ic += mc_max) {
+                int64_t mc = m - ic < mc_max ? m - ic : mc_max;
+                for (int64_t ir = 0; ir < mc; ir += MR)
+                    pack_a_panel(ta, a, lda, ic + ir, pc, mc - ir < MR ? mc - ir : MR, kc, abuf + ir * kc);
+                for (int64_t jr = 0; jr < nc; jr += NR) {
+                    int64_t nr = nc - jr < NR ? nc - jr : NR;
+                    for (int64_t ir = 0; ir < mc; ir += MR) {
+                        int64_t mr = mc - ir < MR ? mc - ir : MR;
+                        pick(0, 1, mr, nr)(kc, NULL, abuf + ir * kc, MR, bbuf + jr * kc, NR, nr,
+                                           c + (ic + ir) * ldc + jc + jr, ldc, alpha, be);
+                    }
+                }
+            }
+        }
+    }
+    return 1;
+}
+
+/* 1 when a sample of A's stored rows is at least a quarter zeros. */
+static int looks_sparse(int ta, int64_t m, int64_t k, const float *a, int64_t lda)
+{
+    int64_t rows = ta ? k : m, cols = ta ? m : k, zeros = 0, seen = 0;
+    int64_t step = cols / 61 + 1; /* a prime number of samples across each row */
+    for (int s = 0; s < 4; s++) {
+        const float *row = a + (rows - 1) * s / 3 * lda;
+        for (int64_t j = 0; j < cols; j += step, seen++) zeros += row[j] == 0.0f;
+    }
+    return 4 * zeros >= seen;
+}
+
+gf_gemm_plan gf__gemm_avx2_plan(int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda)
+{
+    gf_gemm_plan p;
+    int big = m * n * k >= ((int64_t)1 << 21) && (k * n > 64 * 1024 || m > 2 * MC);
+    if (force_path) p.path = force_path == GF_GEMM_DIRECT_SKIP && tb ? GF_GEMM_DIRECT : force_path;
+    else if (big) p.path = GF_GEMM_PACKED;
+    else p.path = !tb && looks_sparse(ta, m, k, a, lda) ? GF_GEMM_DIRECT_SKIP : GF_GEMM_DIRECT;
+    /* k's blocks come from the shape alone (not the path, even forced, so
+     * that all paths give the same bits). Direct: B's k block (kc rows of
+     * n) stays in L1 across the row tiles. */
+    int64_t max = KC_MAX;
+    if (!big) {
+        int64_t width = (n < NR ? n : (n + NR - 1) / NR * NR) * (int64_t)sizeof(float);
+        max = 16384 / width;
+        max = max < 64 ? 64 : max > KC_MAX ? KC_MAX : max;
+    }
+    p.kc = kc_for(k, max);
+    return p;
+}
+
+void gf__gemm_avx2(const gf_gemm_plan *plan, int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
+                   const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
+{
+    if (plan->path == GF_GEMM_PACKED && gemm_packed(plan->kc, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
+        return;
+    if (plan->path == GF_GEMM_DIRECT_SKIP && !tb &&
+        gemm_direct_skip(plan->kc, ta, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
+        return;
+    gemm_direct(plan->kc, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+#else /* no AVX2 kernels on this target */
+
+#include <stdlib.h>
+
+void gf__gemm_avx2_force_path(int path)
+{
+    (void)path;
+}
+
+gf_gemm_plan gf__gemm_avx2_plan(int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda)
+{
+    (void)ta, (void)tb, (void)m, (void)n, (void)a, (void)lda;
+    gf_gemm_plan p = { GF_GEMM_DIRECT, k };
+    return p;
+}
+
+void gf__gemm_avx2(const gf_gemm_plan *plan, int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
+                   const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
+{
+    (void)plan, (void)ta, (void)tb, (void)m, (void)n, (void)k, (void)alpha, (void)a, (void)lda;
+    (void)b, (void)ldb, (void)beta, (void)c, (void)ldc;
+    abort(); /* never called: gf__cpu_has_avx2_fma() is 0 here */
+}
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * fold.c — rewrite: constant folding. An op whose inputs are all constants
+ * is computed once, when the plan is compiled.
+ */
+#include "../plan.h"
+
+#include <stdlib.h>
+
+static bool is_const(const gf_pnode *q)
+{
+    return q->view && !(q->n.op->flags & (GF_OPF_PLACEHOLDER | GF_OPF_VARIABLE));
+}
+
+gf_status gf__opt_fold(gf_plan *p)
+{
+    for (int i = 0; i < p->n_pn; i++) {
+        gf_pnode *q = &p->pn[i];
+        unsigned fl = q->n.op->flags;
+        if (q->alias || q->view || q->n.n_inputs == 0 || (fl & (GF_OPF_RANDOM | GF_OPF_ASSIGN))) continue;
+        bool all = true;
+        for (int j = 0; j < q->n.n_inputs && all; j++) /* shape-only inputs need not be constant */
+            all = is_const(gf__pn_in(q, j)) || (j == 1 && (fl & GF_OPF_LIKE));
+        if (!all) continue;
+        int64_t n = gf_shape_count(q->n.shape);
+        float **list = gf__realloc(p->folded, ((size_t)p->n_folded + 1) * sizeof *list);
+        if (!list) return GF_ERR_NOMEM;
+        p->folded = list;
+        float *buf = gf__malloc((size_t)(n ? n : 1) * sizeof *buf);
+        if (!buf) return GF_ERR_NOMEM;
+        p->folded[p->n_folded++] = buf;
+        const gf_tensor *in[GF_MAX_INPUTS] = { NULL };
+        for (int j = 0; j < q->n.n_inputs; j++) in[j] = &gf__pn_in(q, j)->val;
+        q->val = (gf_tensor){ .dtype = q->n.dtype, .shape = q->n.shape, .data = buf };
+        gf_kctx ctx = { .threads = 1 };
+        q->n.op->kernel(&q->val, in, &q->n, &ctx);
+        q->view = true; /* a constant from now on */
+    }
+    return GF_OK;
+}

@@ -1,0 +1,25 @@
+/*
+ * transpose.c — rewrite: matmul(transpose(x), y) becomes matmul with the
+ * transpose flag set, so the GEMM reads x in place and no copy is made.
+ */
+#include "../plan.h"
+
+static bool is_2d_swap(const gf_pnode *t)
+{
+    return t->n.op == &gf__ops[GF_OP_TRANSPOSE] && t->n.shape.rank == 2 && t->n.attrs.axes[0] == 1;
+}
+
+void gf__opt_transpose(gf_plan *p)
+{
+    for (int i = 0; i < p->n_pn; i++) {
+        gf_pnode *m = &p->pn[i];
+        if (m->n.op != &gf__ops[GF_OP_MATMUL]) continue;
+        for (int j = 0; j < 2; j++) {
+            gf_pnode *t = gf__pn_in(m, j);
+            if (!is_2d_swap(t)) continue;
+            m->n.inputs[j] = &gf__pn_in(t, 0)->n;
+            if (j == 0) m->n.attrs.transpose_a = !m->n.attrs.transpose_a;
+            else m->n.attrs.transpose_b = !m->n.attrs.transpose_b;
+        }
+    }
+}

@@ -1,0 +1,132 @@
+/*
+ * plan.h — compiled runs: the planner's private copy of the pruned graph
+ * (pnodes), the rewrites that transform it, and the flat step list it runs.
+ */
+#ifndef GF_PLAN_H
+#define GF_PLAN_H
+
+#include "ops/op.h"
+
+/* Rewrite switches: the public GF_NO_* bits (gradflow.h). */
+enum {
+    GF_PLAN_NO_CSE = GF_NO_CSE,
+    GF_PLAN_NO_FOLD = GF_NO_FOLD,
+    GF_PLAN_NO_TRANSPOSE = GF_NO_TRANSPOSE_FOLD,
+    GF_PLAN_NO_FUSE = GF_NO_FUSE,
+    GF_PLAN_NO_INPLACE = GF_NO_INPLACE,
+    GF_PLAN_NO_REUSE = GF_NO_REUSE
+};
+
+/* What a step does. */
+typedef enum {
+    GF_STEP_KERNEL,   /* the op's kernel */
+    GF_STEP_FUSED,    /* a fused elementwise chain */
+    GF_STEP_AXPY,     /* in place: var += sign * scale * X */
+    GF_STEP_GEMM      /* in place: var += sign * scale * op(A) @ op(B) */
+} gf_step_kind;
+
+typedef struct gf_pnode gf_pnode;
+
+#define GF_FUSED_MAX_IN 8
+#define GF_FUSED_MAX_INSN 24
+
+/* A fused elementwise chain: a register program run over blocks of the
+ * output. Register r < n_in is external input r (read with broadcast
+ * strides); instruction i writes register n_in + i; the last one is out.
+ * An instruction with a store also writes its pnode's buffer, for readers
+ * outside the chain (all of which run after it). */
+typedef struct gf_fused {
+    int n_in, n_insn;
+    gf_pnode *in[GF_FUSED_MAX_IN];
+    int64_t stride[GF_FUSED_MAX_IN][GF_MAX_RANK]; /* in the output's rank-4 view */
+    struct { gf_ew_fn fn; int a, b; gf_pnode *store; } insn[GF_FUSED_MAX_INSN];
+} gf_fused;
+
+/* A pnode: a planner-owned copy of a graph node (op row, attributes, id for
+ * its random stream), with inputs pointing at other pnodes. */
+struct gf_pnode {
+    gf_node n;                      /* first member: PN() casts back */
+    const gf_node *orig;
+    gf_tensor val;                  /* value while running (arena or view) */
+    gf_pnode *alias;                /* after CSE: the pnode standing for it */
+    gf_step_kind kind;
+    bool live, fetched, view, absorbed;
+    int users;                      /* readers among live steps (+1 if fetched) */
+    int last_use;                   /* index of the last step reading it */
+    /* AXPY / GEMM */
+    float sign;
+    gf_pnode *scale, *x;            /* scale: a one-element pnode or NULL */
+    /* FUSED */
+    gf_fused *fused;
+    gf_pnode *produced_by;          /* a value a fused step stores on the side */
+    int index;                      /* position in pn */
+};
+
+#define PN(node) ((gf_pnode *)(void *)(node))
+
+typedef struct gf_plan {
+    struct gf_plan *next;
+    int n_key, *key;                /* fetch ids, -1, target ids, -1, fed ids */
+    gf_shape *fed_shape;            /* per fed placeholder, in key order */
+    int n_pn;
+    gf_pnode *pn;                   /* topological order */
+    int n_steps;
+    gf_pnode **steps;               /* what runs, in order */
+    int n_fetch;
+    gf_pnode **fetch;
+    gf_tensor *fetch_copy;          /* per fetch: used when it is a view */
+    int n_commit;
+    gf_pnode **commit;              /* assignments copied back at run end */
+    float *arena;                   /* all placed buffers */
+    size_t arena_floats;
+    float **folded;                 /* buffers of folded constants */
+    int n_folded;
+    unsigned disabled;
+} gf_plan;
+
+/* The pnode input j of p refers to, following CSE aliases. */
+static inline gf_pnode *gf__pn_in(const gf_pnode *p, int j)
+{
+    gf_pnode *x = PN(p->n.inputs[j]);
+    while (x->alias) x = x->alias;
+    return x;
+}
+
+/* The pnodes a step reads, by kind; returns how many (at most 8). */
+int gf__step_inputs(const gf_pnode *p, gf_pnode **in);
+
+/* Recomputes live, users and absorbed-aware reachability from the fetches
+ * and targets. */
+void gf__plan_liveness(gf_plan *p, gf_pnode *const *roots, int n_roots);
+
+/* Rewrites (src/opt/), each a pass over pn in order. */
+void gf__opt_transpose(gf_plan *p);
+void gf__opt_cse(gf_plan *p);
+gf_status gf__opt_fold(gf_plan *p);  /* GF_ERR_NOMEM when out of memory */
+void gf__opt_inplace(gf_plan *p);
+void gf__opt_inplace_gemm(gf_plan *p);
+gf_status gf__opt_fuse(gf_plan *p);
+
+/* The fused kernel (kernels/fused.c): out = the program over its inputs. */
+void gf__k_fused(gf_tensor *out, const gf_fused *f);
+
+/* plan.c: compile for one (feeds with their shapes, fetches, targets),
+ * run with no allocation, free. Errors go to the session's message. */
+gf_status gf__plan_compile(gf_session *s, unsigned disabled, const gf_feed *feeds, int n_feeds,
+                           gf_node *const *fetches, int n_fetches, gf_node *const *targets, int n_targets,
+                           gf_plan **out);
+bool gf__plan_matches(const gf_plan *p, const gf_feed *feeds, int n_feeds, gf_node *const *fetches,
+                      int n_fetches, gf_node *const *targets, int n_targets);
+gf_status gf__plan_run(gf_session *s, gf_plan *p, const gf_feed *feeds, int n_feeds, const gf_tensor **outs);
+void gf__plan_free(gf_plan *p);
+/* A fed tensor against its placeholder's dtype and declared shape. */
+gf_status gf__check_feed(gf_session *s, const gf_node *ph, const gf_tensor *t);
+void gf__plan_stats(const gf_plan *p, gf_plan_stats *out);
+
+/* session.c: what a plan reads from its session. */
+gf_graph *gf__session_graph(const gf_session *s);
+gf_tensor *gf__session_var(gf_session *s, int var_index);
+gf_rng *gf__session_rng(gf_session *s, const gf_node *n);
+int gf__session_threads(const gf_session *s);
+
+#endif

@@ -1,0 +1,104 @@
+/*
+ * test_bench.c — smoke test of `gradflow bench`: a quick run on generated data
+ * prints well-formed JSON lines with positive figures (no timing assertions).
+ */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+/* The gradflow binary (ctest sets GRADFLOW), or NULL. */
+static const char *gradflow_bin(void)
+{
+    const char *bin = getenv("GRADFLOW");
+    return bin && *bin ? bin : NULL;
+}
+
+/* The number after "key": in a JSON line; fails the test when absent. */
+static double json_number(const char *line, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = strstr(line, pat);
+    if (!p) fail_msg("no %s in: %s", key, line);
+    char *end;
+    double v = strtod(p + strlen(pat), &end);
+    if (end == p + strlen(pat)) fail_msg("%s is not a number in: %s", key, line);
+    return v;
+}
+
+/* Runs `gradflow ARGS`, keeps stdout in out (NUL-terminated), returns the
+ * exit status. */
+static int run_gradflow(const char *args, char *out, size_t cap)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "'%s' %s", gradflow_bin(), args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    int status = pclose(p);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+static void quick_w1_manual_on_generated_data(void **state)
+{
+    (void)state;
+    if (!gradflow_bin()) skip();
+    char *dir = gf_test_tmpdir();
+    char args[1024];
+    /* A folder that does not exist and --generated: never MNIST nor the
+     * system's Fashion-MNIST, so the run is the same on every machine. */
+    snprintf(args, sizeof args, "bench --quick --only w1-manual --json --generated --data '%s/absent'",
+             dir);
+    static char out[1 << 16];
+    assert_int_equal(run_gradflow(args, out, sizeof out), 0);
+
+    const char *w1 = NULL, *peak = NULL;
+    int lines = 0;
+    for (char *save = NULL, *line = strtok_r(out, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        lines++;
+        size_t len = strlen(line);
+        if (len < 2 || line[0] != '{' || line[len - 1] != '}')
+            fail_msg("--json printed a line that is not a JSON object: %s", line);
+        if (strstr(line, "\"bench\":\"w1-manual\"")) w1 = line;
+        if (strstr(line, "\"bench\":\"peak\"")) peak = line;
+        if (strstr(line, "\"bench\":\"w1-autodiff\"") || strstr(line, "\"bench\":\"eval\""))
+            fail_msg("--only w1-manual ran another workload: %s", line);
+    }
+    assert_true(lines >= 3); /* info, peak, w1-manual */
+    if (!w1) fail_msg("no w1-manual line");
+    if (!peak) fail_msg("no peak line");
+    assert_non_null(strstr(w1, "\"data\":\"generated\""));
+    assert_true(json_number(w1, "us_per_step") > 0);
+    assert_true(json_number(w1, "baseline_us_per_step") > 0);
+    assert_true(json_number(w1, "steps") == 1000);
+    assert_true(json_number(w1, "step_dense_flops") > 0);
+    assert_true(json_number(peak, "gflops") > 0);
+    gf_test_rmdir(dir);
+}
+
+static void usage_errors_exit_2(void **state)
+{
+    (void)state;
+    if (!gradflow_bin()) skip();
+    static char out[1 << 14];
+    assert_int_equal(run_gradflow("bench --only w9 --json 2>/dev/null", out, sizeof out), 2);
+    assert_int_equal(run_gradflow("bench --threads 0 2>/dev/null", out, sizeof out), 2);
+    assert_int_equal(run_gradflow("bench --frobnicate 2>/dev/null", out, sizeof out), 2);
+    assert_int_equal(run_gradflow("bench --help", out, sizeof out), 0);
+    assert_non_null(strstr(out, "usage: gradflow bench"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(quick_w1_manual_on_generated_data),
+        cmocka_unit_test(usage_errors_exit_2),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,215 @@
+/*
+ * test_planner.c — the planner's rewrites: optimised and literal plans agree
+ * on the article's graphs, each rewrite does what it claims, in-place
+ * updates keep the snapshot rule, and a steady-state step allocates nothing.
+ */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "article.h"
+#include "plan.h"
+
+enum { MANUAL, AUTODIFF };
+
+/* Trains `steps` steps on generated batches; copies out the four variables. */
+static void train_net(int kind, unsigned disable, int steps, float *out[4])
+{
+    gf_article_net net;
+    gf_status st = kind == MANUAL ? gf_article_build_manual(&net, 30, 0.5f) : gf_article_build_autodiff(&net, 30, 0.1f);
+    assert_int_equal(st, GF_OK);
+    gf_session *s = gf_session_new(net.g, &(gf_session_options){ .seed = 5, .disable = disable });
+    assert_int_equal(gf_session_status(s), GF_OK);
+    gf_tensor *x = gf_tensor_new(GF_F32, gf_dims(2, 10, 784), NULL), *y = gf_tensor_new(GF_F32, gf_dims(2, 10, 10), NULL);
+    gf_rng r;
+    gf_rng_seed(&r, 11, 3);
+    for (int i = 0; i < steps; i++) {
+        float *px = gf_tensor_data(x), *py = gf_tensor_data(y);
+        for (int j = 0; j < 10 * 784; j++) px[j] = gf_rng_uniform(&r) < 0.8 ? 0.0f : (float)gf_rng_uniform(&r);
+        memset(py, 0, 100 * sizeof *py);
+        for (int j = 0; j < 10; j++) py[j * 10 + gf_rng_below(&r, 10)] = 1.0f;
+        gf_feed feed[2] = { { net.a_0, x }, { net.y, y } };
+        if (gf_session_run(s, feed, 2, NULL, 0, net.step, net.n_step, NULL)) fail_msg("%s", gf_session_error(s));
+    }
+    gf_node *vars[4] = { net.w_1, net.b_1, net.w_2, net.b_2 };
+    for (int v = 0; v < 4; v++) {
+        const gf_tensor *t = gf_session_variable(s, vars[v]);
+        out[v] = malloc((size_t)gf_tensor_count(t) * sizeof(float));
+        memcpy(out[v], gf_tensor_data(t), (size_t)gf_tensor_count(t) * sizeof(float));
+    }
+    gf_tensor_free(x);
+    gf_tensor_free(y);
+    gf_session_free(s);
+    gf_graph_free(net.g);
+}
+
+static void assert_nets_close(float *a[4], float *b[4], double tol)
+{
+    const int64_t n[4] = { 784 * 30, 30, 300, 10 };
+    for (int v = 0; v < 4; v++) {
+        double big = 0, worst = 0;
+        for (int64_t i = 0; i < n[v]; i++) big = fmax(big, fabs(b[v][i]));
+        for (int64_t i = 0; i < n[v]; i++) worst = fmax(worst, fabs(a[v][i] - b[v][i]));
+        if (worst > tol * fmax(big, 1.0)) fail_msg("variable %d differs by %g (scale %g)", v, worst, big);
+    }
+}
+
+/* Every rewrite, and all of them, against the literal graph. */
+static void optimised_matches_literal(void **state)
+{
+    (void)state;
+    const unsigned configs[] = { 0, GF_NO_CSE, GF_NO_FOLD, GF_NO_TRANSPOSE_FOLD, GF_NO_FUSE, GF_NO_INPLACE, GF_NO_REUSE };
+    for (int kind = MANUAL; kind <= AUTODIFF; kind++) {
+        float *literal[4];
+        train_net(kind, GF_NO_REWRITES, 60, literal);
+        for (size_t c = 0; c < sizeof configs / sizeof configs[0]; c++) {
+            float *opt[4];
+            train_net(kind, configs[c], 60, opt);
+            assert_nets_close(opt, literal, 1e-4);
+            for (int v = 0; v < 4; v++) free(opt[v]);
+        }
+        for (int v = 0; v < 4; v++) free(literal[v]);
+    }
+}
+
+/* The manual step compiles to what DESIGN.md promises: no transposes,
+ * both weight updates inside their GEMMs, bias updates in place, the
+ * elementwise chains fused, and far fewer steps than literally. */
+static void article_plan_is_rewritten(void **state)
+{
+    (void)state;
+    gf_article_net net;
+    assert_int_equal(gf_article_build_manual(&net, 30, 0.5f), GF_OK);
+    gf_tensor *x = gf_tensor_new(GF_F32, gf_dims(2, 10, 784), NULL), *y = gf_tensor_new(GF_F32, gf_dims(2, 10, 10), NULL);
+    gf_feed feed[2] = { { net.a_0, x }, { net.y, y } };
+    int steps[2], gemm = 0, axpy = 0, fused = 0, transposes = 0;
+    for (int opt = 0; opt < 2; opt++) {
+        gf_session *s = gf_session_new(net.g, &(gf_session_options){ .disable = opt ? 0 : GF_NO_REWRITES });
+        gf_plan *p;
+        assert_int_equal(gf__plan_compile(s, opt ? 0 : GF_NO_REWRITES, feed, 2, NULL, 0, net.step, 4, &p), GF_OK);
+        steps[opt] = p->n_steps;
+        for (int i = 0; opt && i < p->n_steps; i++) {
+            gemm += p->steps[i]->kind == GF_STEP_GEMM;
+            axpy += p->steps[i]->kind == GF_STEP_AXPY;
+            fused += p->steps[i]->kind == GF_STEP_FUSED;
+            transposes += p->steps[i]->n.op == &gf__ops[GF_OP_TRANSPOSE];
+        }
+        gf__plan_free(p);
+        gf_session_free(s);
+    }
+    print_message("article step: %d steps literally, %d planned (%d gemm updates, %d axpy, %d fused)\n",
+                  steps[0], steps[1], gemm, axpy, fused);
+    assert_int_equal(gemm, 2);
+    assert_int_equal(axpy, 2);
+    assert_int_equal(transposes, 0);
+    assert_true(fused >= 3);
+    assert_true(steps[1] * 2 < steps[0]);
+    gf_tensor_free(x);
+    gf_tensor_free(y);
+    gf_graph_free(net.g);
+}
+
+/* Updates that read each other's variable keep the snapshot rule. */
+static void inplace_keeps_snapshot_rule(void **state)
+{
+    (void)state;
+    gf_graph *g = gf_graph_new();
+    float w0[3] = { 1, 2, 3 }, v0[3] = { 10, 20, 30 };
+    gf_node *w = gf_variable(g, "w", gf_constant(g, gf_dims(1, 3), w0));
+    gf_node *v = gf_variable(g, "v", gf_constant(g, gf_dims(1, 3), v0));
+    gf_node *k = gf_scalar(g, 0.5f);
+    gf_node *step[2] = { gf_assign(w, gf_sub(w, gf_mul(k, v))), gf_assign(v, gf_sub(v, gf_mul(k, w))) };
+    gf_session *s = gf_session_new(g, NULL);
+    const gf_tensor *old;
+    assert_int_equal(gf_session_run(s, NULL, 0, &w, 1, step, 2, &old), GF_OK);
+    float want_old[3] = { 1, 2, 3 }, want_w[3] = { -4, -8, -12 }, want_v[3] = { 9.5f, 19, 28.5f };
+    gf_test_assert_close(gf_tensor_data(old), want_old, 3, 0); /* fetched with its update: old value */
+    gf_test_assert_close(gf_tensor_data(gf_session_variable(s, w)), want_w, 3, 0);
+    gf_test_assert_close(gf_tensor_data(gf_session_variable(s, v)), want_v, 3, 0);
+    gf_session_free(s);
+    gf_graph_free(g);
+}
+
+/* A counting allocator: a steady-state step must not allocate. */
+static long n_allocs;
+static void *count_malloc(void *ctx, size_t n) { (void)ctx; n_allocs++; return malloc(n); }
+static void *count_realloc(void *ctx, void *p, size_t n) { (void)ctx; n_allocs++; return realloc(p, n); }
+static void count_free(void *ctx, void *p) { (void)ctx; free(p); }
+
+static void steady_state_allocates_nothing(void **state)
+{
+    (void)state;
+    gf_set_allocator(&(gf_allocator){ count_malloc, count_realloc, count_free, NULL });
+    for (int kind = MANUAL; kind <= AUTODIFF; kind++) {
+        gf_article_net net;
+        gf_status st = kind == MANUAL ? gf_article_build_manual(&net, 30, 0.5f) : gf_article_build_autodiff(&net, 30, 0.1f);
+        assert_int_equal(st, GF_OK);
+        gf_session *s = gf_session_new(net.g, &(gf_session_options){ .seed = 1 });
+        gf_tensor *x = gf_tensor_new(GF_F32, gf_dims(2, 10, 784), NULL), *y = gf_tensor_new(GF_F32, gf_dims(2, 10, 10), NULL);
+        gf_tensor *tx = gf_tensor_new(GF_F32, gf_dims(2, 100, 784), NULL), *ty = gf_tensor_new(GF_F32, gf_dims(2, 100, 10), NULL);
+        gf_feed feed[2] = { { net.a_0, x }, { net.y, y } }, test[2] = { { net.a_0, tx }, { net.y, ty } };
+        const gf_tensor *res;
+        for (int warm = 0; warm < 2; warm++) {
+            assert_int_equal(gf_session_run(s, feed, 2, NULL, 0, net.step, net.n_step, NULL), GF_OK);
+            assert_int_equal(gf_session_run(s, test, 2, &net.acct_res, 1, NULL, 0, &res), GF_OK);
+        }
+        long before = n_allocs;
+        for (int i = 0; i < 50; i++) {
+            assert_int_equal(gf_session_run(s, feed, 2, NULL, 0, net.step, net.n_step, NULL), GF_OK);
+            if (i % 10 == 0) assert_int_equal(gf_session_run(s, test, 2, &net.acct_res, 1, NULL, 0, &res), GF_OK);
+        }
+        assert_int_equal(n_allocs - before, 0);
+        gf_tensor_free(x);
+        gf_tensor_free(y);
+        gf_tensor_free(tx);
+        gf_tensor_free(ty);
+        gf_session_free(s);
+        gf_graph_free(net.g);
+    }
+    assert_true(n_allocs > 0); /* the counter did see the building */
+    gf_set_allocator(NULL);
+}
+
+/* Equal subexpressions computed once: sigma(z) built three times. */
+static void cse_merges_repeated_subgraphs(void **state)
+{
+    (void)state;
+    gf_graph *g = gf_graph_new();
+    gf_node *z = gf_placeholder(g, "z", GF_F32, gf_dims(1, 4));
+    gf_node *sig[3];
+    for (int i = 0; i < 3; i++)
+        sig[i] = gf_div(gf_scalar(g, 1.0f), gf_add(gf_scalar(g, 1.0f), gf_exp(gf_neg(z))));
+    gf_node *y = gf_mul(sig[0], gf_sub(sig[1], sig[2]));
+    float zv[4] = { -1, 0, 1, 2 };
+    gf_tensor *t = gf_tensor_wrap(GF_F32, gf_dims(1, 4), zv, NULL);
+    gf_feed f = { z, t };
+    int steps[2];
+    for (int opt = 0; opt < 2; opt++) {
+        gf_session *s = gf_session_new(g, NULL);
+        gf_plan *p;
+        unsigned off = opt ? GF_NO_FUSE : GF_NO_REWRITES;
+        assert_int_equal(gf__plan_compile(s, off, &f, 1, &y, 1, NULL, 0, &p), GF_OK);
+        steps[opt] = p->n_steps;
+        gf__plan_free(p);
+        gf_session_free(s);
+    }
+    assert_int_equal(steps[0], 3 * 4 + 2);
+    assert_int_equal(steps[1], 4 + 2);
+    gf_tensor_free(t);
+    gf_graph_free(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(optimised_matches_literal),
+        cmocka_unit_test(article_plan_is_rewritten),
+        cmocka_unit_test(inplace_keeps_snapshot_rule),
+        cmocka_unit_test(steady_state_allocates_nothing),
+        cmocka_unit_test(cse_merges_repeated_subgraphs),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
