@@ -165,8 +165,8 @@ int main(int argc, char **argv)
         for (size_t j = 0; j < nb; j++) b[j] = (float)rand() / (float)RAND_MAX - 0.5f;
         for (size_t j = 0; j < nc; j++) c[j] = 0.0f;
         double flop = 2.0 * (double)s->m * (double)s->n * (double)s->k;
-        printf("{\"shape\":\"%s\",\"m\":%lld,\"n\":%lld,\"k\":%lld,\"ta\":%d,\"tb\":%d,\"alpha\":%g,\"beta\":%g", s->name,
-               (long long)s->m, (long long)s->n, (long long)s->k, s->ta, s->tb, s->alpha, s->beta);
+        printf("{\"shape\":\"%s\",\"m\":%lld,\"n\":%lld,\"k\":%lld,\"ta\":%d,\"tb\":%d,\"alpha\":%g,\"beta\":%g",
+               s->name, (long long)s->m, (long long)s->n, (long long)s->k, s->ta, s->tb, s->alpha, s->beta);
         if (s->images) printf(",\"a\":\"%s\"", pixels ? "mnist" : "iid");
         double tp = time_call(s, RUN_PORTABLE, 1, a, b, c);
         printf(",\"portable_us\":%.3f,\"portable_gflops\":%.2f", tp, flop / tp * 1e-3);

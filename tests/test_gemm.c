@@ -6,6 +6,7 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,8 +81,14 @@ static void unmake(prob *p)
 }
 
 /* Where op(A)(i,q) and op(B)(q,j) are stored. */
-static float *A_at(const prob *p, int64_t i, int64_t q) { return p->ta ? &p->a[q * p->lda + i] : &p->a[i * p->lda + q]; }
-static float *B_at(const prob *p, int64_t q, int64_t j) { return p->tb ? &p->b[j * p->ldb + q] : &p->b[q * p->ldb + j]; }
+static float *A_at(const prob *p, int64_t i, int64_t q)
+{
+    return p->ta ? &p->a[q * p->lda + i] : &p->a[i * p->lda + q];
+}
+static float *B_at(const prob *p, int64_t q, int64_t j)
+{
+    return p->tb ? &p->b[j * p->ldb + q] : &p->b[q * p->ldb + j];
+}
 static float A_(const prob *p, int64_t i, int64_t q) { return *A_at(p, i, q); }
 static float B_(const prob *p, int64_t q, int64_t j) { return *B_at(p, q, j); }
 
@@ -232,7 +239,9 @@ static void test_empty(void **state)
 static void test_nan_inf(void **state)
 {
     (void)state;
-    static const int64_t sh[][3] = { { 10, 30, 784 }, { 784, 30, 10 }, { 10, 30, 10 }, { 30, 10, 10 }, { 130, 150, 700 } };
+    static const int64_t sh[][3] = {
+        { 10, 30, 784 }, { 784, 30, 10 }, { 10, 30, 10 }, { 30, 10, 10 }, { 130, 150, 700 },
+    };
     for (size_t s = 0; s < sizeof sh / sizeof sh[0]; s++)
         for (int t = 0; t < 4; t++)
             for (int beta1 = 0; beta1 < 2; beta1++) {
@@ -281,6 +290,44 @@ static void test_threads_bitwise(void **state)
         }
 }
 
+/* Several callers at once (sessions on different threads), each asking
+ * for 2 threads: the pool serves one, the others run alone; all agree. */
+typedef struct caller {
+    const prob *p;
+    float *c;
+} caller;
+
+static void *call_gemm(void *arg)
+{
+    caller *cl = arg;
+    const prob *p = cl->p;
+    for (int rep = 0; rep < 4; rep++) {
+        memcpy(cl->c, p->c0, (size_t)(p->m * p->ldc) * sizeof *cl->c);
+        gf__gemm(p->ta, p->tb, p->m, p->n, p->k, p->alpha, p->a, p->lda, p->b, p->ldb, p->beta, cl->c, p->ldc, 2);
+    }
+    return NULL;
+}
+
+static void test_concurrent_callers(void **state)
+{
+    (void)state;
+    prob p = make(1, 0, 784, 100, 100, 0, -0.5f, 1.0f, 0.5, 0.0f);
+    float *want = run(&p, IMPL_DEFAULT, 1);
+    caller cl[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        cl[i] = (caller){ &p, alloc_f(p.m * p.ldc) };
+        assert_int_equal(pthread_create(&th[i], NULL, call_gemm, &cl[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_memory_equal(cl[i].c, want, (size_t)(p.m * p.ldc) * sizeof *want);
+        free(cl[i].c);
+    }
+    free(want);
+    unmake(&p);
+}
+
 int main(void)
 {
     printf("# gemm: SIMD kernels %s\n", gf__simd_enabled() ? "on (AVX2+FMA)" : "off (portable only)");
@@ -290,6 +337,7 @@ int main(void)
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_nan_inf),
         cmocka_unit_test(test_threads_bitwise),
+        cmocka_unit_test(test_concurrent_callers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -77,16 +77,18 @@ static void gemm_task(void *arg, int t)
 {
     const gemm_job *j = arg;
     int64_t lo = (int64_t)t * j->step;
-    if (j->by_rows) {
+    if (j->by_rows) { /* C [lo..hi, :] = op(A) [lo..hi, :] @ op(B) */
         int64_t hi = lo + j->step < j->m ? lo + j->step : j->m;
         if (lo >= hi) return;
-        gf__gemm_avx2(&j->plan, j->ta, j->tb, hi - lo, j->n, j->k, j->alpha, j->ta ? j->a + lo : j->a + lo * j->lda, j->lda,
-                      j->b, j->ldb, j->beta, j->c + lo * j->ldc, j->ldc);
-    } else {
+        const float *a = j->ta ? j->a + lo : j->a + lo * j->lda;
+        gf__gemm_avx2(&j->plan, j->ta, j->tb, hi - lo, j->n, j->k, j->alpha, a, j->lda, j->b, j->ldb, j->beta,
+                      j->c + lo * j->ldc, j->ldc);
+    } else { /* C [:, lo..hi] = op(A) @ op(B) [:, lo..hi] */
         int64_t hi = lo + j->step < j->n ? lo + j->step : j->n;
         if (lo >= hi) return;
-        gf__gemm_avx2(&j->plan, j->ta, j->tb, j->m, hi - lo, j->k, j->alpha, j->a, j->lda, j->tb ? j->b + lo * j->ldb : j->b + lo,
-                      j->ldb, j->beta, j->c + lo, j->ldc);
+        const float *b = j->tb ? j->b + lo * j->ldb : j->b + lo;
+        gf__gemm_avx2(&j->plan, j->ta, j->tb, j->m, hi - lo, j->k, j->alpha, j->a, j->lda, b, j->ldb, j->beta,
+                      j->c + lo, j->ldc);
     }
 }
 
@@ -116,7 +118,7 @@ void gf__gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, cons
         gf__gemm_avx2(&plan, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
-    int64_t ntasks = units < 3 * (int64_t)nt ? units : 3 * (int64_t)nt;
+    int64_t ntasks = units < 2 * (int64_t)nt ? units : 2 * (int64_t)nt;
     int64_t per = (units + ntasks - 1) / ntasks;
     j.step = per * (j.by_rows ? GF_GEMM_SPLIT_ROWS : GF_GEMM_SPLIT_COLS);
     ntasks = ((j.by_rows ? m : n) + j.step - 1) / j.step;
@@ -126,10 +128,9 @@ void gf__gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, cons
 /* out [m,n] = op(in0) @ op(in1). */
 GF_KERNEL(gf__k_matmul)
 {
-    (void)ctx;
     int ta = n->attrs.transpose_a, tb = n->attrs.transpose_b;
     const gf_shape sa = in[0]->shape, sb = in[1]->shape;
     int64_t m = out->shape.dim[0], nn = out->shape.dim[1];
     int64_t k = ta ? sa.dim[0] : sa.dim[1];
-    gf__gemm(ta, tb, m, nn, k, 1.0f, in[0]->data, sa.dim[1], in[1]->data, sb.dim[1], 0.0f, out->data, nn, 1);
+    gf__gemm(ta, tb, m, nn, k, 1.0f, in[0]->data, sa.dim[1], in[1]->data, sb.dim[1], 0.0f, out->data, nn, ctx->threads);
 }

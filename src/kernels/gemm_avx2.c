@@ -9,6 +9,7 @@
 #include <immintrin.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #define AVX2 __attribute__((target("avx2,fma")))
@@ -18,6 +19,7 @@
 #define MR 6
 #define NV 2
 #define NR (8 * NV)
+_Static_assert(GF_GEMM_SPLIT_ROWS % MR == 0 && GF_GEMM_SPLIT_COLS % NR == 0, "splits must keep to the tile grid");
 /* Cache blocking: k in blocks of at most KC_MAX (the plan picks the size
  * from the whole problem's shape, so every thread uses the same), A in
  * blocks of MC rows, B in blocks of NC columns. */
@@ -31,11 +33,11 @@
 #define NC 1024
 #endif
 
-static int force_path;
+static atomic_int force_path;
 
 void gf__gemm_avx2_force_path(int path)
 {
-    force_path = path;
+    atomic_store_explicit(&force_path, path, memory_order_relaxed);
 }
 
 /* Equal blocks of k no longer than max (<= KC_MAX): their length. */
@@ -75,6 +77,48 @@ AVX2 ALWAYS_INLINE void store_part(float *p, __m256 x, int n)
  * columns need no masks; PART is one vector of nr < 8 columns. */
 enum { FULL, OVER, PART };
 
+/* C [1,nr] = alpha * acc + beta * C for one row of a tile (see tile). */
+AVX2 ALWAYS_INLINE void tile_row_out(int lay, int nv, float *c0, int64_t off1, int64_t nr, __m256i mask, __m256 al,
+                                     __m256 be, float beta, __m256 acc0, __m256 acc1)
+{
+    float *c1 = c0 + off1;
+    __m256 x0, x1 = acc1;
+    if (beta == 0.0f) {
+        x0 = _mm256_mul_ps(al, acc0);
+        if (nv == 2) x1 = _mm256_mul_ps(al, acc1);
+    } else {
+        /* Both loads before both stores: with OVER they overlap. */
+        __m256 old0 = lay == PART ? _mm256_maskload_ps(c0, mask) : _mm256_loadu_ps(c0);
+        __m256 old1 = nv == 2 ? _mm256_loadu_ps(c1) : old0;
+        if (beta != 1.0f) { /* beta*C is C when beta is 1: the same bits */
+            old0 = _mm256_mul_ps(be, old0);
+            old1 = _mm256_mul_ps(be, old1);
+        }
+        x0 = _mm256_fmadd_ps(al, acc0, old0);
+        if (nv == 2) x1 = _mm256_fmadd_ps(al, acc1, old1);
+    }
+    if (lay == PART) store_part(c0, x0, (int)nr);
+    else _mm256_storeu_ps(c0, x0);
+    if (nv == 2) _mm256_storeu_ps(c1, x1);
+}
+
+/* The rows are written out explicitly (not as loops over arrays) so that
+ * every compiler keeps the 12 accumulators in registers. */
+#define ROW_DECL(r) __m256 acc##r##0 = _mm256_setzero_ps(), acc##r##1 = _mm256_setzero_ps();
+#define ROW_STEP(r)                                                                          \
+    if (mr > r) {                                                                            \
+        __m256 av = _mm256_broadcast_ss(acol ? a + r + p * as : a + r * as + p);            \
+        acc##r##0 = _mm256_fmadd_ps(av, b0, acc##r##0);                                      \
+        if (nv == 2) acc##r##1 = _mm256_fmadd_ps(av, b1, acc##r##1);                         \
+    }
+#define ROW_PREFETCH(r)                                                                      \
+    if (mr > r) {                                                                            \
+        _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);                              \
+        _mm_prefetch((const char *)(c + r * ldc + nr - 1), _MM_HINT_T0);                     \
+    }
+#define ROW_OUT(r) \
+    if (mr > r) tile_row_out(lay, nv, c + r * ldc, off1, nr, mask, al, be, beta, acc##r##0, acc##r##1);
+
 /* One tile, C [mr,nr] = alpha * A [mr,kc] @ B [kc,nr] + beta * C:
  * acc = the FMA chain over p = 0 .. kc-1 ascending, from 0; then C =
  * alpha*acc when beta == 0 (C not read), else fma(alpha, acc, beta*C).
@@ -86,59 +130,20 @@ AVX2 ALWAYS_INLINE void tile(const int mr, const int nv, const int lay, const in
                              int64_t kc, const int32_t *idx, const float *a, int64_t as, const float *b, int64_t bs,
                              int64_t nr, float *c, int64_t ldc, float alpha, float beta)
 {
-    __m256 acc[MR][NV];
     const int64_t off1 = lay == OVER ? nr - 8 : 8; /* where vector 1 starts */
     const __m256i mask = lanes(lay == PART ? (int)nr : 8);
     /* C's rows are written at the end: fetch them while computing. */
-#pragma GCC unroll 8
-    for (int r = 0; r < mr; r++) {
-        _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
-        _mm_prefetch((const char *)(c + r * ldc + nr - 1), _MM_HINT_T0);
-    }
-#pragma GCC unroll 8
-    for (int r = 0; r < mr; r++)
-#pragma GCC unroll 4
-        for (int v = 0; v < nv; v++) acc[r][v] = _mm256_setzero_ps();
-    const float *ar[MR];
-#pragma GCC unroll 8
-    for (int r = 0; r < mr; r++) ar[r] = acol ? a + r : a + r * as;
+    ROW_PREFETCH(0) ROW_PREFETCH(1) ROW_PREFETCH(2) ROW_PREFETCH(3) ROW_PREFETCH(4) ROW_PREFETCH(5)
+    ROW_DECL(0) ROW_DECL(1) ROW_DECL(2) ROW_DECL(3) ROW_DECL(4) ROW_DECL(5)
     for (int64_t t = 0; t < kc; t++) {
         const int64_t p = sparse ? idx[t] : t;
         const float *bp = b + p * bs;
-        __m256 bv[NV];
-        if (lay == PART) bv[0] = _mm256_maskload_ps(bp, mask);
-        else bv[0] = _mm256_loadu_ps(bp);
-        if (nv == 2) bv[1] = _mm256_loadu_ps(bp + off1);
-#pragma GCC unroll 8
-        for (int r = 0; r < mr; r++) {
-            __m256 av = _mm256_broadcast_ss(acol ? ar[r] + p * as : ar[r] + p);
-#pragma GCC unroll 4
-            for (int v = 0; v < nv; v++) acc[r][v] = _mm256_fmadd_ps(av, bv[v], acc[r][v]);
-        }
+        const __m256 b0 = lay == PART ? _mm256_maskload_ps(bp, mask) : _mm256_loadu_ps(bp);
+        const __m256 b1 = nv == 2 ? _mm256_loadu_ps(bp + off1) : b0;
+        ROW_STEP(0) ROW_STEP(1) ROW_STEP(2) ROW_STEP(3) ROW_STEP(4) ROW_STEP(5)
     }
     const __m256 al = _mm256_set1_ps(alpha), be = _mm256_set1_ps(beta);
-#pragma GCC unroll 8
-    for (int r = 0; r < mr; r++) {
-        float *c0 = c + r * ldc, *c1 = c0 + off1;
-        __m256 x0, x1 = _mm256_setzero_ps();
-        if (beta == 0.0f) {
-            x0 = _mm256_mul_ps(al, acc[r][0]);
-            if (nv == 2) x1 = _mm256_mul_ps(al, acc[r][1]);
-        } else {
-            /* Both loads before both stores: with OVER they overlap. */
-            __m256 old0 = lay == PART ? _mm256_maskload_ps(c0, mask) : _mm256_loadu_ps(c0);
-            __m256 old1 = nv == 2 ? _mm256_loadu_ps(c1) : _mm256_setzero_ps();
-            if (beta != 1.0f) { /* beta*C is C when beta is 1: the same bits */
-                old0 = _mm256_mul_ps(be, old0);
-                old1 = _mm256_mul_ps(be, old1);
-            }
-            x0 = _mm256_fmadd_ps(al, acc[r][0], old0);
-            if (nv == 2) x1 = _mm256_fmadd_ps(al, acc[r][1], old1);
-        }
-        if (lay == PART) store_part(c0, x0, (int)nr);
-        else _mm256_storeu_ps(c0, x0);
-        if (nv == 2) _mm256_storeu_ps(c1, x1);
-    }
+    ROW_OUT(0) ROW_OUT(1) ROW_OUT(2) ROW_OUT(3) ROW_OUT(4) ROW_OUT(5)
 }
 
 typedef void (*tile_fn)(int64_t kc, const int32_t *idx, const float *a, int64_t as, const float *b, int64_t bs,
@@ -159,7 +164,8 @@ typedef void (*tile_fn)(int64_t kc, const int32_t *idx, const float *a, int64_t 
         tile_1_##V##_##L##_##A##_##S, tile_2_##V##_##L##_##A##_##S, tile_3_##V##_##L##_##A##_##S,      \
             tile_4_##V##_##L##_##A##_##S, tile_5_##V##_##L##_##A##_##S, tile_6_##V##_##L##_##A##_##S \
     }
-#define TILE_KINDS(A, S) TILE_ROWS(1, FULL, A, S) TILE_ROWS(1, PART, A, S) TILE_ROWS(2, FULL, A, S) TILE_ROWS(2, OVER, A, S)
+#define TILE_KINDS(A, S) \
+    TILE_ROWS(1, FULL, A, S) TILE_ROWS(1, PART, A, S) TILE_ROWS(2, FULL, A, S) TILE_ROWS(2, OVER, A, S)
 #define TILE_KIND_PTRS(A, S) \
     { TILE_PTRS(1, FULL, A, S), TILE_PTRS(1, PART, A, S), TILE_PTRS(2, FULL, A, S), TILE_PTRS(2, OVER, A, S) }
 TILE_KINDS(0, 0)
@@ -182,6 +188,26 @@ static tile_fn pick(int sparse, int acol, int64_t mr, int64_t nr)
 
 /* ---- packing ------------------------------------------------------------ */
 
+/* Transposes the 8x8 block r[0..7] (rows) in place. */
+AVX2 ALWAYS_INLINE void transpose8(__m256 r[8])
+{
+    __m256 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+        r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+    }
+}
+
 /* dst [kc][NR] = op(B) [p0 .. p0+kc, j0 .. j0+nr], zero-padded to NR columns. */
 AVX2 static void pack_b_panel(int tb, const float *b, int64_t ldb, int64_t p0, int64_t j0, int64_t kc, int64_t nr,
                               float *dst)
@@ -201,9 +227,21 @@ AVX2 static void pack_b_panel(int tb, const float *b, int64_t ldb, int64_t p0, i
             }
         }
     } else {
-        /* op(B)(p, j) = b[j*ldb + p]: column j of the panel is row j of B. */
+        /* op(B)(p, j) = b[j*ldb + p]: column j of the panel is row j of B;
+         * 8x8 blocks are transposed in registers. */
         const float *src = b + j0 * ldb + p0;
         int64_t j = 0;
+        for (; j + 8 <= nr; j += 8) {
+            int64_t p = 0;
+            for (; p + 8 <= kc; p += 8) {
+                __m256 r[8];
+                for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(src + (j + i) * ldb + p);
+                transpose8(r);
+                for (int i = 0; i < 8; i++) _mm256_storeu_ps(dst + (p + i) * NR + j, r[i]);
+            }
+            for (; p < kc; p++)
+                for (int64_t i = 0; i < 8; i++) dst[p * NR + j + i] = src[(j + i) * ldb + p];
+        }
         for (; j < nr; j++)
             for (int64_t p = 0; p < kc; p++) dst[p * NR + j] = src[j * ldb + p];
         for (; j < NR; j++)
@@ -212,7 +250,7 @@ AVX2 static void pack_b_panel(int tb, const float *b, int64_t ldb, int64_t p0, i
 }
 
 /* dst [kc][MR] = op(A) [i0 .. i0+mr, p0 .. p0+kc], zero-padded to MR rows. */
-static void pack_a_panel(int ta, const float *a, int64_t lda, int64_t i0, int64_t p0, int64_t mr, int64_t kc,
+AVX2 static void pack_a_panel(int ta, const float *a, int64_t lda, int64_t i0, int64_t p0, int64_t mr, int64_t kc,
                          float *dst)
 {
     if (ta) {
@@ -224,11 +262,25 @@ static void pack_a_panel(int ta, const float *a, int64_t lda, int64_t i0, int64_
         }
     } else {
         const float *src = a + i0 * lda + p0;
-        int64_t r = 0;
-        for (; r < mr; r++)
-            for (int64_t p = 0; p < kc; p++) dst[p * MR + r] = src[r * lda + p];
-        for (; r < MR; r++)
-            for (int64_t p = 0; p < kc; p++) dst[p * MR + r] = 0.0f;
+        int64_t p = 0;
+        if (mr == MR) {
+            /* 8 k at a time: rows 0..5 (and two zero rows) transposed in
+             * registers; each column stored whole, the next overwriting the
+             * two extra lanes, the last of a block stored in part. */
+            for (; p + 8 <= kc; p += 8) {
+                __m256 r[8];
+                for (int i = 0; i < MR; i++) r[i] = _mm256_loadu_ps(src + i * lda + p);
+                r[6] = r[7] = _mm256_setzero_ps();
+                transpose8(r);
+                for (int i = 0; i < 7; i++) _mm256_storeu_ps(dst + (p + i) * MR, r[i]);
+                store_part(dst + (p + 7) * MR, r[7], MR);
+            }
+        }
+        for (; p < kc; p++) {
+            int64_t r = 0;
+            for (; r < mr; r++) dst[p * MR + r] = src[r * lda + p];
+            for (; r < MR; r++) dst[p * MR + r] = 0.0f;
+        }
     }
 }
 
@@ -293,6 +345,48 @@ AVX2 static int64_t nonzero_ks(int acol, int wide, int64_t mr, int64_t kc, const
         __m256i pos = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)compact[bits]));
         _mm256_storeu_si256((__m256i *)(idx + cnt), _mm256_add_epi32(pos, _mm256_set1_epi32((int)p)));
         cnt += popc[bits];
+    }
+    return cnt;
+}
+
+/* Rows of op(A) whose masks nonzero_masks makes at once (a multiple of MR). */
+#define MASK_ROWS 1020
+
+/* nzm[i] gets bit p set when A(i,p) = a[i + p*as] is not zero (NaN counts
+ * as not zero), for i < mm and p < kc <= 32: one pass along A's stored
+ * rows, where the transposed operand (ta) is contiguous. */
+AVX2 static void nonzero_masks(int64_t mm, int64_t kc, const float *a, int64_t as, uint32_t *nzm)
+{
+    const __m256 zero = _mm256_setzero_ps();
+    for (int64_t i = 0; i < mm; i += 8) {
+        const int full = mm - i >= 8;
+        const __m256i cols = lanes(full ? 8 : (int)(mm - i));
+        __m256i acc = _mm256_setzero_si256();
+        for (int64_t p = 0; p < kc; p++) {
+            __m256 x = full ? _mm256_loadu_ps(a + p * as + i) : _mm256_maskload_ps(a + p * as + i, cols);
+            __m256i nz = _mm256_castps_si256(_mm256_cmp_ps(x, zero, _CMP_NEQ_UQ));
+            acc = _mm256_or_si256(acc, _mm256_and_si256(nz, _mm256_set1_epi32((int)(1u << p))));
+        }
+        if (full) {
+            _mm256_storeu_si256((__m256i *)(nzm + i), acc);
+        } else {
+            uint32_t t[8];
+            _mm256_storeu_si256((__m256i *)t, acc);
+            memcpy(nzm + i, t, (size_t)(mm - i) * sizeof *t);
+        }
+    }
+}
+
+/* Lists in idx the set bits of w (bits below 8*nbytes), ascending;
+ * returns how many. idx has room for 8*nbytes. */
+AVX2 static int64_t list_bits(uint32_t w, int nbytes, int32_t *idx)
+{
+    int64_t cnt = 0;
+    for (int i = 0; i < nbytes; i++, w >>= 8) {
+        unsigned byte = w & 255;
+        __m256i pos = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)compact[byte]));
+        _mm256_storeu_si256((__m256i *)(idx + cnt), _mm256_add_epi32(pos, _mm256_set1_epi32(8 * i)));
+        cnt += popc[byte];
     }
     return cnt;
 }
@@ -369,6 +463,7 @@ AVX2 static int gemm_direct_skip(int64_t kc_max, int ta, int64_t m, int64_t n, i
     const int64_t nct = (n + NR - 1) / NR;
     if (nct > MAX_CT) return 0;
     int32_t idx[KC_MAX + 8];
+    uint32_t nzm[MASK_ROWS];
     pthread_once(&compact_once, compact_init);
     /* A tile with nothing to add leaves C as it is (beta 1) when alpha*0
      * is -0: C + -0 is C, whatever C. */
@@ -379,10 +474,22 @@ AVX2 static int gemm_direct_skip(int64_t kc_max, int ta, int64_t m, int64_t n, i
         int keep = p0 == 0 ? keep_empty : alpha * 0.0f == 0.0f && signbit(alpha * 0.0f);
         signed char fin[MAX_CT]; /* B's block in column tile ct: -1 unknown, 0 not finite, 1 finite */
         memset(fin, -1, sizeof fin);
+        /* op(A) = A^T with a short k: bit masks from a pass along A's rows
+         * (its tiles' columns are far apart in memory). */
+        const int masks = ta && kc <= 32;
         for (int64_t i0 = 0; i0 < m; i0 += MR) {
             int64_t mr = m - i0 < MR ? m - i0 : MR;
             const float *ap = ta ? a + p0 * lda + i0 : a + i0 * lda + p0;
-            int64_t cnt = nonzero_ks(ta, ta && i0 + 8 <= lda, mr, kc, ap, lda, idx);
+            int64_t cnt;
+            if (masks) {
+                if (i0 % MASK_ROWS == 0)
+                    nonzero_masks(m - i0 < MASK_ROWS ? m - i0 : MASK_ROWS, kc, ap, lda, nzm);
+                uint32_t w = 0;
+                for (int64_t r = 0; r < mr; r++) w |= nzm[i0 % MASK_ROWS + r];
+                cnt = list_bits(w, (int)(kc + 7) / 8, idx);
+            } else {
+                cnt = nonzero_ks(ta, ta && i0 + 8 <= m, mr, kc, ap, lda, idx);
+            }
             /* Indirection costs: skip only when it saves an eighth. */
             int sparse = cnt <= kc - kc / 8;
             for (int64_t j0 = 0, ct = 0; j0 < n; j0 += NR, ct++) {
@@ -442,7 +549,7 @@ AVX2 static int gemm_packed(int64_t kc_max, int ta, int tb, int64_t m, int64_t n
 static int looks_sparse(int ta, int64_t m, int64_t k, const float *a, int64_t lda)
 {
     int64_t rows = ta ? k : m, cols = ta ? m : k, zeros = 0, seen = 0;
-    int64_t step = cols / 61 + 1; /* a prime number of samples across each row */
+    int64_t step = cols / 17 + 1; /* about 17 samples across each row */
     for (int s = 0; s < 4; s++) {
         const float *row = a + (rows - 1) * s / 3 * lda;
         for (int64_t j = 0; j < cols; j += step, seen++) zeros += row[j] == 0.0f;
@@ -453,10 +560,14 @@ static int looks_sparse(int ta, int64_t m, int64_t k, const float *a, int64_t ld
 gf_gemm_plan gf__gemm_avx2_plan(int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda)
 {
     gf_gemm_plan p;
-    int big = m * n * k >= ((int64_t)1 << 21) && (k * n > 64 * 1024 || m > 2 * MC);
-    if (force_path) p.path = force_path == GF_GEMM_DIRECT_SKIP && tb ? GF_GEMM_DIRECT : force_path;
+    /* Packing pays when B outgrows L2 (and is reused over enough rows), or
+     * when A's rows are reused over enough columns to amortise packing. */
+    int big = m * n * k >= ((int64_t)1 << 21) && m >= 32 && (k * n > 64 * 1024 || (m > 2 * MC && n >= 64));
+    int forced = atomic_load_explicit(&force_path, memory_order_relaxed);
+    if (forced) p.path = forced == GF_GEMM_DIRECT_SKIP && tb ? GF_GEMM_DIRECT : forced;
     else if (big) p.path = GF_GEMM_PACKED;
-    else p.path = !tb && looks_sparse(ta, m, k, a, lda) ? GF_GEMM_DIRECT_SKIP : GF_GEMM_DIRECT;
+    else if (tb || m * n * k < 16384 || !looks_sparse(ta, m, k, a, lda)) p.path = GF_GEMM_DIRECT;
+    else p.path = GF_GEMM_DIRECT_SKIP;
     /* k's blocks come from the shape alone (not the path, even forced, so
      * that all paths give the same bits). Direct: B's k block (kc rows of
      * n) stays in L1 across the row tiles. */

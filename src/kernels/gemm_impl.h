@@ -38,21 +38,23 @@ gf_gemm_plan gf__gemm_avx2_plan(int ta, int tb, int64_t m, int64_t n, int64_t k,
  * problem the plan was made for), one thread; same contract as gf__gemm
  * (k >= 1, m, n >= 1). Requires gf__cpu_has_avx2_fma(). Each C element is
  * alpha * (the FMA chain over its first k block, ascending from 0) + beta*C,
- * then + alpha * (the next block's chain) ...; k's blocks depend on k only,
- * tiles lie on a grid from row and column 0, and every plan gives the same
- * bits (skipped terms are exact zeros), save that a sum which underflows to
- * -0 may come out +0 where a term 0*b was skipped. */
+ * then + alpha * (the next block's chain) ...; k's blocks (plan->kc) come
+ * from the whole problem's shape, tiles lie on a grid from row and column
+ * 0, and every path gives the same bits (skipped terms are exact zeros),
+ * save that a sum which underflows to -0 may come out +0 where a term 0*b
+ * was skipped. */
 void gf__gemm_avx2(const gf_gemm_plan *plan, int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
                    const float *a, int64_t lda, const float *b, int64_t ldb,
                    float beta, float *c, int64_t ldc);
-/* Forces the plan of gf__gemm_avx2_plan (for benchmarks and tests): 0
- * automatic, else a GF_GEMM_* value (skipping needs !tb). Not thread-safe;
- * set it before any concurrent use. */
+/* Forces the path of the plans gf__gemm_avx2_plan makes from now on (for
+ * benchmarks and tests; process-wide): 0 automatic, else a GF_GEMM_* value
+ * (skipping needs !tb). kc stays what the shape gives. */
 void gf__gemm_avx2_force_path(int path);
-/* The multiple that a split of C's rows or columns over threads keeps to, so
- * that every thread sees the same tile grid as one thread would. */
-#define GF_GEMM_SPLIT_ROWS 48
-#define GF_GEMM_SPLIT_COLS 48
+/* The multiples that a split of C's rows or columns over threads keeps to
+ * (the tile grid: MR rows, NR columns), so that every thread sees the
+ * tiles one thread would. */
+#define GF_GEMM_SPLIT_ROWS 6
+#define GF_GEMM_SPLIT_COLS 16
 
 /* threads.c: runs fn(arg, t) for t = 0 .. ntasks-1 on up to nthreads
  * threads, the caller included; returns when all are done. Runs them all
