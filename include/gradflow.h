@@ -272,6 +272,82 @@ gf_node *gf_assign(gf_node *var, gf_node *value);
  * targets, e.g. the updates of an optimizer, into one node. */
 gf_node *gf_group(gf_node *a, gf_node *b);
 
+/* --- The model zoo: activations, softmax, layout -----------------
+ * Errors are recorded on the graph like every constructor's (GF_ERR_SHAPE
+ * for shapes or dtypes the op refuses, GF_ERR_ARG for bad arguments), the
+ * message naming the op, the node and the shapes involved. All of these
+ * can be differentiated (twice, too) except one_hot. */
+
+/* max(x, 0), elementwise, float32 (its gradient at 0 is 0, as TensorFlow). */
+gf_node *gf_relu(gf_node *x);
+/* Hyperbolic tangent, elementwise, float32. */
+gf_node *gf_tanh(gf_node *x);
+/* Natural logarithm, elementwise, float32 (-inf at 0, NaN below, as C). */
+gf_node *gf_log(gf_node *x);
+/* x * x, elementwise, float32. */
+gf_node *gf_square(gf_node *x);
+/* The larger of a and b, elementwise with broadcasting, float32. On ties
+ * the value and the gradient go to a (as TensorFlow); a NaN propagates. */
+gf_node *gf_maximum(gf_node *a, gf_node *b);
+
+/* exp(x) / sum(exp(x)) along the last axis; x float32 of rank >= 1, out
+ * shaped like x. Computed stably (each row shifted by its maximum): any
+ * finite logits give finite results, e.g. softmax([1e30, 0]) = [1, 0]. */
+gf_node *gf_softmax(gf_node *logits);
+/* log(softmax(x)) along the last axis, computed as x - max - log(sum(exp(
+ * x - max))): log_softmax([1e30, 0]) = [0, -1e30], never -inf for finite
+ * logits. */
+gf_node *gf_log_softmax(gf_node *logits);
+/* TensorFlow's softmax_cross_entropy_with_logits: for labels and logits
+ * of one shape [..., k] (float32, rank >= 1; typically [n,k]), the loss
+ * [...] (typically [n]) -sum(labels * log_softmax(logits)) along the last
+ * axis, computed by log-sum-exp: finite for any finite logits. Each row of
+ * labels should be a probability distribution (one-hot, say). Gradients:
+ * logits get (softmax(logits) - labels) * dy (exactly: softmax times the
+ * row's label sum, minus labels), labels get -log_softmax(logits) * dy.
+ * Average it with gf_reduce_mean for a batch's cost. */
+gf_node *gf_softmax_cross_entropy_with_logits(gf_node *labels, gf_node *logits);
+
+/* x's elements, in row-major order, in the given shape (any dtype). One
+ * dimension may be -1 (GF_ANY): it is inferred from x's element count,
+ * at run time when x has open dimensions (gf_dims(2, GF_ANY, 784) flattens
+ * a batch of images). The counts must match: "cannot reshape 12 elements
+ * (shape [3,4]) into shape [5,?]". A bad target (two -1s, a dimension
+ * below -1) is a GF_ERR_SHAPE naming it. */
+gf_node *gf_reshape(gf_node *x, gf_shape shape);
+/* a and b joined along axis (negative counts from the end): same dtype and
+ * rank, equal dimensions elsewhere; out.dim[axis] = a.dim[axis] +
+ * b.dim[axis]. Two inputs only: join more by chaining,
+ * gf_concat(gf_concat(a, b, 1), c, 1). */
+gf_node *gf_concat(gf_node *a, gf_node *b, int axis);
+/* Rows start..start+count-1 of x [rows, ...] (rank >= 1, any dtype):
+ * out [count, ...], x[start:start+count]. start and count must be >= 0,
+ * and the rows must exist (checked when built if x's first dimension is
+ * known, else when run). */
+gf_node *gf_slice_rows(gf_node *x, int64_t start, int64_t count);
+/* Rows of x [rows, ...] picked by indices (int32, any rank r): out
+ * [indices' shape..., x's dims past the first] (rank at most 4), as
+ * tf.gather on axis 0. An index outside 0..rows-1 gives a row of zeros
+ * (the library cannot report values; as TensorFlow on GPUs). The gradient
+ * with respect to x adds dy's rows into the rows they came from (repeated
+ * indices add up); it needs x's number of rows known when built. indices
+ * get no gradient. */
+gf_node *gf_gather_rows(gf_node *x, gf_node *indices);
+/* indices (int32, rank <= 3) as one-hot float32 vectors: out [indices'
+ * shape..., depth] with 1 at each index, 0 elsewhere; an index outside
+ * 0..depth-1 gives a row of zeros (as TensorFlow). depth >= 0. No
+ * gradient (differentiating through it is an error, as argmax). */
+gf_node *gf_one_hot(gf_node *indices, int depth);
+/* tf.nn.dropout: each element of x (float32) kept with probability
+ * keep_prob and scaled by 1/keep_prob, else 0. 0 < keep_prob <= 1 (else
+ * GF_ERR_ARG); keep_prob 1 returns x itself. Built as x * mask, the mask
+ * a random node of its own (op "dropout_mask"), drawn afresh at every run
+ * from the session seed, the mask node's position in the graph and seed:
+ * the same seeds give the same masks. Within one run the gradient sees the
+ * same mask as the output. For evaluation without dropout, build the
+ * network's output a second time from the same variables without it. */
+gf_node *gf_dropout(gf_node *x, float keep_prob, uint64_t seed);
+
 /* ------------------------------------------------------------------ */
 /* Automatic differentiation                                          */
 /* ------------------------------------------------------------------ */
@@ -430,6 +506,37 @@ typedef struct gf_gradcheck_result {
  * gradient nodes to y's graph. x's value is restored afterwards. */
 gf_status gf_gradient_check(gf_session *s, gf_node *y, gf_node *x, const gf_feed *feeds, int n_feeds,
                             const gf_gradcheck_options *opt, gf_gradcheck_result *result);
+
+/* ------------------------------------------------------------------ */
+/* Checkpoints                                                        */
+/* ------------------------------------------------------------------ */
+
+/* A checkpoint holds every variable of a session's graph (optimizer slots
+ * included), by node name, with dtype and shape: a versioned, little-endian
+ * file with a CRC32 per tensor and one over the whole file, specified in
+ * docs/checkpoint-format.md. Both calls report like gf_session_run: a
+ * gf_status, and the message (naming the path, and the tensor when there is
+ * one) in gf_session_error(s). */
+
+/* Writes the variables' current values to path, atomically: into a
+ * temporary file in path's directory (".NAME.tmp-XXXXXX"), flushed and
+ * fsync'ed, then renamed over path, and the directory fsync'ed. A failure
+ * (full disk, no permission, missing directory) removes the temporary file
+ * and leaves any previous file at path untouched: GF_ERR_IO with the path
+ * and the system's reason. A process killed mid-save leaves the previous
+ * file intact, and possibly the temporary file (safe to delete). Only a
+ * regular file is replaced (its permission bits kept; a new file gets
+ * 0644); a symbolic link at path is replaced by the file. */
+gf_status gf_session_save(gf_session *s, const char *path);
+
+/* Reads path and sets every variable of s from it. The whole file is read
+ * and checked before any variable changes; on any error none has changed.
+ * Errors: GF_ERR_IO (cannot open or read), GF_ERR_FORMAT (not a checkpoint,
+ * another format version, a CRC mismatch, truncated, a tensor named twice),
+ * GF_ERR_SHAPE (the file does not fit the graph: a tensor with no variable of
+ * its name, a dtype or shape that differs, a variable of the graph with no
+ * tensor in the file), GF_ERR_NOMEM. Memory: one copy of the variables. */
+gf_status gf_session_restore(gf_session *s, const char *path);
 
 /* ------------------------------------------------------------------ */
 /* Random numbers                                                     */

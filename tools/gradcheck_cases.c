@@ -60,7 +60,55 @@ static gf_node *op_broadcast_like(gf_node *a, gf_node *b)
     return gf_mul(grad_wrt(gf_mul(m, m), a), a); /* holds broadcast_like */
 }
 
+/* The model zoo (issue 5). gather_rows picks rows 2, 0, 2, 1: a repeated
+ * row checks that the scatter-add of its gradient adds up. */
+static gf_node *op_relu(gf_node *a, gf_node *b) { (void)b; return gf_relu(a); }
+static gf_node *op_tanh(gf_node *a, gf_node *b) { (void)b; return gf_tanh(a); }
+static gf_node *op_log(gf_node *a, gf_node *b) { (void)b; return gf_log(a); }
+static gf_node *op_square(gf_node *a, gf_node *b) { (void)b; return gf_square(a); }
+static gf_node *op_maximum(gf_node *a, gf_node *b) { return gf_maximum(a, b); }
+static gf_node *op_softmax(gf_node *a, gf_node *b) { (void)b; return gf_softmax(a); }
+static gf_node *op_log_softmax(gf_node *a, gf_node *b) { (void)b; return gf_log_softmax(a); }
+static gf_node *op_xent(gf_node *a, gf_node *b) { return gf_softmax_cross_entropy_with_logits(a, b); }
+static gf_node *op_flatten(gf_node *a, gf_node *b) { (void)b; return gf_reshape(a, gf_dims(1, GF_ANY)); }
+static gf_node *op_reshape_x2(gf_node *a, gf_node *b) { (void)b; return gf_reshape(a, gf_dims(2, GF_ANY, 2)); }
+static gf_node *op_concat0(gf_node *a, gf_node *b) { return gf_concat(a, b, 0); }
+static gf_node *op_concat1(gf_node *a, gf_node *b) { return gf_concat(a, b, 1); }
+static gf_node *op_concat_last(gf_node *a, gf_node *b) { return gf_concat(a, b, -1); }
+static gf_node *op_slice_rows(gf_node *a, gf_node *b) { (void)b; return gf_slice_rows(a, 1, 2); }
+static gf_node *op_gather_rows(gf_node *a, gf_node *b)
+{
+    (void)b;
+    static const float idx[4] = { 2, 0, 2, 1 };
+    return gf_gather_rows(a, gf_cast(gf_constant(gf_node_graph(a), gf_dims(1, 4), idx), GF_I32));
+}
+/* Second order for the ops only the zoo's gradients build: each holds the
+ * gradient of square(op(a)), whose own gradient is then taken. */
+static gf_node *op_reshape_like(gf_node *a, gf_node *b)
+{
+    (void)b;
+    gf_node *r = gf_reshape(a, gf_dims(1, GF_ANY));
+    return gf_mul(grad_wrt(gf_square(r), a), a);
+}
+static gf_node *op_concat_parts(gf_node *a, gf_node *b)
+{
+    gf_node *c = gf_concat(a, b, 1); /* d/da holds concat_slice, its gradient concat_pad */
+    return gf_mul(grad_wrt(gf_square(c), a), a);
+}
+static gf_node *op_pad_rows(gf_node *a, gf_node *b)
+{
+    (void)b;
+    return gf_mul(grad_wrt(gf_square(gf_slice_rows(a, 1, 2)), a), a);
+}
+static gf_node *op_scatter_add_rows(gf_node *a, gf_node *b)
+{
+    return gf_mul(grad_wrt(gf_square(op_gather_rows(a, b)), a), a);
+}
+
 enum { ANY_SIGN, POSITIVE, AWAY_FROM_ZERO }; /* value domains */
+/* Grids 0.2 apart, offset by 0.1 from each other: maximum's operands, one
+ * from each, never tie or come within a finite-difference step. */
+enum { ODD_TENTHS = AWAY_FROM_ZERO + 1, EVEN_TENTHS };
 
 typedef struct gc_case {
     const char *op;
@@ -114,6 +162,35 @@ static const gc_case cases[] = {
     { "reduce_mean", op_mean12, 1, S3(2, 3, 4), S0, 0, 0 },
     { "sum_to", op_sum_to, 2, S2(3, 4), S2(1, 4), 0, 0 },
     { "broadcast_like", op_broadcast_like, 1, S2(3, 4), S0, 0, 0 },
+    { "relu", op_relu, 1, S2(3, 4), S0, AWAY_FROM_ZERO, 0 },
+    { "relu", op_relu, 1, S3(2, 3, 4), S0, AWAY_FROM_ZERO, 0 },
+    { "tanh", op_tanh, 1, S2(3, 4), S0, 0, 0 },
+    { "log", op_log, 1, S2(3, 4), S0, POSITIVE, 0 },
+    { "square", op_square, 1, S2(3, 4), S0, 0, 0 },
+    { "maximum", op_maximum, 2, S2(3, 4), S2(3, 4), ODD_TENTHS, EVEN_TENTHS },
+    { "maximum", op_maximum, 2, S2(3, 1), S2(1, 4), ODD_TENTHS, EVEN_TENTHS },
+    { "maximum", op_maximum, 2, S0, S2(3, 4), EVEN_TENTHS, ODD_TENTHS },
+    { "maximum", op_maximum, 2, S3(2, 3, 4), S1(4), EVEN_TENTHS, ODD_TENTHS },
+    { "softmax", op_softmax, 1, S2(3, 4), S0, 0, 0 },
+    { "softmax", op_softmax, 1, S3(2, 3, 4), S0, 0, 0 },
+    { "log_softmax", op_log_softmax, 1, S2(3, 4), S0, 0, 0 },
+    { "log_softmax", op_log_softmax, 1, S1(5), S0, 0, 0 },
+    { "softmax_xent", op_xent, 2, S2(3, 4), S2(3, 4), POSITIVE, 0 },
+    { "softmax_xent", op_xent, 2, S3(2, 2, 3), S3(2, 2, 3), 0, 0 },
+    { "softmax_xent", op_xent, 2, S1(5), S1(5), POSITIVE, 0 },
+    { "reshape", op_reshape_x2, 1, S2(3, 4), S0, 0, 0 },
+    { "reshape", op_flatten, 1, S3(2, 3, 4), S0, 0, 0 },
+    { "concat", op_concat_last, 2, S2(3, 4), S2(3, 2), 0, 0 },
+    { "concat", op_concat0, 2, S2(2, 4), S2(3, 4), 0, 0 },
+    { "concat", op_concat1, 2, S3(2, 3, 4), S3(2, 1, 4), 0, 0 },
+    { "slice_rows", op_slice_rows, 1, S2(4, 3), S0, 0, 0 },
+    { "slice_rows", op_slice_rows, 1, S3(3, 2, 2), S0, 0, 0 },
+    { "gather_rows", op_gather_rows, 1, S2(3, 4), S0, 0, 0 },
+    { "gather_rows", op_gather_rows, 1, S3(3, 2, 2), S0, 0, 0 },
+    { "reshape_like", op_reshape_like, 1, S2(3, 4), S0, 0, 0 },
+    { "concat_slice", op_concat_parts, 2, S2(3, 4), S2(3, 2), 0, 0 },
+    { "pad_rows", op_pad_rows, 1, S2(4, 3), S0, 0, 0 },
+    { "scatter_add", op_scatter_add_rows, 1, S2(3, 4), S0, 0, 0 },
 };
 
 /* Random shapes: a of rank 1..3 with dims 1..5; b drawn from a's shape with
@@ -122,11 +199,15 @@ static const gc_case cases[] = {
 static const struct { const char *op; build_fn build; int domain_b; } binary_ops[] = {
     { "add", op_add, 0 }, { "subtract", op_sub, 0 }, { "multiply", op_mul, 0 },
     { "divide", op_div, AWAY_FROM_ZERO },
+    { "maximum", op_maximum, EVEN_TENTHS }, /* a: ODD_TENTHS, set in random_case */
 };
 static const struct { const char *op; build_fn build; int domain; } unary_ops[] = {
     { "negative", op_neg, 0 }, { "exp", op_exp, 0 }, { "sigmoid", op_sigmoid, 0 },
     { "sqrt", op_sqrt, POSITIVE }, { "transpose", op_transpose, 0 }, { "reduce_sum", op_sum_all, 0 },
     { "reduce_mean", op_mean_all, 0 },
+    { "relu", op_relu, AWAY_FROM_ZERO }, { "tanh", op_tanh, 0 }, { "log", op_log, POSITIVE },
+    { "square", op_square, 0 }, { "softmax", op_softmax, 0 }, { "log_softmax", op_log_softmax, 0 },
+    { "reshape", op_flatten, 0 },
 };
 
 static gc_case random_case(gf_rng *r, int k)
@@ -143,6 +224,7 @@ static gc_case random_case(gf_rng *r, int k)
         bool swap = gf_rng_below(r, 2) && binary_ops[o].domain_b == 0;
         c = (gc_case){ binary_ops[o].op, binary_ops[o].build, 2, swap ? b : a, swap ? a : b, 0,
                        binary_ops[o].domain_b };
+        if (c.domain_b == EVEN_TENTHS) c.domain_a = ODD_TENTHS;
     } else {
         int o = (int)gf_rng_below(r, (uint32_t)(sizeof unary_ops / sizeof unary_ops[0]));
         c = (gc_case){ unary_ops[o].op, unary_ops[o].build, 1, a, { 0, { 0 } }, unary_ops[o].domain, 0 };
@@ -158,6 +240,8 @@ static void fill(gf_tensor *t, int domain, gf_rng *r)
         switch (domain) {
         case POSITIVE: p[i] = (float)(0.5 + 1.5 * u); break;
         case AWAY_FROM_ZERO: p[i] = (float)((0.5 + u) * (gf_rng_below(r, 2) ? 1 : -1)); break;
+        case ODD_TENTHS: p[i] = (float)(0.2 * (double)gf_rng_below(r, 14) - 1.3); break;  /* -1.3..1.3 */
+        case EVEN_TENTHS: p[i] = (float)(0.2 * (double)gf_rng_below(r, 15) - 1.4); break; /* -1.4..1.4 */
         default: p[i] = (float)(3.0 * u - 1.5); break;
         }
     }

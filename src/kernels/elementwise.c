@@ -100,6 +100,24 @@ UNARY_KERNEL(gf__k_exp, expf(x))
 UNARY_KERNEL(gf__k_sigmoid, sigmoidf(x))
 UNARY_KERNEL(gf__k_sqrt, sqrtf(x))
 
+/* The zoo's elementwise ops, [shape] -> [shape] (maximum and the greater
+ * mask broadcast). relu(NaN) and maximum with a NaN give NaN; maximum
+ * returns its first input on ties (the one its gradient flows to). */
+#define MAXIMUM(x, y) (((x) >= (y) || (x) != (x)) ? (x) : (y))
+EW_UNARY(gf__ew_relu, x < 0.0f ? 0.0f : x)
+EW_UNARY(gf__ew_tanh, tanhf(x))
+EW_UNARY(gf__ew_log, logf(x))
+EW_UNARY(gf__ew_square, x * x)
+EW_BINARY(gf__ew_maximum, MAXIMUM(x, y))
+EW_BINARY(gf__ew_greater_mask, x > y ? 1.0f : 0.0f)
+
+UNARY_KERNEL(gf__k_relu, x < 0.0f ? 0.0f : x)
+UNARY_KERNEL(gf__k_tanh, tanhf(x))
+UNARY_KERNEL(gf__k_log, logf(x))
+UNARY_KERNEL(gf__k_square, x * x)
+BINARY_KERNEL(gf__k_maximum, MAXIMUM(x, y))
+BINARY_KERNEL(gf__k_greater_mask, x > y ? 1.0f : 0.0f)
+
 GF_KERNEL(gf__k_cast)
 {
     (void)ctx;

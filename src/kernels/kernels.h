@@ -59,5 +59,35 @@ GF_KERNEL(gf__k_reduce_mean);
 GF_KERNEL(gf__k_argmax);
 GF_KERNEL(gf__k_sum_to);
 GF_KERNEL(gf__k_broadcast_like);
+/* elementwise.c: the zoo's activations, maximum and the greater mask. */
+GF_KERNEL(gf__k_relu);
+GF_KERNEL(gf__k_tanh);
+GF_KERNEL(gf__k_log);
+GF_KERNEL(gf__k_square);
+GF_KERNEL(gf__k_maximum);
+GF_KERNEL(gf__k_greater_mask);
+void gf__ew_relu(float *o, const float *a, const float *b, int64_t n);
+void gf__ew_tanh(float *o, const float *a, const float *b, int64_t n);
+void gf__ew_log(float *o, const float *a, const float *b, int64_t n);
+void gf__ew_square(float *o, const float *a, const float *b, int64_t n);
+void gf__ew_maximum(float *o, const float *a, const float *b, int64_t n);
+void gf__ew_greater_mask(float *o, const float *a, const float *b, int64_t n);
+/* softmax.c: along the last axis, rows [rows, k]. */
+GF_KERNEL(gf__k_softmax);
+GF_KERNEL(gf__k_log_softmax);
+GF_KERNEL(gf__k_softmax_xent);
+/* layout.c: reshape, concat and its parts, rows sliced, gathered,
+ * scattered, padded; one_hot. */
+GF_KERNEL(gf__k_reshape);
+GF_KERNEL(gf__k_concat);
+GF_KERNEL(gf__k_concat_slice);
+GF_KERNEL(gf__k_concat_pad);
+GF_KERNEL(gf__k_slice_rows);
+GF_KERNEL(gf__k_pad_rows);
+GF_KERNEL(gf__k_gather_rows);
+GF_KERNEL(gf__k_scatter_add_rows);
+GF_KERNEL(gf__k_one_hot);
+/* dropout.c */
+GF_KERNEL(gf__k_dropout_mask);
 
 #endif

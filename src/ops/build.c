@@ -288,3 +288,121 @@ gf_node *gf__reduce_as(gf_node *dy, const gf_attrs *r)
     return r->mean_scale ? gf_reduce_mean(dy, r->axes, r->n_axes, r->keepdims)
                          : gf_reduce_sum(dy, r->axes, r->n_axes, r->keepdims);
 }
+
+/* ---- the model zoo (issue 5) ---- */
+
+gf_node *gf_relu(gf_node *x) { return build(OP(RELU), x, NULL, NULL); }
+gf_node *gf_tanh(gf_node *x) { return build(OP(TANH), x, NULL, NULL); }
+gf_node *gf_log(gf_node *x) { return build(OP(LOG), x, NULL, NULL); }
+gf_node *gf_square(gf_node *x) { return build(OP(SQUARE), x, NULL, NULL); }
+gf_node *gf_maximum(gf_node *a, gf_node *b) { return build(OP(MAXIMUM), a, b, NULL); }
+gf_node *gf_softmax(gf_node *logits) { return build(OP(SOFTMAX), logits, NULL, NULL); }
+gf_node *gf_log_softmax(gf_node *logits) { return build(OP(LOG_SOFTMAX), logits, NULL, NULL); }
+
+gf_node *gf_softmax_cross_entropy_with_logits(gf_node *labels, gf_node *logits)
+{
+    return build(OP(SOFTMAX_XENT), labels, logits, NULL);
+}
+
+gf_node *gf_reshape(gf_node *x, gf_shape shape)
+{
+    if (unusable(x)) return build(OP(RESHAPE), x, NULL, NULL);
+    gf_graph *g = x->graph;
+    char b[GF_SHAPE_STR];
+    if (shape.rank < 0 || shape.rank > GF_MAX_RANK)
+        return gf__graph_fail(g, GF_ERR_SHAPE, "reshape: rank %d is out of range for input \"%s\": expected 0..%d",
+                              shape.rank, x->name, GF_MAX_RANK);
+    gf_attrs at = { .n_axes = shape.rank };
+    gf_shape given = shape; /* the -1 taken as 1, for the size check */
+    int inferred = 0;
+    for (int i = 0; i < shape.rank; i++) {
+        int64_t d = shape.dim[i];
+        if (d < -1 || d > INT32_MAX || (d == -1 && inferred++))
+            return gf__graph_fail(g, GF_ERR_SHAPE,
+                                  "reshape: target shape %s for input \"%s\": dimension %d is %lld: expected a size "
+                                  ">= 0, or -1 (GF_ANY) once to infer it",
+                                  shape_str(shape, b), x->name, i, (long long)d);
+        at.axes[i] = (int)d;
+        if (d == -1) given.dim[i] = 1;
+    }
+    if (gf__shape_count_checked(given) == -2)
+        return gf__graph_fail(g, GF_ERR_SHAPE, "reshape: target shape %s has too many elements", shape_str(shape, b));
+    return build(OP(RESHAPE), x, NULL, &at);
+}
+
+gf_node *gf_concat(gf_node *a, gf_node *b, int axis)
+{
+    gf_attrs at = { .n_axes = 1 };
+    if (!unusable(a) && !norm_axis(OP(CONCAT), a, axis, &at.axes[0])) return &a->graph->poison;
+    return build(OP(CONCAT), a, b, &at);
+}
+
+gf_node *gf_slice_rows(gf_node *x, int64_t start, int64_t count)
+{
+    if (!unusable(x) && (start < 0 || count < 0 || start > INT32_MAX - count))
+        return gf__graph_fail(x->graph, GF_ERR_ARG,
+                              "slice_rows: start %lld and count %lld for input \"%s\": expected both >= 0",
+                              (long long)start, (long long)count, x->name);
+    gf_attrs at = { .axes = { (int)start, (int)count } };
+    return build(OP(SLICE_ROWS), x, NULL, &at);
+}
+
+gf_node *gf_gather_rows(gf_node *x, gf_node *indices) { return build(OP(GATHER_ROWS), x, indices, NULL); }
+
+gf_node *gf_one_hot(gf_node *indices, int depth)
+{
+    if (!unusable(indices) && depth < 0)
+        return gf__graph_fail(indices->graph, GF_ERR_ARG, "one_hot: depth %d for indices \"%s\": expected >= 0",
+                              depth, indices->name);
+    gf_attrs at = { .axes = { depth } };
+    return build(OP(ONE_HOT), indices, NULL, &at);
+}
+
+gf_node *gf_dropout(gf_node *x, float keep_prob, uint64_t seed)
+{
+    if (!unusable(x) && !(keep_prob > 0.0f && keep_prob <= 1.0f))
+        return gf__graph_fail(x->graph, GF_ERR_ARG,
+                              "dropout: keep_prob %g for input \"%s\": expected 0 < keep_prob <= 1",
+                              (double)keep_prob, x->name);
+    if (!unusable(x) && keep_prob == 1.0f && x->dtype == GF_F32) return x; /* as TensorFlow */
+    gf_node *y = gf_mul(x, gf__dropout_mask(x, keep_prob, seed));
+    return y->id >= 0 ? gf_name(y, "dropout") : y;
+}
+
+/* ---- the zoo's internal ops ---- */
+
+gf_node *gf__greater_mask(gf_node *a, gf_node *b) { return build(OP(GREATER_MASK), a, b, NULL); }
+gf_node *gf__reshape_like(gf_node *g, gf_node *like) { return build(OP(RESHAPE_LIKE), g, like, NULL); }
+
+gf_node *gf__concat_slice(gf_node *full, gf_node *like, int axis, int back)
+{
+    gf_attrs at = { .axes = { axis }, .n_axes = 1, .mode = back };
+    return build(OP(CONCAT_SLICE), full, like, &at);
+}
+
+gf_node *gf__concat_pad(gf_node *part, gf_node *like, int axis, int back)
+{
+    gf_attrs at = { .axes = { axis }, .n_axes = 1, .mode = back };
+    return build(OP(CONCAT_PAD), part, like, &at);
+}
+
+gf_node *gf__pad_rows(gf_node *g, gf_node *like, int start, int count)
+{
+    gf_attrs at = { .axes = { start, count } };
+    return build(OP(PAD_ROWS), g, like, &at);
+}
+
+gf_node *gf__scatter_add_rows(gf_node *g, gf_node *indices, int64_t rows)
+{
+    gf_attrs at = { .axes = { (int)rows } };
+    return build(OP(SCATTER_ADD_ROWS), g, indices, &at);
+}
+
+gf_node *gf__dropout_mask(gf_node *like, float keep_prob, uint64_t seed)
+{
+    uint32_t half[2] = { (uint32_t)seed, (uint32_t)(seed >> 32) };
+    gf_attrs at = { .mean = keep_prob };
+    memcpy(&at.axes[0], &half[0], sizeof half[0]);
+    memcpy(&at.axes[1], &half[1], sizeof half[1]);
+    return build(OP(DROPOUT_MASK), like, NULL, &at);
+}

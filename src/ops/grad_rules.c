@@ -138,3 +138,142 @@ GRAD(gf__grad_broadcast_like)
     if (n->attrs.mode == GF_BCAST_NUMPY) dx[0] = gf__sum_to(dy, n->inputs[0]);
     else dx[0] = gf__reduce_as(dy, &n->attrs);
 }
+
+/* ---- the model zoo (issue 5) ---- */
+
+GRAD(gf__grad_none)
+{
+    (void)n; (void)dy; (void)need; (void)dx;
+}
+
+/* d relu(x) = dx where x > 0 (the output is > 0 exactly there), else 0. */
+GRAD(gf__grad_relu)
+{
+    if (need[0]) dx[0] = gf_mul(dy, gf__greater_mask(n, gf_scalar(n->graph, 0.0f)));
+}
+
+/* d tanh(x) = (1 - y^2) dx with y the op's output. */
+GRAD(gf__grad_tanh)
+{
+    if (need[0]) dx[0] = gf_mul(dy, gf_sub(one(n), gf_mul(n, n)));
+}
+
+/* d log(x) = dx / x. */
+GRAD(gf__grad_log)
+{
+    if (need[0]) dx[0] = gf_div(dy, n->inputs[0]);
+}
+
+/* d x^2 = 2 x dx. */
+GRAD(gf__grad_square)
+{
+    if (need[0]) dx[0] = gf_mul(dy, gf_mul(gf_scalar(n->graph, 2.0f), n->inputs[0]));
+}
+
+/* maximum(a, b): dy goes to a where a >= b (ties to a, as TensorFlow), to b
+ * where b > a, each summed back over its broadcast dimensions. */
+GRAD(gf__grad_maximum)
+{
+    gf_node *a = n->inputs[0], *b = n->inputs[1];
+    gf_node *b_wins = gf__greater_mask(b, a);
+    if (need[0]) dx[0] = unbroadcast(gf_mul(dy, gf_sub(one(n), b_wins)), a, b, n);
+    if (need[1]) dx[1] = unbroadcast(gf_mul(dy, b_wins), b, a, n);
+}
+
+static const int last_axis[1] = { -1 };
+
+/* y = softmax(x) along the last axis: dx = (dy - sum(dy * y)) * y, the
+ * sum along the last axis, kept for broadcasting. */
+GRAD(gf__grad_softmax)
+{
+    if (need[0]) dx[0] = gf_mul(gf_sub(dy, gf_reduce_sum(gf_mul(dy, n), last_axis, 1, 1)), n);
+}
+
+/* y = log_softmax(x): dx = dy - exp(y) * sum(dy) along the last axis. */
+GRAD(gf__grad_log_softmax)
+{
+    if (need[0]) dx[0] = gf_sub(dy, gf_mul(gf_exp(n), gf_reduce_sum(dy, last_axis, 1, 1)));
+}
+
+/* loss = sum_j labels_j (lse(logits) - logits_j) per row, dy [...] spread
+ * over the class axis:
+ *   d logits = dy * (softmax(logits) * sum_j labels_j - labels), which is
+ *     TensorFlow's softmax - labels when each row of labels sums to 1 (as
+ *     it must for a cross-entropy) and exact for any labels;
+ *   d labels = -dy * log_softmax(logits), as TensorFlow. */
+GRAD(gf__grad_xent)
+{
+    gf_node *labels = n->inputs[0], *logits = n->inputs[1];
+    gf_attrs last = { .axes = { logits->shape.rank - 1 }, .n_axes = 1 };
+    gf_node *dyk = gf__unreduce(dy, logits, &last, false);
+    if (need[1]) {
+        gf_node *mass = gf_reduce_sum(labels, last_axis, 1, 1);
+        dx[1] = gf_mul(dyk, gf_sub(gf_mul(gf_softmax(logits), mass), labels));
+    }
+    if (need[0]) dx[0] = gf_neg(gf_mul(dyk, gf_log_softmax(logits)));
+}
+
+/* Reshapes are linear: the gradient is dy in the input's shape. */
+GRAD(gf__grad_reshape)
+{
+    if (need[0]) dx[0] = gf__reshape_like(dy, n->inputs[0]);
+}
+
+GRAD(gf__grad_reshape_like)
+{
+    if (need[0]) dx[0] = gf__reshape_like(dy, n->inputs[0]);
+}
+
+/* concat(a, b): each input gets its part of dy along the axis. */
+GRAD(gf__grad_concat)
+{
+    int axis = n->attrs.axes[0];
+    if (need[0]) dx[0] = gf__concat_slice(dy, n->inputs[0], axis, 0);
+    if (need[1]) dx[1] = gf__concat_slice(dy, n->inputs[1], axis, 1);
+}
+
+/* Taking a part and padding it back are each other's adjoints. */
+GRAD(gf__grad_concat_slice)
+{
+    if (need[0]) dx[0] = gf__concat_pad(dy, n->inputs[0], n->attrs.axes[0], n->attrs.mode);
+}
+
+GRAD(gf__grad_concat_pad)
+{
+    if (need[0]) dx[0] = gf__concat_slice(dy, n->inputs[0], n->attrs.axes[0], n->attrs.mode);
+}
+
+/* Slicing rows and padding them back are each other's adjoints. */
+GRAD(gf__grad_slice_rows)
+{
+    if (need[0]) dx[0] = gf__pad_rows(dy, n->inputs[0], n->attrs.axes[0], n->attrs.axes[1]);
+}
+
+GRAD(gf__grad_pad_rows)
+{
+    if (need[0]) dx[0] = gf_slice_rows(dy, n->attrs.axes[0], n->attrs.axes[1]);
+}
+
+/* gather_rows(x, indices): dy's rows added into the rows they came from
+ * (a scatter-add; indices get no gradient). The number of rows of x must
+ * be known when the graph is built. */
+GRAD(gf__grad_gather_rows)
+{
+    gf_node *x = n->inputs[0];
+    if (!need[0]) return;
+    if (x->shape.dim[0] == GF_ANY || x->shape.dim[0] > INT32_MAX) {
+        char b[GF_SHAPE_STR];
+        gf__graph_fail(n->graph, GF_ERR_SHAPE,
+                       "gather_rows \"%s\": the gradient with respect to input 0 (\"%s\", shape %s) needs "
+                       "its number of rows known when the graph is built (and below 2^31)",
+                       n->name, x->name, gf_shape_format(x->shape, b, sizeof b));
+        return;
+    }
+    dx[0] = gf__scatter_add_rows(dy, n->inputs[1], x->shape.dim[0]);
+}
+
+/* scatter_add_rows(g, indices) is linear in g: gather dy's rows back. */
+GRAD(gf__grad_scatter_add_rows)
+{
+    if (need[0]) dx[0] = gf_gather_rows(dy, n->inputs[1]);
+}

@@ -66,7 +66,15 @@ struct gf_op {
     X(REDUCE_SUM, reduce_sum) X(REDUCE_MEAN, reduce_mean)                      \
     X(ARGMAX, argmax) X(EQUAL, equal) X(CAST, cast) X(ASSIGN, assign)          \
     X(SQRT, sqrt) X(GROUP, group)                                              \
-    X(SUM_TO, sum_to) X(BROADCAST_LIKE, broadcast_like)
+    X(SUM_TO, sum_to) X(BROADCAST_LIKE, broadcast_like)                        \
+    X(RELU, relu) X(TANH, tanh) X(LOG, log) X(SQUARE, square)                  \
+    X(MAXIMUM, maximum) X(SOFTMAX, softmax) X(LOG_SOFTMAX, log_softmax)        \
+    X(SOFTMAX_XENT, softmax_cross_entropy_with_logits) X(RESHAPE, reshape)     \
+    X(CONCAT, concat) X(SLICE_ROWS, slice_rows) X(GATHER_ROWS, gather_rows)    \
+    X(ONE_HOT, one_hot) X(GREATER_MASK, greater_mask)                          \
+    X(RESHAPE_LIKE, reshape_like) X(CONCAT_SLICE, concat_slice)                \
+    X(CONCAT_PAD, concat_pad) X(PAD_ROWS, pad_rows)                            \
+    X(SCATTER_ADD_ROWS, scatter_add_rows) X(DROPOUT_MASK, dropout_mask)
 
 #define GF_OP_ENUM(id, name) GF_OP_##id,
 enum { GF_OPS(GF_OP_ENUM) GF_OP_COUNT };
@@ -88,6 +96,14 @@ bool gf__shape_assign(const gf_node *, const gf_shape *, const gf_dtype *, gf_sh
 bool gf__shape_group(const gf_node *, const gf_shape *, const gf_dtype *, gf_shape *, gf_dtype *, char *, size_t);
 bool gf__shape_sum_to(const gf_node *, const gf_shape *, const gf_dtype *, gf_shape *, gf_dtype *, char *, size_t);
 bool gf__shape_broadcast_like(const gf_node *, const gf_shape *, const gf_dtype *, gf_shape *, gf_dtype *, char *, size_t);
+/* The model-zoo ops' shape rules (ops/shape_rules.c, end of file). */
+#define GF_SHAPE_RULE(name) \
+    bool name(const gf_node *, const gf_shape *, const gf_dtype *, gf_shape *, gf_dtype *, char *, size_t);
+GF_SHAPE_RULE(gf__shape_last_axis) GF_SHAPE_RULE(gf__shape_xent) GF_SHAPE_RULE(gf__shape_reshape)
+GF_SHAPE_RULE(gf__shape_reshape_like) GF_SHAPE_RULE(gf__shape_concat) GF_SHAPE_RULE(gf__shape_concat_slice)
+GF_SHAPE_RULE(gf__shape_concat_pad) GF_SHAPE_RULE(gf__shape_slice_rows) GF_SHAPE_RULE(gf__shape_pad_rows)
+GF_SHAPE_RULE(gf__shape_gather_rows) GF_SHAPE_RULE(gf__shape_scatter_add_rows) GF_SHAPE_RULE(gf__shape_one_hot)
+#undef GF_SHAPE_RULE
 
 /* Gradient rules (ops/grad_rules.c). */
 #define GF_GRAD_RULE(name) void name(gf_node *n, gf_node *dy, const bool *need, gf_node **dx);
@@ -97,6 +113,15 @@ GF_GRAD_RULE(gf__grad_sigmoid) GF_GRAD_RULE(gf__grad_sqrt) GF_GRAD_RULE(gf__grad
 GF_GRAD_RULE(gf__grad_transpose) GF_GRAD_RULE(gf__grad_reduce_sum)
 GF_GRAD_RULE(gf__grad_reduce_mean) GF_GRAD_RULE(gf__grad_sum_to)
 GF_GRAD_RULE(gf__grad_broadcast_like)
+GF_GRAD_RULE(gf__grad_relu) GF_GRAD_RULE(gf__grad_tanh) GF_GRAD_RULE(gf__grad_log)
+GF_GRAD_RULE(gf__grad_square) GF_GRAD_RULE(gf__grad_maximum) GF_GRAD_RULE(gf__grad_softmax)
+GF_GRAD_RULE(gf__grad_log_softmax) GF_GRAD_RULE(gf__grad_xent) GF_GRAD_RULE(gf__grad_reshape)
+GF_GRAD_RULE(gf__grad_reshape_like) GF_GRAD_RULE(gf__grad_concat) GF_GRAD_RULE(gf__grad_concat_slice)
+GF_GRAD_RULE(gf__grad_concat_pad) GF_GRAD_RULE(gf__grad_slice_rows) GF_GRAD_RULE(gf__grad_pad_rows)
+GF_GRAD_RULE(gf__grad_gather_rows) GF_GRAD_RULE(gf__grad_scatter_add_rows)
+/* For ops whose output does not change with their inputs' values (masks
+ * of comparisons, dropout's random mask): no gradient flows, no error. */
+GF_GRAD_RULE(gf__grad_none)
 #undef GF_GRAD_RULE
 
 /* Internal ops used by gradient rules (ops/build.c). */
@@ -112,5 +137,30 @@ gf_node *gf__broadcast_like(gf_node *g, gf_node *like);
 gf_node *gf__unreduce(gf_node *dy, gf_node *x, const gf_attrs *r, bool mean);
 /* The reduction r (sum, or mean when r->mean_scale) applied to dy. */
 gf_node *gf__reduce_as(gf_node *dy, const gf_attrs *r);
+
+/* Model-zoo internals (ops/build.c). Attributes are packed into gf_attrs:
+ * reshape keeps its target in axes[0..n_axes-1] (-1: inferred); concat and
+ * its parts keep the axis in axes[0] (parts: mode 0 front, 1 back);
+ * slice_rows/pad_rows keep start, count in axes[0], axes[1]; scatter keeps
+ * the row count and one_hot the depth in axes[0]; dropout_mask keeps
+ * keep_prob in mean and the seed's two 32-bit halves in axes[0], axes[1]. */
+/* out [shape of a and b broadcast] = a > b ? 1 : 0, float32 (no gradient). */
+gf_node *gf__greater_mask(gf_node *a, gf_node *b);
+/* out [shape of like] = g's elements in order (same count). */
+gf_node *gf__reshape_like(gf_node *g, gf_node *like);
+/* out [shape of like] = the first (back = 0) or last (back = 1)
+ * like.dim[axis] entries of full along axis: the parts of a concat. */
+gf_node *gf__concat_slice(gf_node *full, gf_node *like, int axis, int back);
+/* out [shape of like] = part at the front (back = 0) or back (back = 1) of
+ * axis, zeros elsewhere: the adjoint of gf__concat_slice. */
+gf_node *gf__concat_pad(gf_node *part, gf_node *like, int axis, int back);
+/* out [shape of like] = zeros with rows start..start+count-1 = g [count,...]. */
+gf_node *gf__pad_rows(gf_node *g, gf_node *like, int start, int count);
+/* out [rows, g.dim[r:]...] = zeros, then out[indices[i]] += g[i] for every
+ * index i of indices (rank r, int32): the adjoint of gf_gather_rows. */
+gf_node *gf__scatter_add_rows(gf_node *g, gf_node *indices, int64_t rows);
+/* out [shape of like] = 1/keep_prob with probability keep_prob, else 0,
+ * drawn from the node's random stream mixed with seed. */
+gf_node *gf__dropout_mask(gf_node *like, float keep_prob, uint64_t seed);
 
 #endif

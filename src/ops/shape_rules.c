@@ -240,3 +240,275 @@ bool gf__shape_broadcast_like(SHAPE_ARGS)
     *out_dt = GF_F32;
     return true;
 }
+
+/* ---- the model zoo (issue 5) ---- */
+
+/* The known one of two dimensions that fit (dim_fits), else open. */
+static int64_t merge_dim(int64_t a, int64_t b) { return a != GF_ANY ? a : b; }
+
+/* softmax, log_softmax: float32, rank >= 1; the shape is kept. */
+bool gf__shape_last_axis(SHAPE_ARGS)
+{
+    if (!need_float(dt, 1, msg, len)) return false;
+    if (in[0].rank < 1) {
+        snprintf(msg, len, "input is a scalar: expected rank >= 1 (%s works along the last axis)",
+                 n->op->name);
+        return false;
+    }
+    *out = in[0];
+    *out_dt = GF_F32;
+    return true;
+}
+
+/* softmax_cross_entropy_with_logits(labels [..., k], logits [..., k]):
+ * equal shapes of rank >= 1; out [...] drops the class axis. */
+bool gf__shape_xent(SHAPE_ARGS)
+{
+    (void)n;
+    if (!need_float(dt, 2, msg, len)) return false;
+    bool ok = in[0].rank == in[1].rank && in[0].rank >= 1;
+    for (int i = 0; ok && i < in[0].rank; i++) ok = dim_fits(in[0].dim[i], in[1].dim[i]);
+    if (!ok) {
+        char a[GF_SHAPE_STR], b[GF_SHAPE_STR];
+        snprintf(msg, len,
+                 "labels of shape %s and logits of shape %s: expected equal shapes of rank >= 1 "
+                 "(classes along the last axis)",
+                 gf_shape_format(in[0], a, sizeof a), gf_shape_format(in[1], b, sizeof b));
+        return false;
+    }
+    gf_shape r = { .rank = in[1].rank - 1 };
+    for (int i = 0; i < r.rank; i++) r.dim[i] = merge_dim(in[1].dim[i], in[0].dim[i]);
+    *out = r;
+    *out_dt = GF_F32;
+    return true;
+}
+
+/* reshape: the target (attrs.axes, n_axes dims, one of them maybe -1)
+ * must hold the input's element count; -1 is inferred from it, or stays
+ * open while the input's count is. Any dtype. */
+bool gf__shape_reshape(SHAPE_ARGS)
+{
+    gf_shape t = { .rank = n->attrs.n_axes };
+    int infer = -1;
+    int64_t known = 1; /* product of the target's given dims (checked <= 2^40) */
+    for (int i = 0; i < t.rank; i++) {
+        t.dim[i] = n->attrs.axes[i];
+        if (t.dim[i] < 0) infer = i;
+        else known *= t.dim[i];
+    }
+    int64_t c = gf__shape_count_checked(in[0]), given = 1;
+    for (int i = 0; i < in[0].rank; i++)
+        if (in[0].dim[i] != GF_ANY) given *= in[0].dim[i];
+    bool ok;
+    if (c >= 0 && infer >= 0) ok = known > 0 && c % known == 0;
+    else if (c >= 0) ok = c == known;
+    else if (infer >= 0) ok = true; /* decided at run time */
+    else ok = given == 0 ? known == 0 : known % given == 0;
+    char a[GF_SHAPE_STR], b[GF_SHAPE_STR];
+    if (!ok) {
+        gf_shape_format(in[0], a, sizeof a);
+        gf_shape_format(t, b, sizeof b); /* ? marks the inferred dimension */
+        if (c >= 0)
+            snprintf(msg, len, "cannot reshape %lld elements (shape %s) into shape %s%s", (long long)c, a, b,
+                     infer >= 0 ? (known == 0 ? " (no dimension can be inferred next to a 0)"
+                                              : " (the ? must divide them exactly)") : "");
+        else
+            snprintf(msg, len, "cannot reshape shape %s into shape %s: the element counts cannot match", a, b);
+        return false;
+    }
+    if (infer >= 0) t.dim[infer] = c >= 0 ? c / known : GF_ANY;
+    *out = t;
+    *out_dt = dt[0];
+    return true;
+}
+
+/* reshape_like(g, like): like's shape, with g's dtype and element count. */
+bool gf__shape_reshape_like(SHAPE_ARGS)
+{
+    (void)n;
+    int64_t c0 = gf__shape_count_checked(in[0]), c1 = gf__shape_count_checked(in[1]);
+    if (c0 >= 0 && c1 >= 0 && c0 != c1) {
+        char a[GF_SHAPE_STR], b[GF_SHAPE_STR];
+        snprintf(msg, len, "shape %s (%lld elements) cannot be reshaped to %s (%lld elements)",
+                 gf_shape_format(in[0], a, sizeof a), (long long)c0, gf_shape_format(in[1], b, sizeof b),
+                 (long long)c1);
+        return false;
+    }
+    *out = in[1];
+    *out_dt = dt[0];
+    return true;
+}
+
+/* concat(a, b) along attrs.axes[0]: one dtype, one rank, equal dims off
+ * the axis; the axis's dims add up. */
+bool gf__shape_concat(SHAPE_ARGS)
+{
+    int axis = n->attrs.axes[0];
+    char a[GF_SHAPE_STR], b[GF_SHAPE_STR];
+    if (dt[0] != dt[1]) {
+        snprintf(msg, len, "inputs have dtypes %s and %s, expected one dtype", gf_dtype_name(dt[0]),
+                 gf_dtype_name(dt[1]));
+        return false;
+    }
+    bool ok = in[0].rank == in[1].rank && axis < in[0].rank;
+    for (int i = 0; ok && i < in[0].rank; i++) ok = i == axis || dim_fits(in[0].dim[i], in[1].dim[i]);
+    if (!ok) {
+        snprintf(msg, len, "shapes %s and %s must have one rank and match except along axis %d",
+                 gf_shape_format(in[0], a, sizeof a), gf_shape_format(in[1], b, sizeof b), axis);
+        return false;
+    }
+    gf_shape r = in[0];
+    for (int i = 0; i < r.rank; i++) r.dim[i] = merge_dim(in[0].dim[i], in[1].dim[i]);
+    r.dim[axis] = in[0].dim[axis] == GF_ANY || in[1].dim[axis] == GF_ANY ? GF_ANY
+                                                                           : in[0].dim[axis] + in[1].dim[axis];
+    *out = r;
+    *out_dt = dt[0];
+    return true;
+}
+
+/* The part/whole check of concat_slice and concat_pad: one rank, equal
+ * dims off the axis, the part no longer than the whole along it. */
+static bool part_of(const gf_node *n, gf_shape part, gf_shape whole, gf_shape like, gf_shape *out,
+                    char *msg, size_t len)
+{
+    int axis = n->attrs.axes[0];
+    bool ok = part.rank == whole.rank && axis < part.rank;
+    for (int i = 0; ok && i < part.rank; i++)
+        ok = i == axis ? part.dim[i] == GF_ANY || whole.dim[i] == GF_ANY || part.dim[i] <= whole.dim[i]
+                       : dim_fits(part.dim[i], whole.dim[i]);
+    if (!ok) {
+        char a[GF_SHAPE_STR], b[GF_SHAPE_STR];
+        snprintf(msg, len, "shape %s is not a part of shape %s along axis %d", gf_shape_format(part, a, sizeof a),
+                 gf_shape_format(whole, b, sizeof b), axis);
+        return false;
+    }
+    *out = like;
+    for (int i = 0; i < like.rank; i++)
+        if (i != axis) out->dim[i] = merge_dim(part.dim[i], whole.dim[i]);
+    return true;
+}
+
+/* concat_slice(full, like): like's shape, a part of full. */
+bool gf__shape_concat_slice(SHAPE_ARGS)
+{
+    *out_dt = dt[0];
+    return part_of(n, in[1], in[0], in[1], out, msg, len);
+}
+
+/* concat_pad(part, like): like's shape, which part is a part of. */
+bool gf__shape_concat_pad(SHAPE_ARGS)
+{
+    if (!need_float(dt, 1, msg, len)) return false;
+    *out_dt = GF_F32;
+    return part_of(n, in[0], in[1], in[1], out, msg, len);
+}
+
+/* slice_rows(x): rows start..start+count-1 (attrs.axes[0], [1]) of x
+ * (rank >= 1, any dtype), which must have them. */
+bool gf__shape_slice_rows(SHAPE_ARGS)
+{
+    char a[GF_SHAPE_STR];
+    int64_t start = n->attrs.axes[0], count = n->attrs.axes[1];
+    if (in[0].rank < 1) {
+        snprintf(msg, len, "input is a scalar: expected rank >= 1 (rows are along the first axis)");
+        return false;
+    }
+    if (in[0].dim[0] != GF_ANY && start + count > in[0].dim[0]) {
+        snprintf(msg, len, "rows %lld..%lld (start %lld, count %lld) are out of range for shape %s", (long long)start,
+                 (long long)(start + count - 1), (long long)start, (long long)count,
+                 gf_shape_format(in[0], a, sizeof a));
+        return false;
+    }
+    *out = in[0];
+    out->dim[0] = count;
+    *out_dt = dt[0];
+    return true;
+}
+
+/* pad_rows(g [count, ...], like [rows, ...]): like's shape; g's rows go at
+ * start, which must leave room for them. */
+bool gf__shape_pad_rows(SHAPE_ARGS)
+{
+    int64_t start = n->attrs.axes[0], count = n->attrs.axes[1];
+    if (!need_float(dt, 1, msg, len)) return false;
+    bool ok = in[0].rank == in[1].rank && in[0].rank >= 1 && dim_fits(in[0].dim[0], count) &&
+              (in[1].dim[0] == GF_ANY || start + count <= in[1].dim[0]);
+    for (int i = 1; ok && i < in[0].rank; i++) ok = dim_fits(in[0].dim[i], in[1].dim[i]);
+    if (!ok) {
+        char a[GF_SHAPE_STR], b[GF_SHAPE_STR];
+        snprintf(msg, len, "%lld rows of shape %s cannot be placed at row %lld of shape %s", (long long)count,
+                 gf_shape_format(in[0], a, sizeof a), (long long)start, gf_shape_format(in[1], b, sizeof b));
+        return false;
+    }
+    *out = in[1];
+    for (int i = 1; i < out->rank; i++) out->dim[i] = merge_dim(in[1].dim[i], in[0].dim[i]);
+    *out_dt = GF_F32;
+    return true;
+}
+
+static bool need_int_indices(const gf_dtype *dt, int k, char *msg, size_t len)
+{
+    if (dt[k] == GF_I32) return true;
+    snprintf(msg, len, "indices (input %d) have dtype %s, expected int32 (use cast)", k, gf_dtype_name(dt[k]));
+    return false;
+}
+
+/* gather_rows(x [rows, ...], indices [...] int32): [indices..., x's dims
+ * past the first], x's dtype. */
+bool gf__shape_gather_rows(SHAPE_ARGS)
+{
+    (void)n;
+    char a[GF_SHAPE_STR], b[GF_SHAPE_STR];
+    if (!need_int_indices(dt, 1, msg, len)) return false;
+    int rank = in[1].rank + in[0].rank - 1;
+    if (in[0].rank < 1 || rank > GF_MAX_RANK) {
+        snprintf(msg, len, "input of shape %s and indices of shape %s: expected input rank >= 1 and a result of "
+                 "rank <= %d", gf_shape_format(in[0], a, sizeof a), gf_shape_format(in[1], b, sizeof b),
+                 GF_MAX_RANK);
+        return false;
+    }
+    gf_shape r = in[1];
+    r.rank = rank;
+    for (int i = 1; i < in[0].rank; i++) r.dim[in[1].rank + i - 1] = in[0].dim[i];
+    *out = r;
+    *out_dt = dt[0];
+    return true;
+}
+
+/* scatter_add_rows(g [indices..., ...], indices int32): [rows (attrs.axes[0]),
+ * g's dims past the indices'], float32. */
+bool gf__shape_scatter_add_rows(SHAPE_ARGS)
+{
+    if (!need_float(dt, 1, msg, len) || !need_int_indices(dt, 1, msg, len)) return false;
+    int ri = in[1].rank;
+    bool ok = in[0].rank >= ri && 1 + in[0].rank - ri <= GF_MAX_RANK;
+    for (int i = 0; ok && i < ri; i++) ok = dim_fits(in[0].dim[i], in[1].dim[i]);
+    if (!ok) {
+        char a[GF_SHAPE_STR], b[GF_SHAPE_STR];
+        snprintf(msg, len, "values of shape %s do not start with the indices' shape %s",
+                 gf_shape_format(in[0], a, sizeof a), gf_shape_format(in[1], b, sizeof b));
+        return false;
+    }
+    gf_shape r = { .rank = 1 + in[0].rank - ri };
+    r.dim[0] = n->attrs.axes[0];
+    for (int i = ri; i < in[0].rank; i++) r.dim[1 + i - ri] = in[0].dim[i];
+    *out = r;
+    *out_dt = GF_F32;
+    return true;
+}
+
+/* one_hot(indices [...] int32, rank <= 3): [indices..., depth] float32. */
+bool gf__shape_one_hot(SHAPE_ARGS)
+{
+    if (!need_int_indices(dt, 0, msg, len)) return false;
+    if (in[0].rank >= GF_MAX_RANK) {
+        char a[GF_SHAPE_STR];
+        snprintf(msg, len, "indices of shape %s: expected rank <= %d (one_hot adds an axis)",
+                 gf_shape_format(in[0], a, sizeof a), GF_MAX_RANK - 1);
+        return false;
+    }
+    *out = in[0];
+    out->dim[out->rank++] = n->attrs.axes[0];
+    *out_dt = GF_F32;
+    return true;
+}

@@ -35,6 +35,28 @@ const gf_op gf__ops[GF_OP_COUNT] = {
     [GF_OP_GROUP]        = { "group",       2, GF_OPF_CONTROL, gf__shape_group,          gf__k_zeros,          NULL, NULL },
     [GF_OP_SUM_TO]       = { "sum_to",      2, GF_OPF_LIKE, gf__shape_sum_to,         gf__k_sum_to,         gf__grad_sum_to, NULL },
     [GF_OP_BROADCAST_LIKE] = { "broadcast_like", 2, GF_OPF_LIKE, gf__shape_broadcast_like, gf__k_broadcast_like, gf__grad_broadcast_like, NULL },
+    /* The model zoo (issue 5): activations, softmax family, layout. */
+    [GF_OP_RELU]         = { "relu",        1, 0, gf__shape_unary,          gf__k_relu,           gf__grad_relu, gf__ew_relu },
+    [GF_OP_TANH]         = { "tanh",        1, 0, gf__shape_unary,          gf__k_tanh,           gf__grad_tanh, gf__ew_tanh },
+    [GF_OP_LOG]          = { "log",         1, 0, gf__shape_unary,          gf__k_log,            gf__grad_log, gf__ew_log },
+    [GF_OP_SQUARE]       = { "square",      1, 0, gf__shape_unary,          gf__k_square,         gf__grad_square, gf__ew_square },
+    [GF_OP_MAXIMUM]      = { "maximum",     2, 0, gf__shape_binary,         gf__k_maximum,        gf__grad_maximum, gf__ew_maximum },
+    [GF_OP_SOFTMAX]      = { "softmax",     1, 0, gf__shape_last_axis,      gf__k_softmax,        gf__grad_softmax, NULL },
+    [GF_OP_LOG_SOFTMAX]  = { "log_softmax", 1, 0, gf__shape_last_axis,      gf__k_log_softmax,    gf__grad_log_softmax, NULL },
+    [GF_OP_SOFTMAX_XENT] = { "softmax_cross_entropy_with_logits", 2, 0, gf__shape_xent, gf__k_softmax_xent, gf__grad_xent, NULL },
+    [GF_OP_RESHAPE]      = { "reshape",     1, 0, gf__shape_reshape,        gf__k_reshape,        gf__grad_reshape, NULL },
+    [GF_OP_CONCAT]       = { "concat",      2, 0, gf__shape_concat,         gf__k_concat,         gf__grad_concat, NULL },
+    [GF_OP_SLICE_ROWS]   = { "slice_rows",  1, 0, gf__shape_slice_rows,     gf__k_slice_rows,     gf__grad_slice_rows, NULL },
+    [GF_OP_GATHER_ROWS]  = { "gather_rows", 2, 0, gf__shape_gather_rows,    gf__k_gather_rows,    gf__grad_gather_rows, NULL },
+    [GF_OP_ONE_HOT]      = { "one_hot",     1, 0, gf__shape_one_hot,        gf__k_one_hot,        NULL, NULL },
+    /* Internal ops of the zoo's gradient rules and of dropout. */
+    [GF_OP_GREATER_MASK] = { "greater_mask", 2, 0, gf__shape_binary,        gf__k_greater_mask,   gf__grad_none, gf__ew_greater_mask },
+    [GF_OP_RESHAPE_LIKE] = { "reshape_like", 2, GF_OPF_LIKE, gf__shape_reshape_like, gf__k_reshape, gf__grad_reshape_like, NULL },
+    [GF_OP_CONCAT_SLICE] = { "concat_slice", 2, GF_OPF_LIKE, gf__shape_concat_slice, gf__k_concat_slice, gf__grad_concat_slice, NULL },
+    [GF_OP_CONCAT_PAD]   = { "concat_pad",  2, GF_OPF_LIKE, gf__shape_concat_pad,   gf__k_concat_pad,   gf__grad_concat_pad, NULL },
+    [GF_OP_PAD_ROWS]     = { "pad_rows",    2, GF_OPF_LIKE, gf__shape_pad_rows,     gf__k_pad_rows,     gf__grad_pad_rows, NULL },
+    [GF_OP_SCATTER_ADD_ROWS] = { "scatter_add_rows", 2, 0, gf__shape_scatter_add_rows, gf__k_scatter_add_rows, gf__grad_scatter_add_rows, NULL },
+    [GF_OP_DROPOUT_MASK] = { "dropout_mask", 1, GF_OPF_RANDOM, gf__shape_unary, gf__k_dropout_mask, gf__grad_none, NULL },
 };
 
-static_assert(GF_OP_COUNT == 24, "a new op needs a row in gf__ops");
+static_assert(GF_OP_COUNT == 44, "a new op needs a row in gf__ops");

@@ -1,0 +1,31 @@
+/*
+ * dropout.c — dropout's random mask: each element kept with probability
+ * keep_prob (as 1/keep_prob) or dropped (as 0), a fresh draw every run.
+ */
+#include "kernels.h"
+
+#include <string.h>
+
+/* out [shape of the input] = 1/keep_prob with probability keep_prob, else
+ * 0. The node's stream (seeded from the session seed and the node's id)
+ * advances by two draws per run; those pick the run's generator, whose
+ * stream is the op's seed, so the same session seed, graph and op seed
+ * give the same masks run after run. The input's values are not read. */
+GF_KERNEL(gf__k_dropout_mask)
+{
+    (void)in;
+    uint32_t lo, hi;
+    memcpy(&lo, &n->attrs.axes[0], sizeof lo);
+    memcpy(&hi, &n->attrs.axes[1], sizeof hi);
+    uint64_t seed = (uint64_t)hi << 32 | lo;
+    uint64_t state = gf_rng_u32(ctx->rng); /* two statements: a fixed order */
+    state = state << 32 | gf_rng_u32(ctx->rng);
+    gf_rng r;
+    gf_rng_seed(&r, state, seed);
+    double keep = n->attrs.mean;
+    /* kept when a 32-bit draw is below keep * 2^32 (keep = 1: always) */
+    uint64_t threshold = (uint64_t)(keep * 4294967296.0);
+    float scale = (float)(1.0 / keep);
+    int64_t cnt = gf_shape_count(out->shape);
+    for (int64_t i = 0; i < cnt; i++) out->data[i] = gf_rng_u32(&r) < threshold ? scale : 0.0f;
+}

@@ -1,0 +1,32 @@
+/*
+ * zoo.c — the model-zoo networks as reusable graph builders: the "softmax"
+ * model of examples/mnist_softmax.c with its hidden size and rate as inputs.
+ */
+#include "zoo.h"
+
+#include <string.h>
+
+gf_status gf_zoo_build_softmax(gf_zoo_net *net, int hidden, float lr)
+{
+    memset(net, 0, sizeof *net);
+    gf_graph *g = net->g = gf_graph_new();
+    if (!g) return GF_ERR_NOMEM;
+    net->x = gf_placeholder(g, "x", GF_F32, gf_dims(2, GF_ANY, 784));
+    net->y = gf_placeholder(g, "y", GF_F32, gf_dims(2, GF_ANY, 10));
+    net->w_1 = gf_variable(g, "w_1", gf_truncated_normal(g, gf_dims(2, 784, hidden), 0, 0.1f));
+    net->b_1 = gf_variable(g, "b_1", gf_zeros(g, gf_dims(1, hidden)));
+    net->w_2 = gf_variable(g, "w_2", gf_truncated_normal(g, gf_dims(2, hidden, 10), 0, 0.1f));
+    net->b_2 = gf_variable(g, "b_2", gf_zeros(g, gf_dims(1, 10)));
+
+    gf_node *h = gf_name(gf_relu(gf_add(gf_matmul(net->x, net->w_1), net->b_1)), "h");
+    net->logits = gf_name(gf_add(gf_matmul(h, net->w_2), net->b_2), "logits");
+    net->probs = gf_name(gf_softmax(net->logits), "probs");
+    gf_node *xent = gf_softmax_cross_entropy_with_logits(net->y, net->logits);
+    net->loss = gf_name(gf_reduce_mean(xent, NULL, 0, 0), "loss");
+    net->step = gf_minimize(gf_adam(g, lr, 0, 0, 0), net->loss, NULL, 0);
+
+    gf_node *hit = gf_cast(gf_equal(gf_argmax(net->logits, 1), gf_argmax(net->y, 1)), GF_F32);
+    net->accuracy = gf_name(gf_reduce_mean(hit, NULL, 0, 0), "accuracy");
+    net->correct = gf_name(gf_reduce_sum(hit, NULL, 0, 0), "correct");
+    return gf_graph_status(g);
+}
