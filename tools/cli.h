@@ -12,5 +12,7 @@ int gf_cli_train(int argc, char **argv);  /* tools/cmd_train.c */
 int gf_cli_data(int argc, char **argv);   /* tools/cmd_data.c  */
 int gf_cli_gradcheck(int argc, char **argv); /* tools/cmd_gradcheck.c */
 int gf_cli_bench(int argc, char **argv);  /* tools/cmd_bench.c  */
+int gf_cli_eval(int argc, char **argv);   /* tools/cmd_eval.c   */
+int gf_cli_predict(int argc, char **argv); /* tools/cmd_predict.c */
 
 #endif

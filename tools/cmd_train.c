@@ -1,12 +1,14 @@
 /*
  * cmd_train.c — `gradflow train`: trains the article's network on an MNIST
- * folder and prints each evaluation, as text or as JSON lines.
+ * folder and prints each evaluation, as text or as JSON lines; saves and
+ * resumes checkpoints.
  */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "article.h"
 #include "cli.h"
@@ -35,9 +37,21 @@ static void train_usage(FILE *f)
         "  --eval-size N      test images per evaluation (default 1000)\n"
         "  --seed N           seed for initial weights and shuffling (default 1)\n"
         "  --json             one JSON object per line instead of text\n"
+        "  --save FILE        write a checkpoint of the network's variables to FILE\n"
+        "                     when training ends; 'gradflow eval FILE' and 'gradflow\n"
+        "                     predict FILE' read it. Saving is atomic: until the new\n"
+        "                     file is complete, the previous FILE stays whole, even if\n"
+        "                     the disk fills or the process is killed\n"
+        "                     (docs/checkpoint-format.md)\n"
+        "  --save-every N     also save FILE after every N-th step (needs --save);\n"
+        "                     prints {\"saved\":FILE,\"after_steps\":S} with --json\n"
+        "  --resume FILE      start from the checkpoint FILE instead of random weights\n"
+        "                     (same --hidden; the step count, the shuffling and the\n"
+        "                     evaluations start afresh)\n"
         "  -h, --help         this help\n"
         "\n"
-        "Exit status: 0 success, 1 failure (data or run error), 2 usage error.\n");
+        "Exit status: 0 success, 1 failure (data or run error, a checkpoint that\n"
+        "cannot be read or written), 2 usage error.\n");
 }
 
 /* Parses an integer option value in [lo, hi]; prints why not and returns 0. */
@@ -70,11 +84,13 @@ static int parse_float(const char *opt, const char *s, float *out)
 
 typedef struct report {
     int json;
+    int64_t offset; /* steps done before the gf_article_train call reporting */
 } report;
 
 static void on_eval(void *ctx, int64_t step, int64_t correct, int64_t total)
 {
     const report *r = ctx;
+    step += r->offset;
     if (r->json)
         printf("{\"step\":%lld,\"correct\":%lld,\"total\":%lld}\n", (long long)step,
                (long long)correct, (long long)total);
@@ -84,10 +100,80 @@ static void on_eval(void *ctx, int64_t step, int64_t correct, int64_t total)
     fflush(stdout);
 }
 
+/* Fails early, before training, when FILE's directory cannot take it. */
+static int save_dir_ok(const char *file)
+{
+    const char *slash = strrchr(file, '/');
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - file) + (slash == file) : 1, slash ? file : ".");
+    if (!slash || slash[1]) {
+        if (access(dir, W_OK | X_OK) == 0) return 1;
+        fprintf(stderr, "gradflow train: --save %s: cannot write in %s: %s\n", file, dir, strerror(errno));
+    } else {
+        fprintf(stderr, "gradflow train: --save %s: a directory, not a file\n", file);
+    }
+    return 0;
+}
+
+/* Saves the session; prints what it did, or why not. */
+static int save_now(gf_session *s, const char *file, int64_t after, const report *rep)
+{
+    if (gf_session_save(s, file) != GF_OK) {
+        fprintf(stderr, "gradflow train: %s\n", gf_session_error(s));
+        return 0;
+    }
+    if (rep->json) {
+        printf("{\"saved\":\"");
+        for (const char *p = file; *p; p++) {
+            if (*p == '"' || *p == '\\') putchar('\\');
+            if ((unsigned char)*p < 0x20) printf("\\u%04x", (unsigned char)*p);
+            else putchar(*p);
+        }
+        printf("\",\"after_steps\":%lld}\n", (long long)after);
+    } else {
+        printf("saved %s after %lld steps\n", file, (long long)after);
+    }
+    fflush(stdout);
+    return 1;
+}
+
+/* gf_article_train in pieces ending at every multiple of every and of the
+ * evaluation period, saving after each multiple of every before the last
+ * step (the caller saves at the end). The steps, batches and evaluations
+ * are those of one call: a piece that starts at a multiple of eval_every
+ * evaluates after its first step only, the others not at all. */
+static gf_status train_saving(const gf_article_net *net, gf_session *s, gf_mnist *data,
+                              const gf_article_train_opts *opt, report *rep, const char *file,
+                              int64_t every, double *seconds, char *msg, size_t msg_len)
+{
+    *seconds = 0;
+    for (int64_t at = 0; at < opt->steps;) {
+        int64_t end = (at / every + 1) * every;
+        if (opt->eval_every > 0 && (at / opt->eval_every + 1) * opt->eval_every < end)
+            end = (at / opt->eval_every + 1) * opt->eval_every;
+        if (end > opt->steps) end = opt->steps;
+        gf_article_train_opts piece = *opt;
+        piece.steps = end - at;
+        piece.eval_every = opt->eval_every > 0 && at % opt->eval_every == 0 ? opt->eval_every : 0;
+        rep->offset = at;
+        double t = 0;
+        gf_status st = gf_article_train(net, s, data, &piece, on_eval, rep, &t, msg, msg_len);
+        *seconds += t;
+        if (st != GF_OK) return st;
+        at = end;
+        if (at % every == 0 && at < opt->steps && !save_now(s, file, at, rep)) {
+            snprintf(msg, msg_len, "stopped: the checkpoint could not be saved");
+            return GF_ERR_IO;
+        }
+    }
+    rep->offset = 0;
+    return GF_OK;
+}
+
 int gf_cli_train(int argc, char **argv)
 {
-    const char *dir = "data/mnist", *step = "manual";
-    int64_t hidden = 30, seed = 1;
+    const char *dir = "data/mnist", *step = "manual", *save = NULL, *resume = NULL;
+    int64_t hidden = 30, seed = 1, save_every = 0;
     gf_article_train_opts opt = { .batch = 10, .steps = 10000, .eval_every = 1000, .eval_size = 1000 };
     float eta = 0.5f, lr = 0.1f;
     report rep = { 0 };
@@ -113,6 +199,9 @@ int gf_cli_train(int argc, char **argv)
         else if (!strcmp(a, "--eval-every")) ok = parse_int(a, v, 1, 1000000000, &opt.eval_every);
         else if (!strcmp(a, "--eval-size")) ok = parse_int(a, v, 1, 100000000, &opt.eval_size);
         else if (!strcmp(a, "--seed")) ok = parse_int(a, v, 0, INT64_MAX, &seed);
+        else if (!strcmp(a, "--save")) save = v;
+        else if (!strcmp(a, "--save-every")) ok = parse_int(a, v, 1, 1000000000, &save_every);
+        else if (!strcmp(a, "--resume")) resume = v;
         else {
             fprintf(stderr, "gradflow train: unknown option '%s' (try 'gradflow train --help')\n", a);
             return GF_EXIT_USAGE;
@@ -124,6 +213,11 @@ int gf_cli_train(int argc, char **argv)
         fprintf(stderr, "gradflow train: unknown --step '%s': expected 'manual' or 'autodiff'\n", step);
         return GF_EXIT_USAGE;
     }
+    if (save_every && !save) {
+        fprintf(stderr, "gradflow train: --save-every needs --save FILE\n");
+        return GF_EXIT_USAGE;
+    }
+    if (save && !save_dir_ok(save)) return GF_EXIT_FAIL;
 
     gf_error err;
     gf_mnist *data;
@@ -161,12 +255,23 @@ int gf_cli_train(int argc, char **argv)
         fprintf(stderr, "gradflow train: %s\n", s ? gf_session_error(s) : "out of memory");
         goto out;
     }
+    if (resume) {
+        if (gf_session_restore(s, resume) != GF_OK) {
+            fprintf(stderr, "gradflow train: %s\n", gf_session_error(s));
+            goto out;
+        }
+        if (!rep.json) printf("resumed from %s\n", resume);
+    }
     double seconds = 0;
     char msg[1024];
-    if (gf_article_train(&net, s, data, &opt, on_eval, &rep, &seconds, msg, sizeof msg) != GF_OK) {
+    gf_status trained = save_every
+        ? train_saving(&net, s, data, &opt, &rep, save, save_every, &seconds, msg, sizeof msg)
+        : gf_article_train(&net, s, data, &opt, on_eval, &rep, &seconds, msg, sizeof msg);
+    if (trained != GF_OK) {
         fprintf(stderr, "gradflow train: %s\n", msg);
         goto out;
     }
+    if (save && !save_now(s, save, opt.steps, &rep)) goto out;
     double rate = seconds > 0 ? (double)opt.steps / seconds : 0;
     if (rep.json)
         printf("{\"steps\":%lld,\"train_seconds\":%.6f,\"steps_per_second\":%.1f}\n",

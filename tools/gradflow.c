@@ -1,6 +1,6 @@
 /*
  * gradflow.c — the command line's entry point: dispatches to the
- * sub-commands (train, data, gradcheck, bench) and prints the top-level help.
+ * sub-commands (train, eval, predict, data, gradcheck, bench) and prints the help.
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +15,9 @@ static void usage(FILE *f)
         "\n"
         "Commands:\n"
         "  train    train the article's 784-30-10 network, manual or autodiff step\n"
+        "           (--save FILE writes a checkpoint, --resume FILE starts from one)\n"
+        "  eval     accuracy and confusion matrix of a checkpoint on the test set\n"
+        "  predict  the digit a checkpoint's network sees in PGM or MNIST images\n"
         "  data     fetch, convert or check datasets (gradflow data --help)\n"
         "  gradcheck  check every op's gradient against finite differences\n"
         "  bench    time the article's workloads against plain C and this core's peak\n"
@@ -41,6 +44,8 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "data")) return gf_cli_data(argc - 1, argv + 1);
     if (!strcmp(cmd, "gradcheck")) return gf_cli_gradcheck(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench")) return gf_cli_bench(argc - 1, argv + 1);
+    if (!strcmp(cmd, "eval")) return gf_cli_eval(argc - 1, argv + 1);
+    if (!strcmp(cmd, "predict")) return gf_cli_predict(argc - 1, argv + 1);
     fprintf(stderr, "gradflow: unknown command '%s' (try 'gradflow --help')\n", cmd);
     return GF_EXIT_USAGE;
 }

@@ -1,0 +1,148 @@
+/*
+ * cmd_eval.c — `gradflow eval FILE`: restores the article's network from a
+ * checkpoint and reports its accuracy and confusion matrix on the test set.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ckpt_cli.h"
+#include "cli.h"
+
+static void eval_usage(FILE *f)
+{
+    fprintf(f,
+        "usage: gradflow eval FILE [--data DIR] [--hidden N] [--json]\n"
+        "\n"
+        "Restores the article's 784-H-10 sigmoid network from the checkpoint FILE\n"
+        "(written by 'gradflow train --save FILE') and runs it on every image of the\n"
+        "test set of DIR. Prints the number of correct answers, the accuracy and the\n"
+        "10x10 confusion matrix. An answer is the output unit with the largest value\n"
+        "(the first on ties), as the article's acct_res counts them, so the count\n"
+        "equals what 'gradflow train --eval-size' reports for the same images.\n"
+        "\n"
+        "FILE is checked whole before use: a damaged or truncated file, or one saved\n"
+        "from another network (another --hidden, another program), is refused with a\n"
+        "message naming the tensor and the problem (docs/checkpoint-format.md).\n"
+        "\n"
+        "Options:\n"
+        "  --data DIR    MNIST folder holding t10k-images-idx3-ubyte[.gz] and\n"
+        "                t10k-labels-idx1-ubyte[.gz] (default data/mnist); the\n"
+        "                training files are not needed\n"
+        "  --hidden N    hidden units of the network saved in FILE (default 30)\n"
+        "  --json        print one JSON object instead of text:\n"
+        "                {\"checkpoint\":FILE,\"data\":DIR,\"correct\":C,\"total\":T,\n"
+        "                 \"accuracy\":C/T,\"confusion\":[[...],...]}\n"
+        "                where confusion[i][j] counts the test images of digit i\n"
+        "                that the network answered j (rows sum to the label counts)\n"
+        "  -h, --help    this help\n"
+        "\n"
+        "Exit status: 0 success; 1 failure (unreadable, damaged or mismatched\n"
+        "checkpoint, missing or bad data); 2 usage error.\n");
+}
+
+int gf_cli_eval(int argc, char **argv)
+{
+    const char *file = NULL, *dir = "data/mnist";
+    int64_t hidden = 30;
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            eval_usage(stdout);
+            return GF_EXIT_OK;
+        } else if (!strcmp(a, "--json")) {
+            json = 1;
+        } else if (!strcmp(a, "--data") || !strcmp(a, "--hidden")) {
+            if (!v) {
+                fprintf(stderr, "gradflow eval: %s needs a value (try 'gradflow eval --help')\n", a);
+                return GF_EXIT_USAGE;
+            }
+            if (!strcmp(a, "--data")) dir = v;
+            else if (!gf_cli_int("eval", a, v, 1, 100000, &hidden)) return GF_EXIT_USAGE;
+            i++;
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "gradflow eval: unknown option '%s' (try 'gradflow eval --help')\n", a);
+            return GF_EXIT_USAGE;
+        } else if (file) {
+            fprintf(stderr, "gradflow eval: one checkpoint FILE expected, got '%s' and '%s'\n", file, a);
+            return GF_EXIT_USAGE;
+        } else {
+            file = a;
+        }
+    }
+    if (!file) {
+        fprintf(stderr, "gradflow eval: missing the checkpoint FILE (usage: gradflow eval FILE [--data DIR] "
+                        "[--hidden N] [--json])\n");
+        return GF_EXIT_USAGE;
+    }
+
+    gf_article_net net = { 0 };
+    gf_session *s = NULL;
+    gf_cli_test test = { 0 };
+    gf_tensor *xs = NULL;
+    int rc = GF_EXIT_FAIL;
+    if (!gf_cli_load_article("eval", file, (int)hidden, &net, &s)) goto out;
+    if (!gf_cli_load_test("eval", dir, 1, &test)) goto out;
+    if (test.n < 1) {
+        fprintf(stderr, "gradflow eval: %s: the test set is empty\n", dir);
+        goto out;
+    }
+    gf_error err;
+    xs = gf_tensor_wrap(GF_F32, gf_dims(2, (int)test.n, 784), test.images, &err);
+    if (!xs) {
+        fprintf(stderr, "gradflow eval: %s\n", err.message);
+        goto out;
+    }
+    gf_feed feed = { net.a_0, xs };
+    const gf_tensor *a2;
+    if (gf_session_run(s, &feed, 1, &net.a_2, 1, NULL, 0, &a2) != GF_OK) {
+        fprintf(stderr, "gradflow eval: %s\n", gf_session_error(s));
+        goto out;
+    }
+    int64_t confusion[10][10] = { { 0 } }, correct = 0;
+    const float *out = gf_tensor_data(a2);
+    for (int64_t i = 0; i < test.n; i++) {
+        const float *row = out + 10 * i;
+        int best = 0;
+        for (int j = 1; j < 10; j++)
+            if (row[j] > row[best]) best = j;
+        confusion[test.labels[i]][best]++;
+        correct += best == test.labels[i];
+    }
+    double accuracy = (double)correct / (double)test.n;
+    if (json) {
+        printf("{\"checkpoint\":");
+        gf_cli_json_string(stdout, file);
+        printf(",\"data\":");
+        gf_cli_json_string(stdout, dir);
+        printf(",\"hidden\":%lld,\"correct\":%lld,\"total\":%lld,\"accuracy\":%.6f,\"confusion\":[",
+               (long long)hidden, (long long)correct, (long long)test.n, accuracy);
+        for (int r = 0; r < 10; r++) {
+            printf("%s[", r ? "," : "");
+            for (int c = 0; c < 10; c++) printf("%s%lld", c ? "," : "", (long long)confusion[r][c]);
+            printf("]");
+        }
+        printf("]}\n");
+    } else {
+        printf("checkpoint: %s (784-%lld-10)\n", file, (long long)hidden);
+        printf("data: %s, %lld test images\n", dir, (long long)test.n);
+        printf("correct: %lld/%lld (accuracy %.2f%%)\n\n", (long long)correct, (long long)test.n,
+               100.0 * accuracy);
+        printf("confusion matrix (rows: true digit, columns: answer)\n     ");
+        for (int c = 0; c < 10; c++) printf(" %5d", c);
+        printf("\n");
+        for (int r = 0; r < 10; r++) {
+            printf("  %d  ", r);
+            for (int c = 0; c < 10; c++) printf(" %5lld", (long long)confusion[r][c]);
+            printf("\n");
+        }
+    }
+    rc = GF_EXIT_OK;
+out:
+    gf_tensor_free(xs);
+    gf_cli_test_free(&test);
+    gf_session_free(s);
+    gf_graph_free(net.g);
+    return rc;
+}
