@@ -5,7 +5,7 @@
  *   usage: mnist_softmax [DIR] [SEED]   (default data/mnist, seed 1)
  *
  * DIR holds MNIST-style IDX files (MNIST, its 10,000-digit subset, or
- * Fashion-MNIST). Trains 10 epochs of batches of 100 and prints the test
+ * Fashion-MNIST). Trains 10 epochs of batches of 16 and prints the test
  * accuracy after each. The TensorFlow 1.x program it mirrors:
  *
  *   x  = tf.placeholder(tf.float32, [None, 784])
@@ -28,7 +28,7 @@
 #include "gradflow.h"
 
 #define HIDDEN 100
-#define BATCH 100
+#define BATCH 16
 #define EPOCHS 10
 
 int main(int argc, char **argv)

@@ -9,9 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The parameterised builder of tools/zoo.c, compiled in here (the test
- * library does not carry the CLI's sources). */
-#include "zoo.c"
+/* The parameterised builder of tools/zoo.c (linked through gf_testutil). */
+#include "zoo.h"
 
 /* Expected values were computed with plain python3 (math module, no
  * numpy) over the same inputs and printed with "%.9g"; small integers and

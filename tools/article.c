@@ -74,6 +74,7 @@ gf_status gf_article_build_autodiff(gf_article_net *net, int hidden, float lr)
     return gf_graph_status(g);
 }
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -112,7 +113,8 @@ gf_status gf_article_train(const gf_article_net *net, gf_session *s, gf_mnist *d
             snprintf(msg, msg_len, "%s", gf_session_error(s));
             return st;
         }
-        if (opt->eval_every > 0 && i % opt->eval_every == 0) {
+        bool due = opt->at_end ? (i + 1) % opt->eval_every == 0 : i % opt->eval_every == 0;
+        if (opt->eval_every > 0 && due) {
             gf_feed test[] = { { net->a_0, test_xs }, { net->y, test_ys } };
             const gf_tensor *res;
             st = gf_session_run(s, test, 2, (gf_node *const *)&net->acct_res, 1, NULL, 0, &res);
@@ -121,7 +123,7 @@ gf_status gf_article_train(const gf_article_net *net, gf_session *s, gf_mnist *d
                 return st;
             }
             if (on_eval)
-                on_eval(ctx, i, (int64_t)gf_tensor_data(res)[0], gf_tensor_shape(test_xs).dim[0]);
+                on_eval(ctx, opt->at_end ? i + 1 : i, (int64_t)gf_tensor_data(res)[0], gf_tensor_shape(test_xs).dim[0]);
         }
     }
     if (train_seconds) *train_seconds = spent;

@@ -33,6 +33,9 @@ typedef struct gf_article_train_opts {
     int64_t steps;       /* training steps (10000) */
     int64_t eval_every;  /* evaluate after step i when i % eval_every == 0 */
     int64_t eval_size;   /* first eval_size test images (1000) */
+    int at_end;          /* 0: after step i when i % eval_every == 0 (the
+                            article's loop); 1: after every eval_every-th
+                            step, reported as the number of steps done */
 } gf_article_train_opts;
 
 /* Called after each evaluation with the loop index i (as the article's). */
