@@ -61,7 +61,8 @@ typedef enum gf_status {
     GF_ERR_NOMEM,    /* an allocation failed */
     GF_ERR_IO,       /* a file could not be opened, read or written */
     GF_ERR_FORMAT,   /* a file's contents are malformed or truncated */
-    GF_ERR_STATE     /* an object is in error, or used in the wrong order */
+    GF_ERR_STATE,    /* an object is in error, or used in the wrong order */
+    GF_ERR_NUMERIC   /* a NaN or infinity where numerics are checked */
 } gf_status;
 
 /* The name of a status code, e.g. "shape error". Static storage. */
@@ -268,6 +269,13 @@ gf_node *gf_cast(gf_node *x, gf_dtype dt);
  * together at its end. Fetching an assign gives the new value. */
 gf_node *gf_assign(gf_node *var, gf_node *value);
 
+/* x, unchanged, with a check: a run that computes it fails with
+ * GF_ERR_NUMERIC when x holds a NaN or an infinity, and the session's
+ * message is "check_numerics "NAME": MESSAGE: found NaN at element I of
+ * SHAPE" (tf.debugging.check_numerics). Gradients pass through. message is
+ * copied. */
+gf_node *gf_check_numerics(gf_node *x, const char *message);
+
 /* Runs both a and b when run (a float32 scalar 0 when fetched): joins
  * targets, e.g. the updates of an optimizer, into one node. */
 gf_node *gf_group(gf_node *a, gf_node *b);
@@ -422,6 +430,10 @@ typedef struct gf_session_options {
     int threads;       /* threads large kernels may use (0 or 1: one); results
                           are bitwise the same for every count */
     unsigned disable;  /* GF_NO_* rewrites to turn off */
+    int check_numerics; /* 1: every op's result is checked for NaN and
+                          infinity; the first one fails the run with
+                          GF_ERR_NUMERIC naming the op (slower: fusion and
+                          in-place updates are off, nothing is committed) */
 } gf_session_options;
 
 /* A session on g: allocates every variable and initialises it by running its

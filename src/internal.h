@@ -78,6 +78,7 @@ typedef struct gf_attrs {
     float mean, stddev;     /* initializers */
     int mode;               /* broadcast_like: GF_BCAST_NUMPY or GF_BCAST_REDUCED */
     int mean_scale;         /* broadcast_like/reduce grads: divide by the group size */
+    const char *text;       /* check_numerics: the message (graph arena) */
 } gf_attrs;
 
 struct gf_node {

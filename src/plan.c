@@ -5,6 +5,7 @@
 #include "plan.h"
 #include "kernels/kernels.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -491,9 +492,23 @@ static void axpy(float *restrict v, float alpha, const float *restrict x, int64_
     for (int64_t i = 0; i < n; i++) v[i] += alpha * x[i];
 }
 
+/* With checking on: the first NaN or infinity in a step's result. */
+static gf_status check_step(gf_session *s, const gf_pnode *q)
+{
+    if (q->n.dtype != GF_F32) return GF_OK;
+    int64_t bad = gf__first_nonfinite(q->val.data, gf_shape_count(q->val.shape));
+    if (bad < 0) return GF_OK;
+    char b[GF_SHAPE_STR];
+    return gf__session_fail(s, GF_ERR_NUMERIC, "check numerics: op %s \"%s\" produced %s at element %lld of %s",
+                            q->n.op->name, q->n.name, isnan(q->val.data[bad]) ? "NaN" : "infinity",
+                            (long long)bad, gf_shape_format(q->val.shape, b, sizeof b));
+}
+
 gf_status gf__plan_run(gf_session *s, gf_plan *p, const gf_feed *feeds, int n_feeds, const gf_tensor **outs)
 {
     int threads = gf__session_threads(s);
+    bool checking = gf__session_checks(s);
+    char kmsg[512];
     for (int i = 0; i < p->n_pn; i++) {
         gf_pnode *q = &p->pn[i];
         if (!q->live) continue;
@@ -509,17 +524,20 @@ gf_status gf__plan_run(gf_session *s, gf_plan *p, const gf_feed *feeds, int n_fe
         case GF_STEP_KERNEL: {
             const gf_tensor *in[GF_MAX_INPUTS] = { NULL };
             for (int j = 0; j < q->n.n_inputs; j++) in[j] = &gf__pn_in(q, j)->val;
-            gf_kctx ctx = { .threads = threads };
+            gf_kctx ctx = { .threads = threads, .msg = kmsg, .msg_len = sizeof kmsg };
             if (q->n.op->flags & GF_OPF_RANDOM) {
                 ctx.rng = gf__session_rng(s, q->orig);
                 if (!ctx.rng)
                     return gf__session_fail(s, GF_ERR_NOMEM, "%s \"%s\": out of memory", q->n.op->name, q->n.name);
             }
             q->n.op->kernel(&q->val, in, &q->n, &ctx);
+            if (ctx.status != GF_OK) return gf__session_fail(s, ctx.status, "%s", kmsg);
+            if (checking && check_step(s, q) != GF_OK) return GF_ERR_NUMERIC;
             break;
         }
         case GF_STEP_FUSED:
             gf__k_fused(&q->val, q->fused);
+            if (checking && check_step(s, q) != GF_OK) return GF_ERR_NUMERIC;
             break;
         case GF_STEP_AXPY:
         case GF_STEP_GEMM: {

@@ -128,5 +128,6 @@ gf_graph *gf__session_graph(const gf_session *s);
 gf_tensor *gf__session_var(gf_session *s, int var_index);
 gf_rng *gf__session_rng(gf_session *s, const gf_node *n);
 int gf__session_threads(const gf_session *s);
+bool gf__session_checks(const gf_session *s);
 
 #endif

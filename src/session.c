@@ -24,6 +24,7 @@ struct gf_session {
     bool *rng_ready;
     gf_plan *plans;         /* most recently used first */
     int threads;
+    bool check_numerics;    /* every step's result checked for NaN/inf */
     unsigned disabled;      /* GF_PLAN_NO_* rewrites turned off */
 };
 
@@ -32,6 +33,7 @@ struct gf_session {
 gf_graph *gf__session_graph(const gf_session *s) { return s->g; }
 gf_tensor *gf__session_var(gf_session *s, int var_index) { return s->vars[var_index]; }
 int gf__session_threads(const gf_session *s) { return s->threads; }
+bool gf__session_checks(const gf_session *s) { return s->check_numerics; }
 
 gf_status gf__session_fail(gf_session *s, gf_status code, const char *fmt, ...)
 {
@@ -214,6 +216,9 @@ gf_session *gf_session_new(gf_graph *g, const gf_session_options *opt)
     s->seed = opt ? opt->seed : 0;
     s->threads = opt && opt->threads > 0 ? opt->threads : 1;
     s->disabled = (opt ? opt->disable : 0) | disabled_by_env();
+    s->check_numerics = opt && opt->check_numerics;
+    if (s->check_numerics) /* one op per step, and commits only after every check */
+        s->disabled |= GF_NO_FUSE | GF_NO_INPLACE;
     if (!g) {
         s->status = fail(s, GF_ERR_ARG, "session: graph is NULL");
         return s;

@@ -21,6 +21,7 @@ const char *gf_status_string(gf_status st)
     case GF_ERR_IO: return "i/o error";
     case GF_ERR_FORMAT: return "format error";
     case GF_ERR_STATE: return "bad state";
+    case GF_ERR_NUMERIC: return "numeric error";
     }
     return "unknown status";
 }

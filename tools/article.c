@@ -113,8 +113,9 @@ gf_status gf_article_train(const gf_article_net *net, gf_session *s, gf_mnist *d
             snprintf(msg, msg_len, "%s", gf_session_error(s));
             return st;
         }
-        bool due = opt->at_end ? (i + 1) % opt->eval_every == 0 : i % opt->eval_every == 0;
-        if (opt->eval_every > 0 && due) {
+        bool due = opt->eval_every > 0 &&
+                   (opt->at_end ? (i + 1) % opt->eval_every == 0 : i % opt->eval_every == 0);
+        if (due) {
             gf_feed test[] = { { net->a_0, test_xs }, { net->y, test_ys } };
             const gf_tensor *res;
             st = gf_session_run(s, test, 2, (gf_node *const *)&net->acct_res, 1, NULL, 0, &res);

@@ -46,6 +46,8 @@ static void train_usage(FILE *f)
         "  --eval-size N      test images per evaluation (default 1000)\n"
         "  --seed N           seed for initial weights and shuffling (default 1)\n"
         "  --json             one JSON object per line instead of text\n"
+        "  --check-numerics   check every op's result for NaN and infinity; stop at\n"
+        "                     the first, naming the op (slower)\n"
         "  --save FILE        write a checkpoint of the network's variables to FILE\n"
         "                     when training ends; 'gradflow eval FILE' and 'gradflow\n"
         "                     predict FILE' read it. Saving is atomic: until the new\n"
@@ -186,10 +188,12 @@ int gf_cli_train(int argc, char **argv)
     gf_article_train_opts opt = { .batch = -1, .steps = -1, .eval_every = -1, .eval_size = -1 };
     float eta = 0.5f, lr = -1;
     report rep = { 0 };
+    int check = 0;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int ok = 1, takes = strcmp(a, "--json") && strcmp(a, "-h") && strcmp(a, "--help");
+        int ok = 1, takes = strcmp(a, "--json") && strcmp(a, "-h") && strcmp(a, "--help") &&
+                            strcmp(a, "--check-numerics");
         if (takes && !v && !strncmp(a, "--", 2)) {
             fprintf(stderr, "gradflow train: %s needs a value (try 'gradflow train --help')\n", a);
             return GF_EXIT_USAGE;
@@ -198,6 +202,7 @@ int gf_cli_train(int argc, char **argv)
             train_usage(stdout);
             return GF_EXIT_OK;
         } else if (!strcmp(a, "--json")) rep.json = 1;
+        else if (!strcmp(a, "--check-numerics")) check = 1;
         else if (!strcmp(a, "--step")) step = v;
         else if (!strcmp(a, "--model")) model = v;
         else if (!strcmp(a, "--data")) dir = v;
@@ -283,7 +288,7 @@ int gf_cli_train(int argc, char **argv)
         fprintf(stderr, "gradflow train: %s\n", gf_graph_error(net.g));
         goto out;
     }
-    s = gf_session_new(net.g, &(gf_session_options){ .seed = (uint64_t)seed });
+    s = gf_session_new(net.g, &(gf_session_options){ .seed = (uint64_t)seed, .check_numerics = check });
     if (!s || gf_session_status(s) != GF_OK) {
         fprintf(stderr, "gradflow train: %s\n", s ? gf_session_error(s) : "out of memory");
         goto out;

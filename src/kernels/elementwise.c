@@ -5,6 +5,7 @@
 #include "kernels.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 /* out [shape] = a [broadcast] OP b [broadcast]. Three loops: same shape, a
@@ -148,4 +149,26 @@ GF_KERNEL(gf__k_zeros)
 {
     (void)in; (void)n; (void)ctx;
     memset(out->data, 0, (size_t)gf_shape_count(out->shape) * sizeof(float));
+}
+
+/* Index of the first NaN or infinity in x [n], or -1. */
+int64_t gf__first_nonfinite(const float *x, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return i;
+    return -1;
+}
+
+/* out = x, failing the run when x holds a NaN or an infinity. */
+GF_KERNEL(gf__k_check_numerics)
+{
+    int64_t n_el = gf_shape_count(out->shape);
+    memcpy(out->data, in[0]->data, (size_t)n_el * sizeof(float));
+    int64_t bad = gf__first_nonfinite(out->data, n_el);
+    if (bad < 0) return;
+    char b[GF_SHAPE_STR];
+    ctx->status = GF_ERR_NUMERIC;
+    snprintf(ctx->msg, ctx->msg_len, "check_numerics \"%s\": %s: found %s at element %lld of %s", n->name,
+             n->attrs.text ? n->attrs.text : "", isnan(out->data[bad]) ? "NaN" : "infinity", (long long)bad,
+             gf_shape_format(out->shape, b, sizeof b));
 }

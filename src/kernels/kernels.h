@@ -32,6 +32,8 @@ void gf__ew_neg(float *o, const float *a, const float *b, int64_t n);
 void gf__ew_exp(float *o, const float *a, const float *b, int64_t n);
 void gf__ew_sigmoid(float *o, const float *a, const float *b, int64_t n);
 void gf__ew_sqrt(float *o, const float *a, const float *b, int64_t n);
+GF_KERNEL(gf__k_check_numerics);
+int64_t gf__first_nonfinite(const float *x, int64_t n);
 /* random.c */
 GF_KERNEL(gf__k_truncated_normal);
 /* gemm.c */

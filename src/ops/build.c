@@ -406,3 +406,14 @@ gf_node *gf__dropout_mask(gf_node *like, float keep_prob, uint64_t seed)
     memcpy(&at.axes[1], &half[1], sizeof half[1]);
     return build(OP(DROPOUT_MASK), like, NULL, &at);
 }
+
+gf_node *gf_check_numerics(gf_node *x, const char *message)
+{
+    if (unusable(x)) return build(OP(CHECK_NUMERICS), x, NULL, NULL);
+    size_t len = message ? strlen(message) : 0;
+    char *text = gf__graph_alloc(x->graph, len + 1);
+    if (!text) return gf__graph_fail(x->graph, GF_ERR_NOMEM, "check_numerics: out of memory");
+    if (len) memcpy(text, message, len);
+    gf_attrs a = { .text = text };
+    return build(OP(CHECK_NUMERICS), x, NULL, &a);
+}

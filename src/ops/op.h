@@ -22,6 +22,9 @@ enum {
 typedef struct gf_kctx {
     gf_rng *rng;                /* random ops only */
     int threads;                /* threads a large kernel may use (>= 1) */
+    gf_status status;           /* the few kernels that can fail set these */
+    char *msg;                  /* (check_numerics); msg_len bytes */
+    size_t msg_len;
 } gf_kctx;
 
 /* An elementwise op over one contiguous block: o[i] = a[i] OP b[i] (b
@@ -74,7 +77,8 @@ struct gf_op {
     X(ONE_HOT, one_hot) X(GREATER_MASK, greater_mask)                          \
     X(RESHAPE_LIKE, reshape_like) X(CONCAT_SLICE, concat_slice)                \
     X(CONCAT_PAD, concat_pad) X(PAD_ROWS, pad_rows)                            \
-    X(SCATTER_ADD_ROWS, scatter_add_rows) X(DROPOUT_MASK, dropout_mask)
+    X(SCATTER_ADD_ROWS, scatter_add_rows) X(DROPOUT_MASK, dropout_mask)        \
+    X(CHECK_NUMERICS, check_numerics)
 
 #define GF_OP_ENUM(id, name) GF_OP_##id,
 enum { GF_OPS(GF_OP_ENUM) GF_OP_COUNT };
@@ -113,6 +117,7 @@ GF_GRAD_RULE(gf__grad_sigmoid) GF_GRAD_RULE(gf__grad_sqrt) GF_GRAD_RULE(gf__grad
 GF_GRAD_RULE(gf__grad_transpose) GF_GRAD_RULE(gf__grad_reduce_sum)
 GF_GRAD_RULE(gf__grad_reduce_mean) GF_GRAD_RULE(gf__grad_sum_to)
 GF_GRAD_RULE(gf__grad_broadcast_like)
+GF_GRAD_RULE(gf__grad_check_numerics)
 GF_GRAD_RULE(gf__grad_relu) GF_GRAD_RULE(gf__grad_tanh) GF_GRAD_RULE(gf__grad_log)
 GF_GRAD_RULE(gf__grad_square) GF_GRAD_RULE(gf__grad_maximum) GF_GRAD_RULE(gf__grad_softmax)
 GF_GRAD_RULE(gf__grad_log_softmax) GF_GRAD_RULE(gf__grad_xent) GF_GRAD_RULE(gf__grad_reshape)

@@ -57,6 +57,7 @@ const gf_op gf__ops[GF_OP_COUNT] = {
     [GF_OP_PAD_ROWS]     = { "pad_rows",    2, GF_OPF_LIKE, gf__shape_pad_rows,     gf__k_pad_rows,     gf__grad_pad_rows, NULL },
     [GF_OP_SCATTER_ADD_ROWS] = { "scatter_add_rows", 2, 0, gf__shape_scatter_add_rows, gf__k_scatter_add_rows, gf__grad_scatter_add_rows, NULL },
     [GF_OP_DROPOUT_MASK] = { "dropout_mask", 1, GF_OPF_RANDOM, gf__shape_unary, gf__k_dropout_mask, gf__grad_none, NULL },
+    [GF_OP_CHECK_NUMERICS] = { "check_numerics", 1, 0, gf__shape_unary, gf__k_check_numerics, gf__grad_check_numerics, NULL },
 };
 
-static_assert(GF_OP_COUNT == 44, "a new op needs a row in gf__ops");
+static_assert(GF_OP_COUNT == 45, "a new op needs a row in gf__ops");

@@ -13,7 +13,7 @@ static bool attrs_equal(const gf_attrs *a, const gf_attrs *b)
     if (a->n_axes != b->n_axes || a->keepdims != b->keepdims || a->transpose_a != b->transpose_a ||
         a->transpose_b != b->transpose_b || a->to != b->to || a->mode != b->mode ||
         a->mean_scale != b->mean_scale || memcmp(&a->mean, &b->mean, sizeof a->mean) ||
-        memcmp(&a->stddev, &b->stddev, sizeof a->stddev))
+        memcmp(&a->stddev, &b->stddev, sizeof a->stddev) || (a->text != b->text && (!a->text || !b->text || strcmp(a->text, b->text))))
         return false;
     for (int i = 0; i < GF_MAX_RANK; i++)
         if (a->axes[i] != b->axes[i]) return false;
