@@ -34,6 +34,20 @@
  *   a type tag that ops check.
  * - Ownership is stated in each comment: "owned by X" means X frees it;
  *   "borrowed" means the caller keeps it alive for as long as stated.
+ *
+ * Threads
+ * -------
+ * - Different graphs, sessions, tensors and datasets may be used from
+ *   different threads at the same time.
+ * - Several sessions on ONE graph may run at the same time, from different
+ *   threads, once the graph is finished: while they run, nothing may add
+ *   nodes to it (no constructor, gf_gradients, gf_minimize, gf_name).
+ * - One object (a session, a dataset, a graph being built) must not be used
+ *   from two threads at once: lock around it.
+ * - gf_set_allocator changes process-wide state: call it before any thread
+ *   uses the library.
+ * - Results do not depend on gf_session_options.threads or on how many
+ *   other threads run (tests/test_threads.c checks this under TSan).
  */
 #ifndef GRADFLOW_H
 #define GRADFLOW_H
