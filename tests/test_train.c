@@ -4,6 +4,7 @@
  */
 #include "testutil.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -129,5 +130,8 @@ int main(void)
         cmocka_unit_test(softmax_model_learns_mnist),
         cmocka_unit_test(training_is_repeatable),
     };
+    /* GF_TEST_FILTER=manual_learns_mnist runs one test (CI's valgrind run) */
+    const char *filter = getenv("GF_TEST_FILTER");
+    if (filter && *filter) cmocka_set_test_filter(filter);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
