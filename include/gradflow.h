@@ -207,6 +207,19 @@ gf_node *gf_name(gf_node *n, const char *name);
 /* Finds a node by name; NULL when none. */
 gf_node *gf_graph_find(const gf_graph *g, const char *name);
 
+/* Walking a graph (for tools that draw or inspect it). The i-th node built
+ * in g, i from 0 to gf_graph_node_count(g)-1, in creation order (a node's
+ * inputs always come before it); NULL outside that range or for a NULL g.
+ * Owned by g. */
+gf_node *gf_graph_node(const gf_graph *g, int i);
+/* The number of inputs of n (0 to 2): 0 for sources, and for a NULL or
+ * poisoned node. A variable's initializer is not an input. */
+int gf_node_input_count(const gf_node *n);
+/* The i-th input of n, i from 0 to gf_node_input_count(n)-1 (for binary
+ * ops, input 0 is the left operand); NULL outside that range. Owned by n's
+ * graph. */
+gf_node *gf_node_input(const gf_node *n, int i);
+
 /* --- Sources ----------------------------------------------------- */
 
 /* A value fed at run time. Any dimension may be GF_ANY. */

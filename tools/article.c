@@ -113,16 +113,21 @@ gf_status gf_article_train(const gf_article_net *net, gf_session *s, gf_mnist *d
             snprintf(msg, msg_len, "%s", gf_session_error(s));
             return st;
         }
+        if (opt->on_step) opt->on_step(ctx, i + 1, opt->steps);
         bool due = opt->eval_every > 0 &&
                    (opt->at_end ? (i + 1) % opt->eval_every == 0 : i % opt->eval_every == 0);
         if (due) {
             gf_feed test[] = { { net->a_0, test_xs }, { net->y, test_ys } };
-            const gf_tensor *res;
-            st = gf_session_run(s, test, 2, (gf_node *const *)&net->acct_res, 1, NULL, 0, &res);
+            const gf_tensor *res, *outs[2];
+            gf_node *fetch[2] = { net->acct_res, opt->eval_cost };
+            st = gf_session_run(s, test, 2, fetch, opt->eval_cost ? 2 : 1, NULL, 0, outs);
             if (st != GF_OK) {
                 snprintf(msg, msg_len, "%s", gf_session_error(s));
                 return st;
             }
+            res = outs[0];
+            if (opt->eval_cost && opt->on_cost)
+                opt->on_cost(ctx, opt->at_end ? i + 1 : i, gf_tensor_data(outs[1])[0]);
             if (on_eval)
                 on_eval(ctx, opt->at_end ? i + 1 : i, (int64_t)gf_tensor_data(res)[0], gf_tensor_shape(test_xs).dim[0]);
         }

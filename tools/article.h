@@ -28,6 +28,14 @@ gf_status gf_article_build_autodiff(gf_article_net *net, int hidden, float lr);
 
 
 
+/* Optional hooks of the training loop (gf_article_train_opts). Both get the
+ * ctx given to gf_article_train. on_step: after each training step, with the
+ * steps done in this call and opt->steps. on_cost: at each evaluation, just
+ * before on_eval, with the value of opt->eval_cost (a scalar node fetched in
+ * the same run as acct_res) and on_eval's step. */
+typedef void (*gf_article_step_fn)(void *ctx, int64_t done, int64_t steps);
+typedef void (*gf_article_cost_fn)(void *ctx, int64_t step, double cost);
+
 typedef struct gf_article_train_opts {
     int64_t batch;       /* examples per step (10) */
     int64_t steps;       /* training steps (10000) */
@@ -36,6 +44,10 @@ typedef struct gf_article_train_opts {
     int at_end;          /* 0: after step i when i % eval_every == 0 (the
                             article's loop); 1: after every eval_every-th
                             step, reported as the number of steps done */
+    /* Optional (NULL: none; the loop runs exactly as without them). */
+    gf_article_step_fn on_step;
+    gf_node *eval_cost;  /* fetched with acct_res at each evaluation */
+    gf_article_cost_fn on_cost;
 } gf_article_train_opts;
 
 /* Called after each evaluation with the loop index i (as the article's). */

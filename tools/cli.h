@@ -14,5 +14,6 @@ int gf_cli_gradcheck(int argc, char **argv); /* tools/cmd_gradcheck.c */
 int gf_cli_bench(int argc, char **argv);  /* tools/cmd_bench.c  */
 int gf_cli_eval(int argc, char **argv);   /* tools/cmd_eval.c   */
 int gf_cli_predict(int argc, char **argv); /* tools/cmd_predict.c */
+int gf_cli_graph(int argc, char **argv);   /* tools/cmd_graph.c   */
 
 #endif

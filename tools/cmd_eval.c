@@ -8,11 +8,13 @@
 
 #include "ckpt_cli.h"
 #include "cli.h"
+#include "atomic_file.h"
+#include "errors_png.h"
 
 static void eval_usage(FILE *f)
 {
     fprintf(f,
-        "usage: gradflow eval FILE [--data DIR] [--hidden N] [--json]\n"
+        "usage: gradflow eval FILE [--data DIR] [--hidden N] [--json] [--errors FILE.png]\n"
         "\n"
         "Restores the article's 784-H-10 sigmoid network from the checkpoint FILE\n"
         "(written by 'gradflow train --save FILE') and runs it on every image of the\n"
@@ -35,6 +37,15 @@ static void eval_usage(FILE *f)
         "                 \"accuracy\":C/T,\"confusion\":[[...],...]}\n"
         "                where confusion[i][j] counts the test images of digit i\n"
         "                that the network answered j (rows sum to the label counts)\n"
+        "  --errors FILE.png\n"
+        "                also write a picture of the misclassified test digits, the\n"
+        "                first --errors-max of them in test-set order, ten to a row,\n"
+        "                each drawn 2x (dark ink on white) over \"T7 P2\": its true label\n"
+        "                in green, the network's answer in red. Written atomically\n"
+        "                with libpng (a build without libpng says so and fails); adds\n"
+        "                \"errors_png\":FILE,\"errors_shown\":N to --json\n"
+        "  --errors-max N\n"
+        "                at most N digits in that picture (default 100)\n"
         "  -h, --help    this help\n"
         "\n"
         "Exit status: 0 success; 1 failure (unreadable, damaged or mismatched\n"
@@ -46,6 +57,8 @@ int gf_cli_eval(int argc, char **argv)
     const char *file = NULL, *dir = "data/mnist";
     int64_t hidden = 30;
     int json = 0;
+    const char *errors_png = NULL;
+    int64_t errors_max = 100;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -53,13 +66,17 @@ int gf_cli_eval(int argc, char **argv)
             return GF_EXIT_OK;
         } else if (!strcmp(a, "--json")) {
             json = 1;
-        } else if (!strcmp(a, "--data") || !strcmp(a, "--hidden")) {
+        } else if (!strcmp(a, "--data") || !strcmp(a, "--hidden") || !strcmp(a, "--errors") ||
+                   !strcmp(a, "--errors-max")) {
             if (!v) {
                 fprintf(stderr, "gradflow eval: %s needs a value (try 'gradflow eval --help')\n", a);
                 return GF_EXIT_USAGE;
             }
             if (!strcmp(a, "--data")) dir = v;
-            else if (!gf_cli_int("eval", a, v, 1, 100000, &hidden)) return GF_EXIT_USAGE;
+            else if (!strcmp(a, "--errors")) errors_png = v;
+            else if (!strcmp(a, "--errors-max")) {
+                if (!gf_cli_int("eval", a, v, 1, 100000, &errors_max)) return GF_EXIT_USAGE;
+            } else if (!gf_cli_int("eval", a, v, 1, 100000, &hidden)) return GF_EXIT_USAGE;
             i++;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "gradflow eval: unknown option '%s' (try 'gradflow eval --help')\n", a);
@@ -77,6 +94,18 @@ int gf_cli_eval(int argc, char **argv)
         return GF_EXIT_USAGE;
     }
 
+    if (errors_png && !gf_errors_png_available()) {
+        fprintf(stderr, "gradflow eval: --errors %s: gradflow was built without libpng, so it cannot write "
+                        "PNG files; install libpng-dev (Debian; scripts/install-deps does it) and rebuild\n",
+                errors_png);
+        return GF_EXIT_FAIL;
+    }
+    char errors_msg[4400];
+    if (errors_png && !gf_atomic_dir_ok(errors_png, errors_msg, sizeof errors_msg)) {
+        fprintf(stderr, "gradflow eval: --errors %s\n", errors_msg);
+        return GF_EXIT_FAIL;
+    }
+    int errors_shown = 0;
     gf_article_net net = { 0 };
     gf_session *s = NULL;
     gf_cli_test test = { 0 };
@@ -111,6 +140,34 @@ int gf_cli_eval(int argc, char **argv)
         correct += best == test.labels[i];
     }
     double accuracy = (double)correct / (double)test.n;
+    if (errors_png) {
+        int64_t n_err = test.n - correct;
+        int cap = (int)(n_err < errors_max ? n_err : errors_max);
+        const float **img = malloc((size_t)cap * sizeof *img + 1);
+        uint8_t *truth = malloc((size_t)cap + 1), *guess = malloc((size_t)cap + 1);
+        if (!img || !truth || !guess) {
+            fprintf(stderr, "gradflow eval: out of memory\n");
+            free(img), free(truth), free(guess);
+            goto out;
+        }
+        for (int64_t i = 0; i < test.n && errors_shown < cap; i++) {
+            const float *row = out + 10 * i;
+            int best = 0;
+            for (int j = 1; j < 10; j++)
+                if (row[j] > row[best]) best = j;
+            if (best == test.labels[i]) continue;
+            img[errors_shown] = test.images + 784 * i;
+            truth[errors_shown] = test.labels[i];
+            guess[errors_shown++] = (uint8_t)best;
+        }
+        int written = gf_errors_png_write(errors_png, img, truth, guess, errors_shown, n_err, test.n, errors_msg,
+                                          sizeof errors_msg);
+        free(img), free(truth), free(guess);
+        if (!written) {
+            fprintf(stderr, "gradflow eval: --errors %s\n", errors_msg);
+            goto out;
+        }
+    }
     if (json) {
         printf("{\"checkpoint\":");
         gf_cli_json_string(stdout, file);
@@ -123,7 +180,13 @@ int gf_cli_eval(int argc, char **argv)
             for (int c = 0; c < 10; c++) printf("%s%lld", c ? "," : "", (long long)confusion[r][c]);
             printf("]");
         }
-        printf("]}\n");
+        printf("]");
+        if (errors_png) {
+            printf(",\"errors_png\":");
+            gf_cli_json_string(stdout, errors_png);
+            printf(",\"errors_shown\":%d", errors_shown);
+        }
+        printf("}\n");
     } else {
         printf("checkpoint: %s (784-%lld-10)\n", file, (long long)hidden);
         printf("data: %s, %lld test images\n", dir, (long long)test.n);
@@ -137,6 +200,9 @@ int gf_cli_eval(int argc, char **argv)
             for (int c = 0; c < 10; c++) printf(" %5lld", (long long)confusion[r][c]);
             printf("\n");
         }
+        if (errors_png)
+            printf("\nerrors: %s shows %d of the %lld misclassified digits\n", errors_png, errors_shown,
+                   (long long)(test.n - correct));
     }
     rc = GF_EXIT_OK;
 out:

@@ -14,6 +14,10 @@
 #include "article.h"
 #include "zoo.h"
 #include "cli.h"
+#include "atomic_file.h"
+#include "ckpt_cli.h"
+#include "plot_svg.h"
+#include "progress.h"
 
 static void train_usage(FILE *f)
 {
@@ -59,6 +63,16 @@ static void train_usage(FILE *f)
         "  --resume FILE      start from the checkpoint FILE instead of random weights\n"
         "                     (same --hidden; the step count, the shuffling and the\n"
         "                     evaluations start afresh)\n"
+        "  --plot FILE.svg    when training ends, write the accuracy curve (correct/total\n"
+        "                     at each evaluation) and the cost curve (mean squared error\n"
+        "                     of the network's output against the labels on the same\n"
+        "                     test images, fetched in the same run) as an SVG picture,\n"
+        "                     atomically; prints {\"plot\":FILE,\"evaluations\":N} with --json\n"
+        "  --quiet            no progress line. On a terminal, stderr otherwise shows a\n"
+        "                     line refreshed up to ten times a second: step/total,\n"
+        "                     examples per second, the last accuracy and the time left;\n"
+        "                     it is erased before each line of output and at the end.\n"
+        "                     There is none when stderr is not a terminal\n"
         "  -h, --help         this help\n"
         "\n"
         "Exit status: 0 success, 1 failure (data or run error, a checkpoint that\n"
@@ -96,11 +110,40 @@ static int parse_float(const char *opt, const char *s, float *out)
 typedef struct report {
     int json;
     int64_t offset; /* steps done before the gf_article_train call reporting */
+    gf_progress progress; /* the live line on a terminal */
+    gf_plot *plot;        /* --plot: the evaluations, else NULL */
+    int64_t cost_step;    /* the step of cost (-1: none pending) */
+    double cost;          /* from on_cost, for the evaluation that follows */
 } report;
+
+/* After each training step: the progress line. */
+static void on_step(void *ctx, int64_t done, int64_t steps)
+{
+    (void)steps;
+    report *r = ctx;
+    gf_progress_step(&r->progress, r->offset + done);
+}
+
+/* The cost fetched with an evaluation, kept for on_eval. */
+static void on_cost(void *ctx, int64_t step, double cost)
+{
+    report *r = ctx;
+    r->cost_step = step;
+    r->cost = cost;
+}
 
 static void on_eval(void *ctx, int64_t step, int64_t correct, int64_t total)
 {
-    const report *r = ctx;
+    report *r = ctx;
+    gf_progress_clear(&r->progress);
+    gf_progress_accuracy(&r->progress, correct, total);
+    if (r->plot) {
+        double cost = r->cost_step == step ? r->cost : NAN;
+        r->cost_step = -1;
+        if (!gf_plot_add(r->plot, step + r->offset, total ? 100.0 * (double)correct / (double)total : 0, cost))
+            fprintf(stderr, "gradflow train: out of memory: --plot misses the evaluation at step %lld\n",
+                    (long long)(step + r->offset));
+    }
     step += r->offset;
     if (r->json)
         printf("{\"step\":%lld,\"correct\":%lld,\"total\":%lld}\n", (long long)step,
@@ -127,8 +170,9 @@ static int save_dir_ok(const char *file)
 }
 
 /* Saves the session; prints what it did, or why not. */
-static int save_now(gf_session *s, const char *file, int64_t after, const report *rep)
+static int save_now(gf_session *s, const char *file, int64_t after, report *rep)
 {
+    gf_progress_clear(&rep->progress);
     if (gf_session_save(s, file) != GF_OK) {
         fprintf(stderr, "gradflow train: %s\n", gf_session_error(s));
         return 0;
@@ -184,6 +228,9 @@ static gf_status train_saving(const gf_article_net *net, gf_session *s, gf_mnist
 int gf_cli_train(int argc, char **argv)
 {
     const char *dir = "data/mnist", *step = "manual", *save = NULL, *resume = NULL, *model = "article";
+    const char *plot_file = NULL;
+    int quiet = 0;
+    gf_plot plot = { 0 };
     int64_t hidden = -1, seed = 1, save_every = 0; /* -1: the model's default */
     gf_article_train_opts opt = { .batch = -1, .steps = -1, .eval_every = -1, .eval_size = -1 };
     float eta = 0.5f, lr = -1;
@@ -193,7 +240,7 @@ int gf_cli_train(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int ok = 1, takes = strcmp(a, "--json") && strcmp(a, "-h") && strcmp(a, "--help") &&
-                            strcmp(a, "--check-numerics");
+                            strcmp(a, "--check-numerics") && strcmp(a, "--quiet");
         if (takes && !v && !strncmp(a, "--", 2)) {
             fprintf(stderr, "gradflow train: %s needs a value (try 'gradflow train --help')\n", a);
             return GF_EXIT_USAGE;
@@ -203,6 +250,8 @@ int gf_cli_train(int argc, char **argv)
             return GF_EXIT_OK;
         } else if (!strcmp(a, "--json")) rep.json = 1;
         else if (!strcmp(a, "--check-numerics")) check = 1;
+        else if (!strcmp(a, "--quiet")) quiet = 1;
+        else if (!strcmp(a, "--plot")) plot_file = v;
         else if (!strcmp(a, "--step")) step = v;
         else if (!strcmp(a, "--model")) model = v;
         else if (!strcmp(a, "--data")) dir = v;
@@ -241,6 +290,11 @@ int gf_cli_train(int argc, char **argv)
         return GF_EXIT_USAGE;
     }
     if (save && !save_dir_ok(save)) return GF_EXIT_FAIL;
+    char plot_err[4400];
+    if (plot_file && !gf_atomic_dir_ok(plot_file, plot_err, sizeof plot_err)) {
+        fprintf(stderr, "gradflow train: --plot %s\n", plot_err);
+        return GF_EXIT_FAIL;
+    }
 
     gf_error err;
     gf_mnist *data;
@@ -284,6 +338,15 @@ int gf_cli_train(int argc, char **argv)
         built = strcmp(step, "manual") ? gf_article_build_autodiff(&net, (int)hidden, lr)
                                        : gf_article_build_manual(&net, (int)hidden, eta);
     }
+    if (plot_file && built == GF_OK) { /* the cost, fetched with each evaluation */
+        gf_node *diff = softmax ? NULL : gf_graph_find(net.g, "diff");
+        opt.eval_cost = gf_name(gf_reduce_mean(gf_square(diff ? diff : gf_sub(net.a_2, net.y)), NULL, 0, 0),
+                                "plot_cost");
+        opt.on_cost = on_cost;
+        rep.plot = &plot;
+        rep.cost_step = -1;
+        built = gf_graph_status(net.g);
+    }
     if (built != GF_OK) {
         fprintf(stderr, "gradflow train: %s\n", gf_graph_error(net.g));
         goto out;
@@ -302,9 +365,13 @@ int gf_cli_train(int argc, char **argv)
     }
     double seconds = 0;
     char msg[1024];
+    opt.on_step = on_step;
+    plot.steps = opt.steps;
+    gf_progress_start(&rep.progress, !quiet, opt.steps, opt.batch);
     gf_status trained = save_every
         ? train_saving(&net, s, data, &opt, &rep, save, save_every, &seconds, msg, sizeof msg)
         : gf_article_train(&net, s, data, &opt, on_eval, &rep, &seconds, msg, sizeof msg);
+    gf_progress_clear(&rep.progress);
     if (trained != GF_OK) {
         fprintf(stderr, "gradflow train: %s\n", msg);
         goto out;
@@ -318,8 +385,30 @@ int gf_cli_train(int argc, char **argv)
         printf("trained %lld steps of batch %lld in %.3f s: %.0f steps/s (%.1f us/step)\n",
                (long long)opt.steps, (long long)opt.batch, seconds, rate,
                opt.steps ? 1e6 * seconds / (double)opt.steps : 0.0);
+    if (plot_file) {
+        char title[256], acc_label[256];
+        snprintf(title, sizeof title, "gradflow train: %s 784-%lld-10, %s, batch %lld",
+                 softmax ? "softmax model" : "the article's network", (long long)hidden,
+                 softmax ? "Adam" : strcmp(step, "manual") ? "autodiff step" : "manual step", (long long)opt.batch);
+        snprintf(acc_label, sizeof acc_label, "accuracy: correct answers / %lld test images, at each evaluation",
+                 (long long)opt.eval_size);
+        const char *cost_label = softmax ? "cost: mean squared error of softmax(logits) - y on the same images"
+                                         : "cost: mean squared error of a_2 - y on the same images";
+        if (!gf_plot_write(&plot, plot_file, title, acc_label, cost_label, plot_err, sizeof plot_err)) {
+            fprintf(stderr, "gradflow train: --plot %s\n", plot_err);
+            goto out;
+        }
+        if (rep.json) {
+            printf("{\"plot\":");
+            gf_cli_json_string(stdout, plot_file);
+            printf(",\"evaluations\":%d}\n", plot.n);
+        } else {
+            printf("plot: %s (%d evaluation%s)\n", plot_file, plot.n, plot.n == 1 ? "" : "s");
+        }
+    }
     rc = GF_EXIT_OK;
 out:
+    gf_plot_free(&plot);
     gf_session_free(s);
     gf_graph_free(net.g);
     gf_mnist_free(data);

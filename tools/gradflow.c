@@ -18,6 +18,7 @@ static void usage(FILE *f)
         "           (--save FILE writes a checkpoint, --resume FILE starts from one)\n"
         "  eval     accuracy and confusion matrix of a checkpoint on the test set\n"
         "  predict  the digit a checkpoint's network sees in PGM or MNIST images\n"
+        "  graph    the training step's graph as Graphviz DOT (--png renders it)\n"
         "  data     fetch, convert or check datasets (gradflow data --help)\n"
         "  gradcheck  check every op's gradient against finite differences\n"
         "  bench    time the article's workloads against plain C and this core's peak\n"
@@ -46,6 +47,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "bench")) return gf_cli_bench(argc - 1, argv + 1);
     if (!strcmp(cmd, "eval")) return gf_cli_eval(argc - 1, argv + 1);
     if (!strcmp(cmd, "predict")) return gf_cli_predict(argc - 1, argv + 1);
+    if (!strcmp(cmd, "graph")) return gf_cli_graph(argc - 1, argv + 1);
     fprintf(stderr, "gradflow: unknown command '%s' (try 'gradflow --help')\n", cmd);
     return GF_EXIT_USAGE;
 }

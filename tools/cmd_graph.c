@@ -1,0 +1,470 @@
+/* cmd_graph.c — `gradflow graph`: the built-in programs' training steps as
+ * Graphviz DOT (forward, gradient and update parts apart), or as a PNG via dot. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "article.h"
+#include "atomic_file.h"
+#include "cli.h"
+#include "zoo.h"
+
+static void graph_usage(FILE *f)
+{
+    fprintf(f,
+        "usage: gradflow graph [--model article|softmax] [--step manual|autodiff]\n"
+        "                      [--hidden N] [--png FILE] [-o FILE]\n"
+        "\n"
+        "Builds one of the networks 'gradflow train' trains and writes the graph of\n"
+        "its training step in Graphviz's DOT language: every node the step's targets\n"
+        "need, found by following inputs back from the targets to the placeholders,\n"
+        "variables and constants (a variable's initializer is not an input, so it\n"
+        "is not drawn; nor is the evaluation's accuracy count).\n"
+        "\n"
+        "Each node is labelled with its name, its op and its inferred shape (? for a\n"
+        "dimension known only when the session runs). Nodes are grouped in three\n"
+        "clusters: the forward pass (what the cost or the output needs), the\n"
+        "gradients (the nodes gf_gradients built, named \"gradients/...\", or the\n"
+        "hand-written backward pass of --step manual) and the update (the\n"
+        "optimizer's arithmetic and assignments). Placeholders are blue, variables\n"
+        "green cylinders, constants grey ellipses, gradient nodes orange, assignments\n"
+        "red; the step's targets have a double border; an edge into an assignment\n"
+        "from the variable it sets is labelled \"var\".\n"
+        "\n"
+        "Options:\n"
+        "  --model article    the article's 784-H-10 sigmoid network (default)\n"
+        "  --model softmax    784-H-10, relu, softmax cross-entropy, Adam (its step is\n"
+        "                     always derived by gf_gradients)\n"
+        "  --step manual      the article's back-propagation written by hand (default)\n"
+        "  --step autodiff    the article's step derived by gf_gradients\n"
+        "  --hidden N         hidden units (default 30, or 100 for --model softmax)\n"
+        "  -o FILE            write the DOT text to FILE (atomically) instead of stdout\n"
+        "  --png FILE         render it with Graphviz's dot into FILE (atomically);\n"
+        "                     needs dot on PATH (Debian: apt-get install graphviz).\n"
+        "                     Without -o, the DOT text is then not printed\n"
+        "  -h, --help         this help\n"
+        "\n"
+        "Examples:\n"
+        "  gradflow graph --step autodiff > step.dot && dot -Tsvg step.dot > step.svg\n"
+        "  gradflow graph --model softmax --png softmax.png\n"
+        "\n"
+        "Exit status: 0 success; 1 failure (a file that cannot be written, dot missing\n"
+        "or failing); 2 usage error.\n");
+}
+
+enum part { PART_FORWARD, PART_GRADIENTS, PART_UPDATE, PART_N };
+
+/* The pruned step: nodes in creation order, with their part. */
+typedef struct walk {
+    int n;               /* nodes in the graph */
+    gf_node **node;      /* by creation index */
+    signed char *in;     /* 1: needed by the step */
+    signed char *part;   /* enum part, for needed nodes */
+    signed char *fwd;    /* ancestor of a forward root */
+    signed char *grad;   /* ancestor of a hand-written gradient */
+    signed char *target; /* a step target */
+} walk;
+
+/* Creation index of n: nodes are found by pointer through a sorted copy. */
+typedef struct slot { const gf_node *p; int i; } slot;
+
+static int slot_cmp(const void *a, const void *b)
+{
+    const gf_node *x = ((const slot *)a)->p, *y = ((const slot *)b)->p;
+    return x < y ? -1 : x > y;
+}
+
+static int index_of(const slot *sorted, int n, const gf_node *p)
+{
+    slot key = { p, 0 };
+    const slot *hit = bsearch(&key, sorted, (size_t)n, sizeof *sorted, slot_cmp);
+    return hit ? hit->i : -1;
+}
+
+/* Marks in mark[] every ancestor of the roots (roots included). */
+static void mark_ancestors(const walk *w, const slot *sorted, gf_node *const *roots, int n_roots,
+                           signed char *mark, int *stack)
+{
+    int top = 0;
+    for (int r = 0; r < n_roots; r++) {
+        int i = roots[r] ? index_of(sorted, w->n, roots[r]) : -1;
+        if (i >= 0 && !mark[i]) {
+            mark[i] = 1;
+            stack[top++] = i;
+        }
+    }
+    while (top > 0) {
+        gf_node *x = w->node[stack[--top]];
+        for (int k = 0; k < gf_node_input_count(x); k++) {
+            int j = index_of(sorted, w->n, gf_node_input(x, k));
+            if (j >= 0 && !mark[j]) {
+                mark[j] = 1;
+                stack[top++] = j;
+            }
+        }
+    }
+}
+
+static int is_source_op(const char *op)
+{
+    return !strcmp(op, "constant") || !strcmp(op, "zeros") || !strcmp(op, "truncated_normal");
+}
+
+/* The text of s for an HTML-like label. */
+static void html(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '&': fputs("&amp;", f); break;
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '"': fputs("&quot;", f); break;
+        default: fputc(*s, f);
+        }
+    }
+}
+
+static void dot_node(FILE *f, const walk *w, int i)
+{
+    gf_node *x = w->node[i];
+    const char *op = gf_node_op(x);
+    char shape[64];
+    gf_shape_format(gf_node_shape(x), shape, sizeof shape);
+    const char *fill = "#ffffff", *form = "box", *style = "rounded,filled";
+    if (!strcmp(op, "placeholder")) {
+        fill = "#cfe2ff";
+        form = "invhouse";
+        style = "filled";
+    } else if (!strcmp(op, "variable")) {
+        fill = "#d4f0d4";
+        form = "cylinder";
+        style = "filled";
+    } else if (is_source_op(op)) {
+        fill = "#eeeeee";
+        form = "ellipse";
+        style = "filled";
+    } else if (!strcmp(op, "assign")) {
+        fill = "#f8c8c8";
+    } else if (!strcmp(op, "group")) {
+        fill = "#f8c8c8";
+        form = "octagon";
+        style = "filled";
+    } else if (w->part[i] == PART_GRADIENTS) {
+        fill = "#ffd8a8";
+    }
+    fprintf(f, "    n%d [id=\"n%d\", shape=%s, style=\"%s\", fillcolor=\"%s\"%s, label=<<b>", i, i, form, style,
+            fill, w->target[i] ? ", peripheries=2" : "");
+    html(f, gf_node_name(x));
+    fprintf(f, "</b><br/><font point-size=\"9\">");
+    html(f, op);
+    fprintf(f, " %s", shape);
+    if (gf_node_dtype(x) != GF_F32) fprintf(f, " %s", gf_dtype_name(gf_node_dtype(x)));
+    fprintf(f, "</font>>];\n");
+}
+
+/* Writes the DOT text of the walk. */
+static void write_dot(FILE *f, const walk *w, const char *title, const char *grad_label, const char *update_label)
+{
+    int count[PART_N] = { 0 }, nodes = 0, edges = 0;
+    for (int i = 0; i < w->n; i++)
+        if (w->in[i]) {
+            count[w->part[i]]++;
+            nodes++;
+            edges += gf_node_input_count(w->node[i]);
+        }
+    fprintf(f, "digraph gradflow {\n");
+    fprintf(f, "  // %s: %d nodes, %d edges (forward %d, gradients %d, update %d)\n", title, nodes, edges,
+            count[PART_FORWARD], count[PART_GRADIENTS], count[PART_UPDATE]);
+    fprintf(f, "  graph [rankdir=TB, fontname=\"Helvetica\", fontsize=12, nodesep=0.25, ranksep=0.35,\n"
+               "         labelloc=t, label=<<table border=\"0\" cellspacing=\"4\"><tr><td colspan=\"6\"><b>");
+    html(f, title);
+    fprintf(f, "</b></td></tr><tr><td colspan=\"6\">%d nodes of the training step, named and shaped;"
+               " a double border marks a target</td></tr><tr>"
+               "<td bgcolor=\"#cfe2ff\">placeholder</td><td bgcolor=\"#d4f0d4\">variable</td>"
+               "<td bgcolor=\"#eeeeee\">constant</td><td border=\"1\">op</td>"
+               "<td bgcolor=\"#ffd8a8\">gradient op</td><td bgcolor=\"#f8c8c8\">assign / group</td>"
+               "</tr></table>>];\n",
+            nodes);
+    fprintf(f, "  node [fontname=\"Helvetica\", fontsize=11, margin=\"0.08,0.03\", height=0.3];\n");
+    fprintf(f, "  edge [color=\"#555555\", arrowsize=0.6];\n");
+    static const char *cluster[PART_N] = { "forward", "gradients", "update" };
+    const char *label[PART_N] = { "forward pass", grad_label, update_label };
+    static const char *bg[PART_N] = { "#f4f8ff", "#fff6ea", "#fbf0f0" };
+    for (int p = 0; p < PART_N; p++) {
+        if (!count[p]) continue;
+        fprintf(f, "  subgraph cluster_%s {\n", cluster[p]);
+        fprintf(f, "    label=\"%s (%d nodes)\"; style=\"rounded,filled\"; color=\"#999999\"; fillcolor=\"%s\";\n",
+                label[p], count[p], bg[p]);
+        for (int i = 0; i < w->n; i++)
+            if (w->in[i] && w->part[i] == p) dot_node(f, w, i);
+        fprintf(f, "  }\n");
+    }
+    for (int i = 0; i < w->n; i++) {
+        if (!w->in[i]) continue;
+        gf_node *x = w->node[i];
+        int is_assign = !strcmp(gf_node_op(x), "assign");
+        for (int k = 0; k < gf_node_input_count(x); k++) {
+            int j = -1;
+            gf_node *in = gf_node_input(x, k);
+            for (int t = i - 1; t >= 0 && j < 0; t--) /* inputs come before */
+                if (w->node[t] == in) j = t;
+            if (j < 0) continue;
+            const char *attr = "";
+            if (is_assign && k == 0) attr = " [label=\"var\", style=dashed, color=\"#c03030\", fontsize=9]";
+            else if (w->part[i] == PART_GRADIENTS) attr = " [color=\"#d07000\"]";
+            fprintf(f, "  n%d -> n%d%s;\n", j, i, attr);
+        }
+    }
+    fprintf(f, "}\n");
+}
+
+/* The directories of PATH searched for prog, as `command -v` does. */
+static int on_path(const char *prog)
+{
+    const char *path = getenv("PATH");
+    if (!path || !*path) return 0;
+    while (*path) {
+        const char *colon = strchr(path, ':');
+        size_t len = colon ? (size_t)(colon - path) : strlen(path);
+        char full[4200];
+        snprintf(full, sizeof full, "%.*s/%s", len ? (int)len : 1, len ? path : ".", prog);
+        struct stat sb;
+        if (stat(full, &sb) == 0 && S_ISREG(sb.st_mode) && access(full, X_OK) == 0) return 1;
+        if (!colon) break;
+        path = colon + 1;
+    }
+    return 0;
+}
+
+/* Runs dot -Tpng on the DOT file into png (atomically). */
+static int render_png(const char *dotfile, const char *png)
+{
+    char err[4400];
+    gf_atomic_file af;
+    if (!gf_atomic_open(&af, png, err, sizeof err)) {
+        fprintf(stderr, "gradflow graph: --png %s\n", err);
+        return 0;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "gradflow graph: cannot run dot: %s\n", strerror(errno));
+        gf_atomic_abort(&af);
+        return 0;
+    }
+    if (pid == 0) {
+        char *args[] = { "dot", "-Tpng", "-o", af.tmp, (char *)dotfile, NULL };
+        execvp("dot", args);
+        _exit(127);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "gradflow graph: dot -Tpng failed (%s %d); %s is left as it was\n",
+                WIFEXITED(status) ? "exit status" : "signal",
+                WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), png);
+        gf_atomic_abort(&af);
+        return 0;
+    }
+    if (!gf_atomic_commit(&af, err, sizeof err)) { /* dot wrote the file by name: af.f is empty */
+        fprintf(stderr, "gradflow graph: --png %s\n", err);
+        return 0;
+    }
+    return 1;
+}
+
+int gf_cli_graph(int argc, char **argv)
+{
+    const char *model = "article", *step = NULL, *png = NULL, *out = NULL;
+    int64_t hidden = -1;
+    for (int i = 1; i < argc; i += 2) { /* every option but --help takes a value */
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            graph_usage(stdout);
+            return GF_EXIT_OK;
+        }
+        if (strcmp(a, "--model") && strcmp(a, "--step") && strcmp(a, "--png") && strcmp(a, "-o") &&
+            strcmp(a, "--hidden")) {
+            fprintf(stderr, "gradflow graph: unknown %s '%s' (try 'gradflow graph --help')\n",
+                    a[0] == '-' ? "option" : "argument", a);
+            return GF_EXIT_USAGE;
+        }
+        if (!v) {
+            fprintf(stderr, "gradflow graph: %s needs a value (try 'gradflow graph --help')\n", a);
+            return GF_EXIT_USAGE;
+        }
+        if (!strcmp(a, "--model")) model = v;
+        else if (!strcmp(a, "--step")) step = v;
+        else if (!strcmp(a, "--png")) png = v;
+        else if (!strcmp(a, "-o")) out = v;
+        else {
+            char *end;
+            errno = 0;
+            long long h = strtoll(v, &end, 10);
+            if (errno || end == v || *end || h < 1 || h > 100000) {
+                fprintf(stderr, "gradflow graph: --hidden needs an integer from 1 to 100000, got '%s'\n", v);
+                return GF_EXIT_USAGE;
+            }
+            hidden = h;
+        }
+    }
+    int softmax = !strcmp(model, "softmax");
+    if (!softmax && strcmp(model, "article")) {
+        fprintf(stderr, "gradflow graph: unknown --model '%s': expected 'article' or 'softmax'\n", model);
+        return GF_EXIT_USAGE;
+    }
+    if (step && strcmp(step, "manual") && strcmp(step, "autodiff")) {
+        fprintf(stderr, "gradflow graph: unknown --step '%s': expected 'manual' or 'autodiff'\n", step);
+        return GF_EXIT_USAGE;
+    }
+    if (softmax && step && !strcmp(step, "manual")) {
+        fprintf(stderr, "gradflow graph: --model softmax has no hand-written step (its step is derived by "
+                        "gf_gradients); leave out --step or give --step autodiff\n");
+        return GF_EXIT_USAGE;
+    }
+    int autodiff = softmax || (step && !strcmp(step, "autodiff"));
+    if (hidden < 0) hidden = softmax ? 100 : 30;
+    char err[4400];
+    if (png && !on_path("dot")) {
+        fprintf(stderr, "gradflow graph: --png needs Graphviz's 'dot' program, which is not on PATH: install "
+                        "the Debian package graphviz (apt-get install graphviz), or write the DOT text and "
+                        "render it elsewhere\n");
+        return GF_EXIT_FAIL;
+    }
+    if ((png && !gf_atomic_dir_ok(png, err, sizeof err)) || (out && !gf_atomic_dir_ok(out, err, sizeof err))) {
+        fprintf(stderr, "gradflow graph: %s\n", err);
+        return GF_EXIT_FAIL;
+    }
+
+    /* Build the network; name the forward roots and, for the manual step, the
+     * hand-written gradients. */
+    gf_graph *g = NULL;
+    gf_node *targets[4] = { 0 }, *fwd_roots[2] = { 0 }, *grad_roots[4] = { 0 };
+    int n_targets = 0, n_fwd = 0, n_grad = 0;
+    gf_status built;
+    char title[256];
+    const char *grad_label, *update_label;
+    if (softmax) {
+        gf_zoo_net z;
+        built = gf_zoo_build_softmax(&z, (int)hidden, 0);
+        g = z.g;
+        targets[n_targets++] = z.step;
+        fwd_roots[n_fwd++] = z.loss;
+        fwd_roots[n_fwd++] = z.probs;
+        snprintf(title, sizeof title, "softmax model 784-%lld-10: relu, softmax cross-entropy, Adam",
+                 (long long)hidden);
+        grad_label = "gradients: built by gf_gradients";
+        update_label = "update: Adam";
+    } else {
+        gf_article_net net = { 0 };
+        built = autodiff ? gf_article_build_autodiff(&net, (int)hidden, 0.1f)
+                         : gf_article_build_manual(&net, (int)hidden, 0.5f);
+        g = net.g;
+        for (int i = 0; i < net.n_step; i++) targets[n_targets++] = net.step[i];
+        fwd_roots[n_fwd++] = net.a_2;
+        if (autodiff) {
+            fwd_roots[n_fwd++] = gf_graph_find(g, "cost");
+        } else {
+            static const char *names[] = { "d_w_1", "d_z_1", "d_w_2", "d_z_2" };
+            for (int i = 0; i < 4; i++) grad_roots[n_grad++] = gf_graph_find(g, names[i]);
+        }
+        snprintf(title, sizeof title, "the article's network 784-%lld-10, %s step", (long long)hidden,
+                 autodiff ? "autodiff" : "manual");
+        grad_label = autodiff ? "gradients: built by gf_gradients" : "gradients: back-propagation written by hand";
+        update_label = "update: gradient descent";
+    }
+    if (built != GF_OK) {
+        fprintf(stderr, "gradflow graph: %s\n", g ? gf_graph_error(g) : "out of memory");
+        gf_graph_free(g);
+        return GF_EXIT_FAIL;
+    }
+
+    int rc = GF_EXIT_FAIL;
+    walk w = { .n = gf_graph_node_count(g) };
+    slot *sorted = malloc((size_t)w.n * sizeof *sorted + 1);
+    int *stack = malloc((size_t)w.n * sizeof *stack + 1);
+    w.node = malloc((size_t)w.n * sizeof *w.node + 1);
+    signed char *flags = calloc((size_t)w.n * 5 + 1, 1);
+    char dotfile[4200] = "";
+    if (!sorted || !stack || !w.node || !flags) {
+        fprintf(stderr, "gradflow graph: out of memory\n");
+        goto done;
+    }
+    w.in = flags;
+    w.part = flags + w.n;
+    w.fwd = flags + 2 * w.n;
+    w.grad = flags + 3 * w.n;
+    w.target = flags + 4 * w.n;
+    for (int i = 0; i < w.n; i++) {
+        w.node[i] = gf_graph_node(g, i);
+        sorted[i] = (slot){ w.node[i], i };
+    }
+    qsort(sorted, (size_t)w.n, sizeof *sorted, slot_cmp);
+    mark_ancestors(&w, sorted, targets, n_targets, w.in, stack);
+    mark_ancestors(&w, sorted, fwd_roots, n_fwd, w.fwd, stack);
+    mark_ancestors(&w, sorted, grad_roots, n_grad, w.grad, stack);
+    for (int t = 0; t < n_targets; t++) {
+        int i = index_of(sorted, w.n, targets[t]);
+        if (i >= 0) w.target[i] = 1;
+    }
+    for (int i = 0; i < w.n; i++) {
+        if (!strcmp(gf_node_op(w.node[i]), "placeholder"))
+            w.part[i] = PART_FORWARD; /* inputs of the network */
+        else if (!strncmp(gf_node_name(w.node[i]), "gradients/", 10) || (w.grad[i] && !w.fwd[i]))
+            w.part[i] = PART_GRADIENTS;
+        else if (w.fwd[i])
+            w.part[i] = PART_FORWARD;
+        else
+            w.part[i] = PART_UPDATE;
+    }
+
+    if (out || !png) {
+        if (out) {
+            gf_atomic_file af;
+            if (!gf_atomic_open(&af, out, err, sizeof err)) {
+                fprintf(stderr, "gradflow graph: -o %s\n", err);
+                goto done;
+            }
+            write_dot(af.f, &w, title, grad_label, update_label);
+            if (!gf_atomic_commit(&af, err, sizeof err)) {
+                fprintf(stderr, "gradflow graph: -o %s\n", err);
+                goto done;
+            }
+        } else {
+            write_dot(stdout, &w, title, grad_label, update_label);
+            if (fflush(stdout) != 0 || ferror(stdout)) {
+                fprintf(stderr, "gradflow graph: cannot write to stdout: %s\n", strerror(errno));
+                goto done;
+            }
+        }
+    }
+    if (png) {
+        gf_atomic_file af; /* the DOT text for dot to read, removed afterwards */
+        if (!gf_atomic_open(&af, png, err, sizeof err)) {
+            fprintf(stderr, "gradflow graph: --png %s\n", err);
+            goto done;
+        }
+        snprintf(dotfile, sizeof dotfile, "%s", af.tmp);
+        write_dot(af.f, &w, title, grad_label, update_label);
+        int written = fflush(af.f) == 0 && !ferror(af.f);
+        fclose(af.f);
+        if (!written) {
+            fprintf(stderr, "gradflow graph: %s: cannot write: %s\n", dotfile, strerror(errno));
+            goto done;
+        }
+        if (!render_png(dotfile, png)) goto done;
+    }
+    rc = GF_EXIT_OK;
+done:
+    if (dotfile[0]) unlink(dotfile);
+    free(flags);
+    free(w.node);
+    free(stack);
+    free(sorted);
+    gf_graph_free(g);
+    return rc;
+}
