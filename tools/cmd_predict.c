@@ -8,6 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef GF_HAVE_PNG
+#include <png.h>
+#endif
+
 #include "ckpt_cli.h"
 #include "cli.h"
 
@@ -37,9 +41,10 @@ static void predict_usage(FILE *f)
         "  idx:DIR:N     test image N (from 0) of the MNIST folder DIR\n"
         "                (DIR/t10k-images-idx3-ubyte[.gz]); DIR may also be an IDX\n"
         "                image file itself (no label then).\n"
-        "PNG is not read by this build (gradflow does not link libpng yet): convert\n"
-        "first, e.g. 'magick in.png -colorspace Gray -resize 28x28! -depth 8 out.pgm'\n"
-        "(ImageMagick) or 'pngtopnm in.png | ppmtopgm > out.pgm' (netpbm).\n"
+        "  PATH.png      a PNG image, 28x28 pixels, any colour type (read as 8-bit\n"
+        "                gray, value/255), when gradflow is built with libpng\n"
+        "                (Debian: libpng-dev); otherwise convert it to PGM first, e.g.\n"
+        "                'pngtopnm in.png | ppmtopgm > out.pgm' (netpbm).\n"
         "\n"
         "Options:\n"
         "  --hidden N    hidden units of the network saved in FILE (default 30)\n"
@@ -86,7 +91,36 @@ static long pgm_number(const unsigned char *b, size_t n, size_t *i)
     return v;
 }
 
-/* Reads a 28x28 PGM into px (784 floats in [0,1]); prints why not. */
+#ifdef GF_HAVE_PNG
+/* Reads a 28x28 PNG (any colour type, read as 8-bit gray through libpng's
+ * simplified API) into px (784 floats in [0,1]); prints why not. */
+static int read_png(const char *path, int invert, float *px)
+{
+    png_image im;
+    memset(&im, 0, sizeof im);
+    im.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_file(&im, path)) {
+        fprintf(stderr, "gradflow predict: %s: %s\n", path, im.message);
+        return 0;
+    }
+    if (im.width != 28 || im.height != 28) {
+        fprintf(stderr, "gradflow predict: %s: %ux%u pixels, expected 28x28\n", path, im.width, im.height);
+        png_image_free(&im);
+        return 0;
+    }
+    unsigned char gray[784];
+    im.format = PNG_FORMAT_GRAY;
+    if (!png_image_finish_read(&im, NULL, gray, 28, NULL)) {
+        fprintf(stderr, "gradflow predict: %s: %s\n", path, im.message);
+        png_image_free(&im);
+        return 0;
+    }
+    for (int k = 0; k < 784; k++) px[k] = (float)(invert ? 255 - gray[k] : gray[k]) / 255.0f;
+    return 1;
+}
+#endif
+
+/* Reads a 28x28 PGM (or PNG) into px (784 floats in [0,1]); prints why not. */
 static int read_pgm(const char *path, int invert, float *px)
 {
     FILE *f = fopen(path, "rb");
@@ -102,6 +136,9 @@ static int read_pgm(const char *path, int invert, float *px)
         fprintf(stderr, "gradflow predict: %s: read error\n", path);
         return 0;
     }
+#ifdef GF_HAVE_PNG
+    if (n >= 8 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8)) return read_png(path, invert, px);
+#endif
     if (n < 2 || b[0] != 'P' || (b[1] != '5' && b[1] != '2')) {
         fprintf(stderr, "gradflow predict: %s: not a PGM image (P5 or P2)%s\n", path,
                 n >= 4 && !memcmp(b, "\x89PNG", 4) ? ": PNG is not supported, convert it to PGM (see --help)" : "");
