@@ -6,6 +6,8 @@
 #   make bench     build and run the benchmarks (gradflow bench; extra options in
 #                  BENCHFLAGS, e.g. make bench BENCHFLAGS="--quick --only w1")
 #   make install   install into PREFIX (default /usr/local)
+#   make fuzz      build the libFuzzer targets (clang) and run each FUZZ_SECONDS
+#                  (default 60); fails on any finding (see fuzz/README.md)
 
 PREFIX   ?= /usr/local
 SANITIZE ?= 0
@@ -21,7 +23,7 @@ BUILD    ?= build
 CMAKEFLAGS += -DCMAKE_BUILD_TYPE=Release
 endif
 
-.PHONY: all demo check bench install deps data clean
+.PHONY: all demo check bench install deps data clean fuzz fuzz-build fuzz-seeds
 
 all: $(BUILD)/gradflow
 
@@ -59,3 +61,40 @@ install: $(BUILD)/gradflow
 
 clean:
 	rm -rf build build-asan
+
+# Fuzzing: fuzz/CMakeLists.txt is a clang-only project of its own (the
+# library rebuilt with -fsanitize=fuzzer-no-link,address,undefined). Each
+# target starts from fuzz/corpus/<t> and fuzz/regressions/<t>, keeps what it
+# finds in $(FUZZ_BUILD)/corpus/<t>, and writes a crashing input to
+# $(FUZZ_BUILD)/artifacts/<t>/: copy it into fuzz/regressions/<t>/ (replayed
+# by tests/test_bad_inputs.c), then fix the bug.
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_CC      ?= clang
+FUZZ_TARGETS ?= fuzz_idx fuzz_graph fuzz_checkpoint
+FUZZ_FLAGS   ?= -timeout=30 -rss_limit_mb=2048
+
+fuzz-build:
+	cmake -S fuzz -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=$(FUZZ_CC) -DCMAKE_BUILD_TYPE=
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+
+fuzz: fuzz-build
+	@status=0; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/artifacts/$$t fuzz/regressions/$$t; \
+	  echo "== fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  if UBSAN_OPTIONS=print_stacktrace=1 $(FUZZ_BUILD)/$$t -max_total_time=$(FUZZ_SECONDS) \
+	       -print_final_stats=1 $(FUZZ_FLAGS) -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t/ \
+	       $(FUZZ_BUILD)/corpus/$$t fuzz/corpus/$$t fuzz/regressions/$$t \
+	       > $(FUZZ_BUILD)/$$t.log 2>&1; then \
+	    grep -E '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)' \
+	      $(FUZZ_BUILD)/$$t.log | tr '\n' ' '; echo; \
+	  else \
+	    status=1; tail -n 60 $(FUZZ_BUILD)/$$t.log; \
+	    echo "fuzz: $$t FOUND A BUG (full log: $(FUZZ_BUILD)/$$t.log); reproduce with"; \
+	    echo "  $(FUZZ_BUILD)/$$t $(FUZZ_BUILD)/artifacts/$$t/<file>"; \
+	    echo "and keep the input as a regression: cp it to fuzz/regressions/$$t/"; \
+	  fi; \
+	done; exit $$status
+
+fuzz-seeds: fuzz-build
+	$(FUZZ_BUILD)/fuzz_gen_seeds fuzz/corpus

@@ -48,6 +48,11 @@ gf_status gf_gradient_check(gf_session *s, gf_node *y, gf_node *x, const gf_feed
         (n_feeds > 0 && !feeds) || n_feeds < 0)
         return gf__session_fail(s, GF_ERR_ARG, "gradient_check: y, x and result must be valid nodes of one graph");
     gf_graph *g = y->graph;
+    for (int i = 0; i < n_feeds; i++) {
+        const gf_tensor *t = feeds[i].value;
+        if (!t || (!t->data && gf_shape_count(t->shape) > 0))
+            return gf__session_fail(s, GF_ERR_FEED, "gradient_check: feeds[%d] has no tensor", i);
+    }
     bool is_var = x->op->flags & GF_OPF_VARIABLE;
     int fed = -1;
     for (int i = 0; i < n_feeds; i++)
@@ -84,7 +89,7 @@ gf_status gf_gradient_check(gf_session *s, gf_node *y, gf_node *x, const gf_feed
         }
         memcpy(fd, feeds, (size_t)n_feeds * sizeof *fd);
         n = gf_tensor_count(t);
-        memcpy(copy->data, t->data, (size_t)n * sizeof(float));
+        if (n > 0) memcpy(copy->data, t->data, (size_t)n * sizeof(float));
         fd[fed].value = copy;
         xv = copy->data;
     }

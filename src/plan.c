@@ -565,7 +565,8 @@ gf_status gf__plan_run(gf_session *s, gf_plan *p, const gf_feed *feeds, int n_fe
             outs[f] = &q->val;
             continue;
         }
-        memcpy(p->fetch_copy[f].data, q->val.data, (size_t)gf_shape_count(q->n.shape) * sizeof(float));
+        int64_t cnt = gf_shape_count(q->n.shape);
+        if (cnt > 0) memcpy(p->fetch_copy[f].data, q->val.data, (size_t)cnt * sizeof(float));
         outs[f] = &p->fetch_copy[f];
     }
     for (int i = 0; i < p->n_commit; i++) {

@@ -1046,25 +1046,25 @@ static void test_long_message(void **state)
     char long_name[201];
     memset(long_name, 'p', 200);
     long_name[200] = '\0';
-    gf_node *p = gf_placeholder(g, long_name, GF_F32, gf_dims(4, GF_ANY, 1234567, 7654321, 3));
-    gf_node *q = gf_placeholder(g, long_name, GF_F32, gf_dims(4, GF_ANY, 1234567, 7654321, 4));
+    gf_node *p = gf_placeholder(g, long_name, GF_F32, gf_dims(4, GF_ANY, 1234567, 76543, 3));
+    gf_node *q = gf_placeholder(g, long_name, GF_F32, gf_dims(4, GF_ANY, 1234567, 76543, 4));
     assert_int_equal(gf_graph_status(g), GF_OK);
     poisoned(gf_name(gf_add(p, q), long_name));
     assert_int_equal(gf_graph_status(g), GF_ERR_SHAPE);
     const char *msg = gf_graph_error(g);
     assert_true(strlen(msg) < 512);
-    assert_has(msg, "[?,1234567,7654321,3]");
-    assert_has(msg, "[?,1234567,7654321,4]");
+    assert_has(msg, "[?,1234567,76543,3]");
+    assert_has(msg, "[?,1234567,76543,4]");
     gf_graph_free(g);
 
     /* a session message naming a long-named placeholder */
     g = gf_graph_new();
-    p = gf_placeholder(g, long_name, GF_F32, gf_dims(4, GF_ANY, 1234567, 7654321, 3));
+    p = gf_placeholder(g, long_name, GF_F32, gf_dims(4, GF_ANY, 1234567, 76543, 3));
     gf_node *y = gf_name(gf_neg(p), long_name);
     gf_session *s = gf_session_new(g, NULL);
     const gf_tensor *out;
     gf_status st = gf_session_run(s, NULL, 0, &y, 1, NULL, 0, &out);
-    SESSION_ERROR(s, st, GF_ERR_FEED, "[?,1234567,7654321,3]", "must be fed");
+    SESSION_ERROR(s, st, GF_ERR_FEED, "[?,1234567,76543,3]", "must be fed");
     assert_true(strlen(gf_session_error(s)) < 1024);
     gf_session_free(s);
     gf_graph_free(g);

@@ -34,6 +34,14 @@ static bool check_shape(gf_graph *g, const char *what, const char *name, gf_shap
                        open_ok ? "a size >= 0 or GF_ANY" : "a size >= 0 (no open dimensions)");
         return false;
     }
+    int64_t known = 1; /* open dims aside, the rest must stay countable */
+    for (int i = 0; i < s.rank; i++)
+        if (s.dim[i] > 0 && (__builtin_mul_overflow(known, s.dim[i], &known) || known > ((int64_t)1 << 40))) {
+            char b[GF_SHAPE_STR];
+            gf__graph_fail(g, GF_ERR_SHAPE, "%s \"%s\": shape %s has too many elements", what,
+                           name ? name : "", shape_str(s, b));
+            return false;
+        }
     if (gf__shape_count_checked(s) == -2) {
         char b[GF_SHAPE_STR];
         gf__graph_fail(g, GF_ERR_SHAPE, "%s \"%s\": shape %s has too many elements", what,

@@ -297,8 +297,8 @@ bool gf__shape_reshape(SHAPE_ARGS)
         else known *= t.dim[i];
     }
     int64_t c = gf__shape_count_checked(in[0]), given = 1;
-    for (int i = 0; i < in[0].rank; i++)
-        if (in[0].dim[i] != GF_ANY) given *= in[0].dim[i];
+    for (int i = 0; i < in[0].rank; i++) /* an overflow here cannot match */
+        if (in[0].dim[i] != GF_ANY && __builtin_mul_overflow(given, in[0].dim[i], &given)) given = -1;
     bool ok;
     if (c >= 0 && infer >= 0) ok = known > 0 && c % known == 0;
     else if (c >= 0) ok = c == known;
@@ -359,8 +359,14 @@ bool gf__shape_concat(SHAPE_ARGS)
     }
     gf_shape r = in[0];
     for (int i = 0; i < r.rank; i++) r.dim[i] = merge_dim(in[0].dim[i], in[1].dim[i]);
-    r.dim[axis] = in[0].dim[axis] == GF_ANY || in[1].dim[axis] == GF_ANY ? GF_ANY
-                                                                           : in[0].dim[axis] + in[1].dim[axis];
+    int64_t sum;
+    if (in[0].dim[axis] == GF_ANY || in[1].dim[axis] == GF_ANY) sum = GF_ANY;
+    else if (__builtin_add_overflow(in[0].dim[axis], in[1].dim[axis], &sum) || sum > ((int64_t)1 << 40)) {
+        snprintf(msg, len, "concatenating %s and %s along axis %d gives too many elements",
+                 gf_shape_format(in[0], a, sizeof a), gf_shape_format(in[1], b, sizeof b), axis);
+        return false;
+    }
+    r.dim[axis] = sum;
     *out = r;
     *out_dt = dt[0];
     return true;
