@@ -58,10 +58,10 @@ GF_KERNEL(gf__k_concat)
     split_axis(in[0]->shape, axis, &outer, &la, &inner);
     const float *a = in[0]->data, *b = in[1]->data;
     float *o = out->data;
-    for (int64_t i = 0; i < outer; i++) {
-        copy(o, a + i * la * inner, la * inner);
+    for (int64_t i = 0; i < outer; i++) { /* an empty operand may have no data */
+        if (la * inner > 0) copy(o, a + i * la * inner, la * inner);
         o += la * inner;
-        copy(o, b + i * lb * inner, lb * inner);
+        if (lb * inner > 0) copy(o, b + i * lb * inner, lb * inner);
         o += lb * inner;
     }
 }
