@@ -133,7 +133,7 @@ GF_KERNEL(gf__k_cast)
         for (int64_t i = 0; i < cnt; i++) o[i] = truncf(X[i]);
         break;
     case GF_F32:
-        if (o != X) memcpy(o, X, (size_t)cnt * sizeof *o);
+        if (o != X && cnt > 0) memcpy(o, X, (size_t)cnt * sizeof *o); /* empty: data may be NULL */
         break;
     }
 }
@@ -142,7 +142,8 @@ GF_KERNEL(gf__k_cast)
 GF_KERNEL(gf__k_copy_input1)
 {
     (void)n; (void)ctx;
-    memcpy(out->data, in[1]->data, (size_t)gf_shape_count(out->shape) * sizeof(float));
+    int64_t cnt = gf_shape_count(out->shape);
+    if (cnt > 0) memcpy(out->data, in[1]->data, (size_t)cnt * sizeof(float));
 }
 
 GF_KERNEL(gf__k_zeros)
@@ -163,7 +164,7 @@ int64_t gf__first_nonfinite(const float *x, int64_t n)
 GF_KERNEL(gf__k_check_numerics)
 {
     int64_t n_el = gf_shape_count(out->shape);
-    memcpy(out->data, in[0]->data, (size_t)n_el * sizeof(float));
+    if (n_el > 0) memcpy(out->data, in[0]->data, (size_t)n_el * sizeof(float));
     int64_t bad = gf__first_nonfinite(out->data, n_el);
     if (bad < 0) return;
     char b[GF_SHAPE_STR];
