@@ -19,6 +19,7 @@
         float *o = out->data;                                                         \
         int64_t cnt = gf_shape_count(out->shape);                                     \
         int64_t na = gf_shape_count(in[0]->shape), nb = gf_shape_count(in[1]->shape); \
+        if (cnt == 0) return; /* empty: the data may be NULL */                       \
         if (na == cnt && nb == cnt) {                                                 \
             for (int64_t i = 0; i < cnt; i++) { float x = A[i], y = B[i]; o[i] = (EXPR); } \
             return;                                                                   \
