@@ -178,7 +178,12 @@ typedef struct gf_node gf_node;
 gf_graph *gf_graph_new(void);
 
 /* Frees the graph and all its nodes (NULL is fine). Free the sessions on
- * it first. */
+ * it first.
+ * Afterwards g, its nodes and any session still on it are dangling: using
+ * one (freeing g twice included) is undefined behaviour that C cannot
+ * detect, as with free(). What is detected: a NULL graph (gf_graph_status
+ * gives GF_ERR_ARG, constructors a poisoned node) and a node of another,
+ * live graph (GF_ERR_ARG, on the graph or the session). */
 void gf_graph_free(gf_graph *g);
 
 /* GF_OK, or the code of the first error recorded on g. */
@@ -470,6 +475,17 @@ typedef struct gf_session_options {
  * initializer that fails, leaves the session in that error. Free with
  * gf_session_free(). */
 gf_session *gf_session_new(gf_graph *g, const gf_session_options *opt);
+
+/* Frees the session, its variables' values and every tensor it lent (NULL
+ * is fine). Free every session, including one in error, before its graph.
+ * Afterwards s and the tensors it lent (fetched values, gf_session_variable)
+ * are dangling: using them (freeing s twice included) is undefined
+ * behaviour that C cannot detect, as with free(). What is detected: a NULL
+ * session (GF_ERR_ARG, and gf_session_error says "session is NULL"); a
+ * session whose start failed (a NULL graph, a graph in error, an
+ * initializer that failed), whose runs, saves and restores return its
+ * gf_session_status (gf_session_variable: NULL); a graph that went into
+ * error after the session started (runs, saves, restores: GF_ERR_STATE). */
 void gf_session_free(gf_session *s);
 
 gf_status gf_session_status(const gf_session *s);

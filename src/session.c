@@ -92,6 +92,12 @@ static bool reads_pending(gf_session *s, gf_node *x, gf_node **stack, bool *seen
 static gf_status init_run(gf_session *s, gf_node **vars, gf_node **inits, int n)
 {
     gf_plan *p;
+    /* The variables' storage first: once the initializers have drawn from
+     * their random streams nothing may fail, or a retry would draw other
+     * numbers than a run that never failed. */
+    for (int i = 0; i < n; i++)
+        if (gf__tensor_reshape(s->vars[vars[i]->var_index], GF_F32, vars[i]->shape) != GF_OK)
+            return fail(s, GF_ERR_NOMEM, "variable \"%s\": out of memory", vars[i]->name);
     const gf_tensor **vals = gf__malloc(((size_t)n + 1) * sizeof *vals);
     if (!vals) return fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
     gf_status st = gf__plan_compile(s, s->disabled, NULL, 0, inits, n, NULL, 0, &p);
@@ -99,10 +105,6 @@ static gf_status init_run(gf_session *s, gf_node **vars, gf_node **inits, int n)
         st = gf__plan_run(s, p, NULL, 0, vals);
         for (int i = 0; st == GF_OK && i < n; i++) {
             gf_tensor *t = s->vars[vars[i]->var_index];
-            if (gf__tensor_reshape(t, GF_F32, vars[i]->shape) != GF_OK) {
-                st = fail(s, GF_ERR_NOMEM, "variable \"%s\": out of memory", vars[i]->name);
-                break;
-            }
             memcpy(t->data, vals[i]->data, (size_t)gf_shape_count(vars[i]->shape) * sizeof(float));
             s->var_ready[vars[i]->var_index] = true;
             s->n_ready++;
@@ -189,6 +191,8 @@ static gf_status init_variables(gf_session *s)
     gf__free(inits);
     return st;
 }
+
+gf_status gf__session_init_variables(gf_session *s) { return init_variables(s); }
 
 
 /* ---- the public API ---- */

@@ -1,23 +1,29 @@
 /*
  * test_alloc_fail.c — fails the N-th allocation, for every N, while building
- * the article's graphs, planning, running steps and evaluating: every path
- * must report an error or finish correctly, and free what it took (LSan).
+ * the article's graphs, planning, running steps and evaluating, and while
+ * saving and restoring checkpoints: every path must report an error or
+ * finish correctly, and free what it took (LSan).
  */
 #include "testutil.h"
 
+#include <dirent.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "article.h"
 
 static long fail_at, n_calls;
 static bool failed_once;
+static bool armed; /* allocations are counted, and the fail_at-th fails, only while armed */
 
 static void *fail_malloc(void *ctx, size_t n)
 {
     (void)ctx;
-    if (++n_calls == fail_at) {
+    if (armed && ++n_calls == fail_at) {
         failed_once = true;
         return NULL;
     }
@@ -27,7 +33,7 @@ static void *fail_malloc(void *ctx, size_t n)
 static void *fail_realloc(void *ctx, void *p, size_t n)
 {
     (void)ctx;
-    if (++n_calls == fail_at) {
+    if (armed && ++n_calls == fail_at) {
         failed_once = true;
         return NULL;
     }
@@ -89,6 +95,7 @@ static void every_allocation_can_fail(void **state)
         float want[10], got[10];
         assert_int_equal(scenario(kind, want), GF_OK); /* the reference run */
         gf_set_allocator(&(gf_allocator){ fail_malloc, fail_realloc, plain_free, NULL });
+        armed = true;
         long n_errors = 0, n_points = 0;
         for (fail_at = 1;; fail_at++) {
             n_calls = 0;
@@ -101,10 +108,12 @@ static void every_allocation_can_fail(void **state)
             } else if (memcmp(got, want, sizeof want)) {
                 /* an allocation that is only an optimisation may fail
                  * silently, but then the results must not change */
+                armed = false;
                 gf_set_allocator(NULL);
                 fail_msg("allocation %ld failed silently and changed the result", fail_at);
             }
         }
+        armed = false;
         gf_set_allocator(NULL);
         print_message("%s: %ld allocation points, %ld reported an error\n", kind ? "autodiff" : "manual",
                       n_points, n_errors);
@@ -113,10 +122,413 @@ static void every_allocation_can_fail(void **state)
     }
 }
 
+/* ---- saving and restoring checkpoints ---- */
+
+/* An article net (kind 0: the manual step, 1: autodiff) and a session. */
+typedef struct rig {
+    gf_article_net net;
+    gf_session *s;
+} rig;
+
+static void rig_free(rig *r)
+{
+    gf_session_free(r->s);
+    gf_graph_free(r->net.g);
+    memset(r, 0, sizeof *r);
+}
+
+/* Builds the net, starts a session with seed and runs `steps` training
+ * steps; with late, then adds a variable "late" to the graph, which the
+ * session initialises on first use (a save or restore does it first).
+ * GF_OK or the first error; what was made is in r either way. */
+static gf_status rig_make(rig *r, int kind, uint64_t seed, int steps, bool late)
+{
+    memset(r, 0, sizeof *r);
+    gf_status st = kind ? gf_article_build_autodiff(&r->net, 30, 0.1f) : gf_article_build_manual(&r->net, 30, 0.5f);
+    if (st != GF_OK) return st;
+    if (!(r->s = gf_session_new(r->net.g, &(gf_session_options){ .seed = seed }))) return GF_ERR_NOMEM;
+    if ((st = gf_session_status(r->s)) != GF_OK) return st;
+    if (steps > 0) {
+        gf_tensor *x = gf_tensor_new(GF_F32, gf_dims(2, 10, 784), NULL);
+        gf_tensor *y = gf_tensor_new(GF_F32, gf_dims(2, 10, 10), NULL);
+        if (!x || !y) {
+            st = GF_ERR_NOMEM;
+        } else {
+            for (int i = 0; i < 10 * 784; i++) gf_tensor_data(x)[i] = (float)(i % 5) / 5.0f;
+            for (int i = 0; i < 10; i++) gf_tensor_data(y)[i * 10 + (i * 3) % 10] = 1.0f;
+            gf_feed feed[2] = { { r->net.a_0, x }, { r->net.y, y } };
+            for (int i = 0; i < steps && st == GF_OK; i++)
+                st = gf_session_run(r->s, feed, 2, NULL, 0, r->net.step, r->net.n_step, NULL);
+        }
+        gf_tensor_free(x);
+        gf_tensor_free(y);
+        if (st != GF_OK) return st;
+    }
+    if (late) {
+        gf_variable(r->net.g, "late", gf_truncated_normal(r->net.g, gf_dims(2, 3, 4), 0, 1));
+        st = gf_graph_status(r->net.g);
+    }
+    return st;
+}
+
+/* Every variable's value in s (graph order), as one malloc'ed array of *n
+ * floats. Fails the test when a variable has no value. */
+static float *snapshot(gf_session *s, gf_graph *g, int64_t *n)
+{
+    int64_t total = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        float *v = pass ? malloc((size_t)total * sizeof *v + 1) : NULL;
+        int64_t at = 0;
+        if (pass) assert_non_null(v);
+        for (int i = 0; i < gf_graph_node_count(g); i++) {
+            gf_node *node = gf_graph_node(g, i);
+            if (strcmp(gf_node_op(node), "variable") != 0) continue;
+            const gf_tensor *t = gf_session_variable(s, node);
+            if (!t) fail_msg("variable \"%s\": %s", gf_node_name(node), gf_session_error(s));
+            int64_t k = gf_tensor_count(t);
+            if (pass && k) memcpy(v + at, gf_tensor_data(t), (size_t)k * sizeof *v);
+            at += k;
+        }
+        if (pass) {
+            *n = at;
+            return v;
+        }
+        total = at;
+    }
+    return NULL;
+}
+
+/* Whether every variable of s holds want (n floats), bit for bit. */
+static bool holds(gf_session *s, gf_graph *g, const float *want, int64_t n)
+{
+    int64_t m;
+    float *v = snapshot(s, g, &m);
+    bool same = m == n && memcmp(v, want, (size_t)n * sizeof *v) == 0;
+    free(v);
+    return same;
+}
+
+static char *join(const char *dir, const char *name)
+{
+    size_t len = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(len);
+    assert_non_null(p);
+    snprintf(p, len, "%s/%s", dir, name);
+    return p;
+}
+
+/* A file's bytes (malloc'ed, *len of them), or NULL when it does not exist. */
+static unsigned char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 1 << 16, n = 0, got;
+    unsigned char *b = malloc(cap);
+    assert_non_null(b);
+    while ((got = fread(b + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            b = realloc(b, cap *= 2);
+            assert_non_null(b);
+        }
+    }
+    assert_int_equal(ferror(f), 0);
+    fclose(f);
+    *len = n;
+    return b;
+}
+
+static void spit(const char *path, const unsigned char *b, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+static bool same_bytes(const unsigned char *a, size_t na, const unsigned char *b, size_t nb)
+{
+    return a && b && na == nb && memcmp(a, b, na) == 0;
+}
+
+/* Whether dir holds a file whose name starts with '.' (a save's temporary
+ * file, ".NAME.tmp-XXXXXX", left behind). */
+static bool stray_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    bool stray = false;
+    for (struct dirent *e; (e = readdir(d));)
+        if (e->d_name[0] == '.' && strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            stray = true;
+    closedir(d);
+    return stray;
+}
+
+/* What the sweeps compare against, for one kind of net; all made with the
+ * allocator unarmed. Sessions of seed 2 after 1 or 2 steps, without or with
+ * the late variable (1, 1l, 2, 2l), and a fresh session of seed 3 (0). */
+typedef struct refs {
+    char *dir, *r_path, *rl_path;  /* checkpoints of 1 and 1l */
+    unsigned char *b1, *b2, *b2l;  /* the bytes that 1, 2 and 2l save */
+    size_t n_b1, n_b2, n_b2l;
+    float *v1, *v1l, *v2, *v2l, *v0;
+    int64_t n_v1, n_v1l, n_v2, n_v2l, n_v0;
+} refs;
+
+static void refs_make(refs *f, int kind)
+{
+    rig r;
+    memset(f, 0, sizeof *f);
+    f->dir = gf_test_tmpdir();
+    f->r_path = join(f->dir, "r.gf");
+    f->rl_path = join(f->dir, "rl.gf");
+    char *scratch = join(f->dir, "scratch.gf");
+
+    assert_int_equal(rig_make(&r, kind, 2, 1, false), GF_OK);
+    assert_int_equal(gf_session_save(r.s, f->r_path), GF_OK);
+    f->v1 = snapshot(r.s, r.net.g, &f->n_v1);
+    assert_non_null(f->b1 = slurp(f->r_path, &f->n_b1));
+    rig_free(&r);
+
+    assert_int_equal(rig_make(&r, kind, 2, 1, true), GF_OK);
+    assert_int_equal(gf_session_save(r.s, f->rl_path), GF_OK);
+    f->v1l = snapshot(r.s, r.net.g, &f->n_v1l);
+    rig_free(&r);
+
+    assert_int_equal(rig_make(&r, kind, 2, 2, false), GF_OK);
+    assert_int_equal(gf_session_save(r.s, scratch), GF_OK);
+    f->v2 = snapshot(r.s, r.net.g, &f->n_v2);
+    assert_non_null(f->b2 = slurp(scratch, &f->n_b2));
+    rig_free(&r);
+
+    assert_int_equal(rig_make(&r, kind, 2, 2, true), GF_OK);
+    assert_int_equal(gf_session_save(r.s, scratch), GF_OK);
+    f->v2l = snapshot(r.s, r.net.g, &f->n_v2l);
+    assert_non_null(f->b2l = slurp(scratch, &f->n_b2l));
+    rig_free(&r);
+
+    assert_int_equal(rig_make(&r, kind, 3, 0, false), GF_OK);
+    f->v0 = snapshot(r.s, r.net.g, &f->n_v0);
+    rig_free(&r);
+
+    assert_int_equal(unlink(scratch), 0);
+    free(scratch);
+    /* The values differ, so that "unchanged" and "restored" can be told apart. */
+    assert_true(f->n_v1 == f->n_v2 && f->n_v1 == f->n_v0 && f->n_v1l == f->n_v2l && f->n_v1l > f->n_v1);
+    assert_true(memcmp(f->v1, f->v2, (size_t)f->n_v1 * sizeof(float)) != 0);
+    assert_true(memcmp(f->v1, f->v0, (size_t)f->n_v1 * sizeof(float)) != 0);
+    assert_true(memcmp(f->v1l, f->v2l, (size_t)f->n_v1l * sizeof(float)) != 0);
+    assert_false(same_bytes(f->b1, f->n_b1, f->b2, f->n_b2));
+}
+
+static void refs_free(refs *f)
+{
+    free(f->r_path);
+    free(f->rl_path);
+    free(f->b1);
+    free(f->b2);
+    free(f->b2l);
+    free(f->v1);
+    free(f->v1l);
+    free(f->v2);
+    free(f->v2l);
+    free(f->v0);
+    gf_test_rmdir(f->dir);
+}
+
+typedef struct tally {
+    long points;  /* failed allocations inside the call swept */
+    long errors;  /* of which the call reported (always GF_ERR_NOMEM) */
+    long others;  /* failed allocations before it (building, starting) */
+} tally;
+
+/* Fails the N-th allocation inside gf_session_save, for every N, from a
+ * session after 2 steps. Without late: over the checkpoint of 1 (mode
+ * 0640), which must stay as it was, byte for byte, when the save fails, and
+ * still restore to 1's values. With late: to a new path, where nothing may
+ * appear when it fails; the save must first initialise the late variable. */
+static void sweep_save(int kind, const refs *f, bool late, tally *t)
+{
+    char *path = join(f->dir, late ? "new.gf" : "over.gf");
+    const unsigned char *want = late ? f->b2l : f->b2;
+    size_t n_want = late ? f->n_b2l : f->n_b2;
+    rig check; /* restores what a failed save left, to read its values */
+    assert_int_equal(rig_make(&check, kind, 5, 0, false), GF_OK);
+    for (fail_at = 1;; fail_at++) {
+        rig r;
+        assert_int_equal(rig_make(&r, kind, 2, 2, late), GF_OK);
+        if (late) {
+            unlink(path);
+        } else {
+            spit(path, f->b1, f->n_b1);
+            assert_int_equal(chmod(path, 0640), 0);
+        }
+        n_calls = 0;
+        failed_once = false;
+        armed = true;
+        gf_status st = gf_session_save(r.s, path);
+        armed = false;
+        size_t n_got = 0;
+        unsigned char *got = slurp(path, &n_got);
+        struct stat sb;
+        if (!failed_once) { /* ran past the last allocation */
+            if (st != GF_OK) fail_msg("save with no allocation failing: %s", gf_session_error(r.s));
+            assert_true(same_bytes(got, n_got, want, n_want));
+            free(got);
+            rig_free(&r);
+            break;
+        }
+        t->points++;
+        if (st == GF_OK) { /* an allocation that is only an optimisation */
+            if (!same_bytes(got, n_got, want, n_want))
+                fail_msg("save: allocation %ld failed silently and the file is wrong", fail_at);
+        } else {
+            t->errors++;
+            const char *msg = gf_session_error(r.s);
+            if (st != GF_ERR_NOMEM)
+                fail_msg("save: allocation %ld failed: %s \"%s\", expected %s", fail_at, gf_status_string(st),
+                         msg, gf_status_string(GF_ERR_NOMEM));
+            if (!strstr(msg, path) || !strstr(msg, "out of memory"))
+                fail_msg("save: allocation %ld failed: the message \"%s\" should name the path and the "
+                         "memory", fail_at, msg);
+            assert_int_equal(gf_session_status(r.s), GF_OK); /* not sticky */
+            if (late) {
+                if (got) fail_msg("save: allocation %ld failed, yet %s exists", fail_at, path);
+            } else {
+                if (!same_bytes(got, n_got, f->b1, f->n_b1))
+                    fail_msg("save: allocation %ld failed and the previous file changed", fail_at);
+                assert_int_equal(stat(path, &sb), 0);
+                assert_int_equal(sb.st_mode & 07777, 0640);
+                assert_int_equal(gf_session_restore(check.s, path), GF_OK);
+                assert_true(holds(check.s, check.net.g, f->v1, f->n_v1));
+            }
+            /* The session is still fine: the same save now succeeds. */
+            free(got);
+            assert_int_equal(gf_session_save(r.s, path), GF_OK);
+            assert_string_equal(gf_session_error(r.s), "");
+            got = slurp(path, &n_got);
+            assert_true(same_bytes(got, n_got, want, n_want));
+        }
+        if (!late) {
+            assert_int_equal(stat(path, &sb), 0);
+            assert_int_equal(sb.st_mode & 07777, 0640);
+        }
+        if (stray_files(f->dir)) fail_msg("save: allocation %ld failed: a temporary file is left", fail_at);
+        free(got);
+        rig_free(&r);
+    }
+    rig_free(&check);
+    unlink(path);
+    free(path);
+}
+
+/* Fails the N-th allocation, for every N, around gf_session_restore of the
+ * checkpoint of 1 (1l for mode 2). Mode 0: into a new session of a graph
+ * built the same way, allocations failing while it is built and started
+ * too; 1: into the same session after 2 steps; 2: the same with the late
+ * variable, which the restore must first initialise. A restore that fails
+ * changes no variable. */
+static void sweep_restore(int kind, const refs *f, int mode, tally *t)
+{
+    const char *path = mode == 2 ? f->rl_path : f->r_path;
+    const float *want = mode == 2 ? f->v1l : f->v1, *before = mode == 0 ? f->v0 : mode == 1 ? f->v2 : f->v2l;
+    int64_t n = mode == 2 ? f->n_v1l : f->n_v1;
+    for (fail_at = 1;; fail_at++) {
+        rig r;
+        gf_status st;
+        long start = 0;
+        n_calls = 0;
+        failed_once = false;
+        if (mode == 0) {
+            armed = true;
+            st = rig_make(&r, kind, 3, 0, false);
+            start = n_calls;
+            if (st == GF_OK) st = gf_session_restore(r.s, path);
+        } else {
+            assert_int_equal(rig_make(&r, kind, 2, 2, mode == 2), GF_OK);
+            armed = true;
+            st = gf_session_restore(r.s, path);
+        }
+        armed = false;
+        if (!failed_once) {
+            if (st != GF_OK) fail_msg("restore with no allocation failing: %s", gf_session_error(r.s));
+            assert_true(holds(r.s, r.net.g, want, n));
+            rig_free(&r);
+            break;
+        }
+        if (fail_at <= start) {
+            t->others++;
+            if (st == GF_OK && !holds(r.s, r.net.g, want, n))
+                fail_msg("restore: allocation %ld (building) failed silently and changed the result", fail_at);
+            rig_free(&r);
+            continue;
+        }
+        t->points++;
+        if (st == GF_OK) {
+            if (!holds(r.s, r.net.g, want, n))
+                fail_msg("restore: allocation %ld failed silently and the values are wrong", fail_at);
+        } else {
+            t->errors++;
+            const char *msg = gf_session_error(r.s);
+            if (st != GF_ERR_NOMEM)
+                fail_msg("restore: allocation %ld failed: %s \"%s\", expected %s", fail_at,
+                         gf_status_string(st), msg, gf_status_string(GF_ERR_NOMEM));
+            if (!strstr(msg, path) || !strstr(msg, "out of memory"))
+                fail_msg("restore: allocation %ld failed: the message \"%s\" should name the path and the "
+                         "memory", fail_at, msg);
+            assert_int_equal(gf_session_status(r.s), GF_OK);
+            if (!holds(r.s, r.net.g, before, n))
+                fail_msg("restore: allocation %ld failed and a variable changed", fail_at);
+            /* The session is still fine: the same restore now succeeds. */
+            assert_int_equal(gf_session_restore(r.s, path), GF_OK);
+            assert_true(holds(r.s, r.net.g, want, n));
+        }
+        rig_free(&r);
+    }
+}
+
+static void checkpoints_with_every_allocation_failing(void **state)
+{
+    (void)state;
+    /* Installed while no gradflow object exists; unarmed, it just counts nothing. */
+    gf_set_allocator(&(gf_allocator){ fail_malloc, fail_realloc, plain_free, NULL });
+    for (int kind = 0; kind < 2; kind++) {
+        refs f;
+        refs_make(&f, kind);
+        tally save_over = { 0 }, save_new = { 0 }, fresh = { 0 }, same = { 0 }, same_late = { 0 };
+        sweep_save(kind, &f, false, &save_over);
+        sweep_save(kind, &f, true, &save_new);
+        sweep_restore(kind, &f, 0, &fresh);
+        sweep_restore(kind, &f, 1, &same);
+        sweep_restore(kind, &f, 2, &same_late);
+        assert_false(stray_files(f.dir));
+        refs_free(&f);
+        const char *name = kind ? "autodiff" : "manual";
+        print_message("%s: save over a file %ld allocation points (%ld errors), to a new path with a late "
+                      "variable %ld (%ld)\n",
+                      name, save_over.points, save_over.errors, save_new.points, save_new.errors);
+        print_message("%s: restore into a new session %ld (%ld errors; %ld more while building it), into "
+                      "the same %ld (%ld), with a late variable %ld (%ld)\n",
+                      name, fresh.points, fresh.errors, fresh.others, same.points, same.errors,
+                      same_late.points, same_late.errors);
+        /* Not vacuous: each call's own allocations (the path copies; the
+         * staging buffers) failed, and initialising the late variable adds
+         * a plan's worth. */
+        assert_true(save_over.points >= 2 && save_over.errors >= 2);
+        assert_true(save_new.points > save_over.points + 5 && save_new.errors > save_new.points / 2);
+        assert_true(same.points >= 2 && same.errors >= 2);
+        assert_true(fresh.points == same.points && fresh.errors == same.errors && fresh.others > 30);
+        assert_true(same_late.points > same.points + 5 && same_late.errors > same_late.points / 2);
+    }
+    gf_set_allocator(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_allocation_can_fail),
+        cmocka_unit_test(checkpoints_with_every_allocation_failing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

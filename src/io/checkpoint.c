@@ -160,18 +160,16 @@ static gf_status split_path(const char *path, char **dir, const char **base)
     return GF_OK;
 }
 
-/* The session's variables, initialised; GF_OK or the failure on s. */
+/* The session's variables, initialised (those added to the graph after the
+ * session started get their first value here); GF_OK or the failure's own
+ * code (GF_ERR_NOMEM for memory) on s. */
 static gf_status variables_ready(gf_session *s, const char *path)
 {
-    gf_graph *g = gf__session_graph(s);
-    for (int i = 0; i < g->n_nodes; i++) {
-        gf_node *n = g->nodes[i];
-        if (n->var_index < 0) continue;
-        if (!gf_session_variable(s, n)) {
-            char msg[512];
-            snprintf(msg, sizeof msg, "%s", gf_session_error(s));
-            return fail(s, GF_ERR_STATE, "checkpoint %s: variable \"%s\": %s", path, n->name, msg);
-        }
+    gf_status st = gf__session_init_variables(s);
+    if (st != GF_OK) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", gf_session_error(s));
+        return fail(s, st, "checkpoint %s: initialising variables: %s", path, msg);
     }
     return GF_OK;
 }
