@@ -8,10 +8,45 @@
 
 #define BLK 256
 
+/* reg [len] = elements base .. base+len-1 of x broadcast to the output,
+ * whose rank-4 view is d [d0,d1,d2,d3]; st: x's strides in that view (0
+ * along the dimensions x is broadcast over). Row by row of d3 elements:
+ * x's part of a row is a contiguous run when st[3] is 1 (e.g. a bias
+ * [1,30] under [10,30]), one repeated value when it is 0 (a column
+ * [10,1] under [10,30]); gf__broadcast_strides gives no other, but any
+ * other stride works too. */
+static void gather(float *reg, const float *x, const int64_t d[GF_MAX_RANK], const int64_t st[GF_MAX_RANK],
+                   int64_t base, int64_t len)
+{
+    int64_t row = base / d[3], col = base % d[3];
+    int64_t i2 = row % d[2], i1 = row / d[2] % d[1], i0 = row / d[2] / d[1];
+    for (int64_t j = 0; j < len;) {
+        int64_t run = d[3] - col < len - j ? d[3] - col : len - j;
+        const float *p = x + i0 * st[0] + i1 * st[1] + i2 * st[2] + col * st[3];
+        if (st[3] == 1) {
+            memcpy(reg + j, p, (size_t)run * sizeof *reg);
+        } else if (st[3] == 0) {
+            float v = *p;
+            for (int64_t k = 0; k < run; k++) reg[j + k] = v;
+        } else {
+            for (int64_t k = 0; k < run; k++) reg[j + k] = p[k * st[3]];
+        }
+        j += run;
+        col = 0;
+        if (++i2 == d[2]) { /* next row: carry into i1, i0 */
+            i2 = 0;
+            if (++i1 == d[1]) {
+                i1 = 0;
+                i0++;
+            }
+        }
+    }
+}
+
 /* out [shape] = program(in_0 .. in_n) with each input broadcast to out. */
 void gf__k_fused(gf_tensor *out, const gf_fused *f)
 {
-    int64_t total = gf_shape_count(out->shape), d[GF_MAX_RANK];
+    int64_t total = gf_shape_count(out->shape), first = total < BLK ? total : BLK, d[GF_MAX_RANK];
     gf__shape_pad4(out->shape, d);
     float reg[GF_FUSED_MAX_IN + GF_FUSED_MAX_INSN][BLK];
     const float *src[GF_FUSED_MAX_IN + GF_FUSED_MAX_INSN];
@@ -19,9 +54,9 @@ void gf__k_fused(gf_tensor *out, const gf_fused *f)
     for (int i = 0; i < f->n_in; i++) {
         int64_t n = gf_shape_count(f->in[i]->val.shape);
         mode[i] = n == total ? 0 : n == 1 ? 1 : 2;
-        if (mode[i] == 1) {
+        if (mode[i] == 1) { /* filled once, as far as the first block reaches */
             float v = f->in[i]->val.data[0];
-            for (int j = 0; j < BLK; j++) reg[i][j] = v;
+            for (int64_t j = 0; j < first; j++) reg[i][j] = v;
             src[i] = reg[i];
         }
     }
@@ -31,19 +66,7 @@ void gf__k_fused(gf_tensor *out, const gf_fused *f)
             if (mode[i] == 0) {
                 src[i] = f->in[i]->val.data + base;
             } else if (mode[i] == 2) {
-                /* walk the output's 4-D index from base, reading x with
-                 * its broadcast strides (0 along broadcast dims) */
-                const int64_t *st = f->stride[i];
-                int64_t idx[GF_MAX_RANK], rem = base;
-                for (int k = GF_MAX_RANK - 1; k >= 0; k--) {
-                    idx[k] = rem % d[k];
-                    rem /= d[k];
-                }
-                const float *x = f->in[i]->val.data;
-                for (int64_t j = 0; j < len; j++) {
-                    reg[i][j] = x[idx[0] * st[0] + idx[1] * st[1] + idx[2] * st[2] + idx[3] * st[3]];
-                    for (int k = GF_MAX_RANK - 1; k >= 0 && ++idx[k] == d[k]; k--) idx[k] = 0;
-                }
+                gather(reg[i], f->in[i]->val.data, d, f->stride[i], base, len);
                 src[i] = reg[i];
             }
         }

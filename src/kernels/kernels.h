@@ -34,6 +34,13 @@ void gf__ew_sigmoid(float *o, const float *a, const float *b, int64_t n);
 void gf__ew_sqrt(float *o, const float *a, const float *b, int64_t n);
 GF_KERNEL(gf__k_check_numerics);
 int64_t gf__first_nonfinite(const float *x, int64_t n);
+/* exp.c: o [n] = exp(a [n]) (o may be a), the one float32 exp of the exp
+ * op, fused or not: AVX2 when gf__simd_enabled(), else portable C; the two
+ * give the same bits. The variants themselves are for tests; _avx2 exists
+ * only on x86 with GCC or Clang and needs gf__cpu_has_avx2_fma(). */
+void gf__exp_block(float *o, const float *a, int64_t n);
+void gf__exp_block_portable(float *o, const float *a, int64_t n);
+void gf__exp_block_avx2(float *o, const float *a, int64_t n);
 /* random.c */
 GF_KERNEL(gf__k_truncated_normal);
 /* gemm.c */

@@ -1,0 +1,154 @@
+/*
+ * exp.c — float32 exp over arrays (Cephes' expf): portable C and AVX2, which
+ * do the same float operations in the same order and so give the same bits.
+ */
+#include "gemm_impl.h"
+#include "kernels.h"
+
+#include <string.h>
+
+/* exp(x) for float x:
+ *   x' = x clamped to [LO, HI]        (NaN is returned as it came in)
+ *   n  = floor(x' * log2(e) + 1/2)    (n in [-150, 128])
+ *   r  = (x' - n*C1) - n*C2           (|r| <= about ln(2)/2; C1 + C2 = ln 2
+ *                                      within 1e-11, C1 short enough that
+ *                                      n*C1 is exact)
+ *   p  = ((poly(r) * r*r) + r) + 1    (e^r; Cephes' minimax polynomial)
+ *   e^x = (p * 2^h) * 2^(n-h), h = floor(n/2), the powers made from exponent
+ *        bits (both normal: h, n-h in [-75, 64]), so results above FLT_MAX
+ *        come out +inf and subnormal ones are rounded once, by the last
+ *        multiply; x <= LO gives 0 (e^-104 is under half the least
+ *        subnormal), x >= HI gives +inf (e^88.8 > FLT_MAX).
+ * No fused multiply-adds: each product is rounded before it is added, in
+ * both versions. The AVX2 one uses separate mul and add and is compiled for
+ * AVX2 without FMA; the portable one writes one operation per statement
+ * (Clang contracts only within one), and GCC contracts nothing in ISO mode
+ * (the build's -std=c11; -std=gnu11 with an FMA target would break this,
+ * and tests/test_exp.c, which pins the bits, would say so). Max error under
+ * 1 ulp for normal results (measured by tests/test_exp.c). */
+#define EXP_LO (-104.0f)
+#define EXP_HI 88.8f
+#define LOG2E 1.44269504088896341f
+#define C1 0.693359375f
+#define C2 (-2.12194440e-4f)
+#define P0 1.9875691500e-4f
+#define P1 1.3981999507e-3f
+#define P2 8.3334519073e-3f
+#define P3 4.1665795894e-2f
+#define P4 1.6666665459e-1f
+#define P5 5.0000001201e-1f
+
+/* 2^k as a float, for k in [-126, 127]. */
+static inline float pow2i(int32_t k)
+{
+    union { uint32_t u; float f; } v = { (uint32_t)(k + 127) << 23 };
+    return v.f;
+}
+
+/* k ? a : b without a branch (as bits), so compilers vectorise the loop
+ * (GCC makes branches of ?: here and then does not). */
+static inline float pick(int k, float a, float b)
+{
+    union { float f; uint32_t u; } va = { a }, vb = { b }, v;
+    uint32_t m = 0u - (uint32_t)k;
+    v.u = (va.u & m) | (vb.u & ~m);
+    return v.f;
+}
+
+static inline float exp1(float x)
+{
+    float c = pick(x > EXP_LO, x, EXP_LO); /* NaN -> LO: n stays in range */
+    c = pick(c < EXP_HI, c, EXP_HI);
+    float t = c * LOG2E;
+    t = t + 0.5f;
+    int32_t n = (int32_t)t; /* floor(t): truncation, one less below zero */
+    n -= (float)n > t;
+    float fn = (float)n;
+    float r = fn * C1;
+    r = c - r;
+    float q = fn * C2;
+    r = r - q;
+    float z = r * r;
+    float p = P0 * r;
+    p = p + P1;
+    p = p * r;
+    p = p + P2;
+    p = p * r;
+    p = p + P3;
+    p = p * r;
+    p = p + P4;
+    p = p * r;
+    p = p + P5;
+    p = p * z;
+    p = p + r;
+    p = p + 1.0f;
+    int32_t h = ((n + 256) >> 1) - 128; /* floor(n/2); n + 256 > 0 */
+    p = p * pow2i(h);
+    p = p * pow2i(n - h);
+    return pick(x != x, x, p);
+}
+
+void gf__exp_block_portable(float *o, const float *a, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) o[i] = exp1(a[i]);
+}
+
+#if GF_HAVE_AVX2_KERNELS
+#include <immintrin.h>
+
+/* exp1 on 8 lanes, operation for operation (floor(t) by rounding, not by
+ * truncation and a correction: the same integer). */
+__attribute__((target("avx2"))) static inline __m256 exp8(__m256 x)
+{
+    __m256 c = _mm256_max_ps(x, _mm256_set1_ps(EXP_LO)); /* x > LO ? x : LO */
+    c = _mm256_min_ps(c, _mm256_set1_ps(EXP_HI));        /* c < HI ? c : HI */
+    __m256 t = _mm256_add_ps(_mm256_mul_ps(c, _mm256_set1_ps(LOG2E)), _mm256_set1_ps(0.5f));
+    __m256 fn = _mm256_floor_ps(t);
+    __m256i n = _mm256_cvttps_epi32(fn);
+    __m256 r = _mm256_sub_ps(c, _mm256_mul_ps(fn, _mm256_set1_ps(C1)));
+    r = _mm256_sub_ps(r, _mm256_mul_ps(fn, _mm256_set1_ps(C2)));
+    __m256 z = _mm256_mul_ps(r, r);
+    __m256 p = _mm256_mul_ps(_mm256_set1_ps(P0), r);
+    p = _mm256_mul_ps(_mm256_add_ps(p, _mm256_set1_ps(P1)), r);
+    p = _mm256_mul_ps(_mm256_add_ps(p, _mm256_set1_ps(P2)), r);
+    p = _mm256_mul_ps(_mm256_add_ps(p, _mm256_set1_ps(P3)), r);
+    p = _mm256_mul_ps(_mm256_add_ps(p, _mm256_set1_ps(P4)), r);
+    p = _mm256_add_ps(p, _mm256_set1_ps(P5));
+    p = _mm256_add_ps(_mm256_mul_ps(p, z), r);
+    p = _mm256_add_ps(p, _mm256_set1_ps(1.0f));
+    const __m256i bias = _mm256_set1_epi32(127);
+    __m256i h = _mm256_sub_epi32(_mm256_srai_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(256)), 1),
+                                 _mm256_set1_epi32(128));
+    __m256i e1 = _mm256_slli_epi32(_mm256_add_epi32(h, bias), 23);
+    __m256i e2 = _mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(n, h), bias), 23);
+    p = _mm256_mul_ps(p, _mm256_castsi256_ps(e1));
+    p = _mm256_mul_ps(p, _mm256_castsi256_ps(e2));
+    return _mm256_blendv_ps(p, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q)); /* NaN: x */
+}
+
+/* The same as gf__exp_block_portable, 8 lanes at a time (the last n % 8
+ * through a buffer of 8). Built for AVX2 without FMA, so that no compiler
+ * can fuse a multiply and an add. */
+__attribute__((target("avx2"))) void gf__exp_block_avx2(float *o, const float *a, int64_t n)
+{
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(o + i, exp8(_mm256_loadu_ps(a + i)));
+    if (i < n) {
+        float buf[8] = { 0 };
+        memcpy(buf, a + i, (size_t)(n - i) * sizeof *buf);
+        _mm256_storeu_ps(buf, exp8(_mm256_loadu_ps(buf)));
+        memcpy(o + i, buf, (size_t)(n - i) * sizeof *buf);
+    }
+}
+#endif
+
+void gf__exp_block(float *o, const float *a, int64_t n)
+{
+#if GF_HAVE_AVX2_KERNELS
+    if (gf__simd_enabled()) {
+        gf__exp_block_avx2(o, a, n);
+        return;
+    }
+#endif
+    gf__exp_block_portable(o, a, n);
+}
