@@ -6,7 +6,8 @@
  * The image operand of the article's shapes holds real MNIST digits from
  * DIR when it loads (about 81% zero pixels, which the kernels can skip),
  * else pixels that are zero with probability 0.81, independently ("iid").
- * --paths adds the AVX2 plans forced: direct, packed, direct skipping zeros.
+ * --paths adds the AVX2 plans forced: direct, packed, direct skipping zeros,
+ * sparse rows (n <= 32).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,7 +80,7 @@ typedef struct shape {
     int images; /* A holds images: MNIST pixels are ~81% zero */
 } shape;
 
-enum { RUN_SIMD, RUN_PORTABLE, RUN_DIRECT, RUN_PACKED, RUN_SKIP };
+enum { RUN_SIMD, RUN_PORTABLE, RUN_DIRECT, RUN_PACKED, RUN_SKIP, RUN_SPARSE_ROWS };
 
 /* Microseconds per call: the best of a few timed batches. */
 static double time_call(const shape *s, int how, int threads, const float *a, const float *b, float *c)
@@ -88,7 +89,8 @@ static double time_call(const shape *s, int how, int threads, const float *a, co
     if (how >= RUN_DIRECT)
         gf__gemm_avx2_force_path(how == RUN_DIRECT   ? GF_GEMM_DIRECT
                                  : how == RUN_PACKED ? GF_GEMM_PACKED
-                                                     : GF_GEMM_DIRECT_SKIP);
+                                 : how == RUN_SKIP   ? GF_GEMM_DIRECT_SKIP
+                                                     : GF_GEMM_SPARSE_ROWS);
     double best = 1e30, total = 0;
     long reps = 1;
     while (total < min_seconds) {
@@ -180,7 +182,8 @@ int main(int argc, char **argv)
             if (paths) {
                 double td = time_call(s, RUN_DIRECT, 1, a, b, c), tk = time_call(s, RUN_PACKED, 1, a, b, c);
                 printf(",\"direct_gflops\":%.2f,\"packed_gflops\":%.2f", flop / td * 1e-3, flop / tk * 1e-3);
-                if (!s->tb) printf(",\"skip_gflops\":%.2f", flop / time_call(s, RUN_SKIP, 1, a, b, c) * 1e-3);
+                if (!s->tb) printf(",\"skip_gflops\":%.2f,\"sparse_rows_gflops\":%.2f", flop / time_call(s, RUN_SKIP, 1, a, b, c) * 1e-3,
+                                   flop / time_call(s, RUN_SPARSE_ROWS, 1, a, b, c) * 1e-3);
             }
         }
         printf("}\n");

@@ -93,7 +93,7 @@ static float A_(const prob *p, int64_t i, int64_t q) { return *A_at(p, i, q); }
 static float B_(const prob *p, int64_t q, int64_t j) { return *B_at(p, q, j); }
 
 /* Which implementation a run uses. */
-enum { IMPL_DEFAULT, IMPL_PORTABLE, IMPL_DIRECT, IMPL_PACKED, IMPL_SKIP };
+enum { IMPL_DEFAULT, IMPL_PORTABLE, IMPL_DIRECT, IMPL_PACKED, IMPL_SKIP, IMPL_SPARSE_ROWS };
 
 /* Runs the problem; returns a fresh copy of C after the call. */
 static float *run(const prob *p, int impl, int threads)
@@ -106,6 +106,7 @@ static float *run(const prob *p, int impl, int threads)
         gf__gemm_avx2_force_path(impl == IMPL_DIRECT   ? GF_GEMM_DIRECT
                                  : impl == IMPL_PACKED ? GF_GEMM_PACKED
                                  : impl == IMPL_SKIP   ? GF_GEMM_DIRECT_SKIP
+                                 : impl == IMPL_SPARSE_ROWS ? GF_GEMM_SPARSE_ROWS
                                                        : 0);
         gf__gemm(p->ta, p->tb, p->m, p->n, p->k, p->alpha, p->a, p->lda, p->b, p->ldb, p->beta, c, p->ldc, threads);
         gf__gemm_avx2_force_path(0);
@@ -150,9 +151,9 @@ static void check(const prob *p, const float *c, const char *what)
 
 static void check_all_impls(const prob *p)
 {
-    static const char *names[] = { "default", "portable", "direct", "packed", "skip" };
+    static const char *names[] = { "default", "portable", "direct", "packed", "skip", "sparse_rows" };
     float *simd = NULL;
-    for (int impl = IMPL_DEFAULT; impl <= IMPL_SKIP; impl++) {
+    for (int impl = IMPL_DEFAULT; impl <= IMPL_SPARSE_ROWS; impl++) {
         float *c = run(p, impl, 1);
         check(p, c, names[impl]);
         if (impl == IMPL_DIRECT) {
@@ -173,6 +174,9 @@ static const int64_t shapes[][3] = {
     { 1, 1, 1 },    { 1, 37, 1 },   { 37, 1, 1 },   { 1, 1, 37 },    { 7, 13, 5 },   { 17, 33, 129 }, { 6, 16, 8 },
     { 12, 32, 17 }, { 5, 9, 300 },  { 10, 30, 784 }, { 784, 30, 10 }, { 10, 10, 30 }, { 30, 10, 10 }, { 10, 30, 10 },
     { 61, 47, 530 }, { 3, 100, 2 },  { 100, 3, 2 },
+    /* every row width of the sparse-rows path (8, 17..24), and more rows
+     * than it scans at once */
+    { 9, 8, 40 },   { 11, 20, 64 }, { 40, 24, 12 }, { 1100, 17, 6 },
 };
 
 static void test_shapes(void **state)

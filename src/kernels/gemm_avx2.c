@@ -1,31 +1,25 @@
 /*
- * gemm_avx2.c — the AVX2+FMA matrix multiply: register-blocked 6x16 tiles,
- * a direct driver (A and B read in place) and a packed, cache-blocked one.
+ * gemm_avx2.c — the AVX2+FMA matrix multiply: 6x16 register tiles, direct
+ * (in place), zero-skipping and packed drivers, and the plan picking one.
  */
 #include "gemm_impl.h"
 
 #if GF_HAVE_AVX2_KERNELS
 
-#include <immintrin.h>
+#include "gemm_avx2.h"
+
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
-
-#define AVX2 __attribute__((target("avx2,fma")))
-#define ALWAYS_INLINE static inline __attribute__((always_inline))
 
 /* Tile: MR rows of C by NR columns (NV vectors of 8). */
 #define MR 6
 #define NV 2
 #define NR (8 * NV)
 _Static_assert(GF_GEMM_SPLIT_ROWS % MR == 0 && GF_GEMM_SPLIT_COLS % NR == 0, "splits must keep to the tile grid");
-/* Cache blocking: k in blocks of at most KC_MAX (the plan picks the size
- * from the whole problem's shape, so every thread uses the same), A in
- * blocks of MC rows, B in blocks of NC columns. */
-#ifndef KC_MAX
-#define KC_MAX 256
-#endif
+/* Cache blocking (KC_MAX: gemm_avx2.h): A in blocks of MC rows, B in
+ * blocks of NC columns. */
 #ifndef MC
 #define MC 120
 #endif
@@ -45,31 +39,6 @@ static int64_t kc_for(int64_t k, int64_t max)
 {
     int64_t nb = (k + max - 1) / max;
     return (k + nb - 1) / nb;
-}
-
-static const int32_t mask_tab[16] = { -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0 };
-
-/* A mask of the first n (0..8) lanes. */
-AVX2 ALWAYS_INLINE __m256i lanes(int n)
-{
-    return _mm256_loadu_si256((const __m256i *)(mask_tab + 8 - n));
-}
-
-/* Stores the first n (1..7) lanes of x at p. */
-AVX2 ALWAYS_INLINE void store_part(float *p, __m256 x, int n)
-{
-    __m128 h = _mm256_castps256_ps128(x);
-    if (n & 4) {
-        _mm_storeu_ps(p, h);
-        h = _mm256_extractf128_ps(x, 1);
-        p += 4;
-    }
-    if (n & 2) {
-        _mm_storel_epi64((__m128i *)p, _mm_castps_si128(h));
-        h = _mm_movehl_ps(h, h);
-        p += 2;
-    }
-    if (n & 1) _mm_store_ss(p, h);
 }
 
 /* Column layouts of a tile: NV vectors of 8 at 0 (and 8); with OVER the
@@ -284,136 +253,6 @@ AVX2 static void pack_a_panel(int ta, const float *a, int64_t lda, int64_t i0, i
     }
 }
 
-/* ---- zero skipping -------------------------------------------------------- */
-
-/* compact[bits]: the positions of the set bits of bits, ascending, in
- * bytes; popc[bits]: how many. Filled once, on first use. */
-static uint64_t compact[256];
-static unsigned char popc[256];
-static pthread_once_t compact_once = PTHREAD_ONCE_INIT;
-
-static void compact_init(void)
-{
-    for (unsigned bits = 1; bits < 256; bits++) {
-        uint64_t v = 0;
-        int n = 0;
-        for (unsigned i = 0; i < 8; i++)
-            if (bits >> i & 1) v |= (uint64_t)i << (8 * n++);
-        popc[bits] = (unsigned char)n;
-        compact[bits] = v;
-    }
-}
-
-/* Lists in idx the p in [0,kc) where some A(r,p), r < mr, is not zero (NaN
- * counts as not zero); returns how many. A's element (r,p) is at a[r + p*as]
- * when acol, else a[r*as + p]; wide: 8 floats may be read from each a +
- * p*as (acol). idx has room for kc + 8; compact_init done. */
-AVX2 static int64_t nonzero_ks(int acol, int wide, int64_t mr, int64_t kc, const float *a, int64_t as, int32_t *idx)
-{
-    const __m256 zero = _mm256_setzero_ps();
-    int64_t cnt = 0;
-    if (acol) {
-        if (wide) { /* 8 floats readable at each a + p*as: plain loads */
-            const int keep = (1 << mr) - 1;
-            for (int64_t p = 0; p < kc; p++) {
-                __m256 x = _mm256_loadu_ps(a + p * as);
-                idx[cnt] = (int32_t)p;
-                cnt += (_mm256_movemask_ps(_mm256_cmp_ps(x, zero, _CMP_NEQ_UQ)) & keep) != 0;
-            }
-            return cnt;
-        }
-        const __m256i rows = lanes((int)mr);
-        for (int64_t p = 0; p < kc; p++) {
-            __m256 x = _mm256_maskload_ps(a + p * as, rows);
-            idx[cnt] = (int32_t)p;
-            cnt += _mm256_movemask_ps(_mm256_cmp_ps(x, zero, _CMP_NEQ_UQ)) != 0;
-        }
-        return cnt;
-    }
-    for (int64_t p = 0; p < kc; p += 8) {
-        __m256 any = zero;
-        if (p + 8 <= kc) {
-            for (int64_t r = 0; r < mr; r++)
-                any = _mm256_or_ps(any, _mm256_cmp_ps(_mm256_loadu_ps(a + r * as + p), zero, _CMP_NEQ_UQ));
-        } else {
-            const __m256i cols = lanes((int)(kc - p));
-            for (int64_t r = 0; r < mr; r++)
-                any = _mm256_or_ps(any, _mm256_cmp_ps(_mm256_maskload_ps(a + r * as + p, cols), zero, _CMP_NEQ_UQ));
-        }
-        unsigned bits = (unsigned)_mm256_movemask_ps(any);
-        /* Branch-free: write 8 candidates, keep popc[bits] of them. */
-        __m256i pos = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)compact[bits]));
-        _mm256_storeu_si256((__m256i *)(idx + cnt), _mm256_add_epi32(pos, _mm256_set1_epi32((int)p)));
-        cnt += popc[bits];
-    }
-    return cnt;
-}
-
-/* Rows of op(A) whose masks nonzero_masks makes at once (a multiple of MR). */
-#define MASK_ROWS 1020
-
-/* nzm[i] gets bit p set when A(i,p) = a[i + p*as] is not zero (NaN counts
- * as not zero), for i < mm and p < kc <= 32: one pass along A's stored
- * rows, where the transposed operand (ta) is contiguous. */
-AVX2 static void nonzero_masks(int64_t mm, int64_t kc, const float *a, int64_t as, uint32_t *nzm)
-{
-    const __m256 zero = _mm256_setzero_ps();
-    for (int64_t i = 0; i < mm; i += 8) {
-        const int full = mm - i >= 8;
-        const __m256i cols = lanes(full ? 8 : (int)(mm - i));
-        __m256i acc = _mm256_setzero_si256();
-        for (int64_t p = 0; p < kc; p++) {
-            __m256 x = full ? _mm256_loadu_ps(a + p * as + i) : _mm256_maskload_ps(a + p * as + i, cols);
-            __m256i nz = _mm256_castps_si256(_mm256_cmp_ps(x, zero, _CMP_NEQ_UQ));
-            acc = _mm256_or_si256(acc, _mm256_and_si256(nz, _mm256_set1_epi32((int)(1u << p))));
-        }
-        if (full) {
-            _mm256_storeu_si256((__m256i *)(nzm + i), acc);
-        } else {
-            uint32_t t[8];
-            _mm256_storeu_si256((__m256i *)t, acc);
-            memcpy(nzm + i, t, (size_t)(mm - i) * sizeof *t);
-        }
-    }
-}
-
-/* Lists in idx the set bits of w (bits below 8*nbytes), ascending;
- * returns how many. idx has room for 8*nbytes. */
-AVX2 static int64_t list_bits(uint32_t w, int nbytes, int32_t *idx)
-{
-    int64_t cnt = 0;
-    for (int i = 0; i < nbytes; i++, w >>= 8) {
-        unsigned byte = w & 255;
-        __m256i pos = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)compact[byte]));
-        _mm256_storeu_si256((__m256i *)(idx + cnt), _mm256_add_epi32(pos, _mm256_set1_epi32(8 * i)));
-        cnt += popc[byte];
-    }
-    return cnt;
-}
-
-/* 1 when B [kc, nr] (row p at b + p*bs, 9 <= nr <= 16) holds only finite
- * numbers: the largest |x|, as an integer, is below inf's 0x7f800000.
- * Integer max has a 1-cycle latency: a few chains keep the loads busy. */
-AVX2 static int all_finite(int64_t kc, int64_t nr, const float *b, int64_t bs)
-{
-    const __m256i abs = _mm256_set1_epi32(0x7fffffff);
-    __m256i m0 = _mm256_setzero_si256(), m1 = m0, m2 = m0, m3 = m0;
-    int64_t p = 0;
-    for (; p + 2 <= kc; p += 2, b += 2 * bs) {
-        m0 = _mm256_max_epu32(m0, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)b), abs));
-        m1 = _mm256_max_epu32(m1, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(b + nr - 8)), abs));
-        m2 = _mm256_max_epu32(m2, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(b + bs)), abs));
-        m3 = _mm256_max_epu32(m3, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(b + bs + nr - 8)), abs));
-    }
-    if (p < kc) {
-        m0 = _mm256_max_epu32(m0, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)b), abs));
-        m1 = _mm256_max_epu32(m1, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(b + nr - 8)), abs));
-    }
-    __m256i mx = _mm256_max_epu32(_mm256_max_epu32(m0, m1), _mm256_max_epu32(m2, m3));
-    __m256i bad = _mm256_cmpgt_epi32(mx, _mm256_set1_epi32(0x7f7fffff));
-    return _mm256_testz_si256(bad, bad);
-}
-
 /* ---- drivers ------------------------------------------------------------ */
 
 /* Column tiles are NR wide on a grid from column 0, row tiles MR tall on a
@@ -464,7 +303,7 @@ AVX2 static int gemm_direct_skip(int64_t kc_max, int ta, int64_t m, int64_t n, i
     if (nct > MAX_CT) return 0;
     int32_t idx[KC_MAX + 8];
     uint32_t nzm[MASK_ROWS];
-    pthread_once(&compact_once, compact_init);
+    gf__nz_init();
     /* A tile with nothing to add leaves C as it is (beta 1) when alpha*0
      * is -0: C + -0 is C, whatever C. */
     const int keep_empty = beta == 1.0f && alpha * 0.0f == 0.0f && signbit(alpha * 0.0f);
@@ -483,12 +322,12 @@ AVX2 static int gemm_direct_skip(int64_t kc_max, int ta, int64_t m, int64_t n, i
             int64_t cnt;
             if (masks) {
                 if (i0 % MASK_ROWS == 0)
-                    nonzero_masks(m - i0 < MASK_ROWS ? m - i0 : MASK_ROWS, kc, ap, lda, nzm);
+                    gf__nz_masks(m - i0 < MASK_ROWS ? m - i0 : MASK_ROWS, kc, ap, lda, nzm);
                 uint32_t w = 0;
                 for (int64_t r = 0; r < mr; r++) w |= nzm[i0 % MASK_ROWS + r];
-                cnt = list_bits(w, (int)(kc + 7) / 8, idx);
+                cnt = gf__nz_list_bits(w, (int)(kc + 7) / 8, idx);
             } else {
-                cnt = nonzero_ks(ta, ta && i0 + 8 <= m, mr, kc, ap, lda, idx);
+                cnt = gf__nz_ks(ta, ta && i0 + 8 <= m, mr, kc, ap, lda, idx);
             }
             /* Indirection costs: skip only when it saves an eighth. */
             int sparse = cnt <= kc - kc / 8;
@@ -497,7 +336,7 @@ AVX2 static int gemm_direct_skip(int64_t kc_max, int ta, int64_t m, int64_t n, i
                 const float *bp = b + p0 * ldb + j0;
                 int sp = sparse && nr > 8;
                 if (sp) {
-                    if (fin[ct] < 0) fin[ct] = (signed char)all_finite(kc, nr, bp, ldb);
+                    if (fin[ct] < 0) fin[ct] = (signed char)gf__nz_all_finite(kc, nr, bp, ldb);
                     sp = fin[ct];
                 }
                 if (sp && cnt == 0 && keep) continue;
@@ -563,11 +402,6 @@ gf_gemm_plan gf__gemm_avx2_plan(int ta, int tb, int64_t m, int64_t n, int64_t k,
     /* Packing pays when B outgrows L2 (and is reused over enough rows), or
      * when A's rows are reused over enough columns to amortise packing. */
     int big = m * n * k >= ((int64_t)1 << 21) && m >= 32 && (k * n > 64 * 1024 || (m > 2 * MC && n >= 64));
-    int forced = atomic_load_explicit(&force_path, memory_order_relaxed);
-    if (forced) p.path = forced == GF_GEMM_DIRECT_SKIP && tb ? GF_GEMM_DIRECT : forced;
-    else if (big) p.path = GF_GEMM_PACKED;
-    else if (tb || m * n * k < 16384 || !looks_sparse(ta, m, k, a, lda)) p.path = GF_GEMM_DIRECT;
-    else p.path = GF_GEMM_DIRECT_SKIP;
     /* k's blocks come from the shape alone (not the path, even forced, so
      * that all paths give the same bits). Direct: B's k block (kc rows of
      * n) stays in L1 across the row tiles. */
@@ -578,6 +412,12 @@ gf_gemm_plan gf__gemm_avx2_plan(int ta, int tb, int64_t m, int64_t n, int64_t k,
         max = max < 64 ? 64 : max > KC_MAX ? KC_MAX : max;
     }
     p.kc = kc_for(k, max);
+    int forced = atomic_load_explicit(&force_path, memory_order_relaxed);
+    int skips = forced == GF_GEMM_DIRECT_SKIP || forced == GF_GEMM_SPARSE_ROWS;
+    if (forced) p.path = skips && tb ? GF_GEMM_DIRECT : forced;
+    else if (big) p.path = GF_GEMM_PACKED;
+    else if (tb || m * n * k < 16384 || !looks_sparse(ta, m, k, a, lda)) p.path = GF_GEMM_DIRECT;
+    else p.path = n <= 32 && (!ta || p.kc <= 32) ? GF_GEMM_SPARSE_ROWS : GF_GEMM_DIRECT_SKIP;
     return p;
 }
 
@@ -586,7 +426,10 @@ void gf__gemm_avx2(const gf_gemm_plan *plan, int ta, int tb, int64_t m, int64_t 
 {
     if (plan->path == GF_GEMM_PACKED && gemm_packed(plan->kc, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
         return;
-    if (plan->path == GF_GEMM_DIRECT_SKIP && !tb &&
+    if (plan->path == GF_GEMM_SPARSE_ROWS && !tb &&
+        gf__gemm_sparse_rows(plan->kc, ta, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
+        return;
+    if ((plan->path == GF_GEMM_DIRECT_SKIP || plan->path == GF_GEMM_SPARSE_ROWS) && !tb &&
         gemm_direct_skip(plan->kc, ta, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
         return;
     gemm_direct(plan->kc, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);

@@ -27,7 +27,8 @@ int gf__simd_enabled(void);
 enum {
     GF_GEMM_DIRECT = 1,      /* A and B read in place (op(B) panels on the stack) */
     GF_GEMM_PACKED = 2,      /* cache-blocked, A and B packed in scratch buffers */
-    GF_GEMM_DIRECT_SKIP = 3  /* direct, skipping the k where A's row tile is all zero */
+    GF_GEMM_DIRECT_SKIP = 3, /* direct, skipping the k where A's row tile is all zero */
+    GF_GEMM_SPARSE_ROWS = 4  /* C at most 32 wide: per row of C, only the k where op(A) is not zero */
 };
 typedef struct gf_gemm_plan {
     int path;   /* GF_GEMM_* */

@@ -1,0 +1,207 @@
+/*
+ * gemm_zeros.c — the scans behind the GEMM's zero skipping: where op(A) is
+ * not zero (lists and bit masks of k), and whether a block of B is finite.
+ */
+#include "gemm_avx2.h"
+
+#if GF_HAVE_AVX2_KERNELS
+
+#include <pthread.h>
+#include <string.h>
+
+/* gf__nz_compact[bits]: the positions of the set bits of bits, ascending, in
+ * bytes; gf__nz_popc[bits]: how many. Filled once, on first use. */
+uint64_t gf__nz_compact[256];
+unsigned char gf__nz_popc[256];
+static pthread_once_t compact_once = PTHREAD_ONCE_INIT;
+
+static void compact_init(void)
+{
+    for (unsigned bits = 1; bits < 256; bits++) {
+        uint64_t v = 0;
+        int n = 0;
+        for (unsigned i = 0; i < 8; i++)
+            if (bits >> i & 1) v |= (uint64_t)i << (8 * n++);
+        gf__nz_popc[bits] = (unsigned char)n;
+        gf__nz_compact[bits] = v;
+    }
+}
+
+/* Lists in idx the p in [0,kc) where some A(r,p), r < mr, is not zero (NaN
+ * counts as not zero); returns how many. A's element (r,p) is at a[r + p*as]
+ * when acol, else a[r*as + p]; wide: 8 floats may be read from each a +
+ * p*as (acol). idx has room for kc + 8; compact_init done. */
+AVX2 int64_t gf__nz_ks(int acol, int wide, int64_t mr, int64_t kc, const float *a, int64_t as, int32_t *idx)
+{
+    const __m256 zero = _mm256_setzero_ps();
+    int64_t cnt = 0;
+    if (acol) {
+        if (wide) { /* 8 floats readable at each a + p*as: plain loads */
+            const int keep = (1 << mr) - 1;
+            for (int64_t p = 0; p < kc; p++) {
+                __m256 x = _mm256_loadu_ps(a + p * as);
+                idx[cnt] = (int32_t)p;
+                cnt += (_mm256_movemask_ps(_mm256_cmp_ps(x, zero, _CMP_NEQ_UQ)) & keep) != 0;
+            }
+            return cnt;
+        }
+        const __m256i rows = lanes((int)mr);
+        for (int64_t p = 0; p < kc; p++) {
+            __m256 x = _mm256_maskload_ps(a + p * as, rows);
+            idx[cnt] = (int32_t)p;
+            cnt += _mm256_movemask_ps(_mm256_cmp_ps(x, zero, _CMP_NEQ_UQ)) != 0;
+        }
+        return cnt;
+    }
+    for (int64_t p = 0; p < kc; p += 8) {
+        __m256 any = zero;
+        if (p + 8 <= kc) {
+            for (int64_t r = 0; r < mr; r++)
+                any = _mm256_or_ps(any, _mm256_cmp_ps(_mm256_loadu_ps(a + r * as + p), zero, _CMP_NEQ_UQ));
+        } else {
+            const __m256i cols = lanes((int)(kc - p));
+            for (int64_t r = 0; r < mr; r++)
+                any = _mm256_or_ps(any, _mm256_cmp_ps(_mm256_maskload_ps(a + r * as + p, cols), zero, _CMP_NEQ_UQ));
+        }
+        unsigned bits = (unsigned)_mm256_movemask_ps(any);
+        /* Branch-free: write 8 candidates, keep gf__nz_popc[bits] of them. */
+        __m256i pos = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)gf__nz_compact[bits]));
+        _mm256_storeu_si256((__m256i *)(idx + cnt), _mm256_add_epi32(pos, _mm256_set1_epi32((int)p)));
+        cnt += gf__nz_popc[bits];
+    }
+    return cnt;
+}
+
+/* Lists in idx the p in [0,kc) where x[p] is not zero (NaN counts as not
+ * zero), ascending; returns how many. idx has room for kc + 8. 16 floats
+ * a step: compare, a mask, and 8 candidate positions written of which
+ * gf__nz_popc[mask] are kept (branch-free). */
+AVX2 int64_t gf__nz_list(const float *x, int64_t kc, int32_t *idx)
+{
+    const __m256 zero = _mm256_setzero_ps();
+    __m256i base = _mm256_setzero_si256();
+    const __m256i eight = _mm256_set1_epi32(8);
+    int64_t cnt = 0, p = 0;
+    for (; p + 16 <= kc; p += 16) {
+        unsigned m0 = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(x + p), zero, _CMP_NEQ_UQ));
+        unsigned m1 = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(x + p + 8), zero, _CMP_NEQ_UQ));
+        __m256i pos0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)&gf__nz_compact[m0]));
+        __m256i pos1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)&gf__nz_compact[m1]));
+        _mm256_storeu_si256((__m256i *)(idx + cnt), _mm256_add_epi32(pos0, base));
+        cnt += gf__nz_popc[m0];
+        base = _mm256_add_epi32(base, eight);
+        _mm256_storeu_si256((__m256i *)(idx + cnt), _mm256_add_epi32(pos1, base));
+        cnt += gf__nz_popc[m1];
+        base = _mm256_add_epi32(base, eight);
+    }
+    for (; p < kc; p += 8) {
+        __m256 v = p + 8 <= kc ? _mm256_loadu_ps(x + p) : _mm256_maskload_ps(x + p, lanes((int)(kc - p)));
+        unsigned m = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(v, zero, _CMP_NEQ_UQ));
+        if (p + 8 > kc) m &= (1u << (kc - p)) - 1;
+        __m256i pos = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)&gf__nz_compact[m]));
+        _mm256_storeu_si256((__m256i *)(idx + cnt), _mm256_add_epi32(pos, base));
+        cnt += gf__nz_popc[m];
+        base = _mm256_add_epi32(base, eight);
+    }
+    return cnt;
+}
+
+/* nzm[i] gets bit p set when A(i,p) = a[i + p*as] is not zero (NaN counts
+ * as not zero), for i < mm and p < kc <= 32: one pass along A's stored
+ * rows, where the transposed operand (ta) is contiguous. */
+AVX2 void gf__nz_masks(int64_t mm, int64_t kc, const float *a, int64_t as, uint32_t *nzm)
+{
+    const __m256 zero = _mm256_setzero_ps();
+    __m256i bit[32];
+    for (int64_t p = 0; p < kc; p++) bit[p] = _mm256_set1_epi32((int)(1u << p));
+    for (int64_t i = 0; i < mm; i += 8) {
+        const int full = mm - i >= 8;
+        const __m256i cols = lanes(full ? 8 : (int)(mm - i));
+        __m256i acc = _mm256_setzero_si256();
+        for (int64_t p = 0; p < kc; p++) {
+            __m256 x = full ? _mm256_loadu_ps(a + p * as + i) : _mm256_maskload_ps(a + p * as + i, cols);
+            __m256i nz = _mm256_castps_si256(_mm256_cmp_ps(x, zero, _CMP_NEQ_UQ));
+            acc = _mm256_or_si256(acc, _mm256_and_si256(nz, bit[p]));
+        }
+        if (full) {
+            _mm256_storeu_si256((__m256i *)(nzm + i), acc);
+        } else {
+            uint32_t t[8];
+            _mm256_storeu_si256((__m256i *)t, acc);
+            memcpy(nzm + i, t, (size_t)(mm - i) * sizeof *t);
+        }
+    }
+}
+
+/* Lists in idx the set bits of w (bits below 8*nbytes), ascending;
+ * returns how many. idx has room for 8*nbytes. */
+AVX2 int64_t gf__nz_list_bits(uint32_t w, int nbytes, int32_t *idx)
+{
+    int64_t cnt = 0;
+    for (int i = 0; i < nbytes; i++, w >>= 8) {
+        unsigned byte = w & 255;
+        __m256i pos = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)gf__nz_compact[byte]));
+        _mm256_storeu_si256((__m256i *)(idx + cnt), _mm256_add_epi32(pos, _mm256_set1_epi32(8 * i)));
+        cnt += gf__nz_popc[byte];
+    }
+    return cnt;
+}
+
+/* 1 when B [kc, nr] (row p at b + p*bs, 9 <= nr <= 16) holds only finite
+ * numbers: the largest |x|, as an integer, is below inf's 0x7f800000.
+ * Integer max has a 1-cycle latency: a few chains keep the loads busy. */
+AVX2 int gf__nz_all_finite(int64_t kc, int64_t nr, const float *b, int64_t bs)
+{
+    const __m256i abs = _mm256_set1_epi32(0x7fffffff);
+    __m256i m0 = _mm256_setzero_si256(), m1 = m0, m2 = m0, m3 = m0;
+    int64_t p = 0;
+    for (; p + 2 <= kc; p += 2, b += 2 * bs) {
+        m0 = _mm256_max_epu32(m0, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)b), abs));
+        m1 = _mm256_max_epu32(m1, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(b + nr - 8)), abs));
+        m2 = _mm256_max_epu32(m2, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(b + bs)), abs));
+        m3 = _mm256_max_epu32(m3, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(b + bs + nr - 8)), abs));
+    }
+    if (p < kc) {
+        m0 = _mm256_max_epu32(m0, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)b), abs));
+        m1 = _mm256_max_epu32(m1, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(b + nr - 8)), abs));
+    }
+    __m256i mx = _mm256_max_epu32(_mm256_max_epu32(m0, m1), _mm256_max_epu32(m2, m3));
+    __m256i bad = _mm256_cmpgt_epi32(mx, _mm256_set1_epi32(0x7f7fffff));
+    return _mm256_testz_si256(bad, bad);
+}
+
+/* 1 when the n floats at x are all finite: x*0 is NaN exactly when x is
+ * infinite or NaN, so acc = fma(x, 0, acc) from 0 stays 0 or turns NaN
+ * (one instruction per 8 floats; four chains cover the FMA latency). */
+AVX2 static int all_finite_run(const float *x, int64_t n)
+{
+    const __m256 zero = _mm256_setzero_ps();
+    __m256 m0 = zero, m1 = zero, m2 = zero, m3 = zero;
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        m0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), zero, m0);
+        m1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), zero, m1);
+        m2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 16), zero, m2);
+        m3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 24), zero, m3);
+    }
+    for (; i + 8 <= n; i += 8) m0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), zero, m0);
+    if (i < n) m1 = _mm256_fmadd_ps(_mm256_maskload_ps(x + i, lanes((int)(n - i))), zero, m1);
+    __m256 m = _mm256_add_ps(_mm256_add_ps(m0, m1), _mm256_add_ps(m2, m3));
+    return _mm256_movemask_ps(_mm256_cmp_ps(m, m, _CMP_UNORD_Q)) == 0;
+}
+
+/* 1 when B [kc, nr] (row p at b + p*bs) holds only finite numbers. */
+AVX2 int gf__nz_all_finite_rows(int64_t kc, int64_t nr, const float *b, int64_t bs)
+{
+    if (bs == nr) return all_finite_run(b, kc * nr); /* contiguous */
+    for (int64_t p = 0; p < kc; p++)
+        if (!all_finite_run(b + p * bs, nr)) return 0;
+    return 1;
+}
+
+void gf__nz_init(void)
+{
+    pthread_once(&compact_once, compact_init);
+}
+
+#endif
