@@ -417,7 +417,11 @@ gf_gemm_plan gf__gemm_avx2_plan(int ta, int tb, int64_t m, int64_t n, int64_t k,
     if (forced) p.path = skips && tb ? GF_GEMM_DIRECT : forced;
     else if (big) p.path = GF_GEMM_PACKED;
     else if (tb || m * n * k < 16384 || !looks_sparse(ta, m, k, a, lda)) p.path = GF_GEMM_DIRECT;
-    else p.path = n <= 32 && (!ta || p.kc <= 32) ? GF_GEMM_SPARSE_ROWS : GF_GEMM_DIRECT_SKIP;
+    /* Sparse rows (C at most 32 wide): the weight update (op(A) = A^T with
+     * k <= 32), and products of few rows; over many rows the 6-row tiles
+     * share B's loads and the zero scan and measured ~10% faster. */
+    else if (n <= 32 && (ta ? p.kc <= 32 : m < 64)) p.path = GF_GEMM_SPARSE_ROWS;
+    else p.path = GF_GEMM_DIRECT_SKIP;
     return p;
 }
 
