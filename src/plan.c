@@ -259,11 +259,16 @@ static gf_status schedule_and_place(gf_session *s, gf_plan *p)
 {
     p->steps = gf__malloc(((size_t)p->n_pn + 1) * sizeof *p->steps);
     p->commit = gf__malloc(((size_t)p->n_pn + 1) * sizeof *p->commit);
-    size_t *at = gf__calloc((size_t)p->n_pn + 1, sizeof *at);
+    size_t *at = gf__malloc(((size_t)p->n_pn + 1) * sizeof *at);
     if (!p->steps || !p->commit || !at) {
         gf__free(at);
         return gf__session_fail(s, GF_ERR_NOMEM, "session: out of memory planning a run");
     }
+    /* at[i]: pn[i]'s offset in the arena; NOT_PLACED until placed (a value
+     * absorbed into a fused chain may still be listed as a control input,
+     * e.g. of a group that runs before the chain: never release it). */
+    enum { NOT_PLACED = -1 };
+    for (int i = 0; i <= p->n_pn; i++) at[i] = (size_t)NOT_PLACED;
     /* Ordinary steps in topological order, then the in-place updates, so
      * that every other read of a variable comes before it changes. */
     for (int pass = 0; pass < 2; pass++)
@@ -296,7 +301,7 @@ static gf_status schedule_and_place(gf_session *s, gf_plan *p)
         int k = reuse ? gf__step_inputs(q, in) : 0;
         for (int j = 0; j < k; j++) {
             gf_pnode *x = in[j];
-            bool placed = !x->view && x->kind != GF_STEP_AXPY && x->kind != GF_STEP_GEMM;
+            bool placed = at[x - p->pn] != (size_t)NOT_PLACED;
             bool keep = x->fetched || (x->n.op->flags & GF_OPF_ASSIGN);
             bool dup = false; /* an input listed twice is released once */
             for (int m = 0; m < j; m++) dup |= in[m] == x;
