@@ -92,9 +92,11 @@ typedef struct gf_error {
 /* Memory                                                             */
 /* ------------------------------------------------------------------ */
 
-/* The allocator behind every allocation the library makes (zlib's own
- * buffers while writing gzip files excepted). realloc(ctx, NULL, n) must
- * act as malloc; free(ctx, NULL) is never called. */
+/* The allocator behind every allocation the library makes, except the C
+ * library's own (the FILE buffers of fopen/fdopen when reading data and
+ * checkpoints; a failure there is reported as GF_ERR_IO) and zlib's while
+ * writing gzip files. realloc(ctx, NULL, n) must act as malloc;
+ * free(ctx, NULL) is never called. */
 typedef struct gf_allocator {
     void *(*malloc)(void *ctx, size_t n);
     void *(*realloc)(void *ctx, void *p, size_t n);
