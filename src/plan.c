@@ -541,7 +541,7 @@ gf_status gf__plan_run(gf_session *s, gf_plan *p, const gf_feed *feeds, int n_fe
             break;
         }
         case GF_STEP_FUSED:
-            gf__k_fused(&q->val, q->fused);
+            gf__k_fused(&q->val, q->fused, threads);
             if (checking && check_step(s, q) != GF_OK) return GF_ERR_NUMERIC;
             break;
         case GF_STEP_AXPY:

@@ -107,8 +107,9 @@ void gf__opt_inplace(gf_plan *p);
 void gf__opt_inplace_gemm(gf_plan *p);
 gf_status gf__opt_fuse(gf_plan *p);
 
-/* The fused kernel (kernels/fused.c): out = the program over its inputs. */
-void gf__k_fused(gf_tensor *out, const gf_fused *f);
+/* The fused kernel (kernels/fused.c): out = the program over its inputs,
+ * large outputs split over up to `threads` threads (the same bits). */
+void gf__k_fused(gf_tensor *out, const gf_fused *f, int threads);
 
 /* plan.c: compile for one (feeds with their shapes, fetches, targets),
  * run with no allocation, free. Errors go to the session's message. */

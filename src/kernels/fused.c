@@ -3,6 +3,7 @@
  * over the output 256 elements at a time, so intermediates stay in cache.
  */
 #include "../plan.h"
+#include "gemm_impl.h"
 
 #include <string.h>
 
@@ -43,10 +44,11 @@ static void gather(float *reg, const float *x, const int64_t d[GF_MAX_RANK], con
     }
 }
 
-/* out [shape] = program(in_0 .. in_n) with each input broadcast to out. */
-void gf__k_fused(gf_tensor *out, const gf_fused *f)
+/* Elements lo .. hi-1 (hi - lo a multiple of BLK unless hi is the end) of
+ * out [shape] = program(in_0 .. in_n), each input broadcast to out. */
+static void fused_range(gf_tensor *out, const gf_fused *f, int64_t lo, int64_t hi)
 {
-    int64_t total = gf_shape_count(out->shape), first = total < BLK ? total : BLK, d[GF_MAX_RANK];
+    int64_t total = gf_shape_count(out->shape), first = hi - lo < BLK ? hi - lo : BLK, d[GF_MAX_RANK];
     gf__shape_pad4(out->shape, d);
     float reg[GF_FUSED_MAX_IN + GF_FUSED_MAX_INSN][BLK];
     const float *src[GF_FUSED_MAX_IN + GF_FUSED_MAX_INSN];
@@ -60,8 +62,8 @@ void gf__k_fused(gf_tensor *out, const gf_fused *f)
             src[i] = reg[i];
         }
     }
-    for (int64_t base = 0; base < total; base += BLK) {
-        int64_t len = total - base < BLK ? total - base : BLK;
+    for (int64_t base = lo; base < hi; base += BLK) {
+        int64_t len = hi - base < BLK ? hi - base : BLK;
         for (int i = 0; i < f->n_in; i++) {
             if (mode[i] == 0) {
                 src[i] = f->in[i]->val.data + base;
@@ -78,4 +80,35 @@ void gf__k_fused(gf_tensor *out, const gf_fused *f)
             src[r] = dst;
         }
     }
+}
+
+/* Elements per task when a chain is split over threads (a multiple of
+ * BLK), and the least total worth splitting. */
+#define PAR_ELEMS (64 * BLK)
+
+typedef struct fused_job {
+    gf_tensor *out;
+    const gf_fused *f;
+    int64_t total;
+} fused_job;
+
+static void fused_task(void *arg, int t)
+{
+    const fused_job *j = arg;
+    int64_t lo = (int64_t)t * PAR_ELEMS, hi = lo + PAR_ELEMS < j->total ? lo + PAR_ELEMS : j->total;
+    fused_range(j->out, j->f, lo, hi);
+}
+
+/* out [shape] = program(in_0 .. in_n) with each input broadcast to out;
+ * large outputs are split over up to `threads` threads in whole blocks
+ * (every element is computed alone: the same bits for any split). */
+void gf__k_fused(gf_tensor *out, const gf_fused *f, int threads)
+{
+    int64_t total = gf_shape_count(out->shape);
+    if (threads <= 1 || total < 2 * PAR_ELEMS) {
+        fused_range(out, f, 0, total);
+        return;
+    }
+    fused_job j = { out, f, total };
+    gf__parallel_for(threads, (int)((total + PAR_ELEMS - 1) / PAR_ELEMS), fused_task, &j);
 }

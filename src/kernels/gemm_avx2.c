@@ -287,31 +287,73 @@ AVX2 static void gemm_direct(int64_t kc_max, int ta, int tb, int64_t m, int64_t 
     }
 }
 
-/* Most column tiles whose B block finiteness is remembered. */
+/* Most column tiles whose B block finiteness is remembered, and most k
+ * blocks for which gemm_direct_skip walks A row tile by row tile. */
 #define MAX_CT 64
+#define MAX_KB 16
+
+/* The column tiles of one row tile (mr rows at i0) and one k block (kc at
+ * p0) for gemm_direct_skip, given the k listed in idx [cnt] where the row
+ * tile of op(A) is not all zero; fin: the block's B finiteness per column
+ * tile (-1 unknown, 0 not finite, 1 finite), filled as needed. */
+AVX2 ALWAYS_INLINE void skip_tiles(int ta, int64_t i0, int64_t mr, int64_t p0, int64_t kc, int64_t cnt,
+                                   const int32_t *idx, int64_t n, float alpha, float be, int keep, const float *ap,
+                                   int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc, signed char *fin)
+{
+    /* Indirection costs: skip only when it saves an eighth. */
+    int sparse = cnt <= kc - kc / 8;
+    for (int64_t j0 = 0, ct = 0; j0 < n; j0 += NR, ct++) {
+        int64_t nr = n - j0 < NR ? n - j0 : NR;
+        const float *bp = b + p0 * ldb + j0;
+        int sp = sparse && nr > 8;
+        if (sp) {
+            if (fin[ct] < 0) fin[ct] = (signed char)gf__nz_all_finite(kc, nr, bp, ldb);
+            sp = fin[ct];
+        }
+        if (sp && cnt == 0 && keep) continue;
+        pick(sp, ta, mr, nr)(sp ? cnt : kc, idx, ap, lda, bp, ldb, nr, c + i0 * ldc + j0, ldc, alpha, be);
+    }
+}
 
 /* The same with B in place (!tb), skipping the k where a row tile of op(A)
  * is all zero (MNIST images are ~81% zero pixels). Exact: a skipped term
  * is 0 * a finite B, and tiles where B is not all finite are not skipped.
- * Loops: k blocks, row tiles (list the nonzero k), column tiles. Returns 0
- * (nothing done) when the shape does not suit. */
+ * With op(A) = A and few k blocks, A is walked row tile by row tile (each
+ * tile's rows read once, in order: an evaluation's images stream from
+ * memory), else k block by k block. Either way each element of C sees its
+ * k blocks in order, so the bits are the same. Returns 0 (nothing done)
+ * when the shape does not suit. */
 AVX2 static int gemm_direct_skip(int64_t kc_max, int ta, int64_t m, int64_t n, int64_t k, float alpha,
                                  const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
                                  int64_t ldc)
 {
-    const int64_t nct = (n + NR - 1) / NR;
+    const int64_t nct = (n + NR - 1) / NR, nkb = (k + kc_max - 1) / kc_max;
     if (nct > MAX_CT) return 0;
     int32_t idx[KC_MAX + 8];
-    uint32_t nzm[MASK_ROWS];
     gf__nz_init();
     /* A tile with nothing to add leaves C as it is (beta 1) when alpha*0
      * is -0: C + -0 is C, whatever C. */
     const int keep_empty = beta == 1.0f && alpha * 0.0f == 0.0f && signbit(alpha * 0.0f);
+    const int keep_later = alpha * 0.0f == 0.0f && signbit(alpha * 0.0f);
+    if (!ta && nkb <= MAX_KB) {
+        signed char fin[MAX_KB][MAX_CT];
+        memset(fin, -1, sizeof fin);
+        for (int64_t i0 = 0; i0 < m; i0 += MR) {
+            int64_t mr = m - i0 < MR ? m - i0 : MR;
+            for (int64_t p0 = 0, kb = 0; p0 < k; p0 += kc_max, kb++) {
+                int64_t kc = k - p0 < kc_max ? k - p0 : kc_max;
+                const float *ap = a + i0 * lda + p0;
+                int64_t cnt = gf__nz_ks(0, 0, mr, kc, ap, lda, idx);
+                skip_tiles(0, i0, mr, p0, kc, cnt, idx, n, alpha, p0 == 0 ? beta : 1.0f,
+                           p0 == 0 ? keep_empty : keep_later, ap, lda, b, ldb, c, ldc, fin[kb]);
+            }
+        }
+        return 1;
+    }
+    uint32_t nzm[MASK_ROWS];
     for (int64_t p0 = 0; p0 < k; p0 += kc_max) {
         int64_t kc = k - p0 < kc_max ? k - p0 : kc_max;
-        float be = p0 == 0 ? beta : 1.0f;
-        int keep = p0 == 0 ? keep_empty : alpha * 0.0f == 0.0f && signbit(alpha * 0.0f);
-        signed char fin[MAX_CT]; /* B's block in column tile ct: -1 unknown, 0 not finite, 1 finite */
+        signed char fin[MAX_CT];
         memset(fin, -1, sizeof fin);
         /* op(A) = A^T with a short k: bit masks from a pass along A's rows
          * (its tiles' columns are far apart in memory). */
@@ -329,19 +371,8 @@ AVX2 static int gemm_direct_skip(int64_t kc_max, int ta, int64_t m, int64_t n, i
             } else {
                 cnt = gf__nz_ks(ta, ta && i0 + 8 <= m, mr, kc, ap, lda, idx);
             }
-            /* Indirection costs: skip only when it saves an eighth. */
-            int sparse = cnt <= kc - kc / 8;
-            for (int64_t j0 = 0, ct = 0; j0 < n; j0 += NR, ct++) {
-                int64_t nr = n - j0 < NR ? n - j0 : NR;
-                const float *bp = b + p0 * ldb + j0;
-                int sp = sparse && nr > 8;
-                if (sp) {
-                    if (fin[ct] < 0) fin[ct] = (signed char)gf__nz_all_finite(kc, nr, bp, ldb);
-                    sp = fin[ct];
-                }
-                if (sp && cnt == 0 && keep) continue;
-                pick(sp, ta, mr, nr)(sp ? cnt : kc, idx, ap, lda, bp, ldb, nr, c + i0 * ldc + j0, ldc, alpha, be);
-            }
+            skip_tiles(ta, i0, mr, p0, kc, cnt, idx, n, alpha, p0 == 0 ? beta : 1.0f,
+                       p0 == 0 ? keep_empty : keep_later, ap, lda, b, ldb, c, ldc, fin);
         }
     }
     return 1;
