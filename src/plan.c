@@ -530,6 +530,13 @@ gf_status gf__plan_run(gf_session *s, gf_plan *p, const gf_feed *feeds, int n_fe
             const gf_tensor *in[GF_MAX_INPUTS] = { NULL };
             for (int j = 0; j < q->n.n_inputs; j++) in[j] = &gf__pn_in(q, j)->val;
             gf_kctx ctx = { .threads = threads, .msg = kmsg, .msg_len = sizeof kmsg };
+            /* Variables known finite are said so; those a kernel checks
+             * are remembered (see gf__session_var_finite). */
+            for (int j = 0; j < q->n.n_inputs && j < 32; j++) {
+                const gf_pnode *x = gf__pn_in(q, j);
+                if ((x->n.op->flags & GF_OPF_VARIABLE) && gf__session_var_finite(s, x->n.var_index))
+                    ctx.finite_in |= 1u << j;
+            }
             if (q->n.op->flags & GF_OPF_RANDOM) {
                 ctx.rng = gf__session_rng(s, q->orig);
                 if (!ctx.rng)
@@ -537,6 +544,11 @@ gf_status gf__plan_run(gf_session *s, gf_plan *p, const gf_feed *feeds, int n_fe
             }
             q->n.op->kernel(&q->val, in, &q->n, &ctx);
             if (ctx.status != GF_OK) return gf__session_fail(s, ctx.status, "%s", kmsg);
+            for (int j = 0; ctx.finite_seen && j < q->n.n_inputs && j < 32; j++) {
+                const gf_pnode *x = gf__pn_in(q, j);
+                if ((ctx.finite_seen >> j & 1) && (x->n.op->flags & GF_OPF_VARIABLE))
+                    gf__session_set_var_finite(s, x->n.var_index, true);
+            }
             if (checking && check_step(s, q) != GF_OK) return GF_ERR_NUMERIC;
             break;
         }
@@ -548,15 +560,21 @@ gf_status gf__plan_run(gf_session *s, gf_plan *p, const gf_feed *feeds, int n_fe
         case GF_STEP_GEMM: {
             float alpha = q->sign * (q->scale ? q->scale->val.data[0] : 1.0f);
             gf_tensor *v = &q->val;
+            int vi = gf__pn_in(q, 0)->n.var_index;
             if (q->kind == GF_STEP_AXPY) {
                 axpy(v->data, alpha, q->x->val.data, gf_shape_count(v->shape));
+                gf__session_set_var_finite(s, vi, false);
             } else {
                 /* var [m,n] += alpha * op(A) @ op(B) */
                 const gf_tensor *a = &gf__pn_in(q->x, 0)->val, *b = &gf__pn_in(q->x, 1)->val;
                 int ta = q->x->n.attrs.transpose_a, tb = q->x->n.attrs.transpose_b;
                 int64_t k = ta ? a->shape.dim[0] : a->shape.dim[1];
-                gf__gemm(ta, tb, v->shape.dim[0], v->shape.dim[1], k, alpha, a->data, a->shape.dim[1], b->data,
-                         b->shape.dim[1], 1.0f, v->data, v->shape.dim[1], threads);
+                /* Known finite before, and every value written finite:
+                 * still known finite. */
+                gf_gemm_hint h = { 0, 0, 0 };
+                gf__gemm_hinted(ta, tb, v->shape.dim[0], v->shape.dim[1], k, alpha, a->data, a->shape.dim[1],
+                                b->data, b->shape.dim[1], 1.0f, v->data, v->shape.dim[1], threads, &h);
+                if (!h.c_finite) gf__session_set_var_finite(s, vi, false);
             }
             break;
         }
@@ -578,6 +596,7 @@ gf_status gf__plan_run(gf_session *s, gf_plan *p, const gf_feed *feeds, int n_fe
         gf_pnode *a = p->commit[i];
         gf_tensor *var = gf__session_var(s, gf__pn_in(a, 0)->n.var_index);
         memcpy(var->data, a->val.data, (size_t)gf_shape_count(var->shape) * sizeof(float));
+        gf__session_set_var_finite(s, gf__pn_in(a, 0)->n.var_index, false);
     }
     return GF_OK;
 }

@@ -232,6 +232,50 @@ static void group_of_fused_value(void **state)
     gf_graph_free(g);
 }
 
+/* The zero-skipping GEMM trusts a weight known to be finite (0*inf is NaN,
+ * so a skipped zero of the input must meet a finite weight). The session
+ * keeps that knowledge only through writes known finite: an update that
+ * overflows (eta 3e38), and a NaN written through gf_session_variable,
+ * must reach the next forward pass exactly as in the literal plan, which
+ * checks every time. */
+static void finite_weights_follow_writes(void **state)
+{
+    (void)state;
+    gf_article_net net;
+    assert_int_equal(gf_article_build_manual(&net, 30, 3e38f), GF_OK);
+    gf_tensor *x = gf_tensor_new(GF_F32, gf_dims(2, 10, 784), NULL), *y = gf_tensor_new(GF_F32, gf_dims(2, 10, 10), NULL);
+    float *px = gf_tensor_data(x), *py = gf_tensor_data(y);
+    /* mostly zero, each image's pixels where the others have zeros */
+    for (int j = 0; j < 10 * 784; j++) px[j] = j % 784 >= 300 && j % 784 % 10 == j / 784 ? 1000.0f : 0.0f;
+    memset(py, 0, 100 * sizeof *py);
+    for (int j = 0; j < 10; j++) py[j * 10 + j] = 1.0f;
+    gf_feed feed[2] = { { net.a_0, x }, { net.y, y } };
+    gf_session *s[2];
+    for (int k = 0; k < 2; k++) s[k] = gf_session_new(net.g, &(gf_session_options){ .seed = 3, .disable = k ? GF_NO_REWRITES : 0 });
+    int nan_seen = 0;
+    for (int round = 0; round < 6; round++) {
+        const gf_tensor *out[2];
+        for (int k = 0; k < 2; k++) {
+            if (round == 4) { /* a NaN written by the user, where the inputs are zero */
+                const gf_tensor *w = gf_session_variable(s[k], net.w_1);
+                gf_tensor_data(w)[5 * 30 + 7] = NAN;
+            }
+            assert_int_equal(gf_session_run(s[k], feed, 2, &net.a_2, 1, net.step, net.n_step, &out[k]), GF_OK);
+        }
+        const float *a = gf_tensor_data(out[0]), *b = gf_tensor_data(out[1]);
+        for (int i = 0; i < 100; i++) {
+            assert_int_equal(isnan(a[i]), isnan(b[i]));
+            if (!isnan(a[i])) assert_true(a[i] == b[i]);
+            nan_seen += isnan(a[i]) != 0;
+        }
+    }
+    assert_true(nan_seen > 0); /* the overflow did happen */
+    for (int k = 0; k < 2; k++) gf_session_free(s[k]);
+    gf_tensor_free(x);
+    gf_tensor_free(y);
+    gf_graph_free(net.g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -241,6 +285,7 @@ int main(void)
         cmocka_unit_test(steady_state_allocates_nothing),
         cmocka_unit_test(cse_merges_repeated_subgraphs),
         cmocka_unit_test(group_of_fused_value),
+        cmocka_unit_test(finite_weights_follow_writes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -633,6 +633,7 @@ gf_status gf_session_restore(gf_session *s, const char *path)
         gf_tensor *t = gf__session_var(s, n->var_index);
         int64_t k = gf_shape_count(n->shape);
         if (k > 0) memcpy(t->data, slots[n->var_index].stage, (size_t)k * sizeof(float));
+        gf__session_set_var_finite(s, n->var_index, false);
     }
     fail(s, GF_OK, "%s", "");
 out:

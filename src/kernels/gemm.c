@@ -71,6 +71,7 @@ typedef struct gemm_job {
     gf_gemm_plan plan; /* the same for every block */
     int by_rows;
     int64_t step; /* rows or columns per task */
+    int b_finite; /* the caller's hint (nothing is reported back from tasks) */
 } gemm_job;
 
 static void gemm_task(void *arg, int t)
@@ -81,20 +82,31 @@ static void gemm_task(void *arg, int t)
         int64_t hi = lo + j->step < j->m ? lo + j->step : j->m;
         if (lo >= hi) return;
         const float *a = j->ta ? j->a + lo : j->a + lo * j->lda;
+        gf_gemm_hint h = { j->b_finite, 0, 0 };
         gf__gemm_avx2(&j->plan, j->ta, j->tb, hi - lo, j->n, j->k, j->alpha, a, j->lda, j->b, j->ldb, j->beta,
-                      j->c + lo * j->ldc, j->ldc);
+                      j->c + lo * j->ldc, j->ldc, &h);
     } else { /* C [:, lo..hi] = op(A) @ op(B) [:, lo..hi] */
         int64_t hi = lo + j->step < j->n ? lo + j->step : j->n;
         if (lo >= hi) return;
         const float *b = j->tb ? j->b + lo * j->ldb : j->b + lo;
+        gf_gemm_hint h = { j->b_finite, 0, 0 };
         gf__gemm_avx2(&j->plan, j->ta, j->tb, j->m, hi - lo, j->k, j->alpha, j->a, j->lda, b, j->ldb, j->beta,
-                      j->c + lo, j->ldc);
+                      j->c + lo, j->ldc, &h);
     }
 }
 
 void gf__gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
               const float *b, int64_t ldb, float beta, float *c, int64_t ldc, int threads)
 {
+    gf__gemm_hinted(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads, NULL);
+}
+
+void gf__gemm_hinted(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                     const float *b, int64_t ldb, float beta, float *c, int64_t ldc, int threads,
+                     gf_gemm_hint *hint)
+{
+    int b_finite = hint && hint->b_finite;
+    if (hint) hint->b_checked = hint->c_finite = 0;
     if (m <= 0 || n <= 0) return;
     if (k <= 0 || !gf__simd_enabled()) {
         gf__gemm_portable(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
@@ -108,14 +120,16 @@ void gf__gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, cons
      * every element is computed as one thread would; a few tasks per
      * thread even out the load. */
     gf_gemm_plan plan = gf__gemm_avx2_plan(ta, tb, m, n, k, a, lda);
-    gemm_job j = { ta, tb, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc, plan, 1, 0 };
+    gemm_job j = { ta, tb, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc, plan, 1, 0, b_finite };
     int64_t units_r = (m + GF_GEMM_SPLIT_ROWS - 1) / GF_GEMM_SPLIT_ROWS;
     int64_t units_c = (n + GF_GEMM_SPLIT_COLS - 1) / GF_GEMM_SPLIT_COLS;
     j.by_rows = units_r >= units_c;
     int64_t units = j.by_rows ? units_r : units_c;
     if (nt > units) nt = (int)units;
     if (nt <= 1) {
-        gf__gemm_avx2(&plan, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        gf_gemm_hint h = { b_finite, 0, 0 };
+        gf__gemm_avx2(&plan, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, &h);
+        if (hint) *hint = h;
         return;
     }
     int64_t ntasks = units < 2 * (int64_t)nt ? units : 2 * (int64_t)nt;
@@ -132,5 +146,8 @@ GF_KERNEL(gf__k_matmul)
     const gf_shape sa = in[0]->shape, sb = in[1]->shape;
     int64_t m = out->shape.dim[0], nn = out->shape.dim[1];
     int64_t k = ta ? sa.dim[0] : sa.dim[1];
-    gf__gemm(ta, tb, m, nn, k, 1.0f, in[0]->data, sa.dim[1], in[1]->data, sb.dim[1], 0.0f, out->data, nn, ctx->threads);
+    gf_gemm_hint h = { (ctx->finite_in >> 1) & 1, 0, 0 };
+    gf__gemm_hinted(ta, tb, m, nn, k, 1.0f, in[0]->data, sa.dim[1], in[1]->data, sb.dim[1], 0.0f, out->data, nn,
+                    ctx->threads, &h);
+    if (h.b_checked) ctx->finite_seen |= 2u;
 }

@@ -7,6 +7,7 @@
 #if GF_HAVE_AVX2_KERNELS
 
 #include "gemm_avx2.h"
+#include "kernels.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -325,8 +326,9 @@ AVX2 ALWAYS_INLINE void skip_tiles(int ta, int64_t i0, int64_t mr, int64_t p0, i
  * when the shape does not suit. */
 AVX2 static int gemm_direct_skip(int64_t kc_max, int ta, int64_t m, int64_t n, int64_t k, float alpha,
                                  const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
-                                 int64_t ldc)
+                                 int64_t ldc, int b_finite)
 {
+    const signed char known = b_finite ? 1 : -1; /* B's finiteness before any check */
     const int64_t nct = (n + NR - 1) / NR, nkb = (k + kc_max - 1) / kc_max;
     if (nct > MAX_CT) return 0;
     int32_t idx[KC_MAX + 8];
@@ -337,7 +339,7 @@ AVX2 static int gemm_direct_skip(int64_t kc_max, int ta, int64_t m, int64_t n, i
     const int keep_later = alpha * 0.0f == 0.0f && signbit(alpha * 0.0f);
     if (!ta && nkb <= MAX_KB) {
         signed char fin[MAX_KB][MAX_CT];
-        memset(fin, -1, sizeof fin);
+        memset(fin, known, sizeof fin);
         for (int64_t i0 = 0; i0 < m; i0 += MR) {
             int64_t mr = m - i0 < MR ? m - i0 : MR;
             for (int64_t p0 = 0, kb = 0; p0 < k; p0 += kc_max, kb++) {
@@ -354,7 +356,7 @@ AVX2 static int gemm_direct_skip(int64_t kc_max, int ta, int64_t m, int64_t n, i
     for (int64_t p0 = 0; p0 < k; p0 += kc_max) {
         int64_t kc = k - p0 < kc_max ? k - p0 : kc_max;
         signed char fin[MAX_CT];
-        memset(fin, -1, sizeof fin);
+        memset(fin, known, sizeof fin);
         /* op(A) = A^T with a short k: bit masks from a pass along A's rows
          * (its tiles' columns are far apart in memory). */
         const int masks = ta && kc <= 32;
@@ -460,15 +462,18 @@ gf_gemm_plan gf__gemm_avx2_plan(int ta, int tb, int64_t m, int64_t n, int64_t k,
 }
 
 void gf__gemm_avx2(const gf_gemm_plan *plan, int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
-                   const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
+                   const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc,
+                   gf_gemm_hint *hint)
 {
+    const int b_finite = hint && hint->b_finite;
+    if (hint) hint->b_checked = hint->c_finite = 0;
     if (plan->path == GF_GEMM_PACKED && gemm_packed(plan->kc, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
         return;
     if (plan->path == GF_GEMM_SPARSE_ROWS && !tb &&
-        gf__gemm_sparse_rows(plan->kc, ta, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
+        gf__gemm_sparse_rows(plan->kc, ta, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, hint))
         return;
     if ((plan->path == GF_GEMM_DIRECT_SKIP || plan->path == GF_GEMM_SPARSE_ROWS) && !tb &&
-        gemm_direct_skip(plan->kc, ta, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
+        gemm_direct_skip(plan->kc, ta, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, b_finite))
         return;
     gemm_direct(plan->kc, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
@@ -490,10 +495,11 @@ gf_gemm_plan gf__gemm_avx2_plan(int ta, int tb, int64_t m, int64_t n, int64_t k,
 }
 
 void gf__gemm_avx2(const gf_gemm_plan *plan, int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
-                   const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
+                   const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc,
+                   struct gf_gemm_hint *hint)
 {
     (void)plan, (void)ta, (void)tb, (void)m, (void)n, (void)k, (void)alpha, (void)a, (void)lda;
-    (void)b, (void)ldb, (void)beta, (void)c, (void)ldc;
+    (void)b, (void)ldb, (void)beta, (void)c, (void)ldc, (void)hint;
     abort(); /* never called: gf__cpu_has_avx2_fma() is 0 here */
 }
 

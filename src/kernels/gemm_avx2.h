@@ -72,9 +72,13 @@ AVX2 int gf__nz_all_finite(int64_t kc, int64_t nr, const float *b, int64_t bs);
 AVX2 int gf__nz_all_finite_rows(int64_t kc, int64_t nr, const float *b, int64_t bs);
 
 /* gemm_sparse.c: C [m,n] = alpha * op(A) @ B + beta * C skipping zeros of
- * op(A) row by row; 0 (nothing done) when the shape does not suit. */
+ * op(A) row by row; 0 (nothing done) when the shape does not suit. hint
+ * (may be NULL): b_finite read; b_checked set when every block of B was
+ * found (or known) finite; c_finite set by the op(A) = A^T case when every
+ * value written is finite. */
 AVX2 int gf__gemm_sparse_rows(int64_t kc_max, int ta, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
-                              int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+                              int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc,
+                              struct gf_gemm_hint *hint);
 
 #endif
 #endif

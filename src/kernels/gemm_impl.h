@@ -44,9 +44,12 @@ gf_gemm_plan gf__gemm_avx2_plan(int ta, int tb, int64_t m, int64_t n, int64_t k,
  * 0, and every path gives the same bits (skipped terms are exact zeros),
  * save that a sum which underflows to -0 may come out +0 where a term 0*b
  * was skipped. */
+struct gf_gemm_hint;
+/* hint (kernels.h, may be NULL): b_finite read, b_checked and c_finite
+ * set (to 0 unless the call knows better). */
 void gf__gemm_avx2(const gf_gemm_plan *plan, int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
                    const float *a, int64_t lda, const float *b, int64_t ldb,
-                   float beta, float *c, int64_t ldc);
+                   float beta, float *c, int64_t ldc, struct gf_gemm_hint *hint);
 /* Forces the path of the plans gf__gemm_avx2_plan makes from now on (for
  * benchmarks and tests; process-wide): 0 automatic, else a GF_GEMM_* value
  * (skipping needs !tb). kc stays what the shape gives. */

@@ -3,6 +3,7 @@
  * op(A): each row of C visits only the k where its row of op(A) is not 0.
  */
 #include "gemm_avx2.h"
+#include "kernels.h"
 
 #if GF_HAVE_AVX2_KERNELS
 
@@ -50,7 +51,7 @@ static inline int64_t nar_off(int kind, int v, int64_t nr)
  * overlap). bm: 0 when beta == 0, 1 when beta == 1, else 2 (decided once
  * per call by the caller, see BETA_CASES). */
 AVX2 ALWAYS_INLINE void acc_out(int kind, int bm, int64_t nr, __m256i mask, __m256 x0, __m256 x1, __m256 x2,
-                                __m256 x3, float *c, __m256 al, __m256 be)
+                                __m256 x3, float *c, __m256 al, __m256 be, __m256 *fin)
 {
     const int nv = NAR_V(kind);
     __m256 x[4] = { x0, x1, x2, x3 };
@@ -68,6 +69,10 @@ AVX2 ALWAYS_INLINE void acc_out(int kind, int bm, int64_t nr, __m256i mask, __m2
     if (kind == N_PART) store_part(c, x[0], (int)nr);
     else
         for (int v = 0; v < nv; v++) _mm256_storeu_ps(c + nar_off(kind, v, nr), x[v]);
+    /* fin = fma(x, 0, fin): NaN from the first infinite or NaN x on (lanes
+     * past nr of a masked row are 0 * finite alpha * 0 = 0). */
+    if (fin)
+        for (int v = 0; v < nv; v++) *fin = _mm256_fmadd_ps(x[v], _mm256_setzero_ps(), *fin);
 }
 
 /* Calls F(bm, args) with bm a constant for beta's case (see acc_out). */
@@ -100,22 +105,24 @@ AVX2 ALWAYS_INLINE void sparse_nn_pair(int kind, int mr, int bm, const int32_t *
     for (int64_t u = t; u < n0; u++) ACC_FMA(kind, nr, mask, r, _mm256_broadcast_ss(a + l0[u]), b + l0[u] * bs);
     if (mr > 1)
         for (int64_t u = t; u < n1; u++) ACC_FMA(kind, nr, mask, q, _mm256_broadcast_ss(a1 + l1[u]), b + l1[u] * bs);
-    acc_out(kind, bm, nr, mask, r0, r1, r2, r3, c, al, be);
-    if (mr > 1) acc_out(kind, bm, nr, mask, q0, q1, q2, q3, c + ldc, al, be);
+    acc_out(kind, bm, nr, mask, r0, r1, r2, r3, c, al, be, NULL);
+    if (mr > 1) acc_out(kind, bm, nr, mask, q0, q1, q2, q3, c + ldc, al, be, NULL);
 }
 
 /* op(A) = A^T, A [k,m] stored with rows of m, k <= 32: rows 0 .. mm-1 of
  * C, in order; bit p of bits[i] says A(i,p) = arow[p][i] is to be visited
  * (ascending; B's row p at brow[p]): C's row i = alpha * chain + beta * C.
- * A row without bits is left alone when skip_empty (C + -0 is C).
+ * A row without bits is left alone when skip_empty (C + -0 is C). Returns
+ * 1 when every value written is finite.
  * Visiting C's rows in memory order (not grouped by bit count, which would
  * make the inner loop's length predictable) measured ~20% faster. */
-AVX2 ALWAYS_INLINE void sparse_tn_rows(int kind, int bm, int64_t mm, int skip_empty, const uint32_t *bits,
-                                       const float *const *arow, const float *const *brow, int64_t nr, float *c,
-                                       int64_t ldc, float alpha, float beta)
+AVX2 ALWAYS_INLINE int sparse_tn_rows(int kind, int bm, int64_t mm, int skip_empty, const uint32_t *bits,
+                                      const float *const *arow, const float *const *brow, int64_t nr, float *c,
+                                      int64_t ldc, float alpha, float beta)
 {
     const __m256i mask = lanes(kind == N_PART ? (int)nr : 8);
     const __m256 al = _mm256_set1_ps(alpha), be = _mm256_set1_ps(beta);
+    __m256 fin = _mm256_setzero_ps();
     for (int64_t i = 0; i < mm; i++) {
         uint32_t w = bits[i];
         if (!w && skip_empty) continue;
@@ -125,18 +132,19 @@ AVX2 ALWAYS_INLINE void sparse_tn_rows(int kind, int bm, int64_t mm, int skip_em
             w &= w - 1;
             ACC_FMA(kind, nr, mask, r, _mm256_broadcast_ss(arow[p] + i), brow[p]);
         }
-        acc_out(kind, bm, nr, mask, r0, r1, r2, r3, c + i * ldc, al, be);
+        acc_out(kind, bm, nr, mask, r0, r1, r2, r3, c + i * ldc, al, be, &fin);
     }
+    return _mm256_movemask_ps(_mm256_cmp_ps(fin, fin, _CMP_UNORD_Q)) == 0;
 }
 
 typedef void (*nn_pair_fn)(int mr, const int32_t *l0, int64_t n0, const int32_t *l1, int64_t n1, const float *a,
                            int64_t lda, const float *b, int64_t bs, int64_t nr, float *c, int64_t ldc, float alpha,
                            float beta);
-typedef void (*tn_rows_fn)(int64_t mm, int skip_empty, const uint32_t *bits, const float *const *arow,
-                           const float *const *brow, int64_t nr, float *c, int64_t ldc, float alpha, float beta);
+typedef int (*tn_rows_fn)(int64_t mm, int skip_empty, const uint32_t *bits, const float *const *arow,
+                          const float *const *brow, int64_t nr, float *c, int64_t ldc, float alpha, float beta);
 
 #define NN_PAIR(bm, K, mr, ...) sparse_nn_pair(K, mr, bm, __VA_ARGS__)
-#define TN_ROWS(bm, K, ...) sparse_tn_rows(K, bm, __VA_ARGS__)
+#define TN_ROWS(bm, K, ...) return sparse_tn_rows(K, bm, __VA_ARGS__)
 #define SPARSE_INST(K)                                                                                            \
     AVX2 static void nn_pair_##K(int mr, const int32_t *l0, int64_t n0, const int32_t *l1, int64_t n1,            \
                                  const float *a, int64_t lda, const float *b, int64_t bs, int64_t nr, float *c,  \
@@ -145,7 +153,7 @@ typedef void (*tn_rows_fn)(int64_t mm, int skip_empty, const uint32_t *bits, con
         if (mr > 1) BETA_CASES(beta, NN_PAIR, K, 2, l0, n0, l1, n1, a, lda, b, bs, nr, c, ldc, alpha, beta);      \
         else BETA_CASES(beta, NN_PAIR, K, 1, l0, n0, l1, n1, a, lda, b, bs, nr, c, ldc, alpha, beta);             \
     }                                                                                                             \
-    AVX2 static void tn_rows_##K(int64_t mm, int skip_empty, const uint32_t *bits, const float *const *arow,      \
+    AVX2 static int tn_rows_##K(int64_t mm, int skip_empty, const uint32_t *bits, const float *const *arow,       \
                                  const float *const *brow, int64_t nr, float *c, int64_t ldc, float alpha,       \
                                  float beta)                                                                     \
     {                                                                                                             \
@@ -167,9 +175,11 @@ static const tn_rows_fn tn_rows[5] = { tn_rows_N_PART, tn_rows_N_V1, tn_rows_N_V
  * (nothing done) when the shape does not suit: n > 32, or op(A) = A^T
  * with k blocks over 32. */
 AVX2 int gf__gemm_sparse_rows(int64_t kc_max, int ta, int64_t m, int64_t n, int64_t k, float alpha,
-                                 const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
-                                 int64_t ldc)
+                              const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+                              int64_t ldc, gf_gemm_hint *hint)
 {
+    const int b_known = hint && hint->b_finite;
+    int b_finite = 1, c_finite = ta; /* so far */
     if (n > NR2 || (ta && kc_max > 32)) return 0;
     const int kind = narrow_kind(n);
     int32_t l0[KC_MAX + 8], l1[KC_MAX + 8];
@@ -181,7 +191,8 @@ AVX2 int gf__gemm_sparse_rows(int64_t kc_max, int ta, int64_t m, int64_t n, int6
         const float be = p0 == 0 ? beta : 1.0f;
         const int keep = p0 == 0 ? keep_empty : alpha * 0.0f == 0.0f && signbit(alpha * 0.0f);
         const float *bp = b + p0 * ldb;
-        const int dense = !gf__nz_all_finite_rows(kc, n, bp, ldb);
+        const int dense = !b_known && !gf__nz_all_finite_rows(kc, n, bp, ldb);
+        b_finite &= !dense;
         if (!ta) {
             for (int64_t i0 = 0; i0 < m; i0 += 2) {
                 const int mr = m - i0 < 2 ? 1 : 2;
@@ -211,8 +222,12 @@ AVX2 int gf__gemm_sparse_rows(int64_t kc_max, int ta, int64_t m, int64_t n, int6
                 arow[p] = ap + p * lda;
                 brow[p] = bp + p * ldb;
             }
-            tn_rows[kind](mm, keep, bits, arow, brow, n, c + r0 * ldc, ldc, alpha, be);
+            c_finite &= tn_rows[kind](mm, keep, bits, arow, brow, n, c + r0 * ldc, ldc, alpha, be);
         }
+    }
+    if (hint) {
+        hint->b_checked = b_finite;
+        hint->c_finite = c_finite;
     }
     return 1;
 }

@@ -55,6 +55,20 @@ GF_KERNEL(gf__k_matmul);
 void gf__gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
               const float *a, int64_t lda, const float *b, int64_t ldb,
               float beta, float *c, int64_t ldc, int threads);
+/* What a caller knows and learns about a product's finiteness, for the
+ * zero-skipping paths (0*inf is NaN: they skip a zero of op(A) only where
+ * op(B) is finite, which they check unless told). */
+typedef struct gf_gemm_hint {
+    int b_finite;   /* in: op(B) is known to hold only finite numbers */
+    int b_checked;  /* out: 1 when the call found all of op(B) finite */
+    int c_finite;   /* out: 1 when every value the call wrote is finite
+                       (0: not known; only the one-thread sparse-rows
+                       update reports it) */
+} gf_gemm_hint;
+/* gf__gemm with a hint (NULL: none). */
+void gf__gemm_hinted(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                     const float *b, int64_t ldb, float beta, float *c, int64_t ldc, int threads,
+                     gf_gemm_hint *hint);
 /* The same in plain C, one thread: the specification that tests compare
  * against (c = alpha * sum over p, ascending, of a*b, plus beta * c). */
 void gf__gemm_portable(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,

@@ -25,6 +25,8 @@ typedef struct gf_kctx {
     gf_status status;           /* the few kernels that can fail set these */
     char *msg;                  /* (check_numerics); msg_len bytes */
     size_t msg_len;
+    unsigned finite_in;         /* bit j: input j is known to be all finite */
+    unsigned finite_seen;       /* out, bit j: the kernel found input j all finite */
 } gf_kctx;
 
 /* An elementwise op over one contiguous block: o[i] = a[i] OP b[i] (b
