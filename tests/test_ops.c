@@ -406,6 +406,12 @@ static void test_argmax(void **state)
     /* axis 2 of the same: j=0 rows decrease (max at k=0), others increase (k=3) */
     static const float want2[6] = { 0, 3, 3, 0, 3, 3 };
     check_node(g, gf_argmax(cst(g, gf_dims(3, 2, 3, 4), z), 2), GF_I32, gf_dims(2, 2, 3), want2, 0);
+    /* NaN wins, the first one (as NumPy): [1,NaN,5,NaN] -> 1, [NaN,9] -> 0,
+     * [2,-inf,inf] -> 2 */
+    static const float n1[4] = { 1, NAN, 5, NAN }, n2[2] = { NAN, 9 }, n3[3] = { 2, -INFINITY, INFINITY };
+    check_node(g, gf_argmax(cst(g, gf_dims(1, 4), n1), 0), GF_I32, gf_dims(0), (const float[]){ 1 }, 0);
+    check_node(g, gf_argmax(cst(g, gf_dims(1, 2), n2), 0), GF_I32, gf_dims(0), (const float[]){ 0 }, 0);
+    check_node(g, gf_argmax(cst(g, gf_dims(1, 3), n3), 0), GF_I32, gf_dims(0), (const float[]){ 2 }, 0);
     gf_graph_free(g);
 }
 
