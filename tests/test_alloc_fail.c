@@ -208,36 +208,6 @@ static bool holds(gf_session *s, gf_graph *g, const float *want, int64_t n)
     return same;
 }
 
-static char *join(const char *dir, const char *name)
-{
-    size_t len = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(len);
-    assert_non_null(p);
-    snprintf(p, len, "%s/%s", dir, name);
-    return p;
-}
-
-/* A file's bytes (malloc'ed, *len of them), or NULL when it does not exist. */
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 1 << 16, n = 0, got;
-    unsigned char *b = malloc(cap);
-    assert_non_null(b);
-    while ((got = fread(b + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            b = realloc(b, cap *= 2);
-            assert_non_null(b);
-        }
-    }
-    assert_int_equal(ferror(f), 0);
-    fclose(f);
-    *len = n;
-    return b;
-}
-
 static void spit(const char *path, const unsigned char *b, size_t len)
 {
     FILE *f = fopen(path, "wb");
@@ -281,14 +251,14 @@ static void refs_make(refs *f, int kind)
     rig r;
     memset(f, 0, sizeof *f);
     f->dir = gf_test_tmpdir();
-    f->r_path = join(f->dir, "r.gf");
-    f->rl_path = join(f->dir, "rl.gf");
-    char *scratch = join(f->dir, "scratch.gf");
+    f->r_path = gf_test_path(f->dir, "r.gf");
+    f->rl_path = gf_test_path(f->dir, "rl.gf");
+    char *scratch = gf_test_path(f->dir, "scratch.gf");
 
     assert_int_equal(rig_make(&r, kind, 2, 1, false), GF_OK);
     assert_int_equal(gf_session_save(r.s, f->r_path), GF_OK);
     f->v1 = snapshot(r.s, r.net.g, &f->n_v1);
-    assert_non_null(f->b1 = slurp(f->r_path, &f->n_b1));
+    assert_non_null(f->b1 = gf_test_read_file(f->r_path, &f->n_b1));
     rig_free(&r);
 
     assert_int_equal(rig_make(&r, kind, 2, 1, true), GF_OK);
@@ -299,13 +269,13 @@ static void refs_make(refs *f, int kind)
     assert_int_equal(rig_make(&r, kind, 2, 2, false), GF_OK);
     assert_int_equal(gf_session_save(r.s, scratch), GF_OK);
     f->v2 = snapshot(r.s, r.net.g, &f->n_v2);
-    assert_non_null(f->b2 = slurp(scratch, &f->n_b2));
+    assert_non_null(f->b2 = gf_test_read_file(scratch, &f->n_b2));
     rig_free(&r);
 
     assert_int_equal(rig_make(&r, kind, 2, 2, true), GF_OK);
     assert_int_equal(gf_session_save(r.s, scratch), GF_OK);
     f->v2l = snapshot(r.s, r.net.g, &f->n_v2l);
-    assert_non_null(f->b2l = slurp(scratch, &f->n_b2l));
+    assert_non_null(f->b2l = gf_test_read_file(scratch, &f->n_b2l));
     rig_free(&r);
 
     assert_int_equal(rig_make(&r, kind, 3, 0, false), GF_OK);
@@ -350,7 +320,7 @@ typedef struct tally {
  * appear when it fails; the save must first initialise the late variable. */
 static void sweep_save(int kind, const refs *f, bool late, tally *t)
 {
-    char *path = join(f->dir, late ? "new.gf" : "over.gf");
+    char *path = gf_test_path(f->dir, late ? "new.gf" : "over.gf");
     const unsigned char *want = late ? f->b2l : f->b2;
     size_t n_want = late ? f->n_b2l : f->n_b2;
     rig check; /* restores what a failed save left, to read its values */
@@ -370,7 +340,7 @@ static void sweep_save(int kind, const refs *f, bool late, tally *t)
         gf_status st = gf_session_save(r.s, path);
         armed = false;
         size_t n_got = 0;
-        unsigned char *got = slurp(path, &n_got);
+        unsigned char *got = gf_test_read_file(path, &n_got);
         struct stat sb;
         if (!failed_once) { /* ran past the last allocation */
             if (st != GF_OK) fail_msg("save with no allocation failing: %s", gf_session_error(r.s));
@@ -407,7 +377,7 @@ static void sweep_save(int kind, const refs *f, bool late, tally *t)
             free(got);
             assert_int_equal(gf_session_save(r.s, path), GF_OK);
             assert_string_equal(gf_session_error(r.s), "");
-            got = slurp(path, &n_got);
+            got = gf_test_read_file(path, &n_got);
             assert_true(same_bytes(got, n_got, want, n_want));
         }
         if (!late) {

@@ -23,27 +23,11 @@
 
 /* ---- helpers ---- */
 
-static char *path_in(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    assert_non_null(p);
-    snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
-
+/* A file that must exist. */
 static unsigned char *slurp(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) fail_msg("cannot open %s: %s", path, strerror(errno));
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)n + 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
+    unsigned char *b = gf_test_read_file(path, len);
+    if (!b) fail_msg("cannot open %s: %s", path, strerror(errno));
     return b;
 }
 
@@ -134,7 +118,7 @@ static void assert_unchanged(const small *m, const float *before, size_t n)
 static void round_trip_is_bitwise(void **state)
 {
     (void)state;
-    char *dir = gf_test_tmpdir(), *p1 = path_in(dir, "a.gf"), *p2 = path_in(dir, "b.gf");
+    char *dir = gf_test_tmpdir(), *p1 = gf_test_path(dir, "a.gf"), *p2 = gf_test_path(dir, "b.gf");
     const char *names[] = { "w", "b", "w/adam_m", "w/adam_v", "b/adam_m", "b/adam_v", "beta1_power", "beta2_power" };
     enum { NV = sizeof names / sizeof names[0] };
     gf_node *va[NV], *vb[NV];
@@ -254,7 +238,7 @@ static void b_trailer(buf *b)
 static void independent_writer_and_bad_records(void **state)
 {
     (void)state;
-    char *dir = gf_test_tmpdir(), *p = path_in(dir, "hand.gf");
+    char *dir = gf_test_tmpdir(), *p = gf_test_path(dir, "hand.gf");
     small m;
     small_build(&m, 2, 3, 1, 0, 1);
     float w[6] = { 1, 2, 3, 4, 5, 6 }, bb[3] = { -1, -2, -3 }, c = 42;
@@ -275,7 +259,7 @@ static void independent_writer_and_bad_records(void **state)
     assert_memory_equal(v, want, sizeof want);
     free(v);
     /* gradflow writes the same bytes, in graph order. */
-    char *q = path_in(dir, "gf.gf");
+    char *q = gf_test_path(dir, "gf.gf");
     assert_int_equal(gf_session_save(m.s, q), GF_OK);
     size_t len;
     unsigned char *mine = slurp(q, &len);
@@ -347,7 +331,7 @@ static void independent_writer_and_bad_records(void **state)
 static void mismatches_name_the_tensor(void **state)
 {
     (void)state;
-    char *dir = gf_test_tmpdir(), *p = path_in(dir, "ck.gf");
+    char *dir = gf_test_tmpdir(), *p = gf_test_path(dir, "ck.gf");
     small a;
     small_build(&a, 3, 4, 1, 0, 1);
     assert_int_equal(gf_session_save(a.s, p), GF_OK);
@@ -413,7 +397,7 @@ static void mismatches_name_the_tensor(void **state)
 static void every_byte_flip_is_refused(void **state)
 {
     (void)state;
-    char *dir = gf_test_tmpdir(), *p = path_in(dir, "ck.gf"), *q = path_in(dir, "bad.gf");
+    char *dir = gf_test_tmpdir(), *p = gf_test_path(dir, "ck.gf"), *q = gf_test_path(dir, "bad.gf");
     small a, m;
     small_build(&a, 2, 3, 1, 0, 1);
     small_build(&m, 2, 3, 2, 0, 1);
@@ -457,7 +441,7 @@ static void every_byte_flip_is_refused(void **state)
 static void every_truncation_is_refused(void **state)
 {
     (void)state;
-    char *dir = gf_test_tmpdir(), *p = path_in(dir, "ck.gf"), *q = path_in(dir, "cut.gf");
+    char *dir = gf_test_tmpdir(), *p = gf_test_path(dir, "ck.gf"), *q = gf_test_path(dir, "cut.gf");
     small a, m;
     small_build(&a, 2, 3, 1, 0, 1);
     small_build(&m, 2, 3, 2, 0, 1);
@@ -493,7 +477,7 @@ static void every_truncation_is_refused(void **state)
 static void unreadable_inputs(void **state)
 {
     (void)state;
-    char *dir = gf_test_tmpdir(), *p = path_in(dir, "absent.gf");
+    char *dir = gf_test_tmpdir(), *p = gf_test_path(dir, "absent.gf");
     small m;
     small_build(&m, 2, 3, 1, 0, 1);
     char want[600];
@@ -554,7 +538,7 @@ static gf_status save_in_limited_child(small *m, const char *path, rlim_t limit,
 static void failed_saves_keep_the_old_file(void **state)
 {
     (void)state;
-    char *dir = gf_test_tmpdir(), *p = path_in(dir, "ck.gf");
+    char *dir = gf_test_tmpdir(), *p = gf_test_path(dir, "ck.gf");
     small m;
     small_build(&m, 100, 100, 1, 0, 1);
     assert_int_equal(gf_session_save(m.s, p), GF_OK);
@@ -592,7 +576,7 @@ static void failed_saves_keep_the_old_file(void **state)
     free(now);
 
     /* A directory that does not exist; /dev/full (never replaced). */
-    char *nowhere = path_in(dir, "no/such/dir/ck.gf");
+    char *nowhere = gf_test_path(dir, "no/such/dir/ck.gf");
     assert_int_equal(gf_session_save(m.s, nowhere), GF_ERR_IO);
     assert_contains(gf_session_error(m.s), nowhere);
     assert_contains(gf_session_error(m.s), "No such file or directory");
@@ -604,13 +588,13 @@ static void failed_saves_keep_the_old_file(void **state)
     assert_int_equal(gf_session_save(m.s, dir), GF_ERR_IO); /* a directory */
 
     /* A directory without write permission (root ignores it: skipped). */
-    char *ro = path_in(dir, "ro");
+    char *ro = gf_test_path(dir, "ro");
     assert_int_equal(mkdir(ro, 0755), 0);
-    char *rp = path_in(ro, "ck.gf");
+    char *rp = gf_test_path(ro, "ck.gf");
     assert_int_equal(gf_session_save(m.s, rp), GF_OK);
     unsigned char *ro_old = slurp(rp, &len);
     assert_int_equal(chmod(ro, 0555), 0);
-    char *probe = path_in(ro, "probe");
+    char *probe = gf_test_path(ro, "probe");
     int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0644);
     if (fd >= 0) {
         close(fd);
@@ -642,7 +626,7 @@ static void failed_saves_keep_the_old_file(void **state)
 static void killed_saves_leave_a_whole_checkpoint(void **state)
 {
     (void)state;
-    char *dir = gf_test_tmpdir(), *p = path_in(dir, "ck.gf");
+    char *dir = gf_test_tmpdir(), *p = gf_test_path(dir, "ck.gf");
     small m;
     small_build(&m, 512, 1024, 1, 0, 1); /* 2 MiB: a save takes a while */
     for (int i = 0; i < m.n; i++) {
@@ -764,7 +748,7 @@ static void cli_train_eval_predict_agree(void **state)
     (void)state;
     const char *data = gf_test_mnist_dir();
     if (!gradflow_bin() || !data) skip();
-    char *dir = gf_test_tmpdir(), *f = path_in(dir, "net.gf"), *g = path_in(dir, "again.gf");
+    char *dir = gf_test_tmpdir(), *f = gf_test_path(dir, "net.gf"), *g = gf_test_path(dir, "again.gf");
     static char out[1 << 16];
     char args[4096];
 
@@ -931,7 +915,7 @@ static void cli_train_killed_mid_save(void **state)
     (void)state;
     const char *data = gf_test_mnist_dir();
     if (!gradflow_bin() || !data) skip();
-    char *dir = gf_test_tmpdir(), *f = path_in(dir, "net.gf");
+    char *dir = gf_test_tmpdir(), *f = gf_test_path(dir, "net.gf");
     static char out[1 << 16];
     char args[4096];
     snprintf(args, sizeof args, "train --data '%s' --steps 1 --save '%s'", data, f);

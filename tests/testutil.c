@@ -45,12 +45,38 @@ void gf_test_rmdir(char *dir)
     free(dir);
 }
 
-char *gf_test_write_file(const char *dir, const char *name, const void *bytes, size_t n)
+char *gf_test_path(const char *dir, const char *name)
 {
     size_t len = strlen(dir) + strlen(name) + 2;
     char *path = malloc(len);
     assert_non_null(path);
     snprintf(path, len, "%s/%s", dir, name);
+    return path;
+}
+
+unsigned char *gf_test_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 1 << 16, n = 0, got;
+    unsigned char *b = malloc(cap);
+    assert_non_null(b);
+    while ((got = fread(b + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            b = realloc(b, cap *= 2);
+            assert_non_null(b);
+        }
+    }
+    assert_int_equal(ferror(f), 0);
+    fclose(f);
+    *len = n;
+    return b;
+}
+
+char *gf_test_write_file(const char *dir, const char *name, const void *bytes, size_t n)
+{
+    char *path = gf_test_path(dir, name);
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
     if (n) assert_int_equal(fwrite(bytes, 1, n, f), n);

@@ -21,8 +21,15 @@ void gf_test_assert_close(const float *got, const float *want, int64_t n, double
 char *gf_test_tmpdir(void);
 void gf_test_rmdir(char *dir);
 
+/* "dir/name", malloc'ed (the caller frees it). */
+char *gf_test_path(const char *dir, const char *name);
+
 /* Writes n bytes to dir/name; returns the malloc'ed full path. */
 char *gf_test_write_file(const char *dir, const char *name, const void *bytes, size_t n);
+
+/* A file's bytes, malloc'ed (*len of them), or NULL when it cannot be
+ * opened; a read error fails the test. */
+unsigned char *gf_test_read_file(const char *path, size_t *len);
 
 /* Runs one fetch with the given feeds and fails the test on error. The tensor
  * is owned by the session (valid until the next run). */
