@@ -7,14 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-
-/* The gradflow binary (ctest sets GRADFLOW), or NULL. */
-static const char *gradflow_bin(void)
-{
-    const char *bin = getenv("GRADFLOW");
-    return bin && *bin ? bin : NULL;
-}
 
 /* The number after "key": in a JSON line; fails the test when absent. */
 static double json_number(const char *line, const char *key)
@@ -29,25 +21,10 @@ static double json_number(const char *line, const char *key)
     return v;
 }
 
-/* Runs `gradflow ARGS`, keeps stdout in out (NUL-terminated), returns the
- * exit status. */
-static int run_gradflow(const char *args, char *out, size_t cap)
-{
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "'%s' %s", gradflow_bin(), args);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    int status = pclose(p);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
-}
-
 static void quick_w1_manual_on_generated_data(void **state)
 {
     (void)state;
-    if (!gradflow_bin()) skip();
+    if (!gf_test_gradflow()) skip();
     char *dir = gf_test_tmpdir();
     char args[1024];
     /* A folder that does not exist and --generated: never MNIST nor the
@@ -55,7 +32,7 @@ static void quick_w1_manual_on_generated_data(void **state)
     snprintf(args, sizeof args, "bench --quick --only w1-manual --json --generated --data '%s/absent'",
              dir);
     static char out[1 << 16];
-    assert_int_equal(run_gradflow(args, out, sizeof out), 0);
+    assert_int_equal(gf_test_run_gradflow(args, 0, out, sizeof out), 0);
 
     const char *w1 = NULL, *peak = NULL;
     int lines = 0;
@@ -85,12 +62,12 @@ static void quick_w1_manual_on_generated_data(void **state)
 static void usage_errors_exit_2(void **state)
 {
     (void)state;
-    if (!gradflow_bin()) skip();
+    if (!gf_test_gradflow()) skip();
     static char out[1 << 14];
-    assert_int_equal(run_gradflow("bench --only w9 --json 2>/dev/null", out, sizeof out), 2);
-    assert_int_equal(run_gradflow("bench --threads 0 2>/dev/null", out, sizeof out), 2);
-    assert_int_equal(run_gradflow("bench --frobnicate 2>/dev/null", out, sizeof out), 2);
-    assert_int_equal(run_gradflow("bench --help", out, sizeof out), 0);
+    assert_int_equal(gf_test_run_gradflow("bench --only w9 --json 2>/dev/null", 0, out, sizeof out), 2);
+    assert_int_equal(gf_test_run_gradflow("bench --threads 0 2>/dev/null", 0, out, sizeof out), 2);
+    assert_int_equal(gf_test_run_gradflow("bench --frobnicate 2>/dev/null", 0, out, sizeof out), 2);
+    assert_int_equal(gf_test_run_gradflow("bench --help", 0, out, sizeof out), 0);
     assert_non_null(strstr(out, "usage: gradflow bench"));
 }
 

@@ -686,27 +686,6 @@ static void killed_saves_leave_a_whole_checkpoint(void **state)
 
 /* ---- the command line ---- */
 
-static const char *gradflow_bin(void)
-{
-    const char *bin = getenv("GRADFLOW");
-    return bin && *bin ? bin : NULL;
-}
-
-/* Runs `gradflow ARGS` (stderr into stdout), keeps the output, returns the
- * exit status. */
-static int run_cli(const char *args, char *out, size_t cap)
-{
-    char cmd[8400];
-    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", gradflow_bin(), args);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    int status = pclose(p);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
-}
-
 static long long json_int(const char *line, const char *key)
 {
     char pat[64];
@@ -747,14 +726,14 @@ static void cli_train_eval_predict_agree(void **state)
 {
     (void)state;
     const char *data = gf_test_mnist_dir();
-    if (!gradflow_bin() || !data) skip();
+    if (!gf_test_gradflow() || !data) skip();
     char *dir = gf_test_tmpdir(), *f = gf_test_path(dir, "net.gf"), *g = gf_test_path(dir, "again.gf");
     static char out[1 << 16];
     char args[4096];
 
     snprintf(args, sizeof args,
              "train --data '%s' --steps 200 --eval-every 199 --eval-size 1000 --save '%s' --json", data, f);
-    assert_int_equal(run_cli(args, out, sizeof out), 0);
+    assert_int_equal(gf_test_run_gradflow(args, 1, out, sizeof out), 0);
     const char *last = NULL;
     for (char *save = NULL, *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
         if (!strncmp(line, "{\"step\":199,", 12)) last = line;
@@ -763,7 +742,7 @@ static void cli_train_eval_predict_agree(void **state)
     assert_int_equal(json_int(last, "total"), 1000);
 
     snprintf(args, sizeof args, "eval '%s' --data '%s' --json", f, data);
-    assert_int_equal(run_cli(args, out, sizeof out), 0);
+    assert_int_equal(gf_test_run_gradflow(args, 1, out, sizeof out), 0);
     assert_int_equal(json_int(out, "correct"), train_correct);
     assert_int_equal(json_int(out, "total"), 1000);
     const char *conf = strstr(out, "\"confusion\":[[");
@@ -792,7 +771,7 @@ static void cli_train_eval_predict_agree(void **state)
     net_predict(f, data, 5, want, maxv);
     snprintf(args, sizeof args, "predict '%s' idx:%s:0 idx:%s:1 idx:%s:2 idx:%s:3 idx:%s:4", f, data, data, data,
              data, data);
-    assert_int_equal(run_cli(args, out, sizeof out), 0);
+    assert_int_equal(gf_test_run_gradflow(args, 1, out, sizeof out), 0);
     int i = 0;
     for (char *save = NULL, *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save), i++) {
         char prefix[4200];
@@ -816,7 +795,7 @@ static void cli_train_eval_predict_agree(void **state)
     free(gf_test_write_file(dir, "d0a.pgm", pgm, (size_t)o));
     gf_mnist_free(m);
     snprintf(args, sizeof args, "predict '%s' '%s/d0.pgm' '%s/d0a.pgm' --json", f, dir, dir);
-    assert_int_equal(run_cli(args, out, sizeof out), 0);
+    assert_int_equal(gf_test_run_gradflow(args, 1, out, sizeof out), 0);
     char *l1 = strtok(out, "\n"), *l2 = strtok(NULL, "\n");
     assert_non_null(l1);
     assert_non_null(l2);
@@ -826,13 +805,13 @@ static void cli_train_eval_predict_agree(void **state)
     /* A bad image fails that image (exit 1); the others are still predicted. */
     free(gf_test_write_file(dir, "small.pgm", "P2\n27 28 255\n", 13));
     snprintf(args, sizeof args, "predict '%s' '%s/small.pgm' idx:%s:0", f, dir, data);
-    assert_int_equal(run_cli(args, out, sizeof out), 1);
+    assert_int_equal(gf_test_run_gradflow(args, 1, out, sizeof out), 1);
     assert_contains(out, "27x28 pixels, expected 28x28");
     assert_contains(out, "  digit ");
 
     /* --resume then 0 steps saves the same bytes. */
     snprintf(args, sizeof args, "train --data '%s' --steps 0 --resume '%s' --save '%s'", data, f, g);
-    assert_int_equal(run_cli(args, out, sizeof out), 0);
+    assert_int_equal(gf_test_run_gradflow(args, 1, out, sizeof out), 0);
     size_t l1n, l2n;
     unsigned char *b1 = slurp(f, &l1n), *b2 = slurp(g, &l2n);
     assert_int_equal(l1n, l2n);
@@ -843,7 +822,7 @@ static void cli_train_eval_predict_agree(void **state)
     /* Periodic saves. */
     snprintf(args, sizeof args, "train --data '%s' --steps 50 --save-every 20 --save '%s' --eval-every 1000 --json",
              data, g);
-    assert_int_equal(run_cli(args, out, sizeof out), 0);
+    assert_int_equal(gf_test_run_gradflow(args, 1, out, sizeof out), 0);
     assert_contains(out, "{\"saved\":");
     int saves = 0;
     for (const char *p = out; (p = strstr(p, "{\"saved\":")); p++) saves++;
@@ -856,7 +835,7 @@ static void cli_train_eval_predict_agree(void **state)
     for (int k = 0; k < 2; k++) {
         snprintf(args, sizeof args, "train --data '%s' --steps 50 --eval-every 10 --save '%s' %s --json", data,
                  k ? g : f, k ? "--save-every 7" : "");
-        assert_int_equal(run_cli(args, out, sizeof out), 0);
+        assert_int_equal(gf_test_run_gradflow(args, 1, out, sizeof out), 0);
         size_t at = 0;
         for (char *save = NULL, *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
             if (!strncmp(line, "{\"step\":", 8))
@@ -873,7 +852,7 @@ static void cli_train_eval_predict_agree(void **state)
 
     /* Another network size: a clear refusal. */
     snprintf(args, sizeof args, "eval '%s' --data '%s' --hidden 31", f, data);
-    assert_int_equal(run_cli(args, out, sizeof out), 1);
+    assert_int_equal(gf_test_run_gradflow(args, 1, out, sizeof out), 1);
     assert_contains(out, "tensor \"w_1\": shape [784,30] in file, [784,31] in the graph");
 
     free(f);
@@ -884,27 +863,27 @@ static void cli_train_eval_predict_agree(void **state)
 static void cli_usage_and_help(void **state)
 {
     (void)state;
-    if (!gradflow_bin()) skip();
+    if (!gf_test_gradflow()) skip();
     static char out[1 << 16];
-    assert_int_equal(run_cli("eval --help", out, sizeof out), 0);
+    assert_int_equal(gf_test_run_gradflow("eval --help", 1, out, sizeof out), 0);
     assert_contains(out, "usage: gradflow eval FILE");
     assert_contains(out, "Exit status");
-    assert_int_equal(run_cli("predict --help", out, sizeof out), 0);
+    assert_int_equal(gf_test_run_gradflow("predict --help", 1, out, sizeof out), 0);
     assert_contains(out, "usage: gradflow predict FILE IMAGE...");
     assert_contains(out, "PNG");
-    assert_int_equal(run_cli("train --help", out, sizeof out), 0);
+    assert_int_equal(gf_test_run_gradflow("train --help", 1, out, sizeof out), 0);
     assert_contains(out, "--save FILE");
     assert_contains(out, "--resume FILE");
-    assert_int_equal(run_cli("--help", out, sizeof out), 0);
+    assert_int_equal(gf_test_run_gradflow("--help", 1, out, sizeof out), 0);
     assert_contains(out, "eval");
     assert_contains(out, "predict");
-    assert_int_equal(run_cli("eval", out, sizeof out), 2);
-    assert_int_equal(run_cli("eval a b", out, sizeof out), 2);
-    assert_int_equal(run_cli("eval x.gf --bogus", out, sizeof out), 2);
-    assert_int_equal(run_cli("predict x.gf", out, sizeof out), 2);
-    assert_int_equal(run_cli("predict", out, sizeof out), 2);
-    assert_int_equal(run_cli("train --save-every 10", out, sizeof out), 2);
-    assert_int_equal(run_cli("eval /nonexistent/x.gf --data /nonexistent", out, sizeof out), 1);
+    assert_int_equal(gf_test_run_gradflow("eval", 1, out, sizeof out), 2);
+    assert_int_equal(gf_test_run_gradflow("eval a b", 1, out, sizeof out), 2);
+    assert_int_equal(gf_test_run_gradflow("eval x.gf --bogus", 1, out, sizeof out), 2);
+    assert_int_equal(gf_test_run_gradflow("predict x.gf", 1, out, sizeof out), 2);
+    assert_int_equal(gf_test_run_gradflow("predict", 1, out, sizeof out), 2);
+    assert_int_equal(gf_test_run_gradflow("train --save-every 10", 1, out, sizeof out), 2);
+    assert_int_equal(gf_test_run_gradflow("eval /nonexistent/x.gf --data /nonexistent", 1, out, sizeof out), 1);
     assert_contains(out, "checkpoint /nonexistent/x.gf: cannot open: No such file or directory");
 }
 
@@ -914,12 +893,12 @@ static void cli_train_killed_mid_save(void **state)
 {
     (void)state;
     const char *data = gf_test_mnist_dir();
-    if (!gradflow_bin() || !data) skip();
+    if (!gf_test_gradflow() || !data) skip();
     char *dir = gf_test_tmpdir(), *f = gf_test_path(dir, "net.gf");
     static char out[1 << 16];
     char args[4096];
     snprintf(args, sizeof args, "train --data '%s' --steps 1 --save '%s'", data, f);
-    assert_int_equal(run_cli(args, out, sizeof out), 0);
+    assert_int_equal(gf_test_run_gradflow(args, 1, out, sizeof out), 0);
     gf_article_net net;
     assert_int_equal(gf_article_build_manual(&net, 30, 0.5f), GF_OK);
     gf_session *s = gf_session_new(net.g, NULL);
@@ -932,7 +911,7 @@ static void cli_train_killed_mid_save(void **state)
             int null = open("/dev/null", O_WRONLY);
             dup2(null, 1);
             dup2(null, 2);
-            execl(gradflow_bin(), "gradflow", "train", "--data", data, "--steps", "1000000", "--save-every", "1",
+            execl(gf_test_gradflow(), "gradflow", "train", "--data", data, "--steps", "1000000", "--save-every", "1",
                   "--save", f, "--eval-every", "1000000000", (char *)NULL);
             _exit(127);
         }

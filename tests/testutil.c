@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 void gf_test_assert_close(const float *got, const float *want, int64_t n, double tol)
@@ -103,4 +104,26 @@ const char *gf_test_mnist_dir(void)
     snprintf(probe, sizeof probe, "%s/train-images-idx3-ubyte", dir);
     if (access(probe, R_OK) == 0) return dir;
     return NULL;
+}
+
+const char *gf_test_gradflow(void)
+{
+    const char *bin = getenv("GRADFLOW");
+    return bin && *bin ? bin : NULL;
+}
+
+int gf_test_run_gradflow(const char *args, int join_stderr, char *out, size_t cap)
+{
+    size_t len = strlen(gf_test_gradflow()) + strlen(args) + 16;
+    char *cmd = malloc(len);
+    assert_non_null(cmd);
+    snprintf(cmd, len, "'%s' %s%s", gf_test_gradflow(), args, join_stderr ? " 2>&1" : "");
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    int status = pclose(p);
+    free(cmd);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
 }

@@ -35,6 +35,14 @@ unsigned char *gf_test_read_file(const char *path, size_t *len);
  * is owned by the session (valid until the next run). */
 const gf_tensor *gf_test_run1(gf_session *s, const gf_feed *feeds, int n_feeds, gf_node *fetch);
 
+/* The gradflow binary under test (ctest sets GRADFLOW), or NULL. */
+const char *gf_test_gradflow(void);
+
+/* Runs `gradflow ARGS` (with stderr joined to stdout when join_stderr),
+ * keeps up to cap-1 bytes of the output in out, NUL-terminated, and returns
+ * the exit status (the test fails if it did not exit normally). */
+int gf_test_run_gradflow(const char *args, int join_stderr, char *out, size_t cap);
+
 /* The MNIST folder for tests (GF_TEST_DATA/mnist), or NULL when it has no
  * files; tests that need it call skip() then. */
 const char *gf_test_mnist_dir(void);
