@@ -7,23 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 
 #include "article.h"
 #include "bench_baseline.h"
+#include "bench_support.h"
 #include "cli.h"
 
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-#define BENCH_X86 1
-#include <immintrin.h>
-#else
-#define BENCH_X86 0
-#endif
-
-#define FASHION_DIR "/usr/share/datasets/fashion-mnist"
-#define NPIX 784
-#define NCLS 10
 #define EVAL_BLOCK 1000 /* rows per block of the baseline's evaluation */
 
 static void bench_usage(FILE *f)
@@ -75,373 +64,6 @@ static void bench_usage(FILE *f)
         "  -h, --help      this help\n"
         "\n"
         "Exit status: 0 success, 1 failure (a run failed), 2 usage error.\n");
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* ------------------------------------------------------------------ */
-/* JSON lines                                                         */
-/* ------------------------------------------------------------------ */
-
-typedef struct jline {
-    char buf[4096];
-    size_t len;
-    int fields; /* fields in the innermost open object */
-} jline;
-
-static void j_raw(jline *j, const char *fmt, ...)
-{
-    if (j->len >= sizeof j->buf) return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(j->buf + j->len, sizeof j->buf - j->len, fmt, ap);
-    va_end(ap);
-    if (n > 0) j->len += (size_t)n;
-    if (j->len > sizeof j->buf) j->len = sizeof j->buf;
-}
-
-static void j_key(jline *j, const char *key)
-{
-    j_raw(j, "%s\"%s\":", j->fields++ ? "," : "", key);
-}
-
-/* Strings here are our own names and paths; escape what JSON requires. */
-static void j_str(jline *j, const char *key, const char *v)
-{
-    j_key(j, key);
-    j_raw(j, "\"");
-    for (const char *p = v; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '"' || c == '\\') j_raw(j, "\\%c", c);
-        else if (c < 0x20) j_raw(j, "\\u%04x", c);
-        else j_raw(j, "%c", c);
-    }
-    j_raw(j, "\"");
-}
-
-static void j_int(jline *j, const char *key, long long v)
-{
-    j_key(j, key);
-    j_raw(j, "%lld", v);
-}
-
-static void j_num(jline *j, const char *key, double v)
-{
-    j_key(j, key);
-    if (v != v || v > 1e300 || v < -1e300) j_raw(j, "null");
-    else j_raw(j, "%.6g", v);
-}
-
-static void j_bool(jline *j, const char *key, int v)
-{
-    j_key(j, key);
-    j_raw(j, v ? "true" : "false");
-}
-
-static void j_begin(jline *j, const char *bench)
-{
-    j->len = 0;
-    j->fields = 0;
-    j_raw(j, "{");
-    j_str(j, "bench", bench);
-}
-
-static void j_plan(jline *j, const char *key, const gf_plan_stats *p)
-{
-    j_key(j, key);
-    j_raw(j, "{\"nodes\":%d,\"steps\":%d,\"fused\":%d,\"inplace\":%d,\"dense_flops\":%.0f,"
-             "\"other_flops\":%.0f,\"buffer_bytes\":%zu}",
-          p->nodes, p->steps, p->fused, p->inplace, p->dense_flops, p->other_flops,
-          p->buffer_bytes);
-}
-
-static void j_end(jline *j)
-{
-    j_raw(j, "}");
-    printf("%s\n", j->buf);
-    fflush(stdout);
-}
-
-/* ------------------------------------------------------------------ */
-/* Peak: independent FMA chains                                       */
-/* ------------------------------------------------------------------ */
-
-enum { CHAINS = 12 };
-
-#if BENCH_X86
-/* CHAINS independent chains of 256-bit FMAs: CHAINS * 8 * 2 flops per trip. */
-__attribute__((target("avx2,fma"), noinline)) static float fma_chains(long trips, float seed)
-{
-    __m256 x[CHAINS];
-    for (int i = 0; i < CHAINS; i++) x[i] = _mm256_set1_ps(seed + (float)i);
-    const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
-    for (long t = 0; t < trips; t++)
-        for (int i = 0; i < CHAINS; i++) x[i] = _mm256_fmadd_ps(x[i], m, c);
-    __m256 s = x[0];
-    for (int i = 1; i < CHAINS; i++) s = _mm256_add_ps(s, x[i]);
-    float out[8];
-    _mm256_storeu_ps(out, s);
-    return out[0];
-}
-#endif
-
-/* The fallback: CHAINS scalar multiply-adds per trip (2 flops each); the
- * compiler may vectorise it, which is then the peak of portable code. */
-__attribute__((noinline)) static float scalar_chains(long trips, float seed)
-{
-    float x[CHAINS];
-    for (int i = 0; i < CHAINS; i++) x[i] = seed + (float)i;
-    const float m = 0.999999f, c = 1e-7f;
-    for (long t = 0; t < trips; t++)
-        for (int i = 0; i < CHAINS; i++) x[i] = x[i] * m + c;
-    float s = 0;
-    for (int i = 0; i < CHAINS; i++) s += x[i];
-    return s;
-}
-
-typedef struct peak {
-    const char *kind;
-    double gflops, seconds;
-} peak;
-
-/* Best of eight ~25 ms runs after calibrating the trip count: ~0.2 s. The
- * best, not the mean: other processes only ever slow a run down. */
-static peak measure_peak(void)
-{
-    peak p = { "scalar-x12", 0, 0 };
-    float (*fn)(long, float) = scalar_chains;
-    double flops_per_trip = CHAINS * 2.0;
-#if BENCH_X86
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-        fn = fma_chains;
-        flops_per_trip = CHAINS * 16.0;
-        p.kind = "avx2-fma-ymm-x12";
-    }
-#endif
-    double start = now();
-    volatile float sink = 0;
-    long trips = 10000;
-    for (;;) { /* calibrate: grow until one run takes 10 ms */
-        double t0 = now();
-        sink += fn(trips, 1.0f);
-        double t = now() - t0;
-        if (t > 0.01 || trips > (1L << 40)) {
-            trips = (long)((double)trips * 0.025 / (t > 1e-9 ? t : 1e-9)) + 1;
-            break;
-        }
-        trips *= 4;
-    }
-    double best = 1e30;
-    for (int rep = 0; rep < 8; rep++) {
-        double t0 = now();
-        sink += fn(trips, (float)rep);
-        double t = now() - t0;
-        if (t < best) best = t;
-    }
-    (void)sink;
-    p.gflops = flops_per_trip * (double)trips / best * 1e-9;
-    p.seconds = now() - start;
-    return p;
-}
-
-/* ------------------------------------------------------------------ */
-/* Data                                                               */
-/* ------------------------------------------------------------------ */
-
-typedef struct source {
-    const char *kind;          /* "mnist", "mnist-subset", "fashion-mnist", "generated" */
-    const char *dir;           /* "" for generated */
-    char note[600];            /* why a fallback was taken, or "" */
-    float *train_x, *train_y, *test_x, *test_y;
-    int64_t n_train, n_test;
-    gf_mnist *m;               /* owns the arrays when loaded */
-    float *gen;                /* owns them when generated */
-    float *tile;               /* the test set repeated to n_tile rows: x then y */
-    int64_t n_tile;
-} source;
-
-static int load_dir(source *src, const char *dir, const char *kind, uint64_t seed, gf_error *err)
-{
-    /* validation_size 0: the whole training file, so that one epoch of full
-     * MNIST is the 60,000 examples the workloads name. */
-    if (gf_mnist_load(dir, &(gf_mnist_options){ .seed = seed, .validation_size = 0 }, &src->m,
-                      err) != GF_OK)
-        return 0;
-    src->kind = kind ? kind : src->m->is_subset ? "mnist-subset" : "mnist";
-    src->dir = dir;
-    src->train_x = gf_tensor_data(gf_dataset_images(src->m->train));
-    src->train_y = gf_tensor_data(gf_dataset_labels(src->m->train));
-    src->test_x = gf_tensor_data(gf_dataset_images(src->m->test));
-    src->test_y = gf_tensor_data(gf_dataset_labels(src->m->test));
-    src->n_train = gf_dataset_count(src->m->train);
-    src->n_test = gf_dataset_count(src->m->test);
-    if (src->n_train < 1 || src->n_test < 1) {
-        snprintf(err->message, sizeof err->message, "%s has an empty split", dir);
-        gf_mnist_free(src->m);
-        src->m = NULL;
-        return 0;
-    }
-    return 1;
-}
-
-/* MNIST-like images: 81% of the pixels 0, the rest k/255 for k in 1..255;
- * labels uniform one-hot. */
-static int generate(source *src, int64_t n_train, int64_t n_test, uint64_t seed)
-{
-    int64_t n = n_train + n_test;
-    src->gen = malloc((size_t)n * (NPIX + NCLS) * sizeof(float));
-    if (!src->gen) return 0;
-    gf_rng r;
-    gf_rng_seed(&r, seed, 0x6e6e);
-    float *x = src->gen, *y = src->gen + n * NPIX;
-    for (int64_t i = 0; i < n * NPIX; i++)
-        x[i] = gf_rng_uniform(&r) < 0.81 ? 0.0f : (float)(1 + gf_rng_below(&r, 255)) / 255.0f;
-    memset(y, 0, (size_t)n * NCLS * sizeof(float));
-    for (int64_t i = 0; i < n; i++) y[i * NCLS + gf_rng_below(&r, NCLS)] = 1.0f;
-    src->kind = "generated";
-    src->dir = "";
-    src->train_x = x;
-    src->train_y = y;
-    src->test_x = x + n_train * NPIX;
-    src->test_y = y + n_train * NCLS;
-    src->n_train = n_train;
-    src->n_test = n_test;
-    return 1;
-}
-
-static int is_dir(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static int open_source(source *src, const char *dir, int force_generated, int quick, uint64_t seed)
-{
-    memset(src, 0, sizeof *src);
-    if (force_generated) {
-        snprintf(src->note, sizeof src->note, "--generated");
-    } else {
-        gf_error err = { 0 };
-        if (load_dir(src, dir, NULL, seed, &err)) return 1;
-        snprintf(src->note, sizeof src->note, "%s", err.message);
-        if (is_dir(FASHION_DIR)) {
-            gf_error err2 = { 0 };
-            if (load_dir(src, FASHION_DIR, "fashion-mnist", seed, &err2)) return 1;
-            size_t len = strlen(src->note);
-            snprintf(src->note + len, sizeof src->note - len, "; %s", err2.message);
-        }
-    }
-    return generate(src, quick ? 2000 : 10000, quick ? 1000 : 10000, seed);
-}
-
-static void close_source(source *src)
-{
-    gf_mnist_free(src->m);
-    free(src->gen);
-    free(src->tile);
-    memset(src, 0, sizeof *src);
-}
-
-/* The first n test images, the test set repeated when it has fewer. */
-static int eval_rows(source *src, int64_t n, float **x, float **y, int *repeated)
-{
-    *repeated = n > src->n_test;
-    if (!*repeated) {
-        *x = src->test_x;
-        *y = src->test_y;
-        return 1;
-    }
-    if (src->n_tile < n) {
-        free(src->tile);
-        src->n_tile = 0;
-        src->tile = malloc((size_t)n * (NPIX + NCLS) * sizeof(float));
-        if (!src->tile) return 0;
-        src->n_tile = n;
-        for (int64_t i = 0; i < n; i++) {
-            int64_t k = i % src->n_test;
-            memcpy(src->tile + i * NPIX, src->test_x + k * NPIX, NPIX * sizeof(float));
-            memcpy(src->tile + n * NPIX + i * NCLS, src->test_y + k * NCLS, NCLS * sizeof(float));
-        }
-    }
-    *x = src->tile;
-    *y = src->tile + src->n_tile * NPIX;
-    return 1;
-}
-
-/* TensorFlow's next_batch over the source's training arrays: shuffled
- * before the first batch and at every new epoch; a batch crossing the end
- * of an epoch takes the rest of it and the start of the next. */
-typedef struct batcher {
-    const source *src;
-    int64_t b, pos, epochs, *perm;
-    gf_rng rng;
-    float *x, *y; /* the batch, [b,784] and [b,10] */
-} batcher;
-
-static void shuffle(batcher *bt)
-{
-    int64_t n = bt->src->n_train;
-    for (int64_t i = n - 1; i > 0; i--) {
-        int64_t j = (int64_t)gf_rng_below(&bt->rng, (uint32_t)(i + 1));
-        int64_t t = bt->perm[i];
-        bt->perm[i] = bt->perm[j];
-        bt->perm[j] = t;
-    }
-}
-
-static void batcher_free(batcher *bt)
-{
-    free(bt->perm);
-    free(bt->x);
-    free(bt->y);
-    memset(bt, 0, sizeof *bt);
-}
-
-static int batcher_init(batcher *bt, const source *src, int64_t b, uint64_t seed)
-{
-    memset(bt, 0, sizeof *bt);
-    bt->src = src;
-    bt->b = b;
-    bt->perm = malloc((size_t)src->n_train * sizeof *bt->perm);
-    bt->x = malloc((size_t)b * NPIX * sizeof(float));
-    bt->y = malloc((size_t)b * NCLS * sizeof(float));
-    if (!bt->perm || !bt->x || !bt->y) {
-        batcher_free(bt);
-        return 0;
-    }
-    for (int64_t i = 0; i < src->n_train; i++) bt->perm[i] = i;
-    gf_rng_seed(&bt->rng, seed, 0x5b);
-    shuffle(bt);
-    return 1;
-}
-
-static void batcher_reset(batcher *bt, uint64_t seed)
-{
-    for (int64_t i = 0; i < bt->src->n_train; i++) bt->perm[i] = i;
-    gf_rng_seed(&bt->rng, seed, 0x5b);
-    bt->pos = bt->epochs = 0;
-    shuffle(bt);
-}
-
-static void batcher_next(batcher *bt)
-{
-    const source *s = bt->src;
-    for (int64_t r = 0; r < bt->b; r++) {
-        if (bt->pos == s->n_train) {
-            bt->pos = 0;
-            bt->epochs++;
-            shuffle(bt);
-        }
-        int64_t k = bt->perm[bt->pos++];
-        memcpy(bt->x + r * NPIX, s->train_x + k * NPIX, NPIX * sizeof(float));
-        memcpy(bt->y + r * NCLS, s->train_y + k * NCLS, NCLS * sizeof(float));
-    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -579,7 +201,7 @@ static int run_train(bench_state *st, const train_spec *sp)
         goto out;
     }
     int64_t eval_n = sp->evals > 0 ? sp->eval_images : 1;
-    if (!eval_rows(src, eval_n, &exd, &eyd, &repeated)) {
+    if (!bench_eval_rows(src, eval_n, &exd, &eyd, &repeated)) {
         fail(st, "%s: out of memory", sp->name);
         goto out;
     }
@@ -625,9 +247,9 @@ static int run_train(bench_state *st, const train_spec *sp)
     int64_t correct = -1, evals_done = 0;
     for (int64_t i = 0; i < sp->steps; i++) {
         batcher_next(&bt);
-        double t0 = now();
+        double t0 = bench_now();
         gf_status rc = gf_session_run(s, feed, 2, NULL, 0, net.step, net.n_step, NULL);
-        double dt = now() - t0;
+        double dt = bench_now() - t0;
         train_s += dt;
         blocks_add(&blk, dt);
         if (rc != GF_OK) {
@@ -635,9 +257,9 @@ static int run_train(bench_state *st, const train_spec *sp)
             goto out;
         }
         if (every && (sp->eval_first ? i % every == 0 : (i + 1) % every == 0)) {
-            t0 = now();
+            t0 = bench_now();
             rc = gf_session_run(s, efeed, 2, &net.acct_res, 1, NULL, 0, &res);
-            eval_s += now() - t0;
+            eval_s += bench_now() - t0;
             if (rc != GF_OK) {
                 fail(st, "%s: evaluation: %s", sp->name, gf_session_error(s));
                 goto out;
@@ -658,15 +280,15 @@ static int run_train(bench_state *st, const train_spec *sp)
     int64_t bl_correct = -1;
     for (int64_t i = 0; i < sp->steps; i++) {
         batcher_next(&bt);
-        double t0 = now();
+        double t0 = bench_now();
         gf_bl_step(&bl, bt.x, bt.y, sp->batch, dz_scale, sp->rate, b_rate);
-        double dt = now() - t0;
+        double dt = bench_now() - t0;
         bl_train_s += dt;
         blocks_add(&bl_blk, dt);
         if (every && (sp->eval_first ? i % every == 0 : (i + 1) % every == 0)) {
-            t0 = now();
+            t0 = bench_now();
             bl_correct = gf_bl_eval(&bl, exd, eyd, eval_n);
-            bl_eval_s += now() - t0;
+            bl_eval_s += bench_now() - t0;
         }
     }
 
@@ -767,7 +389,7 @@ static int run_eval(bench_state *st, int64_t n, int passes)
         fail(st, "eval: %s", net.g ? gf_graph_error(net.g) : "out of memory");
         goto out;
     }
-    if (!eval_rows(&st->src, n, &exd, &eyd, &repeated)) {
+    if (!bench_eval_rows(&st->src, n, &exd, &eyd, &repeated)) {
         fail(st, "eval: out of memory");
         goto out;
     }
@@ -793,9 +415,9 @@ static int run_eval(bench_state *st, int64_t n, int passes)
                 goto out;
             }
             (void)gf_bl_eval(&bl, exd, eyd, n);
-            double t0 = now();
+            double t0 = bench_now();
             for (int p = 0; p < passes; p++) bl_correct = gf_bl_eval(&bl, exd, eyd, n);
-            bl_s = (now() - t0) / passes;
+            bl_s = (bench_now() - t0) / passes;
         }
         gf_plan_stats eps;
         const gf_tensor *res;
@@ -807,9 +429,9 @@ static int run_eval(bench_state *st, int64_t n, int passes)
         double spent = 0;
         int64_t correct = -1;
         for (int p = 0; p < passes; p++) {
-            double t0 = now();
+            double t0 = bench_now();
             gf_status rc = gf_session_run(s, efeed, 2, &net.acct_res, 1, NULL, 0, &res);
-            spent += now() - t0;
+            spent += bench_now() - t0;
             if (rc != GF_OK) {
                 fail(st, "eval: %s", gf_session_error(s));
                 goto out;
@@ -1076,11 +698,11 @@ int gf_cli_bench(int argc, char **argv)
     unsigned want = cfg.only ? cfg.only : (1u << N_WORKLOADS) - 1;
 
     bench_state st = { .cfg = &cfg };
-    if (!open_source(&st.src, cfg.data_dir, cfg.generated, cfg.quick, cfg.seed)) {
+    if (!bench_open_source(&st.src, cfg.data_dir, cfg.generated, cfg.quick, cfg.seed)) {
         fprintf(stderr, "gradflow bench: out of memory for the data\n");
         return GF_EXIT_FAIL;
     }
-    st.pk = measure_peak();
+    st.pk = bench_measure_peak();
 
     const char *no_simd = getenv("GF_NO_SIMD"), *disable = getenv("GRADFLOW_DISABLE");
     jline j;
@@ -1129,6 +751,6 @@ int gf_cli_bench(int argc, char **argv)
     st.targets_text = targets_text;
     if (rc == GF_EXIT_OK) print_targets(&st);
     if (!cfg.json && rc == GF_EXIT_OK) print_table(&st);
-    close_source(&st.src);
+    bench_close_source(&st.src);
     return rc;
 }
