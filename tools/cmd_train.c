@@ -100,7 +100,7 @@ static int parse_float(const char *opt, const char *s, float *out)
     errno = 0;
     double v = s ? strtod(s, &end) : 0;
     if (!s || errno || end == s || *end || !isfinite(v) || v <= 0 || v > 1e6) {
-        fprintf(stderr, "gradflow train: %s needs a positive number, got '%s'\n", opt, s ? s : "");
+        fprintf(stderr, "gradflow train: %s needs a positive number up to 1e6, got '%s'\n", opt, s ? s : "");
         return 0;
     }
     *out = (float)v;
