@@ -15,44 +15,14 @@
 
 #define N_OF(a) ((int64_t)(sizeof(a) / sizeof((a)[0])))
 
-static gf_node *cst(gf_graph *g, gf_shape s, const float *data)
-{
-    gf_node *n = gf_constant(g, s, data);
-    assert_non_null(n);
-    assert_false(gf_node_is_poisoned(n));
-    return n;
-}
-
-static void assert_shape(gf_shape got, gf_shape want)
-{
-    char a[64], b[64];
-    gf_shape_format(got, a, sizeof a);
-    gf_shape_format(want, b, sizeof b);
-    if (got.rank != want.rank) fail_msg("shape %s, want %s", a, b);
-    for (int i = 0; i < want.rank; i++)
-        if (got.dim[i] != want.dim[i]) fail_msg("shape %s, want %s", a, b);
-}
-
 static void expect_tensor(const gf_tensor *t, gf_dtype dt, gf_shape s, const float *want, double tol)
 {
     assert_non_null(t);
     assert_int_equal(gf_tensor_dtype(t), dt);
-    assert_shape(gf_tensor_shape(t), s);
+    gf_test_assert_shape(gf_tensor_shape(t), s);
     int64_t n = gf_shape_count(s);
     assert_int_equal(gf_tensor_count(t), n);
     gf_test_assert_close(gf_tensor_data(t), want, n, tol);
-}
-
-/* Runs node n of g in a fresh session and compares its value with want. */
-static void check_node(gf_graph *g, gf_node *n, gf_dtype dt, gf_shape s, const float *want, double tol)
-{
-    if (gf_graph_status(g) != GF_OK) fail_msg("graph error: %s", gf_graph_error(g));
-    assert_int_equal(gf_node_dtype(n), dt);
-    gf_session *sess = gf_session_new(g, NULL);
-    assert_non_null(sess);
-    assert_int_equal(gf_session_status(sess), GF_OK);
-    expect_tensor(gf_test_run1(sess, NULL, 0, n), dt, s, want, tol);
-    gf_session_free(sess);
 }
 
 /* ---- elementwise ---- */
@@ -63,7 +33,7 @@ static void test_binary_same_shape(void **state)
     gf_graph *g = gf_graph_new();
     static const float a[6] = { 1, 2, 3, 4, 5, 6 };
     static const float b[6] = { 0.5f, -1, 2, 8, -2.5f, 3 };
-    gf_node *A = cst(g, gf_dims(2, 2, 3), a), *B = cst(g, gf_dims(2, 2, 3), b);
+    gf_node *A = gf_test_const(g, gf_dims(2, 2, 3), a), *B = gf_test_const(g, gf_dims(2, 2, 3), b);
     /* a[i] op b[i], by hand */
     static const float add[6] = { 1.5f, 1, 5, 12, 2.5f, 9 };
     static const float sub[6] = { 0.5f, 3, 1, -4, 7.5f, 3 };
@@ -74,13 +44,13 @@ static void test_binary_same_shape(void **state)
     assert_string_equal(gf_node_op(ns), "subtract");
     assert_string_equal(gf_node_op(nm), "multiply");
     assert_string_equal(gf_node_op(nd), "divide");
-    check_node(g, na, GF_F32, gf_dims(2, 2, 3), add, 0);
-    check_node(g, ns, GF_F32, gf_dims(2, 2, 3), sub, 0);
-    check_node(g, nm, GF_F32, gf_dims(2, 2, 3), mul, 0);
-    check_node(g, nd, GF_F32, gf_dims(2, 2, 3), dvd, 0);
+    gf_test_check_node(g, na, GF_F32, gf_dims(2, 2, 3), add, 0);
+    gf_test_check_node(g, ns, GF_F32, gf_dims(2, 2, 3), sub, 0);
+    gf_test_check_node(g, nm, GF_F32, gf_dims(2, 2, 3), mul, 0);
+    gf_test_check_node(g, nd, GF_F32, gf_dims(2, 2, 3), dvd, 0);
     /* Division by zero follows IEEE: 1/0 = inf, -1/0 = -inf. */
     static const float num[2] = { 1, -1 }, zero[2] = { 0, 0 };
-    gf_node *inf = gf_div(cst(g, gf_dims(1, 2), num), cst(g, gf_dims(1, 2), zero));
+    gf_node *inf = gf_div(gf_test_const(g, gf_dims(1, 2), num), gf_test_const(g, gf_dims(1, 2), zero));
     gf_session *s = gf_session_new(g, NULL);
     const float *v = gf_tensor_data(gf_test_run1(s, NULL, 0, inf));
     assert_true(isinf(v[0]) && v[0] > 0);
@@ -94,17 +64,17 @@ static void test_unary(void **state)
     (void)state;
     gf_graph *g = gf_graph_new();
     static const float x[6] = { -2, -0.5f, 0, 1, 3.5f, 10 };
-    gf_node *X = cst(g, gf_dims(2, 3, 2), x);
+    gf_node *X = gf_test_const(g, gf_dims(2, 3, 2), x);
     static const float neg[6] = { 2, 0.5f, 0, -1, -3.5f, -10 };
     /* python: math.exp(v) */
     static const float ex[6] = { 0.135335283f, 0.60653066f, 1, 2.71828183f, 33.115452f, 22026.4658f };
     gf_node *nn = gf_neg(X), *ne = gf_exp(X);
     assert_string_equal(gf_node_op(nn), "negative");
     assert_string_equal(gf_node_op(ne), "exp");
-    check_node(g, nn, GF_F32, gf_dims(2, 3, 2), neg, 0);
-    check_node(g, ne, GF_F32, gf_dims(2, 3, 2), ex, 1e-6);
+    gf_test_check_node(g, nn, GF_F32, gf_dims(2, 3, 2), neg, 0);
+    gf_test_check_node(g, ne, GF_F32, gf_dims(2, 3, 2), ex, 1e-6);
     /* rank 0 */
-    check_node(g, gf_neg(gf_scalar(g, 4.25f)), GF_F32, gf_dims(0), (const float[]){ -4.25f }, 0);
+    gf_test_check_node(g, gf_neg(gf_scalar(g, 4.25f)), GF_F32, gf_dims(0), (const float[]){ -4.25f }, 0);
     gf_graph_free(g);
 }
 
@@ -117,7 +87,7 @@ static void test_sigmoid(void **state)
      * is 3.7e-44 (a float denormal): "0" within the tolerance. */
     static const float want[9] = { 0, 0.5f, 1, 1, 0, 0.119202922f, 0.880797078f, 2.06115362e-09f,
                                    0.622459331f };
-    gf_node *sg = gf_sigmoid(cst(g, gf_dims(1, 9), x));
+    gf_node *sg = gf_sigmoid(gf_test_const(g, gf_dims(1, 9), x));
     assert_string_equal(gf_node_op(sg), "sigmoid");
     gf_session *s = gf_session_new(g, NULL);
     const gf_tensor *t = gf_test_run1(s, NULL, 0, sg);
@@ -143,13 +113,13 @@ static void test_sigma_from_primitives(void **state)
     (void)state;
     gf_graph *g = gf_graph_new();
     static const float x[5] = { -3, -0.25f, 0, 0.75f, 4 };
-    gf_node *X = cst(g, gf_dims(1, 5), x);
+    gf_node *X = gf_test_const(g, gf_dims(1, 5), x);
     gf_node *one = gf_scalar(g, 1.0f);
     gf_node *sigma = gf_div(one, gf_add(gf_scalar(g, 1.0f), gf_exp(gf_neg(X))));
     /* python: 1/(1+exp(-v)) */
     static const float want[5] = { 0.0474258732f, 0.437823499f, 0.5f, 0.679178699f, 0.982013790f };
-    check_node(g, sigma, GF_F32, gf_dims(1, 5), want, 1e-6);
-    check_node(g, gf_sigmoid(X), GF_F32, gf_dims(1, 5), want, 1e-6);
+    gf_test_check_node(g, sigma, GF_F32, gf_dims(1, 5), want, 1e-6);
+    gf_test_check_node(g, gf_sigmoid(X), GF_F32, gf_dims(1, 5), want, 1e-6);
     gf_graph_free(g);
 }
 
@@ -166,22 +136,22 @@ static void test_matmul_transposes(void **state)
     static const float bt[12] = { 1, 0.5f, -1, -1, 3, 0, 0, -2, 4, 2, 1, 0.25f };
     /* C = A @ B by hand: row 0 = 1*b0 + 2*b1 + 3*b2, row 1 = 4*b0 + 5*b1 + 6*b2 */
     static const float c[8] = { -1, 5, 8, 4.75f, 0.5f, 11, 14, 14.5f };
-    gf_node *A = cst(g, gf_dims(2, 2, 3), a), *B = cst(g, gf_dims(2, 3, 4), b);
-    gf_node *AT = cst(g, gf_dims(2, 3, 2), at), *BT = cst(g, gf_dims(2, 4, 3), bt);
+    gf_node *A = gf_test_const(g, gf_dims(2, 2, 3), a), *B = gf_test_const(g, gf_dims(2, 3, 4), b);
+    gf_node *AT = gf_test_const(g, gf_dims(2, 3, 2), at), *BT = gf_test_const(g, gf_dims(2, 4, 3), bt);
     gf_node *m00 = gf_matmul(A, B);
     gf_node *m10 = gf_matmul_t(AT, B, 1, 0);
     gf_node *m01 = gf_matmul_t(A, BT, 0, 1);
     gf_node *m11 = gf_matmul_t(AT, BT, 1, 1);
     assert_string_equal(gf_node_op(m00), "matmul");
-    assert_shape(gf_node_shape(m11), gf_dims(2, 2, 4));
-    check_node(g, m00, GF_F32, gf_dims(2, 2, 4), c, 0);
-    check_node(g, m10, GF_F32, gf_dims(2, 2, 4), c, 0);
-    check_node(g, m01, GF_F32, gf_dims(2, 2, 4), c, 0);
-    check_node(g, m11, GF_F32, gf_dims(2, 2, 4), c, 0);
+    gf_test_assert_shape(gf_node_shape(m11), gf_dims(2, 2, 4));
+    gf_test_check_node(g, m00, GF_F32, gf_dims(2, 2, 4), c, 0);
+    gf_test_check_node(g, m10, GF_F32, gf_dims(2, 2, 4), c, 0);
+    gf_test_check_node(g, m01, GF_F32, gf_dims(2, 2, 4), c, 0);
+    gf_test_check_node(g, m11, GF_F32, gf_dims(2, 2, 4), c, 0);
     /* B^T @ A^T = (A B)^T, [4,2] */
     static const float ct[8] = { -1, 0.5f, 5, 11, 8, 14, 4.75f, 14.5f };
-    check_node(g, gf_matmul(BT, AT), GF_F32, gf_dims(2, 4, 2), ct, 0);
-    check_node(g, gf_matmul_t(B, A, 1, 1), GF_F32, gf_dims(2, 4, 2), ct, 0);
+    gf_test_check_node(g, gf_matmul(BT, AT), GF_F32, gf_dims(2, 4, 2), ct, 0);
+    gf_test_check_node(g, gf_matmul_t(B, A, 1, 1), GF_F32, gf_dims(2, 4, 2), ct, 0);
     gf_graph_free(g);
 }
 
@@ -223,12 +193,12 @@ static void test_matmul_large_random(void **state)
                     wantf[i * N + j] = (float)acc;
                 }
             gf_graph *g = gf_graph_new();
-            gf_node *A = cst(g, ta ? gf_dims(2, (int)K, (int)M) : gf_dims(2, (int)M, (int)K), a);
-            gf_node *B = cst(g, tb ? gf_dims(2, (int)N, (int)K) : gf_dims(2, (int)K, (int)N), b);
+            gf_node *A = gf_test_const(g, ta ? gf_dims(2, (int)K, (int)M) : gf_dims(2, (int)M, (int)K), a);
+            gf_node *B = gf_test_const(g, tb ? gf_dims(2, (int)N, (int)K) : gf_dims(2, (int)K, (int)N), b);
             gf_node *C = gf_matmul_t(A, B, ta, tb);
             gf_session *s = gf_session_new(g, NULL);
             const gf_tensor *t = gf_test_run1(s, NULL, 0, C);
-            assert_shape(gf_tensor_shape(t), gf_dims(2, (int)M, (int)N));
+            gf_test_assert_shape(gf_tensor_shape(t), gf_dims(2, (int)M, (int)N));
             const float *v = gf_tensor_data(t);
             for (int64_t i = 0; i < M * N; i++) {
                 /* sums of 784 products of magnitude < 1: float error well below 1e-4 */
@@ -251,32 +221,32 @@ static void test_transpose(void **state)
     gf_graph *g = gf_graph_new();
     static const float x2[6] = { 1, 2, 3, 4, 5, 6 };
     static const float x2t[6] = { 1, 4, 2, 5, 3, 6 };
-    gf_node *t2 = gf_transpose(cst(g, gf_dims(2, 2, 3), x2));
+    gf_node *t2 = gf_transpose(gf_test_const(g, gf_dims(2, 2, 3), x2));
     assert_string_equal(gf_node_op(t2), "transpose");
-    check_node(g, t2, GF_F32, gf_dims(2, 3, 2), x2t, 0);
-    check_node(g, gf_transpose_perm(cst(g, gf_dims(2, 2, 3), x2), (const int[]){ 1, 0 }), GF_F32,
+    gf_test_check_node(g, t2, GF_F32, gf_dims(2, 3, 2), x2t, 0);
+    gf_test_check_node(g, gf_transpose_perm(gf_test_const(g, gf_dims(2, 2, 3), x2), (const int[]){ 1, 0 }), GF_F32,
                gf_dims(2, 3, 2), x2t, 0);
-    check_node(g, gf_transpose_perm(cst(g, gf_dims(2, 2, 3), x2), (const int[]){ 0, 1 }), GF_F32,
+    gf_test_check_node(g, gf_transpose_perm(gf_test_const(g, gf_dims(2, 2, 3), x2), (const int[]){ 0, 1 }), GF_F32,
                gf_dims(2, 2, 3), x2, 0);
 
     /* rank 3: x [2,3,4] = 0..23, x[i][j][k] = 12i + 4j + k */
     float x3[24];
     for (int i = 0; i < 24; i++) x3[i] = (float)i;
-    gf_node *X3 = cst(g, gf_dims(3, 2, 3, 4), x3);
+    gf_node *X3 = gf_test_const(g, gf_dims(3, 2, 3, 4), x3);
     /* perm {2,0,1}: out [4,2,3], out[i][j][k] = x[j][k][i] */
     static const float p201[24] = { 0, 4, 8, 12, 16, 20, 1, 5, 9, 13, 17, 21,
                                     2, 6, 10, 14, 18, 22, 3, 7, 11, 15, 19, 23 };
-    check_node(g, gf_transpose_perm(X3, (const int[]){ 2, 0, 1 }), GF_F32, gf_dims(3, 4, 2, 3), p201, 0);
+    gf_test_check_node(g, gf_transpose_perm(X3, (const int[]){ 2, 0, 1 }), GF_F32, gf_dims(3, 4, 2, 3), p201, 0);
     /* reversed: out [4,3,2], out[i][j][k] = x[k][j][i] */
     static const float rev[24] = { 0, 12, 4, 16, 8, 20, 1, 13, 5, 17, 9, 21,
                                    2, 14, 6, 18, 10, 22, 3, 15, 7, 19, 11, 23 };
-    check_node(g, gf_transpose(X3), GF_F32, gf_dims(3, 4, 3, 2), rev, 0);
+    gf_test_check_node(g, gf_transpose(X3), GF_F32, gf_dims(3, 4, 3, 2), rev, 0);
 
     /* rank 0 and 1 are the identity */
-    check_node(g, gf_transpose(gf_scalar(g, 7)), GF_F32, gf_dims(0), (const float[]){ 7 }, 0);
+    gf_test_check_node(g, gf_transpose(gf_scalar(g, 7)), GF_F32, gf_dims(0), (const float[]){ 7 }, 0);
     static const float v3[3] = { 3, -1, 2 };
-    check_node(g, gf_transpose(cst(g, gf_dims(1, 3), v3)), GF_F32, gf_dims(1, 3), v3, 0);
-    check_node(g, gf_transpose_perm(cst(g, gf_dims(1, 3), v3), (const int[]){ 0 }), GF_F32,
+    gf_test_check_node(g, gf_transpose(gf_test_const(g, gf_dims(1, 3), v3)), GF_F32, gf_dims(1, 3), v3, 0);
+    gf_test_check_node(g, gf_transpose_perm(gf_test_const(g, gf_dims(1, 3), v3), (const int[]){ 0 }), GF_F32,
                gf_dims(1, 3), v3, 0);
     gf_graph_free(g);
 }
@@ -291,7 +261,7 @@ static void test_transpose_large(void **state)
     for (int i = 0; i < R; i++)
         for (int j = 0; j < C; j++) want[j * R + i] = x[i * C + j];
     gf_graph *g = gf_graph_new();
-    check_node(g, gf_transpose(cst(g, gf_dims(2, R, C), x)), GF_F32, gf_dims(2, C, R), want, 0);
+    gf_test_check_node(g, gf_transpose(gf_test_const(g, gf_dims(2, R, C), x)), GF_F32, gf_dims(2, C, R), want, 0);
     gf_graph_free(g);
 }
 
@@ -302,39 +272,39 @@ static void test_reduce_2d(void **state)
     (void)state;
     gf_graph *g = gf_graph_new();
     static const float x[6] = { 1, 2, 3, 4, 5, 6 }; /* [2,3] */
-    gf_node *X = cst(g, gf_dims(2, 2, 3), x);
+    gf_node *X = gf_test_const(g, gf_dims(2, 2, 3), x);
     static const float s0[3] = { 5, 7, 9 }, s1[2] = { 6, 15 }, sall[1] = { 21 };
     static const float m0[3] = { 2.5f, 3.5f, 4.5f }, m1[2] = { 2, 5 }, mall[1] = { 3.5f };
     const int ax0[1] = { 0 }, ax1[1] = { 1 }, axm1[1] = { -1 }, axm2[1] = { -2 }, both[2] = { 1, 0 };
 
     gf_node *r = gf_reduce_sum(X, ax0, 1, 0);
     assert_string_equal(gf_node_op(r), "reduce_sum");
-    check_node(g, r, GF_F32, gf_dims(1, 3), s0, 0);
-    check_node(g, gf_reduce_sum(X, ax0, 1, 1), GF_F32, gf_dims(2, 1, 3), s0, 0);
-    check_node(g, gf_reduce_sum(X, ax1, 1, 0), GF_F32, gf_dims(1, 2), s1, 0);
-    check_node(g, gf_reduce_sum(X, ax1, 1, 1), GF_F32, gf_dims(2, 2, 1), s1, 0);
-    check_node(g, gf_reduce_sum(X, axm1, 1, 0), GF_F32, gf_dims(1, 2), s1, 0);
-    check_node(g, gf_reduce_sum(X, axm2, 1, 0), GF_F32, gf_dims(1, 3), s0, 0);
-    check_node(g, gf_reduce_sum(X, both, 2, 0), GF_F32, gf_dims(0), sall, 0);
-    check_node(g, gf_reduce_sum(X, NULL, 0, 0), GF_F32, gf_dims(0), sall, 0);
-    check_node(g, gf_reduce_sum(X, NULL, 0, 1), GF_F32, gf_dims(2, 1, 1), sall, 0);
+    gf_test_check_node(g, r, GF_F32, gf_dims(1, 3), s0, 0);
+    gf_test_check_node(g, gf_reduce_sum(X, ax0, 1, 1), GF_F32, gf_dims(2, 1, 3), s0, 0);
+    gf_test_check_node(g, gf_reduce_sum(X, ax1, 1, 0), GF_F32, gf_dims(1, 2), s1, 0);
+    gf_test_check_node(g, gf_reduce_sum(X, ax1, 1, 1), GF_F32, gf_dims(2, 2, 1), s1, 0);
+    gf_test_check_node(g, gf_reduce_sum(X, axm1, 1, 0), GF_F32, gf_dims(1, 2), s1, 0);
+    gf_test_check_node(g, gf_reduce_sum(X, axm2, 1, 0), GF_F32, gf_dims(1, 3), s0, 0);
+    gf_test_check_node(g, gf_reduce_sum(X, both, 2, 0), GF_F32, gf_dims(0), sall, 0);
+    gf_test_check_node(g, gf_reduce_sum(X, NULL, 0, 0), GF_F32, gf_dims(0), sall, 0);
+    gf_test_check_node(g, gf_reduce_sum(X, NULL, 0, 1), GF_F32, gf_dims(2, 1, 1), sall, 0);
 
     r = gf_reduce_mean(X, ax0, 1, 0);
     assert_string_equal(gf_node_op(r), "reduce_mean");
-    check_node(g, r, GF_F32, gf_dims(1, 3), m0, 1e-7);
-    check_node(g, gf_reduce_mean(X, ax0, 1, 1), GF_F32, gf_dims(2, 1, 3), m0, 1e-7);
-    check_node(g, gf_reduce_mean(X, ax1, 1, 0), GF_F32, gf_dims(1, 2), m1, 1e-7);
-    check_node(g, gf_reduce_mean(X, axm1, 1, 1), GF_F32, gf_dims(2, 2, 1), m1, 1e-7);
-    check_node(g, gf_reduce_mean(X, axm2, 1, 0), GF_F32, gf_dims(1, 3), m0, 1e-7);
-    check_node(g, gf_reduce_mean(X, both, 2, 1), GF_F32, gf_dims(2, 1, 1), mall, 1e-7);
-    check_node(g, gf_reduce_mean(X, NULL, 0, 0), GF_F32, gf_dims(0), mall, 1e-7);
+    gf_test_check_node(g, r, GF_F32, gf_dims(1, 3), m0, 1e-7);
+    gf_test_check_node(g, gf_reduce_mean(X, ax0, 1, 1), GF_F32, gf_dims(2, 1, 3), m0, 1e-7);
+    gf_test_check_node(g, gf_reduce_mean(X, ax1, 1, 0), GF_F32, gf_dims(1, 2), m1, 1e-7);
+    gf_test_check_node(g, gf_reduce_mean(X, axm1, 1, 1), GF_F32, gf_dims(2, 2, 1), m1, 1e-7);
+    gf_test_check_node(g, gf_reduce_mean(X, axm2, 1, 0), GF_F32, gf_dims(1, 3), m0, 1e-7);
+    gf_test_check_node(g, gf_reduce_mean(X, both, 2, 1), GF_F32, gf_dims(2, 1, 1), mall, 1e-7);
+    gf_test_check_node(g, gf_reduce_mean(X, NULL, 0, 0), GF_F32, gf_dims(0), mall, 1e-7);
 
     /* rank 0 and rank 1 inputs */
-    check_node(g, gf_reduce_sum(gf_scalar(g, 2.5f), NULL, 0, 0), GF_F32, gf_dims(0), (const float[]){ 2.5f }, 0);
+    gf_test_check_node(g, gf_reduce_sum(gf_scalar(g, 2.5f), NULL, 0, 0), GF_F32, gf_dims(0), (const float[]){ 2.5f }, 0);
     static const float v[4] = { 1, -2, 3.5f, 0.5f };
-    check_node(g, gf_reduce_sum(cst(g, gf_dims(1, 4), v), ax0, 1, 0), GF_F32, gf_dims(0),
+    gf_test_check_node(g, gf_reduce_sum(gf_test_const(g, gf_dims(1, 4), v), ax0, 1, 0), GF_F32, gf_dims(0),
                (const float[]){ 3 }, 0);
-    check_node(g, gf_reduce_mean(cst(g, gf_dims(1, 4), v), axm1, 1, 1), GF_F32, gf_dims(1, 1),
+    gf_test_check_node(g, gf_reduce_mean(gf_test_const(g, gf_dims(1, 4), v), axm1, 1, 1), GF_F32, gf_dims(1, 1),
                (const float[]){ 0.75f }, 0);
     gf_graph_free(g);
 }
@@ -345,7 +315,7 @@ static void test_reduce_3d(void **state)
     gf_graph *g = gf_graph_new();
     float x[24]; /* [2,3,4], x[i][j][k] = 12i + 4j + k */
     for (int i = 0; i < 24; i++) x[i] = (float)i;
-    gf_node *X = cst(g, gf_dims(3, 2, 3, 4), x);
+    gf_node *X = gf_test_const(g, gf_dims(3, 2, 3, 4), x);
     /* python loops over the same indices */
     static const float s02[3] = { 60, 92, 124 };
     static const float s1[8] = { 12, 15, 18, 21, 48, 51, 54, 57 };
@@ -353,18 +323,18 @@ static void test_reduce_3d(void **state)
     static const float m0[12] = { 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17 };
     /* sum over axes 0 and 1: out[k] = sum_{i<2,j<3} (12i + 4j + k) = 36 + 24 + 6k */
     static const float s01[4] = { 60, 66, 72, 78 };
-    check_node(g, gf_reduce_sum(X, (const int[]){ 0, 2 }, 2, 0), GF_F32, gf_dims(1, 3), s02, 0);
-    check_node(g, gf_reduce_sum(X, (const int[]){ 0, 2 }, 2, 1), GF_F32, gf_dims(3, 1, 3, 1), s02, 0);
-    check_node(g, gf_reduce_sum(X, (const int[]){ -1, 0 }, 2, 0), GF_F32, gf_dims(1, 3), s02, 0);
-    check_node(g, gf_reduce_sum(X, (const int[]){ 1 }, 1, 0), GF_F32, gf_dims(2, 2, 4), s1, 0);
-    check_node(g, gf_reduce_sum(X, (const int[]){ -2 }, 1, 1), GF_F32, gf_dims(3, 2, 1, 4), s1, 0);
-    check_node(g, gf_reduce_sum(X, (const int[]){ 1, 0 }, 2, 0), GF_F32, gf_dims(1, 4), s01, 0);
-    check_node(g, gf_reduce_mean(X, (const int[]){ 1, 2 }, 2, 0), GF_F32, gf_dims(1, 2), m12, 1e-7);
-    check_node(g, gf_reduce_mean(X, (const int[]){ 0 }, 1, 0), GF_F32, gf_dims(2, 3, 4), m0, 1e-7);
-    check_node(g, gf_reduce_sum(X, NULL, 0, 0), GF_F32, gf_dims(0), (const float[]){ 276 }, 0);
-    check_node(g, gf_reduce_sum(X, (const int[]){ 0, 1, 2 }, 3, 1), GF_F32, gf_dims(3, 1, 1, 1),
+    gf_test_check_node(g, gf_reduce_sum(X, (const int[]){ 0, 2 }, 2, 0), GF_F32, gf_dims(1, 3), s02, 0);
+    gf_test_check_node(g, gf_reduce_sum(X, (const int[]){ 0, 2 }, 2, 1), GF_F32, gf_dims(3, 1, 3, 1), s02, 0);
+    gf_test_check_node(g, gf_reduce_sum(X, (const int[]){ -1, 0 }, 2, 0), GF_F32, gf_dims(1, 3), s02, 0);
+    gf_test_check_node(g, gf_reduce_sum(X, (const int[]){ 1 }, 1, 0), GF_F32, gf_dims(2, 2, 4), s1, 0);
+    gf_test_check_node(g, gf_reduce_sum(X, (const int[]){ -2 }, 1, 1), GF_F32, gf_dims(3, 2, 1, 4), s1, 0);
+    gf_test_check_node(g, gf_reduce_sum(X, (const int[]){ 1, 0 }, 2, 0), GF_F32, gf_dims(1, 4), s01, 0);
+    gf_test_check_node(g, gf_reduce_mean(X, (const int[]){ 1, 2 }, 2, 0), GF_F32, gf_dims(1, 2), m12, 1e-7);
+    gf_test_check_node(g, gf_reduce_mean(X, (const int[]){ 0 }, 1, 0), GF_F32, gf_dims(2, 3, 4), m0, 1e-7);
+    gf_test_check_node(g, gf_reduce_sum(X, NULL, 0, 0), GF_F32, gf_dims(0), (const float[]){ 276 }, 0);
+    gf_test_check_node(g, gf_reduce_sum(X, (const int[]){ 0, 1, 2 }, 3, 1), GF_F32, gf_dims(3, 1, 1, 1),
                (const float[]){ 276 }, 0);
-    check_node(g, gf_reduce_mean(X, NULL, 0, 1), GF_F32, gf_dims(3, 1, 1, 1), (const float[]){ 11.5f }, 1e-7);
+    gf_test_check_node(g, gf_reduce_mean(X, NULL, 0, 1), GF_F32, gf_dims(3, 1, 1, 1), (const float[]){ 11.5f }, 1e-7);
     gf_graph_free(g);
 }
 
@@ -380,38 +350,38 @@ static void test_argmax(void **state)
      *   row 2: -1 -1 -1 -1   -> 0
      * columns: (1,7,-1) -> 1, (5,2,-1) -> 0, (5,7,-1) -> 1, (0,7,-1) -> 1 */
     static const float x[12] = { 1, 5, 5, 0, 7, 2, 7, 7, -1, -1, -1, -1 };
-    gf_node *X = cst(g, gf_dims(2, 3, 4), x);
+    gf_node *X = gf_test_const(g, gf_dims(2, 3, 4), x);
     gf_node *a1 = gf_argmax(X, 1), *a0 = gf_argmax(X, 0), *am1 = gf_argmax(X, -1);
     assert_string_equal(gf_node_op(a1), "argmax");
     assert_int_equal(gf_node_dtype(a1), GF_I32);
-    assert_shape(gf_node_shape(a1), gf_dims(1, 3));
-    assert_shape(gf_node_shape(a0), gf_dims(1, 4));
-    check_node(g, a1, GF_I32, gf_dims(1, 3), (const float[]){ 1, 0, 0 }, 0);
-    check_node(g, am1, GF_I32, gf_dims(1, 3), (const float[]){ 1, 0, 0 }, 0);
-    check_node(g, a0, GF_I32, gf_dims(1, 4), (const float[]){ 1, 0, 1, 1 }, 0);
+    gf_test_assert_shape(gf_node_shape(a1), gf_dims(1, 3));
+    gf_test_assert_shape(gf_node_shape(a0), gf_dims(1, 4));
+    gf_test_check_node(g, a1, GF_I32, gf_dims(1, 3), (const float[]){ 1, 0, 0 }, 0);
+    gf_test_check_node(g, am1, GF_I32, gf_dims(1, 3), (const float[]){ 1, 0, 0 }, 0);
+    gf_test_check_node(g, a0, GF_I32, gf_dims(1, 4), (const float[]){ 1, 0, 1, 1 }, 0);
     /* [2,3] along axis 0: columns (3,1) -> 0, (3,3) tie -> 0, (9,9) tie -> 0 */
     static const float y[6] = { 3, 3, 9, 1, 3, 9 };
-    check_node(g, gf_argmax(cst(g, gf_dims(2, 2, 3), y), 0), GF_I32, gf_dims(1, 3),
+    gf_test_check_node(g, gf_argmax(gf_test_const(g, gf_dims(2, 2, 3), y), 0), GF_I32, gf_dims(1, 3),
                (const float[]){ 0, 0, 0 }, 0);
     /* rank 1 -> scalar; max last */
     static const float v[5] = { -3, 0, 2, 1, 4 };
-    check_node(g, gf_argmax(cst(g, gf_dims(1, 5), v), 0), GF_I32, gf_dims(0), (const float[]){ 4 }, 0);
+    gf_test_check_node(g, gf_argmax(gf_test_const(g, gf_dims(1, 5), v), 0), GF_I32, gf_dims(0), (const float[]){ 4 }, 0);
     /* rank 3 [2,3,4]: z = 100 - i on the j = 0 rows (largest, decreasing in k),
      * z = i elsewhere (increasing in k); axis 1 -> 0 everywhere */
     float z[24];
     for (int i = 0; i < 24; i++) z[i] = (float)(i % 12 < 4 ? 100 - i : i);
     float want1[8];
     for (int i = 0; i < 8; i++) want1[i] = 0;
-    check_node(g, gf_argmax(cst(g, gf_dims(3, 2, 3, 4), z), 1), GF_I32, gf_dims(2, 2, 4), want1, 0);
+    gf_test_check_node(g, gf_argmax(gf_test_const(g, gf_dims(3, 2, 3, 4), z), 1), GF_I32, gf_dims(2, 2, 4), want1, 0);
     /* axis 2 of the same: j=0 rows decrease (max at k=0), others increase (k=3) */
     static const float want2[6] = { 0, 3, 3, 0, 3, 3 };
-    check_node(g, gf_argmax(cst(g, gf_dims(3, 2, 3, 4), z), 2), GF_I32, gf_dims(2, 2, 3), want2, 0);
+    gf_test_check_node(g, gf_argmax(gf_test_const(g, gf_dims(3, 2, 3, 4), z), 2), GF_I32, gf_dims(2, 2, 3), want2, 0);
     /* NaN wins, the first one (as NumPy): [1,NaN,5,NaN] -> 1, [NaN,9] -> 0,
      * [2,-inf,inf] -> 2 */
     static const float n1[4] = { 1, NAN, 5, NAN }, n2[2] = { NAN, 9 }, n3[3] = { 2, -INFINITY, INFINITY };
-    check_node(g, gf_argmax(cst(g, gf_dims(1, 4), n1), 0), GF_I32, gf_dims(0), (const float[]){ 1 }, 0);
-    check_node(g, gf_argmax(cst(g, gf_dims(1, 2), n2), 0), GF_I32, gf_dims(0), (const float[]){ 0 }, 0);
-    check_node(g, gf_argmax(cst(g, gf_dims(1, 3), n3), 0), GF_I32, gf_dims(0), (const float[]){ 2 }, 0);
+    gf_test_check_node(g, gf_argmax(gf_test_const(g, gf_dims(1, 4), n1), 0), GF_I32, gf_dims(0), (const float[]){ 1 }, 0);
+    gf_test_check_node(g, gf_argmax(gf_test_const(g, gf_dims(1, 2), n2), 0), GF_I32, gf_dims(0), (const float[]){ 0 }, 0);
+    gf_test_check_node(g, gf_argmax(gf_test_const(g, gf_dims(1, 3), n3), 0), GF_I32, gf_dims(0), (const float[]){ 2 }, 0);
     gf_graph_free(g);
 }
 
@@ -421,23 +391,23 @@ static void test_equal(void **state)
     gf_graph *g = gf_graph_new();
     static const float a[6] = { 1, 2, 3, 3, 2, 1 }; /* [2,3] */
     static const float b[3] = { 1, 0, 1 };          /* [3] */
-    gf_node *e = gf_equal(cst(g, gf_dims(2, 2, 3), a), cst(g, gf_dims(1, 3), b));
+    gf_node *e = gf_equal(gf_test_const(g, gf_dims(2, 2, 3), a), gf_test_const(g, gf_dims(1, 3), b));
     assert_string_equal(gf_node_op(e), "equal");
     assert_int_equal(gf_node_dtype(e), GF_BOOL);
-    check_node(g, e, GF_BOOL, gf_dims(2, 2, 3), (const float[]){ 1, 0, 0, 0, 0, 1 }, 0);
+    gf_test_check_node(g, e, GF_BOOL, gf_dims(2, 2, 3), (const float[]){ 1, 0, 0, 0, 0, 1 }, 0);
     /* [2,1] vs [1,3] -> [2,3] */
     static const float c[2] = { 2, 3 }, d[3] = { 3, 2, 2 };
-    check_node(g, gf_equal(cst(g, gf_dims(2, 2, 1), c), cst(g, gf_dims(2, 1, 3), d)), GF_BOOL,
+    gf_test_check_node(g, gf_equal(gf_test_const(g, gf_dims(2, 2, 1), c), gf_test_const(g, gf_dims(2, 1, 3), d)), GF_BOOL,
                gf_dims(2, 2, 3), (const float[]){ 0, 1, 1, 1, 0, 0 }, 0);
     /* scalar vs matrix */
-    check_node(g, gf_equal(gf_scalar(g, 3), cst(g, gf_dims(2, 2, 3), a)), GF_BOOL, gf_dims(2, 2, 3),
+    gf_test_check_node(g, gf_equal(gf_scalar(g, 3), gf_test_const(g, gf_dims(2, 2, 3), a)), GF_BOOL, gf_dims(2, 2, 3),
                (const float[]){ 0, 0, 1, 1, 0, 0 }, 0);
     /* int32 vs int32 (the article's accuracy): argmax rows of p and q */
     static const float p[6] = { 0.1f, 0.7f, 0.2f, 0.9f, 0.05f, 0.05f };
     static const float q[6] = { 0, 1, 0, 0, 0, 1 };
-    gf_node *acc = gf_equal(gf_argmax(cst(g, gf_dims(2, 2, 3), p), 1), gf_argmax(cst(g, gf_dims(2, 2, 3), q), 1));
-    check_node(g, acc, GF_BOOL, gf_dims(1, 2), (const float[]){ 1, 0 }, 0);
-    check_node(g, gf_reduce_sum(gf_cast(acc, GF_F32), NULL, 0, 0), GF_F32, gf_dims(0), (const float[]){ 1 }, 0);
+    gf_node *acc = gf_equal(gf_argmax(gf_test_const(g, gf_dims(2, 2, 3), p), 1), gf_argmax(gf_test_const(g, gf_dims(2, 2, 3), q), 1));
+    gf_test_check_node(g, acc, GF_BOOL, gf_dims(1, 2), (const float[]){ 1, 0 }, 0);
+    gf_test_check_node(g, gf_reduce_sum(gf_cast(acc, GF_F32), NULL, 0, 0), GF_F32, gf_dims(0), (const float[]){ 1 }, 0);
     gf_graph_free(g);
 }
 
@@ -446,24 +416,24 @@ static void test_cast(void **state)
     (void)state;
     gf_graph *g = gf_graph_new();
     static const float x[8] = { 0, -0.0f, 2.5f, -1, 1e-30f, 3, -2.7f, 0.5f };
-    gf_node *X = cst(g, gf_dims(1, 8), x);
+    gf_node *X = gf_test_const(g, gf_dims(1, 8), x);
     gf_node *b = gf_cast(X, GF_BOOL);
     assert_string_equal(gf_node_op(b), "cast");
     assert_int_equal(gf_node_dtype(b), GF_BOOL);
     static const float wb[8] = { 0, 0, 1, 1, 1, 1, 1, 1 };
-    check_node(g, b, GF_BOOL, gf_dims(1, 8), wb, 0);
-    check_node(g, gf_cast(b, GF_F32), GF_F32, gf_dims(1, 8), wb, 0);
+    gf_test_check_node(g, b, GF_BOOL, gf_dims(1, 8), wb, 0);
+    gf_test_check_node(g, gf_cast(b, GF_F32), GF_F32, gf_dims(1, 8), wb, 0);
     /* to int32: truncation toward zero */
     static const float y[8] = { 2.7f, -2.7f, 0.5f, -0.5f, 3, -3, 1234567.75f, -0.999f };
     static const float wi[8] = { 2, -2, 0, 0, 3, -3, 1234567, 0 };
-    gf_node *i = gf_cast(cst(g, gf_dims(2, 2, 4), y), GF_I32);
+    gf_node *i = gf_cast(gf_test_const(g, gf_dims(2, 2, 4), y), GF_I32);
     assert_int_equal(gf_node_dtype(i), GF_I32);
-    check_node(g, i, GF_I32, gf_dims(2, 2, 4), wi, 0);
+    gf_test_check_node(g, i, GF_I32, gf_dims(2, 2, 4), wi, 0);
     /* int32 -> float32 keeps the values; int32 -> bool */
-    check_node(g, gf_cast(i, GF_F32), GF_F32, gf_dims(2, 2, 4), wi, 0);
-    check_node(g, gf_cast(i, GF_BOOL), GF_BOOL, gf_dims(2, 2, 4), (const float[]){ 1, 1, 0, 0, 1, 1, 1, 0 }, 0);
+    gf_test_check_node(g, gf_cast(i, GF_F32), GF_F32, gf_dims(2, 2, 4), wi, 0);
+    gf_test_check_node(g, gf_cast(i, GF_BOOL), GF_BOOL, gf_dims(2, 2, 4), (const float[]){ 1, 1, 0, 0, 1, 1, 1, 0 }, 0);
     /* float -> float is the identity */
-    check_node(g, gf_cast(X, GF_F32), GF_F32, gf_dims(1, 8), x, 0);
+    gf_test_check_node(g, gf_cast(X, GF_F32), GF_F32, gf_dims(1, 8), x, 0);
     gf_graph_free(g);
 }
 
@@ -474,22 +444,22 @@ static void test_sources(void **state)
     (void)state;
     gf_graph *g = gf_graph_new();
     static const float c[4] = { 1, 2, 3, 4 };
-    gf_node *C = cst(g, gf_dims(2, 2, 2), c);
+    gf_node *C = gf_test_const(g, gf_dims(2, 2, 2), c);
     assert_string_equal(gf_node_op(C), "constant");
-    check_node(g, C, GF_F32, gf_dims(2, 2, 2), c, 0);
+    gf_test_check_node(g, C, GF_F32, gf_dims(2, 2, 2), c, 0);
     gf_node *z = gf_zeros(g, gf_dims(2, 3, 1));
     assert_string_equal(gf_node_op(z), "zeros");
-    check_node(g, z, GF_F32, gf_dims(2, 3, 1), (const float[]){ 0, 0, 0 }, 0);
+    gf_test_check_node(g, z, GF_F32, gf_dims(2, 3, 1), (const float[]){ 0, 0, 0 }, 0);
     gf_node *v = gf_variable(g, "v", C);
     assert_string_equal(gf_node_op(v), "variable");
     assert_string_equal(gf_node_name(v), "v");
-    check_node(g, v, GF_F32, gf_dims(2, 2, 2), c, 0);
+    gf_test_check_node(g, v, GF_F32, gf_dims(2, 2, 2), c, 0);
     gf_node *s = gf_scalar(g, -1.5f);
-    assert_shape(gf_node_shape(s), gf_dims(0));
-    check_node(g, s, GF_F32, gf_dims(0), (const float[]){ -1.5f }, 0);
+    gf_test_assert_shape(gf_node_shape(s), gf_dims(0));
+    gf_test_check_node(g, s, GF_F32, gf_dims(0), (const float[]){ -1.5f }, 0);
     /* a variable initialised from an expression of another variable */
     gf_node *w = gf_variable(g, "w", gf_mul(v, gf_scalar(g, 2)));
-    check_node(g, w, GF_F32, gf_dims(2, 2, 2), (const float[]){ 2, 4, 6, 8 }, 0);
+    gf_test_check_node(g, w, GF_F32, gf_dims(2, 2, 2), (const float[]){ 2, 4, 6, 8 }, 0);
     /* a placeholder fetched is its fed value */
     gf_node *p = gf_placeholder(g, "p", GF_F32, gf_dims(1, GF_ANY));
     assert_string_equal(gf_node_op(p), "placeholder");
@@ -510,10 +480,10 @@ static void test_assign(void **state)
     (void)state;
     gf_graph *g = gf_graph_new();
     static const float init[3] = { 1, 2, 3 };
-    gf_node *v = gf_variable(g, "v", cst(g, gf_dims(1, 3), init));
+    gf_node *v = gf_variable(g, "v", gf_test_const(g, gf_dims(1, 3), init));
     gf_node *as = gf_assign(v, gf_mul(v, gf_scalar(g, 2)));
     assert_string_equal(gf_node_op(as), "assign");
-    assert_shape(gf_node_shape(as), gf_dims(1, 3));
+    gf_test_assert_shape(gf_node_shape(as), gf_dims(1, 3));
     assert_int_equal(gf_graph_status(g), GF_OK);
     gf_session *s = gf_session_new(g, NULL);
     /* fetch {assign, v}: the assign gives the new value, v the value from before the run */
@@ -547,45 +517,45 @@ static void test_broadcast(void **state)
     static const float m[6] = { 1, 2, 3, 4, 5, 6 }; /* [2,3] */
     static const float r[3] = { 10, 20, 30 };       /* [1,3] or [3] */
     static const float c[2] = { 100, 200 };         /* [2,1] */
-    gf_node *M = cst(g, gf_dims(2, 2, 3), m);
-    gf_node *R13 = cst(g, gf_dims(2, 1, 3), r), *R3 = cst(g, gf_dims(1, 3), r);
-    gf_node *C21 = cst(g, gf_dims(2, 2, 1), c);
+    gf_node *M = gf_test_const(g, gf_dims(2, 2, 3), m);
+    gf_node *R13 = gf_test_const(g, gf_dims(2, 1, 3), r), *R3 = gf_test_const(g, gf_dims(1, 3), r);
+    gf_node *C21 = gf_test_const(g, gf_dims(2, 2, 1), c);
     static const float m_plus_r[6] = { 11, 22, 33, 14, 25, 36 };
     /* [n,m]+[1,m], both operand orders */
-    check_node(g, gf_add(M, R13), GF_F32, gf_dims(2, 2, 3), m_plus_r, 0);
-    check_node(g, gf_add(R13, M), GF_F32, gf_dims(2, 2, 3), m_plus_r, 0);
+    gf_test_check_node(g, gf_add(M, R13), GF_F32, gf_dims(2, 2, 3), m_plus_r, 0);
+    gf_test_check_node(g, gf_add(R13, M), GF_F32, gf_dims(2, 2, 3), m_plus_r, 0);
     /* non-commutative: [1,m]-[n,m] and [n,m]/[1,m] */
-    check_node(g, gf_sub(R13, M), GF_F32, gf_dims(2, 2, 3), (const float[]){ 9, 18, 27, 6, 15, 24 }, 0);
-    check_node(g, gf_div(M, R13), GF_F32, gf_dims(2, 2, 3),
+    gf_test_check_node(g, gf_sub(R13, M), GF_F32, gf_dims(2, 2, 3), (const float[]){ 9, 18, 27, 6, 15, 24 }, 0);
+    gf_test_check_node(g, gf_div(M, R13), GF_F32, gf_dims(2, 2, 3),
                (const float[]){ 0.1f, 0.1f, 0.1f, 0.4f, 0.25f, 0.2f }, 1e-7);
     /* [n,m]+[m] */
-    check_node(g, gf_add(M, R3), GF_F32, gf_dims(2, 2, 3), m_plus_r, 0);
-    check_node(g, gf_sub(M, R3), GF_F32, gf_dims(2, 2, 3), (const float[]){ -9, -18, -27, -6, -15, -24 }, 0);
+    gf_test_check_node(g, gf_add(M, R3), GF_F32, gf_dims(2, 2, 3), m_plus_r, 0);
+    gf_test_check_node(g, gf_sub(M, R3), GF_F32, gf_dims(2, 2, 3), (const float[]){ -9, -18, -27, -6, -15, -24 }, 0);
     /* [n,1]+[1,m] -> [n,m]: out[i][j] = c[i] + r[j] */
-    check_node(g, gf_add(C21, R13), GF_F32, gf_dims(2, 2, 3), (const float[]){ 110, 120, 130, 210, 220, 230 }, 0);
-    check_node(g, gf_sub(R13, C21), GF_F32, gf_dims(2, 2, 3),
+    gf_test_check_node(g, gf_add(C21, R13), GF_F32, gf_dims(2, 2, 3), (const float[]){ 110, 120, 130, 210, 220, 230 }, 0);
+    gf_test_check_node(g, gf_sub(R13, C21), GF_F32, gf_dims(2, 2, 3),
                (const float[]){ -90, -80, -70, -190, -180, -170 }, 0);
     /* [n,m]*[n,1] */
-    check_node(g, gf_mul(M, C21), GF_F32, gf_dims(2, 2, 3), (const float[]){ 100, 200, 300, 800, 1000, 1200 }, 0);
+    gf_test_check_node(g, gf_mul(M, C21), GF_F32, gf_dims(2, 2, 3), (const float[]){ 100, 200, 300, 800, 1000, 1200 }, 0);
     /* scalar+[n,m], [n,m]-scalar, scalar/[n,m] */
     gf_node *two = gf_scalar(g, 2);
-    check_node(g, gf_add(two, M), GF_F32, gf_dims(2, 2, 3), (const float[]){ 3, 4, 5, 6, 7, 8 }, 0);
-    check_node(g, gf_sub(M, two), GF_F32, gf_dims(2, 2, 3), (const float[]){ -1, 0, 1, 2, 3, 4 }, 0);
-    check_node(g, gf_div(two, M), GF_F32, gf_dims(2, 2, 3),
+    gf_test_check_node(g, gf_add(two, M), GF_F32, gf_dims(2, 2, 3), (const float[]){ 3, 4, 5, 6, 7, 8 }, 0);
+    gf_test_check_node(g, gf_sub(M, two), GF_F32, gf_dims(2, 2, 3), (const float[]){ -1, 0, 1, 2, 3, 4 }, 0);
+    gf_test_check_node(g, gf_div(two, M), GF_F32, gf_dims(2, 2, 3),
                (const float[]){ 2, 1, 0.666666667f, 0.5f, 0.4f, 0.333333333f }, 1e-7);
     /* rank 3 [2,1,3] * [4,1] -> [2,4,3]; python loops out[i][j][k] = P[i][0][k] * Q[j][0] */
     static const float P[6] = { 1, 2, 3, -1, 0.5f, 2 };
     static const float Q[4] = { 1, 2, -3, 0.5f };
     static const float pq[24] = { 1, 2, 3, 2, 4, 6, -3, -6, -9, 0.5f, 1, 1.5f,
                                   -1, 0.5f, 2, -2, 1, 4, 3, -1.5f, -6, -0.5f, 0.25f, 1 };
-    gf_node *PQ = gf_mul(cst(g, gf_dims(3, 2, 1, 3), P), cst(g, gf_dims(2, 4, 1), Q));
-    assert_shape(gf_node_shape(PQ), gf_dims(3, 2, 4, 3));
-    check_node(g, PQ, GF_F32, gf_dims(3, 2, 4, 3), pq, 0);
-    check_node(g, gf_mul(cst(g, gf_dims(2, 4, 1), Q), cst(g, gf_dims(3, 2, 1, 3), P)), GF_F32,
+    gf_node *PQ = gf_mul(gf_test_const(g, gf_dims(3, 2, 1, 3), P), gf_test_const(g, gf_dims(2, 4, 1), Q));
+    gf_test_assert_shape(gf_node_shape(PQ), gf_dims(3, 2, 4, 3));
+    gf_test_check_node(g, PQ, GF_F32, gf_dims(3, 2, 4, 3), pq, 0);
+    gf_test_check_node(g, gf_mul(gf_test_const(g, gf_dims(2, 4, 1), Q), gf_test_const(g, gf_dims(3, 2, 1, 3), P)), GF_F32,
                gf_dims(3, 2, 4, 3), pq, 0);
     /* rank 4 [2,1,1,2] + [1,2,1] -> [2,1,2,2] */
     static const float e4a[4] = { 1, 2, 3, 4 }, e4b[2] = { 10, 20 };
-    check_node(g, gf_add(cst(g, gf_dims(4, 2, 1, 1, 2), e4a), cst(g, gf_dims(3, 1, 2, 1), e4b)), GF_F32,
+    gf_test_check_node(g, gf_add(gf_test_const(g, gf_dims(4, 2, 1, 1, 2), e4a), gf_test_const(g, gf_dims(3, 1, 2, 1), e4b)), GF_F32,
                gf_dims(4, 2, 1, 2, 2), (const float[]){ 11, 12, 21, 22, 13, 14, 23, 24 }, 0);
     gf_graph_free(g);
 }
@@ -599,13 +569,13 @@ static void test_open_batch_reuse(void **state)
     gf_node *x = gf_placeholder(g, "x", GF_F32, gf_dims(2, GF_ANY, 3));
     static const float bias[3] = { 1, 2, 3 };
     static const float w[6] = { 1, 0, 0, 1, 1, 1 }; /* [3,2] */
-    gf_node *z = gf_add(x, cst(g, gf_dims(2, 1, 3), bias));
-    gf_node *y = gf_matmul(z, cst(g, gf_dims(2, 3, 2), w));
+    gf_node *z = gf_add(x, gf_test_const(g, gf_dims(2, 1, 3), bias));
+    gf_node *y = gf_matmul(z, gf_test_const(g, gf_dims(2, 3, 2), w));
     gf_node *col = gf_reduce_sum(y, (const int[]){ 0 }, 1, 0);
     gf_node *am = gf_argmax(z, 1);
-    assert_shape(gf_node_shape(z), gf_dims(2, GF_ANY, 3));
-    assert_shape(gf_node_shape(y), gf_dims(2, GF_ANY, 2));
-    assert_shape(gf_node_shape(am), gf_dims(1, GF_ANY));
+    gf_test_assert_shape(gf_node_shape(z), gf_dims(2, GF_ANY, 3));
+    gf_test_assert_shape(gf_node_shape(y), gf_dims(2, GF_ANY, 2));
+    gf_test_assert_shape(gf_node_shape(am), gf_dims(1, GF_ANY));
     assert_int_equal(gf_graph_status(g), GF_OK);
     gf_session *s = gf_session_new(g, NULL);
     const int batches[5] = { 2, 5, 1, 2, 7 };
@@ -656,10 +626,10 @@ static void test_dense_layer(void **state)
         }
     gf_graph *g = gf_graph_new();
     gf_node *x = gf_placeholder(g, "a_0", GF_F32, gf_dims(2, GF_ANY, I));
-    gf_node *w = gf_variable(g, "w_1", cst(g, gf_dims(2, I, H), wv));
-    gf_node *b = gf_variable(g, "b_1", cst(g, gf_dims(2, 1, H), bv));
+    gf_node *w = gf_variable(g, "w_1", gf_test_const(g, gf_dims(2, I, H), wv));
+    gf_node *b = gf_variable(g, "b_1", gf_test_const(g, gf_dims(2, 1, H), bv));
     gf_node *a1 = gf_sigmoid(gf_add(gf_matmul(x, w), b));
-    assert_shape(gf_node_shape(a1), gf_dims(2, GF_ANY, H));
+    gf_test_assert_shape(gf_node_shape(a1), gf_dims(2, GF_ANY, H));
     gf_session *s = gf_session_new(g, NULL);
     gf_tensor *xt = gf_tensor_wrap(GF_F32, gf_dims(2, B, I), xv, NULL);
     gf_feed f = { x, xt };
@@ -676,21 +646,21 @@ static void test_rank4(void **state)
     gf_graph *g = gf_graph_new();
     float x[12];
     for (int i = 0; i < 12; i++) x[i] = (float)i;
-    gf_node *X = cst(g, gf_dims(4, 2, 1, 3, 2), x);
+    gf_node *X = gf_test_const(g, gf_dims(4, 2, 1, 3, 2), x);
     /* perm {3,2,0,1}: out [2,3,2,1], out[a][b][c][d] = x[c][d][b][a] (python loops) */
     static const float tp[12] = { 0, 6, 2, 8, 4, 10, 1, 7, 3, 9, 5, 11 };
-    check_node(g, gf_transpose_perm(X, (const int[]){ 3, 2, 0, 1 }), GF_F32, gf_dims(4, 2, 3, 2, 1), tp, 0);
+    gf_test_check_node(g, gf_transpose_perm(X, (const int[]){ 3, 2, 0, 1 }), GF_F32, gf_dims(4, 2, 3, 2, 1), tp, 0);
     /* sum over axes 1 and 3: x[i][0][k][0] + x[i][0][k][1] */
     static const float s13[6] = { 1, 5, 9, 13, 17, 21 };
-    check_node(g, gf_reduce_sum(X, (const int[]){ 1, 3 }, 2, 1), GF_F32, gf_dims(4, 2, 1, 3, 1), s13, 0);
-    check_node(g, gf_reduce_sum(X, (const int[]){ -1, -3 }, 2, 0), GF_F32, gf_dims(2, 2, 3), s13, 0);
-    check_node(g, gf_reduce_mean(X, NULL, 0, 0), GF_F32, gf_dims(0), (const float[]){ 5.5f }, 1e-7);
+    gf_test_check_node(g, gf_reduce_sum(X, (const int[]){ 1, 3 }, 2, 1), GF_F32, gf_dims(4, 2, 1, 3, 1), s13, 0);
+    gf_test_check_node(g, gf_reduce_sum(X, (const int[]){ -1, -3 }, 2, 0), GF_F32, gf_dims(2, 2, 3), s13, 0);
+    gf_test_check_node(g, gf_reduce_mean(X, NULL, 0, 0), GF_F32, gf_dims(0), (const float[]){ 5.5f }, 1e-7);
     /* along axis 2 the values increase: index 2 everywhere */
-    check_node(g, gf_argmax(X, 2), GF_I32, gf_dims(3, 2, 1, 2), (const float[]){ 2, 2, 2, 2 }, 0);
+    gf_test_check_node(g, gf_argmax(X, 2), GF_I32, gf_dims(3, 2, 1, 2), (const float[]){ 2, 2, 2, 2 }, 0);
     /* [2,1,3,2] + [3,1] broadcast: adds 100*k to x[i][0][k][l] */
     static const float k100[3] = { 0, 100, 200 };
     static const float bc[12] = { 0, 1, 102, 103, 204, 205, 6, 7, 108, 109, 210, 211 };
-    check_node(g, gf_add(X, cst(g, gf_dims(2, 3, 1), k100)), GF_F32, gf_dims(4, 2, 1, 3, 2), bc, 0);
+    gf_test_check_node(g, gf_add(X, gf_test_const(g, gf_dims(2, 3, 1), k100)), GF_F32, gf_dims(4, 2, 1, 3, 2), bc, 0);
     gf_graph_free(g);
 }
 
@@ -713,10 +683,10 @@ static void test_zero_batch(void **state)
     const gf_tensor *out[4];
     assert_int_equal(gf_session_run(s, &f, 1, fetch, 4, NULL, 0, out), GF_OK);
     expect_tensor(out[0], GF_F32, gf_dims(1, 3), (const float[]){ 0, 0, 0 }, 0);
-    assert_shape(gf_tensor_shape(out[1]), gf_dims(1, 3));
+    gf_test_assert_shape(gf_tensor_shape(out[1]), gf_dims(1, 3));
     for (int i = 0; i < 3; i++) assert_true(isnan(gf_tensor_data(out[1])[i]));
-    assert_shape(gf_tensor_shape(out[2]), gf_dims(2, 0, 2));
-    assert_shape(gf_tensor_shape(out[3]), gf_dims(1, 0));
+    gf_test_assert_shape(gf_tensor_shape(out[2]), gf_dims(2, 0, 2));
+    gf_test_assert_shape(gf_tensor_shape(out[3]), gf_dims(1, 0));
     const gf_tensor *o;
     assert_int_equal(gf_session_run(s, &f, 1, &am0, 1, NULL, 0, &o), GF_ERR_SHAPE);
     assert_non_null(strstr(gf_session_error(s), "empty"));

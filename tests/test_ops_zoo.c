@@ -18,40 +18,8 @@
 
 #define N_OF(a) ((int64_t)(sizeof(a) / sizeof((a)[0])))
 
-static void assert_shape(gf_shape got, gf_shape want)
-{
-    char a[64], b[64];
-    gf_shape_format(got, a, sizeof a);
-    gf_shape_format(want, b, sizeof b);
-    if (got.rank != want.rank) fail_msg("shape %s, want %s", a, b);
-    for (int i = 0; i < want.rank; i++)
-        if (got.dim[i] != want.dim[i]) fail_msg("shape %s, want %s", a, b);
-}
-
-/* Runs n (no feeds) in a fresh session; compares dtype, shape and values. */
-static void check_node(gf_graph *g, gf_node *n, gf_dtype dt, gf_shape s, const float *want, double tol)
-{
-    if (gf_graph_status(g) != GF_OK) fail_msg("graph error: %s", gf_graph_error(g));
-    assert_int_equal(gf_node_dtype(n), dt);
-    gf_session *sess = gf_session_new(g, &(gf_session_options){ .seed = 3 });
-    assert_non_null(sess);
-    assert_int_equal(gf_session_status(sess), GF_OK);
-    const gf_tensor *t = gf_test_run1(sess, NULL, 0, n);
-    assert_int_equal(gf_tensor_dtype(t), dt);
-    assert_shape(gf_tensor_shape(t), s);
-    gf_test_assert_close(gf_tensor_data(t), want, gf_shape_count(s), tol);
-    gf_session_free(sess);
-}
-
-static gf_node *cst(gf_graph *g, gf_shape s, const float *data)
-{
-    gf_node *n = gf_constant(g, s, data);
-    assert_false(gf_node_is_poisoned(n));
-    return n;
-}
-
 /* An int32 constant (constants are float32; cast makes the type). */
-static gf_node *icst(gf_graph *g, gf_shape s, const float *data) { return gf_cast(cst(g, s, data), GF_I32); }
+static gf_node *icst(gf_graph *g, gf_shape s, const float *data) { return gf_cast(gf_test_const(g, s, data), GF_I32); }
 
 /* The graph's error must contain every fragment (NULL-terminated). */
 static void expect_error(gf_graph *g, gf_status code, ...)
@@ -72,7 +40,7 @@ static void activations(void **state)
     (void)state;
     gf_graph *g = gf_graph_new();
     static const float x[] = { -2.5f, -0.5f, 0.0f, 0.75f, 3.0f, -1e30f, 1e30f };
-    gf_node *X = cst(g, gf_dims(1, 7), x);
+    gf_node *X = gf_test_const(g, gf_dims(1, 7), x);
     static const float relu[] = { 0, 0, 0, 0.75f, 3, 0, 1e30f };
     static const float tanh_[] = { -0.986614298f, -0.462117157f, 0, 0.635148952f, 0.995054754f, -1, 1 };
     static const float square[] = { 6.25f, 0.25f, 0, 0.5625f, 9, INFINITY, INFINITY };
@@ -80,8 +48,8 @@ static void activations(void **state)
     assert_string_equal(gf_node_op(r), "relu");
     assert_string_equal(gf_node_op(t), "tanh");
     assert_string_equal(gf_node_op(s), "square");
-    check_node(g, r, GF_F32, gf_dims(1, 7), relu, 0);
-    check_node(g, t, GF_F32, gf_dims(1, 7), tanh_, 1e-6);
+    gf_test_check_node(g, r, GF_F32, gf_dims(1, 7), relu, 0);
+    gf_test_check_node(g, t, GF_F32, gf_dims(1, 7), tanh_, 1e-6);
     /* square overflows to inf for 1e30, as float32 must: compare the rest */
     gf_session *sess = gf_session_new(g, NULL);
     const gf_tensor *sq = gf_test_run1(sess, NULL, 0, s);
@@ -92,7 +60,7 @@ static void activations(void **state)
     /* log: exact where it can be, finite for 1e30 and 1e-30; -inf at 0, NaN below */
     static const float lx[] = { 0.5f, 1, 2, 10, 1e30f, 1e-30f, 0, -1 };
     static const float lw[] = { -0.693147181f, 0, 0.693147181f, 2.30258509f, 69.0775528f, -69.0775528f };
-    gf_node *L = gf_log(cst(g, gf_dims(1, 8), lx));
+    gf_node *L = gf_log(gf_test_const(g, gf_dims(1, 8), lx));
     assert_string_equal(gf_node_op(L), "log");
     sess = gf_session_new(g, NULL);
     const gf_tensor *lt = gf_test_run1(sess, NULL, 0, L);
@@ -110,29 +78,29 @@ static void maximum_broadcasts(void **state)
     static const float a[6] = { 1, -2, 3, 0.5f, 5, -6 };
     static const float row[3] = { 0, 2, 4 };
     static const float col[2] = { 1, -1 };
-    gf_node *A = cst(g, gf_dims(2, 2, 3), a);
+    gf_node *A = gf_test_const(g, gf_dims(2, 2, 3), a);
     /* [2,3] vs [3]: by hand, elementwise max against 0, 2, 4 on each row */
     static const float w_row[6] = { 1, 2, 4, 0.5f, 5, 4 };
-    gf_node *m1 = gf_maximum(A, cst(g, gf_dims(1, 3), row));
+    gf_node *m1 = gf_maximum(A, gf_test_const(g, gf_dims(1, 3), row));
     assert_string_equal(gf_node_op(m1), "maximum");
-    check_node(g, m1, GF_F32, gf_dims(2, 2, 3), w_row, 0);
+    gf_test_check_node(g, m1, GF_F32, gf_dims(2, 2, 3), w_row, 0);
     /* [2,1] vs [1,3] -> [2,3] */
     static const float w_outer[6] = { 1, 2, 4, 0, 2, 4 };
-    gf_node *m2 = gf_maximum(cst(g, gf_dims(2, 2, 1), col), cst(g, gf_dims(2, 1, 3), row));
-    check_node(g, m2, GF_F32, gf_dims(2, 2, 3), w_outer, 0);
+    gf_node *m2 = gf_maximum(gf_test_const(g, gf_dims(2, 2, 1), col), gf_test_const(g, gf_dims(2, 1, 3), row));
+    gf_test_check_node(g, m2, GF_F32, gf_dims(2, 2, 3), w_outer, 0);
     /* scalar first */
     static const float w_scalar[6] = { 1, 0, 3, 0.5f, 5, 0 };
     gf_node *m3 = gf_maximum(gf_scalar(g, 0), A);
-    check_node(g, m3, GF_F32, gf_dims(2, 2, 3), w_scalar, 0);
+    gf_test_check_node(g, m3, GF_F32, gf_dims(2, 2, 3), w_scalar, 0);
     /* NaN propagates from either side */
-    gf_node *m4 = gf_maximum(cst(g, gf_dims(1, 2), (const float[]){ NAN, 1 }),
-                             cst(g, gf_dims(1, 2), (const float[]){ 1, NAN }));
+    gf_node *m4 = gf_maximum(gf_test_const(g, gf_dims(1, 2), (const float[]){ NAN, 1 }),
+                             gf_test_const(g, gf_dims(1, 2), (const float[]){ 1, NAN }));
     gf_session *s = gf_session_new(g, NULL);
     const gf_tensor *t = gf_test_run1(s, NULL, 0, m4);
     assert_true(isnan(gf_tensor_data(t)[0]) && isnan(gf_tensor_data(t)[1]));
     gf_session_free(s);
     /* shapes that do not broadcast */
-    gf_maximum(A, cst(g, gf_dims(1, 2), col));
+    gf_maximum(A, gf_test_const(g, gf_dims(1, 2), col));
     expect_error(g, GF_ERR_SHAPE, "maximum \"maximum", "[2,3]", "[2]", "do not broadcast", NULL);
     gf_graph_free(g);
 }
@@ -171,7 +139,7 @@ static void softmax_values(void **state)
     (void)state;
     gf_graph *g = gf_graph_new();
     static const float x[6] = { 1, 2, 3, -1, 0, 0.5f };
-    gf_node *X = cst(g, gf_dims(2, 2, 3), x);
+    gf_node *X = gf_test_const(g, gf_dims(2, 2, 3), x);
     static const float sm[6] = { 0.0900305732f, 0.244728471f, 0.665240956f,
                                  0.121951652f, 0.33149896f, 0.546549387f };
     static const float lsm[6] = { -2.40760596f, -1.40760596f, -0.407605964f,
@@ -179,11 +147,11 @@ static void softmax_values(void **state)
     gf_node *s = gf_softmax(X), *l = gf_log_softmax(X);
     assert_string_equal(gf_node_op(s), "softmax");
     assert_string_equal(gf_node_op(l), "log_softmax");
-    check_node(g, s, GF_F32, gf_dims(2, 2, 3), sm, 1e-6);
-    check_node(g, l, GF_F32, gf_dims(2, 2, 3), lsm, 1e-6);
+    gf_test_check_node(g, s, GF_F32, gf_dims(2, 2, 3), sm, 1e-6);
+    gf_test_check_node(g, l, GF_F32, gf_dims(2, 2, 3), lsm, 1e-6);
     /* rank 1 and rank 3 work along the last axis too */
-    check_node(g, gf_softmax(cst(g, gf_dims(1, 3), x)), GF_F32, gf_dims(1, 3), sm, 1e-6);
-    check_node(g, gf_log_softmax(cst(g, gf_dims(3, 2, 1, 3), x)), GF_F32, gf_dims(3, 2, 1, 3), lsm, 1e-6);
+    gf_test_check_node(g, gf_softmax(gf_test_const(g, gf_dims(1, 3), x)), GF_F32, gf_dims(1, 3), sm, 1e-6);
+    gf_test_check_node(g, gf_log_softmax(gf_test_const(g, gf_dims(3, 2, 1, 3), x)), GF_F32, gf_dims(3, 2, 1, 3), lsm, 1e-6);
     gf_graph_free(g);
 }
 
@@ -193,18 +161,18 @@ static void softmax_extremes(void **state)
     gf_graph *g = gf_graph_new();
     /* rows: [1e30, 0], [-1e30, 0], [1e30, 1e30], [-1e30, -1e30] */
     static const float x[8] = { 1e30f, 0, -1e30f, 0, 1e30f, 1e30f, -1e30f, -1e30f };
-    gf_node *X = cst(g, gf_dims(2, 4, 2), x);
+    gf_node *X = gf_test_const(g, gf_dims(2, 4, 2), x);
     static const float sm[8] = { 1, 0, 0, 1, 0.5f, 0.5f, 0.5f, 0.5f };
     static const float lsm[8] = { 0, -1e30f, -1e30f, 0, -0.693147181f, -0.693147181f, -0.693147181f, -0.693147181f };
-    check_node(g, gf_softmax(X), GF_F32, gf_dims(2, 4, 2), sm, 0);
-    check_node(g, gf_log_softmax(X), GF_F32, gf_dims(2, 4, 2), lsm, 1e-6);
+    gf_test_check_node(g, gf_softmax(X), GF_F32, gf_dims(2, 4, 2), sm, 0);
+    gf_test_check_node(g, gf_log_softmax(X), GF_F32, gf_dims(2, 4, 2), lsm, 1e-6);
 
     /* cross-entropy with such logits stays finite, and so do its gradients */
     static const float lab[8] = { 0, 1, 0, 1, 1, 0, 0.5f, 0.5f };
     gf_node *L = gf_placeholder(g, "labels", GF_F32, gf_dims(2, GF_ANY, 2));
     gf_node *Z = gf_placeholder(g, "logits", GF_F32, gf_dims(2, GF_ANY, 2));
     gf_node *xent = gf_softmax_cross_entropy_with_logits(L, Z);
-    assert_shape(gf_node_shape(xent), gf_dims(1, GF_ANY));
+    gf_test_assert_shape(gf_node_shape(xent), gf_dims(1, GF_ANY));
     gf_node *d[2];
     assert_int_equal(gf_gradients(g, &xent, 1, (gf_node *[]){ L, Z }, 2, NULL, d), GF_OK);
     gf_tensor *tl = gf_tensor_wrap(GF_F32, gf_dims(2, 4, 2), (float *)lab, NULL);
@@ -235,17 +203,17 @@ static void cross_entropy_values(void **state)
     gf_graph *g = gf_graph_new();
     static const float z[6] = { 1, 2, 3, -1, 0, 0.5f };
     static const float lab[6] = { 0, 0, 1, 0.25f, 0.75f, 0 };
-    gf_node *Z = cst(g, gf_dims(2, 2, 3), z), *L = cst(g, gf_dims(2, 2, 3), lab);
+    gf_node *Z = gf_test_const(g, gf_dims(2, 2, 3), z), *L = gf_test_const(g, gf_dims(2, 2, 3), lab);
     gf_node *xent = gf_softmax_cross_entropy_with_logits(L, Z);
     assert_string_equal(gf_node_op(xent), "softmax_cross_entropy_with_logits");
-    check_node(g, xent, GF_F32, gf_dims(1, 2), (const float[]){ 0.407605964f, 1.35413061f }, 1e-6);
+    gf_test_check_node(g, xent, GF_F32, gf_dims(1, 2), (const float[]){ 0.407605964f, 1.35413061f }, 1e-6);
     /* gradients with dy = 1: softmax - labels, and -log_softmax */
     gf_node *d[2];
     assert_int_equal(gf_gradients(g, &xent, 1, (gf_node *[]){ L, Z }, 2, NULL, d), GF_OK);
-    check_node(g, d[1], GF_F32, gf_dims(2, 2, 3),
+    gf_test_check_node(g, d[1], GF_F32, gf_dims(2, 2, 3),
                (const float[]){ 0.0900305732f, 0.244728471f, -0.334759044f, -0.128048348f, -0.41850104f,
                                 0.546549387f }, 1e-6);
-    check_node(g, d[0], GF_F32, gf_dims(2, 2, 3),
+    gf_test_check_node(g, d[0], GF_F32, gf_dims(2, 2, 3),
                (const float[]){ 2.40760596f, 1.40760596f, 0.407605964f, 2.10413061f, 1.10413061f,
                                 0.604130605f }, 1e-6);
     gf_graph_free(g);
@@ -278,29 +246,29 @@ static void reshape_values_and_errors(void **state)
     (void)state;
     gf_graph *g = gf_graph_new();
     static const float x[6] = { 1, 2, 3, 4, 5, 6 };
-    gf_node *X = cst(g, gf_dims(2, 2, 3), x);
+    gf_node *X = gf_test_const(g, gf_dims(2, 2, 3), x);
     gf_node *r = gf_reshape(X, gf_dims(2, 3, 2));
     assert_string_equal(gf_node_op(r), "reshape");
-    check_node(g, r, GF_F32, gf_dims(2, 3, 2), x, 0);
-    check_node(g, gf_reshape(X, gf_dims(1, GF_ANY)), GF_F32, gf_dims(1, 6), x, 0);
-    check_node(g, gf_reshape(X, gf_dims(3, 1, GF_ANY, 2)), GF_F32, gf_dims(3, 1, 3, 2), x, 0);
+    gf_test_check_node(g, r, GF_F32, gf_dims(2, 3, 2), x, 0);
+    gf_test_check_node(g, gf_reshape(X, gf_dims(1, GF_ANY)), GF_F32, gf_dims(1, 6), x, 0);
+    gf_test_check_node(g, gf_reshape(X, gf_dims(3, 1, GF_ANY, 2)), GF_F32, gf_dims(3, 1, 3, 2), x, 0);
     /* int32 keeps its dtype */
-    check_node(g, gf_reshape(icst(g, gf_dims(1, 6), x), gf_dims(2, 2, 3)), GF_I32, gf_dims(2, 2, 3), x, 0);
+    gf_test_check_node(g, gf_reshape(icst(g, gf_dims(1, 6), x), gf_dims(2, 2, 3)), GF_I32, gf_dims(2, 2, 3), x, 0);
 
     /* an open batch: inferred at run time, gradient back in the fed shape */
     gf_node *p = gf_placeholder(g, "p", GF_F32, gf_dims(2, GF_ANY, 6));
     gf_node *q = gf_reshape(p, gf_dims(2, GF_ANY, 3));
-    assert_shape(gf_node_shape(q), gf_dims(2, GF_ANY, 3));
-    gf_node *w = cst(g, gf_dims(1, 3), (const float[]){ 1, 10, 100 });
+    gf_test_assert_shape(gf_node_shape(q), gf_dims(2, GF_ANY, 3));
+    gf_node *w = gf_test_const(g, gf_dims(1, 3), (const float[]){ 1, 10, 100 });
     gf_node *y = gf_mul(q, w), *dp;
     assert_int_equal(gf_gradients(g, &y, 1, &p, 1, NULL, &dp), GF_OK);
-    assert_shape(gf_node_shape(dp), gf_dims(2, GF_ANY, 6));
+    gf_test_assert_shape(gf_node_shape(dp), gf_dims(2, GF_ANY, 6));
     float pv[12] = { 0 };
     gf_tensor *tp = gf_tensor_wrap(GF_F32, gf_dims(2, 2, 6), pv, NULL);
     gf_feed f = { p, tp };
     gf_session *s = gf_session_new(g, NULL);
     const gf_tensor *d = gf_test_run1(s, &f, 1, dp);
-    assert_shape(gf_tensor_shape(d), gf_dims(2, 2, 6));
+    gf_test_assert_shape(gf_tensor_shape(d), gf_dims(2, 2, 6));
     gf_test_assert_close(gf_tensor_data(d), (const float[]){ 1, 10, 100, 1, 10, 100, 1, 10, 100, 1, 10, 100 }, 12, 0);
     /* a fed count the target cannot take is a run-time shape error */
     gf_node *bad = gf_reshape(p, gf_dims(2, 5, GF_ANY));
@@ -317,13 +285,13 @@ static void reshape_values_and_errors(void **state)
     gf_graph_free(g);
 
     g = gf_graph_new();
-    X = cst(g, gf_dims(2, 2, 3), x);
+    X = gf_test_const(g, gf_dims(2, 2, 3), x);
     gf_reshape(X, gf_dims(2, GF_ANY, GF_ANY));
     expect_error(g, GF_ERR_SHAPE, "reshape: target shape [?,?]", "dimension 1 is -1", NULL);
     gf_graph_free(g);
 
     g = gf_graph_new();
-    X = cst(g, gf_dims(2, 2, 3), x);
+    X = gf_test_const(g, gf_dims(2, 2, 3), x);
     gf_reshape(X, gf_dims(2, 4, GF_ANY));
     expect_error(g, GF_ERR_SHAPE, "into shape [4,?]", "must divide", NULL);
     gf_graph_free(g);
@@ -335,22 +303,22 @@ static void concat_values_and_errors(void **state)
     gf_graph *g = gf_graph_new();
     static const float a[6] = { 1, 2, 3, 4, 5, 6 };
     static const float b[4] = { 7, 8, 9, 10 };
-    gf_node *A = cst(g, gf_dims(2, 2, 3), a);
-    gf_node *c1 = gf_concat(A, cst(g, gf_dims(2, 2, 2), b), 1);
+    gf_node *A = gf_test_const(g, gf_dims(2, 2, 3), a);
+    gf_node *c1 = gf_concat(A, gf_test_const(g, gf_dims(2, 2, 2), b), 1);
     assert_string_equal(gf_node_op(c1), "concat");
-    check_node(g, c1, GF_F32, gf_dims(2, 2, 5), (const float[]){ 1, 2, 3, 7, 8, 4, 5, 6, 9, 10 }, 0);
-    gf_node *c0 = gf_concat(A, cst(g, gf_dims(2, 1, 3), b), 0);
-    check_node(g, c0, GF_F32, gf_dims(2, 3, 3), (const float[]){ 1, 2, 3, 4, 5, 6, 7, 8, 9 }, 0);
-    gf_node *cl = gf_concat(A, cst(g, gf_dims(2, 2, 1), b), -1);
-    check_node(g, cl, GF_F32, gf_dims(2, 2, 4), (const float[]){ 1, 2, 3, 7, 4, 5, 6, 8 }, 0);
+    gf_test_check_node(g, c1, GF_F32, gf_dims(2, 2, 5), (const float[]){ 1, 2, 3, 7, 8, 4, 5, 6, 9, 10 }, 0);
+    gf_node *c0 = gf_concat(A, gf_test_const(g, gf_dims(2, 1, 3), b), 0);
+    gf_test_check_node(g, c0, GF_F32, gf_dims(2, 3, 3), (const float[]){ 1, 2, 3, 4, 5, 6, 7, 8, 9 }, 0);
+    gf_node *cl = gf_concat(A, gf_test_const(g, gf_dims(2, 2, 1), b), -1);
+    gf_test_check_node(g, cl, GF_F32, gf_dims(2, 2, 4), (const float[]){ 1, 2, 3, 7, 4, 5, 6, 8 }, 0);
     /* three inputs by chaining; int32 stays int32 */
     gf_node *i3 = gf_concat(gf_concat(icst(g, gf_dims(1, 2), a), icst(g, gf_dims(1, 1), b), 0),
                             icst(g, gf_dims(1, 2), b + 2), 0);
-    check_node(g, i3, GF_I32, gf_dims(1, 5), (const float[]){ 1, 2, 7, 9, 10 }, 0);
+    gf_test_check_node(g, i3, GF_I32, gf_dims(1, 5), (const float[]){ 1, 2, 7, 9, 10 }, 0);
     /* open dimensions */
     gf_node *p = gf_placeholder(g, "p", GF_F32, gf_dims(2, GF_ANY, 3));
-    assert_shape(gf_node_shape(gf_concat(p, A, 0)), gf_dims(2, GF_ANY, 3));
-    assert_shape(gf_node_shape(gf_concat(p, gf_placeholder(g, "q", GF_F32, gf_dims(2, GF_ANY, 2)), 1)),
+    gf_test_assert_shape(gf_node_shape(gf_concat(p, A, 0)), gf_dims(2, GF_ANY, 3));
+    gf_test_assert_shape(gf_node_shape(gf_concat(p, gf_placeholder(g, "q", GF_F32, gf_dims(2, GF_ANY, 2)), 1)),
                  gf_dims(2, GF_ANY, 5));
 
     gf_concat(A, gf_placeholder(g, "b", GF_F32, gf_dims(2, 3, 3)), 1);
@@ -358,7 +326,7 @@ static void concat_values_and_errors(void **state)
     gf_graph_free(g);
 
     g = gf_graph_new();
-    A = cst(g, gf_dims(2, 2, 3), a);
+    A = gf_test_const(g, gf_dims(2, 2, 3), a);
     gf_name(A, "a");
     gf_concat(A, A, 2);
     expect_error(g, GF_ERR_ARG, "concat: axis 2 is out of range for input \"a\" of shape [2,3]", NULL);
@@ -375,30 +343,30 @@ static void rows_sliced_gathered_one_hot(void **state)
     (void)state;
     gf_graph *g = gf_graph_new();
     static const float x[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
-    gf_node *X = cst(g, gf_dims(2, 4, 2), x);
+    gf_node *X = gf_test_const(g, gf_dims(2, 4, 2), x);
     gf_node *sl = gf_slice_rows(X, 1, 2);
     assert_string_equal(gf_node_op(sl), "slice_rows");
-    check_node(g, sl, GF_F32, gf_dims(2, 2, 2), (const float[]){ 3, 4, 5, 6 }, 0);
-    check_node(g, gf_slice_rows(X, 4, 0), GF_F32, gf_dims(2, 0, 2), x, 0);
+    gf_test_check_node(g, sl, GF_F32, gf_dims(2, 2, 2), (const float[]){ 3, 4, 5, 6 }, 0);
+    gf_test_check_node(g, gf_slice_rows(X, 4, 0), GF_F32, gf_dims(2, 0, 2), x, 0);
 
     /* gather: repeated rows, an out-of-range index (a row of zeros), rank-2 indices */
     gf_node *idx = icst(g, gf_dims(1, 4), (const float[]){ 3, 0, 3, 9 });
     gf_node *ga = gf_gather_rows(X, idx);
     assert_string_equal(gf_node_op(ga), "gather_rows");
-    check_node(g, ga, GF_F32, gf_dims(2, 4, 2), (const float[]){ 7, 8, 1, 2, 7, 8, 0, 0 }, 0);
+    gf_test_check_node(g, ga, GF_F32, gf_dims(2, 4, 2), (const float[]){ 7, 8, 1, 2, 7, 8, 0, 0 }, 0);
     gf_node *idx2 = icst(g, gf_dims(2, 2, 2), (const float[]){ 1, 2, 0, 0 });
-    check_node(g, gf_gather_rows(X, idx2), GF_F32, gf_dims(3, 2, 2, 2), (const float[]){ 3, 4, 5, 6, 1, 2, 1, 2 }, 0);
+    gf_test_check_node(g, gf_gather_rows(X, idx2), GF_F32, gf_dims(3, 2, 2, 2), (const float[]){ 3, 4, 5, 6, 1, 2, 1, 2 }, 0);
     /* gradient: the rows scatter-added back, the repeated row twice */
     gf_node *d;
-    gf_node *y = gf_mul(ga, cst(g, gf_dims(2, 4, 2), (const float[]){ 1, 2, 3, 4, 5, 6, 7, 8 }));
+    gf_node *y = gf_mul(ga, gf_test_const(g, gf_dims(2, 4, 2), (const float[]){ 1, 2, 3, 4, 5, 6, 7, 8 }));
     assert_int_equal(gf_gradients(g, &y, 1, &X, 1, NULL, &d), GF_OK);
-    check_node(g, d, GF_F32, gf_dims(2, 4, 2), (const float[]){ 3, 4, 0, 0, 0, 0, 6, 8 }, 0);
+    gf_test_check_node(g, d, GF_F32, gf_dims(2, 4, 2), (const float[]){ 3, 4, 0, 0, 0, 0, 6, 8 }, 0);
 
     /* one_hot, with indices out of range giving zero rows */
     gf_node *oh = gf_one_hot(icst(g, gf_dims(1, 4), (const float[]){ 2, 0, -1, 3 }), 3);
     assert_string_equal(gf_node_op(oh), "one_hot");
-    check_node(g, oh, GF_F32, gf_dims(2, 4, 3), (const float[]){ 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0 }, 0);
-    check_node(g, gf_one_hot(icst(g, gf_dims(0), (const float[]){ 1 }), 2), GF_F32, gf_dims(1, 2),
+    gf_test_check_node(g, oh, GF_F32, gf_dims(2, 4, 3), (const float[]){ 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0 }, 0);
+    gf_test_check_node(g, gf_one_hot(icst(g, gf_dims(0), (const float[]){ 1 }), 2), GF_F32, gf_dims(1, 2),
                (const float[]){ 0, 1 }, 0);
 
     /* out-of-range rows: at build time when known, at run time otherwise */
@@ -420,20 +388,20 @@ static void rows_sliced_gathered_one_hot(void **state)
     gf_graph_free(g);
 
     g = gf_graph_new();
-    X = cst(g, gf_dims(2, 4, 2), x);
+    X = gf_test_const(g, gf_dims(2, 4, 2), x);
     gf_slice_rows(X, 3, 2);
     expect_error(g, GF_ERR_SHAPE, "slice_rows \"slice_rows\": rows 3..4", "[4,2]", NULL);
     gf_graph_free(g);
 
     g = gf_graph_new();
-    X = cst(g, gf_dims(2, 4, 2), x);
+    X = gf_test_const(g, gf_dims(2, 4, 2), x);
     gf_slice_rows(X, -1, 2);
     expect_error(g, GF_ERR_ARG, "slice_rows: start -1 and count 2", NULL);
     gf_graph_free(g);
 
     g = gf_graph_new();
-    X = cst(g, gf_dims(2, 4, 2), x);
-    gf_gather_rows(X, cst(g, gf_dims(1, 2), x));
+    X = gf_test_const(g, gf_dims(2, 4, 2), x);
+    gf_gather_rows(X, gf_test_const(g, gf_dims(1, 2), x));
     expect_error(g, GF_ERR_SHAPE, "gather_rows \"gather_rows\": indices (input 1) have dtype float32", NULL);
     gf_graph_free(g);
 
@@ -443,7 +411,7 @@ static void rows_sliced_gathered_one_hot(void **state)
     gf_graph_free(g);
 
     g = gf_graph_new();
-    gf_one_hot(cst(g, gf_dims(1, 2), x), 3);
+    gf_one_hot(gf_test_const(g, gf_dims(1, 2), x), 3);
     expect_error(g, GF_ERR_SHAPE, "one_hot \"one_hot\": indices (input 0) have dtype float32", NULL);
     gf_graph_free(g);
 }

@@ -127,3 +127,36 @@ int gf_test_run_gradflow(const char *args, int join_stderr, char *out, size_t ca
     assert_true(WIFEXITED(status));
     return WEXITSTATUS(status);
 }
+
+void gf_test_assert_shape(gf_shape got, gf_shape want)
+{
+    char a[64], b[64];
+    gf_shape_format(got, a, sizeof a);
+    gf_shape_format(want, b, sizeof b);
+    if (got.rank != want.rank) fail_msg("shape %s, want %s", a, b);
+    for (int i = 0; i < want.rank; i++)
+        if (got.dim[i] != want.dim[i]) fail_msg("shape %s, want %s", a, b);
+}
+
+gf_node *gf_test_const(gf_graph *g, gf_shape s, const float *data)
+{
+    gf_node *n = gf_constant(g, s, data);
+    assert_non_null(n);
+    assert_false(gf_node_is_poisoned(n));
+    return n;
+}
+
+void gf_test_check_node(gf_graph *g, gf_node *n, gf_dtype dt, gf_shape s, const float *want, double tol)
+{
+    if (gf_graph_status(g) != GF_OK) fail_msg("graph error: %s", gf_graph_error(g));
+    assert_int_equal(gf_node_dtype(n), dt);
+    gf_session *sess = gf_session_new(g, &(gf_session_options){ .seed = 3 });
+    assert_non_null(sess);
+    assert_int_equal(gf_session_status(sess), GF_OK);
+    const gf_tensor *t = gf_test_run1(sess, NULL, 0, n);
+    assert_int_equal(gf_tensor_dtype(t), dt);
+    gf_test_assert_shape(gf_tensor_shape(t), s);
+    assert_int_equal(gf_tensor_count(t), gf_shape_count(s));
+    gf_test_assert_close(gf_tensor_data(t), want, gf_shape_count(s), tol);
+    gf_session_free(sess);
+}

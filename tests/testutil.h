@@ -31,6 +31,16 @@ char *gf_test_write_file(const char *dir, const char *name, const void *bytes, s
  * opened; a read error fails the test. */
 unsigned char *gf_test_read_file(const char *path, size_t *len);
 
+/* Fails the test unless got is want, printing both. */
+void gf_test_assert_shape(gf_shape got, gf_shape want);
+
+/* A float32 constant that must build (not poisoned). */
+gf_node *gf_test_const(gf_graph *g, gf_shape s, const float *data);
+
+/* Runs node n of g (no feeds) in a fresh session (seed 3) and checks its
+ * dtype, shape and values (gf_test_assert_close with tol). */
+void gf_test_check_node(gf_graph *g, gf_node *n, gf_dtype dt, gf_shape s, const float *want, double tol);
+
 /* Runs one fetch with the given feeds and fails the test on error. The tensor
  * is owned by the session (valid until the next run). */
 const gf_tensor *gf_test_run1(gf_session *s, const gf_feed *feeds, int n_feeds, gf_node *fetch);
