@@ -11,6 +11,7 @@
 #include "article.h"
 #include "atomic_file.h"
 #include "cli.h"
+#include "plot_svg.h"
 #include "zoo.h"
 
 static void graph_usage(FILE *f)
@@ -114,20 +115,6 @@ static int is_source_op(const char *op)
     return !strcmp(op, "constant") || !strcmp(op, "zeros") || !strcmp(op, "truncated_normal");
 }
 
-/* The text of s for an HTML-like label. */
-static void html(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(*s, f);
-        }
-    }
-}
-
 static void dot_node(FILE *f, const walk *w, int i)
 {
     gf_node *x = w->node[i];
@@ -158,9 +145,9 @@ static void dot_node(FILE *f, const walk *w, int i)
     }
     fprintf(f, "    n%d [id=\"n%d\", shape=%s, style=\"%s\", fillcolor=\"%s\"%s, label=<<b>", i, i, form, style,
             fill, w->target[i] ? ", peripheries=2" : "");
-    html(f, gf_node_name(x));
+    gf_xml_text(f, gf_node_name(x));
     fprintf(f, "</b><br/><font point-size=\"9\">");
-    html(f, op);
+    gf_xml_text(f, op);
     fprintf(f, " %s", shape);
     if (gf_node_dtype(x) != GF_F32) fprintf(f, " %s", gf_dtype_name(gf_node_dtype(x)));
     fprintf(f, "</font>>];\n");
@@ -181,7 +168,7 @@ static void write_dot(FILE *f, const walk *w, const char *title, const char *gra
             count[PART_FORWARD], count[PART_GRADIENTS], count[PART_UPDATE]);
     fprintf(f, "  graph [rankdir=TB, fontname=\"Helvetica\", fontsize=12, nodesep=0.25, ranksep=0.35,\n"
                "         labelloc=t, label=<<table border=\"0\" cellspacing=\"4\"><tr><td colspan=\"6\"><b>");
-    html(f, title);
+    gf_xml_text(f, title);
     fprintf(f, "</b></td></tr><tr><td colspan=\"6\">%d nodes of the training step, named and shaped;"
                " a double border marks a target</td></tr><tr>"
                "<td bgcolor=\"#cfe2ff\">placeholder</td><td bgcolor=\"#d4f0d4\">variable</td>"

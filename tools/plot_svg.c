@@ -36,7 +36,7 @@ void gf_plot_free(gf_plot *p)
     memset(p, 0, sizeof *p);
 }
 
-static void xml(FILE *f, const char *s)
+void gf_xml_text(FILE *f, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
@@ -114,7 +114,7 @@ static void axes(FILE *f, const panel *q, double xstep, double ystep, const char
     fprintf(f, "  <text x=\"%.1f\" y=\"%.1f\" font-size=\"13\" fill=\"#333333\" text-anchor=\"middle\" "
                "transform=\"rotate(-90 %.1f %.1f)\">",
             q->x0 - 58, q->y0 + q->h / 2, q->x0 - 58, q->y0 + q->h / 2);
-    xml(f, ytitle);
+    gf_xml_text(f, ytitle);
     fprintf(f, "</text>\n");
 }
 
@@ -186,7 +186,7 @@ void gf_plot_svg(FILE *f, const gf_plot *p, const char *title, const char *accur
                "font-family=\"Helvetica, Arial, sans-serif\">\n",
             W, H, W, H);
     fprintf(f, "  <title>");
-    xml(f, title);
+    gf_xml_text(f, title);
     fprintf(f, "</title>\n");
     fprintf(f, "  <desc>gradflow train --plot: %d evaluations; accuracy in percent%s</desc>\n", p->n,
             has_cost ? ", and the cost" : "");
@@ -194,7 +194,7 @@ void gf_plot_svg(FILE *f, const gf_plot *p, const char *title, const char *accur
     fprintf(f, "  <text x=\"%.0f\" y=\"28\" font-size=\"16\" font-weight=\"bold\" fill=\"#222222\" "
                "text-anchor=\"middle\">",
             W / 2);
-    xml(f, title);
+    gf_xml_text(f, title);
     fprintf(f, "</text>\n");
 
     /* Legend, above the plots. */
@@ -202,13 +202,13 @@ void gf_plot_svg(FILE *f, const gf_plot *p, const char *title, const char *accur
     fprintf(f, "    <line x1=\"%.0f\" y1=\"52\" x2=\"%.0f\" y2=\"52\" stroke=\"#1f77b4\" stroke-width=\"2\"/>\n",
             left, left + 26);
     fprintf(f, "    <text x=\"%.0f\" y=\"56\">", left + 32);
-    xml(f, accuracy_label);
+    gf_xml_text(f, accuracy_label);
     fprintf(f, "</text>\n");
     if (has_cost) {
         fprintf(f, "    <line x1=\"%.0f\" y1=\"70\" x2=\"%.0f\" y2=\"70\" stroke=\"#d62728\" stroke-width=\"2\"/>\n",
                 left, left + 26);
         fprintf(f, "    <text x=\"%.0f\" y=\"74\">", left + 32);
-        xml(f, cost_label);
+        gf_xml_text(f, cost_label);
         fprintf(f, "</text>\n");
     }
     fprintf(f, "  </g>\n");

@@ -16,6 +16,10 @@ typedef struct gf_plot {
     int64_t steps; /* the run's length: the step axis spans at least 0..steps */
 } gf_plot;
 
+/* Writes s as XML text (also fit for Graphviz's HTML-like labels): & < > "
+ * escaped, control characters other than tab dropped. */
+void gf_xml_text(FILE *f, const char *s);
+
 /* Appends a point; 0 when out of memory. */
 int gf_plot_add(gf_plot *p, int64_t step, double accuracy_percent, double cost);
 void gf_plot_free(gf_plot *p);
