@@ -66,10 +66,8 @@ AVX2 int64_t gf__nz_list(const float *x, int64_t kc, int32_t *idx);
 AVX2 void gf__nz_masks(int64_t mm, int64_t kc, const float *a, int64_t as, uint32_t *nzm);
 /* Lists in idx the set bits of w below 8*nbytes, ascending; how many. */
 AVX2 int64_t gf__nz_list_bits(uint32_t w, int nbytes, int32_t *idx);
-/* 1 when B [kc, nr] (row p at b + p*bs) holds only finite numbers:
- * gf__nz_all_finite for 9 <= nr <= 16, the _rows variant for any nr. */
+/* 1 when B [kc, nr] (row p at b + p*bs) holds only finite numbers. */
 AVX2 int gf__nz_all_finite(int64_t kc, int64_t nr, const float *b, int64_t bs);
-AVX2 int gf__nz_all_finite_rows(int64_t kc, int64_t nr, const float *b, int64_t bs);
 
 /* gemm_sparse.c: C [m,n] = alpha * op(A) @ B + beta * C skipping zeros of
  * op(A) row by row; 0 (nothing done) when the shape does not suit. hint

@@ -191,7 +191,7 @@ AVX2 int gf__gemm_sparse_rows(int64_t kc_max, int ta, int64_t m, int64_t n, int6
         const float be = p0 == 0 ? beta : 1.0f;
         const int keep = p0 == 0 ? keep_empty : alpha * 0.0f == 0.0f && signbit(alpha * 0.0f);
         const float *bp = b + p0 * ldb;
-        const int dense = !b_known && !gf__nz_all_finite_rows(kc, n, bp, ldb);
+        const int dense = !b_known && !gf__nz_all_finite(kc, n, bp, ldb);
         b_finite &= !dense;
         if (!ta) {
             for (int64_t i0 = 0; i0 < m; i0 += 2) {

@@ -147,29 +147,6 @@ AVX2 int64_t gf__nz_list_bits(uint32_t w, int nbytes, int32_t *idx)
     return cnt;
 }
 
-/* 1 when B [kc, nr] (row p at b + p*bs, 9 <= nr <= 16) holds only finite
- * numbers: the largest |x|, as an integer, is below inf's 0x7f800000.
- * Integer max has a 1-cycle latency: a few chains keep the loads busy. */
-AVX2 int gf__nz_all_finite(int64_t kc, int64_t nr, const float *b, int64_t bs)
-{
-    const __m256i abs = _mm256_set1_epi32(0x7fffffff);
-    __m256i m0 = _mm256_setzero_si256(), m1 = m0, m2 = m0, m3 = m0;
-    int64_t p = 0;
-    for (; p + 2 <= kc; p += 2, b += 2 * bs) {
-        m0 = _mm256_max_epu32(m0, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)b), abs));
-        m1 = _mm256_max_epu32(m1, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(b + nr - 8)), abs));
-        m2 = _mm256_max_epu32(m2, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(b + bs)), abs));
-        m3 = _mm256_max_epu32(m3, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(b + bs + nr - 8)), abs));
-    }
-    if (p < kc) {
-        m0 = _mm256_max_epu32(m0, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)b), abs));
-        m1 = _mm256_max_epu32(m1, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(b + nr - 8)), abs));
-    }
-    __m256i mx = _mm256_max_epu32(_mm256_max_epu32(m0, m1), _mm256_max_epu32(m2, m3));
-    __m256i bad = _mm256_cmpgt_epi32(mx, _mm256_set1_epi32(0x7f7fffff));
-    return _mm256_testz_si256(bad, bad);
-}
-
 /* 1 when the n floats at x are all finite: x*0 is NaN exactly when x is
  * infinite or NaN, so acc = fma(x, 0, acc) from 0 stays 0 or turns NaN
  * (one instruction per 8 floats; four chains cover the FMA latency). */
@@ -190,13 +167,21 @@ AVX2 static int all_finite_run(const float *x, int64_t n)
     return _mm256_movemask_ps(_mm256_cmp_ps(m, m, _CMP_UNORD_Q)) == 0;
 }
 
-/* 1 when B [kc, nr] (row p at b + p*bs) holds only finite numbers. */
-AVX2 int gf__nz_all_finite_rows(int64_t kc, int64_t nr, const float *b, int64_t bs)
+/* 1 when B [kc, nr] (row p at b + p*bs) holds only finite numbers: one
+ * run when the rows are contiguous, else row by row with one accumulator
+ * (nr is a tile's width: at most a few vectors). */
+AVX2 int gf__nz_all_finite(int64_t kc, int64_t nr, const float *b, int64_t bs)
 {
-    if (bs == nr) return all_finite_run(b, kc * nr); /* contiguous */
-    for (int64_t p = 0; p < kc; p++)
-        if (!all_finite_run(b + p * bs, nr)) return 0;
-    return 1;
+    if (bs == nr) return all_finite_run(b, kc * nr);
+    const __m256 zero = _mm256_setzero_ps();
+    const __m256i tail = lanes((int)(nr % 8));
+    __m256 m = zero;
+    for (int64_t p = 0; p < kc; p++, b += bs) {
+        int64_t j = 0;
+        for (; j + 8 <= nr; j += 8) m = _mm256_fmadd_ps(_mm256_loadu_ps(b + j), zero, m);
+        if (j < nr) m = _mm256_fmadd_ps(_mm256_maskload_ps(b + j, tail), zero, m);
+    }
+    return _mm256_movemask_ps(_mm256_cmp_ps(m, m, _CMP_UNORD_Q)) == 0;
 }
 
 void gf__nz_init(void)
