@@ -8,7 +8,6 @@
 #if GF_HAVE_AVX2_KERNELS
 
 #include <math.h>
-#include <string.h>
 
 /* For C at most 32 wide (the article's [10,784] @ [784,30] and its weight
  * update [784,10]^T @ [10,30]), each row of C is one register row (up to 4
@@ -194,13 +193,13 @@ AVX2 int gf__gemm_sparse_rows(int64_t kc_max, int ta, int64_t m, int64_t n, int6
         const int dense = !b_known && !gf__nz_all_finite(kc, n, bp, ldb);
         b_finite &= !dense;
         if (!ta) {
+            if (dense) /* every k, for every row of the block */
+                for (int32_t p = 0; p < kc; p++) l0[p] = l1[p] = p;
             for (int64_t i0 = 0; i0 < m; i0 += 2) {
                 const int mr = m - i0 < 2 ? 1 : 2;
                 const float *ap = a + i0 * lda + p0;
                 int64_t n0 = kc, n1 = kc;
-                if (dense) {
-                    for (int32_t p = 0; p < kc; p++) l0[p] = l1[p] = p;
-                } else {
+                if (!dense) {
                     n0 = gf__nz_list(ap, kc, l0);
                     n1 = mr > 1 ? gf__nz_list(ap + lda, kc, l1) : 0;
                 }
