@@ -385,6 +385,37 @@ static void test_argmax(void **state)
     gf_graph_free(g);
 }
 
+/* argmax along rows of [rows,len] for lengths around the kernels' 8-float
+ * blocks, with ties, NaN, infinities and -0 among small integers: against
+ * the definition (first maximum; the first NaN wins), written out here. */
+static void test_argmax_many_rows(void **state)
+{
+    (void)state;
+    static const int64_t lens[] = { 1, 2, 3, 8, 10, 16, 17 };
+    const float special[4] = { NAN, INFINITY, -INFINITY, -0.0f };
+    gf_rng r;
+    gf_rng_seed(&r, 7, 0);
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+        int64_t rows = 45, len = lens[li];
+        float x[45 * 17], want[45];
+        for (int64_t i = 0; i < rows * len; i++) {
+            uint32_t u = gf_rng_u32(&r);
+            x[i] = u % 9 == 0 ? special[u / 9 % 4] : (float)(u % 5); /* ties likely */
+        }
+        for (int64_t i = 0; i < rows; i++) {
+            const float *p = x + i * len;
+            int64_t best = 0;
+            for (int64_t k = 1; k < len && !isnan(p[best]); k++)
+                if (isnan(p[k]) || p[k] > p[best]) best = k;
+            want[i] = (float)best;
+        }
+        gf_graph *g = gf_graph_new();
+        gf_test_check_node(g, gf_argmax(gf_test_const(g, gf_dims(2, rows, len), x), 1), GF_I32, gf_dims(1, rows),
+                           want, 0);
+        gf_graph_free(g);
+    }
+}
+
 static void test_equal(void **state)
 {
     (void)state;
@@ -718,6 +749,7 @@ int main(void)
         cmocka_unit_test(test_reduce_2d),
         cmocka_unit_test(test_reduce_3d),
         cmocka_unit_test(test_argmax),
+        cmocka_unit_test(test_argmax_many_rows),
         cmocka_unit_test(test_equal),
         cmocka_unit_test(test_cast),
         cmocka_unit_test(test_sources),

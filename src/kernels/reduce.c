@@ -2,6 +2,7 @@
  * reduce.c — reductions: sum and mean over a set of axes (keepdims or not),
  * and argmax along one axis (first maximum on ties, as NumPy).
  */
+#include "gemm_impl.h"
 #include "kernels.h"
 
 #include <math.h>
@@ -75,6 +76,69 @@ GF_KERNEL(gf__k_reduce_mean)
     for (int64_t i = 0; i < cnt; i++) out->data[i] = group ? out->data[i] * inv : inv;
 }
 
+/* The index of the first maximum of p [0], p [stride], ... (len >= 1
+ * values); a NaN wins, the first one, as NumPy. */
+static int64_t argmax_at(const float *p, int64_t len, int64_t stride)
+{
+    int64_t best = 0;
+    float bv = p[0];
+    for (int64_t k = 1; k < len && !isnan(bv); k++) {
+        float v = p[k * stride];
+        if (v > bv || isnan(v)) {
+            bv = v;
+            best = k;
+        }
+    }
+    return best;
+}
+
+#if GF_HAVE_AVX2_KERNELS
+#include <immintrin.h>
+
+/* out [rows] = argmax of each row of x [rows,len]: the row's maximum, then
+ * the first element equal to it (ties and -0 == +0 as the scalar loop: its
+ * first maximum); a row holding a NaN goes through that loop, whose answer
+ * is then the first NaN. Rows are read in order, 8 floats at a time, and
+ * the only branch (a NaN in the row) is almost never taken; the scalar
+ * loop mispredicts once or twice on a row of 10. */
+__attribute__((target("avx2"))) static void argmax_rows_avx2(float *out, const float *x, int64_t rows, int64_t len)
+{
+    const __m256 ninf = _mm256_set1_ps(-INFINITY);
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const int64_t body = len / 8 * 8;
+    const __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(len - body)), lane);
+    for (int64_t r = 0; r < rows; r++) {
+        const float *p = x + r * len;
+        __m256 m = ninf, nan = _mm256_setzero_ps();
+        for (int64_t j = 0; j < body; j += 8) {
+            __m256 v = _mm256_loadu_ps(p + j);
+            m = _mm256_max_ps(m, v);
+            nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+        }
+        if (body < len) { /* the last len % 8, the other lanes -inf */
+            __m256 v = _mm256_blendv_ps(ninf, _mm256_maskload_ps(p + body, tail), _mm256_castsi256_ps(tail));
+            m = _mm256_max_ps(m, v);
+            nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+        }
+        if (_mm256_movemask_ps(nan)) {
+            out[r] = (float)argmax_at(p, len, 1);
+            continue;
+        }
+        m = _mm256_max_ps(m, _mm256_permute2f128_ps(m, m, 1));
+        m = _mm256_max_ps(m, _mm256_shuffle_ps(m, m, 0x4e));
+        m = _mm256_max_ps(m, _mm256_shuffle_ps(m, m, 0xb1)); /* every lane: the row's max */
+        int64_t j = 0;
+        unsigned hit = 0;
+        for (; j < body; j += 8)
+            if ((hit = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(p + j), m, _CMP_EQ_OQ))))
+                break;
+        if (!hit) /* the max is in the tail (padding lanes come after it) */
+            hit = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_maskload_ps(p + body, tail), m, _CMP_EQ_OQ));
+        out[r] = (float)(j + __builtin_ctz(hit));
+    }
+}
+#endif
+
 /* out [outer,inner] = argmax over len of in [outer,len,inner]. A NaN wins
  * (the first one), as NumPy. */
 GF_KERNEL(gf__k_argmax)
@@ -86,20 +150,15 @@ GF_KERNEL(gf__k_argmax)
     for (int i = 0; i < axis; i++) outer *= s.dim[i];
     for (int i = axis + 1; i < s.rank; i++) inner *= s.dim[i];
     const float *x = in[0]->data;
+#if GF_HAVE_AVX2_KERNELS
+    if (inner == 1 && len >= 1 && gf__simd_enabled()) {
+        argmax_rows_avx2(out->data, x, outer, len);
+        return;
+    }
+#endif
     for (int64_t o = 0; o < outer; o++)
-        for (int64_t i = 0; i < inner; i++) {
-            const float *p = x + o * len * inner + i;
-            int64_t best = 0;
-            float bv = p[0];
-            for (int64_t k = 1; k < len && !isnan(bv); k++) {
-                float v = p[k * inner];
-                if (v > bv || isnan(v)) {
-                    bv = v;
-                    best = k;
-                }
-            }
-            out->data[o * inner + i] = (float)best;
-        }
+        for (int64_t i = 0; i < inner; i++)
+            out->data[o * inner + i] = (float)argmax_at(x + o * len * inner + i, len, inner);
 }
 
 /* out [shape of like] = g [broadcastable] summed... the inverse: out = g
