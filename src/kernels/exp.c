@@ -126,12 +126,51 @@ __attribute__((target("avx2"))) static inline __m256 exp8(__m256 x)
     return _mm256_blendv_ps(p, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q)); /* NaN: x */
 }
 
-/* The same as gf__exp_block_portable, 8 lanes at a time (the last n % 8
- * through a buffer of 8). Built for AVX2 without FMA, so that no compiler
+/* exp8 on EXP_U vectors at once, each step done for all of them before
+ * the next: exp8 is one long chain of dependent operations, and taken one
+ * vector at a time the waiting operations of two or three vectors fill
+ * the out-of-order scheduler; interleaved, independent work sits next to
+ * it (4 at once: 1.03 -> 0.89 ns an element here; 2 and 8 gained less).
+ * The same operations on each lane, so the same bits. */
+#define EXP_U 4
+#define EACH(stmt) for (int u = 0; u < EXP_U; u++) { stmt; }
+__attribute__((target("avx2"))) static inline void exp8xU(float *o, const float *a)
+{
+    __m256 x[EXP_U], c[EXP_U], t[EXP_U], fn[EXP_U], r[EXP_U], z[EXP_U], p[EXP_U];
+    __m256i n[EXP_U], h[EXP_U];
+    EACH(x[u] = _mm256_loadu_ps(a + 8 * u))
+    EACH(c[u] = _mm256_min_ps(_mm256_max_ps(x[u], _mm256_set1_ps(EXP_LO)), _mm256_set1_ps(EXP_HI)))
+    EACH(t[u] = _mm256_add_ps(_mm256_mul_ps(c[u], _mm256_set1_ps(LOG2E)), _mm256_set1_ps(0.5f)))
+    EACH(fn[u] = _mm256_floor_ps(t[u]))
+    EACH(n[u] = _mm256_cvttps_epi32(fn[u]))
+    EACH(r[u] = _mm256_sub_ps(c[u], _mm256_mul_ps(fn[u], _mm256_set1_ps(C1))))
+    EACH(r[u] = _mm256_sub_ps(r[u], _mm256_mul_ps(fn[u], _mm256_set1_ps(C2))))
+    EACH(z[u] = _mm256_mul_ps(r[u], r[u]))
+    EACH(p[u] = _mm256_mul_ps(_mm256_set1_ps(P0), r[u]))
+    EACH(p[u] = _mm256_mul_ps(_mm256_add_ps(p[u], _mm256_set1_ps(P1)), r[u]))
+    EACH(p[u] = _mm256_mul_ps(_mm256_add_ps(p[u], _mm256_set1_ps(P2)), r[u]))
+    EACH(p[u] = _mm256_mul_ps(_mm256_add_ps(p[u], _mm256_set1_ps(P3)), r[u]))
+    EACH(p[u] = _mm256_mul_ps(_mm256_add_ps(p[u], _mm256_set1_ps(P4)), r[u]))
+    EACH(p[u] = _mm256_add_ps(p[u], _mm256_set1_ps(P5)))
+    EACH(p[u] = _mm256_add_ps(_mm256_mul_ps(p[u], z[u]), r[u]))
+    EACH(p[u] = _mm256_add_ps(p[u], _mm256_set1_ps(1.0f)))
+    EACH(h[u] = _mm256_sub_epi32(_mm256_srai_epi32(_mm256_add_epi32(n[u], _mm256_set1_epi32(256)), 1),
+                                 _mm256_set1_epi32(128)))
+    EACH(p[u] = _mm256_mul_ps(p[u], _mm256_castsi256_ps(_mm256_slli_epi32(
+                                        _mm256_add_epi32(h[u], _mm256_set1_epi32(127)), 23))))
+    EACH(p[u] = _mm256_mul_ps(p[u], _mm256_castsi256_ps(_mm256_slli_epi32(
+                                        _mm256_add_epi32(_mm256_sub_epi32(n[u], h[u]), _mm256_set1_epi32(127)), 23))))
+    EACH(_mm256_storeu_ps(o + 8 * u, _mm256_blendv_ps(p[u], x[u], _mm256_cmp_ps(x[u], x[u], _CMP_UNORD_Q))))
+}
+#undef EACH
+
+/* The same as gf__exp_block_portable, 32 then 8 lanes at a time (the last
+ * n % 8 through a buffer of 8). Built for AVX2 without FMA, so that no compiler
  * can fuse a multiply and an add. */
 __attribute__((target("avx2"))) void gf__exp_block_avx2(float *o, const float *a, int64_t n)
 {
     int64_t i = 0;
+    for (; i + 8 * EXP_U <= n; i += 8 * EXP_U) exp8xU(o + i, a + i);
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(o + i, exp8(_mm256_loadu_ps(a + i)));
     if (i < n) {
         float buf[8] = { 0 };
