@@ -1,6 +1,6 @@
 /*
- * test_bench.c — smoke test of `gradflow bench`: a quick run on generated data
- * prints well-formed JSON lines with positive figures (no timing assertions).
+ * test_bench.c — smoke test of `gradflow bench`: quick runs on generated data
+ * print well-formed JSON lines with positive figures (no timing assertions).
  */
 #include "testutil.h"
 
@@ -59,6 +59,37 @@ static void quick_w1_manual_on_generated_data(void **state)
     gf_test_rmdir(dir);
 }
 
+/* eval: one line per thread count, taken in rounds; the same answers at 1
+ * and 2 threads (and from the baseline), the fastest pass no slower than
+ * the mean, and where the two CPUs were timed alone, a bound between 1
+ * and 2 consistent with their times. */
+static void quick_eval_lines(void **state)
+{
+    (void)state;
+    if (!gf_test_gradflow()) skip();
+    static char out[1 << 16];
+    assert_int_equal(gf_test_run_gradflow("bench --quick --only eval --json --generated", 0, out, sizeof out), 0);
+    const char *e[3] = { NULL, NULL, NULL };
+    for (char *save = NULL, *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (!strstr(line, "\"bench\":\"eval\"")) continue;
+        int t = (int)json_number(line, "threads");
+        if (t < 1 || t > 2 || e[t]) fail_msg("unexpected eval line: %s", line);
+        e[t] = line;
+    }
+    if (!e[1] || !e[2]) fail_msg("want eval lines for 1 and 2 threads");
+    for (int t = 1; t <= 2; t++) {
+        assert_true(json_number(e[t], "seconds_per_pass") > 0);
+        assert_true(json_number(e[t], "seconds_per_pass_best") <= json_number(e[t], "seconds_per_pass"));
+        assert_true(json_number(e[t], "correct") == json_number(e[1], "correct"));
+        assert_true(json_number(e[t], "correct") == json_number(e[t], "baseline_correct"));
+    }
+    assert_true(json_number(e[1], "speedup_vs_1_thread") == 1);
+    if (strstr(e[2], "\"speedup_bound\":")) {
+        double bound = json_number(e[2], "speedup_bound");
+        assert_true(bound > 1 && bound <= 2);
+    }
+}
+
 static void usage_errors_exit_2(void **state)
 {
     (void)state;
@@ -75,6 +106,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(quick_w1_manual_on_generated_data),
+        cmocka_unit_test(quick_eval_lines),
         cmocka_unit_test(usage_errors_exit_2),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,6 +2,10 @@
  * bench_support.c — JSON lines, the FMA peak and the data for `gradflow
  * bench` (bench_support.h); the workloads are in cmd_bench.c.
  */
+#if defined(__linux__)
+#define _GNU_SOURCE /* sched_setaffinity */
+#include <sched.h>
+#endif
 #include "bench_support.h"
 
 #include <stdarg.h>
@@ -179,6 +183,47 @@ peak bench_measure_peak(void)
     p.seconds = bench_now() - start;
     return p;
 }
+
+/* ------------------------------------------------------------------ */
+/* CPU pinning                                                        */
+/* ------------------------------------------------------------------ */
+
+#if defined(__linux__)
+static cpu_set_t saved_cpus;
+static int have_saved;
+
+int bench_pin_nth(int nth)
+{
+    cpu_set_t all, one;
+    if (sched_getaffinity(0, sizeof all, &all) != 0) return 0;
+    if (!have_saved) {
+        saved_cpus = all;
+        have_saved = 1;
+    }
+    const cpu_set_t *from = &saved_cpus;
+    for (int cpu = 0, seen = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (!CPU_ISSET(cpu, from) || seen++ != nth) continue;
+        CPU_ZERO(&one);
+        CPU_SET(cpu, &one);
+        return sched_setaffinity(0, sizeof one, &one) == 0;
+    }
+    return 0;
+}
+
+void bench_unpin(void)
+{
+    if (have_saved) (void)sched_setaffinity(0, sizeof saved_cpus, &saved_cpus);
+    have_saved = 0;
+}
+#else
+int bench_pin_nth(int nth)
+{
+    (void)nth;
+    return 0;
+}
+
+void bench_unpin(void) {}
+#endif
 
 /* ------------------------------------------------------------------ */
 /* Data                                                               */

@@ -42,6 +42,13 @@ typedef struct peak {
 } peak;
 peak bench_measure_peak(void);
 
+/* Pins the calling thread to the nth CPU it may run on (0, 1, ...):
+ * 1 done, 0 when there is no nth CPU or the system cannot pin (then
+ * nothing changed). bench_unpin gives back the CPUs it had before the
+ * first pin. Linux only; elsewhere bench_pin_nth always returns 0. */
+int bench_pin_nth(int nth);
+void bench_unpin(void);
+
 /* The images: MNIST from dir (or Fashion-MNIST from FASHION_DIR), else
  * generated ones with MNIST's share of zero pixels (kind says which, note
  * why). Free with bench_close_source. */
