@@ -108,20 +108,33 @@ AVX2 int64_t gf__nz_list(const float *x, int64_t kc, int32_t *idx)
 
 /* nzm[i] gets bit p set when A(i,p) = a[i + p*as] is not zero (NaN counts
  * as not zero), for i < mm and p < kc <= 32: one pass along A's stored
- * rows, where the transposed operand (ta) is contiguous. */
+ * rows, where the transposed operand (ta) is contiguous. The rows are
+ * taken from the last: acc = 2*acc - nz shifts the bits so far up one
+ * and adds 1 where this row is not zero (nz is -1 there). */
 AVX2 void gf__nz_masks(int64_t mm, int64_t kc, const float *a, int64_t as, uint32_t *nzm)
 {
     const __m256 zero = _mm256_setzero_ps();
-    __m256i bit[32];
-    for (int64_t p = 0; p < kc; p++) bit[p] = _mm256_set1_epi32((int)(1u << p));
-    for (int64_t i = 0; i < mm; i += 8) {
+    int64_t i = 0;
+    for (; i + 16 <= mm; i += 16) { /* two vectors a row: half the loop overhead */
+        __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;
+        for (int64_t p = kc - 1; p >= 0; p--) {
+            const float *x = a + p * as + i;
+            __m256i nz0 = _mm256_castps_si256(_mm256_cmp_ps(_mm256_loadu_ps(x), zero, _CMP_NEQ_UQ));
+            __m256i nz1 = _mm256_castps_si256(_mm256_cmp_ps(_mm256_loadu_ps(x + 8), zero, _CMP_NEQ_UQ));
+            acc0 = _mm256_sub_epi32(_mm256_add_epi32(acc0, acc0), nz0);
+            acc1 = _mm256_sub_epi32(_mm256_add_epi32(acc1, acc1), nz1);
+        }
+        _mm256_storeu_si256((__m256i *)(nzm + i), acc0);
+        _mm256_storeu_si256((__m256i *)(nzm + i + 8), acc1);
+    }
+    for (; i < mm; i += 8) {
         const int full = mm - i >= 8;
         const __m256i cols = lanes(full ? 8 : (int)(mm - i));
         __m256i acc = _mm256_setzero_si256();
-        for (int64_t p = 0; p < kc; p++) {
+        for (int64_t p = kc - 1; p >= 0; p--) {
             __m256 x = full ? _mm256_loadu_ps(a + p * as + i) : _mm256_maskload_ps(a + p * as + i, cols);
             __m256i nz = _mm256_castps_si256(_mm256_cmp_ps(x, zero, _CMP_NEQ_UQ));
-            acc = _mm256_or_si256(acc, _mm256_and_si256(nz, bit[p]));
+            acc = _mm256_sub_epi32(_mm256_add_epi32(acc, acc), nz);
         }
         if (full) {
             _mm256_storeu_si256((__m256i *)(nzm + i), acc);
