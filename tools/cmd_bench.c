@@ -39,7 +39,10 @@ static void bench_usage(FILE *f)
         "(gf_session_plan_stats dense_flops); peak_frac divides them by this core's\n"
         "peak, measured at startup with a short FMA loop; ratio is graph time over\n"
         "baseline time (below 1: the graph is faster; the baseline is always one\n"
-        "thread, built for AVX2+FMA when the CPU has them). Training steps and\n"
+        "thread, built for AVX2+FMA when the CPU has them). Training runs in\n"
+        "ten rounds: in each, a tenth of the graph's steps, then the same of the\n"
+        "baseline's, w1-manual's then w1-autodiff's when both run, so that a\n"
+        "machine whose speed drifts affects all alike. Training steps and\n"
         "evaluations are timed separately, after one untimed warm-up of each;\n"
         "us_per_step is the mean over all steps, us_per_step_best_block the\n"
         "fastest tenth of the run (less disturbed by other processes), and\n"
@@ -177,129 +180,158 @@ static void j_common(jline *j, const bench_state *st)
     j_str(j, "data", st->src.kind);
 }
 
-static int run_train(bench_state *st, const train_spec *sp)
+/* One training workload, run by the graph and by the baseline in blocks
+ * of steps that the caller interleaves (with each other and with another
+ * workload's), so that a machine whose speed drifts affects all alike. */
+typedef struct trainer {
+    const train_spec *sp;
+    gf_article_net net;
+    gf_session *s;
+    gf_tensor *bx, *by, *ex, *ey;
+    batcher bt, bl_bt; /* the same batches, one stream each */
+    gf_bl_net bl;
+    int have_bl, repeated;
+    float *exd, *eyd;
+    int64_t eval_n, every, done, bl_done, correct, bl_correct, evals_done;
+    gf_plan_stats ps, eps;
+    double train_s, eval_s, bl_train_s, bl_eval_s;
+    blocks blk, bl_blk;
+    float dz_scale, b_rate;
+} trainer;
+
+static int eval_due(const trainer *t, int64_t i)
+{
+    return t->every && (t->sp->eval_first ? i % t->every == 0 : (i + 1) % t->every == 0);
+}
+
+static void trainer_close(trainer *t)
+{
+    if (t->have_bl) gf_bl_free(&t->bl);
+    gf_tensor_free(t->bx);
+    gf_tensor_free(t->by);
+    gf_tensor_free(t->ex);
+    gf_tensor_free(t->ey);
+    batcher_free(&t->bt);
+    batcher_free(&t->bl_bt);
+    gf_session_free(t->s);
+    gf_graph_free(t->net.g);
+    memset(t, 0, sizeof *t);
+}
+
+/* Builds the graph, the session and the baseline from the same weights,
+ * and runs one untimed step and evaluation of each. 0 on failure (st->err
+ * says why; close t all the same). */
+static int trainer_open(bench_state *st, const train_spec *sp, trainer *t)
 {
     const bench_cfg *cfg = st->cfg;
     source *src = &st->src;
-    gf_article_net net = { 0 };
-    gf_session *s = NULL;
-    gf_tensor *bx = NULL, *by = NULL, *ex = NULL, *ey = NULL;
-    batcher bt = { 0 };
-    gf_bl_net bl = { 0 };
-    int ok = 0, have_bl = 0, repeated = 0;
-    float *exd = NULL, *eyd = NULL;
-
-    gf_status built = sp->autodiff ? gf_article_build_autodiff(&net, sp->hidden, sp->rate)
-                                   : gf_article_build_manual(&net, sp->hidden, sp->rate);
-    if (built != GF_OK) {
-        fail(st, "%s: %s", sp->name, net.g ? gf_graph_error(net.g) : "out of memory");
-        goto out;
-    }
-    s = gf_session_new(net.g, &(gf_session_options){ .seed = cfg->seed, .threads = cfg->threads });
-    if (!s || gf_session_status(s) != GF_OK) {
-        fail(st, "%s: %s", sp->name, s ? gf_session_error(s) : "out of memory");
-        goto out;
-    }
-    if (!batcher_init(&bt, src, sp->batch, cfg->seed)) {
-        fail(st, "%s: out of memory", sp->name);
-        goto out;
-    }
-    int64_t eval_n = sp->evals > 0 ? sp->eval_images : 1;
-    if (!bench_eval_rows(src, eval_n, &exd, &eyd, &repeated)) {
-        fail(st, "%s: out of memory", sp->name);
-        goto out;
-    }
-    if (sp->evals == 0) repeated = 0;
-    bx = gf_tensor_wrap(GF_F32, gf_dims(2, (int)sp->batch, NPIX), bt.x, NULL);
-    by = gf_tensor_wrap(GF_F32, gf_dims(2, (int)sp->batch, NCLS), bt.y, NULL);
-    ex = gf_tensor_wrap(GF_F32, gf_dims(2, (int)eval_n, NPIX), exd, NULL);
-    ey = gf_tensor_wrap(GF_F32, gf_dims(2, (int)eval_n, NCLS), eyd, NULL);
+    memset(t, 0, sizeof *t);
+    t->sp = sp;
+    t->correct = t->bl_correct = -1;
+    gf_status built = sp->autodiff ? gf_article_build_autodiff(&t->net, sp->hidden, sp->rate)
+                                   : gf_article_build_manual(&t->net, sp->hidden, sp->rate);
+    if (built != GF_OK)
+        return fail(st, "%s: %s", sp->name, t->net.g ? gf_graph_error(t->net.g) : "out of memory");
+    t->s = gf_session_new(t->net.g, &(gf_session_options){ .seed = cfg->seed, .threads = cfg->threads });
+    if (!t->s || gf_session_status(t->s) != GF_OK)
+        return fail(st, "%s: %s", sp->name, t->s ? gf_session_error(t->s) : "out of memory");
+    if (!batcher_init(&t->bt, src, sp->batch, cfg->seed) || !batcher_init(&t->bl_bt, src, sp->batch, cfg->seed))
+        return fail(st, "%s: out of memory", sp->name);
+    t->eval_n = sp->evals > 0 ? sp->eval_images : 1;
+    if (!bench_eval_rows(src, t->eval_n, &t->exd, &t->eyd, &t->repeated))
+        return fail(st, "%s: out of memory", sp->name);
+    if (sp->evals == 0) t->repeated = 0;
+    t->bx = gf_tensor_wrap(GF_F32, gf_dims(2, (int)sp->batch, NPIX), t->bt.x, NULL);
+    t->by = gf_tensor_wrap(GF_F32, gf_dims(2, (int)sp->batch, NCLS), t->bt.y, NULL);
+    t->ex = gf_tensor_wrap(GF_F32, gf_dims(2, (int)t->eval_n, NPIX), t->exd, NULL);
+    t->ey = gf_tensor_wrap(GF_F32, gf_dims(2, (int)t->eval_n, NCLS), t->eyd, NULL);
     int64_t cap = sp->batch > EVAL_BLOCK ? sp->batch : EVAL_BLOCK;
-    if (!bx || !by || !ex || !ey || gf_bl_init(&bl, sp->hidden, cap) != 0) {
-        fail(st, "%s: out of memory", sp->name);
-        goto out;
-    }
-    have_bl = 1;
-    if (!copy_weights(s, &net, &bl)) {
-        fail(st, "%s: cannot read the initial weights", sp->name);
-        goto out;
-    }
+    if (!t->bx || !t->by || !t->ex || !t->ey || gf_bl_init(&t->bl, sp->hidden, cap) != 0)
+        return fail(st, "%s: out of memory", sp->name);
+    t->have_bl = 1;
+    if (!copy_weights(t->s, &t->net, &t->bl)) return fail(st, "%s: cannot read the initial weights", sp->name);
 
-    gf_feed feed[] = { { net.a_0, bx }, { net.y, by } };
-    gf_feed efeed[] = { { net.a_0, ex }, { net.y, ey } };
-    gf_plan_stats ps, eps = { 0 };
-    if (gf_session_plan_stats(s, feed, 2, NULL, 0, net.step, net.n_step, &ps) != GF_OK ||
+    gf_feed feed[] = { { t->net.a_0, t->bx }, { t->net.y, t->by } };
+    gf_feed efeed[] = { { t->net.a_0, t->ex }, { t->net.y, t->ey } };
+    if (gf_session_plan_stats(t->s, feed, 2, NULL, 0, t->net.step, t->net.n_step, &t->ps) != GF_OK ||
         (sp->evals > 0 &&
-         gf_session_plan_stats(s, efeed, 2, &net.acct_res, 1, NULL, 0, &eps) != GF_OK)) {
-        fail(st, "%s: plan_stats: %s", sp->name, gf_session_error(s));
-        goto out;
-    }
+         gf_session_plan_stats(t->s, efeed, 2, &t->net.acct_res, 1, NULL, 0, &t->eps) != GF_OK))
+        return fail(st, "%s: plan_stats: %s", sp->name, gf_session_error(t->s));
+    t->every = sp->evals > 0 ? (sp->steps + sp->evals - 1) / sp->evals : 0;
 
-    /* The graph. */
-    int64_t every = sp->evals > 0 ? (sp->steps + sp->evals - 1) / sp->evals : 0;
+    /* Warm-up, untimed: one step and one evaluation of each. */
     const gf_tensor *res;
-    batcher_next(&bt); /* warm-up: one step, one evaluation, untimed */
-    if (gf_session_run(s, feed, 2, NULL, 0, net.step, net.n_step, NULL) != GF_OK ||
-        (sp->evals > 0 && gf_session_run(s, efeed, 2, &net.acct_res, 1, NULL, 0, &res) != GF_OK)) {
-        fail(st, "%s: %s", sp->name, gf_session_error(s));
-        goto out;
-    }
-    double train_s = 0, eval_s = 0;
-    blocks blk, bl_blk;
-    blocks_init(&blk, sp->steps);
-    blocks_init(&bl_blk, sp->steps);
-    int64_t correct = -1, evals_done = 0;
-    for (int64_t i = 0; i < sp->steps; i++) {
-        batcher_next(&bt);
-        double t0 = bench_now();
-        gf_status rc = gf_session_run(s, feed, 2, NULL, 0, net.step, net.n_step, NULL);
-        double dt = bench_now() - t0;
-        train_s += dt;
-        blocks_add(&blk, dt);
-        if (rc != GF_OK) {
-            fail(st, "%s: step %lld: %s", sp->name, (long long)i, gf_session_error(s));
-            goto out;
-        }
-        if (every && (sp->eval_first ? i % every == 0 : (i + 1) % every == 0)) {
-            t0 = bench_now();
-            rc = gf_session_run(s, efeed, 2, &net.acct_res, 1, NULL, 0, &res);
-            eval_s += bench_now() - t0;
-            if (rc != GF_OK) {
-                fail(st, "%s: evaluation: %s", sp->name, gf_session_error(s));
-                goto out;
-            }
-            correct = (int64_t)gf_tensor_data(res)[0];
-            evals_done++;
-        }
-    }
+    batcher_next(&t->bt);
+    if (gf_session_run(t->s, feed, 2, NULL, 0, t->net.step, t->net.n_step, NULL) != GF_OK ||
+        (sp->evals > 0 && gf_session_run(t->s, efeed, 2, &t->net.acct_res, 1, NULL, 0, &res) != GF_OK))
+        return fail(st, "%s: %s", sp->name, gf_session_error(t->s));
+    t->dz_scale = sp->autodiff ? 2.0f : 1.0f;
+    t->b_rate = sp->autodiff ? sp->rate : sp->rate / (float)sp->batch;
+    batcher_next(&t->bl_bt);
+    gf_bl_step(&t->bl, t->bl_bt.x, t->bl_bt.y, sp->batch, t->dz_scale, sp->rate, t->b_rate);
+    if (sp->evals > 0) (void)gf_bl_eval(&t->bl, t->exd, t->eyd, t->eval_n);
+    blocks_init(&t->blk, sp->steps);
+    blocks_init(&t->bl_blk, sp->steps);
+    return 1;
+}
 
-    /* The baseline: same weights, same batches. */
-    float dz_scale = sp->autodiff ? 2.0f : 1.0f;
-    float b_rate = sp->autodiff ? sp->rate : sp->rate / (float)sp->batch;
-    batcher_reset(&bt, cfg->seed);
-    batcher_next(&bt);
-    gf_bl_step(&bl, bt.x, bt.y, sp->batch, dz_scale, sp->rate, b_rate);
-    if (sp->evals > 0) (void)gf_bl_eval(&bl, exd, eyd, eval_n);
-    double bl_train_s = 0, bl_eval_s = 0;
-    int64_t bl_correct = -1;
-    for (int64_t i = 0; i < sp->steps; i++) {
-        batcher_next(&bt);
+/* The graph's next n steps (and the evaluations due among them). */
+static int trainer_steps(bench_state *st, trainer *t, int64_t n)
+{
+    const train_spec *sp = t->sp;
+    gf_feed feed[] = { { t->net.a_0, t->bx }, { t->net.y, t->by } };
+    gf_feed efeed[] = { { t->net.a_0, t->ex }, { t->net.y, t->ey } };
+    const gf_tensor *res;
+    for (int64_t end = t->done + n; t->done < end; t->done++) {
+        batcher_next(&t->bt);
         double t0 = bench_now();
-        gf_bl_step(&bl, bt.x, bt.y, sp->batch, dz_scale, sp->rate, b_rate);
+        gf_status rc = gf_session_run(t->s, feed, 2, NULL, 0, t->net.step, t->net.n_step, NULL);
         double dt = bench_now() - t0;
-        bl_train_s += dt;
-        blocks_add(&bl_blk, dt);
-        if (every && (sp->eval_first ? i % every == 0 : (i + 1) % every == 0)) {
+        t->train_s += dt;
+        blocks_add(&t->blk, dt);
+        if (rc != GF_OK)
+            return fail(st, "%s: step %lld: %s", sp->name, (long long)t->done, gf_session_error(t->s));
+        if (eval_due(t, t->done)) {
             t0 = bench_now();
-            bl_correct = gf_bl_eval(&bl, exd, eyd, eval_n);
-            bl_eval_s += bench_now() - t0;
+            rc = gf_session_run(t->s, efeed, 2, &t->net.acct_res, 1, NULL, 0, &res);
+            t->eval_s += bench_now() - t0;
+            if (rc != GF_OK) return fail(st, "%s: evaluation: %s", sp->name, gf_session_error(t->s));
+            t->correct = (int64_t)gf_tensor_data(res)[0];
+            t->evals_done++;
         }
     }
+    return 1;
+}
 
-    double steps = (double)sp->steps;
+/* The baseline's next n steps: same weights, same batches. */
+static void trainer_bl_steps(trainer *t, int64_t n)
+{
+    const train_spec *sp = t->sp;
+    for (int64_t end = t->bl_done + n; t->bl_done < end; t->bl_done++) {
+        batcher_next(&t->bl_bt);
+        double t0 = bench_now();
+        gf_bl_step(&t->bl, t->bl_bt.x, t->bl_bt.y, sp->batch, t->dz_scale, sp->rate, t->b_rate);
+        double dt = bench_now() - t0;
+        t->bl_train_s += dt;
+        blocks_add(&t->bl_blk, dt);
+        if (eval_due(t, t->bl_done)) {
+            t0 = bench_now();
+            t->bl_correct = gf_bl_eval(&t->bl, t->exd, t->eyd, t->eval_n);
+            t->bl_eval_s += bench_now() - t0;
+        }
+    }
+}
+
+/* The workload's JSON line and table row. */
+static void trainer_report(bench_state *st, const trainer *t)
+{
+    const bench_cfg *cfg = st->cfg;
+    const source *src = &st->src;
+    const train_spec *sp = t->sp;
+    double steps = (double)sp->steps, train_s = t->train_s, bl_train_s = t->bl_train_s;
     double us = 1e6 * train_s / steps, bl_us = 1e6 * bl_train_s / steps;
-    double dense_gflops = ps.dense_flops * steps / train_s * 1e-9;
-    double all_gflops = (ps.dense_flops + ps.other_flops) * steps / train_s * 1e-9;
+    double dense_gflops = t->ps.dense_flops * steps / train_s * 1e-9;
+    double all_gflops = (t->ps.dense_flops + t->ps.other_flops) * steps / train_s * 1e-9;
     int64_t examples = sp->steps * sp->batch; /* timed; the warm-up batch comes first */
     jline j;
     j_begin(&j, sp->name);
@@ -314,36 +346,36 @@ static int run_train(bench_state *st, const train_spec *sp)
     j_num(&j, "epochs", (double)examples / (double)src->n_train);
     j_bool(&j, "cycled", examples > src->n_train);
     j_num(&j, "us_per_step", us);
-    j_num(&j, "us_per_step_best_block", blk.best);
+    j_num(&j, "us_per_step_best_block", t->blk.best);
     j_num(&j, "train_seconds", train_s);
-    j_int(&j, "evals", evals_done);
-    j_int(&j, "eval_images", sp->evals > 0 ? eval_n : 0);
-    j_bool(&j, "eval_repeated", repeated);
-    j_num(&j, "eval_seconds", eval_s);
-    j_num(&j, "total_seconds", train_s + eval_s);
-    j_num(&j, "step_dense_flops", ps.dense_flops);
-    j_num(&j, "step_other_flops", ps.other_flops);
+    j_int(&j, "evals", t->evals_done);
+    j_int(&j, "eval_images", sp->evals > 0 ? t->eval_n : 0);
+    j_bool(&j, "eval_repeated", t->repeated);
+    j_num(&j, "eval_seconds", t->eval_s);
+    j_num(&j, "total_seconds", train_s + t->eval_s);
+    j_num(&j, "step_dense_flops", t->ps.dense_flops);
+    j_num(&j, "step_other_flops", t->ps.other_flops);
     j_num(&j, "dense_gflops", dense_gflops);
     j_num(&j, "gflops", all_gflops);
     j_num(&j, "peak_gflops", st->pk.gflops);
     j_num(&j, "peak_frac", dense_gflops / st->pk.gflops);
     if (sp->evals > 0) {
-        double eg = eps.dense_flops * (double)evals_done / eval_s * 1e-9;
+        double eg = t->eps.dense_flops * (double)t->evals_done / t->eval_s * 1e-9;
         j_num(&j, "eval_dense_gflops", eg);
         j_num(&j, "eval_peak_frac", eg / st->pk.gflops);
     }
     j_num(&j, "baseline_us_per_step", bl_us);
-    j_num(&j, "baseline_us_per_step_best_block", bl_blk.best);
+    j_num(&j, "baseline_us_per_step_best_block", t->bl_blk.best);
     j_num(&j, "baseline_train_seconds", bl_train_s);
     j_num(&j, "ratio", train_s / bl_train_s);
     if (sp->evals > 0) {
-        j_num(&j, "baseline_eval_seconds", bl_eval_s);
-        j_num(&j, "eval_ratio", eval_s / bl_eval_s);
-        j_int(&j, "correct", correct);
-        j_int(&j, "baseline_correct", bl_correct);
+        j_num(&j, "baseline_eval_seconds", t->bl_eval_s);
+        j_num(&j, "eval_ratio", t->eval_s / t->bl_eval_s);
+        j_int(&j, "correct", t->correct);
+        j_int(&j, "baseline_correct", t->bl_correct);
     }
-    j_plan(&j, "plan", &ps);
-    if (sp->evals > 0) j_plan(&j, "eval_plan", &eps);
+    j_plan(&j, "plan", &t->ps);
+    if (sp->evals > 0) j_plan(&j, "eval_plan", &t->eps);
     j_end(&j);
 
     row *r = add_row(st);
@@ -352,28 +384,39 @@ static int run_train(bench_state *st, const train_spec *sp)
     r->has_steps = 1;
     r->us_per_step = us;
     r->train_s = train_s;
-    r->eval_s = sp->evals > 0 ? eval_s : -1;
+    r->eval_s = sp->evals > 0 ? t->eval_s : -1;
     r->gflops = dense_gflops;
     r->peak_frac = dense_gflops / st->pk.gflops;
     r->bl = bl_us;
     r->ratio = train_s / bl_train_s;
-    r->eval_ratio = sp->evals > 0 ? eval_s / bl_eval_s : 0;
+    r->eval_ratio = sp->evals > 0 ? t->eval_s / t->bl_eval_s : 0;
     r->cycled = examples > src->n_train;
-    r->repeated = repeated;
+    r->repeated = t->repeated;
     if (!st->w1_plan_name && !strncmp(sp->name, "w1", 2)) {
-        st->w1_plan = ps;
+        st->w1_plan = t->ps;
         st->w1_plan_name = sp->name;
     }
-    ok = 1;
-out:
-    if (have_bl) gf_bl_free(&bl);
-    gf_tensor_free(bx);
-    gf_tensor_free(by);
-    gf_tensor_free(ex);
-    gf_tensor_free(ey);
-    batcher_free(&bt);
-    gf_session_free(s);
-    gf_graph_free(net.g);
+}
+
+/* Runs n training workloads (at most 2) side by side: in rounds of a
+ * tenth of their steps, each workload's graph block then its baseline
+ * block, so that the graph/baseline ratios and the spread between the
+ * workloads compare blocks run moments apart. */
+static int run_train(bench_state *st, const train_spec *const *sp, int n)
+{
+    trainer t[2];
+    int ok = 1, opened = 0;
+    for (; opened < n && ok; opened++) ok = trainer_open(st, sp[opened], &t[opened]);
+    for (int64_t round = 0; ok && round < 10; round++)
+        for (int w = 0; w < n && ok; w++) {
+            int64_t steps = sp[w]->steps, per = steps >= 10 ? steps / 10 : 1;
+            int64_t todo = round == 9 ? steps - t[w].done : per;
+            if (todo > steps - t[w].done) todo = steps - t[w].done;
+            ok = trainer_steps(st, &t[w], todo);
+            trainer_bl_steps(&t[w], todo);
+        }
+    for (int w = 0; ok && w < n; w++) trainer_report(st, &t[w]);
+    for (int w = 0; w < opened; w++) trainer_close(&t[w]);
     return ok;
 }
 
@@ -794,9 +837,14 @@ int gf_cli_bench(int argc, char **argv)
     int rc = GF_EXIT_OK;
     for (int w = 0; w < N_WORKLOADS && rc == GF_EXIT_OK; w++) {
         if (!(want & 1u << w)) continue;
-        if (!cfg.json) fprintf(stderr, "gradflow bench: running %s...\n", workload_names[w]);
-        int ok = w == WEVAL ? run_eval(&st, 10000 / div, cfg.quick ? 2 : 10)
-                            : run_train(&st, &specs[w]);
+        /* The two w1 workloads run side by side (their spread is a target). */
+        const train_spec *group[2] = { &specs[w < WEVAL ? w : 0], &specs[W1_AUTODIFF] };
+        int n = w == W1_MANUAL && (want & 1u << W1_AUTODIFF) ? 2 : 1;
+        if (!cfg.json)
+            fprintf(stderr, "gradflow bench: running %s%s...\n", workload_names[w],
+                    n == 2 ? " and w1-autodiff, in alternating blocks" : "");
+        int ok = w == WEVAL ? run_eval(&st, 10000 / div, cfg.quick ? 2 : 10) : run_train(&st, group, n);
+        if (n == 2) want &= ~(1u << W1_AUTODIFF);
         if (!ok) {
             fprintf(stderr, "gradflow bench: %s\n", st.err);
             rc = GF_EXIT_FAIL;
