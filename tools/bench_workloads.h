@@ -1,0 +1,71 @@
+/*
+ * bench_workloads.h — the workloads of `gradflow bench` (cmd_bench.c): the
+ * article's training runs and the evaluation, timed on the graph and as C.
+ */
+#ifndef GF_BENCH_WORKLOADS_H
+#define GF_BENCH_WORKLOADS_H
+
+#include <stdint.h>
+
+#include "bench_support.h"
+
+#define EVAL_BLOCK 1000 /* rows per block of the baseline's evaluation */
+
+/* What the command line asked for. */
+typedef struct bench_cfg {
+    const char *data_dir;
+    int generated, quick, json, threads;
+    uint64_t seed;
+    unsigned only; /* bit per workload; 0: all */
+} bench_cfg;
+
+enum { W1_MANUAL, W1_AUTODIFF, W2, W3, WEVAL, N_WORKLOADS };
+
+typedef struct train_spec {
+    const char *name;
+    int hidden, autodiff;
+    float rate;
+    int64_t batch, steps;
+    int64_t evals, eval_images; /* evaluations spread over the steps */
+    int eval_first;             /* the article's i % every == 0; else after the last step */
+} train_spec;
+
+/* One row of the closing table. */
+typedef struct row {
+    char name[32];
+    int threads, has_steps;
+    double us_per_step, train_s, eval_s, gflops, peak_frac, bl, ratio;
+    double eval_ratio;  /* w* rows with evaluations: graph/baseline; else 0 */
+    double speedup;     /* eval rows: over one thread */
+    double bound;       /* eval, 2 threads: 1 + fast/slow of the two CPUs alone (0: not measured) */
+    double on_cpu[2];   /* ... from these one-thread passes, seconds */
+    int cycled, repeated;
+} row;
+
+typedef struct bench_state {
+    const bench_cfg *cfg;
+    source src;
+    peak pk;
+    row rows[16];
+    int n_rows;
+    gf_plan_stats w1_plan;
+    const char *w1_plan_name;
+    char err[1024];
+    char *targets_text;  /* for the table: the targets checked */
+} bench_state;
+
+/* Sets st->err (printf-style); returns 0, for `return fail(...)`. */
+int bench_fail(bench_state *st, const char *fmt, ...);
+
+/* Runs n (1 or 2) training workloads side by side, in ten rounds of a
+ * tenth of their steps: each workload's graph block, then its baseline's.
+ * Adds a JSON line and a table row per workload; 0 on failure (st->err). */
+int bench_run_train(bench_state *st, const train_spec *const *sp, int n);
+
+/* Forward passes (acct_res) over n images with 1, 2 (and cfg->threads)
+ * threads and by the baseline, in rounds of one pass each; then the
+ * one-thread pass on each of two CPUs alone. Adds a line and row per
+ * thread count; 0 on failure (st->err). */
+int bench_run_eval(bench_state *st, int64_t n, int passes);
+
+#endif
