@@ -291,20 +291,24 @@ static void trainer_report(bench_state *st, const trainer *t)
     }
 }
 
-/* Runs n training workloads (at most 2) side by side: in rounds of a
- * tenth of their steps, each workload's graph block then its baseline
- * block, so that the graph/baseline ratios and the spread between the
+/* Rounds of a training run: many short ones, so that the machine's drift
+ * (seconds long on a shared VM) and the odd preemption fall alike on the
+ * workloads run side by side (ten rounds still left 10% between w1-manual
+ * and w1-autodiff now and then). */
+#define ROUNDS 50
+
+/* Runs n training workloads (at most 2) side by side: in ROUNDS rounds,
+ * each workload's next share of graph steps, then the same of its
+ * baseline, so that the graph/baseline ratios and the spread between the
  * workloads compare blocks run moments apart. */
 int bench_run_train(bench_state *st, const train_spec *const *sp, int n)
 {
     trainer t[2];
     int ok = 1, opened = 0;
     for (; opened < n && ok; opened++) ok = trainer_open(st, sp[opened], &t[opened]);
-    for (int64_t round = 0; ok && round < 10; round++)
+    for (int64_t round = 1; ok && round <= ROUNDS; round++)
         for (int w = 0; w < n && ok; w++) {
-            int64_t steps = sp[w]->steps, per = steps >= 10 ? steps / 10 : 1;
-            int64_t todo = round == 9 ? steps - t[w].done : per;
-            if (todo > steps - t[w].done) todo = steps - t[w].done;
+            int64_t todo = sp[w]->steps * round / ROUNDS - t[w].done; /* steps 0 .. up to this round's end */
             ok = trainer_steps(st, &t[w], todo);
             trainer_bl_steps(&t[w], todo);
         }

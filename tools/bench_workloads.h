@@ -57,8 +57,9 @@ typedef struct bench_state {
 /* Sets st->err (printf-style); returns 0, for `return fail(...)`. */
 int bench_fail(bench_state *st, const char *fmt, ...);
 
-/* Runs n (1 or 2) training workloads side by side, in ten rounds of a
- * tenth of their steps: each workload's graph block, then its baseline's.
+/* Runs n (1 or 2) training workloads side by side, in 50 rounds of a
+ * fiftieth of their steps: each workload's graph block, then its
+ * baseline's.
  * Adds a JSON line and a table row per workload; 0 on failure (st->err). */
 int bench_run_train(bench_state *st, const train_spec *const *sp, int n);
 
