@@ -8,6 +8,7 @@
 #endif
 #include "bench_support.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,21 +144,29 @@ __attribute__((noinline)) static float scalar_chains(long trips, float seed)
     return s;
 }
 
+/* The chains this CPU runs best, and the flops of one trip. */
+static float (*chains_fn(double *flops_per_trip, const char **kind))(long, float)
+{
+    *flops_per_trip = CHAINS * 2.0;
+    *kind = "scalar-x12";
+#if BENCH_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        *flops_per_trip = CHAINS * 16.0;
+        *kind = "avx2-fma-ymm-x12";
+        return fma_chains;
+    }
+#endif
+    return scalar_chains;
+}
+
 /* Best of eight ~25 ms runs after calibrating the trip count: ~0.2 s. The
  * best, not the mean: other processes only ever slow a run down. */
 peak bench_measure_peak(void)
 {
     peak p = { "scalar-x12", 0, 0 };
-    float (*fn)(long, float) = scalar_chains;
-    double flops_per_trip = CHAINS * 2.0;
-#if BENCH_X86
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-        fn = fma_chains;
-        flops_per_trip = CHAINS * 16.0;
-        p.kind = "avx2-fma-ymm-x12";
-    }
-#endif
+    double flops_per_trip;
+    float (*fn)(long, float) = chains_fn(&flops_per_trip, &p.kind);
     double start = bench_now();
     volatile float sink = 0;
     long trips = 10000;
@@ -182,6 +191,28 @@ peak bench_measure_peak(void)
     p.gflops = flops_per_trip * (double)trips / best * 1e-9;
     p.seconds = bench_now() - start;
     return p;
+}
+
+/* The FMA chains, `trips` trips on each of `threads` threads (1 or 2) at
+ * once; wall seconds (-1 when a thread cannot be started). */
+static void *chains_thread(void *arg)
+{
+    long trips = *(const long *)arg;
+    double f;
+    const char *k;
+    static volatile float sink;
+    sink += chains_fn(&f, &k)(trips, 1.0f);
+    return NULL;
+}
+
+double bench_fma_seconds(int threads, long trips)
+{
+    pthread_t other;
+    double t0 = bench_now();
+    if (threads > 1 && pthread_create(&other, NULL, chains_thread, &trips) != 0) return -1;
+    chains_thread(&trips);
+    if (threads > 1) pthread_join(other, NULL);
+    return bench_now() - t0;
 }
 
 /* ------------------------------------------------------------------ */

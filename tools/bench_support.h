@@ -42,6 +42,13 @@ typedef struct peak {
 } peak;
 peak bench_measure_peak(void);
 
+/* Wall seconds of the peak's chains run for `trips` trips on each of
+ * `threads` (1 or 2) threads at once: 2 * t(1) / t(2) is how much two
+ * threads of pure arithmetic gain on this machine at this moment (a
+ * shared VM's two CPUs do not always run at once). -1 when a thread
+ * cannot be started. */
+double bench_fma_seconds(int threads, long trips);
+
 /* Pins the calling thread to the nth CPU it may run on (0, 1, ...):
  * 1 done, 0 when there is no nth CPU or the system cannot pin (then
  * nothing changed). bench_unpin gives back the CPUs it had before the

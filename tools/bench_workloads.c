@@ -280,6 +280,8 @@ static void trainer_report(bench_state *st, const trainer *t)
     r->eval_s = sp->evals > 0 ? t->eval_s : -1;
     r->gflops = dense_gflops;
     r->peak_frac = dense_gflops / st->pk.gflops;
+    r->us_best = t->blk.best;
+    r->peak_frac_best = t->ps.dense_flops / (t->blk.best * 1e-6) * 1e-9 / st->pk.gflops;
     r->bl = bl_us;
     r->ratio = train_s / bl_train_s;
     r->eval_ratio = sp->evals > 0 ? t->eval_s / t->bl_eval_s : 0;
@@ -371,7 +373,15 @@ int bench_run_eval(bench_state *st, int64_t n, int passes)
     int64_t bl_correct = gf_bl_eval(&bl, exd, eyd, n), correct[MAXC];
     double spent[MAXC] = { 0 }, best[MAXC], bl_s = 0;
     for (int c = 0; c < n_counts; c++) best[c] = 1e30;
+    /* Each round also runs the FMA chains ~2 ms on one thread and on two:
+     * what two threads of pure arithmetic gain during the same rounds. */
+    long trips = 100000;
+    double fma1 = bench_fma_seconds(1, trips), fma2 = 0;
+    trips = fma1 > 0 ? (long)((double)trips * 0.002 / fma1) + 1 : trips;
+    fma1 = 0;
     for (int p = 0; p < passes; p++) {
+        fma1 += bench_fma_seconds(1, trips);
+        fma2 += bench_fma_seconds(2, trips);
         double t0 = bench_now();
         bl_correct = gf_bl_eval(&bl, exd, eyd, n);
         bl_s += bench_now() - t0;
@@ -442,6 +452,7 @@ int bench_run_eval(bench_state *st, int64_t n, int passes)
             j_raw(&j, "[%.6g,%.6g]", on_cpu[0], on_cpu[1]);
             j_num(&j, "speedup_bound", bound);
         }
+        if (counts[c] == 2 && fma2 > 0) j_num(&j, "fma_speedup_2t", 2 * fma1 / fma2);
         j_num(&j, "baseline_seconds_per_pass", bl_s);
         j_num(&j, "ratio", per / bl_s);
         j_int(&j, "correct", correct[c]);
@@ -459,7 +470,10 @@ int bench_run_eval(bench_state *st, int64_t n, int passes)
         r->bl = bl_s;
         r->ratio = per / bl_s;
         r->speedup = speedup;
+        r->peak_frac_best = eps.dense_flops / best[c] * 1e-9 / st->pk.gflops;
+        r->speedup_best = best[0] / best[c];
         if (counts[c] == 2) {
+            r->fma_speedup = fma2 > 0 ? 2 * fma1 / fma2 : 0;
             r->bound = bound;
             r->on_cpu[0] = on_cpu[0];
             r->on_cpu[1] = on_cpu[1];

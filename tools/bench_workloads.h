@@ -37,8 +37,12 @@ typedef struct row {
     double us_per_step, train_s, eval_s, gflops, peak_frac, bl, ratio;
     double eval_ratio;  /* w* rows with evaluations: graph/baseline; else 0 */
     double speedup;     /* eval rows: over one thread */
+    /* The same figures from the fastest block of steps (us_per_step_best_block)
+     * or pass (seconds_per_pass_best): the machine least disturbed. */
+    double us_best, peak_frac_best, speedup_best;
     double bound;       /* eval, 2 threads: 1 + fast/slow of the two CPUs alone (0: not measured) */
     double on_cpu[2];   /* ... from these one-thread passes, seconds */
+    double fma_speedup; /* eval, 2 threads: the FMA chains' gain on two threads, same rounds */
     int cycled, repeated;
 } row;
 
