@@ -366,7 +366,7 @@ AVX2 static int gemm_direct_skip(int64_t kc_max, int ta, int64_t m, int64_t n, i
             int64_t cnt;
             if (masks) {
                 if (i0 % MASK_ROWS == 0)
-                    gf__nz_masks(m - i0 < MASK_ROWS ? m - i0 : MASK_ROWS, kc, ap, lda, nzm);
+                    gf__nz_masks(m - i0 < MASK_ROWS ? m - i0 : MASK_ROWS, kc, ap, lda, nzm, NULL);
                 uint32_t w = 0;
                 for (int64_t r = 0; r < mr; r++) w |= nzm[i0 % MASK_ROWS + r];
                 cnt = gf__nz_list_bits(w, (int)(kc + 7) / 8, idx);

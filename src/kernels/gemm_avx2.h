@@ -62,8 +62,10 @@ void gf__nz_init(void);
 AVX2 int64_t gf__nz_ks(int acol, int wide, int64_t mr, int64_t kc, const float *a, int64_t as, int32_t *idx);
 /* The same for one contiguous row x [kc]. */
 AVX2 int64_t gf__nz_list(const float *x, int64_t kc, int32_t *idx);
-/* nzm[i] bit p set when a[i + p*as] is not zero, i < mm, p < kc <= 32. */
-AVX2 void gf__nz_masks(int64_t mm, int64_t kc, const float *a, int64_t as, uint32_t *nzm);
+/* nzm[i] bit p set when a[i + p*as] is not zero, i < mm, p < kc <= 32;
+ * act (NULL, or room for mm + 8) lists the i with a mask not 0; returns
+ * how many. */
+AVX2 int64_t gf__nz_masks(int64_t mm, int64_t kc, const float *a, int64_t as, uint32_t *nzm, int32_t *act);
 /* Lists in idx the set bits of w below 8*nbytes, ascending; how many. */
 AVX2 int64_t gf__nz_list_bits(uint32_t w, int nbytes, int32_t *idx);
 /* 1 when B [kc, nr] (row p at b + p*bs) holds only finite numbers. */

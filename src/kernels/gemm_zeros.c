@@ -106,15 +106,28 @@ AVX2 int64_t gf__nz_list(const float *x, int64_t kc, int32_t *idx)
     return cnt;
 }
 
+/* Appends to act the i0 + j (j < 8) whose lane j of acc is not 0, lanes
+ * below n only; returns the new count. Branch-free, as gf__nz_list. */
+AVX2 ALWAYS_INLINE int64_t list_nonzero(__m256i acc, int64_t i0, int n, int32_t *act, int64_t cnt)
+{
+    unsigned m = ~(unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(acc, _mm256_setzero_si256())));
+    m &= (1u << n) - 1;
+    __m256i pos = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)gf__nz_compact[m]));
+    _mm256_storeu_si256((__m256i *)(act + cnt), _mm256_add_epi32(pos, _mm256_set1_epi32((int)i0)));
+    return cnt + gf__nz_popc[m];
+}
+
 /* nzm[i] gets bit p set when A(i,p) = a[i + p*as] is not zero (NaN counts
  * as not zero), for i < mm and p < kc <= 32: one pass along A's stored
  * rows, where the transposed operand (ta) is contiguous. The rows are
  * taken from the last: acc = 2*acc - nz shifts the bits so far up one
- * and adds 1 where this row is not zero (nz is -1 there). */
-AVX2 void gf__nz_masks(int64_t mm, int64_t kc, const float *a, int64_t as, uint32_t *nzm)
+ * and adds 1 where this row is not zero (nz is -1 there). act (NULL:
+ * none; else room for mm + 8) gets the i whose mask is not 0, ascending;
+ * returns how many (0 without act). Needs gf__nz_init(). */
+AVX2 int64_t gf__nz_masks(int64_t mm, int64_t kc, const float *a, int64_t as, uint32_t *nzm, int32_t *act)
 {
     const __m256 zero = _mm256_setzero_ps();
-    int64_t i = 0;
+    int64_t i = 0, cnt = 0;
     for (; i + 16 <= mm; i += 16) { /* two vectors a row: half the loop overhead */
         __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;
         for (int64_t p = kc - 1; p >= 0; p--) {
@@ -126,6 +139,10 @@ AVX2 void gf__nz_masks(int64_t mm, int64_t kc, const float *a, int64_t as, uint3
         }
         _mm256_storeu_si256((__m256i *)(nzm + i), acc0);
         _mm256_storeu_si256((__m256i *)(nzm + i + 8), acc1);
+        if (act) {
+            cnt = list_nonzero(acc0, i, 8, act, cnt);
+            cnt = list_nonzero(acc1, i + 8, 8, act, cnt);
+        }
     }
     for (; i < mm; i += 8) {
         const int full = mm - i >= 8;
@@ -143,7 +160,9 @@ AVX2 void gf__nz_masks(int64_t mm, int64_t kc, const float *a, int64_t as, uint3
             _mm256_storeu_si256((__m256i *)t, acc);
             memcpy(nzm + i, t, (size_t)(mm - i) * sizeof *t);
         }
+        if (act) cnt = list_nonzero(acc, i, full ? 8 : (int)(mm - i), act, cnt);
     }
+    return cnt;
 }
 
 /* Lists in idx the set bits of w (bits below 8*nbytes), ascending;
