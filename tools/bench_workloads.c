@@ -309,7 +309,8 @@ int bench_run_train(bench_state *st, const train_spec *const *sp, int n)
     int ok = 1, opened = 0;
     for (; opened < n && ok; opened++) ok = trainer_open(st, sp[opened], &t[opened]);
     for (int64_t round = 1; ok && round <= ROUNDS; round++)
-        for (int w = 0; w < n && ok; w++) {
+        for (int k = 0; k < n && ok; k++) {
+            int w = round % 2 ? k : n - 1 - k; /* first in turn: the one after a switch pays for it */
             int64_t todo = sp[w]->steps * round / ROUNDS - t[w].done; /* steps 0 .. up to this round's end */
             ok = trainer_steps(st, &t[w], todo);
             trainer_bl_steps(&t[w], todo);
