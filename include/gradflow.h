@@ -94,9 +94,14 @@ typedef struct gf_error {
 
 /* The allocator behind every allocation the library makes, except the C
  * library's own (the FILE buffers of fopen/fdopen when reading data and
- * checkpoints; a failure there is reported as GF_ERR_IO) and zlib's while
- * writing gzip files. realloc(ctx, NULL, n) must act as malloc;
- * free(ctx, NULL) is never called. */
+ * checkpoints; a failure there is reported as GF_ERR_IO), zlib's while
+ * writing gzip files, and the kernels' thread pool: its threads (started
+ * on the first product large enough to split, kept for the process) and
+ * each thread's scratch buffers for large packed products, which live as
+ * long as their thread, past any change of allocator (when they cannot
+ * be had, the product runs unpacked: same results, no error).
+ * realloc(ctx, NULL, n) must act as malloc; free(ctx, NULL) is never
+ * called. */
 typedef struct gf_allocator {
     void *(*malloc)(void *ctx, size_t n);
     void *(*realloc)(void *ctx, void *p, size_t n);

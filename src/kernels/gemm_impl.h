@@ -68,7 +68,8 @@ void gf__parallel_for(int nthreads, int ntasks, void (*fn)(void *arg, int task),
 
 /* threads.c: a 64-byte aligned scratch buffer of at least n floats, cached
  * per thread and per slot (0 .. 3), freed when the thread exits; contents
- * are undefined. NULL when it cannot be allocated. */
+ * are undefined. NULL when it cannot be allocated. From the C library, not
+ * gf_set_allocator's: it outlives any change of allocator (gradflow.h). */
 float *gf__scratch(int slot, size_t n);
 
 #endif
