@@ -414,6 +414,32 @@ static void test_argmax_many_rows(void **state)
                            want, 0);
         gf_graph_free(g);
     }
+    /* Big enough to be split over two threads (by rows, in uneven tasks):
+     * the same answers as the definition. */
+    enum { ROWS = 5003, LEN = 10 };
+    float *x = malloc(ROWS * LEN * sizeof *x), *want = malloc(ROWS * sizeof *want);
+    assert_non_null(x);
+    assert_non_null(want);
+    for (int64_t i = 0; i < ROWS * LEN; i++) x[i] = (float)(gf_rng_u32(&r) % 7);
+    x[4000 * LEN + 3] = NAN;
+    for (int64_t i = 0; i < ROWS; i++) {
+        int64_t best = 0;
+        for (int64_t k = 1; k < LEN && !isnan(x[i * LEN + best]); k++)
+            if (isnan(x[i * LEN + k]) || x[i * LEN + k] > x[i * LEN + best]) best = k;
+        want[i] = (float)best;
+    }
+    gf_graph *g = gf_graph_new();
+    gf_node *xp = gf_placeholder(g, "x", GF_F32, gf_dims(2, GF_ANY, LEN)); /* fed: not folded at plan time */
+    gf_node *am = gf_argmax(xp, 1);
+    gf_tensor *xt = gf_tensor_wrap(GF_F32, gf_dims(2, ROWS, LEN), x, NULL);
+    gf_session *s2 = gf_session_new(g, &(gf_session_options){ .threads = 2 });
+    const gf_tensor *t = gf_test_run1(s2, (gf_feed[]){ { xp, xt } }, 1, am);
+    gf_test_assert_close(gf_tensor_data(t), want, ROWS, 0);
+    gf_session_free(s2);
+    gf_tensor_free(xt);
+    gf_graph_free(g);
+    free(x);
+    free(want);
 }
 
 static void test_equal(void **state)

@@ -57,10 +57,12 @@ void gf__gemm_portable(int ta, int tb, int64_t m, int64_t n, int64_t k, float al
 /* ---- dispatch and threads ---------------------------------------------- */
 
 /* Work (m*n*k multiply-adds) below which one thread does it all, and the
- * least work per extra thread (and per task). */
+ * least work per extra thread, and per task (an evaluation's [10000,30]
+ * @ [30,10], 3M, would otherwise be 3 tasks for 2 threads). */
 #define PAR_MIN_WORK (2 * 1000 * 1000)
 #define PAR_WORK_PER_THREAD (1000 * 1000)
 #define TASKS_PER_THREAD 8
+#define PAR_WORK_PER_TASK (250 * 1000)
 
 typedef struct gemm_job {
     int ta, tb;
@@ -138,7 +140,7 @@ void gf__gemm_hinted(int ta, int tb, int64_t m, int64_t n, int64_t k, float alph
         return;
     }
     int64_t ntasks = (plan.path == GF_GEMM_PACKED ? 2 : TASKS_PER_THREAD) * (int64_t)nt;
-    if (ntasks > work / PAR_WORK_PER_THREAD) ntasks = work / PAR_WORK_PER_THREAD;
+    if (ntasks > work / PAR_WORK_PER_TASK) ntasks = work / PAR_WORK_PER_TASK;
     if (ntasks > units) ntasks = units;
     int64_t per = (units + ntasks - 1) / ntasks;
     j.step = per * (j.by_rows ? GF_GEMM_SPLIT_ROWS : GF_GEMM_SPLIT_COLS);

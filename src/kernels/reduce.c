@@ -139,26 +139,59 @@ __attribute__((target("avx2"))) static void argmax_rows_avx2(float *out, const f
 }
 #endif
 
+/* argmax over len of x [outer,len,inner] for outer rows lo .. hi-1. */
+typedef struct argmax_job {
+    float *out;
+    const float *x;
+    int64_t outer, len, inner, per; /* per: rows a task */
+} argmax_job;
+
+static void argmax_rows(const argmax_job *j, int64_t lo, int64_t hi)
+{
+#if GF_HAVE_AVX2_KERNELS
+    if (j->inner == 1 && j->len >= 1 && gf__simd_enabled()) {
+        argmax_rows_avx2(j->out + lo, j->x + lo * j->len, hi - lo, j->len);
+        return;
+    }
+#endif
+    for (int64_t o = lo; o < hi; o++)
+        for (int64_t i = 0; i < j->inner; i++)
+            j->out[o * j->inner + i] = (float)argmax_at(j->x + o * j->len * j->inner + i, j->len, j->inner);
+}
+
+static void argmax_task(void *arg, int t)
+{
+    const argmax_job *j = arg;
+    int64_t lo = (int64_t)t * j->per, hi = lo + j->per < j->outer ? lo + j->per : j->outer;
+    argmax_rows(j, lo, hi);
+}
+
+/* Elements per task when an argmax is split over threads (an evaluation's
+ * [10000,10]: 7 tasks), and so the least worth splitting. */
+#define ARGMAX_PAR_ELEMS (16 * 1024)
+
 /* out [outer,inner] = argmax over len of in [outer,len,inner]. A NaN wins
- * (the first one), as NumPy. */
+ * (the first one), as NumPy. Large ones are split over threads by rows
+ * (each row alone: the same answer for any split). */
 GF_KERNEL(gf__k_argmax)
 {
-    (void)ctx;
     const gf_shape s = in[0]->shape;
     int axis = n->attrs.axes[0];
     int64_t outer = 1, len = s.dim[axis], inner = 1;
     for (int i = 0; i < axis; i++) outer *= s.dim[i];
     for (int i = axis + 1; i < s.rank; i++) inner *= s.dim[i];
-    const float *x = in[0]->data;
-#if GF_HAVE_AVX2_KERNELS
-    if (inner == 1 && len >= 1 && gf__simd_enabled()) {
-        argmax_rows_avx2(out->data, x, outer, len);
-        return;
+    argmax_job j = { out->data, in[0]->data, outer, len, inner, outer };
+    int64_t row = len * inner > 0 ? len * inner : 1;
+    if (ctx->threads > 1 && outer * row >= 2 * ARGMAX_PAR_ELEMS) {
+        j.per = (ARGMAX_PAR_ELEMS + row - 1) / row;
+        int64_t ntasks = (outer + j.per - 1) / j.per;
+        if (ntasks <= 0xffff) {
+            gf__parallel_for(ctx->threads, (int)ntasks, argmax_task, &j);
+            return;
+        }
+        j.per = outer;
     }
-#endif
-    for (int64_t o = 0; o < outer; o++)
-        for (int64_t i = 0; i < inner; i++)
-            out->data[o * inner + i] = (float)argmax_at(x + o * len * inner + i, len, inner);
+    argmax_rows(&j, 0, outer);
 }
 
 /* out [shape of like] = g [broadcastable] summed... the inverse: out = g
