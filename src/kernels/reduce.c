@@ -180,6 +180,7 @@ GF_KERNEL(gf__k_argmax)
     int64_t outer = 1, len = s.dim[axis], inner = 1;
     for (int i = 0; i < axis; i++) outer *= s.dim[i];
     for (int i = axis + 1; i < s.rank; i++) inner *= s.dim[i];
+    if (outer * inner == 0) return; /* nothing to write (the data may be NULL) */
     argmax_job j = { out->data, in[0]->data, outer, len, inner, outer };
     int64_t row = len * inner > 0 ? len * inner : 1;
     if (ctx->threads > 1 && outer * row >= 2 * ARGMAX_PAR_ELEMS) {
