@@ -1,6 +1,7 @@
 /*
  * bench_gemm.c — times gf__gemm (AVX2 and portable, 1 and 2 threads) on the
- * article's shapes and larger ones, and measures the FMA peak; JSON lines.
+ * article's shapes and larger ones, with the FMA peak as `gradflow bench`
+ * measures it (tools/bench_support.c); JSON lines.
  *
  *   usage: bench_gemm [--data DIR] [--paths] [--seconds S] [--only NAME]
  * The image operand of the article's shapes holds real MNIST digits from
@@ -12,65 +13,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench_support.h"
 #include "gradflow.h"
 #include "kernels/gemm_impl.h"
 #include "kernels/kernels.h"
 
-#if GF_HAVE_AVX2_KERNELS
-#include <immintrin.h>
-#endif
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static double min_seconds = 0.2;
 
-#if GF_HAVE_AVX2_KERNELS
-/* 12 independent chains of 256-bit FMAs: 12 * 8 * 2 flops per iteration. */
-__attribute__((target("avx2,fma"), noinline)) static float fma_loop(long iters, float seed)
+/* This core's FMA peak, measured as `gradflow bench` does. */
+static void print_peak(void)
 {
-    __m256 x[12];
-    for (int i = 0; i < 12; i++) x[i] = _mm256_set1_ps(seed + (float)i);
-    const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
-    for (long it = 0; it < iters; it++)
-        for (int i = 0; i < 12; i++) x[i] = _mm256_fmadd_ps(x[i], m, c);
-    __m256 s = x[0];
-    for (int i = 1; i < 12; i++) s = _mm256_add_ps(s, x[i]);
-    float out[8];
-    _mm256_storeu_ps(out, s);
-    return out[0];
+    peak p = bench_measure_peak();
+    printf("{\"peak\":\"%s\",\"gflops_per_core\":%.1f}\n", p.kind, p.gflops);
 }
-
-static void peak(void)
-{
-    if (!gf__cpu_has_avx2_fma()) {
-        printf("{\"peak\":null,\"why\":\"no AVX2+FMA\"}\n");
-        return;
-    }
-    long iters = 1000000;
-    double best = 1e30;
-    volatile float sink = 0;
-    for (int rep = 0; rep < 5; rep++) {
-        double t0 = now();
-        sink += fma_loop(iters, (float)rep);
-        double t = now() - t0;
-        if (t < best) best = t;
-    }
-    (void)sink;
-    printf("{\"peak\":\"fma_ymm_x12\",\"gflops_per_core\":%.1f}\n", 12.0 * 16.0 * (double)iters / best * 1e-9);
-}
-#else
-static void peak(void)
-{
-    printf("{\"peak\":null,\"why\":\"not x86\"}\n");
-}
-#endif
 
 typedef struct shape {
     const char *name;
@@ -94,14 +50,14 @@ static double time_call(const shape *s, int how, int threads, const float *a, co
     double best = 1e30, total = 0;
     long reps = 1;
     while (total < min_seconds) {
-        double t0 = now();
+        double t0 = bench_now();
         for (long r = 0; r < reps; r++) {
             if (how == RUN_PORTABLE)
                 gf__gemm_portable(s->ta, s->tb, s->m, s->n, s->k, s->alpha, a, lda, b, ldb, s->beta, c, s->n);
             else
                 gf__gemm(s->ta, s->tb, s->m, s->n, s->k, s->alpha, a, lda, b, ldb, s->beta, c, s->n, threads);
         }
-        double t = now() - t0;
+        double t = bench_now() - t0;
         total += t;
         if (t / (double)reps < best) best = t / (double)reps;
         if (t < 0.001) reps *= 2; /* batches of about a millisecond: the best dodges preemption */
@@ -120,7 +76,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
         else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) min_seconds = atof(argv[++i]);
     }
-    peak();
+    print_peak();
     int simd = gf__simd_enabled();
     /* Up to 1000 training images, [n,784], values in [0,1]. */
     const float *pixels = NULL;
