@@ -320,6 +320,46 @@ int bench_run_train(bench_state *st, const train_spec *const *sp, int n)
     return ok;
 }
 
+/* One timed evaluation pass of s: *dt seconds, *correct its count. 0 on
+ * failure (st->err). */
+static int eval_pass(bench_state *st, gf_session *s, const gf_feed *efeed, gf_node *acct, double *dt,
+                     int64_t *correct)
+{
+    const gf_tensor *res;
+    double t0 = bench_now();
+    gf_status rc = gf_session_run(s, efeed, 2, &acct, 1, NULL, 0, &res);
+    *dt = bench_now() - t0;
+    if (rc != GF_OK) return bench_fail(st, "eval: %s", gf_session_error(s));
+    *correct = (int64_t)gf_tensor_data(res)[0];
+    return 1;
+}
+
+/* The one-thread session s's fastest of three passes on each of two CPUs
+ * alone (on_cpu), and what that bounds two threads to over one on the
+ * faster: 1 + fast/slow; 0 when two CPUs cannot be pinned, -1 on failure.
+ * On a shared VM one vCPU can run slower than the other. */
+static double cpu_bound(bench_state *st, gf_session *s, const gf_feed *efeed, gf_node *acct, double on_cpu[2])
+{
+    int n_cpu = 0;
+    for (; n_cpu < 2 && bench_pin_nth(n_cpu); n_cpu++) {
+        on_cpu[n_cpu] = 1e30;
+        for (int p = 0; p < 3; p++) {
+            double dt;
+            int64_t correct;
+            if (!eval_pass(st, s, efeed, acct, &dt, &correct)) {
+                bench_unpin();
+                return -1;
+            }
+            if (dt < on_cpu[n_cpu]) on_cpu[n_cpu] = dt;
+        }
+    }
+    bench_unpin();
+    if (n_cpu < 2) return 0;
+    double fast = on_cpu[0] < on_cpu[1] ? on_cpu[0] : on_cpu[1];
+    double slow = on_cpu[0] < on_cpu[1] ? on_cpu[1] : on_cpu[0];
+    return 1 + fast / slow;
+}
+
 /* Forward passes (acct_res) over n images with 1, 2 (and N) threads and
  * by the baseline, taken in rounds: each round times one pass of each, so
  * that a machine whose speed drifts (a shared VM) affects all alike and
@@ -353,7 +393,8 @@ int bench_run_eval(bench_state *st, int64_t n, int passes)
     have_bl = 1;
     gf_feed efeed[] = { { net.a_0, ex }, { net.y, ey } };
     gf_plan_stats eps;
-    const gf_tensor *res;
+    int64_t correct[MAXC];
+    double spent[MAXC] = { 0 }, best[MAXC], bl_s = 0, dt;
     /* Every session starts from the same seed, so from the same weights. */
     for (int c = 0; c < n_counts; c++) {
         s[c] = gf_session_new(net.g, &(gf_session_options){ .seed = cfg->seed, .threads = counts[c] });
@@ -361,18 +402,17 @@ int bench_run_eval(bench_state *st, int64_t n, int passes)
             bench_fail(st, "eval: %s", s[c] ? gf_session_error(s[c]) : "out of memory");
             goto out;
         }
-        if (gf_session_plan_stats(s[c], efeed, 2, &net.acct_res, 1, NULL, 0, &eps) != GF_OK ||
-            gf_session_run(s[c], efeed, 2, &net.acct_res, 1, NULL, 0, &res) != GF_OK) { /* warm-up */
+        if (gf_session_plan_stats(s[c], efeed, 2, &net.acct_res, 1, NULL, 0, &eps) != GF_OK) {
             bench_fail(st, "eval: %s", gf_session_error(s[c]));
             goto out;
         }
+        if (!eval_pass(st, s[c], efeed, net.acct_res, &dt, &correct[c])) goto out; /* warm-up */
     }
     if (!copy_weights(s[0], &net, &bl)) {
         bench_fail(st, "eval: cannot read the initial weights");
         goto out;
     }
-    int64_t bl_correct = gf_bl_eval(&bl, exd, eyd, n), correct[MAXC];
-    double spent[MAXC] = { 0 }, best[MAXC], bl_s = 0;
+    int64_t bl_correct = gf_bl_eval(&bl, exd, eyd, n);
     for (int c = 0; c < n_counts; c++) best[c] = 1e30;
     /* Each round also runs the FMA chains ~2 ms on one thread and on two:
      * what two threads of pure arithmetic gain during the same rounds. */
@@ -387,45 +427,14 @@ int bench_run_eval(bench_state *st, int64_t n, int passes)
         bl_correct = gf_bl_eval(&bl, exd, eyd, n);
         bl_s += bench_now() - t0;
         for (int c = 0; c < n_counts; c++) {
-            t0 = bench_now();
-            gf_status rc = gf_session_run(s[c], efeed, 2, &net.acct_res, 1, NULL, 0, &res);
-            double dt = bench_now() - t0;
-            if (rc != GF_OK) {
-                bench_fail(st, "eval: %s", gf_session_error(s[c]));
-                goto out;
-            }
+            if (!eval_pass(st, s[c], efeed, net.acct_res, &dt, &correct[c])) goto out;
             spent[c] += dt;
             if (dt < best[c]) best[c] = dt;
-            correct[c] = (int64_t)gf_tensor_data(res)[0];
         }
     }
     bl_s /= passes;
-    /* The one-thread pass on each of two CPUs alone: on a shared VM one
-     * vCPU can run slower than the other, which bounds what two threads
-     * can gain over one on the faster: 1 + fast/slow. */
-    double on_cpu[2] = { 0, 0 };
-    int n_cpu = 0;
-    for (; n_cpu < 2 && bench_pin_nth(n_cpu); n_cpu++) {
-        on_cpu[n_cpu] = 1e30;
-        for (int p = 0; p < 3; p++) {
-            double t0 = bench_now();
-            gf_status rc = gf_session_run(s[0], efeed, 2, &net.acct_res, 1, NULL, 0, &res);
-            double dt = bench_now() - t0;
-            if (rc != GF_OK) {
-                bench_unpin();
-                bench_fail(st, "eval: %s", gf_session_error(s[0]));
-                goto out;
-            }
-            if (dt < on_cpu[n_cpu]) on_cpu[n_cpu] = dt;
-        }
-    }
-    bench_unpin();
-    double bound = 0;
-    if (n_cpu == 2) {
-        double fast = on_cpu[0] < on_cpu[1] ? on_cpu[0] : on_cpu[1];
-        double slow = on_cpu[0] < on_cpu[1] ? on_cpu[1] : on_cpu[0];
-        bound = 1 + fast / slow;
-    }
+    double on_cpu[2] = { 0, 0 }, bound = cpu_bound(st, s[0], efeed, net.acct_res, on_cpu);
+    if (bound < 0) goto out;
     for (int c = 0; c < n_counts; c++) {
         double per = spent[c] / passes, g = eps.dense_flops / per * 1e-9;
         double speedup = spent[0] / spent[c];
