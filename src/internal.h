@@ -33,6 +33,12 @@ struct gf_tensor {
     int64_t capacity; /* floats owned at data; 0 when borrowed */
 };
 
+/* Every tensor a kernel sees has storage, even one with no elements (so
+ * that data + 0 and memcpy(data, ..., 0) are defined): an empty tensor
+ * borrowed from the caller without storage points here instead of NULL.
+ * Nothing is ever written through it (there are no elements to write). */
+extern float gf__no_elements[1];
+
 /* Fills err (may be NULL) with code and a printf-style message; returns code. */
 gf_status gf__error_set(gf_error *err, gf_status code, const char *fmt, ...) GF_PRINTF(3, 4);
 

@@ -309,9 +309,11 @@ static gf_status schedule_and_place(gf_session *s, gf_plan *p)
         }
     }
     gf__free(pl.free);
+    /* Never NULL, even when every buffer is empty: a kernel may form
+     * data + 0 on an empty tensor, and that must be defined. */
     p->arena_floats = pl.end;
-    p->arena = pl.end ? gf__malloc(pl.end * sizeof(float)) : NULL;
-    if (pl.end && !p->arena) {
+    p->arena = gf__malloc((pl.end ? pl.end : 1) * sizeof(float));
+    if (!p->arena) {
         gf__free(at);
         return gf__session_fail(s, GF_ERR_NOMEM, "session: out of memory for %zu bytes of buffers",
                                 pl.end * sizeof(float));
@@ -527,6 +529,11 @@ gf_status gf__plan_run(gf_session *s, gf_plan *p, const gf_feed *feeds, int n_fe
         gf_pnode *q = p->steps[i];
         switch (q->kind) {
         case GF_STEP_KERNEL: {
+            /* A result with no elements needs no kernel (only a random op
+             * still draws, to keep its stream's position): kernels never see
+             * an empty output, so none can loop over the other dimensions
+             * of a shape such as [2^31, 14, 0]. Inputs may still be empty. */
+            if (gf_shape_count(q->val.shape) == 0 && !(q->n.op->flags & GF_OPF_RANDOM)) break;
             const gf_tensor *in[GF_MAX_INPUTS] = { NULL };
             for (int j = 0; j < q->n.n_inputs; j++) in[j] = &gf__pn_in(q, j)->val;
             gf_kctx ctx = { .threads = threads, .msg = kmsg, .msg_len = sizeof kmsg };
@@ -552,7 +559,8 @@ gf_status gf__plan_run(gf_session *s, gf_plan *p, const gf_feed *feeds, int n_fe
             if (checking && check_step(s, q) != GF_OK) return GF_ERR_NUMERIC;
             break;
         }
-        case GF_STEP_FUSED:
+        case GF_STEP_FUSED: /* its side stores have its shape: all empty or none */
+            if (gf_shape_count(q->val.shape) == 0) break;
             gf__k_fused(&q->val, q->fused, threads);
             if (checking && check_step(s, q) != GF_OK) return GF_ERR_NUMERIC;
             break;

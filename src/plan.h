@@ -27,6 +27,9 @@ typedef enum {
 
 typedef struct gf_pnode gf_pnode;
 
+/* The largest constant the folder computes at compile time (4 MB). */
+#define GF_FOLD_MAX_FLOATS ((int64_t)1 << 20)
+
 #define GF_FUSED_MAX_IN 8
 #define GF_FUSED_MAX_INSN 24
 

@@ -125,6 +125,8 @@ bool gf__shape_known(gf_shape s)
     return gf__shape_count_checked(s) >= 0;
 }
 
+float gf__no_elements[1];
+
 static gf_tensor *tensor_make(gf_dtype dt, gf_shape shape, gf_error *err)
 {
     char buf[GF_SHAPE_STR];
@@ -172,7 +174,7 @@ gf_tensor *gf_tensor_wrap(gf_dtype dt, gf_shape shape, float *data, gf_error *er
         return NULL;
     }
     gf_tensor *t = tensor_make(dt, shape, err);
-    if (t) t->data = data;
+    if (t) t->data = data ? data : gf__no_elements; /* storage is never NULL */
     return t;
 }
 

@@ -26,6 +26,9 @@
 #include "../fuzz/fuzz_graph.c"
 #include "../fuzz/fuzz_idx.c"
 
+/* Longest a replayed fuzz input may run (a hang is a finding too). */
+#define REPLAY_SECONDS 20
+
 /* ---- a counting allocator ---- */
 
 typedef struct counting {
@@ -574,6 +577,9 @@ static int replay_folder(const char *top, const char *target, fuzz_entry entry)
             static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS };
             for (size_t k = 0; k < sizeof sigs / sizeof sigs[0]; k++) signal(sigs[k], SIG_DFL);
             closedir(dp); /* the child's copy: LeakSanitizer would count it */
+            /* A hang is a finding too (a fuzzer timeout): each file runs
+             * in milliseconds, so twenty seconds is a hang even under ASan. */
+            alarm(REPLAY_SECONDS);
             size_t n = 0;
             uint8_t *bytes = read_all(path, &n);
             if (!bytes) _exit(3);
@@ -586,9 +592,13 @@ static int replay_folder(const char *top, const char *target, fuzz_entry entry)
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
             bad++;
             size_t used = strlen(failed);
-            snprintf(failed + used, sizeof failed - used, "\n  %s/%s/%s (%s %d)", top, target,
-                     e->d_name, WIFEXITED(status) ? "exit" : "signal",
-                     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+            if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
+                snprintf(failed + used, sizeof failed - used, "\n  %s/%s/%s (still running after %d s)",
+                         top, target, e->d_name, REPLAY_SECONDS);
+            else
+                snprintf(failed + used, sizeof failed - used, "\n  %s/%s/%s (%s %d)", top, target,
+                         e->d_name, WIFEXITED(status) ? "exit" : "signal",
+                         WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
         }
     }
     closedir(dp);

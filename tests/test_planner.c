@@ -276,6 +276,70 @@ static void finite_weights_follow_writes(void **state)
     gf_graph_free(net.g);
 }
 
+/* Constants are folded when the plan is compiled, up to 4 MB of result;
+ * a larger one stays a step of the run (compiling stays cheap, the plan
+ * does not hold a big copy). Both give the same values. */
+static void folding_stops_at_four_megabytes(void **state)
+{
+    (void)state;
+    static const int64_t rows[] = { 1024, 1025 }; /* x 1024 columns: 4 MB, just over */
+    for (int i = 0; i < 2; i++) {
+        gf_graph *g = gf_graph_new();
+        float *col = calloc((size_t)rows[i], sizeof *col), row[1024];
+        assert_non_null(col);
+        for (int64_t r = 0; r < rows[i]; r++) col[r] = (float)r;
+        for (int c = 0; c < 1024; c++) row[c] = (float)c / 1024.0f;
+        gf_node *sum = gf_add(gf_test_const(g, gf_dims(2, rows[i], 1), col),
+                              gf_test_const(g, gf_dims(2, 1, 1024), row));
+        gf_session *s = gf_session_new(g, NULL);
+        gf_plan_stats ps;
+        assert_int_equal(gf_session_plan_stats(s, NULL, 0, &sum, 1, NULL, 0, &ps), GF_OK);
+        assert_int_equal(ps.steps, i == 0 ? 0 : 1);
+        const float *v = gf_tensor_data(gf_test_run1(s, NULL, 0, sum));
+        int64_t last = rows[i] * 1024 - 1;
+        assert_true(v[last] == (float)(rows[i] - 1) + 1023.0f / 1024.0f);
+        assert_true(v[1025] == 1.0f + 1.0f / 1024.0f);
+        gf_session_free(s);
+        gf_graph_free(g);
+        free(col);
+    }
+}
+
+/* A gradient check compiles its two plans (the gradient, the sum) once:
+ * perturbing 4 or 400 elements of x (fed or a variable) allocates the same,
+ * so nothing is recompiled or refolded per element. */
+static void gradient_check_compiles_once(void **state)
+{
+    (void)state;
+    long allocs[2][2];
+    for (int var = 0; var < 2; var++)
+        for (int big = 0; big < 2; big++) {
+            int64_t n = big ? 400 : 4;
+            gf_graph *g = gf_graph_new();
+            gf_node *x = var ? gf_variable(g, "x", gf_truncated_normal(g, gf_dims(2, n, 1), 0, 1))
+                             : gf_placeholder(g, "x", GF_F32, gf_dims(2, GF_ANY, 1));
+            gf_node *c = gf_add(gf_test_const(g, gf_dims(2, 1, 3), (float[]){ 1, 2, 3 }), gf_scalar(g, 1));
+            gf_node *y = gf_sigmoid(gf_mul(x, c)); /* [n,3], with a folded constant */
+            gf_session *s = gf_session_new(g, &(gf_session_options){ .seed = 1 });
+            gf_tensor *t = gf_tensor_new(GF_F32, gf_dims(2, n, 1), NULL);
+            for (int64_t i = 0; i < n; i++) gf_tensor_data(t)[i] = 0.01f * (float)i;
+            gf_feed feed = { x, t };
+            gf_gradcheck_result r;
+            gf_set_allocator(&(gf_allocator){ count_malloc, count_realloc, count_free, NULL });
+            long before = n_allocs;
+            assert_int_equal(gf_gradient_check(s, y, x, &feed, var ? 0 : 1, NULL, &r), GF_OK);
+            allocs[var][big] = n_allocs - before;
+            gf_set_allocator(NULL);
+            assert_int_equal(r.checked, n);
+            assert_true(r.max_error < 1e-3);
+            gf_tensor_free(t);
+            gf_session_free(s);
+            gf_graph_free(g);
+        }
+    assert_int_equal(allocs[0][0], allocs[0][1]);
+    assert_int_equal(allocs[1][0], allocs[1][1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -286,6 +350,8 @@ int main(void)
         cmocka_unit_test(cse_merges_repeated_subgraphs),
         cmocka_unit_test(group_of_fused_value),
         cmocka_unit_test(finite_weights_follow_writes),
+        cmocka_unit_test(folding_stops_at_four_megabytes),
+        cmocka_unit_test(gradient_check_compiles_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

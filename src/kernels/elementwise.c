@@ -20,7 +20,7 @@
         float *o = out->data;                                                         \
         int64_t cnt = gf_shape_count(out->shape);                                     \
         int64_t na = gf_shape_count(in[0]->shape), nb = gf_shape_count(in[1]->shape); \
-        if (cnt == 0) return; /* empty: the data may be NULL */                       \
+        if (cnt == 0) return; /* nothing to write (loops below assume cnt > 0) */  \
         if (na == cnt && nb == cnt) {                                                 \
             for (int64_t i = 0; i < cnt; i++) { float x = A[i], y = B[i]; o[i] = (EXPR); } \
             return;                                                                   \
@@ -177,7 +177,7 @@ GF_KERNEL(gf__k_cast)
         for (int64_t i = 0; i < cnt; i++) o[i] = truncf(X[i]);
         break;
     case GF_F32:
-        if (o != X && cnt > 0) memcpy(o, X, (size_t)cnt * sizeof *o); /* empty: data may be NULL */
+        if (o != X) memcpy(o, X, (size_t)cnt * sizeof *o);
         break;
     }
 }

@@ -98,7 +98,7 @@ GF_KERNEL(gf__k_slice_rows)
 {
     (void)ctx;
     int64_t rs = row_size(in[0]->shape), cnt = gf_shape_count(out->shape);
-    if (cnt > 0) copy(out->data, in[0]->data + (int64_t)n->attrs.axes[0] * rs, cnt); /* empty: data may be NULL */
+    copy(out->data, in[0]->data + (int64_t)n->attrs.axes[0] * rs, cnt);
 }
 
 /* out [rows, ...] = zeros with rows start..start+count-1 = g [count, ...]. */

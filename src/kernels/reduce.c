@@ -16,6 +16,7 @@ static void sum_into(float *o, const gf_tensor *x, const int64_t ostr[GF_MAX_RAN
     int64_t d[GF_MAX_RANK];
     gf__shape_pad4(x->shape, d);
     memset(o, 0, (size_t)n_out * sizeof *o);
+    if (gf_shape_count(x->shape) == 0) return; /* not d0*d1*d2 empty rows of [2^31,14,0] */
     const float *p = x->data;
     for (int64_t i0 = 0; i0 < d[0]; i0++)
         for (int64_t i1 = 0; i1 < d[1]; i1++)
@@ -180,7 +181,7 @@ GF_KERNEL(gf__k_argmax)
     int64_t outer = 1, len = s.dim[axis], inner = 1;
     for (int i = 0; i < axis; i++) outer *= s.dim[i];
     for (int i = axis + 1; i < s.rank; i++) inner *= s.dim[i];
-    if (outer * inner == 0) return; /* nothing to write (the data may be NULL) */
+    if (outer * inner == 0) return; /* nothing to write */
     argmax_job j = { out->data, in[0]->data, outer, len, inner, outer };
     int64_t row = len * inner > 0 ? len * inner : 1;
     if (ctx->threads > 1 && outer * row >= 2 * ARGMAX_PAR_ELEMS) {

@@ -1,6 +1,9 @@
 /*
  * fold.c — rewrite: constant folding. An op whose inputs are all constants
- * is computed once, when the plan is compiled.
+ * is computed once, when the plan is compiled, unless its result is large
+ * (more than GF_FOLD_MAX_FLOATS): then it stays a step of the run, as in
+ * TensorFlow, so that compiling stays cheap and a plan does not hold a big
+ * copy of what a kernel can recompute.
  */
 #include "../plan.h"
 
@@ -22,6 +25,7 @@ gf_status gf__opt_fold(gf_plan *p)
             all = is_const(gf__pn_in(q, j)) || (j == 1 && (fl & GF_OPF_LIKE));
         if (!all) continue;
         int64_t n = gf_shape_count(q->n.shape);
+        if (n > GF_FOLD_MAX_FLOATS) continue;
         float **list = gf__realloc(p->folded, ((size_t)p->n_folded + 1) * sizeof *list);
         if (!list) return GF_ERR_NOMEM;
         p->folded = list;
@@ -32,7 +36,7 @@ gf_status gf__opt_fold(gf_plan *p)
         for (int j = 0; j < q->n.n_inputs; j++) in[j] = &gf__pn_in(q, j)->val;
         q->val = (gf_tensor){ .dtype = q->n.dtype, .shape = q->n.shape, .data = buf };
         gf_kctx ctx = { .threads = 1 };
-        q->n.op->kernel(&q->val, in, &q->n, &ctx);
+        if (n > 0) q->n.op->kernel(&q->val, in, &q->n, &ctx); /* see gf__plan_run */
         q->view = true; /* a constant from now on */
     }
     return GF_OK;
