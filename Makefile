@@ -6,8 +6,10 @@
 #   make bench     build and run the benchmarks (gradflow bench; extra options in
 #                  BENCHFLAGS, e.g. make bench BENCHFLAGS="--quick --only w1")
 #   make install   install into PREFIX (default /usr/local)
-#   make fuzz      build the libFuzzer targets (clang) and run each FUZZ_SECONDS
-#                  (default 60); fails on any finding (see fuzz/README.md)
+#   make fuzz      build the libFuzzer targets (clang) and run each a fixed
+#                  number of times from a fixed seed; fails on any finding
+#   make fuzz-long each target FUZZ_SECONDS (600) from random seeds (see
+#                  fuzz/README.md)
 
 PREFIX   ?= /usr/local
 SANITIZE ?= 0
@@ -64,30 +66,46 @@ clean:
 
 # Fuzzing: fuzz/CMakeLists.txt is a clang-only project of its own (the
 # library rebuilt with -fsanitize=fuzzer-no-link,address,undefined). Each
-# target starts from fuzz/corpus/<t> and fuzz/regressions/<t>, keeps what it
-# finds in $(FUZZ_BUILD)/corpus/<t>, and writes a crashing input to
-# $(FUZZ_BUILD)/artifacts/<t>/: copy it into fuzz/regressions/<t>/ (replayed
-# by tests/test_bad_inputs.c), then fix the bug.
-FUZZ_SECONDS ?= 60
+# target starts from fuzz/corpus/<t> and fuzz/regressions/<t> and writes a
+# crashing input to $(FUZZ_BUILD)/artifacts/<t>/: copy it into
+# fuzz/regressions/<t>/ (replayed by tests/test_bad_inputs.c), then fix the
+# bug.
+#
+#   make fuzz        what CI runs: each target FUZZ_RUNS executions from seed
+#                    FUZZ_SEED, starting from the checked-in corpora only, so
+#                    the same commit always gets the same verdict and prints
+#                    the same statistics.
+#   make fuzz-long   random seeds, FUZZ_SECONDS (default 600) per target,
+#                    growing $(FUZZ_BUILD)/corpus/<t>: what a change that adds
+#                    a reader or an op runs before it is called done.
+FUZZ_SEED    ?= 1
+FUZZ_RUNS    ?= 40000
+FUZZ_SECONDS ?= 600
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_CC      ?= clang
 FUZZ_TARGETS ?= fuzz_idx fuzz_graph fuzz_checkpoint
 FUZZ_FLAGS   ?= -timeout=30 -rss_limit_mb=2048
 
+.PHONY: fuzz-long
+
 fuzz-build:
 	cmake -S fuzz -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=$(FUZZ_CC) -DCMAKE_BUILD_TYPE=
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
 
-fuzz: fuzz-build
+# $(call fuzz_each,LIMITS,CORPUS): runs every target with LIMITS, new inputs
+# kept in CORPUS/<t>; prints libFuzzer's statistics, or the end of the log
+# and how to keep the input, and fails after the last target on a finding.
+define fuzz_each
 	@status=0; for t in $(FUZZ_TARGETS); do \
-	  mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/artifacts/$$t fuzz/regressions/$$t; \
-	  echo "== fuzz: $$t for $(FUZZ_SECONDS) s"; \
-	  if UBSAN_OPTIONS=print_stacktrace=1 $(FUZZ_BUILD)/$$t -max_total_time=$(FUZZ_SECONDS) \
+	  mkdir -p $(2)/$$t $(FUZZ_BUILD)/artifacts/$$t fuzz/regressions/$$t; \
+	  echo "== fuzz: $$t, $(1)"; \
+	  if UBSAN_OPTIONS=print_stacktrace=1 $(3) $(FUZZ_BUILD)/$$t $(1) \
 	       -print_final_stats=1 $(FUZZ_FLAGS) -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t/ \
-	       $(FUZZ_BUILD)/corpus/$$t fuzz/corpus/$$t fuzz/regressions/$$t \
+	       $(2)/$$t fuzz/corpus/$$t fuzz/regressions/$$t \
 	       > $(FUZZ_BUILD)/$$t.log 2>&1; then \
-	    grep -E '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)' \
-	      $(FUZZ_BUILD)/$$t.log | tr '\n' ' '; echo; \
+	    grep -E '^stat::(number_of_executed_units|new_units_added|peak_rss_mb)' \
+	      $(FUZZ_BUILD)/$$t.log | grep -v rss | tr '\n' ' '; \
+	    grep -E '^#[0-9]+.*DONE' $(FUZZ_BUILD)/$$t.log | sed 's/exec\/s: [0-9]* //; s/rss: [0-9]*Mb//'; \
 	  else \
 	    status=1; tail -n 60 $(FUZZ_BUILD)/$$t.log; \
 	    echo "fuzz: $$t FOUND A BUG (full log: $(FUZZ_BUILD)/$$t.log); reproduce with"; \
@@ -95,6 +113,19 @@ fuzz: fuzz-build
 	    echo "and keep the input as a regression: cp it to fuzz/regressions/$$t/"; \
 	  fi; \
 	done; exit $$status
+endef
+
+# The deterministic run starts each time from an empty corpus of its own,
+# with address randomisation off (setarch -R): libFuzzer learns from the
+# operands of the library's comparisons, pointers included, so random
+# addresses would steer it differently on every run.
+fuzz: fuzz-build
+	@setarch -R true || { echo "make fuzz: 'setarch -R' (util-linux) is needed for a repeatable run" >&2; exit 1; }
+	rm -rf $(FUZZ_BUILD)/fixed-corpus
+	$(call fuzz_each,-seed=$(FUZZ_SEED) -runs=$(FUZZ_RUNS) -reload=0,$(FUZZ_BUILD)/fixed-corpus,setarch -R)
+
+fuzz-long: fuzz-build
+	$(call fuzz_each,-max_total_time=$(FUZZ_SECONDS),$(FUZZ_BUILD)/corpus)
 
 fuzz-seeds: fuzz-build
 	$(FUZZ_BUILD)/fuzz_gen_seeds fuzz/corpus
