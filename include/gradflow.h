@@ -401,8 +401,9 @@ gf_node *gf_dropout(gf_node *x, float keep_prob, uint64_t seed);
 
 /* Builds, in g, the nodes computing d(sum of ys)/d(x) for every x in xs, as
  * tf.gradients: a non-scalar y counts as the sum of its elements unless
- * grad_ys (n_ys nodes, each shaped like its y, or NULL) gives the incoming
- * gradient; several ys add up. out[i] gets the gradient of xs[i], shaped
+ * grad_ys (n_ys float32 nodes, each shaped like its y, or NULL) gives the
+ * incoming gradient; several ys add up. A grad_ys entry whose rank or known
+ * dimensions differ from its y's is a GF_ERR_SHAPE naming both shapes. out[i] gets the gradient of xs[i], shaped
  * like it, or NULL when no y depends on xs[i]. The new nodes are named
  * "gradients/..." and belong to g like any other; they can be fetched, run
  * and differentiated again. Returns gf_graph_status(g): differentiating
@@ -605,7 +606,8 @@ gf_status gf_session_restore(gf_session *s, const char *path);
 /* ------------------------------------------------------------------ */
 
 /* A small explicit generator (PCG32). Same seed, same sequence, on every
- * platform. A value type: the caller owns it. */
+ * platform. A value type: the caller owns it. A NULL r draws nothing and
+ * gives 0 (gf_rng_seed does nothing); so does gf_rng_below with bound 0. */
 typedef struct gf_rng { uint64_t state, inc; } gf_rng;
 void gf_rng_seed(gf_rng *r, uint64_t seed, uint64_t stream);
 uint32_t gf_rng_u32(gf_rng *r);

@@ -25,6 +25,17 @@ static gf_status check_list(gf_graph *g, const char *what, gf_node *const *nodes
     return GF_OK;
 }
 
+/* Whether dy can be y's incoming gradient: float32, the same rank, and
+ * equal dimensions where both are known when built. */
+static bool like_shaped(const gf_node *dy, const gf_node *y)
+{
+    if (dy->dtype != GF_F32 || dy->shape.rank != y->shape.rank) return false;
+    for (int d = 0; d < y->shape.rank; d++)
+        if (dy->shape.dim[d] != y->shape.dim[d] && dy->shape.dim[d] != GF_ANY && y->shape.dim[d] != GF_ANY)
+            return false;
+    return true;
+}
+
 /* acc := acc + c, building one add per extra contribution. */
 static void accumulate(gf_node **acc, gf_node *c)
 {
@@ -48,6 +59,16 @@ gf_status gf_gradients_ex(gf_graph *g, gf_node *const *ys, int n_ys, gf_node *co
         if (ys[i]->dtype != GF_F32) {
             gf__graph_fail(g, GF_ERR_ARG, "gradients: ys[%d] (\"%s\") has dtype %s: expected float32",
                            i, ys[i]->name, gf_dtype_name(ys[i]->dtype));
+            return g->status;
+        }
+        if (grad_ys && !like_shaped(grad_ys[i], ys[i])) {
+            char want[GF_SHAPE_STR], got[GF_SHAPE_STR];
+            gf__graph_fail(g, GF_ERR_SHAPE,
+                           "gradients: grad_ys[%d] (\"%s\") is %s of shape %s, but ys[%d] (\"%s\") is float32 "
+                           "of shape %s: each grad_ys must have its y's dtype and shape",
+                           i, grad_ys[i]->name, gf_dtype_name(grad_ys[i]->dtype),
+                           gf_shape_format(grad_ys[i]->shape, got, sizeof got), i, ys[i]->name,
+                           gf_shape_format(ys[i]->shape, want, sizeof want));
             return g->status;
         }
     }

@@ -10,6 +10,7 @@
 
 void gf_rng_seed(gf_rng *r, uint64_t seed, uint64_t stream)
 {
+    if (!r) return;
     r->state = 0;
     r->inc = (stream << 1) | 1u;
     gf_rng_u32(r);
@@ -19,6 +20,7 @@ void gf_rng_seed(gf_rng *r, uint64_t seed, uint64_t stream)
 
 uint32_t gf_rng_u32(gf_rng *r)
 {
+    if (!r) return 0;
     uint64_t old = r->state;
     r->state = old * PCG_MULT + r->inc;
     uint32_t xorshifted = (uint32_t)(((old >> 18) ^ old) >> 27);
@@ -28,7 +30,7 @@ uint32_t gf_rng_u32(gf_rng *r)
 
 uint32_t gf_rng_below(gf_rng *r, uint32_t bound)
 {
-    if (bound == 0) return 0;
+    if (!r || bound == 0) return 0;
     /* Reject the low values that would bias the modulo. */
     uint32_t threshold = (uint32_t)(-bound) % bound;
     for (;;) {
@@ -39,12 +41,14 @@ uint32_t gf_rng_below(gf_rng *r, uint32_t bound)
 
 double gf_rng_uniform(gf_rng *r)
 {
+    if (!r) return 0.0;
     uint64_t hi = gf_rng_u32(r) >> 5, lo = gf_rng_u32(r) >> 6; /* 27 + 26 bits */
     return (double)(hi * 67108864.0 + lo) / 9007199254740992.0;
 }
 
 double gf_rng_normal(gf_rng *r)
 {
+    if (!r) return 0.0;
     /* Marsaglia's polar method; the spare value is dropped so that the
      * stream position depends only on the number of draws. */
     for (;;) {

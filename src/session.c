@@ -362,8 +362,10 @@ gf_status gf_session_plan_stats(gf_session *s, const gf_feed *feeds, int n_feeds
                                 gf_node *const *targets, int n_targets, gf_plan_stats *out)
 {
     const gf_tensor *outs[64];
-    if (!out) return s ? fail(s, GF_ERR_ARG, "plan_stats: out is NULL") : GF_ERR_ARG;
-    if (n_fetches > 64) return fail(s, GF_ERR_ARG, "plan_stats: at most 64 fetches");
+    if (!s) return GF_ERR_ARG;
+    if (s->status != GF_OK) return s->status;
+    if (!out) return fail(s, GF_ERR_ARG, "plan_stats: out is NULL");
+    if (n_fetches > 64) return fail(s, GF_ERR_ARG, "plan_stats: %d fetches, at most 64", n_fetches);
     gf_plan *p;
     gf_status st = prepare(s, feeds, n_feeds, fetches, n_fetches, targets, n_targets, outs, &p);
     if (st != GF_OK) return st;

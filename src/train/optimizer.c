@@ -81,6 +81,10 @@ gf_node *gf_minimize(gf_optimizer *opt, gf_node *cost, gf_node *const *var_list,
         return gf__graph_fail(g, GF_ERR_ARG, "minimize: cost is %s",
                               !cost ? "NULL" : cost->graph != g ? "from another graph" : "a poisoned node");
 
+    if (n_vars < 0 || (!var_list && n_vars > 0))
+        return gf__graph_fail(g, GF_ERR_ARG, "minimize: %d variables in var_list%s", n_vars,
+                              var_list ? "" : ", which is NULL (NULL and 0 mean every trainable variable)");
+
     /* The variables: those given, or every trainable one. */
     int n = n_vars;
     gf_node **vars = NULL;

@@ -1,0 +1,525 @@
+/*
+ * test_public_misuse.c — every function of include/gradflow.h called with
+ * NULL handles, NULL arrays and counts out of range: each survives and
+ * answers as its doc comment says (an error code, a NULL, a poisoned node,
+ * a message). The test reads the header and fails for a public function
+ * that has no case here, so a new entry point cannot skip this.
+ */
+#include "testutil.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A graph with a placeholder x [?,3] and a variable v [3] for the cases
+ * that need valid handles beside the bad ones. */
+typedef struct env {
+    gf_graph *g;
+    gf_node *x, *v;
+    gf_session *s;
+} env;
+
+static env make_env(void)
+{
+    env e;
+    e.g = gf_graph_new();
+    e.x = gf_placeholder(e.g, "x", GF_F32, gf_dims(2, GF_ANY, 3));
+    e.v = gf_variable(e.g, "v", gf_zeros(e.g, gf_dims(1, 3)));
+    e.s = gf_session_new(e.g, NULL);
+    assert_int_equal(gf_session_status(e.s), GF_OK);
+    return e;
+}
+
+static void free_env(env *e)
+{
+    gf_session_free(e->s);
+    gf_graph_free(e->g);
+}
+
+/* The session failed with code and a message containing want. */
+static void session_failed(gf_session *s, gf_status got, gf_status code, const char *want)
+{
+    assert_int_equal(got, code);
+    if (!strstr(gf_session_error(s), want))
+        fail_msg("session error \"%s\" lacks \"%s\"", gf_session_error(s), want);
+}
+
+static void graph_failed(gf_graph *g, gf_status code, const char *want)
+{
+    assert_int_equal(gf_graph_status(g), code);
+    if (!strstr(gf_graph_error(g), want)) fail_msg("graph error \"%s\" lacks \"%s\"", gf_graph_error(g), want);
+}
+
+#define POISON(call) assert_true(gf_node_is_poisoned(call))
+
+static void c_status_string(void) { assert_non_null(gf_status_string((gf_status)-99)); }
+static void c_set_allocator(void) { gf_set_allocator(NULL); /* NULL: back to malloc */ }
+static void c_dtype_name(void) { assert_non_null(gf_dtype_name((gf_dtype)77)); }
+static void c_dims(void) { assert_int_equal(gf_dims(9).rank, -1); assert_int_equal(gf_dims(-1).rank, -1); }
+static void c_shape_from(void)
+{
+    assert_int_equal(gf_shape_from(2, NULL).rank, -1);
+    assert_int_equal(gf_shape_from(-3, NULL).rank, -1);
+    assert_int_equal(gf_shape_from(5, (const int64_t[]){ 1, 2, 3, 4, 5 }).rank, -1);
+}
+static void c_shape_format(void)
+{
+    char b[4];
+    assert_null(gf_shape_format(gf_dims(1, 3), NULL, 10));
+    assert_string_equal(gf_shape_format(gf_dims(2, 300, 400), b, sizeof b), "[30");
+    assert_ptr_equal(gf_shape_format(gf_dims(1, 3), b, 0), b);
+}
+static void c_shape_count(void) { assert_true(gf_shape_count((gf_shape){ .rank = -1 }) < 0); }
+static void c_tensor_new(void)
+{
+    gf_error err = { 0 };
+    assert_null(gf_tensor_new(GF_F32, gf_dims(1, GF_ANY), &err));
+    assert_int_equal(err.code, GF_ERR_SHAPE);
+    assert_null(gf_tensor_new((gf_dtype)42, gf_dims(1, 2), NULL));
+}
+static void c_tensor_wrap(void)
+{
+    gf_error err = { 0 };
+    assert_null(gf_tensor_wrap(GF_F32, gf_dims(1, 2), NULL, &err));
+    assert_int_equal(err.code, GF_ERR_ARG);
+}
+static void c_tensor_free(void) { gf_tensor_free(NULL); }
+static void c_tensor_shape(void) { assert_int_equal(gf_tensor_shape(NULL).rank, -1); }
+static void c_tensor_dtype(void) { (void)gf_tensor_dtype(NULL); }
+static void c_tensor_count(void) { assert_int_equal(gf_tensor_count(NULL), 0); }
+static void c_tensor_data(void) { assert_null(gf_tensor_data(NULL)); }
+static void c_graph_new(void) { gf_graph *g = gf_graph_new(); assert_non_null(g); gf_graph_free(g); }
+static void c_graph_free(void) { gf_graph_free(NULL); }
+static void c_graph_status(void) { assert_int_equal(gf_graph_status(NULL), GF_ERR_ARG); }
+static void c_graph_error(void) { assert_non_null(gf_graph_error(NULL)); }
+static void c_graph_node_count(void) { assert_int_equal(gf_graph_node_count(NULL), 0); }
+static void c_node_name(void) { assert_string_equal(gf_node_name(NULL), ""); }
+static void c_node_op(void) { assert_non_null(gf_node_op(NULL)); }
+static void c_node_shape(void) { assert_int_equal(gf_node_shape(NULL).rank, -1); }
+static void c_node_dtype(void) { (void)gf_node_dtype(NULL); }
+static void c_node_graph(void) { assert_null(gf_node_graph(NULL)); }
+static void c_node_is_poisoned(void) { assert_true(gf_node_is_poisoned(NULL)); }
+static void c_name(void)
+{
+    env e = make_env();
+    assert_null(gf_name(NULL, "a"));
+    gf_node *n = gf_exp(e.x);
+    assert_ptr_equal(gf_name(n, NULL), n); /* no new name: keeps its own */
+    assert_string_equal(gf_node_name(n), "exp");
+    assert_int_equal(gf_graph_status(e.g), GF_OK);
+    free_env(&e);
+}
+static void c_graph_find(void)
+{
+    env e = make_env();
+    assert_null(gf_graph_find(NULL, "x"));
+    assert_null(gf_graph_find(e.g, NULL));
+    free_env(&e);
+}
+static void c_graph_node(void)
+{
+    env e = make_env();
+    assert_null(gf_graph_node(NULL, 0));
+    assert_null(gf_graph_node(e.g, -1));
+    assert_null(gf_graph_node(e.g, 1 << 30));
+    free_env(&e);
+}
+static void c_node_input_count(void) { assert_int_equal(gf_node_input_count(NULL), 0); }
+static void c_node_input(void)
+{
+    env e = make_env();
+    gf_node *y = gf_exp(e.x);
+    assert_null(gf_node_input(NULL, 0));
+    assert_null(gf_node_input(y, -1));
+    assert_null(gf_node_input(y, 1));
+    free_env(&e);
+}
+static void c_placeholder(void)
+{
+    POISON(gf_placeholder(NULL, "p", GF_F32, gf_dims(0)));
+    gf_graph *g = gf_graph_new();
+    POISON(gf_placeholder(g, "p", GF_F32, gf_dims(7)));
+    graph_failed(g, GF_ERR_SHAPE, "placeholder");
+    gf_graph_free(g);
+}
+static void c_scalar(void) { POISON(gf_scalar(NULL, 1)); }
+static void c_constant(void)
+{
+    POISON(gf_constant(NULL, gf_dims(0), NULL));
+    gf_graph *g = gf_graph_new();
+    POISON(gf_constant(g, gf_dims(1, 4), NULL));
+    graph_failed(g, GF_ERR_ARG, "constant");
+    gf_graph_free(g);
+}
+static void c_truncated_normal(void) { POISON(gf_truncated_normal(NULL, gf_dims(0), 0, 1)); }
+static void c_zeros(void) { POISON(gf_zeros(NULL, gf_dims(0))); }
+static void c_variable(void) { POISON(gf_variable(NULL, "v", NULL)); }
+static void c_set_trainable(void) { POISON(gf_set_trainable(NULL, 0)); }
+static void c_unary(gf_node *(*op)(gf_node *)) { POISON(op(NULL)); }
+static void c_binary(gf_node *(*op)(gf_node *, gf_node *))
+{
+    POISON(op(NULL, NULL));
+    env e = make_env();
+    POISON(op(e.x, NULL));
+    graph_failed(e.g, GF_ERR_ARG, "input 1 is NULL");
+    free_env(&e);
+}
+static void c_add(void) { c_binary(gf_add); }
+static void c_sub(void) { c_binary(gf_sub); }
+static void c_mul(void) { c_binary(gf_mul); }
+static void c_div(void) { c_binary(gf_div); }
+static void c_neg(void) { c_unary(gf_neg); }
+static void c_exp(void) { c_unary(gf_exp); }
+static void c_sigmoid(void) { c_unary(gf_sigmoid); }
+static void c_sqrt(void) { c_unary(gf_sqrt); }
+static void c_matmul(void) { c_binary(gf_matmul); }
+static void c_matmul_t(void) { POISON(gf_matmul_t(NULL, NULL, 1, 1)); }
+static void c_transpose(void) { c_unary(gf_transpose); }
+static void c_transpose_perm(void)
+{
+    env e = make_env();
+    POISON(gf_transpose_perm(e.x, NULL));
+    graph_failed(e.g, GF_ERR_ARG, "transpose");
+    free_env(&e);
+}
+static void c_reduce(gf_node *(*op)(gf_node *, const int *, int, int))
+{
+    env e = make_env();
+    POISON(op(NULL, NULL, 0, 0));
+    POISON(op(e.x, NULL, 2, 0));
+    graph_failed(e.g, GF_ERR_ARG, "reduce");
+    free_env(&e);
+    e = make_env();
+    POISON(op(e.x, (const int[]){ 0 }, -1, 0));
+    assert_int_not_equal(gf_graph_status(e.g), GF_OK);
+    free_env(&e);
+}
+static void c_reduce_sum(void) { c_reduce(gf_reduce_sum); }
+static void c_reduce_mean(void) { c_reduce(gf_reduce_mean); }
+static void c_argmax(void)
+{
+    env e = make_env();
+    POISON(gf_argmax(e.x, 5));
+    graph_failed(e.g, GF_ERR_ARG, "argmax");
+    free_env(&e);
+}
+static void c_equal(void) { c_binary(gf_equal); }
+static void c_cast(void)
+{
+    env e = make_env();
+    POISON(gf_cast(e.x, (gf_dtype)9));
+    assert_int_not_equal(gf_graph_status(e.g), GF_OK);
+    free_env(&e);
+}
+static void c_assign(void)
+{
+    POISON(gf_assign(NULL, NULL));
+    env e = make_env();
+    POISON(gf_assign(e.v, NULL));
+    graph_failed(e.g, GF_ERR_ARG, "input 1 is NULL");
+    free_env(&e);
+}
+static void c_check_numerics(void)
+{
+    POISON(gf_check_numerics(NULL, "m"));
+    env e = make_env();
+    gf_node *n = gf_check_numerics(e.x, NULL); /* no message: allowed */
+    assert_int_equal(gf_graph_status(e.g), GF_OK);
+    (void)n;
+    free_env(&e);
+}
+static void c_group(void) { c_binary(gf_group); }
+static void c_relu(void) { c_unary(gf_relu); }
+static void c_tanh(void) { c_unary(gf_tanh); }
+static void c_log(void) { c_unary(gf_log); }
+static void c_square(void) { c_unary(gf_square); }
+static void c_maximum(void) { c_binary(gf_maximum); }
+static void c_softmax(void) { c_unary(gf_softmax); }
+static void c_log_softmax(void) { c_unary(gf_log_softmax); }
+static void c_xent(void) { c_binary(gf_softmax_cross_entropy_with_logits); }
+static void c_reshape(void) { POISON(gf_reshape(NULL, gf_dims(1, 3))); }
+static void c_concat(void) { POISON(gf_concat(NULL, NULL, 0)); }
+static void c_slice_rows(void)
+{
+    env e = make_env();
+    POISON(gf_slice_rows(e.x, -1, 1));
+    graph_failed(e.g, GF_ERR_ARG, "slice_rows");
+    free_env(&e);
+}
+static void c_gather_rows(void) { c_binary(gf_gather_rows); }
+static void c_one_hot(void)
+{
+    POISON(gf_one_hot(NULL, 3));
+    env e = make_env();
+    POISON(gf_one_hot(gf_cast(e.x, GF_I32), -1));
+    assert_int_not_equal(gf_graph_status(e.g), GF_OK);
+    free_env(&e);
+}
+static void c_dropout(void)
+{
+    env e = make_env();
+    POISON(gf_dropout(e.x, 0.0f, 1));
+    graph_failed(e.g, GF_ERR_ARG, "keep_prob");
+    free_env(&e);
+}
+static void c_gradients_ex_common(unsigned flags)
+{
+    env e = make_env();
+    gf_node *y = gf_reduce_sum(gf_exp(e.x), NULL, 0, 0), *out[2];
+    assert_int_equal(gf_gradients_ex(NULL, &y, 1, &e.x, 1, NULL, flags, out), GF_ERR_ARG);
+    assert_int_equal(gf_gradients_ex(e.g, NULL, 1, &e.x, 1, NULL, flags, out), GF_ERR_ARG);
+    graph_failed(e.g, GF_ERR_ARG, "ys");
+    free_env(&e);
+    e = make_env();
+    y = gf_exp(e.x);
+    assert_int_equal(gf_gradients_ex(e.g, &y, -1, &e.x, 1, NULL, flags, out), GF_ERR_ARG);
+    free_env(&e);
+    e = make_env();
+    y = gf_exp(e.x);
+    assert_int_equal(gf_gradients_ex(e.g, &y, 1, &e.x, 1, NULL, flags, NULL), GF_ERR_ARG);
+    graph_failed(e.g, GF_ERR_ARG, "out is NULL");
+    free_env(&e);
+    /* grad_ys must be shaped like its y: [3] against [2,3] */
+    e = make_env();
+    gf_node *y3 = gf_mul(e.v, e.v), *gy = gf_zeros(e.g, gf_dims(2, 2, 3));
+    gf_node *gy_named = gf_name(gy, "gy");
+    assert_int_equal(gf_gradients_ex(e.g, &y3, 1, &e.v, 1, &gy_named, flags, out), GF_ERR_SHAPE);
+    graph_failed(e.g, GF_ERR_SHAPE, "grad_ys[0] (\"gy\") is float32 of shape [2,3], but ys[0] (\"multiply\") "
+                                    "is float32 of shape [3]");
+    free_env(&e);
+}
+static void c_gradients(void)
+{
+    c_gradients_ex_common(0);
+    env e = make_env();
+    gf_node *y = gf_exp(e.x), *out[1];
+    assert_int_equal(gf_gradients(e.g, &y, 1, &e.x, -2, NULL, out), GF_ERR_ARG);
+    free_env(&e);
+}
+static void c_gradients_ex(void) { c_gradients_ex_common(GF_GRAD_ZEROS); }
+static void c_gradient_descent(void) { assert_null(gf_gradient_descent(NULL, 0.1f)); }
+static void c_momentum(void) { assert_null(gf_momentum(NULL, 0.1f, 0.9f)); }
+static void c_adam(void) { assert_null(gf_adam(NULL, 0.1f, 0.9f, 0.999f, 1e-8f)); }
+static void c_minimize(void)
+{
+    POISON(gf_minimize(NULL, NULL, NULL, 0));
+    env e = make_env();
+    gf_optimizer *o = gf_gradient_descent(e.g, 0.1f);
+    gf_node *cost = gf_reduce_sum(gf_square(e.v), NULL, 0, 0);
+    POISON(gf_minimize(o, cost, NULL, 3));
+    assert_int_not_equal(gf_graph_status(e.g), GF_OK);
+    free_env(&e);
+}
+static void c_session_new(void)
+{
+    gf_session *s = gf_session_new(NULL, NULL);
+    assert_int_not_equal(gf_session_status(s), GF_OK);
+    gf_session_free(s);
+}
+static void c_session_free(void) { gf_session_free(NULL); }
+static void c_session_status(void) { assert_int_equal(gf_session_status(NULL), GF_ERR_ARG); }
+static void c_session_error(void) { assert_string_equal(gf_session_error(NULL), "session is NULL"); }
+static void c_session_run(void)
+{
+    const gf_tensor *outs[2];
+    assert_int_equal(gf_session_run(NULL, NULL, 0, NULL, 0, NULL, 0, NULL), GF_ERR_ARG);
+    env e = make_env();
+    session_failed(e.s, gf_session_run(e.s, NULL, -1, NULL, 0, NULL, 0, NULL), GF_ERR_ARG, "feeds");
+    session_failed(e.s, gf_session_run(e.s, NULL, 0, NULL, 2, NULL, 0, outs), GF_ERR_ARG, "fetches");
+    session_failed(e.s, gf_session_run(e.s, NULL, 0, &e.v, 1, NULL, 0, NULL), GF_ERR_ARG, "outs");
+    session_failed(e.s, gf_session_run(e.s, NULL, 0, NULL, 0, NULL, -5, NULL), GF_ERR_ARG, "targets");
+    free_env(&e);
+}
+static void c_session_plan_stats(void)
+{
+    gf_node *many[100] = { NULL };
+    gf_plan_stats ps;
+    assert_int_equal(gf_session_plan_stats(NULL, NULL, 0, many, 100, NULL, 0, &ps), GF_ERR_ARG);
+    assert_int_equal(gf_session_plan_stats(NULL, NULL, 0, NULL, 0, NULL, 0, NULL), GF_ERR_ARG);
+    env e = make_env();
+    for (int i = 0; i < 100; i++) many[i] = e.v;
+    session_failed(e.s, gf_session_plan_stats(e.s, NULL, 0, many, 100, NULL, 0, &ps), GF_ERR_ARG, "64");
+    session_failed(e.s, gf_session_plan_stats(e.s, NULL, 0, many, -1, NULL, 0, &ps), GF_ERR_ARG, "fetches");
+    session_failed(e.s, gf_session_plan_stats(e.s, NULL, 0, NULL, 0, NULL, 0, NULL), GF_ERR_ARG, "out");
+    free_env(&e);
+}
+static void c_session_variable(void)
+{
+    assert_null(gf_session_variable(NULL, NULL));
+    env e = make_env();
+    assert_null(gf_session_variable(e.s, NULL));
+    assert_null(gf_session_variable(e.s, e.x));
+    free_env(&e);
+}
+static void c_gradient_check(void)
+{
+    gf_gradcheck_result r;
+    assert_int_equal(gf_gradient_check(NULL, NULL, NULL, NULL, 0, NULL, &r), GF_ERR_ARG);
+    env e = make_env();
+    gf_node *y = gf_exp(e.v);
+    session_failed(e.s, gf_gradient_check(e.s, y, e.v, NULL, 0, NULL, NULL), GF_ERR_ARG, "gradient_check");
+    session_failed(e.s, gf_gradient_check(e.s, y, e.v, NULL, -1, NULL, &r), GF_ERR_ARG, "gradient_check");
+    free_env(&e);
+}
+static void c_session_save(void)
+{
+    assert_int_equal(gf_session_save(NULL, "/nonexistent/x"), GF_ERR_ARG);
+    env e = make_env();
+    session_failed(e.s, gf_session_save(e.s, NULL), GF_ERR_ARG, "path");
+    free_env(&e);
+}
+static void c_session_restore(void)
+{
+    assert_int_equal(gf_session_restore(NULL, "/nonexistent/x"), GF_ERR_ARG);
+    env e = make_env();
+    session_failed(e.s, gf_session_restore(e.s, NULL), GF_ERR_ARG, "path");
+    free_env(&e);
+}
+static void c_rng_seed(void) { gf_rng_seed(NULL, 1, 2); }
+static void c_rng_u32(void) { assert_int_equal(gf_rng_u32(NULL), 0); }
+static void c_rng_below(void)
+{
+    gf_rng r;
+    gf_rng_seed(&r, 1, 0);
+    assert_int_equal(gf_rng_below(NULL, 5), 0);
+    assert_int_equal(gf_rng_below(&r, 0), 0);
+}
+static void c_rng_uniform(void) { assert_true(gf_rng_uniform(NULL) == 0.0); }
+static void c_rng_normal(void) { assert_true(gf_rng_normal(NULL) == 0.0); }
+static void c_idx_read(void)
+{
+    gf_idx idx;
+    gf_error err = { 0 };
+    assert_int_equal(gf_idx_read(NULL, 0, &idx, &err), GF_ERR_ARG);
+    assert_int_equal(err.code, GF_ERR_ARG);
+    assert_int_equal(gf_idx_read("/nonexistent", 0, NULL, NULL), GF_ERR_ARG);
+}
+static void c_idx_free(void) { gf_idx_free(NULL); }
+static void c_mnist_load(void)
+{
+    gf_mnist *m = NULL;
+    gf_error err = { 0 };
+    assert_int_equal(gf_mnist_load(NULL, NULL, &m, &err), GF_ERR_ARG);
+    assert_null(m);
+    assert_int_equal(gf_mnist_load("/nonexistent", NULL, NULL, NULL), GF_ERR_ARG);
+}
+static void c_mnist_free(void) { gf_mnist_free(NULL); }
+static void c_dataset_count(void) { assert_int_equal(gf_dataset_count(NULL), 0); }
+static void c_dataset_images(void) { assert_null(gf_dataset_images(NULL)); }
+static void c_dataset_labels(void) { assert_null(gf_dataset_labels(NULL)); }
+static void c_dataset_head(void)
+{
+    const gf_tensor *a, *b;
+    assert_int_equal(gf_dataset_head(NULL, 1, &a, &b), GF_ERR_ARG);
+}
+static void c_dataset_next_batch(void)
+{
+    const gf_tensor *a, *b;
+    assert_int_equal(gf_dataset_next_batch(NULL, 1, &a, &b), GF_ERR_ARG);
+}
+static void c_dataset_epochs(void) { assert_int_equal(gf_dataset_epochs(NULL), 0); }
+static void c_dataset_error(void) { assert_non_null(gf_dataset_error(NULL)); }
+
+static const struct { const char *fn; void (*run)(void); } cases[] = {
+#define C(name, f) { #name, f }
+    C(gf_status_string, c_status_string), C(gf_set_allocator, c_set_allocator),
+    C(gf_dtype_name, c_dtype_name), C(gf_dims, c_dims), C(gf_shape_from, c_shape_from),
+    C(gf_shape_format, c_shape_format), C(gf_shape_count, c_shape_count), C(gf_tensor_new, c_tensor_new),
+    C(gf_tensor_wrap, c_tensor_wrap), C(gf_tensor_free, c_tensor_free), C(gf_tensor_shape, c_tensor_shape),
+    C(gf_tensor_dtype, c_tensor_dtype), C(gf_tensor_count, c_tensor_count), C(gf_tensor_data, c_tensor_data),
+    C(gf_graph_new, c_graph_new), C(gf_graph_free, c_graph_free), C(gf_graph_status, c_graph_status),
+    C(gf_graph_error, c_graph_error), C(gf_graph_node_count, c_graph_node_count),
+    C(gf_node_name, c_node_name), C(gf_node_op, c_node_op), C(gf_node_shape, c_node_shape),
+    C(gf_node_dtype, c_node_dtype), C(gf_node_graph, c_node_graph), C(gf_node_is_poisoned, c_node_is_poisoned),
+    C(gf_name, c_name), C(gf_graph_find, c_graph_find), C(gf_graph_node, c_graph_node),
+    C(gf_node_input_count, c_node_input_count), C(gf_node_input, c_node_input),
+    C(gf_placeholder, c_placeholder), C(gf_scalar, c_scalar), C(gf_constant, c_constant),
+    C(gf_truncated_normal, c_truncated_normal), C(gf_zeros, c_zeros), C(gf_variable, c_variable),
+    C(gf_set_trainable, c_set_trainable), C(gf_add, c_add), C(gf_sub, c_sub), C(gf_mul, c_mul),
+    C(gf_div, c_div), C(gf_neg, c_neg), C(gf_exp, c_exp), C(gf_sigmoid, c_sigmoid), C(gf_sqrt, c_sqrt),
+    C(gf_matmul, c_matmul), C(gf_matmul_t, c_matmul_t), C(gf_transpose, c_transpose),
+    C(gf_transpose_perm, c_transpose_perm), C(gf_reduce_sum, c_reduce_sum), C(gf_reduce_mean, c_reduce_mean),
+    C(gf_argmax, c_argmax), C(gf_equal, c_equal), C(gf_cast, c_cast), C(gf_assign, c_assign),
+    C(gf_check_numerics, c_check_numerics), C(gf_group, c_group), C(gf_relu, c_relu), C(gf_tanh, c_tanh),
+    C(gf_log, c_log), C(gf_square, c_square), C(gf_maximum, c_maximum), C(gf_softmax, c_softmax),
+    C(gf_log_softmax, c_log_softmax), C(gf_softmax_cross_entropy_with_logits, c_xent),
+    C(gf_reshape, c_reshape), C(gf_concat, c_concat), C(gf_slice_rows, c_slice_rows),
+    C(gf_gather_rows, c_gather_rows), C(gf_one_hot, c_one_hot), C(gf_dropout, c_dropout),
+    C(gf_gradients, c_gradients), C(gf_gradients_ex, c_gradients_ex),
+    C(gf_gradient_descent, c_gradient_descent), C(gf_momentum, c_momentum), C(gf_adam, c_adam),
+    C(gf_minimize, c_minimize), C(gf_session_new, c_session_new), C(gf_session_free, c_session_free),
+    C(gf_session_status, c_session_status), C(gf_session_error, c_session_error),
+    C(gf_session_run, c_session_run), C(gf_session_plan_stats, c_session_plan_stats),
+    C(gf_session_variable, c_session_variable), C(gf_gradient_check, c_gradient_check),
+    C(gf_session_save, c_session_save), C(gf_session_restore, c_session_restore),
+    C(gf_rng_seed, c_rng_seed), C(gf_rng_u32, c_rng_u32), C(gf_rng_below, c_rng_below),
+    C(gf_rng_uniform, c_rng_uniform), C(gf_rng_normal, c_rng_normal), C(gf_idx_read, c_idx_read),
+    C(gf_idx_free, c_idx_free), C(gf_mnist_load, c_mnist_load), C(gf_mnist_free, c_mnist_free),
+    C(gf_dataset_count, c_dataset_count), C(gf_dataset_images, c_dataset_images),
+    C(gf_dataset_labels, c_dataset_labels), C(gf_dataset_head, c_dataset_head),
+    C(gf_dataset_next_batch, c_dataset_next_batch), C(gf_dataset_epochs, c_dataset_epochs),
+    C(gf_dataset_error, c_dataset_error),
+#undef C
+};
+#define N_CASES ((int)(sizeof cases / sizeof cases[0]))
+
+static void every_entry_point_survives_misuse(void **state)
+{
+    (void)state;
+    for (int i = 0; i < N_CASES; i++) {
+        print_message("%s\n", cases[i].fn);
+        cases[i].run();
+    }
+}
+
+/* Every function the header declares (a line "type gf_name(" outside
+ * comments and macros) has a case above. */
+static void every_public_function_has_a_case(void **state)
+{
+    (void)state;
+    size_t len = 0;
+    char *path = gf_test_path(GF_SOURCE_DIR, "include/gradflow.h");
+    char *h = (char *)gf_test_read_file(path, &len);
+    assert_non_null(h);
+    int found = 0, missing = 0;
+    bool in_comment = false;
+    for (char *line = strtok(h, "\n"); line; line = strtok(NULL, "\n")) {
+        char *open = strstr(line, "/*");
+        if (in_comment || (open && open == line + strspn(line, " "))) {
+            in_comment = !strstr(line, "*/");
+            continue;
+        }
+        if (line[0] == ' ' || line[0] == '#' || line[0] == '}' || strncmp(line, "typedef", 7) == 0) continue;
+        char *p = strstr(line, "gf_"), *paren = strchr(line, '(');
+        while (p && paren && p < paren) { /* the name is the gf_ word right before '(' */
+            size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_");
+            if (p + n == paren) {
+                char name[128];
+                snprintf(name, sizeof name, "%.*s", (int)n, p);
+                bool have = false;
+                for (int i = 0; i < N_CASES; i++) have |= strcmp(cases[i].fn, name) == 0;
+                found++;
+                if (!have) {
+                    print_error("%s has no misuse case in tests/test_public_misuse.c\n", name);
+                    missing++;
+                }
+                break;
+            }
+            p = strstr(p + n, "gf_");
+        }
+    }
+    assert_true(found >= N_CASES); /* the parse saw every declaration */
+    assert_int_equal(missing, 0);
+    free(h);
+    free(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_public_function_has_a_case),
+        cmocka_unit_test(every_entry_point_survives_misuse),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
