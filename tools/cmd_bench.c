@@ -245,9 +245,10 @@ int gf_cli_bench(int argc, char **argv)
     gf_opt opts[] = {
         GF_OPT_S("--data", "DIR",
                  "MNIST folder (default data/mnist). When it cannot be read,\n"
-                 "Fashion-MNIST in " FASHION_DIR " is used if\n"
-                 "present, else generated images (81% zero pixels, as\n"
-                 "MNIST) with random labels; the \"data\" field says which",
+                 "Fashion-MNIST in " FASHION_DIR "\n"
+                 "is used if present, else generated images (81% zero\n"
+                 "pixels, as MNIST) with random labels; the \"data\" field\n"
+                 "says which",
                  &cfg.data_dir),
         GF_OPT_F("--generated", "use generated images whatever is on disk", &cfg.generated),
         GF_OPT_S("--only", "LIST", "run only these workloads, comma-separated (w1 = both w1-*)", &only),

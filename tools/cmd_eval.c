@@ -53,12 +53,12 @@ int gf_cli_eval(int argc, char **argv)
                  "also write a PNG picture of the misclassified test digits,\n"
                  "the first --errors-max of them in test-set order, ten to a\n"
                  "row, each drawn 2x (dark ink on white) over \"T7 P2\": its\n"
-                 "true label in green, the network's answer in red. FILE must\n"
-                 "end in .png. Written atomically with libpng (a build without\n"
-                 "libpng says so and fails); adds \"errors_png\":FILE,\n"
-                 "\"errors_shown\":N to --json",
+                 "true label in green, the network's answer in red. FILE\n"
+                 "must end in .png. Written atomically with libpng (a build\n"
+                 "without libpng says so and fails); adds\n"
+                 "\"errors_png\":FILE,\"errors_shown\":N to --json",
                  &errors_png),
-        GF_OPT_I("--errors-max", "N", 1, 100000, "at most N digits in that picture (default 100; needs --errors)",
+        GF_OPT_I("--errors-max", "N", 1, 100000, "at most N digits in that picture (default 100; needs\n--errors)",
                  &errors_max),
     };
     gf_cmd_spec spec = { "eval", "gradflow eval FILE [--data DIR] [--hidden N] [--json] [--errors FILE.png]",

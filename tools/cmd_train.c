@@ -228,21 +228,22 @@ int gf_cli_train(int argc, char **argv)
                  "article: the article's 784-H-10 sigmoid network (default)\n"
                  "softmax: 784-H-10 with a relu hidden layer, softmax\n"
                  "cross-entropy and Adam (examples/mnist_softmax.c); its\n"
-                 "defaults: --hidden 100 --batch 16, 10 epochs, an evaluation\n"
-                 "of the whole test set after each, Adam's lr 0.001; it trains\n"
-                 "on all training images (no validation split); it takes\n"
-                 "neither --eta nor --step manual",
+                 "defaults: --hidden 100 --batch 16, 10 epochs, an\n"
+                 "evaluation of the whole test set after each, Adam's lr\n"
+                 "0.001; it trains on all training images (no validation\n"
+                 "split); it takes neither --eta nor --step manual",
                  &model),
         GF_OPT_C("--step", "manual|autodiff",
                  "manual: the back-propagation step written by hand (default)\n"
-                 "autodiff: the step derived by gf_gradients: gradient descent\n"
-                 "on the summed squared error (the article's second half)",
+                 "autodiff: the step derived by gf_gradients: gradient\n"
+                 "descent on the summed squared error (the article's\n"
+                 "second half)",
                  &step),
         GF_OPT_S("--data", "DIR", "MNIST folder (default data/mnist; 'gradflow data --help'\nsays where to get it)",
                  &dir),
         GF_OPT_I("--hidden", "N", 1, 100000, "hidden units (default 30; 100 for --model softmax)", &hidden),
         GF_OPT_I("--batch", "N", 1, 1000000, "examples per step (default 10; 16 for --model softmax)", &opt.batch),
-        GF_OPT_I("--steps", "N", 0, 1000000000, "training steps (default 10000; 10 epochs for --model softmax)",
+        GF_OPT_I("--steps", "N", 0, 1000000000, "training steps (default 10000; 10 epochs for --model\nsoftmax)",
                  &opt.steps),
         GF_OPT_X("--eta", "X", 0, 1e6, "learning rate of the manual step (default 0.5)", &eta),
         GF_OPT_X("--lr", "X", 0, 1e6,
