@@ -97,6 +97,15 @@ int main(int argc, char **argv)
                    (long long)gf_tensor_shape(test_xs).dim[0]);
         }
     }
+    /* Not in the article: one more count after the last step, so that the
+     * last number printed is that of the trained weights. */
+    if (!gf_session_error(sess)[0]) {
+        gf_feed test[] = { { a_0, test_xs }, { y, test_ys } };
+        const gf_tensor *res;
+        if (!gf_session_run(sess, test, 2, &acct_res, 1, NULL, 0, &res))
+            printf("final (after 10000 steps)  correct %4.0f/%lld\n", gf_tensor_data(res)[0],
+                   (long long)gf_tensor_shape(test_xs).dim[0]);
+    }
     int status = gf_session_error(sess)[0] ? 1 : 0;
     if (status) fprintf(stderr, "backprop_autodiff: %s\n", gf_session_error(sess));
 

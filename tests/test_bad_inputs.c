@@ -1,5 +1,5 @@
 /*
- * test_bad_inputs.c — the bad-input corpus (issue 6, item 2) through gf_mnist_load
+ * test_bad_inputs.c — the bad-input corpus through gf_mnist_load
  * and gf_idx_read, and the replay of every fuzz/regressions/ and fuzz/corpus/ file.
  */
 /* Every bad dataset must give its status code and a message that no other

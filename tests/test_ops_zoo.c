@@ -1,5 +1,5 @@
 /*
- * test_ops_zoo.c — the model-zoo ops (issue 5): forward values against hand-computed ones, extreme
+ * test_ops_zoo.c — the model-zoo ops: forward values against hand-computed ones, extreme
  * inputs, broadcasting, error messages, dropout's masks, second derivatives, fusion, the zoo net.
  */
 #include "testutil.h"

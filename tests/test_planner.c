@@ -75,7 +75,7 @@ static void optimised_matches_literal(void **state)
     }
 }
 
-/* The manual step compiles to what DESIGN.md promises: no transposes,
+/* The manual step compiles to what docs/design.md describes: no transposes,
  * both weight updates inside their GEMMs, bias updates in place, the
  * elementwise chains fused, and far fewer steps than literally. */
 static void article_plan_is_rewritten(void **state)

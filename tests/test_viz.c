@@ -459,10 +459,12 @@ static void plot_case(const char *mnist, const char *model_args, int expect_eval
     char *dir = gf_test_tmpdir(), *out, *plain;
     assert_int_equal(run_cli(&out, "train --data '%s' %s --plot '%s/curves.svg' 2>&1", mnist, model_args, dir), 0);
     assert_int_equal(run_cli(&plain, "train --data '%s' %s 2>&1", mnist, model_args), 0);
-    int evals = count_lines_starting(out, "step ");
+    /* The periodic evaluations, then the one after the last step. */
+    assert_int_equal(count_lines_starting(out, "final step "), 1);
+    int evals = count_lines_starting(out, "step ") + 1;
     assert_int_equal(evals, expect_evals);
-    /* The same evaluations with and without --plot (the cost is fetched in
-     * the same runs, changing nothing). */
+    /* The same evaluations with and without --plot (the plot changes
+     * nothing that is run). */
     for (const char *p = out, *q = plain; p && q;) {
         p = strstr(p, "\nstep ");
         q = strstr(q, "\nstep ");
@@ -482,8 +484,8 @@ static void plot_case(const char *mnist, const char *model_args, int expect_eval
     assert_true(len > 7 && !strcmp(svg + len - 7, "</svg>\n"));
     int elements = check_xml(svg);
     double x[64], y[64], cx[64], cy[64];
-    int n = polyline_points(svg, "accuracy", x, y, 64), nc = polyline_points(svg, "cost", cx, cy, 64);
-    print_message("train %s --plot: %zu bytes, %d elements, %d accuracy points, %d cost points\n", model_args,
+    int n = polyline_points(svg, "accuracy", x, y, 64), nc = polyline_points(svg, "loss", cx, cy, 64);
+    print_message("train %s --plot: %zu bytes, %d elements, %d accuracy points, %d loss points\n", model_args,
                   len, elements, n, nc);
     assert_int_equal(n, evals);
     assert_int_equal(nc, evals);
@@ -492,9 +494,10 @@ static void plot_case(const char *mnist, const char *model_args, int expect_eval
         assert_true(cx[i] == x[i]);
     }
     /* Each evaluation's accuracy is in a tooltip, as the text output says. */
-    for (const char *p = strstr(out, "step "); p; p = strstr(p + 1, "\nstep ")) {
+    for (const char *p = strstr(out, "step "); p; p = strstr(p + 1, "step ")) {
         long long step, c, t;
-        assert_int_equal(sscanf(*p == '\n' ? p + 1 : p, "step %lld correct %lld/%lld", &step, &c, &t), 3);
+        if (p > out && p[-1] != '\n' && strncmp(p - 6, "final ", 6)) continue;
+        assert_int_equal(sscanf(p, "step %lld correct %lld/%lld", &step, &c, &t), 3);
         char want[128];
         snprintf(want, sizeof want, "<title>step %lld: %.2f%%</title>", step, 100.0 * (double)c / (double)t);
         if (!strstr(svg, want)) fail_msg("no %s in the SVG", want);
@@ -514,7 +517,7 @@ static void train_plot_article(void **state)
     (void)state;
     const char *mnist = gf_test_mnist_dir();
     if (!gradflow_bin() || !mnist) skip();
-    plot_case(mnist, "--steps 300 --eval-every 100", 3);
+    plot_case(mnist, "--steps 300 --eval-every 100", 4); /* after steps 1, 101, 201 and 300 */
 }
 
 static void train_plot_softmax(void **state)
@@ -522,7 +525,7 @@ static void train_plot_softmax(void **state)
     (void)state;
     const char *mnist = gf_test_mnist_dir();
     if (!gradflow_bin() || !mnist) skip();
-    plot_case(mnist, "--model softmax --steps 200 --eval-every 50 --eval-size 500", 4);
+    plot_case(mnist, "--model softmax --steps 200 --eval-every 50 --eval-size 500", 4); /* 50, 100, 150, 200 */
 }
 
 static void train_plot_bad_dir(void **state)

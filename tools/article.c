@@ -1,5 +1,5 @@
 /*
- * article.c — the reference program's graph (REFERENCE.md), built with the
+ * article.c — the article's program's graph (docs/article.md), built with the
  * same names and ops as examples/backprop_manual.c, with H and eta as inputs.
  */
 #include "article.h"
@@ -107,12 +107,16 @@ gf_status gf_article_train(const gf_article_net *net, gf_session *s, gf_mnist *d
         }
         gf_feed feed[] = { { net->a_0, xs }, { net->y, ys } };
         double t0 = now_seconds();
-        st = gf_session_run(s, feed, 2, NULL, 0, net->step, net->n_step, NULL);
+        const gf_tensor *loss = NULL;
+        int with_loss = opt->train_loss != NULL;
+        st = gf_session_run(s, feed, 2, with_loss ? &opt->train_loss : NULL, with_loss, net->step, net->n_step,
+                            with_loss ? &loss : NULL);
         spent += now_seconds() - t0;
         if (st != GF_OK) {
             snprintf(msg, msg_len, "%s", gf_session_error(s));
             return st;
         }
+        if (with_loss && opt->on_loss) opt->on_loss(ctx, gf_tensor_data(loss)[0]);
         if (opt->on_step) opt->on_step(ctx, i + 1, opt->steps);
         bool due = opt->eval_every > 0 &&
                    (opt->at_end ? (i + 1) % opt->eval_every == 0 : i % opt->eval_every == 0);

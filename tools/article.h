@@ -18,12 +18,12 @@ typedef struct gf_article_net {
 } gf_article_net;
 
 /* Builds the article's graph with `hidden` units and the manual step with
- * learning rate eta (REFERENCE.md, first half). Returns the graph's status;
+ * learning rate eta (docs/article.md, the hand-written step). Returns the graph's status;
  * on error the message is gf_graph_error(net->g). */
 gf_status gf_article_build_manual(gf_article_net *net, int hidden, float eta);
 
 /* The same network with the article's automatic step: cost = diff * diff,
- * GradientDescentOptimizer(lr).minimize(cost) (REFERENCE.md, second half). */
+ * GradientDescentOptimizer(lr).minimize(cost) (docs/article.md, the automatic step). */
 gf_status gf_article_build_autodiff(gf_article_net *net, int hidden, float lr);
 
 
@@ -35,6 +35,9 @@ gf_status gf_article_build_autodiff(gf_article_net *net, int hidden, float lr);
  * the same run as acct_res) and on_eval's step. */
 typedef void (*gf_article_step_fn)(void *ctx, int64_t done, int64_t steps);
 typedef void (*gf_article_cost_fn)(void *ctx, int64_t step, double cost);
+/* on_loss: after each training step, with the value of opt->train_loss (a
+ * scalar node fetched in the same run as the step). */
+typedef void (*gf_article_loss_fn)(void *ctx, double loss);
 
 typedef struct gf_article_train_opts {
     int64_t batch;       /* examples per step (10) */
@@ -48,6 +51,8 @@ typedef struct gf_article_train_opts {
     gf_article_step_fn on_step;
     gf_node *eval_cost;  /* fetched with acct_res at each evaluation */
     gf_article_cost_fn on_cost;
+    gf_node *train_loss; /* fetched with every training step */
+    gf_article_loss_fn on_loss;
 } gf_article_train_opts;
 
 /* Called after each evaluation with the loop index i (as the article's). */

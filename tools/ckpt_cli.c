@@ -3,6 +3,7 @@
  * article's network restored from a checkpoint, test images, JSON strings.
  */
 #include "ckpt_cli.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -41,9 +42,11 @@ static int pick(const char *cmd, char *out, size_t cap, const char *dir, const c
     if (stat(out, &sb) == 0) return 1;
     snprintf(out, cap, "%s/%s", dir, name);
     if (stat(out, &sb) == 0) return 1;
-    if (cmd)
-        fprintf(stderr, "gradflow %s: %s: missing %s (or %s.gz); scripts/get-mnist %s fetches the MNIST files\n",
-                cmd, dir, name, name, dir);
+    if (cmd) {
+        char hint[4200];
+        gf_cli_fetch_hint(dir, hint, sizeof hint);
+        fprintf(stderr, "gradflow %s: %s: missing %s (or %s.gz); %s\n", cmd, dir, name, name, hint);
+    }
     return 0;
 }
 
@@ -118,20 +121,6 @@ void gf_cli_test_free(gf_cli_test *t)
         gf_idx_free(&tmp);
     }
     memset(t, 0, sizeof *t);
-}
-
-int gf_cli_int(const char *cmd, const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = s ? strtoll(s, &end, 10) : 0;
-    if (!s || errno || end == s || *end || v < lo || v > hi) {
-        fprintf(stderr, "gradflow %s: %s needs an integer from %lld to %lld, got '%s'\n", cmd, opt,
-                (long long)lo, (long long)hi, s ? s : "");
-        return 0;
-    }
-    *out = v;
-    return 1;
 }
 
 void gf_cli_json_string(FILE *f, const char *s)

@@ -30,9 +30,6 @@ typedef struct gf_cli_test {
 int gf_cli_load_test(const char *cmd, const char *where, int labels, gf_cli_test *out);
 void gf_cli_test_free(gf_cli_test *t);
 
-/* An integer option value in [lo, hi]; prints why not and returns 0. */
-int gf_cli_int(const char *cmd, const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out);
-
 /* s as a JSON string, quotes included. */
 void gf_cli_json_string(FILE *f, const char *s);
 

@@ -5,6 +5,8 @@
 #ifndef GF_CLI_H
 #define GF_CLI_H
 
+#include <stddef.h>
+
 /* Exit statuses, documented in `gradflow --help`. */
 enum { GF_EXIT_OK = 0, GF_EXIT_FAIL = 1, GF_EXIT_USAGE = 2 };
 
@@ -15,5 +17,15 @@ int gf_cli_bench(int argc, char **argv);  /* tools/cmd_bench.c  */
 int gf_cli_eval(int argc, char **argv);   /* tools/cmd_eval.c   */
 int gf_cli_predict(int argc, char **argv); /* tools/cmd_predict.c */
 int gf_cli_graph(int argc, char **argv);   /* tools/cmd_graph.c   */
+
+/* Prints "gradflow CMD: MESSAGE" for a dataset that could not be loaded,
+ * with a hint on getting MNIST that holds where gradflow runs: the library's
+ * "scripts/get-mnist DIR" only in a source checkout that has the script,
+ * else a pointer to 'gradflow data --help' (tools/cmd_data.c). */
+void gf_cli_data_error(const char *cmd, const char *message);
+
+/* The same hint for DIR: "scripts/get-mnist DIR fetches the MNIST files" or
+ * "'gradflow data --help' says how to get the MNIST files". */
+void gf_cli_fetch_hint(const char *dir, char *buf, size_t cap);
 
 #endif

@@ -11,69 +11,51 @@
 #include "bench_baseline.h"
 #include "bench_workloads.h"
 #include "cli.h"
+#include "opts.h"
 
 
-static void bench_usage(FILE *f)
-{
-    fprintf(f,
-        "usage: gradflow bench [OPTIONS]\n"
-        "\n"
-        "Times the article's workloads (REFERENCE.md) run by the graph, and the same\n"
-        "arithmetic written as plain C loops (the in-run baseline), on one core:\n"
-        "  w1-manual    784-30-10, manual step (eta 0.5): 10,000 steps of batch 10 and\n"
-        "               ten evaluations of 1000 test images, as the article\n"
-        "  w1-autodiff  the same with the autodiff step (gradient descent, lr 0.1)\n"
-        "  w2           784-30-10, manual step: one epoch of 60,000 examples at batch\n"
-        "               10, then one 10,000-image evaluation\n"
-        "  w3           784-100-10, manual step (eta 0.05): one epoch of 60,000 at\n"
-        "               batch 100\n"
-        "  eval         acct_res over 10,000 images with 1 and 2 threads, a pass\n"
-        "               of each in turn (so both see the machine in one state)\n"
-        "\n"
-        "Output: one JSON object per line on stdout (an \"info\" line, a \"peak\" line,\n"
-        "one per workload and per thread count for eval, and a \"targets\" line that\n"
-        "checks issue 4's targets on what ran), then a readable table on stderr\n"
-        "(not with --json). GFLOP/s count the matmul FLOPs of the plan as written\n"
-        "(gf_session_plan_stats dense_flops); peak_frac divides them by this core's\n"
-        "peak, measured at startup with a short FMA loop; ratio is graph time over\n"
-        "baseline time (below 1: the graph is faster; the baseline is always one\n"
-        "thread, built for AVX2+FMA when the CPU has them). Training runs in\n"
-        "50 rounds: in each, a fiftieth of the graph's steps, then the same of\n"
-        "the baseline's, w1-manual's then w1-autodiff's when both run, so that\n"
-        "a machine whose speed drifts affects all alike. Training steps and\n"
-        "evaluations are timed separately, after one untimed warm-up of each;\n"
-        "us_per_step is the mean over all steps, us_per_step_best_block the\n"
-        "fastest tenth of the run (less disturbed by other processes), and\n"
-        "eval's seconds_per_pass the mean, seconds_per_pass_best the fastest;\n"
-        "drawing the batches (TensorFlow's next_batch: reshuffled every epoch,\n"
-        "cycling when a workload needs more examples than the data has, as on\n"
-        "the 10,000-digit subset: \"cycled\") is not timed; evaluations of more\n"
-        "images than the test set has repeat it (\"eval_repeated\", \"repeated\").\n"
-        "The graph and the baseline see the same batches and start from the same\n"
-        "weights (\"correct\" and \"baseline_correct\" agree to rounding).\n"
-        "\n"
-        "Options:\n"
-        "  --data DIR      MNIST folder (default data/mnist). When it cannot be read,\n"
-        "                  Fashion-MNIST in " FASHION_DIR " is used if\n"
-        "                  present, else generated images (81%% zero pixels, as\n"
-        "                  MNIST) with random labels; the \"data\" field says which\n"
-        "  --generated     use generated images whatever is on disk\n"
-        "  --only LIST     run only these workloads, comma-separated (w1 = both w1-*)\n"
-        "  --quick         a tenth of the steps, evaluations and images (smoke test)\n"
-        "  --threads N     threads of the training sessions (default 1); eval also\n"
-        "                  runs with N threads when N > 2\n"
-        "  --seed N        seed of the weights and of the shuffling (default 1)\n"
-        "  --json          JSON lines only, no table\n"
-        "  -h, --help      this help\n"
-        "\n"
-        "Exit status: 0 success, 1 failure (a run failed), 2 usage error.\n");
-}
+static const char bench_intro[] =
+    "Times the article's workloads (docs/article.md) run by the graph, and the\n"
+    "same arithmetic written as plain C loops (the in-run baseline), on one core:\n"
+    "  w1-manual    784-30-10, manual step (eta 0.5): 10,000 steps of batch 10 and\n"
+    "               ten evaluations of 1000 test images, as the article\n"
+    "  w1-autodiff  the same with the autodiff step (gradient descent, lr 0.1)\n"
+    "  w2           784-30-10, manual step: one epoch of 60,000 examples at batch\n"
+    "               10, then one 10,000-image evaluation\n"
+    "  w3           784-100-10, manual step (eta 0.05): one epoch of 60,000 at\n"
+    "               batch 100\n"
+    "  eval         acct_res over 10,000 images with 1 and 2 threads, a pass\n"
+    "               of each in turn (so both see the machine in one state)\n"
+    "\n"
+    "Output: one JSON object per line on stdout (an \"info\" line, a \"peak\" line,\n"
+    "one per workload and per thread count for eval, and a \"targets\" line that\n"
+    "checks the speed targets on what ran), then a readable table on stderr\n"
+    "(not with --json). GFLOP/s count the matmul FLOPs of the plan as written\n"
+    "(gf_session_plan_stats dense_flops); peak_frac divides them by this core's\n"
+    "peak, measured at startup with a short FMA loop; ratio is graph time over\n"
+    "baseline time (below 1: the graph is faster; the baseline is always one\n"
+    "thread, built for AVX2+FMA when the CPU has them). Training runs in\n"
+    "50 rounds: in each, a fiftieth of the graph's steps, then the same of\n"
+    "the baseline's, w1-manual's then w1-autodiff's when both run, so that\n"
+    "a machine whose speed drifts affects all alike. Training steps and\n"
+    "evaluations are timed separately, after one untimed warm-up of each;\n"
+    "us_per_step is the mean over all steps, us_per_step_best_block the\n"
+    "fastest tenth of the run (less disturbed by other processes), and\n"
+    "eval's seconds_per_pass the mean, seconds_per_pass_best the fastest;\n"
+    "drawing the batches (TensorFlow's next_batch: reshuffled every epoch,\n"
+    "cycling when a workload needs more examples than the data has, as on\n"
+    "the 10,000-digit subset: \"cycled\") is not timed; evaluations of more\n"
+    "images than the test set has repeat it (\"eval_repeated\", \"repeated\").\n"
+    "The graph and the baseline see the same batches and start from the same\n"
+    "weights (\"correct\" and \"baseline_correct\" agree to rounding).\n";
+
+static const char bench_epilog[] = "Exit status: 0 success, 1 failure (a run failed), 2 usage error.\n";
 
 static const char *const workload_names[N_WORKLOADS] = { "w1-manual", "w1-autodiff", "w2", "w3",
                                                           "eval" };
 
 /* ------------------------------------------------------------------ */
-/* Targets of issue 4, checked on what ran                            */
+/* The speed targets, checked on what ran                             */
 /* ------------------------------------------------------------------ */
 
 static const row *find_row(const bench_state *st, const char *name, int threads)
@@ -225,22 +207,8 @@ static void print_table(const bench_state *st)
                 (double)p->buffer_bytes / 1024.0, p->dense_flops, p->other_flops);
     }
     if (st->targets_text && *st->targets_text)
-        fprintf(f, "\ntargets of issue 4 (single core; last columns: the fastest block or pass):\n%s",
+        fprintf(f, "\ntargets (single core; last columns: the fastest block or pass):\n%s",
                 st->targets_text);
-}
-
-static int parse_i64(const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = s ? strtoll(s, &end, 10) : 0;
-    if (!s || errno || end == s || *end || v < lo || v > hi) {
-        fprintf(stderr, "gradflow bench: %s needs an integer from %lld to %lld, got '%s'\n", opt,
-                (long long)lo, (long long)hi, s ? s : "");
-        return 0;
-    }
-    *out = v;
-    return 1;
 }
 
 static int parse_only(const char *list, unsigned *mask)
@@ -272,36 +240,36 @@ static int parse_only(const char *list, unsigned *mask)
 int gf_cli_bench(int argc, char **argv)
 {
     bench_cfg cfg = { .data_dir = "data/mnist", .threads = 1, .seed = 1 };
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int takes = !strcmp(a, "--data") || !strcmp(a, "--only") || !strcmp(a, "--threads") ||
-                    !strcmp(a, "--seed");
-        if (takes && !v) {
-            fprintf(stderr, "gradflow bench: %s needs a value (try 'gradflow bench --help')\n", a);
-            return GF_EXIT_USAGE;
-        }
-        int64_t n;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            bench_usage(stdout);
-            return GF_EXIT_OK;
-        } else if (!strcmp(a, "--json")) cfg.json = 1;
-        else if (!strcmp(a, "--quick")) cfg.quick = 1;
-        else if (!strcmp(a, "--generated")) cfg.generated = 1;
-        else if (!strcmp(a, "--data")) cfg.data_dir = v;
-        else if (!strcmp(a, "--only")) {
-            if (!parse_only(v, &cfg.only)) return GF_EXIT_USAGE;
-        } else if (!strcmp(a, "--threads")) {
-            if (!parse_i64(a, v, 1, 256, &n)) return GF_EXIT_USAGE;
-            cfg.threads = (int)n;
-        } else if (!strcmp(a, "--seed")) {
-            if (!parse_i64(a, v, 0, INT64_MAX, &n)) return GF_EXIT_USAGE;
-            cfg.seed = (uint64_t)n;
-        } else {
-            fprintf(stderr, "gradflow bench: unknown option '%s' (try 'gradflow bench --help')\n", a);
-            return GF_EXIT_USAGE;
-        }
-        i += takes;
-    }
+    const char *only = NULL;
+    int64_t threads = 1, seed = 1;
+    gf_opt opts[] = {
+        GF_OPT_S("--data", "DIR",
+                 "MNIST folder (default data/mnist). When it cannot be read,\n"
+                 "Fashion-MNIST in " FASHION_DIR "\n"
+                 "is used if present, else generated images (81% zero\n"
+                 "pixels, as MNIST) with random labels; the \"data\" field\n"
+                 "says which",
+                 &cfg.data_dir),
+        GF_OPT_F("--generated", "use generated images whatever is on disk", &cfg.generated),
+        GF_OPT_S("--only", "LIST", "run only these workloads, comma-separated (w1 = both w1-*)", &only),
+        GF_OPT_F("--quick", "a tenth of the steps, evaluations and images (smoke test)", &cfg.quick),
+        GF_OPT_I("--threads", "N", 1, 256,
+                 "threads of the training sessions (default 1); eval also\nruns with N threads when N > 2", &threads),
+        GF_OPT_I("--seed", "N", 0, INT64_MAX, "seed of the weights and of the shuffling (default 1)", &seed),
+        GF_OPT_F("--json", "JSON lines only, no table", &cfg.json),
+    };
+    gf_cmd_spec spec = { "bench", "gradflow bench [OPTIONS]", bench_intro, bench_epilog, opts, GF_OPTS_N(opts) };
+    const char **pos = calloc((size_t)argc + 1, sizeof *pos);
+    int n_pos = 0;
+    if (!pos) return GF_EXIT_FAIL;
+    int parsed = gf_opts_parse(&spec, argc, argv, pos, &n_pos);
+    const char *extra = n_pos ? pos[0] : NULL;
+    free(pos);
+    if (parsed != GF_OPTS_CONTINUE) return parsed;
+    if (extra) return gf_opts_usage_error(&spec, "unexpected argument '%s' (bench takes only options)", extra);
+    if (only && !parse_only(only, &cfg.only)) return GF_EXIT_USAGE;
+    cfg.threads = (int)threads;
+    cfg.seed = (uint64_t)seed;
     unsigned want = cfg.only ? cfg.only : (1u << N_WORKLOADS) - 1;
 
     bench_state st = { .cfg = &cfg };

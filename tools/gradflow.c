@@ -1,6 +1,7 @@
 /*
- * gradflow.c — the command line's entry point: dispatches to the
- * sub-commands (train, eval, predict, data, gradcheck, bench) and prints the help.
+ * gradflow.c — the command line's entry point: a table of the sub-commands
+ * (name, function, one-line help), from which main dispatches and the
+ * top-level help is printed.
  */
 #include <stdio.h>
 #include <string.h>
@@ -8,22 +9,45 @@
 #include "cli.h"
 #include "gradflow.h"
 
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv); /* argv[0] is the command's name */
+    const char *help;                  /* one line; '\n' continues it, indented */
+} command;
+
+static const command commands[] = {
+    { "train", gf_cli_train, "train the article's 784-30-10 network (manual or autodiff step)\n"
+                             "or the softmax model; --save FILE writes a checkpoint" },
+    { "eval", gf_cli_eval, "accuracy and confusion matrix of a checkpoint on the test set" },
+    { "predict", gf_cli_predict, "the digit a checkpoint's network sees in PGM, PNG or MNIST images" },
+    { "graph", gf_cli_graph, "the training step's graph as Graphviz DOT (--png renders it)" },
+    { "data", gf_cli_data, "check or convert MNIST folders, and how to get MNIST" },
+    { "gradcheck", gf_cli_gradcheck, "check every op's gradient against finite differences" },
+    { "bench", gf_cli_bench, "time the article's workloads against plain C and this core's peak" },
+};
+enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
+
 static void usage(FILE *f)
 {
-    fprintf(f,
-        "usage: gradflow COMMAND [OPTIONS]\n"
-        "\n"
-        "Commands:\n"
-        "  train    train the article's 784-30-10 network, manual or autodiff step\n"
-        "           (--save FILE writes a checkpoint, --resume FILE starts from one)\n"
-        "  eval     accuracy and confusion matrix of a checkpoint on the test set\n"
-        "  predict  the digit a checkpoint's network sees in PGM or MNIST images\n"
-        "  graph    the training step's graph as Graphviz DOT (--png renders it)\n"
-        "  data     fetch, convert or check datasets (gradflow data --help)\n"
-        "  gradcheck  check every op's gradient against finite differences\n"
-        "  bench    time the article's workloads against plain C and this core's peak\n"
-        "\n"
-        "Exit status: 0 success, 1 failure (bad data, failed run), 2 usage error.\n");
+    fprintf(f, "usage: gradflow COMMAND [OPTIONS]\n"
+               "       gradflow COMMAND --help\n"
+               "\n"
+               "Commands:\n");
+    for (int i = 0; i < N_COMMANDS; i++) {
+        const char *h = commands[i].help;
+        fprintf(f, "  %-10s ", commands[i].name);
+        while (*h) {
+            size_t len = strcspn(h, "\n");
+            fprintf(f, "%.*s\n", (int)len, h);
+            h += len;
+            if (*h == '\n' && *++h) fprintf(f, "  %-10s ", "");
+        }
+    }
+    fprintf(f, "\n"
+               "Options accept '--opt value' and '--opt=value'. The article and what each\n"
+               "model computes: docs/article.md in the source.\n"
+               "\n"
+               "Exit status: 0 success, 1 failure (bad data, failed run), 2 usage error.\n");
 }
 
 int main(int argc, char **argv)
@@ -41,13 +65,8 @@ int main(int argc, char **argv)
         printf("gradflow %d.%d.%d\n", GF_VERSION_MAJOR, GF_VERSION_MINOR, GF_VERSION_PATCH);
         return GF_EXIT_OK;
     }
-    if (!strcmp(cmd, "train")) return gf_cli_train(argc - 1, argv + 1);
-    if (!strcmp(cmd, "data")) return gf_cli_data(argc - 1, argv + 1);
-    if (!strcmp(cmd, "gradcheck")) return gf_cli_gradcheck(argc - 1, argv + 1);
-    if (!strcmp(cmd, "bench")) return gf_cli_bench(argc - 1, argv + 1);
-    if (!strcmp(cmd, "eval")) return gf_cli_eval(argc - 1, argv + 1);
-    if (!strcmp(cmd, "predict")) return gf_cli_predict(argc - 1, argv + 1);
-    if (!strcmp(cmd, "graph")) return gf_cli_graph(argc - 1, argv + 1);
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(cmd, commands[i].name)) return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "gradflow: unknown command '%s' (try 'gradflow --help')\n", cmd);
     return GF_EXIT_USAGE;
 }

@@ -1,5 +1,6 @@
 /* plot_svg.c — the training curves of `gradflow train --plot` as a
- * hand-written SVG: accuracy and cost per evaluation, with axes and legend. */
+ * hand-written SVG: accuracy and training loss per evaluation, with axes and
+ * legend. */
 #include "plot_svg.h"
 
 #include <math.h>
@@ -189,7 +190,7 @@ void gf_plot_svg(FILE *f, const gf_plot *p, const char *title, const char *accur
     gf_xml_text(f, title);
     fprintf(f, "</title>\n");
     fprintf(f, "  <desc>gradflow train --plot: %d evaluations; accuracy in percent%s</desc>\n", p->n,
-            has_cost ? ", and the cost" : "");
+            has_cost ? ", and the training loss" : "");
     fprintf(f, "  <rect width=\"100%%\" height=\"100%%\" fill=\"#ffffff\"/>\n");
     fprintf(f, "  <text x=\"%.0f\" y=\"28\" font-size=\"16\" font-weight=\"bold\" fill=\"#222222\" "
                "text-anchor=\"middle\">",
@@ -216,8 +217,8 @@ void gf_plot_svg(FILE *f, const gf_plot *p, const char *title, const char *accur
     axes(f, &acc, xstep, astep, "%.0f%%", "accuracy (%)", !has_cost);
     if (p->n) curve(f, &acc, p, p->accuracy, "accuracy", "#1f77b4", "%.2f%%");
     if (has_cost) {
-        axes(f, &cost, xstep, cstep, "%g", "cost", 1);
-        curve(f, &cost, p, p->cost, "cost", "#d62728", "%.6g");
+        axes(f, &cost, xstep, cstep, "%g", "training loss", 1);
+        curve(f, &cost, p, p->cost, "loss", "#d62728", "%.6g");
     }
     const panel *last = has_cost ? &cost : &acc;
     fprintf(f, "  <text x=\"%.1f\" y=\"%.1f\" font-size=\"13\" fill=\"#333333\" text-anchor=\"middle\">training "

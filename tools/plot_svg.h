@@ -1,5 +1,6 @@
 /* plot_svg.h — the training curves of `gradflow train --plot` as a
- * hand-written SVG: accuracy and cost per evaluation, with axes and legend. */
+ * hand-written SVG: accuracy and training loss per evaluation, with axes and
+ * legend. */
 #ifndef GF_PLOT_SVG_H
 #define GF_PLOT_SVG_H
 
@@ -7,7 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* The evaluations so far. cost[i] is NaN where none was measured. */
+/* The evaluations so far. cost[i] (the training loss) is NaN where none
+ * was measured. */
 typedef struct gf_plot {
     int n, cap;
     int64_t *step;
@@ -25,9 +27,9 @@ int gf_plot_add(gf_plot *p, int64_t step, double accuracy_percent, double cost);
 void gf_plot_free(gf_plot *p);
 
 /* Writes the SVG document: an accuracy panel and, when any cost is finite,
- * a cost panel below it sharing the step axis. Each curve is one <polyline>
- * (id "accuracy", id "cost") with one point per evaluation (the cost curve:
- * per finite cost). title and the labels are plain text (escaped here). */
+ * a training-loss panel below it sharing the step axis. Each curve is one
+ * <polyline> (id "accuracy", id "loss") with one point per evaluation (the
+ * loss curve: per finite cost). title and the labels are plain text (escaped here). */
 void gf_plot_svg(FILE *f, const gf_plot *p, const char *title, const char *accuracy_label,
                  const char *cost_label);
 

@@ -2,7 +2,7 @@
  * mnist.c — MNIST-style datasets as TensorFlow 1.x's read_data_sets builds
  * them: train/validation/test splits, one-hot labels, and next_batch.
  */
-/* Semantics kept (REFERENCE.md): images are float32 byte/255 flattened to
+/* Semantics kept (docs/article.md): images are float32 byte/255 flattened to
  * rows*cols; labels one-hot [n,10]; the first 5000 training images are the
  * validation set when the files hold 60000; next_batch is TF 1.x's later
  * DataSet.next_batch with shuffle=True. Shuffles are Fisher–Yates driven by

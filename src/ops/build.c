@@ -297,7 +297,7 @@ gf_node *gf__reduce_as(gf_node *dy, const gf_attrs *r)
                          : gf_reduce_sum(dy, r->axes, r->n_axes, r->keepdims);
 }
 
-/* ---- the model zoo (issue 5) ---- */
+/* ---- the model zoo ---- */
 
 gf_node *gf_relu(gf_node *x) { return build(OP(RELU), x, NULL, NULL); }
 gf_node *gf_tanh(gf_node *x) { return build(OP(TANH), x, NULL, NULL); }

@@ -139,7 +139,7 @@ GRAD(gf__grad_broadcast_like)
     else dx[0] = gf__reduce_as(dy, &n->attrs);
 }
 
-/* ---- the model zoo (issue 5) ---- */
+/* ---- the model zoo ---- */
 
 GRAD(gf__grad_none)
 {

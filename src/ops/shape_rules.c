@@ -241,7 +241,7 @@ bool gf__shape_broadcast_like(SHAPE_ARGS)
     return true;
 }
 
-/* ---- the model zoo (issue 5) ---- */
+/* ---- the model zoo ---- */
 
 /* The known one of two dimensions that fit (dim_fits), else open. */
 static int64_t merge_dim(int64_t a, int64_t b) { return a != GF_ANY ? a : b; }

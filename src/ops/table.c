@@ -35,7 +35,7 @@ const gf_op gf__ops[GF_OP_COUNT] = {
     [GF_OP_GROUP]        = { "group",       2, GF_OPF_CONTROL, gf__shape_group,          gf__k_zeros,          NULL, NULL },
     [GF_OP_SUM_TO]       = { "sum_to",      2, GF_OPF_LIKE, gf__shape_sum_to,         gf__k_sum_to,         gf__grad_sum_to, NULL },
     [GF_OP_BROADCAST_LIKE] = { "broadcast_like", 2, GF_OPF_LIKE, gf__shape_broadcast_like, gf__k_broadcast_like, gf__grad_broadcast_like, NULL },
-    /* The model zoo (issue 5): activations, softmax family, layout. */
+    /* The model zoo: activations, softmax family, layout. */
     [GF_OP_RELU]         = { "relu",        1, 0, gf__shape_unary,          gf__k_relu,           gf__grad_relu, gf__ew_relu },
     [GF_OP_TANH]         = { "tanh",        1, 0, gf__shape_unary,          gf__k_tanh,           gf__grad_tanh, gf__ew_tanh },
     [GF_OP_LOG]          = { "log",         1, 0, gf__shape_unary,          gf__k_log,            gf__grad_log, gf__ew_log },
