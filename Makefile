@@ -6,6 +6,7 @@
 #   make bench     build and run the benchmarks (gradflow bench; extra options in
 #                  BENCHFLAGS, e.g. make bench BENCHFLAGS="--quick --only w1")
 #   make install   install into PREFIX (default /usr/local)
+#   make configure (re)configure $(BUILD); every target above does it first
 #   make fuzz      build the libFuzzer targets (clang) and run each FUZZ_SECONDS
 #                  (default 60); fails on any finding (see fuzz/README.md)
 
@@ -23,17 +24,25 @@ BUILD    ?= build
 CMAKEFLAGS += -DCMAKE_BUILD_TYPE=Release
 endif
 
-.PHONY: all demo check bench install deps data clean fuzz fuzz-build fuzz-seeds
+.PHONY: all configure demo check bench install deps data clean fuzz fuzz-build fuzz-seeds
 
 all: $(BUILD)/gradflow
 
-$(BUILD)/Makefile: CMakeLists.txt tests/CMakeLists.txt
-	cmake -S . -B $(BUILD) -DCMAKE_C_COMPILER=$(CC) $(CMAKEFLAGS)
+# Every target configures $(BUILD) again before building (a fraction of a
+# second when nothing changed): CMake looks again for what it did not find
+# the last time, so cmocka or libpng installed since (by make check, or by
+# hand after a make demo) are picked up. `cmake --build` alone re-runs CMake
+# only when a CMakeLists.txt changes.
+# Once configured, only CMake's warnings and errors are shown.
+configure:
+	@if [ -f $(BUILD)/CMakeCache.txt ]; then \
+	  cmake -S . -B $(BUILD) -DCMAKE_C_COMPILER=$(CC) $(CMAKEFLAGS) >/dev/null; \
+	else \
+	  cmake -S . -B $(BUILD) -DCMAKE_C_COMPILER=$(CC) $(CMAKEFLAGS); \
+	fi
 
-$(BUILD)/gradflow: $(BUILD)/Makefile FORCE
+$(BUILD)/gradflow: configure
 	cmake --build $(BUILD) -j $(JOBS)
-
-FORCE:
 
 deps:
 	@scripts/install-deps
