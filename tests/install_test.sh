@@ -10,8 +10,12 @@
 # `make install PREFIX=TMP` runs) and check the layout: the header, the static
 # library, libgradflow.so -> libgradflow.so.0 -> libgradflow.so.X.Y.Z with
 # soname libgradflow.so.0, bin/gradflow, gradflow.pc and the CMake package.
-#   pkgconfig: cc $(pkg-config --cflags --libs gradflow), run with
-#              LD_LIBRARY_PATH; then the static library with --static's libs.
+# Installing into a prefix the dynamic loader does not search must print a
+# note (LD_LIBRARY_PATH, rpath, --static); into one it searches, it must run
+# ldconfig (a stand-in ldconfig first in PATH checks this), not with DESTDIR.
+#   pkgconfig: cc $(pkg-config --cflags --libs gradflow), run with an rpath,
+#              then with LD_LIBRARY_PATH; then the static library with
+#              --static's libs.
 #   cmake:     a project (tests/install/CMakeLists.txt) using
 #              find_package(gradflow CONFIG REQUIRED), gradflow::gradflow and
 #              gradflow::gradflow_static.
@@ -82,6 +86,46 @@ for f in gradflowConfig.cmake gradflowConfigVersion.cmake gradflowTargets.cmake;
 done
 grep -q "^Version: $version\$" "$pc" || fail "gradflow.pc does not say Version: $version"
 
+# --- ldconfig, or a note on what a custom prefix needs -----------------
+# The install above went to a temporary prefix, which the dynamic loader
+# does not search: it must say what a program linked there needs.
+tr -s ' \n' '  ' <"$tmp/install.log" >"$tmp/install1.log"
+for s in "$libdir is not searched by the dynamic loader" "LD_LIBRARY_PATH=$libdir" \
+         "-Wl,-rpath,$libdir" "pkg-config --static --libs gradflow"; do
+    grep -qF -- "$s" "$tmp/install1.log" ||
+        { cat "$tmp/install.log" >&2; fail "installing into $prefix did not say '$s'"; }
+done
+# Into a directory that the loader searches (make install's default,
+# /usr/local/lib) it runs ldconfig, so that programs start without more
+# steps; not with DESTDIR (a package's staging). A stand-in ldconfig, first
+# in PATH, lists $sys's libdir as searched and records its runs.
+sys=$tmp/sys
+sysdir=$sys/${libdir#"$prefix"/}
+mkdir -p "$tmp/bin"
+cat >"$tmp/bin/ldconfig" <<FAKE
+#!/bin/sh
+case "\$*" in
+*-N*) printf '%s: (from install_test.sh)\n' "$sysdir" ;;
+-p) printf '\tlibgradflow.so.$major (libc6,x86-64) => %s/libgradflow.so.$major\n' "$sysdir" ;;
+'') echo ran >>"$tmp/ldconfig.runs" ;;
+esac
+FAKE
+chmod +x "$tmp/bin/ldconfig"
+PATH="$tmp/bin:$PATH" "$CMAKE" --install "$build" --prefix "$sys" >"$tmp/install-sys.log" 2>&1 ||
+    { cat "$tmp/install-sys.log" >&2; fail "cmake --install --prefix $sys failed"; }
+[ "$(cat "$tmp/ldconfig.runs" 2>/dev/null)" = ran ] ||
+    { cat "$tmp/install-sys.log" >&2; fail "installing into a directory the loader searches did not run ldconfig"; }
+grep -q "Running ldconfig" "$tmp/install-sys.log" || fail "the install did not say that it runs ldconfig"
+if grep -q -e "not searched" -e "Warning" "$tmp/install-sys.log"; then
+    cat "$tmp/install-sys.log" >&2; fail "installing into a searched directory warned"
+fi
+DESTDIR="$tmp/stage" PATH="$tmp/bin:$PATH" "$CMAKE" --install "$build" --prefix "$sys" \
+    >"$tmp/install-stage.log" 2>&1 ||
+    { cat "$tmp/install-stage.log" >&2; fail "cmake --install with DESTDIR failed"; }
+[ -f "$tmp/stage$sysdir/libgradflow.so.$version" ] || fail "DESTDIR install: no $tmp/stage$sysdir/libgradflow.so.$version"
+[ "$(wc -l <"$tmp/ldconfig.runs")" -eq 1 ] || fail "a DESTDIR install ran ldconfig"
+note "ldconfig: run for a searched libdir, not with DESTDIR; a note for $prefix"
+
 # --- Run a program; check it trained and which libgradflow it used -------
 # usage: run_check EXE shared|static  (LD_LIBRARY_PATH set by the caller)
 run_check() {
@@ -112,6 +156,12 @@ pkgconfig)
     # shellcheck disable=SC2086 # the flags are words
     $CC $cflags_c $extra -o "$tmp/train_tiny" "$tiny" $flags ||
         fail "compiling train_tiny.c with pkg-config's flags"
+    # A custom prefix: an rpath (the install's note), then LD_LIBRARY_PATH.
+    # shellcheck disable=SC2086
+    $CC $cflags_c $extra -o "$tmp/train_tiny_rpath" "$tiny" $flags \
+        -Wl,-rpath,"$(pkg-config --variable=libdir gradflow)" ||
+        fail "compiling train_tiny.c with pkg-config's flags and an rpath"
+    (unset LD_LIBRARY_PATH; run_check "$tmp/train_tiny_rpath" shared) || exit 1
     LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
     export LD_LIBRARY_PATH
     run_check "$tmp/train_tiny" shared
