@@ -54,6 +54,13 @@ gf_status gf__tensor_reshape(gf_tensor *t, gf_dtype dt, gf_shape shape);
 /* Frees what an embedded tensor owns, leaving it empty. */
 void gf__tensor_release(gf_tensor *t);
 
+/* Tests only (io/checkpoint.c): when set, gf_session_save calls it at each
+ * point where a crash could leave a file behind ("create", "write" after
+ * each chunk, "flush", "fsync", "close", "rename", "sync directory"), so a
+ * test can kill a saving process at chosen points rather than at chosen
+ * times. NULL (the default) in every program. */
+extern void (*gf__checkpoint_probe)(const char *point);
+
 /* ---- broadcasting (shape.c): the one place NumPy's rule lives ---- */
 
 /* Broadcast shape of a and b into *out. Open dimensions (GF_ANY) broadcast

@@ -4,6 +4,7 @@
  */
 #include "testutil.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,8 +85,11 @@ static void quick_eval_lines(void **state)
         assert_true(json_number(e[t], "correct") == json_number(e[t], "baseline_correct"));
     }
     assert_true(json_number(e[1], "speedup_vs_1_thread") == 1);
-    double fma = json_number(e[2], "fma_speedup_2t"); /* two threads of pure arithmetic */
-    assert_true(fma > 0 && fma < 3);
+    /* Two threads of pure arithmetic against one: a ratio of timings, so
+     * only its presence and sign are asserted (a loaded machine can put it
+     * anywhere; speed is judged by gradflow bench, not by tests). */
+    double fma = json_number(e[2], "fma_speedup_2t");
+    assert_true(fma > 0 && isfinite(fma));
     if (strstr(e[2], "\"speedup_bound\":")) {
         double bound = json_number(e[2], "speedup_bound");
         assert_true(bound > 1 && bound <= 2);

@@ -97,6 +97,13 @@ typedef struct writer {
     int err; /* errno of the first failure; 0 when none */
 } writer;
 
+void (*gf__checkpoint_probe)(const char *point);
+
+static void probe(const char *point)
+{
+    if (gf__checkpoint_probe) gf__checkpoint_probe(point);
+}
+
 static void w_bytes(writer *w, const unsigned char *p, size_t n)
 {
     if (w->err || n == 0) return;
@@ -105,6 +112,7 @@ static void w_bytes(writer *w, const unsigned char *p, size_t n)
         w->err = errno ? errno : EIO;
         return;
     }
+    probe("write");
     w->file_crc = crc_update(w->file_crc, p, n);
     w->rec_crc = crc_update(w->rec_crc, p, n);
     w->bytes += n;
@@ -223,6 +231,7 @@ gf_status gf_session_save(gf_session *s, const char *path)
     snprintf(tmp, tlen, "%s/.%s.tmp-XXXXXX", dir, base);
 
     int fd = mkstemp(tmp);
+    probe("create");
     if (fd < 0) {
         int e = errno;
         st = fail(s, GF_ERR_IO, "checkpoint %s: cannot create a temporary file in %s: %s", path, dir,
@@ -256,8 +265,11 @@ gf_status gf_session_save(gf_session *s, const char *path)
         put_u32(t, (uint32_t)w.file_crc);
         w_bytes(&w, t, 4);
         if (!w.err && fflush(w.f) != 0) w.err = errno ? errno : EIO;
+        probe("flush");
         if (!w.err && fsync(fileno(w.f)) != 0) w.err = errno;
+        probe("fsync");
         if (fclose(w.f) != 0 && !w.err) w.err = errno ? errno : EIO;
+        probe("close");
     }
     if (w.err) {
         unlink(tmp);
@@ -268,6 +280,7 @@ gf_status gf_session_save(gf_session *s, const char *path)
         st = fail(s, GF_ERR_IO, "checkpoint %s: cannot rename the temporary file over it: %s", path,
                   strerror(e));
     } else {
+        probe("rename");
         /* Make the rename itself durable. A directory that cannot be opened
          * or a file system that cannot sync directories (EINVAL) is let go:
          * the new checkpoint is in place either way. */
@@ -280,6 +293,7 @@ gf_status gf_session_save(gf_session *s, const char *path)
             }
             close(dfd);
         }
+        probe("sync directory");
     }
     gf__free(tmp);
     gf__free(dir);
