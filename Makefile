@@ -132,10 +132,15 @@ endef
 # with address randomisation off (setarch -R): libFuzzer learns from the
 # operands of the library's comparisons, pointers included, so random
 # addresses would steer it differently on every run.
+# `make fuzz FUZZ_SECONDS=600` (FUZZ_SECONDS given) is `make fuzz-long`.
+ifeq ($(filter command line environment,$(origin FUZZ_SECONDS)),)
 fuzz: fuzz-build
 	@setarch -R true || { echo "make fuzz: 'setarch -R' (util-linux) is needed for a repeatable run" >&2; exit 1; }
 	rm -rf $(FUZZ_BUILD)/fixed-corpus
 	$(call fuzz_each,-seed=$(FUZZ_SEED) -runs=$(FUZZ_RUNS) -reload=0,$(FUZZ_BUILD)/fixed-corpus,setarch -R)
+else
+fuzz: fuzz-long
+endif
 
 fuzz-long: fuzz-build
 	$(call fuzz_each,-max_total_time=$(FUZZ_SECONDS),$(FUZZ_BUILD)/corpus)
