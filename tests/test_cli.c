@@ -15,7 +15,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <zlib.h>
 
 static char out[1 << 17];
 
@@ -242,51 +241,6 @@ static void softmax_numbering_and_loss(void **state)
 
 /* ---- predict: the images users have ---- */
 
-static void put32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)(v >> 24);
-    p[1] = (unsigned char)(v >> 16);
-    p[2] = (unsigned char)(v >> 8);
-    p[3] = (unsigned char)v;
-}
-
-static void chunk(FILE *f, const char *type, const unsigned char *data, uint32_t n)
-{
-    unsigned char h[8];
-    put32(h, n);
-    memcpy(h + 4, type, 4);
-    fwrite(h, 1, 8, f);
-    if (n) fwrite(data, 1, n, f);
-    uLong crc = crc32(crc32(0, (const Bytef *)type, 4), data, n);
-    put32(h, (uint32_t)crc);
-    fwrite(h, 1, 4, f);
-}
-
-/* A 28x28 8-bit PNG: gray (channels 1) or RGBA (channels 4). */
-static void write_png(const char *path, const unsigned char *pixels, int channels)
-{
-    enum { W = 28 };
-    unsigned char raw[W * (W * 4 + 1)], z[8192], ihdr[13] = { 0 };
-    size_t stride = (size_t)W * (size_t)channels;
-    for (int r = 0; r < W; r++) {
-        raw[r * (stride + 1)] = 0;
-        memcpy(raw + r * (stride + 1) + 1, pixels + r * stride, stride);
-    }
-    uLongf zn = sizeof z;
-    assert_int_equal(compress(z, &zn, raw, (uLong)(W * (stride + 1))), Z_OK);
-    put32(ihdr, W);
-    put32(ihdr + 4, W);
-    ihdr[8] = 8;
-    ihdr[9] = channels == 4 ? 6 : 0;
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    fwrite("\x89PNG\r\n\x1a\n", 1, 8, f);
-    chunk(f, "IHDR", ihdr, 13);
-    chunk(f, "IDAT", z, (uint32_t)zn);
-    chunk(f, "IEND", NULL, 0);
-    assert_int_equal(fclose(f), 0);
-}
-
 /* The digit in a predict line for IMAGE. */
 static int digit_of(const char *text, const char *image)
 {
@@ -351,7 +305,7 @@ static void predict_images(void **state)
 
     /* PNG (when built with libpng). */
     snprintf(path, sizeof path, "%s/d.png", dir);
-    write_png(path, gray, 1);
+    gf_test_write_png28(path, gray, 1);
     int rc = cli("predict '%s/n.gf' '%s'", dir, path);
     if (strstr(out, "without libpng")) {
         print_message("gradflow was built without libpng: PNG not checked\n");
@@ -362,7 +316,7 @@ static void predict_images(void **state)
         /* Ink only in the alpha channel: composited over white it is dark
          * ink on paper, so the warning, and with --invert the digit. */
         snprintf(path, sizeof path, "%s/alpha.png", dir);
-        write_png(path, rgba, 4);
+        gf_test_write_png28(path, rgba, 4);
         assert_int_equal(cli("predict '%s/n.gf' '%s'", dir, path), 0);
         contains(out, "alpha.png: warning: looks inverted");
         lacks(out, "blank");

@@ -7,49 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
-
-static void put32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)(v >> 24);
-    p[1] = (unsigned char)(v >> 16);
-    p[2] = (unsigned char)(v >> 8);
-    p[3] = (unsigned char)v;
-}
-
-static void chunk(FILE *f, const char *type, const unsigned char *data, uint32_t n)
-{
-    unsigned char h[8];
-    put32(h, n);
-    memcpy(h + 4, type, 4);
-    fwrite(h, 1, 8, f);
-    if (n) fwrite(data, 1, n, f);
-    uLong crc = crc32(crc32(0, (const Bytef *)type, 4), data, n);
-    put32(h, (uint32_t)crc);
-    fwrite(h, 1, 4, f);
-}
-
-/* A grayscale 8-bit 28x28 PNG of pixels. */
-static void write_png(const char *path, const unsigned char *pixels)
-{
-    unsigned char raw[28 * 29], z[2048], ihdr[13] = { 0 };
-    for (int r = 0; r < 28; r++) {
-        raw[r * 29] = 0; /* filter: none */
-        memcpy(raw + r * 29 + 1, pixels + r * 28, 28);
-    }
-    uLongf zn = sizeof z;
-    assert_int_equal(compress(z, &zn, raw, sizeof raw), Z_OK);
-    put32(ihdr, 28);
-    put32(ihdr + 4, 28);
-    ihdr[8] = 8; /* depth 8, colour type 0 (gray) */
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    fwrite("\x89PNG\r\n\x1a\n", 1, 8, f);
-    chunk(f, "IHDR", ihdr, 13);
-    chunk(f, "IDAT", z, (uint32_t)zn);
-    chunk(f, "IEND", NULL, 0);
-    assert_int_equal(fclose(f), 0);
-}
 
 static char *run(const char *cmd)
 {
@@ -78,7 +35,7 @@ static void png_digits_predict_like_idx(void **state)
         const float *img = gf_tensor_data(gf_dataset_images(m->test)) + k * 784;
         for (int i = 0; i < 784; i++) px[i] = (unsigned char)(img[i] * 255.0f + 0.5f);
         snprintf(path, sizeof path, "%s/d%d.png", tmp, k);
-        write_png(path, px);
+        gf_test_write_png28(path, px, 1);
         snprintf(cmd, sizeof cmd, "'%s' predict '%s/net.ckpt' '%s' idx:'%s':%d 2>&1", cli, tmp, path, dir, k);
         char *out = run(cmd);
         if (strstr(out, "not a PGM image") || strstr(out, "without libpng")) {

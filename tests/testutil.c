@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 void gf_test_assert_close(const float *got, const float *want, int64_t n, double tol)
 {
@@ -159,4 +160,50 @@ void gf_test_check_node(gf_graph *g, gf_node *n, gf_dtype dt, gf_shape s, const 
     assert_int_equal(gf_tensor_count(t), gf_shape_count(s));
     gf_test_assert_close(gf_tensor_data(t), want, gf_shape_count(s), tol);
     gf_session_free(sess);
+}
+
+/* ---- PNG files (uncompressed filter, zlib for IDAT) ---- */
+
+static void put32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+static void chunk(FILE *f, const char *type, const unsigned char *data, uint32_t n)
+{
+    unsigned char h[8];
+    put32(h, n);
+    memcpy(h + 4, type, 4);
+    fwrite(h, 1, 8, f);
+    if (n) fwrite(data, 1, n, f);
+    uLong crc = crc32(crc32(0, (const Bytef *)type, 4), data, n);
+    put32(h, (uint32_t)crc);
+    fwrite(h, 1, 4, f);
+}
+
+void gf_test_write_png28(const char *path, const unsigned char *pixels, int channels)
+{
+    enum { W = 28 };
+    unsigned char raw[W * (W * 4 + 1)], z[8192], ihdr[13] = { 0 };
+    size_t stride = (size_t)W * (size_t)channels;
+    for (int r = 0; r < W; r++) {
+        raw[r * (stride + 1)] = 0;
+        memcpy(raw + r * (stride + 1) + 1, pixels + r * stride, stride);
+    }
+    uLongf zn = sizeof z;
+    assert_int_equal(compress(z, &zn, raw, (uLong)(W * (stride + 1))), Z_OK);
+    put32(ihdr, W);
+    put32(ihdr + 4, W);
+    ihdr[8] = 8;
+    ihdr[9] = channels == 4 ? 6 : 0;
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fwrite("\x89PNG\r\n\x1a\n", 1, 8, f);
+    chunk(f, "IHDR", ihdr, 13);
+    chunk(f, "IDAT", z, (uint32_t)zn);
+    chunk(f, "IEND", NULL, 0);
+    assert_int_equal(fclose(f), 0);
 }

@@ -57,4 +57,8 @@ int gf_test_run_gradflow(const char *args, int join_stderr, char *out, size_t ca
  * files; tests that need it call skip() then. */
 const char *gf_test_mnist_dir(void);
 
+/* Writes a 28x28 8-bit PNG of pixels: gray (channels 1, 784 bytes) or RGBA
+ * (channels 4, 4 * 784 bytes); a write failure fails the test. */
+void gf_test_write_png28(const char *path, const unsigned char *pixels, int channels);
+
 #endif

@@ -259,14 +259,8 @@ int gf_cli_bench(int argc, char **argv)
         GF_OPT_F("--json", "JSON lines only, no table", &cfg.json),
     };
     gf_cmd_spec spec = { "bench", "gradflow bench [OPTIONS]", bench_intro, bench_epilog, opts, GF_OPTS_N(opts) };
-    const char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    int n_pos = 0;
-    if (!pos) return GF_EXIT_FAIL;
-    int parsed = gf_opts_parse(&spec, argc, argv, pos, &n_pos);
-    const char *extra = n_pos ? pos[0] : NULL;
-    free(pos);
+    int parsed = gf_opts_parse_only(&spec, argc, argv);
     if (parsed != GF_OPTS_CONTINUE) return parsed;
-    if (extra) return gf_opts_usage_error(&spec, "unexpected argument '%s' (bench takes only options)", extra);
     if (only && !parse_only(only, &cfg.only)) return GF_EXIT_USAGE;
     cfg.threads = (int)threads;
     cfg.seed = (uint64_t)seed;

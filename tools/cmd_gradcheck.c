@@ -62,14 +62,8 @@ int gf_cli_gradcheck(int argc, char **argv)
         "(exit 1) when one exceeds 1e-03.\n",
         "Exit status: 0 every check passed, 1 a check failed, 2 usage error.\n", opts, GF_OPTS_N(opts)
     };
-    const char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    int n_pos = 0;
-    if (!pos) return GF_EXIT_FAIL;
-    int parsed = gf_opts_parse(&spec, argc, argv, pos, &n_pos);
-    const char *extra = n_pos ? pos[0] : NULL;
-    free(pos);
+    int parsed = gf_opts_parse_only(&spec, argc, argv);
     if (parsed != GF_OPTS_CONTINUE) return parsed;
-    if (extra) return gf_opts_usage_error(&spec, "unexpected argument '%s' (gradcheck takes only options)", extra);
     int failed = gf_gradcheck_all((uint64_t)seed, tol, on_check, &s);
     printf("%-14s %7s %12s  %s\n", "op", "checks", "max error", "result");
     for (int i = 0; i < s.n; i++)

@@ -274,14 +274,8 @@ int gf_cli_graph(int argc, char **argv)
     gf_cmd_spec spec = { "graph", "gradflow graph [--model article|softmax] [--step manual|autodiff]\n"
                                   "                      [--hidden N] [--png FILE.png] [-o FILE]",
                          graph_intro, graph_epilog, opts, GF_OPTS_N(opts) };
-    const char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    int n_pos = 0;
-    if (!pos) return GF_EXIT_FAIL;
-    int parsed = gf_opts_parse(&spec, argc, argv, pos, &n_pos);
-    const char *extra = n_pos ? pos[0] : NULL;
-    free(pos);
+    int parsed = gf_opts_parse_only(&spec, argc, argv);
     if (parsed != GF_OPTS_CONTINUE) return parsed;
-    if (extra) return gf_opts_usage_error(&spec, "unexpected argument '%s' (graph takes only options)", extra);
     if (png && !gf_opts_has_ext(png, ".png"))
         return gf_opts_usage_error(&spec, "--png %s: dot writes a PNG picture there; give a FILE ending in .png "
                                           "(for SVG: -o FILE.dot, then dot -Tsvg)", png);

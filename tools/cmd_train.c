@@ -296,14 +296,8 @@ int gf_cli_train(int argc, char **argv)
                  &quiet),
     };
     gf_cmd_spec spec = { "train", "gradflow train [OPTIONS]", train_intro, train_epilog, opts, GF_OPTS_N(opts) };
-    const char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    int n_pos = 0;
-    if (!pos) return GF_EXIT_FAIL;
-    int parsed = gf_opts_parse(&spec, argc, argv, pos, &n_pos);
-    const char *extra = n_pos ? pos[0] : NULL;
-    free(pos);
+    int parsed = gf_opts_parse_only(&spec, argc, argv);
     if (parsed != GF_OPTS_CONTINUE) return parsed;
-    if (extra) return gf_opts_usage_error(&spec, "unexpected argument '%s' (train takes only options)", extra);
     rep.json = json;
 
     /* Options that do not apply to the chosen model and step are refused. */

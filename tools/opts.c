@@ -277,3 +277,17 @@ void gf_opts_help(FILE *f, const gf_cmd_spec *spec)
     }
     if (spec->epilog && *spec->epilog) fprintf(f, "\n%s", spec->epilog);
 }
+
+int gf_opts_parse_only(gf_cmd_spec *spec, int argc, char **argv)
+{
+    const char **pos = calloc((size_t)argc + 1, sizeof *pos);
+    int n_pos = 0;
+    if (!pos) return GF_EXIT_FAIL;
+    int parsed = gf_opts_parse(spec, argc, argv, pos, &n_pos);
+    const char *extra = n_pos ? pos[0] : NULL;
+    free(pos);
+    if (parsed != GF_OPTS_CONTINUE) return parsed;
+    if (extra)
+        return gf_opts_usage_error(spec, "unexpected argument '%s' (%s takes only options)", extra, spec->name);
+    return GF_OPTS_CONTINUE;
+}

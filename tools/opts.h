@@ -62,6 +62,11 @@ typedef struct gf_cmd_spec {
  * "--steps: 'abc' is not an integer", ...). */
 int gf_opts_parse(gf_cmd_spec *spec, int argc, char **argv, const char **pos, int *n_pos);
 
+/* gf_opts_parse for a command that takes only options: an argument that is
+ * not one is a usage error ("unexpected argument 'x' (train takes only
+ * options)"). Returns GF_OPTS_CONTINUE or the exit status. */
+int gf_opts_parse_only(gf_cmd_spec *spec, int argc, char **argv);
+
 /* Prints the command's help: usage, intro, the options table, epilog. */
 void gf_opts_help(FILE *f, const gf_cmd_spec *spec);
 
