@@ -112,7 +112,7 @@ define fuzz_each
 	@status=0; for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(2)/$$t $(FUZZ_BUILD)/artifacts/$$t fuzz/regressions/$$t; \
 	  echo "== fuzz: $$t, $(1)"; \
-	  if UBSAN_OPTIONS=print_stacktrace=1 $(3) $(FUZZ_BUILD)/$$t $(1) \
+	  if $(or $(3),env UBSAN_OPTIONS=print_stacktrace=1) $(FUZZ_BUILD)/$$t $(1) \
 	       -print_final_stats=1 $(FUZZ_FLAGS) -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t/ \
 	       $(2)/$$t fuzz/corpus/$$t fuzz/regressions/$$t \
 	       > $(FUZZ_BUILD)/$$t.log 2>&1; then \
@@ -129,15 +129,17 @@ define fuzz_each
 endef
 
 # The deterministic run starts each time from an empty corpus of its own,
-# with address randomisation off (setarch -R): libFuzzer learns from the
-# operands of the library's comparisons, pointers included, so random
-# addresses would steer it differently on every run.
+# with address randomisation off (setarch -R) and a fixed environment (env
+# -i): libFuzzer learns from the operands of the library's comparisons,
+# pointers included, so random addresses, or stack addresses moved by the
+# size of the environment (the checkout's path, make's own variables),
+# would steer it differently on every run.
 # `make fuzz FUZZ_SECONDS=600` (FUZZ_SECONDS given) is `make fuzz-long`.
 ifeq ($(filter command line environment,$(origin FUZZ_SECONDS)),)
 fuzz: fuzz-build
 	@setarch -R true || { echo "make fuzz: 'setarch -R' (util-linux) is needed for a repeatable run" >&2; exit 1; }
 	rm -rf $(FUZZ_BUILD)/fixed-corpus
-	$(call fuzz_each,-seed=$(FUZZ_SEED) -runs=$(FUZZ_RUNS) -reload=0,$(FUZZ_BUILD)/fixed-corpus,setarch -R)
+	$(call fuzz_each,-seed=$(FUZZ_SEED) -runs=$(FUZZ_RUNS) -reload=0,$(FUZZ_BUILD)/fixed-corpus,setarch -R env -i UBSAN_OPTIONS=print_stacktrace=1)
 else
 fuzz: fuzz-long
 endif
