@@ -1,6 +1,6 @@
 /*
- * fuzz_util.h — helpers shared by the fuzz targets (and by the test and seed
- * generator that include them): a private temporary folder and file writing.
+ * fuzz_util.h — helpers shared by the fuzz targets (and by the seed generator
+ * that includes them): a private temporary folder and file writing.
  */
 #ifndef GF_FUZZ_UTIL_H
 #define GF_FUZZ_UTIL_H
@@ -23,7 +23,8 @@
     } while (0)
 
 /* The process's own temporary folder (made once, removed at exit with the
- * files named through gf_fuzz_path). Under /dev/shm when it exists. */
+ * files named through gf_fuzz_path; one per target file linked in, as the
+ * state is static). Under /dev/shm when it exists. */
 static char gf_fuzz_dir_[512];
 static char gf_fuzz_made_[8][64];
 static int gf_fuzz_n_made_;

@@ -5,9 +5,9 @@
 /* Every bad dataset must give its status code and a message that no other
  * case shares, and no single allocation larger than 4x the files' size +
  * 1 MiB (a counting gf_allocator records the largest request). The replay
- * runs each file through its fuzz target's entry point (the targets are
- * included below) in a child process, so that one crash names its file and
- * the others still run. */
+ * runs each file through its fuzz target's entry point (fuzz_entries.h,
+ * linked from gradflow_fuzz_entries) in a child process, so that one crash
+ * names its file and the others still run. */
 #include "testutil.h"
 
 #include <dirent.h>
@@ -21,10 +21,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define GF_FUZZ_NO_MAIN
-#include "../fuzz/fuzz_checkpoint.c"
-#include "../fuzz/fuzz_graph.c"
-#include "../fuzz/fuzz_idx.c"
+#include "fuzz_entries.h"
 
 /* Longest a replayed fuzz input may run (a hang is a finding too). */
 #define REPLAY_SECONDS 20

