@@ -128,18 +128,19 @@ define fuzz_each
 	done; exit $$status
 endef
 
-# The deterministic run starts each time from an empty corpus of its own,
-# with address randomisation off (setarch -R) and a fixed environment (env
-# -i): libFuzzer learns from the operands of the library's comparisons,
-# pointers included, so random addresses, or stack addresses moved by the
-# size of the environment (the checkout's path, make's own variables),
-# would steer it differently on every run.
+# The deterministic run starts each time from an empty corpus of its own.
+# libFuzzer's comparison tracing (-use_cmp) learns from operands, pointers
+# included, whose values move with address randomisation, with the size of
+# the environment (the checkout's path, make's variables) and with the
+# binary's layout (its embedded source paths): it is off here, with
+# randomisation off (setarch -R) and a fixed environment (env -i). Then two
+# clones of a commit, wherever they are, print the same statistics.
 # `make fuzz FUZZ_SECONDS=600` (FUZZ_SECONDS given) is `make fuzz-long`.
 ifeq ($(filter command line environment,$(origin FUZZ_SECONDS)),)
 fuzz: fuzz-build
 	@setarch -R true || { echo "make fuzz: 'setarch -R' (util-linux) is needed for a repeatable run" >&2; exit 1; }
 	rm -rf $(FUZZ_BUILD)/fixed-corpus
-	$(call fuzz_each,-seed=$(FUZZ_SEED) -runs=$(FUZZ_RUNS) -reload=0,$(FUZZ_BUILD)/fixed-corpus,setarch -R env -i UBSAN_OPTIONS=print_stacktrace=1)
+	$(call fuzz_each,-seed=$(FUZZ_SEED) -runs=$(FUZZ_RUNS) -reload=0 -use_cmp=0,$(FUZZ_BUILD)/fixed-corpus,setarch -R env -i UBSAN_OPTIONS=print_stacktrace=1)
 else
 fuzz: fuzz-long
 endif
