@@ -22,7 +22,6 @@ void *gf__malloc(size_t n);
 void *gf__calloc(size_t count, size_t size);
 void *gf__realloc(void *p, size_t n);
 void gf__free(void *p);
-char *gf__strdup(const char *s);
 
 /* ---- tensors (tensor.c) ---- */
 
