@@ -53,8 +53,6 @@ gf_status gf__session_fail(gf_session *s, gf_status code, const char *fmt, ...)
     return code;
 }
 
-#define fail gf__session_fail
-
 /* ---- random streams and variables ---- */
 
 gf_rng *gf__session_rng(gf_session *s, const gf_node *n)
@@ -106,9 +104,9 @@ static gf_status init_run(gf_session *s, gf_node **vars, gf_node **inits, int n)
      * numbers than a run that never failed. */
     for (int i = 0; i < n; i++)
         if (gf__tensor_reshape(s->vars[vars[i]->var_index], GF_F32, vars[i]->shape) != GF_OK)
-            return fail(s, GF_ERR_NOMEM, "variable \"%s\": out of memory", vars[i]->name);
+            return gf__session_fail(s, GF_ERR_NOMEM, "variable \"%s\": out of memory", vars[i]->name);
     const gf_tensor **vals = gf__malloc(((size_t)n + 1) * sizeof *vals);
-    if (!vals) return fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
+    if (!vals) return gf__session_fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
     gf_status st = gf__plan_compile(s, s->disabled, NULL, 0, inits, n, NULL, 0, &p);
     if (st == GF_OK) {
         st = gf__plan_run(s, p, NULL, 0, vals);
@@ -132,14 +130,14 @@ static gf_status init_variables(gf_session *s)
     gf_graph *g = s->g;
     if (g->n_variables > s->n_vars) {
         gf_tensor **v = gf__realloc(s->vars, (size_t)g->n_variables * sizeof *v);
-        if (!v) return fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
+        if (!v) return gf__session_fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
         s->vars = v;
         unsigned char *ready = gf__realloc(s->var_ready, (size_t)g->n_variables * sizeof *ready);
-        if (!ready) return fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
+        if (!ready) return gf__session_fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
         s->var_ready = ready;
         for (int i = s->n_vars; i < g->n_variables; i++) {
             s->vars[i] = gf__calloc(1, sizeof *s->vars[i]);
-            if (!s->vars[i]) return fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
+            if (!s->vars[i]) return gf__session_fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
             s->var_ready[i] = 0;
             s->n_vars = i + 1;
         }
@@ -159,7 +157,7 @@ static gf_status init_variables(gf_session *s)
         gf__free(inits);
         gf__free(stack);
         gf__free(seen);
-        return fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
+        return gf__session_fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
     }
     /* In waves: a variable whose initializer reads another variable still
      * without a value waits for a later wave. */
@@ -179,8 +177,8 @@ static gf_status init_variables(gf_session *s)
     if (st == GF_OK && s->n_ready < g->n_variables) { /* a cycle: v's init reads v */
         for (int i = 0; i < g->n_nodes; i++)
             if (g->nodes[i]->var_index >= 0 && !(s->var_ready[g->nodes[i]->var_index] & VAR_READY)) {
-                st = fail(s, GF_ERR_ARG, "initialising variable \"%s\": its initializer reads a variable that cannot be initialised before it",
-                          g->nodes[i]->name);
+                st = gf__session_fail(s, GF_ERR_ARG, "initialising variable \"%s\": its initializer reads a variable that cannot be initialised before it",
+                                      g->nodes[i]->name);
                 break;
             }
     }
@@ -192,7 +190,7 @@ static gf_status init_variables(gf_session *s)
         if (one != GF_OK) {
             char msg[sizeof s->error];
             snprintf(msg, sizeof msg, "%s", s->error);
-            st = fail(s, one, "initialising variable \"%s\": %s", vars[i]->name, msg);
+            st = gf__session_fail(s, one, "initialising variable \"%s\": %s", vars[i]->name, msg);
             break;
         }
     }
@@ -233,11 +231,11 @@ gf_session *gf_session_new(gf_graph *g, const gf_session_options *opt)
     if (s->check_numerics) /* one op per step, and commits only after every check */
         s->disabled |= GF_NO_FUSE | GF_NO_INPLACE;
     if (!g) {
-        s->status = fail(s, GF_ERR_ARG, "session: graph is NULL");
+        s->status = gf__session_fail(s, GF_ERR_ARG, "session: graph is NULL");
         return s;
     }
     if (g->status != GF_OK) {
-        s->status = fail(s, GF_ERR_STATE, "session: the graph is in error: %s", g->error);
+        s->status = gf__session_fail(s, GF_ERR_STATE, "session: the graph is in error: %s", g->error);
         return s;
     }
     gf_status st = init_variables(s);
@@ -267,14 +265,14 @@ const char *gf_session_error(const gf_session *s) { return s ? s->error : "sessi
 /* Checks that a node list is usable in this session's graph. */
 static gf_status check_nodes(gf_session *s, const char *what, gf_node *const *nodes, int n)
 {
-    if (n < 0) return fail(s, GF_ERR_ARG, "run: negative number of %s", what);
-    if (n > 0 && !nodes) return fail(s, GF_ERR_ARG, "run: %d %s but the array is NULL", n, what);
+    if (n < 0) return gf__session_fail(s, GF_ERR_ARG, "run: negative number of %s", what);
+    if (n > 0 && !nodes) return gf__session_fail(s, GF_ERR_ARG, "run: %d %s but the array is NULL", n, what);
     for (int i = 0; i < n; i++) {
         gf_node *x = nodes[i];
-        if (!x) return fail(s, GF_ERR_ARG, "run: %s[%d] is NULL", what, i);
+        if (!x) return gf__session_fail(s, GF_ERR_ARG, "run: %s[%d] is NULL", what, i);
         if (x->graph != s->g)
-            return fail(s, GF_ERR_ARG, "run: %s[%d] (\"%s\") belongs to another graph", what, i, x->name);
-        if (x->id < 0) return fail(s, GF_ERR_ARG, "run: %s[%d] is a poisoned node", what, i);
+            return gf__session_fail(s, GF_ERR_ARG, "run: %s[%d] (\"%s\") belongs to another graph", what, i, x->name);
+        if (x->id < 0) return gf__session_fail(s, GF_ERR_ARG, "run: %s[%d] is a poisoned node", what, i);
     }
     return GF_OK;
 }
@@ -287,28 +285,28 @@ static gf_status prepare(gf_session *s, const gf_feed *feeds, int n_feeds, gf_no
     if (!s) return GF_ERR_ARG;
     if (s->status != GF_OK) return s->status; /* the message stays */
     if (s->g->status != GF_OK)
-        return fail(s, GF_ERR_STATE, "run: the graph is in error: %s", s->g->error);
+        return gf__session_fail(s, GF_ERR_STATE, "run: the graph is in error: %s", s->g->error);
     gf_status st;
     if ((st = check_nodes(s, "fetches", fetches, n_fetches)) != GF_OK) return st;
     if ((st = check_nodes(s, "targets", targets, n_targets)) != GF_OK) return st;
-    if (n_fetches > 0 && !outs) return fail(s, GF_ERR_ARG, "run: %d fetches but outs is NULL", n_fetches);
+    if (n_fetches > 0 && !outs) return gf__session_fail(s, GF_ERR_ARG, "run: %d fetches but outs is NULL", n_fetches);
     if (n_feeds < 0 || (n_feeds > 0 && !feeds))
-        return fail(s, GF_ERR_ARG, "run: %d feeds but the array is NULL", n_feeds);
+        return gf__session_fail(s, GF_ERR_ARG, "run: %d feeds but the array is NULL", n_feeds);
     for (int i = 0; i < n_feeds; i++) {
         gf_node *n = feeds[i].node;
-        if (!n) return fail(s, GF_ERR_ARG, "run: feeds[%d].node is NULL", i);
+        if (!n) return gf__session_fail(s, GF_ERR_ARG, "run: feeds[%d].node is NULL", i);
         if (n->graph != s->g)
-            return fail(s, GF_ERR_ARG, "run: feeds[%d] (\"%s\") belongs to another graph", i, n->name);
-        if (n->id < 0) return fail(s, GF_ERR_ARG, "run: feeds[%d] is a poisoned node", i);
+            return gf__session_fail(s, GF_ERR_ARG, "run: feeds[%d] (\"%s\") belongs to another graph", i, n->name);
+        if (n->id < 0) return gf__session_fail(s, GF_ERR_ARG, "run: feeds[%d] is a poisoned node", i);
         const gf_tensor *t = feeds[i].value;
         if (!t || (!t->data && gf_shape_count(t->shape) > 0))
-            return fail(s, GF_ERR_FEED, "feed for placeholder \"%s\": tensor is NULL", n->name);
+            return gf__session_fail(s, GF_ERR_FEED, "feed for placeholder \"%s\": tensor is NULL", n->name);
         if (!(n->op->flags & GF_OPF_PLACEHOLDER))
-            return fail(s, GF_ERR_FEED, "run: feed %d is for \"%s\" (op %s), which is not a placeholder",
-                        i, n->name, n->op->name);
+            return gf__session_fail(s, GF_ERR_FEED, "run: feed %d is for \"%s\" (op %s), which is not a placeholder",
+                                    i, n->name, n->op->name);
         for (int j = 0; j < i; j++)
             if (feeds[j].node == n)
-                return fail(s, GF_ERR_FEED, "run: placeholder \"%s\" is fed twice", n->name);
+                return gf__session_fail(s, GF_ERR_FEED, "run: placeholder \"%s\" is fed twice", n->name);
         if ((st = gf__check_feed(s, n, t)) != GF_OK) return st; /* needed or not */
     }
     for (int i = 0; i < n_fetches; i++) outs[i] = NULL;
@@ -364,8 +362,8 @@ gf_status gf_session_plan_stats(gf_session *s, const gf_feed *feeds, int n_feeds
     const gf_tensor *outs[64];
     if (!s) return GF_ERR_ARG;
     if (s->status != GF_OK) return s->status;
-    if (!out) return fail(s, GF_ERR_ARG, "plan_stats: out is NULL");
-    if (n_fetches > 64) return fail(s, GF_ERR_ARG, "plan_stats: %d fetches, at most 64", n_fetches);
+    if (!out) return gf__session_fail(s, GF_ERR_ARG, "plan_stats: out is NULL");
+    if (n_fetches > 64) return gf__session_fail(s, GF_ERR_ARG, "plan_stats: %d fetches, at most 64", n_fetches);
     gf_plan *p;
     gf_status st = prepare(s, feeds, n_feeds, fetches, n_fetches, targets, n_targets, outs, &p);
     if (st != GF_OK) return st;
@@ -379,7 +377,7 @@ const gf_tensor *gf_session_variable(gf_session *s, gf_node *var)
     if (s->status != GF_OK) return NULL;
     if (check_nodes(s, "variable", &var, 1) != GF_OK) return NULL;
     if (!(var->op->flags & GF_OPF_VARIABLE)) {
-        fail(s, GF_ERR_ARG, "variable: \"%s\" (op %s) is not a variable", var->name, var->op->name);
+        gf__session_fail(s, GF_ERR_ARG, "variable: \"%s\" (op %s) is not a variable", var->name, var->op->name);
         return NULL;
     }
     if (init_variables(s) != GF_OK) return NULL;
