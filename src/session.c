@@ -17,7 +17,7 @@ struct gf_session {
     gf_tensor **vars;       /* by var_index; each header allocated on its own so
                              * that pointers lent by gf_session_variable survive
                              * the array growing */
-    unsigned char *var_ready; /* per variable: VAR_READY (has a value), and
+    unsigned char *var_flags; /* per variable, bits: VAR_READY (has a value),
                              * VAR_FINITE (known to hold only finite numbers:
                              * the zero-skipping GEMM need not check it) */
     int n_ready;            /* variables with a value */
@@ -35,11 +35,11 @@ enum { VAR_READY = 1, VAR_FINITE = 2 };
 
 gf_graph *gf__session_graph(const gf_session *s) { return s->g; }
 gf_tensor *gf__session_var(gf_session *s, int var_index) { return s->vars[var_index]; }
-bool gf__session_var_finite(const gf_session *s, int var_index) { return s->var_ready[var_index] & VAR_FINITE; }
+bool gf__session_var_finite(const gf_session *s, int var_index) { return s->var_flags[var_index] & VAR_FINITE; }
 void gf__session_set_var_finite(gf_session *s, int var_index, bool finite)
 {
-    if (finite) s->var_ready[var_index] |= VAR_FINITE;
-    else s->var_ready[var_index] &= (unsigned char)~VAR_FINITE;
+    if (finite) s->var_flags[var_index] |= VAR_FINITE;
+    else s->var_flags[var_index] &= (unsigned char)~VAR_FINITE;
 }
 int gf__session_threads(const gf_session *s) { return s->threads; }
 bool gf__session_checks(const gf_session *s) { return s->check_numerics; }
@@ -85,7 +85,7 @@ static bool reads_pending(gf_session *s, gf_node *x, gf_node **stack, bool *seen
     seen[x->id] = true;
     while (sp) {
         gf_node *n = stack[--sp];
-        if (n->var_index >= 0 && !(s->var_ready[n->var_index] & VAR_READY)) return true;
+        if (n->var_index >= 0 && !(s->var_flags[n->var_index] & VAR_READY)) return true;
         for (int j = 0; j < n->n_inputs; j++)
             if (!seen[n->inputs[j]->id]) {
                 seen[n->inputs[j]->id] = true;
@@ -113,7 +113,7 @@ static gf_status init_run(gf_session *s, gf_node **vars, gf_node **inits, int n)
         for (int i = 0; st == GF_OK && i < n; i++) {
             gf_tensor *t = s->vars[vars[i]->var_index];
             memcpy(t->data, vals[i]->data, (size_t)gf_shape_count(vars[i]->shape) * sizeof(float));
-            s->var_ready[vars[i]->var_index] = VAR_READY;
+            s->var_flags[vars[i]->var_index] = VAR_READY;
             s->n_ready++;
         }
         gf__plan_free(p);
@@ -132,13 +132,13 @@ static gf_status init_variables(gf_session *s)
         gf_tensor **v = gf__realloc(s->vars, (size_t)g->n_variables * sizeof *v);
         if (!v) return gf__session_fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
         s->vars = v;
-        unsigned char *ready = gf__realloc(s->var_ready, (size_t)g->n_variables * sizeof *ready);
-        if (!ready) return gf__session_fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
-        s->var_ready = ready;
+        unsigned char *flags = gf__realloc(s->var_flags, (size_t)g->n_variables * sizeof *flags);
+        if (!flags) return gf__session_fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
+        s->var_flags = flags;
         for (int i = s->n_vars; i < g->n_variables; i++) {
             s->vars[i] = gf__calloc(1, sizeof *s->vars[i]);
             if (!s->vars[i]) return gf__session_fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
-            s->var_ready[i] = 0;
+            s->var_flags[i] = 0;
             s->n_vars = i + 1;
         }
     }
@@ -166,7 +166,7 @@ static gf_status init_variables(gf_session *s)
         n = 0;
         for (int i = 0; i < g->n_nodes; i++) {
             gf_node *var = g->nodes[i];
-            if (var->var_index < 0 || (s->var_ready[var->var_index] & VAR_READY)) continue;
+            if (var->var_index < 0 || (s->var_flags[var->var_index] & VAR_READY)) continue;
             if (reads_pending(s, var->init, stack, seen)) continue;
             vars[n] = var;
             inits[n++] = var->init;
@@ -176,7 +176,7 @@ static gf_status init_variables(gf_session *s)
     }
     if (st == GF_OK && s->n_ready < g->n_variables) { /* a cycle: v's init reads v */
         for (int i = 0; i < g->n_nodes; i++)
-            if (g->nodes[i]->var_index >= 0 && !(s->var_ready[g->nodes[i]->var_index] & VAR_READY)) {
+            if (g->nodes[i]->var_index >= 0 && !(s->var_flags[g->nodes[i]->var_index] & VAR_READY)) {
                 st = gf__session_fail(s, GF_ERR_ARG, "initialising variable \"%s\": its initializer reads a variable that cannot be initialised before it",
                                       g->nodes[i]->name);
                 break;
@@ -185,7 +185,7 @@ static gf_status init_variables(gf_session *s)
     gf__free(stack);
     gf__free(seen);
     for (int i = 0; st != GF_OK && i < n; i++) {
-        if (s->var_ready[vars[i]->var_index] & VAR_READY) continue;
+        if (s->var_flags[vars[i]->var_index] & VAR_READY) continue;
         gf_status one = init_run(s, &vars[i], &inits[i], 1);
         if (one != GF_OK) {
             char msg[sizeof s->error];
@@ -252,7 +252,7 @@ void gf_session_free(gf_session *s)
     }
     for (int i = 0; i < s->n_vars; i++) gf_tensor_free(s->vars[i]);
     gf__free(s->vars);
-    gf__free(s->var_ready);
+    gf__free(s->var_flags);
     gf__free(s->rng);
     gf__free(s->rng_ready);
     gf__free(s);
