@@ -3,6 +3,7 @@
  * place buffers by liveness) and executes it with no allocation.
  */
 #include "plan.h"
+#include "session.h"
 #include "kernels/kernels.h"
 
 #include <math.h>

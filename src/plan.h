@@ -127,16 +127,4 @@ void gf__plan_free(gf_plan *p);
 gf_status gf__check_feed(gf_session *s, const gf_node *ph, const gf_tensor *t);
 void gf__plan_stats(const gf_plan *p, gf_plan_stats *out);
 
-/* session.c: what a plan reads from its session. */
-gf_graph *gf__session_graph(const gf_session *s);
-gf_tensor *gf__session_var(gf_session *s, int var_index);
-/* Whether a variable is known to hold only finite numbers: set when a
- * kernel checked it, kept by writes known to be finite, cleared by every
- * other write (restore, commits, in-place adds, gf_session_variable). */
-bool gf__session_var_finite(const gf_session *s, int var_index);
-void gf__session_set_var_finite(gf_session *s, int var_index, bool finite);
-gf_rng *gf__session_rng(gf_session *s, const gf_node *n);
-int gf__session_threads(const gf_session *s);
-bool gf__session_checks(const gf_session *s);
-
 #endif

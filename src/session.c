@@ -2,6 +2,7 @@
  * session.c — sessions: variable storage and initialisation, random
  * streams, the plan cache, and the public run API (checks, then plan.c).
  */
+#include "session.h"
 #include "plan.h"
 
 #include <stdio.h>

@@ -2,7 +2,8 @@
  * checkpoint.c — gf_session_save/restore: a session's variables in a versioned,
  * little-endian, CRC-checked file, saved atomically (docs/checkpoint-format.md).
  */
-#include "plan.h" /* gf__session_graph; internal.h */
+#include "ops/op.h"
+#include "session.h"
 
 #include <errno.h>
 #include <fcntl.h>
