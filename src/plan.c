@@ -3,7 +3,6 @@
  * place buffers by liveness) and executes it with no allocation.
  */
 #include "plan.h"
-#include "session.h"
 #include "kernels/kernels.h"
 
 #include <math.h>
@@ -12,6 +11,15 @@
 #include <string.h>
 
 #define OPROW(id) (&gf__ops[GF_OP_##id])
+
+gf_status gf__plan_fail(const gf_run_ctx *c, gf_status code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->err, c->err_len, fmt, ap);
+    va_end(ap);
+    return code;
+}
 
 static const gf_feed *find_feed(const gf_feed *feeds, int n_feeds, const gf_node *n)
 {
@@ -24,18 +32,18 @@ static const gf_feed *find_feed(const gf_feed *feeds, int n_feeds, const gf_node
 
 /* Iterative post-order DFS (deep graphs cannot overflow the C stack); fed
  * placeholders are leaves. Fills order[] and returns its length, or -1
- * with *st and the session's message set. */
-static int prune(gf_session *s, const gf_feed *feeds, int n_feeds, gf_node *const *roots,
+ * with *st and the message set. */
+static int prune(const gf_run_ctx *c, const gf_feed *feeds, int n_feeds, gf_node *const *roots,
                  int n_roots, int n_fetches, gf_node **order, gf_status *st)
 {
-    gf_graph *g = gf__session_graph(s);
+    gf_graph *g = c->graph;
     int nn = g->n_nodes, n = 0;
     unsigned char *state = gf__calloc((size_t)nn + 1, 1);
     int *root_of = gf__malloc(((size_t)nn + 1) * sizeof *root_of), *next_in = gf__calloc((size_t)nn + 1, sizeof *next_in);
     gf_node **stack = gf__malloc(((size_t)nn + 1) * sizeof *stack);
     if (!state || !root_of || !next_in || !stack) {
         n = -1;
-        *st = gf__session_fail(s, GF_ERR_NOMEM, "session: out of memory planning a run");
+        *st = gf__plan_fail(c, GF_ERR_NOMEM, "session: out of memory planning a run");
         goto done;
     }
     for (int r = 0; r < n_roots && n >= 0; r++) {
@@ -60,10 +68,10 @@ static int prune(gf_session *s, const gf_feed *feeds, int n_feeds, gf_node *cons
             if ((x->op->flags & GF_OPF_PLACEHOLDER) && !fed) {
                 gf_node *need = roots[root_of[x->id]];
                 char b[GF_SHAPE_STR];
-                *st = gf__session_fail(s, GF_ERR_FEED,
-                                 "placeholder \"%s\" of shape %s must be fed: %s \"%s\" (op %s) needs it",
-                                 x->name, gf_shape_format(x->shape, b, sizeof b),
-                                 root_of[x->id] < n_fetches ? "fetch" : "target", need->name, need->op->name);
+                *st = gf__plan_fail(c, GF_ERR_FEED,
+                                    "placeholder \"%s\" of shape %s must be fed: %s \"%s\" (op %s) needs it",
+                                    x->name, gf_shape_format(x->shape, b, sizeof b),
+                                    root_of[x->id] < n_fetches ? "fetch" : "target", need->name, need->op->name);
                 n = -1;
                 break;
             }
@@ -80,22 +88,6 @@ done:
 
 /* ---- shapes ---- */
 
-gf_status gf__check_feed(gf_session *s, const gf_node *ph, const gf_tensor *t)
-{
-    char want[GF_SHAPE_STR], got[GF_SHAPE_STR];
-    if (t->dtype != ph->dtype)
-        return gf__session_fail(s, GF_ERR_FEED, "feed for placeholder \"%s\": dtype %s, expected %s", ph->name,
-                                gf_dtype_name(t->dtype), gf_dtype_name(ph->dtype));
-    bool ok = t->shape.rank == ph->shape.rank;
-    for (int i = 0; ok && i < ph->shape.rank; i++)
-        ok = ph->shape.dim[i] == GF_ANY || ph->shape.dim[i] == t->shape.dim[i];
-    if (!ok)
-        return gf__session_fail(s, GF_ERR_FEED, "feed for placeholder \"%s\": shape %s, expected %s", ph->name,
-                                gf_shape_format(t->shape, got, sizeof got),
-                                gf_shape_format(ph->shape, want, sizeof want));
-    return GF_OK;
-}
-
 static void set_view(gf_pnode *q, float *data)
 {
     q->view = true;
@@ -105,18 +97,16 @@ static void set_view(gf_pnode *q, float *data)
     q->val.capacity = 0;
 }
 
-/* Resolves every pnode's shape from the fed shapes with the op's rule. */
-static gf_status resolve(gf_session *s, gf_plan *p, const gf_feed *feeds, int n_feeds)
+/* Resolves every pnode's shape from the fed shapes (checked against their
+ * placeholders by the caller) with the op's rule. */
+static gf_status resolve(const gf_run_ctx *c, gf_plan *p, const gf_feed *feeds, int n_feeds)
 {
     for (int i = 0; i < p->n_pn; i++) {
         gf_pnode *q = &p->pn[i];
         gf_node *n = &q->n;
         unsigned fl = n->op->flags;
         if (fl & GF_OPF_PLACEHOLDER) {
-            const gf_tensor *t = find_feed(feeds, n_feeds, q->orig)->value;
-            gf_status st = gf__check_feed(s, q->orig, t);
-            if (st != GF_OK) return st;
-            n->shape = t->shape;
+            n->shape = find_feed(feeds, n_feeds, q->orig)->value->shape;
             set_view(q, NULL); /* data set at each run */
             continue;
         }
@@ -137,11 +127,11 @@ static gf_status resolve(gf_session *s, gf_plan *p, const gf_feed *feeds, int n_
         }
         char detail[384];
         if (!n->op->shape(n, in_shape, in_dt, &n->shape, &n->dtype, detail, sizeof detail))
-            return gf__session_fail(s, GF_ERR_SHAPE, "%s \"%s\": %s", n->op->name, n->name, detail);
+            return gf__plan_fail(c, GF_ERR_SHAPE, "%s \"%s\": %s", n->op->name, n->name, detail);
         if (!gf__shape_known(n->shape)) {
             char b[GF_SHAPE_STR];
-            return gf__session_fail(s, GF_ERR_SHAPE, "%s \"%s\": result shape %s is not fully known", n->op->name,
-                                    n->name, gf_shape_format(n->shape, b, sizeof b));
+            return gf__plan_fail(c, GF_ERR_SHAPE, "%s \"%s\": result shape %s is not fully known", n->op->name,
+                                 n->name, gf_shape_format(n->shape, b, sizeof b));
         }
     }
     return GF_OK;
@@ -256,14 +246,14 @@ static size_t floats_of(const gf_pnode *q)
     return (n + 15) / 16 * 16 + (n == 0 ? 16 : 0); /* 64-byte granules */
 }
 
-static gf_status schedule_and_place(gf_session *s, gf_plan *p)
+static gf_status schedule_and_place(const gf_run_ctx *c, gf_plan *p)
 {
     p->steps = gf__malloc(((size_t)p->n_pn + 1) * sizeof *p->steps);
     p->commit = gf__malloc(((size_t)p->n_pn + 1) * sizeof *p->commit);
     size_t *at = gf__malloc(((size_t)p->n_pn + 1) * sizeof *at);
     if (!p->steps || !p->commit || !at) {
         gf__free(at);
-        return gf__session_fail(s, GF_ERR_NOMEM, "session: out of memory planning a run");
+        return gf__plan_fail(c, GF_ERR_NOMEM, "session: out of memory planning a run");
     }
     /* at[i]: pn[i]'s offset in the arena; NOT_PLACED until placed (a value
      * absorbed into a fused chain may still be listed as a control input,
@@ -316,8 +306,8 @@ static gf_status schedule_and_place(gf_session *s, gf_plan *p)
     p->arena = gf__malloc((pl.end ? pl.end : 1) * sizeof(float));
     if (!p->arena) {
         gf__free(at);
-        return gf__session_fail(s, GF_ERR_NOMEM, "session: out of memory for %zu bytes of buffers",
-                                pl.end * sizeof(float));
+        return gf__plan_fail(c, GF_ERR_NOMEM, "session: out of memory for %zu bytes of buffers",
+                             pl.end * sizeof(float));
     }
     for (int i = 0; i < p->n_steps; i++) {
         gf_pnode *q = p->steps[i];
@@ -357,11 +347,11 @@ void gf__plan_free(gf_plan *p)
     gf__free(p);
 }
 
-gf_status gf__plan_compile(gf_session *s, unsigned disabled, const gf_feed *feeds, int n_feeds,
+gf_status gf__plan_compile(const gf_run_ctx *c, unsigned disabled, const gf_feed *feeds, int n_feeds,
                            gf_node *const *fetches, int n_fetches, gf_node *const *targets, int n_targets,
                            gf_plan **out)
 {
-    gf_graph *g = gf__session_graph(s);
+    gf_graph *g = c->graph;
     int n_roots = n_fetches + n_targets;
     gf_plan *p = gf__calloc(1, sizeof *p);
     gf_node **order = gf__malloc(((size_t)g->n_nodes + 1) * sizeof *order);
@@ -379,7 +369,7 @@ gf_status gf__plan_compile(gf_session *s, unsigned disabled, const gf_feed *feed
         p->fetch_copy = gf__calloc((size_t)n_fetches + 1, sizeof *p->fetch_copy);
     }
     if (!p || !order || !roots || !index || !proots || !p->key || !p->fed_shape || !p->fetch || !p->fetch_copy) {
-        st = gf__session_fail(s, GF_ERR_NOMEM, "session: out of memory planning a run");
+        st = gf__plan_fail(c, GF_ERR_NOMEM, "session: out of memory planning a run");
         goto done;
     }
     int k = 0;
@@ -394,11 +384,11 @@ gf_status gf__plan_compile(gf_session *s, unsigned disabled, const gf_feed *feed
     p->n_fetch = n_fetches;
     for (int i = 0; i < n_roots; i++) roots[i] = i < n_fetches ? fetches[i] : targets[i - n_fetches];
 
-    int n = prune(s, feeds, n_feeds, roots, n_roots, n_fetches, order, &st);
+    int n = prune(c, feeds, n_feeds, roots, n_roots, n_fetches, order, &st);
     if (n < 0) goto done;
     p->pn = gf__calloc((size_t)n + 1, sizeof *p->pn);
     if (!p->pn) {
-        st = gf__session_fail(s, GF_ERR_NOMEM, "session: out of memory planning a run");
+        st = gf__plan_fail(c, GF_ERR_NOMEM, "session: out of memory planning a run");
         goto done;
     }
     p->n_pn = n;
@@ -421,19 +411,19 @@ gf_status gf__plan_compile(gf_session *s, unsigned disabled, const gf_feed *feed
         for (int j = i + 1; j < n; j++) {
             gf_node *b = &p->pn[j].n;
             if ((b->op->flags & GF_OPF_ASSIGN) && PN(b->inputs[0])->orig == PN(a->inputs[0])->orig) {
-                st = gf__session_fail(s, GF_ERR_ARG,
-                                      "variable \"%s\" is assigned twice in one run (by \"%s\" and \"%s\")",
-                                      a->inputs[0]->name, a->name, b->name);
+                st = gf__plan_fail(c, GF_ERR_ARG,
+                                   "variable \"%s\" is assigned twice in one run (by \"%s\" and \"%s\")",
+                                   a->inputs[0]->name, a->name, b->name);
                 goto done;
             }
         }
     }
-    if ((st = resolve(s, p, feeds, n_feeds)) != GF_OK) goto done;
+    if ((st = resolve(c, p, feeds, n_feeds)) != GF_OK) goto done;
 
     if (!(disabled & GF_PLAN_NO_TRANSPOSE)) gf__opt_transpose(p);
     if (!(disabled & GF_PLAN_NO_CSE)) gf__opt_cse(p);
     if (!(disabled & GF_PLAN_NO_FOLD) && (st = gf__opt_fold(p)) != GF_OK) {
-        gf__session_fail(s, st, "session: out of memory folding constants");
+        gf__plan_fail(c, st, "session: out of memory folding constants");
         goto done;
     }
     gf__plan_liveness(p, proots, n_roots);
@@ -445,7 +435,7 @@ gf_status gf__plan_compile(gf_session *s, unsigned disabled, const gf_feed *feed
     }
     if (!(disabled & GF_PLAN_NO_FUSE)) {
         if ((st = gf__opt_fuse(p)) != GF_OK) {
-            gf__session_fail(s, st, "session: out of memory fusing");
+            gf__plan_fail(c, st, "session: out of memory fusing");
             goto done;
         }
         gf__plan_liveness(p, proots, n_roots);
@@ -455,11 +445,11 @@ gf_status gf__plan_compile(gf_session *s, unsigned disabled, const gf_feed *feed
         while (f->alias) f = f->alias;
         p->fetch[i] = f;
     }
-    if ((st = schedule_and_place(s, p)) != GF_OK) goto done;
+    if ((st = schedule_and_place(c, p)) != GF_OK) goto done;
     for (int i = 0; i < n_fetches; i++) {
         gf_pnode *f = p->fetch[i];
         if (f->view && gf__tensor_reshape(&p->fetch_copy[i], f->n.dtype, f->n.shape) != GF_OK) {
-            st = gf__session_fail(s, GF_ERR_NOMEM, "fetch \"%s\": out of memory", f->n.name);
+            st = gf__plan_fail(c, GF_ERR_NOMEM, "fetch \"%s\": out of memory", f->n.name);
             goto done;
         }
     }
@@ -501,30 +491,30 @@ static void axpy(float *restrict v, float alpha, const float *restrict x, int64_
 }
 
 /* With checking on: the first NaN or infinity in a step's result. */
-static gf_status check_step(gf_session *s, const gf_pnode *q)
+static gf_status check_step(const gf_run_ctx *c, const gf_pnode *q)
 {
     if (q->n.dtype != GF_F32) return GF_OK;
     int64_t bad = gf__first_nonfinite(q->val.data, gf_shape_count(q->val.shape));
     if (bad < 0) return GF_OK;
     char b[GF_SHAPE_STR];
-    return gf__session_fail(s, GF_ERR_NUMERIC, "check numerics: op %s \"%s\" produced %s at element %lld of %s",
-                            q->n.op->name, q->n.name, isnan(q->val.data[bad]) ? "NaN" : "infinity",
-                            (long long)bad, gf_shape_format(q->val.shape, b, sizeof b));
+    return gf__plan_fail(c, GF_ERR_NUMERIC, "check numerics: op %s \"%s\" produced %s at element %lld of %s",
+                         q->n.op->name, q->n.name, isnan(q->val.data[bad]) ? "NaN" : "infinity",
+                         (long long)bad, gf_shape_format(q->val.shape, b, sizeof b));
 }
 
-gf_status gf__plan_run(gf_session *s, gf_plan *p, const gf_feed *feeds, int n_feeds, const gf_tensor **outs)
+gf_status gf__plan_run(const gf_run_ctx *c, gf_plan *p, const gf_feed *feeds, int n_feeds, const gf_tensor **outs)
 {
-    int threads = gf__session_threads(s);
-    bool checking = gf__session_checks(s);
+    int threads = c->threads;
+    bool checking = c->check_numerics;
     char kmsg[512];
     for (int i = 0; i < p->n_pn; i++) {
         gf_pnode *q = &p->pn[i];
         if (!q->live) continue;
         unsigned fl = q->n.op->flags;
         if (fl & GF_OPF_PLACEHOLDER) q->val.data = find_feed(feeds, n_feeds, q->orig)->value->data;
-        else if (fl & GF_OPF_VARIABLE) q->val.data = gf__session_var(s, q->n.var_index)->data;
+        else if (fl & GF_OPF_VARIABLE) q->val.data = c->vars[q->n.var_index]->data;
         else if (q->kind == GF_STEP_AXPY || q->kind == GF_STEP_GEMM)
-            q->val.data = gf__session_var(s, gf__pn_in(q, 0)->n.var_index)->data;
+            q->val.data = c->vars[gf__pn_in(q, 0)->n.var_index]->data;
     }
     for (int i = 0; i < p->n_steps; i++) {
         gf_pnode *q = p->steps[i];
@@ -539,31 +529,27 @@ gf_status gf__plan_run(gf_session *s, gf_plan *p, const gf_feed *feeds, int n_fe
             for (int j = 0; j < q->n.n_inputs; j++) in[j] = &gf__pn_in(q, j)->val;
             gf_kctx ctx = { .threads = threads, .msg = kmsg, .msg_len = sizeof kmsg };
             /* Variables known finite are said so; those a kernel checks
-             * are remembered (see gf__session_var_finite). */
+             * are remembered (GF_VAR_FINITE). */
             for (int j = 0; j < q->n.n_inputs && j < 32; j++) {
                 const gf_pnode *x = gf__pn_in(q, j);
-                if ((x->n.op->flags & GF_OPF_VARIABLE) && gf__session_var_finite(s, x->n.var_index))
+                if ((x->n.op->flags & GF_OPF_VARIABLE) && (c->var_flags[x->n.var_index] & GF_VAR_FINITE))
                     ctx.finite_in |= 1u << j;
             }
-            if (q->n.op->flags & GF_OPF_RANDOM) {
-                ctx.rng = gf__session_rng(s, q->orig);
-                if (!ctx.rng)
-                    return gf__session_fail(s, GF_ERR_NOMEM, "%s \"%s\": out of memory", q->n.op->name, q->n.name);
-            }
+            if (q->n.op->flags & GF_OPF_RANDOM) ctx.rng = &c->rng[q->orig->id];
             q->n.op->kernel(&q->val, in, &q->n, &ctx);
-            if (ctx.status != GF_OK) return gf__session_fail(s, ctx.status, "%s", kmsg);
+            if (ctx.status != GF_OK) return gf__plan_fail(c, ctx.status, "%s", kmsg);
             for (int j = 0; ctx.finite_seen && j < q->n.n_inputs && j < 32; j++) {
                 const gf_pnode *x = gf__pn_in(q, j);
                 if ((ctx.finite_seen >> j & 1) && (x->n.op->flags & GF_OPF_VARIABLE))
-                    gf__session_set_var_finite(s, x->n.var_index, true);
+                    c->var_flags[x->n.var_index] |= GF_VAR_FINITE;
             }
-            if (checking && check_step(s, q) != GF_OK) return GF_ERR_NUMERIC;
+            if (checking && check_step(c, q) != GF_OK) return GF_ERR_NUMERIC;
             break;
         }
         case GF_STEP_FUSED: /* its side stores have its shape: all empty or none */
             if (gf_shape_count(q->val.shape) == 0) break;
             gf__k_fused(&q->val, q->fused, threads);
-            if (checking && check_step(s, q) != GF_OK) return GF_ERR_NUMERIC;
+            if (checking && check_step(c, q) != GF_OK) return GF_ERR_NUMERIC;
             break;
         case GF_STEP_AXPY:
         case GF_STEP_GEMM: {
@@ -572,7 +558,7 @@ gf_status gf__plan_run(gf_session *s, gf_plan *p, const gf_feed *feeds, int n_fe
             int vi = gf__pn_in(q, 0)->n.var_index;
             if (q->kind == GF_STEP_AXPY) {
                 axpy(v->data, alpha, q->x->val.data, gf_shape_count(v->shape));
-                gf__session_set_var_finite(s, vi, false);
+                c->var_flags[vi] &= (unsigned char)~GF_VAR_FINITE;
             } else {
                 /* var [m,n] += alpha * op(A) @ op(B) */
                 const gf_tensor *a = &gf__pn_in(q->x, 0)->val, *b = &gf__pn_in(q->x, 1)->val;
@@ -583,7 +569,7 @@ gf_status gf__plan_run(gf_session *s, gf_plan *p, const gf_feed *feeds, int n_fe
                 gf_gemm_hint h = { 0, 0, 0 };
                 gf__gemm_hinted(ta, tb, v->shape.dim[0], v->shape.dim[1], k, alpha, a->data, a->shape.dim[1],
                                 b->data, b->shape.dim[1], 1.0f, v->data, v->shape.dim[1], threads, &h);
-                if (!h.c_finite) gf__session_set_var_finite(s, vi, false);
+                if (!h.c_finite) c->var_flags[vi] &= (unsigned char)~GF_VAR_FINITE;
             }
             break;
         }
@@ -603,9 +589,10 @@ gf_status gf__plan_run(gf_session *s, gf_plan *p, const gf_feed *feeds, int n_fe
     }
     for (int i = 0; i < p->n_commit; i++) {
         gf_pnode *a = p->commit[i];
-        gf_tensor *var = gf__session_var(s, gf__pn_in(a, 0)->n.var_index);
+        int vi = gf__pn_in(a, 0)->n.var_index;
+        gf_tensor *var = c->vars[vi];
         memcpy(var->data, a->val.data, (size_t)gf_shape_count(var->shape) * sizeof(float));
-        gf__session_set_var_finite(s, gf__pn_in(a, 0)->n.var_index, false);
+        c->var_flags[vi] &= (unsigned char)~GF_VAR_FINITE;
     }
     return GF_OK;
 }

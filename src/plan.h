@@ -114,17 +114,46 @@ gf_status gf__opt_fuse(gf_plan *p);
  * large outputs split over up to `threads` threads (the same bits). */
 void gf__k_fused(gf_tensor *out, const gf_fused *f, int threads);
 
+/* Bits of gf_run_ctx.var_flags, one byte per variable. */
+enum {
+    GF_VAR_READY = 1,  /* has a value (the session's: a plan never reads it) */
+    GF_VAR_FINITE = 2  /* known to hold only finite numbers, so the zero-
+                        * skipping GEMM need not check it: set when a kernel
+                        * checked it, kept by writes known to be finite,
+                        * cleared by every other write (restore, commits,
+                        * in-place adds, gf_session_variable) */
+};
+
+/* What a plan is compiled against and run in, lent by its session for one
+ * call (session.c builds it): the plan reads and writes the session's
+ * state through it and never calls back up. */
+typedef struct gf_run_ctx {
+    gf_graph *graph;
+    gf_tensor *const *vars;   /* by var_index: the variables' storage */
+    unsigned char *var_flags; /* by var_index: GF_VAR_* bits */
+    gf_rng *rng;              /* by node id: every random node's stream */
+    int threads;              /* threads a step may use (>= 1) */
+    bool check_numerics;      /* every step's result checked for NaN/inf */
+    char *err;                /* where a failure's message goes: err_len bytes */
+    size_t err_len;
+} gf_run_ctx;
+
+/* Writes a message into c->err; returns code. */
+gf_status gf__plan_fail(const gf_run_ctx *c, gf_status code, const char *fmt, ...) GF_PRINTF(3, 4);
+
 /* plan.c: compile for one (feeds with their shapes, fetches, targets),
- * run with no allocation, free. Errors go to the session's message. */
-gf_status gf__plan_compile(gf_session *s, unsigned disabled, const gf_feed *feeds, int n_feeds,
+ * run with no allocation, free. Compiling reads only c->graph and c->err.
+ * The feeds are distinct placeholders, each tensor already checked against
+ * its placeholder's dtype and declared shape (session.c does). Errors:
+ * the status, with its message in c->err. */
+gf_status gf__plan_compile(const gf_run_ctx *c, unsigned disabled, const gf_feed *feeds, int n_feeds,
                            gf_node *const *fetches, int n_fetches, gf_node *const *targets, int n_targets,
                            gf_plan **out);
 bool gf__plan_matches(const gf_plan *p, const gf_feed *feeds, int n_feeds, gf_node *const *fetches,
                       int n_fetches, gf_node *const *targets, int n_targets);
-gf_status gf__plan_run(gf_session *s, gf_plan *p, const gf_feed *feeds, int n_feeds, const gf_tensor **outs);
+gf_status gf__plan_run(const gf_run_ctx *c, gf_plan *p, const gf_feed *feeds, int n_feeds,
+                       const gf_tensor **outs);
 void gf__plan_free(gf_plan *p);
-/* A fed tensor against its placeholder's dtype and declared shape. */
-gf_status gf__check_feed(gf_session *s, const gf_node *ph, const gf_tensor *t);
 void gf__plan_stats(const gf_plan *p, gf_plan_stats *out);
 
 #endif

@@ -18,13 +18,12 @@ struct gf_session {
     gf_tensor **vars;       /* by var_index; each header allocated on its own so
                              * that pointers lent by gf_session_variable survive
                              * the array growing */
-    unsigned char *var_flags; /* per variable, bits: VAR_READY (has a value),
-                             * VAR_FINITE (known to hold only finite numbers:
-                             * the zero-skipping GEMM need not check it) */
+    unsigned char *var_flags; /* per variable, bits: GF_VAR_READY (has a
+                             * value), GF_VAR_FINITE (plan.h) */
     int n_ready;            /* variables with a value */
     int n_rng;
-    gf_rng *rng;            /* by node id, for random ops */
-    bool *rng_ready;
+    gf_rng *rng;            /* by node id, up to the last random node */
+    int rng_scanned;        /* graph nodes looked at for random ops */
     gf_plan *plans;         /* most recently used first */
     int threads;
     bool check_numerics;    /* every step's result checked for NaN/inf */
@@ -32,18 +31,14 @@ struct gf_session {
 };
 
 #define MAX_PLANS 32
-enum { VAR_READY = 1, VAR_FINITE = 2 };
 
 gf_graph *gf__session_graph(const gf_session *s) { return s->g; }
 gf_tensor *gf__session_var(gf_session *s, int var_index) { return s->vars[var_index]; }
-bool gf__session_var_finite(const gf_session *s, int var_index) { return s->var_flags[var_index] & VAR_FINITE; }
 void gf__session_set_var_finite(gf_session *s, int var_index, bool finite)
 {
-    if (finite) s->var_flags[var_index] |= VAR_FINITE;
-    else s->var_flags[var_index] &= (unsigned char)~VAR_FINITE;
+    if (finite) s->var_flags[var_index] |= GF_VAR_FINITE;
+    else s->var_flags[var_index] &= (unsigned char)~GF_VAR_FINITE;
 }
-int gf__session_threads(const gf_session *s) { return s->threads; }
-bool gf__session_checks(const gf_session *s) { return s->check_numerics; }
 
 gf_status gf__session_fail(gf_session *s, gf_status code, const char *fmt, ...)
 {
@@ -54,27 +49,38 @@ gf_status gf__session_fail(gf_session *s, gf_status code, const char *fmt, ...)
     return code;
 }
 
-/* ---- random streams and variables ---- */
+/* ---- random streams, the run context, variables ---- */
 
-gf_rng *gf__session_rng(gf_session *s, const gf_node *n)
+/* Gives every random node of the graph its stream, seeded from the session
+ * seed and the node id (one stream per node: results do not depend on run
+ * order); the streams of nodes added since the last call are made here. */
+static gf_status make_streams(gf_session *s)
 {
-    if (n->id >= s->n_rng) {
-        int cap = s->g->n_nodes + 16;
-        gf_rng *r = gf__realloc(s->rng, (size_t)cap * sizeof *r);
-        if (!r) return NULL;
+    gf_graph *g = s->g;
+    int need = s->n_rng;
+    for (int i = s->rng_scanned; i < g->n_nodes; i++)
+        if (g->nodes[i]->op->flags & GF_OPF_RANDOM) need = i + 1;
+    if (need > s->n_rng) {
+        gf_rng *r = gf__realloc(s->rng, (size_t)need * sizeof *r);
+        if (!r) return gf__session_fail(s, GF_ERR_NOMEM, "session: out of memory for random streams");
+        for (int i = s->n_rng; i < need; i++) gf_rng_seed(&r[i], s->seed, (uint64_t)i);
         s->rng = r;
-        bool *ready = gf__realloc(s->rng_ready, (size_t)cap * sizeof *ready);
-        if (!ready) return NULL;
-        s->rng_ready = ready;
-        for (int i = s->n_rng; i < cap; i++) ready[i] = false;
-        s->n_rng = cap;
+        s->n_rng = need;
     }
-    if (!s->rng_ready[n->id]) {
-        /* One stream per node: results do not depend on run order. */
-        gf_rng_seed(&s->rng[n->id], s->seed, (uint64_t)n->id);
-        s->rng_ready[n->id] = true;
-    }
-    return &s->rng[n->id];
+    s->rng_scanned = g->n_nodes;
+    return GF_OK;
+}
+
+/* What a plan needs of s to compile and run (plan.h): made for each call,
+ * after the variables and the streams are allocated. */
+static gf_status run_ctx(gf_session *s, gf_run_ctx *c)
+{
+    gf_status st = make_streams(s);
+    if (st != GF_OK) return st;
+    *c = (gf_run_ctx){ .graph = s->g, .vars = s->vars, .var_flags = s->var_flags, .rng = s->rng,
+                       .threads = s->threads, .check_numerics = s->check_numerics,
+                       .err = s->error, .err_len = sizeof s->error };
+    return GF_OK;
 }
 
 /* Whether the subgraph of x reads a variable that has no value yet. */
@@ -86,7 +92,7 @@ static bool reads_pending(gf_session *s, gf_node *x, gf_node **stack, bool *seen
     seen[x->id] = true;
     while (sp) {
         gf_node *n = stack[--sp];
-        if (n->var_index >= 0 && !(s->var_flags[n->var_index] & VAR_READY)) return true;
+        if (n->var_index >= 0 && !(s->var_flags[n->var_index] & GF_VAR_READY)) return true;
         for (int j = 0; j < n->n_inputs; j++)
             if (!seen[n->inputs[j]->id]) {
                 seen[n->inputs[j]->id] = true;
@@ -106,15 +112,18 @@ static gf_status init_run(gf_session *s, gf_node **vars, gf_node **inits, int n)
     for (int i = 0; i < n; i++)
         if (gf__tensor_reshape(s->vars[vars[i]->var_index], GF_F32, vars[i]->shape) != GF_OK)
             return gf__session_fail(s, GF_ERR_NOMEM, "variable \"%s\": out of memory", vars[i]->name);
+    gf_run_ctx c;
+    gf_status st = run_ctx(s, &c);
+    if (st != GF_OK) return st;
     const gf_tensor **vals = gf__malloc(((size_t)n + 1) * sizeof *vals);
     if (!vals) return gf__session_fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
-    gf_status st = gf__plan_compile(s, s->disabled, NULL, 0, inits, n, NULL, 0, &p);
+    st = gf__plan_compile(&c, s->disabled, NULL, 0, inits, n, NULL, 0, &p);
     if (st == GF_OK) {
-        st = gf__plan_run(s, p, NULL, 0, vals);
+        st = gf__plan_run(&c, p, NULL, 0, vals);
         for (int i = 0; st == GF_OK && i < n; i++) {
             gf_tensor *t = s->vars[vars[i]->var_index];
             memcpy(t->data, vals[i]->data, (size_t)gf_shape_count(vars[i]->shape) * sizeof(float));
-            s->var_flags[vars[i]->var_index] = VAR_READY;
+            s->var_flags[vars[i]->var_index] = GF_VAR_READY;
             s->n_ready++;
         }
         gf__plan_free(p);
@@ -167,7 +176,7 @@ static gf_status init_variables(gf_session *s)
         n = 0;
         for (int i = 0; i < g->n_nodes; i++) {
             gf_node *var = g->nodes[i];
-            if (var->var_index < 0 || (s->var_flags[var->var_index] & VAR_READY)) continue;
+            if (var->var_index < 0 || (s->var_flags[var->var_index] & GF_VAR_READY)) continue;
             if (reads_pending(s, var->init, stack, seen)) continue;
             vars[n] = var;
             inits[n++] = var->init;
@@ -177,7 +186,7 @@ static gf_status init_variables(gf_session *s)
     }
     if (st == GF_OK && s->n_ready < g->n_variables) { /* a cycle: v's init reads v */
         for (int i = 0; i < g->n_nodes; i++)
-            if (g->nodes[i]->var_index >= 0 && !(s->var_flags[g->nodes[i]->var_index] & VAR_READY)) {
+            if (g->nodes[i]->var_index >= 0 && !(s->var_flags[g->nodes[i]->var_index] & GF_VAR_READY)) {
                 st = gf__session_fail(s, GF_ERR_ARG, "initialising variable \"%s\": its initializer reads a variable that cannot be initialised before it",
                                       g->nodes[i]->name);
                 break;
@@ -186,7 +195,7 @@ static gf_status init_variables(gf_session *s)
     gf__free(stack);
     gf__free(seen);
     for (int i = 0; st != GF_OK && i < n; i++) {
-        if (s->var_flags[vars[i]->var_index] & VAR_READY) continue;
+        if (s->var_flags[vars[i]->var_index] & GF_VAR_READY) continue;
         gf_status one = init_run(s, &vars[i], &inits[i], 1);
         if (one != GF_OK) {
             char msg[sizeof s->error];
@@ -255,7 +264,6 @@ void gf_session_free(gf_session *s)
     gf__free(s->vars);
     gf__free(s->var_flags);
     gf__free(s->rng);
-    gf__free(s->rng_ready);
     gf__free(s);
 }
 
@@ -278,10 +286,28 @@ static gf_status check_nodes(gf_session *s, const char *what, gf_node *const *no
     return GF_OK;
 }
 
-/* Checks a run's arguments and finds or compiles its plan. */
+/* A fed tensor against its placeholder's dtype and declared shape. */
+static gf_status check_feed(gf_session *s, const gf_node *ph, const gf_tensor *t)
+{
+    char want[GF_SHAPE_STR], got[GF_SHAPE_STR];
+    if (t->dtype != ph->dtype)
+        return gf__session_fail(s, GF_ERR_FEED, "feed for placeholder \"%s\": dtype %s, expected %s", ph->name,
+                                gf_dtype_name(t->dtype), gf_dtype_name(ph->dtype));
+    bool ok = t->shape.rank == ph->shape.rank;
+    for (int i = 0; ok && i < ph->shape.rank; i++)
+        ok = ph->shape.dim[i] == GF_ANY || ph->shape.dim[i] == t->shape.dim[i];
+    if (!ok)
+        return gf__session_fail(s, GF_ERR_FEED, "feed for placeholder \"%s\": shape %s, expected %s", ph->name,
+                                gf_shape_format(t->shape, got, sizeof got),
+                                gf_shape_format(ph->shape, want, sizeof want));
+    return GF_OK;
+}
+
+/* Checks a run's arguments and finds or compiles its plan, and the context
+ * to run it in. */
 static gf_status prepare(gf_session *s, const gf_feed *feeds, int n_feeds, gf_node *const *fetches,
                          int n_fetches, gf_node *const *targets, int n_targets, const gf_tensor **outs,
-                         gf_plan **out)
+                         gf_plan **out, gf_run_ctx *c)
 {
     if (!s) return GF_ERR_ARG;
     if (s->status != GF_OK) return s->status; /* the message stays */
@@ -308,10 +334,11 @@ static gf_status prepare(gf_session *s, const gf_feed *feeds, int n_feeds, gf_no
         for (int j = 0; j < i; j++)
             if (feeds[j].node == n)
                 return gf__session_fail(s, GF_ERR_FEED, "run: placeholder \"%s\" is fed twice", n->name);
-        if ((st = gf__check_feed(s, n, t)) != GF_OK) return st; /* needed or not */
+        if ((st = check_feed(s, n, t)) != GF_OK) return st; /* needed or not */
     }
     for (int i = 0; i < n_fetches; i++) outs[i] = NULL;
     if ((st = init_variables(s)) != GF_OK) return st;
+    if ((st = run_ctx(s, c)) != GF_OK) return st;
 
     /* The plan for this (fetches, targets, feeds and their shapes): moved to
      * the front of the cache when found; compiled, and the least recently
@@ -326,7 +353,7 @@ static gf_status prepare(gf_session *s, const gf_feed *feeds, int n_feeds, gf_no
     if (p) {
         *link = p->next;
     } else {
-        if ((st = gf__plan_compile(s, s->disabled, feeds, n_feeds, fetches, n_fetches, targets, n_targets, &p)) != GF_OK)
+        if ((st = gf__plan_compile(c, s->disabled, feeds, n_feeds, fetches, n_fetches, targets, n_targets, &p)) != GF_OK)
             return st;
         if (depth >= MAX_PLANS) { /* drop the last */
             gf_plan **last = &s->plans;
@@ -346,9 +373,10 @@ gf_status gf_session_run(gf_session *s, const gf_feed *feeds, int n_feeds,
                          int n_targets, const gf_tensor **outs)
 {
     gf_plan *p;
-    gf_status st = prepare(s, feeds, n_feeds, fetches, n_fetches, targets, n_targets, outs, &p);
+    gf_run_ctx c;
+    gf_status st = prepare(s, feeds, n_feeds, fetches, n_fetches, targets, n_targets, outs, &p, &c);
     if (st != GF_OK) return st;
-    st = gf__plan_run(s, p, feeds, n_feeds, outs);
+    st = gf__plan_run(&c, p, feeds, n_feeds, outs);
     if (st != GF_OK)
         for (int i = 0; i < n_fetches; i++) outs[i] = NULL;
     else
@@ -366,7 +394,8 @@ gf_status gf_session_plan_stats(gf_session *s, const gf_feed *feeds, int n_feeds
     if (!out) return gf__session_fail(s, GF_ERR_ARG, "plan_stats: out is NULL");
     if (n_fetches > 64) return gf__session_fail(s, GF_ERR_ARG, "plan_stats: %d fetches, at most 64", n_fetches);
     gf_plan *p;
-    gf_status st = prepare(s, feeds, n_feeds, fetches, n_fetches, targets, n_targets, outs, &p);
+    gf_run_ctx c;
+    gf_status st = prepare(s, feeds, n_feeds, fetches, n_fetches, targets, n_targets, outs, &p, &c);
     if (st != GF_OK) return st;
     gf__plan_stats(p, out);
     return GF_OK;

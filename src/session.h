@@ -16,13 +16,8 @@ gf_status gf__session_init_variables(gf_session *s);
 
 gf_graph *gf__session_graph(const gf_session *s);
 gf_tensor *gf__session_var(gf_session *s, int var_index);
-/* Whether a variable is known to hold only finite numbers: set when a
- * kernel checked it, kept by writes known to be finite, cleared by every
- * other write (restore, commits, in-place adds, gf_session_variable). */
-bool gf__session_var_finite(const gf_session *s, int var_index);
+/* Sets or clears the bit that says a variable holds only finite numbers
+ * (GF_VAR_FINITE, plan.h): a write the session cannot vouch for clears it. */
 void gf__session_set_var_finite(gf_session *s, int var_index, bool finite);
-gf_rng *gf__session_rng(gf_session *s, const gf_node *n);
-int gf__session_threads(const gf_session *s);
-bool gf__session_checks(const gf_session *s);
 
 #endif
