@@ -144,7 +144,7 @@ int gf__step_inputs(const gf_pnode *p, gf_pnode **in)
     int k = 0;
     switch (p->kind) {
     case GF_STEP_FUSED:
-        for (int i = 0; i < p->fused->n_in; i++) in[k++] = p->fused->in[i];
+        for (int i = 0; i < p->fused->prog.n_in; i++) in[k++] = p->fused->in[i];
         return k;
     case GF_STEP_AXPY:
     case GF_STEP_GEMM:
@@ -283,8 +283,8 @@ static gf_status schedule_and_place(const gf_run_ctx *c, gf_plan *p)
         gf_pnode *q = p->steps[i], *in[GF_FUSED_MAX_IN + 4];
         if (q->kind == GF_STEP_AXPY || q->kind == GF_STEP_GEMM) continue; /* writes the variable */
         at[q - p->pn] = place(&pl, floats_of(q));
-        for (int s2 = 0; q->kind == GF_STEP_FUSED && s2 < q->fused->n_insn; s2++) {
-            gf_pnode *side = q->fused->insn[s2].store; /* stored on the side */
+        for (int s2 = 0; q->kind == GF_STEP_FUSED && s2 < q->fused->prog.n_insn; s2++) {
+            gf_pnode *side = q->fused->store[s2]; /* stored on the side */
             if (side) at[side - p->pn] = place(&pl, floats_of(side));
         }
         if (q->last_use < 0 && !q->fetched && !(q->n.op->flags & GF_OPF_ASSIGN) && reuse)
@@ -316,8 +316,8 @@ static gf_status schedule_and_place(const gf_run_ctx *c, gf_plan *p)
         q->val.capacity = 0;
         if (q->kind == GF_STEP_AXPY || q->kind == GF_STEP_GEMM) q->view = true; /* the variable */
         else q->val.data = p->arena + at[q - p->pn];
-        for (int k = 0; q->kind == GF_STEP_FUSED && k < q->fused->n_insn; k++) {
-            gf_pnode *side = q->fused->insn[k].store;
+        for (int k = 0; q->kind == GF_STEP_FUSED && k < q->fused->prog.n_insn; k++) {
+            gf_pnode *side = q->fused->store[k];
             if (!side) continue;
             side->val = (gf_tensor){ .dtype = side->n.dtype, .shape = side->n.shape,
                                      .data = p->arena + at[side - p->pn] };
@@ -548,7 +548,7 @@ gf_status gf__plan_run(const gf_run_ctx *c, gf_plan *p, const gf_feed *feeds, in
         }
         case GF_STEP_FUSED: /* its side stores have its shape: all empty or none */
             if (gf_shape_count(q->val.shape) == 0) break;
-            gf__k_fused(&q->val, q->fused, threads);
+            gf__k_fused(&q->val, &q->fused->prog, threads);
             if (checking && check_step(c, q) != GF_OK) return GF_ERR_NUMERIC;
             break;
         case GF_STEP_AXPY:

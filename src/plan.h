@@ -6,6 +6,7 @@
 #define GF_PLAN_H
 
 #include "ops/op.h"
+#include "kernels/fused.h"
 
 /* Rewrite switches: the public GF_NO_* bits (gradflow.h). */
 enum {
@@ -30,19 +31,15 @@ typedef struct gf_pnode gf_pnode;
 /* The largest constant the folder computes at compile time (4 MB). */
 #define GF_FOLD_MAX_FLOATS ((int64_t)1 << 20)
 
-#define GF_FUSED_MAX_IN 8
-#define GF_FUSED_MAX_INSN 24
-
-/* A fused elementwise chain: a register program run over blocks of the
- * output. Register r < n_in is external input r (read with broadcast
- * strides); instruction i writes register n_in + i; the last one is out.
- * An instruction with a store also writes its pnode's buffer, for readers
- * outside the chain (all of which run after it). */
+/* A fused elementwise chain: the program the fused kernel runs
+ * (kernels/fused.h), and the pnodes behind its tensors. Instruction k
+ * with a store writes store[k]'s buffer, for readers outside the chain
+ * (all of which run after it). */
 typedef struct gf_fused {
-    int n_in, n_insn;
+    gf_fused_prog prog;                 /* prog.in[i] is &in[i]->val, and
+                                         * prog.insn[k].store &store[k]->val */
     gf_pnode *in[GF_FUSED_MAX_IN];
-    int64_t stride[GF_FUSED_MAX_IN][GF_MAX_RANK]; /* in the output's rank-4 view */
-    struct { gf_ew_fn fn; int a, b; gf_pnode *store; } insn[GF_FUSED_MAX_INSN];
+    gf_pnode *store[GF_FUSED_MAX_INSN]; /* or NULL */
 } gf_fused;
 
 /* A pnode: a planner-owned copy of a graph node (op row, attributes, id for
@@ -109,10 +106,6 @@ gf_status gf__opt_fold(gf_plan *p);  /* GF_ERR_NOMEM when out of memory */
 void gf__opt_inplace(gf_plan *p);
 void gf__opt_inplace_gemm(gf_plan *p);
 gf_status gf__opt_fuse(gf_plan *p);
-
-/* The fused kernel (kernels/fused.c): out = the program over its inputs,
- * large outputs split over up to `threads` threads (the same bits). */
-void gf__k_fused(gf_tensor *out, const gf_fused *f, int threads);
 
 /* Bits of gf_run_ctx.var_flags, one byte per variable. */
 enum {
