@@ -3,7 +3,7 @@
  * over the output 256 elements at a time, so intermediates stay in cache.
  */
 #include "fused.h"
-#include "gemm_impl.h"
+#include "threads.h"
 
 #include <string.h>
 
