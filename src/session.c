@@ -1,9 +1,10 @@
 /*
  * session.c — sessions: variable storage and initialisation, random
- * streams, the plan cache, and the public run API (checks, then plan.c).
+ * streams, the plan cache, and the public run API (checks, then the
+ * planner: src/plan/).
  */
 #include "session.h"
-#include "plan.h"
+#include "plan/plan.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,7 @@ struct gf_session {
                              * that pointers lent by gf_session_variable survive
                              * the array growing */
     unsigned char *var_flags; /* per variable, bits: GF_VAR_READY (has a
-                             * value), GF_VAR_FINITE (plan.h) */
+                             * value), GF_VAR_FINITE (plan/plan.h) */
     int n_ready;            /* variables with a value */
     int n_rng;
     gf_rng *rng;            /* by node id, up to the last random node */
@@ -71,7 +72,7 @@ static gf_status make_streams(gf_session *s)
     return GF_OK;
 }
 
-/* What a plan needs of s to compile and run (plan.h): made for each call,
+/* What a plan needs of s to compile and run (plan/plan.h): made for each call,
  * after the variables and the streams are allocated. */
 static gf_status run_ctx(gf_session *s, gf_run_ctx *c)
 {

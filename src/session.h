@@ -1,7 +1,7 @@
 /*
  * session.h — what the rest of the library asks of a session (session.c):
  * its message, its graph, its variables. The planner never includes it:
- * the session hands a plan what a run needs (plan.h).
+ * the session hands a plan what a run needs (plan/plan.h).
  */
 #ifndef GF_SESSION_H
 #define GF_SESSION_H
@@ -17,7 +17,8 @@ gf_status gf__session_init_variables(gf_session *s);
 gf_graph *gf__session_graph(const gf_session *s);
 gf_tensor *gf__session_var(gf_session *s, int var_index);
 /* Sets or clears the bit that says a variable holds only finite numbers
- * (GF_VAR_FINITE, plan.h): a write the session cannot vouch for clears it. */
+ * (GF_VAR_FINITE, plan/plan.h): a write the session cannot vouch for
+ * clears it. */
 void gf__session_set_var_finite(gf_session *s, int var_index, bool finite);
 
 #endif

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "article.h"
-#include "plan.h"
+#include "plan/plan.h"
 
 enum { MANUAL, AUTODIFF };
 

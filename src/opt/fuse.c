@@ -2,7 +2,7 @@
  * fuse.c — rewrite: a tree of elementwise ops whose inner values nobody else
  * reads becomes one step that runs them block by block, in cache.
  */
-#include "../plan.h"
+#include "../plan/plan.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,12 +1,15 @@
 /*
  * plan.h — compiled runs: the planner's private copy of the pruned graph
- * (pnodes), the rewrites that transform it, and the flat step list it runs.
+ * (pnodes), the rewrites that transform it (src/opt/), and the flat step
+ * list it runs. compile.c compiles, place.c schedules and places buffers,
+ * run.c runs. The session (session.c) calls in with a gf_run_ctx; the
+ * planner calls down into the kernels (src/kernels/), never back up.
  */
 #ifndef GF_PLAN_H
 #define GF_PLAN_H
 
-#include "ops/op.h"
-#include "kernels/fused.h"
+#include "../kernels/fused.h"
+#include "../ops/op.h"
 
 /* Rewrite switches: the public GF_NO_* bits (gradflow.h). */
 enum {
@@ -99,6 +102,9 @@ int gf__step_inputs(const gf_pnode *p, gf_pnode **in);
  * and targets. */
 void gf__plan_liveness(gf_plan *p, gf_pnode *const *roots, int n_roots);
 
+/* The feed of placeholder n, or NULL. */
+const gf_feed *gf__plan_feed(const gf_feed *feeds, int n_feeds, const gf_node *n);
+
 /* Rewrites (src/opt/), each a pass over pn in order. */
 void gf__opt_transpose(gf_plan *p);
 void gf__opt_cse(gf_plan *p);
@@ -134,8 +140,13 @@ typedef struct gf_run_ctx {
 /* Writes a message into c->err; returns code. */
 gf_status gf__plan_fail(const gf_run_ctx *c, gf_status code, const char *fmt, ...) GF_PRINTF(3, 4);
 
-/* plan.c: compile for one (feeds with their shapes, fetches, targets),
- * run with no allocation, free. Compiling reads only c->graph and c->err.
+/* place.c: the steps in the order they run (topological, in-place updates
+ * last), the commits, and every step's buffer in one arena (reused after
+ * a value's last reader unless GF_PLAN_NO_REUSE). */
+gf_status gf__plan_place(const gf_run_ctx *c, gf_plan *p);
+
+/* Compile for one (feeds with their shapes, fetches, targets), run with
+ * no allocation (run.c), free. Compiling reads only c->graph and c->err.
  * The feeds are distinct placeholders, each tensor already checked against
  * its placeholder's dtype and declared shape (session.c does). Errors:
  * the status, with its message in c->err. */

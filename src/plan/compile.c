@@ -1,11 +1,11 @@
 /*
- * plan.c — compiles a run (prune, copy, resolve shapes, rewrite, schedule,
- * place buffers by liveness) and executes it with no allocation.
+ * compile.c — compiles a run: prune the graph to what the fetches and
+ * targets need, copy it into pnodes, resolve shapes, rewrite (src/opt/),
+ * then schedule and place buffers (place.c); the plan cache's key match,
+ * liveness, statistics.
  */
 #include "plan.h"
-#include "kernels/kernels.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +21,7 @@ gf_status gf__plan_fail(const gf_run_ctx *c, gf_status code, const char *fmt, ..
     return code;
 }
 
-static const gf_feed *find_feed(const gf_feed *feeds, int n_feeds, const gf_node *n)
+const gf_feed *gf__plan_feed(const gf_feed *feeds, int n_feeds, const gf_node *n)
 {
     for (int i = 0; i < n_feeds; i++)
         if (feeds[i].node == n) return &feeds[i];
@@ -54,7 +54,7 @@ static int prune(const gf_run_ctx *c, const gf_feed *feeds, int n_feeds, gf_node
         root_of[roots[r]->id] = r;
         while (sp) {
             gf_node *x = stack[sp - 1];
-            bool fed = find_feed(feeds, n_feeds, x) != NULL;
+            bool fed = gf__plan_feed(feeds, n_feeds, x) != NULL;
             if (!fed && next_in[x->id] < x->n_inputs) {
                 gf_node *in = x->inputs[next_in[x->id]++];
                 if (!state[in->id]) {
@@ -106,7 +106,7 @@ static gf_status resolve(const gf_run_ctx *c, gf_plan *p, const gf_feed *feeds, 
         gf_node *n = &q->n;
         unsigned fl = n->op->flags;
         if (fl & GF_OPF_PLACEHOLDER) {
-            n->shape = find_feed(feeds, n_feeds, q->orig)->value->shape;
+            n->shape = gf__plan_feed(feeds, n_feeds, q->orig)->value->shape;
             set_view(q, NULL); /* data set at each run */
             continue;
         }
@@ -189,142 +189,6 @@ void gf__plan_liveness(gf_plan *p, gf_pnode *const *roots, int n_roots)
             in[j]->users += reads;
         }
     }
-}
-
-/* ---- placement: offsets in one arena, reused after a value's last use ---- */
-
-typedef struct span { size_t at, len; } span;
-
-typedef struct placer {
-    span *free;
-    int n_free, cap;
-    size_t end;
-} placer;
-
-static size_t place(placer *pl, size_t len)
-{
-    int best = -1;
-    for (int i = 0; i < pl->n_free; i++)
-        if (pl->free[i].len >= len && (best < 0 || pl->free[i].len < pl->free[best].len)) best = i;
-    if (best < 0) {
-        size_t at = pl->end;
-        pl->end += len;
-        return at;
-    }
-    size_t at = pl->free[best].at;
-    pl->free[best].at += len;
-    pl->free[best].len -= len;
-    return at;
-}
-
-static void release(placer *pl, size_t at, size_t len)
-{
-    for (int i = 0; i < pl->n_free; i++) { /* merge with a neighbour */
-        if (pl->free[i].at + pl->free[i].len == at) {
-            pl->free[i].len += len;
-            return;
-        }
-        if (at + len == pl->free[i].at) {
-            pl->free[i].at = at;
-            pl->free[i].len += len;
-            return;
-        }
-    }
-    if (pl->n_free == pl->cap) {
-        int cap = pl->cap ? 2 * pl->cap : 16;
-        span *f = gf__realloc(pl->free, (size_t)cap * sizeof *f);
-        if (!f) return; /* the span is lost: wastes memory, stays correct */
-        pl->free = f;
-        pl->cap = cap;
-    }
-    pl->free[pl->n_free++] = (span){ at, len };
-}
-
-static size_t floats_of(const gf_pnode *q)
-{
-    size_t n = (size_t)gf_shape_count(q->n.shape);
-    return (n + 15) / 16 * 16 + (n == 0 ? 16 : 0); /* 64-byte granules */
-}
-
-static gf_status schedule_and_place(const gf_run_ctx *c, gf_plan *p)
-{
-    p->steps = gf__malloc(((size_t)p->n_pn + 1) * sizeof *p->steps);
-    p->commit = gf__malloc(((size_t)p->n_pn + 1) * sizeof *p->commit);
-    size_t *at = gf__malloc(((size_t)p->n_pn + 1) * sizeof *at);
-    if (!p->steps || !p->commit || !at) {
-        gf__free(at);
-        return gf__plan_fail(c, GF_ERR_NOMEM, "session: out of memory planning a run");
-    }
-    /* at[i]: pn[i]'s offset in the arena; NOT_PLACED until placed (a value
-     * absorbed into a fused chain may still be listed as a control input,
-     * e.g. of a group that runs before the chain: never release it). */
-    enum { NOT_PLACED = -1 };
-    for (int i = 0; i <= p->n_pn; i++) at[i] = (size_t)NOT_PLACED;
-    /* Ordinary steps in topological order, then the in-place updates, so
-     * that every other read of a variable comes before it changes. */
-    for (int pass = 0; pass < 2; pass++)
-        for (int i = 0; i < p->n_pn; i++) {
-            gf_pnode *q = &p->pn[i];
-            if (!q->live || q->alias || q->view || q->produced_by || q->absorbed) continue;
-            bool upd = q->kind == GF_STEP_AXPY || q->kind == GF_STEP_GEMM;
-            if (upd != (pass == 1)) continue;
-            p->steps[p->n_steps++] = q;
-            if (!upd && (q->n.op->flags & GF_OPF_ASSIGN)) p->commit[p->n_commit++] = q;
-        }
-    for (int i = 0; i < p->n_pn; i++) p->pn[i].last_use = -1;
-    for (int i = 0; i < p->n_steps; i++) {
-        gf_pnode *in[GF_FUSED_MAX_IN + 4];
-        int k = gf__step_inputs(p->steps[i], in);
-        for (int j = 0; j < k; j++) in[j]->last_use = i;
-    }
-    placer pl = { 0 };
-    bool reuse = !(p->disabled & GF_PLAN_NO_REUSE);
-    for (int i = 0; i < p->n_steps; i++) {
-        gf_pnode *q = p->steps[i], *in[GF_FUSED_MAX_IN + 4];
-        if (q->kind == GF_STEP_AXPY || q->kind == GF_STEP_GEMM) continue; /* writes the variable */
-        at[q - p->pn] = place(&pl, floats_of(q));
-        for (int s2 = 0; q->kind == GF_STEP_FUSED && s2 < q->fused->prog.n_insn; s2++) {
-            gf_pnode *side = q->fused->store[s2]; /* stored on the side */
-            if (side) at[side - p->pn] = place(&pl, floats_of(side));
-        }
-        if (q->last_use < 0 && !q->fetched && !(q->n.op->flags & GF_OPF_ASSIGN) && reuse)
-            release(&pl, at[q - p->pn], floats_of(q)); /* nobody reads it */
-        int k = reuse ? gf__step_inputs(q, in) : 0;
-        for (int j = 0; j < k; j++) {
-            gf_pnode *x = in[j];
-            bool placed = at[x - p->pn] != (size_t)NOT_PLACED;
-            bool keep = x->fetched || (x->n.op->flags & GF_OPF_ASSIGN);
-            bool dup = false; /* an input listed twice is released once */
-            for (int m = 0; m < j; m++) dup |= in[m] == x;
-            if (placed && !keep && !dup && x->last_use == i) release(&pl, at[x - p->pn], floats_of(x));
-        }
-    }
-    gf__free(pl.free);
-    /* Never NULL, even when every buffer is empty: a kernel may form
-     * data + 0 on an empty tensor, and that must be defined. */
-    p->arena_floats = pl.end;
-    p->arena = gf__malloc((pl.end ? pl.end : 1) * sizeof(float));
-    if (!p->arena) {
-        gf__free(at);
-        return gf__plan_fail(c, GF_ERR_NOMEM, "session: out of memory for %zu bytes of buffers",
-                             pl.end * sizeof(float));
-    }
-    for (int i = 0; i < p->n_steps; i++) {
-        gf_pnode *q = p->steps[i];
-        q->val.dtype = q->n.dtype;
-        q->val.shape = q->n.shape;
-        q->val.capacity = 0;
-        if (q->kind == GF_STEP_AXPY || q->kind == GF_STEP_GEMM) q->view = true; /* the variable */
-        else q->val.data = p->arena + at[q - p->pn];
-        for (int k = 0; q->kind == GF_STEP_FUSED && k < q->fused->prog.n_insn; k++) {
-            gf_pnode *side = q->fused->store[k];
-            if (!side) continue;
-            side->val = (gf_tensor){ .dtype = side->n.dtype, .shape = side->n.shape,
-                                     .data = p->arena + at[side - p->pn] };
-        }
-    }
-    gf__free(at);
-    return GF_OK;
 }
 
 /* ---- compile ---- */
@@ -445,7 +309,7 @@ gf_status gf__plan_compile(const gf_run_ctx *c, unsigned disabled, const gf_feed
         while (f->alias) f = f->alias;
         p->fetch[i] = f;
     }
-    if ((st = schedule_and_place(c, p)) != GF_OK) goto done;
+    if ((st = gf__plan_place(c, p)) != GF_OK) goto done;
     for (int i = 0; i < n_fetches; i++) {
         gf_pnode *f = p->fetch[i];
         if (f->view && gf__tensor_reshape(&p->fetch_copy[i], f->n.dtype, f->n.shape) != GF_OK) {
@@ -482,120 +346,7 @@ bool gf__plan_matches(const gf_plan *p, const gf_feed *feeds, int n_feeds, gf_no
     return true;
 }
 
-/* ---- run ---- */
-
-/* var [n] += alpha * x [n] */
-static void axpy(float *restrict v, float alpha, const float *restrict x, int64_t n)
-{
-    for (int64_t i = 0; i < n; i++) v[i] += alpha * x[i];
-}
-
-/* With checking on: the first NaN or infinity in a step's result. */
-static gf_status check_step(const gf_run_ctx *c, const gf_pnode *q)
-{
-    if (q->n.dtype != GF_F32) return GF_OK;
-    int64_t bad = gf__first_nonfinite(q->val.data, gf_shape_count(q->val.shape));
-    if (bad < 0) return GF_OK;
-    char b[GF_SHAPE_STR];
-    return gf__plan_fail(c, GF_ERR_NUMERIC, "check numerics: op %s \"%s\" produced %s at element %lld of %s",
-                         q->n.op->name, q->n.name, isnan(q->val.data[bad]) ? "NaN" : "infinity",
-                         (long long)bad, gf_shape_format(q->val.shape, b, sizeof b));
-}
-
-gf_status gf__plan_run(const gf_run_ctx *c, gf_plan *p, const gf_feed *feeds, int n_feeds, const gf_tensor **outs)
-{
-    int threads = c->threads;
-    bool checking = c->check_numerics;
-    char kmsg[512];
-    for (int i = 0; i < p->n_pn; i++) {
-        gf_pnode *q = &p->pn[i];
-        if (!q->live) continue;
-        unsigned fl = q->n.op->flags;
-        if (fl & GF_OPF_PLACEHOLDER) q->val.data = find_feed(feeds, n_feeds, q->orig)->value->data;
-        else if (fl & GF_OPF_VARIABLE) q->val.data = c->vars[q->n.var_index]->data;
-        else if (q->kind == GF_STEP_AXPY || q->kind == GF_STEP_GEMM)
-            q->val.data = c->vars[gf__pn_in(q, 0)->n.var_index]->data;
-    }
-    for (int i = 0; i < p->n_steps; i++) {
-        gf_pnode *q = p->steps[i];
-        switch (q->kind) {
-        case GF_STEP_KERNEL: {
-            /* A result with no elements needs no kernel (only a random op
-             * still draws, to keep its stream's position): kernels never see
-             * an empty output, so none can loop over the other dimensions
-             * of a shape such as [2^31, 14, 0]. Inputs may still be empty. */
-            if (gf_shape_count(q->val.shape) == 0 && !(q->n.op->flags & GF_OPF_RANDOM)) break;
-            const gf_tensor *in[GF_MAX_INPUTS] = { NULL };
-            for (int j = 0; j < q->n.n_inputs; j++) in[j] = &gf__pn_in(q, j)->val;
-            gf_kctx ctx = { .threads = threads, .msg = kmsg, .msg_len = sizeof kmsg };
-            /* Variables known finite are said so; those a kernel checks
-             * are remembered (GF_VAR_FINITE). */
-            for (int j = 0; j < q->n.n_inputs && j < 32; j++) {
-                const gf_pnode *x = gf__pn_in(q, j);
-                if ((x->n.op->flags & GF_OPF_VARIABLE) && (c->var_flags[x->n.var_index] & GF_VAR_FINITE))
-                    ctx.finite_in |= 1u << j;
-            }
-            if (q->n.op->flags & GF_OPF_RANDOM) ctx.rng = &c->rng[q->orig->id];
-            q->n.op->kernel(&q->val, in, &q->n, &ctx);
-            if (ctx.status != GF_OK) return gf__plan_fail(c, ctx.status, "%s", kmsg);
-            for (int j = 0; ctx.finite_seen && j < q->n.n_inputs && j < 32; j++) {
-                const gf_pnode *x = gf__pn_in(q, j);
-                if ((ctx.finite_seen >> j & 1) && (x->n.op->flags & GF_OPF_VARIABLE))
-                    c->var_flags[x->n.var_index] |= GF_VAR_FINITE;
-            }
-            if (checking && check_step(c, q) != GF_OK) return GF_ERR_NUMERIC;
-            break;
-        }
-        case GF_STEP_FUSED: /* its side stores have its shape: all empty or none */
-            if (gf_shape_count(q->val.shape) == 0) break;
-            gf__k_fused(&q->val, &q->fused->prog, threads);
-            if (checking && check_step(c, q) != GF_OK) return GF_ERR_NUMERIC;
-            break;
-        case GF_STEP_AXPY:
-        case GF_STEP_GEMM: {
-            float alpha = q->sign * (q->scale ? q->scale->val.data[0] : 1.0f);
-            gf_tensor *v = &q->val;
-            int vi = gf__pn_in(q, 0)->n.var_index;
-            if (q->kind == GF_STEP_AXPY) {
-                axpy(v->data, alpha, q->x->val.data, gf_shape_count(v->shape));
-                c->var_flags[vi] &= (unsigned char)~GF_VAR_FINITE;
-            } else {
-                /* var [m,n] += alpha * op(A) @ op(B) */
-                const gf_tensor *a = &gf__pn_in(q->x, 0)->val, *b = &gf__pn_in(q->x, 1)->val;
-                int ta = q->x->n.attrs.transpose_a, tb = q->x->n.attrs.transpose_b;
-                int64_t k = ta ? a->shape.dim[0] : a->shape.dim[1];
-                /* Known finite before, and every value written finite:
-                 * still known finite. */
-                gf_gemm_hint h = { 0, 0, 0 };
-                gf__gemm_hinted(ta, tb, v->shape.dim[0], v->shape.dim[1], k, alpha, a->data, a->shape.dim[1],
-                                b->data, b->shape.dim[1], 1.0f, v->data, v->shape.dim[1], threads, &h);
-                if (!h.c_finite) c->var_flags[vi] &= (unsigned char)~GF_VAR_FINITE;
-            }
-            break;
-        }
-        }
-    }
-    /* Fetches: views (sources, in-place results) are copied, so that what
-     * the caller holds outlives its feeds and the next run. */
-    for (int f = 0; f < p->n_fetch; f++) {
-        gf_pnode *q = p->fetch[f];
-        if (!q->view) {
-            outs[f] = &q->val;
-            continue;
-        }
-        int64_t cnt = gf_shape_count(q->n.shape);
-        if (cnt > 0) memcpy(p->fetch_copy[f].data, q->val.data, (size_t)cnt * sizeof(float));
-        outs[f] = &p->fetch_copy[f];
-    }
-    for (int i = 0; i < p->n_commit; i++) {
-        gf_pnode *a = p->commit[i];
-        int vi = gf__pn_in(a, 0)->n.var_index;
-        gf_tensor *var = c->vars[vi];
-        memcpy(var->data, a->val.data, (size_t)gf_shape_count(var->shape) * sizeof(float));
-        c->var_flags[vi] &= (unsigned char)~GF_VAR_FINITE;
-    }
-    return GF_OK;
-}
+/* ---- statistics ---- */
 
 void gf__plan_stats(const gf_plan *p, gf_plan_stats *out)
 {
