@@ -18,6 +18,7 @@
 #include "gradflow.h"
 #include "kernels/gemm_impl.h"
 #include "kernels/kernels.h"
+#include "kernels/simd.h"
 
 static double min_seconds = 0.2;
 

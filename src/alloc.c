@@ -35,11 +35,3 @@ void gf__free(void *p)
 {
     if (p) current.free(current.ctx, p);
 }
-
-char *gf__strdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = gf__malloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
-}

@@ -3,6 +3,7 @@
  * differences (float32 evaluation, double-precision differencing).
  */
 #include "ops/op.h"
+#include "session.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -22,7 +22,6 @@ void *gf__malloc(size_t n);
 void *gf__calloc(size_t count, size_t size);
 void *gf__realloc(void *p, size_t n);
 void gf__free(void *p);
-char *gf__strdup(const char *s);
 
 /* ---- tensors (tensor.c) ---- */
 
@@ -139,12 +138,6 @@ void *gf__graph_alloc(gf_graph *g, size_t bytes);
 
 /* The graph of the first input that has one, or NULL. */
 gf_graph *gf__graph_of(gf_node *const *inputs, int n);
-
-/* Sets the session's message (session.c); returns code. */
-gf_status gf__session_fail(gf_session *s, gf_status code, const char *fmt, ...) GF_PRINTF(3, 4);
-/* Gives every variable of s that has none a value (session.c): GF_OK, or
- * the failure's code with its message on s. */
-gf_status gf__session_init_variables(gf_session *s);
 
 /* "[?,784]" into a caller buffer of at least GF_SHAPE_STR bytes. */
 #define GF_SHAPE_STR 64

@@ -1,8 +1,10 @@
 /*
  * session.c — sessions: variable storage and initialisation, random
- * streams, the plan cache, and the public run API (checks, then plan.c).
+ * streams, the plan cache, and the public run API (checks, then the
+ * planner: src/plan/).
  */
-#include "plan.h"
+#include "session.h"
+#include "plan/plan.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,13 +19,12 @@ struct gf_session {
     gf_tensor **vars;       /* by var_index; each header allocated on its own so
                              * that pointers lent by gf_session_variable survive
                              * the array growing */
-    unsigned char *var_ready; /* per variable: VAR_READY (has a value), and
-                             * VAR_FINITE (known to hold only finite numbers:
-                             * the zero-skipping GEMM need not check it) */
+    unsigned char *var_flags; /* per variable, bits: GF_VAR_READY (has a
+                             * value), GF_VAR_FINITE (plan/plan.h) */
     int n_ready;            /* variables with a value */
     int n_rng;
-    gf_rng *rng;            /* by node id, for random ops */
-    bool *rng_ready;
+    gf_rng *rng;            /* by node id, up to the last random node */
+    int rng_scanned;        /* graph nodes looked at for random ops */
     gf_plan *plans;         /* most recently used first */
     int threads;
     bool check_numerics;    /* every step's result checked for NaN/inf */
@@ -31,18 +32,14 @@ struct gf_session {
 };
 
 #define MAX_PLANS 32
-enum { VAR_READY = 1, VAR_FINITE = 2 };
 
 gf_graph *gf__session_graph(const gf_session *s) { return s->g; }
 gf_tensor *gf__session_var(gf_session *s, int var_index) { return s->vars[var_index]; }
-bool gf__session_var_finite(const gf_session *s, int var_index) { return s->var_ready[var_index] & VAR_FINITE; }
 void gf__session_set_var_finite(gf_session *s, int var_index, bool finite)
 {
-    if (finite) s->var_ready[var_index] |= VAR_FINITE;
-    else s->var_ready[var_index] &= (unsigned char)~VAR_FINITE;
+    if (finite) s->var_flags[var_index] |= GF_VAR_FINITE;
+    else s->var_flags[var_index] &= (unsigned char)~GF_VAR_FINITE;
 }
-int gf__session_threads(const gf_session *s) { return s->threads; }
-bool gf__session_checks(const gf_session *s) { return s->check_numerics; }
 
 gf_status gf__session_fail(gf_session *s, gf_status code, const char *fmt, ...)
 {
@@ -53,29 +50,38 @@ gf_status gf__session_fail(gf_session *s, gf_status code, const char *fmt, ...)
     return code;
 }
 
-#define fail gf__session_fail
+/* ---- random streams, the run context, variables ---- */
 
-/* ---- random streams and variables ---- */
-
-gf_rng *gf__session_rng(gf_session *s, const gf_node *n)
+/* Gives every random node of the graph its stream, seeded from the session
+ * seed and the node id (one stream per node: results do not depend on run
+ * order); the streams of nodes added since the last call are made here. */
+static gf_status make_streams(gf_session *s)
 {
-    if (n->id >= s->n_rng) {
-        int cap = s->g->n_nodes + 16;
-        gf_rng *r = gf__realloc(s->rng, (size_t)cap * sizeof *r);
-        if (!r) return NULL;
+    gf_graph *g = s->g;
+    int need = s->n_rng;
+    for (int i = s->rng_scanned; i < g->n_nodes; i++)
+        if (g->nodes[i]->op->flags & GF_OPF_RANDOM) need = i + 1;
+    if (need > s->n_rng) {
+        gf_rng *r = gf__realloc(s->rng, (size_t)need * sizeof *r);
+        if (!r) return gf__session_fail(s, GF_ERR_NOMEM, "session: out of memory for random streams");
+        for (int i = s->n_rng; i < need; i++) gf_rng_seed(&r[i], s->seed, (uint64_t)i);
         s->rng = r;
-        bool *ready = gf__realloc(s->rng_ready, (size_t)cap * sizeof *ready);
-        if (!ready) return NULL;
-        s->rng_ready = ready;
-        for (int i = s->n_rng; i < cap; i++) ready[i] = false;
-        s->n_rng = cap;
+        s->n_rng = need;
     }
-    if (!s->rng_ready[n->id]) {
-        /* One stream per node: results do not depend on run order. */
-        gf_rng_seed(&s->rng[n->id], s->seed, (uint64_t)n->id);
-        s->rng_ready[n->id] = true;
-    }
-    return &s->rng[n->id];
+    s->rng_scanned = g->n_nodes;
+    return GF_OK;
+}
+
+/* What a plan needs of s to compile and run (plan/plan.h): made for each call,
+ * after the variables and the streams are allocated. */
+static gf_status run_ctx(gf_session *s, gf_run_ctx *c)
+{
+    gf_status st = make_streams(s);
+    if (st != GF_OK) return st;
+    *c = (gf_run_ctx){ .graph = s->g, .vars = s->vars, .var_flags = s->var_flags, .rng = s->rng,
+                       .threads = s->threads, .check_numerics = s->check_numerics,
+                       .err = s->error, .err_len = sizeof s->error };
+    return GF_OK;
 }
 
 /* Whether the subgraph of x reads a variable that has no value yet. */
@@ -87,7 +93,7 @@ static bool reads_pending(gf_session *s, gf_node *x, gf_node **stack, bool *seen
     seen[x->id] = true;
     while (sp) {
         gf_node *n = stack[--sp];
-        if (n->var_index >= 0 && !(s->var_ready[n->var_index] & VAR_READY)) return true;
+        if (n->var_index >= 0 && !(s->var_flags[n->var_index] & GF_VAR_READY)) return true;
         for (int j = 0; j < n->n_inputs; j++)
             if (!seen[n->inputs[j]->id]) {
                 seen[n->inputs[j]->id] = true;
@@ -106,16 +112,19 @@ static gf_status init_run(gf_session *s, gf_node **vars, gf_node **inits, int n)
      * numbers than a run that never failed. */
     for (int i = 0; i < n; i++)
         if (gf__tensor_reshape(s->vars[vars[i]->var_index], GF_F32, vars[i]->shape) != GF_OK)
-            return fail(s, GF_ERR_NOMEM, "variable \"%s\": out of memory", vars[i]->name);
+            return gf__session_fail(s, GF_ERR_NOMEM, "variable \"%s\": out of memory", vars[i]->name);
+    gf_run_ctx c;
+    gf_status st = run_ctx(s, &c);
+    if (st != GF_OK) return st;
     const gf_tensor **vals = gf__malloc(((size_t)n + 1) * sizeof *vals);
-    if (!vals) return fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
-    gf_status st = gf__plan_compile(s, s->disabled, NULL, 0, inits, n, NULL, 0, &p);
+    if (!vals) return gf__session_fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
+    st = gf__plan_compile(&c, s->disabled, NULL, 0, inits, n, NULL, 0, &p);
     if (st == GF_OK) {
-        st = gf__plan_run(s, p, NULL, 0, vals);
+        st = gf__plan_run(&c, p, NULL, 0, vals);
         for (int i = 0; st == GF_OK && i < n; i++) {
             gf_tensor *t = s->vars[vars[i]->var_index];
             memcpy(t->data, vals[i]->data, (size_t)gf_shape_count(vars[i]->shape) * sizeof(float));
-            s->var_ready[vars[i]->var_index] = VAR_READY;
+            s->var_flags[vars[i]->var_index] = GF_VAR_READY;
             s->n_ready++;
         }
         gf__plan_free(p);
@@ -132,15 +141,15 @@ static gf_status init_variables(gf_session *s)
     gf_graph *g = s->g;
     if (g->n_variables > s->n_vars) {
         gf_tensor **v = gf__realloc(s->vars, (size_t)g->n_variables * sizeof *v);
-        if (!v) return fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
+        if (!v) return gf__session_fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
         s->vars = v;
-        unsigned char *ready = gf__realloc(s->var_ready, (size_t)g->n_variables * sizeof *ready);
-        if (!ready) return fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
-        s->var_ready = ready;
+        unsigned char *flags = gf__realloc(s->var_flags, (size_t)g->n_variables * sizeof *flags);
+        if (!flags) return gf__session_fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
+        s->var_flags = flags;
         for (int i = s->n_vars; i < g->n_variables; i++) {
             s->vars[i] = gf__calloc(1, sizeof *s->vars[i]);
-            if (!s->vars[i]) return fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
-            s->var_ready[i] = 0;
+            if (!s->vars[i]) return gf__session_fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
+            s->var_flags[i] = 0;
             s->n_vars = i + 1;
         }
     }
@@ -159,7 +168,7 @@ static gf_status init_variables(gf_session *s)
         gf__free(inits);
         gf__free(stack);
         gf__free(seen);
-        return fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
+        return gf__session_fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
     }
     /* In waves: a variable whose initializer reads another variable still
      * without a value waits for a later wave. */
@@ -168,7 +177,7 @@ static gf_status init_variables(gf_session *s)
         n = 0;
         for (int i = 0; i < g->n_nodes; i++) {
             gf_node *var = g->nodes[i];
-            if (var->var_index < 0 || (s->var_ready[var->var_index] & VAR_READY)) continue;
+            if (var->var_index < 0 || (s->var_flags[var->var_index] & GF_VAR_READY)) continue;
             if (reads_pending(s, var->init, stack, seen)) continue;
             vars[n] = var;
             inits[n++] = var->init;
@@ -178,21 +187,21 @@ static gf_status init_variables(gf_session *s)
     }
     if (st == GF_OK && s->n_ready < g->n_variables) { /* a cycle: v's init reads v */
         for (int i = 0; i < g->n_nodes; i++)
-            if (g->nodes[i]->var_index >= 0 && !(s->var_ready[g->nodes[i]->var_index] & VAR_READY)) {
-                st = fail(s, GF_ERR_ARG, "initialising variable \"%s\": its initializer reads a variable that cannot be initialised before it",
-                          g->nodes[i]->name);
+            if (g->nodes[i]->var_index >= 0 && !(s->var_flags[g->nodes[i]->var_index] & GF_VAR_READY)) {
+                st = gf__session_fail(s, GF_ERR_ARG, "initialising variable \"%s\": its initializer reads a variable that cannot be initialised before it",
+                                      g->nodes[i]->name);
                 break;
             }
     }
     gf__free(stack);
     gf__free(seen);
     for (int i = 0; st != GF_OK && i < n; i++) {
-        if (s->var_ready[vars[i]->var_index] & VAR_READY) continue;
+        if (s->var_flags[vars[i]->var_index] & GF_VAR_READY) continue;
         gf_status one = init_run(s, &vars[i], &inits[i], 1);
         if (one != GF_OK) {
             char msg[sizeof s->error];
             snprintf(msg, sizeof msg, "%s", s->error);
-            st = fail(s, one, "initialising variable \"%s\": %s", vars[i]->name, msg);
+            st = gf__session_fail(s, one, "initialising variable \"%s\": %s", vars[i]->name, msg);
             break;
         }
     }
@@ -233,11 +242,11 @@ gf_session *gf_session_new(gf_graph *g, const gf_session_options *opt)
     if (s->check_numerics) /* one op per step, and commits only after every check */
         s->disabled |= GF_NO_FUSE | GF_NO_INPLACE;
     if (!g) {
-        s->status = fail(s, GF_ERR_ARG, "session: graph is NULL");
+        s->status = gf__session_fail(s, GF_ERR_ARG, "session: graph is NULL");
         return s;
     }
     if (g->status != GF_OK) {
-        s->status = fail(s, GF_ERR_STATE, "session: the graph is in error: %s", g->error);
+        s->status = gf__session_fail(s, GF_ERR_STATE, "session: the graph is in error: %s", g->error);
         return s;
     }
     gf_status st = init_variables(s);
@@ -254,9 +263,8 @@ void gf_session_free(gf_session *s)
     }
     for (int i = 0; i < s->n_vars; i++) gf_tensor_free(s->vars[i]);
     gf__free(s->vars);
-    gf__free(s->var_ready);
+    gf__free(s->var_flags);
     gf__free(s->rng);
-    gf__free(s->rng_ready);
     gf__free(s);
 }
 
@@ -267,52 +275,71 @@ const char *gf_session_error(const gf_session *s) { return s ? s->error : "sessi
 /* Checks that a node list is usable in this session's graph. */
 static gf_status check_nodes(gf_session *s, const char *what, gf_node *const *nodes, int n)
 {
-    if (n < 0) return fail(s, GF_ERR_ARG, "run: negative number of %s", what);
-    if (n > 0 && !nodes) return fail(s, GF_ERR_ARG, "run: %d %s but the array is NULL", n, what);
+    if (n < 0) return gf__session_fail(s, GF_ERR_ARG, "run: negative number of %s", what);
+    if (n > 0 && !nodes) return gf__session_fail(s, GF_ERR_ARG, "run: %d %s but the array is NULL", n, what);
     for (int i = 0; i < n; i++) {
         gf_node *x = nodes[i];
-        if (!x) return fail(s, GF_ERR_ARG, "run: %s[%d] is NULL", what, i);
+        if (!x) return gf__session_fail(s, GF_ERR_ARG, "run: %s[%d] is NULL", what, i);
         if (x->graph != s->g)
-            return fail(s, GF_ERR_ARG, "run: %s[%d] (\"%s\") belongs to another graph", what, i, x->name);
-        if (x->id < 0) return fail(s, GF_ERR_ARG, "run: %s[%d] is a poisoned node", what, i);
+            return gf__session_fail(s, GF_ERR_ARG, "run: %s[%d] (\"%s\") belongs to another graph", what, i, x->name);
+        if (x->id < 0) return gf__session_fail(s, GF_ERR_ARG, "run: %s[%d] is a poisoned node", what, i);
     }
     return GF_OK;
 }
 
-/* Checks a run's arguments and finds or compiles its plan. */
+/* A fed tensor against its placeholder's dtype and declared shape. */
+static gf_status check_feed(gf_session *s, const gf_node *ph, const gf_tensor *t)
+{
+    char want[GF_SHAPE_STR], got[GF_SHAPE_STR];
+    if (t->dtype != ph->dtype)
+        return gf__session_fail(s, GF_ERR_FEED, "feed for placeholder \"%s\": dtype %s, expected %s", ph->name,
+                                gf_dtype_name(t->dtype), gf_dtype_name(ph->dtype));
+    bool ok = t->shape.rank == ph->shape.rank;
+    for (int i = 0; ok && i < ph->shape.rank; i++)
+        ok = ph->shape.dim[i] == GF_ANY || ph->shape.dim[i] == t->shape.dim[i];
+    if (!ok)
+        return gf__session_fail(s, GF_ERR_FEED, "feed for placeholder \"%s\": shape %s, expected %s", ph->name,
+                                gf_shape_format(t->shape, got, sizeof got),
+                                gf_shape_format(ph->shape, want, sizeof want));
+    return GF_OK;
+}
+
+/* Checks a run's arguments and finds or compiles its plan, and the context
+ * to run it in. */
 static gf_status prepare(gf_session *s, const gf_feed *feeds, int n_feeds, gf_node *const *fetches,
                          int n_fetches, gf_node *const *targets, int n_targets, const gf_tensor **outs,
-                         gf_plan **out)
+                         gf_plan **out, gf_run_ctx *c)
 {
     if (!s) return GF_ERR_ARG;
     if (s->status != GF_OK) return s->status; /* the message stays */
     if (s->g->status != GF_OK)
-        return fail(s, GF_ERR_STATE, "run: the graph is in error: %s", s->g->error);
+        return gf__session_fail(s, GF_ERR_STATE, "run: the graph is in error: %s", s->g->error);
     gf_status st;
     if ((st = check_nodes(s, "fetches", fetches, n_fetches)) != GF_OK) return st;
     if ((st = check_nodes(s, "targets", targets, n_targets)) != GF_OK) return st;
-    if (n_fetches > 0 && !outs) return fail(s, GF_ERR_ARG, "run: %d fetches but outs is NULL", n_fetches);
+    if (n_fetches > 0 && !outs) return gf__session_fail(s, GF_ERR_ARG, "run: %d fetches but outs is NULL", n_fetches);
     if (n_feeds < 0 || (n_feeds > 0 && !feeds))
-        return fail(s, GF_ERR_ARG, "run: %d feeds but the array is NULL", n_feeds);
+        return gf__session_fail(s, GF_ERR_ARG, "run: %d feeds but the array is NULL", n_feeds);
     for (int i = 0; i < n_feeds; i++) {
         gf_node *n = feeds[i].node;
-        if (!n) return fail(s, GF_ERR_ARG, "run: feeds[%d].node is NULL", i);
+        if (!n) return gf__session_fail(s, GF_ERR_ARG, "run: feeds[%d].node is NULL", i);
         if (n->graph != s->g)
-            return fail(s, GF_ERR_ARG, "run: feeds[%d] (\"%s\") belongs to another graph", i, n->name);
-        if (n->id < 0) return fail(s, GF_ERR_ARG, "run: feeds[%d] is a poisoned node", i);
+            return gf__session_fail(s, GF_ERR_ARG, "run: feeds[%d] (\"%s\") belongs to another graph", i, n->name);
+        if (n->id < 0) return gf__session_fail(s, GF_ERR_ARG, "run: feeds[%d] is a poisoned node", i);
         const gf_tensor *t = feeds[i].value;
         if (!t || (!t->data && gf_shape_count(t->shape) > 0))
-            return fail(s, GF_ERR_FEED, "feed for placeholder \"%s\": tensor is NULL", n->name);
+            return gf__session_fail(s, GF_ERR_FEED, "feed for placeholder \"%s\": tensor is NULL", n->name);
         if (!(n->op->flags & GF_OPF_PLACEHOLDER))
-            return fail(s, GF_ERR_FEED, "run: feed %d is for \"%s\" (op %s), which is not a placeholder",
-                        i, n->name, n->op->name);
+            return gf__session_fail(s, GF_ERR_FEED, "run: feed %d is for \"%s\" (op %s), which is not a placeholder",
+                                    i, n->name, n->op->name);
         for (int j = 0; j < i; j++)
             if (feeds[j].node == n)
-                return fail(s, GF_ERR_FEED, "run: placeholder \"%s\" is fed twice", n->name);
-        if ((st = gf__check_feed(s, n, t)) != GF_OK) return st; /* needed or not */
+                return gf__session_fail(s, GF_ERR_FEED, "run: placeholder \"%s\" is fed twice", n->name);
+        if ((st = check_feed(s, n, t)) != GF_OK) return st; /* needed or not */
     }
     for (int i = 0; i < n_fetches; i++) outs[i] = NULL;
     if ((st = init_variables(s)) != GF_OK) return st;
+    if ((st = run_ctx(s, c)) != GF_OK) return st;
 
     /* The plan for this (fetches, targets, feeds and their shapes): moved to
      * the front of the cache when found; compiled, and the least recently
@@ -327,7 +354,7 @@ static gf_status prepare(gf_session *s, const gf_feed *feeds, int n_feeds, gf_no
     if (p) {
         *link = p->next;
     } else {
-        if ((st = gf__plan_compile(s, s->disabled, feeds, n_feeds, fetches, n_fetches, targets, n_targets, &p)) != GF_OK)
+        if ((st = gf__plan_compile(c, s->disabled, feeds, n_feeds, fetches, n_fetches, targets, n_targets, &p)) != GF_OK)
             return st;
         if (depth >= MAX_PLANS) { /* drop the last */
             gf_plan **last = &s->plans;
@@ -347,9 +374,10 @@ gf_status gf_session_run(gf_session *s, const gf_feed *feeds, int n_feeds,
                          int n_targets, const gf_tensor **outs)
 {
     gf_plan *p;
-    gf_status st = prepare(s, feeds, n_feeds, fetches, n_fetches, targets, n_targets, outs, &p);
+    gf_run_ctx c;
+    gf_status st = prepare(s, feeds, n_feeds, fetches, n_fetches, targets, n_targets, outs, &p, &c);
     if (st != GF_OK) return st;
-    st = gf__plan_run(s, p, feeds, n_feeds, outs);
+    st = gf__plan_run(&c, p, feeds, n_feeds, outs);
     if (st != GF_OK)
         for (int i = 0; i < n_fetches; i++) outs[i] = NULL;
     else
@@ -364,10 +392,11 @@ gf_status gf_session_plan_stats(gf_session *s, const gf_feed *feeds, int n_feeds
     const gf_tensor *outs[64];
     if (!s) return GF_ERR_ARG;
     if (s->status != GF_OK) return s->status;
-    if (!out) return fail(s, GF_ERR_ARG, "plan_stats: out is NULL");
-    if (n_fetches > 64) return fail(s, GF_ERR_ARG, "plan_stats: %d fetches, at most 64", n_fetches);
+    if (!out) return gf__session_fail(s, GF_ERR_ARG, "plan_stats: out is NULL");
+    if (n_fetches > 64) return gf__session_fail(s, GF_ERR_ARG, "plan_stats: %d fetches, at most 64", n_fetches);
     gf_plan *p;
-    gf_status st = prepare(s, feeds, n_feeds, fetches, n_fetches, targets, n_targets, outs, &p);
+    gf_run_ctx c;
+    gf_status st = prepare(s, feeds, n_feeds, fetches, n_fetches, targets, n_targets, outs, &p, &c);
     if (st != GF_OK) return st;
     gf__plan_stats(p, out);
     return GF_OK;
@@ -379,7 +408,7 @@ const gf_tensor *gf_session_variable(gf_session *s, gf_node *var)
     if (s->status != GF_OK) return NULL;
     if (check_nodes(s, "variable", &var, 1) != GF_OK) return NULL;
     if (!(var->op->flags & GF_OPF_VARIABLE)) {
-        fail(s, GF_ERR_ARG, "variable: \"%s\" (op %s) is not a variable", var->name, var->op->name);
+        gf__session_fail(s, GF_ERR_ARG, "variable: \"%s\" (op %s) is not a variable", var->name, var->op->name);
         return NULL;
     }
     if (init_variables(s) != GF_OK) return NULL;

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels/gemm_impl.h"
 #include "kernels/kernels.h"
+#include "kernels/simd.h"
 
 static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
 

@@ -13,6 +13,7 @@
 
 #include "kernels/gemm_impl.h"
 #include "kernels/kernels.h"
+#include "kernels/simd.h"
 
 /* The value the padding of A and B holds (read by mistake, it shows). */
 #define PAD_AB NAN

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "article.h"
-#include "plan.h"
+#include "plan/plan.h"
 
 enum { MANUAL, AUTODIFF };
 
@@ -86,10 +86,11 @@ static void article_plan_is_rewritten(void **state)
     gf_tensor *x = gf_tensor_new(GF_F32, gf_dims(2, 10, 784), NULL), *y = gf_tensor_new(GF_F32, gf_dims(2, 10, 10), NULL);
     gf_feed feed[2] = { { net.a_0, x }, { net.y, y } };
     int steps[2], gemm = 0, axpy = 0, fused = 0, transposes = 0;
+    char err[512];
+    gf_run_ctx c = { .graph = net.g, .err = err, .err_len = sizeof err };
     for (int opt = 0; opt < 2; opt++) {
-        gf_session *s = gf_session_new(net.g, &(gf_session_options){ .disable = opt ? 0 : GF_NO_REWRITES });
         gf_plan *p;
-        assert_int_equal(gf__plan_compile(s, opt ? 0 : GF_NO_REWRITES, feed, 2, NULL, 0, net.step, 4, &p), GF_OK);
+        assert_int_equal(gf__plan_compile(&c, opt ? 0 : GF_NO_REWRITES, feed, 2, NULL, 0, net.step, 4, &p), GF_OK);
         steps[opt] = p->n_steps;
         for (int i = 0; opt && i < p->n_steps; i++) {
             gemm += p->steps[i]->kind == GF_STEP_GEMM;
@@ -98,7 +99,6 @@ static void article_plan_is_rewritten(void **state)
             transposes += p->steps[i]->n.op == &gf__ops[GF_OP_TRANSPOSE];
         }
         gf__plan_free(p);
-        gf_session_free(s);
     }
     print_message("article step: %d steps literally, %d planned (%d gemm updates, %d axpy, %d fused)\n",
                   steps[0], steps[1], gemm, axpy, fused);
@@ -187,14 +187,14 @@ static void cse_merges_repeated_subgraphs(void **state)
     gf_tensor *t = gf_tensor_wrap(GF_F32, gf_dims(1, 4), zv, NULL);
     gf_feed f = { z, t };
     int steps[2];
+    char err[512];
+    gf_run_ctx c = { .graph = g, .err = err, .err_len = sizeof err };
     for (int opt = 0; opt < 2; opt++) {
-        gf_session *s = gf_session_new(g, NULL);
         gf_plan *p;
         unsigned off = opt ? GF_NO_FUSE : GF_NO_REWRITES;
-        assert_int_equal(gf__plan_compile(s, off, &f, 1, &y, 1, NULL, 0, &p), GF_OK);
+        assert_int_equal(gf__plan_compile(&c, off, &f, 1, &y, 1, NULL, 0, &p), GF_OK);
         steps[opt] = p->n_steps;
         gf__plan_free(p);
-        gf_session_free(s);
     }
     assert_int_equal(steps[0], 3 * 4 + 2);
     assert_int_equal(steps[1], 4 + 2);

@@ -2,7 +2,8 @@
  * checkpoint.c — gf_session_save/restore: a session's variables in a versioned,
  * little-endian, CRC-checked file, saved atomically (docs/checkpoint-format.md).
  */
-#include "plan.h" /* gf__session_graph; internal.h */
+#include "ops/op.h"
+#include "session.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,8 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
-
-#define fail gf__session_fail
 
 /* ---- the format (docs/checkpoint-format.md) ---- */
 
@@ -177,7 +176,7 @@ static gf_status variables_ready(gf_session *s, const char *path)
     if (st != GF_OK) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", gf_session_error(s));
-        return fail(s, st, "checkpoint %s: initialising variables: %s", path, msg);
+        return gf__session_fail(s, st, "checkpoint %s: initialising variables: %s", path, msg);
     }
     return GF_OK;
 }
@@ -187,10 +186,10 @@ static gf_status check_args(gf_session *s, const char *path)
 {
     if (!s) return GF_ERR_ARG;
     if (gf_session_status(s) != GF_OK) return gf_session_status(s); /* the message stays */
-    if (!path || !*path) return fail(s, GF_ERR_ARG, "checkpoint: the path is NULL or empty");
+    if (!path || !*path) return gf__session_fail(s, GF_ERR_ARG, "checkpoint: the path is NULL or empty");
     gf_graph *g = gf__session_graph(s);
     if (g->status != GF_OK)
-        return fail(s, GF_ERR_STATE, "checkpoint %s: the graph is in error: %s", path, g->error);
+        return gf__session_fail(s, GF_ERR_STATE, "checkpoint %s: the graph is in error: %s", path, g->error);
     return variables_ready(s, path);
 }
 
@@ -206,19 +205,19 @@ gf_status gf_session_save(gf_session *s, const char *path)
     struct stat sb;
     if (stat(path, &sb) == 0) {
         if (!S_ISREG(sb.st_mode))
-            return fail(s, GF_ERR_IO, "checkpoint %s: exists and is not a regular file", path);
+            return gf__session_fail(s, GF_ERR_IO, "checkpoint %s: exists and is not a regular file", path);
         mode = sb.st_mode & 07777;
     } else if (errno != ENOENT) {
-        return fail(s, GF_ERR_IO, "checkpoint %s: %s", path, strerror(errno));
+        return gf__session_fail(s, GF_ERR_IO, "checkpoint %s: %s", path, strerror(errno));
     }
 
     char *dir;
     const char *base;
     if (split_path(path, &dir, &base) != GF_OK)
-        return fail(s, GF_ERR_NOMEM, "checkpoint %s: out of memory", path);
+        return gf__session_fail(s, GF_ERR_NOMEM, "checkpoint %s: out of memory", path);
     if (!*base) {
         gf__free(dir);
-        return fail(s, GF_ERR_ARG, "checkpoint %s: the path names a directory, not a file", path);
+        return gf__session_fail(s, GF_ERR_ARG, "checkpoint %s: the path names a directory, not a file", path);
     }
     /* The temporary file: DIR/.BASE.tmp-XXXXXX, in the target's directory so
      * that rename() is atomic. */
@@ -226,7 +225,7 @@ gf_status gf_session_save(gf_session *s, const char *path)
     char *tmp = gf__malloc(tlen);
     if (!tmp) {
         gf__free(dir);
-        return fail(s, GF_ERR_NOMEM, "checkpoint %s: out of memory", path);
+        return gf__session_fail(s, GF_ERR_NOMEM, "checkpoint %s: out of memory", path);
     }
     snprintf(tmp, tlen, "%s/.%s.tmp-XXXXXX", dir, base);
 
@@ -234,8 +233,8 @@ gf_status gf_session_save(gf_session *s, const char *path)
     probe("create");
     if (fd < 0) {
         int e = errno;
-        st = fail(s, GF_ERR_IO, "checkpoint %s: cannot create a temporary file in %s: %s", path, dir,
-                  strerror(e));
+        st = gf__session_fail(s, GF_ERR_IO, "checkpoint %s: cannot create a temporary file in %s: %s", path, dir,
+                              strerror(e));
         gf__free(tmp);
         gf__free(dir);
         return st;
@@ -273,12 +272,12 @@ gf_status gf_session_save(gf_session *s, const char *path)
     }
     if (w.err) {
         unlink(tmp);
-        st = fail(s, GF_ERR_IO, "checkpoint %s: cannot write: %s", path, strerror(w.err));
+        st = gf__session_fail(s, GF_ERR_IO, "checkpoint %s: cannot write: %s", path, strerror(w.err));
     } else if (rename(tmp, path) != 0) {
         int e = errno;
         unlink(tmp);
-        st = fail(s, GF_ERR_IO, "checkpoint %s: cannot rename the temporary file over it: %s", path,
-                  strerror(e));
+        st = gf__session_fail(s, GF_ERR_IO, "checkpoint %s: cannot rename the temporary file over it: %s", path,
+                              strerror(e));
     } else {
         probe("rename");
         /* Make the rename itself durable. A directory that cannot be opened
@@ -288,8 +287,8 @@ gf_status gf_session_save(gf_session *s, const char *path)
         if (dfd >= 0) {
             if (fsync(dfd) != 0 && errno != EINVAL && errno != ENOTSUP) {
                 int e = errno;
-                st = fail(s, GF_ERR_IO, "checkpoint %s: written, but syncing directory %s failed: %s",
-                          path, dir, strerror(e));
+                st = gf__session_fail(s, GF_ERR_IO, "checkpoint %s: written, but syncing directory %s failed: %s",
+                                      path, dir, strerror(e));
             }
             close(dfd);
         }
@@ -297,7 +296,7 @@ gf_status gf_session_save(gf_session *s, const char *path)
     }
     gf__free(tmp);
     gf__free(dir);
-    if (st == GF_OK) fail(s, GF_OK, "%s", "");
+    if (st == GF_OK) gf__session_fail(s, GF_OK, "%s", "");
     return st;
 }
 
@@ -322,10 +321,11 @@ typedef struct reader {
 static gf_status r_short(reader *r, const char *what)
 {
     if (r->trailer_ok)
-        return fail(r->s, GF_ERR_FORMAT, "checkpoint %s: %s runs past the end of the tensor data (file damaged)",
-                    r->path, what);
-    return fail(r->s, GF_ERR_FORMAT, "checkpoint %s: truncated at byte %llu (in %s)", r->path,
-                (unsigned long long)r->size, what);
+        return gf__session_fail(r->s, GF_ERR_FORMAT,
+                                "checkpoint %s: %s runs past the end of the tensor data (file damaged)",
+                                r->path, what);
+    return gf__session_fail(r->s, GF_ERR_FORMAT, "checkpoint %s: truncated at byte %llu (in %s)", r->path,
+                            (unsigned long long)r->size, what);
 }
 
 /* Reads n bytes, which the caller checked against r->limit, updating both
@@ -341,8 +341,8 @@ static gf_status r_bytes(reader *r, void *buf, uint64_t n, const char *what)
         r->pos += got;
         if (got < chunk) {
             if (ferror(r->f))
-                return fail(r->s, GF_ERR_IO, "checkpoint %s: read error at byte %llu: %s", r->path,
-                            (unsigned long long)r->pos, strerror(errno ? errno : EIO));
+                return gf__session_fail(r->s, GF_ERR_IO, "checkpoint %s: read error at byte %llu: %s", r->path,
+                                        (unsigned long long)r->pos, strerror(errno ? errno : EIO));
             /* The file shrank under us. */
             r->size = r->pos;
             r->trailer_ok = false;
@@ -407,8 +407,9 @@ static gf_status r_tensor(reader *r, uint32_t index, uint32_t count, slot *slots
     if ((st = r_bytes(r, b, 4, what)) != GF_OK) return st;
     uint32_t name_len = get_u32(b);
     if (name_len == 0 || name_len > NAME_MAX_BYTES)
-        return fail(r->s, GF_ERR_FORMAT, "checkpoint %s: %s: name length %u out of range 1..%u (file damaged)",
-                    r->path, what, name_len, NAME_MAX_BYTES);
+        return gf__session_fail(r->s, GF_ERR_FORMAT,
+                                "checkpoint %s: %s: name length %u out of range 1..%u (file damaged)",
+                                r->path, what, name_len, NAME_MAX_BYTES);
     if (!r_has(r, name_len)) return r_short(r, what);
     if ((st = r_bytes(r, name, name_len, what)) != GF_OK) return st;
     name[name_len] = '\0';
@@ -420,8 +421,8 @@ static gf_status r_tensor(reader *r, uint32_t index, uint32_t count, slot *slots
     if ((st = r_bytes(r, dr, 8, what)) != GF_OK) return st;
     uint32_t dtype = get_u32(dr), rank = get_u32(dr + 4);
     if (rank > GF_MAX_RANK)
-        return fail(r->s, GF_ERR_FORMAT, "checkpoint %s: %s: rank %u, at most %d (file damaged)", r->path,
-                    what, rank, GF_MAX_RANK);
+        return gf__session_fail(r->s, GF_ERR_FORMAT, "checkpoint %s: %s: rank %u, at most %d (file damaged)", r->path,
+                                what, rank, GF_MAX_RANK);
     if (!r_has(r, 8 * (uint64_t)rank)) return r_short(r, what);
     gf_shape shape = { .rank = (int)rank };
     int64_t elements = 1;
@@ -429,8 +430,9 @@ static gf_status r_tensor(reader *r, uint32_t index, uint32_t count, slot *slots
         if ((st = r_bytes(r, b, 8, what)) != GF_OK) return st;
         uint64_t d = get_u64(b);
         if (d > (uint64_t)MAX_ELEMENTS || (d && (uint64_t)elements > (uint64_t)MAX_ELEMENTS / d))
-            return fail(r->s, GF_ERR_FORMAT, "checkpoint %s: %s: dimension %u is %llu, too large (file damaged)",
-                        r->path, what, i, (unsigned long long)d);
+            return gf__session_fail(r->s, GF_ERR_FORMAT,
+                                    "checkpoint %s: %s: dimension %u is %llu, too large (file damaged)",
+                                    r->path, what, i, (unsigned long long)d);
         shape.dim[i] = (int64_t)d;
         elements *= (int64_t)d;
     }
@@ -450,13 +452,13 @@ static gf_status r_tensor(reader *r, uint32_t index, uint32_t count, slot *slots
     uint32_t want = (uint32_t)r->rec_crc;
     if ((st = r_bytes(r, b, 4, what)) != GF_OK) return st;
     if (get_u32(b) != want)
-        return fail(r->s, GF_ERR_FORMAT, "checkpoint %s: %s: CRC mismatch (file damaged)", r->path, what);
+        return gf__session_fail(r->s, GF_ERR_FORMAT, "checkpoint %s: %s: CRC mismatch (file damaged)", r->path, what);
 
     /* Intact: now what it says. */
     if (name_len != strlen(name))
-        return fail(r->s, GF_ERR_FORMAT, "checkpoint %s: %s: the name contains a NUL byte", r->path, what);
+        return gf__session_fail(r->s, GF_ERR_FORMAT, "checkpoint %s: %s: the name contains a NUL byte", r->path, what);
     if (dtype > GF_BOOL)
-        return fail(r->s, GF_ERR_FORMAT, "checkpoint %s: %s: unknown dtype code %u", r->path, what, dtype);
+        return gf__session_fail(r->s, GF_ERR_FORMAT, "checkpoint %s: %s: unknown dtype code %u", r->path, what, dtype);
     if (dest) {
         unsigned char *p = (unsigned char *)dest->stage;
         for (int64_t i = 0; i < elements; i++) { /* little-endian bytes to floats, in place */
@@ -490,21 +492,21 @@ static gf_status r_header(reader *r, uint32_t *count)
     gf_status st = r_bytes(r, h, have, "the header");
     if (st != GF_OK) return st;
     if (memcmp(h, MAGIC, have < 8 ? have : 8) != 0)
-        return fail(r->s, GF_ERR_FORMAT, "checkpoint %s: not a gradflow checkpoint (bad magic)", r->path);
+        return gf__session_fail(r->s, GF_ERR_FORMAT, "checkpoint %s: not a gradflow checkpoint (bad magic)", r->path);
     if (have < HEADER_BYTES)
-        return fail(r->s, GF_ERR_FORMAT, "checkpoint %s: %s at byte %llu (in the header)", r->path,
-                    r->size ? "truncated" : "empty file: truncated", (unsigned long long)r->size);
+        return gf__session_fail(r->s, GF_ERR_FORMAT, "checkpoint %s: %s at byte %llu (in the header)", r->path,
+                                r->size ? "truncated" : "empty file: truncated", (unsigned long long)r->size);
     uint32_t version = get_u32(h + 8);
     if (version != CK_VERSION)
-        return fail(r->s, GF_ERR_FORMAT,
-                    "checkpoint %s: format version %u; this gradflow reads version %u "
-                    "(file damaged, or from a newer gradflow)",
-                    r->path, version, CK_VERSION);
+        return gf__session_fail(r->s, GF_ERR_FORMAT,
+                                "checkpoint %s: format version %u; this gradflow reads version %u "
+                                "(file damaged, or from a newer gradflow)",
+                                r->path, version, CK_VERSION);
     if (get_u32(h + 20) != (uint32_t)crc32(crc32(0L, Z_NULL, 0), h, 20))
-        return fail(r->s, GF_ERR_FORMAT, "checkpoint %s: header CRC mismatch (file damaged)", r->path);
+        return gf__session_fail(r->s, GF_ERR_FORMAT, "checkpoint %s: header CRC mismatch (file damaged)", r->path);
     if (get_u32(h + 12) != 0)
-        return fail(r->s, GF_ERR_FORMAT, "checkpoint %s: unknown header flags 0x%08x", r->path,
-                    (unsigned)get_u32(h + 12));
+        return gf__session_fail(r->s, GF_ERR_FORMAT, "checkpoint %s: unknown header flags 0x%08x", r->path,
+                                (unsigned)get_u32(h + 12));
     *count = get_u32(h + 16);
     return GF_OK;
 }
@@ -523,19 +525,19 @@ static gf_status r_trailer(reader *r)
     uLong want = r->file_crc;
     if ((st = r_bytes(r, t + 16, 4, "the end marker")) != GF_OK) return st;
     if (memcmp(t, END_MAGIC, 8) != 0)
-        return fail(r->s, GF_ERR_FORMAT,
-                    "checkpoint %s: no end marker at byte %llu, after the last tensor (file damaged)",
-                    r->path, (unsigned long long)at);
+        return gf__session_fail(r->s, GF_ERR_FORMAT,
+                                "checkpoint %s: no end marker at byte %llu, after the last tensor (file damaged)",
+                                r->path, (unsigned long long)at);
     if (get_u64(t + 8) != at + TRAILER_BYTES)
-        return fail(r->s, GF_ERR_FORMAT,
-                    "checkpoint %s: the end marker gives the file length as %llu, but it ends at byte %llu "
-                    "(file damaged)",
-                    r->path, (unsigned long long)get_u64(t + 8), (unsigned long long)(at + TRAILER_BYTES));
+        return gf__session_fail(r->s, GF_ERR_FORMAT,
+                                "checkpoint %s: the end marker gives the file length as %llu, but it ends at byte %llu "
+                                "(file damaged)",
+                                r->path, (unsigned long long)get_u64(t + 8), (unsigned long long)(at + TRAILER_BYTES));
     if (r->size != r->pos)
-        return fail(r->s, GF_ERR_FORMAT, "checkpoint %s: %llu bytes of trailing data after the end marker",
-                    r->path, (unsigned long long)(r->size - r->pos));
+        return gf__session_fail(r->s, GF_ERR_FORMAT, "checkpoint %s: %llu bytes of trailing data after the end marker",
+                                r->path, (unsigned long long)(r->size - r->pos));
     if (get_u32(t + 16) != (uint32_t)want)
-        return fail(r->s, GF_ERR_FORMAT, "checkpoint %s: whole-file CRC mismatch (file damaged)", r->path);
+        return gf__session_fail(r->s, GF_ERR_FORMAT, "checkpoint %s: whole-file CRC mismatch (file damaged)", r->path);
     return GF_OK;
 }
 
@@ -566,9 +568,10 @@ static gf_status report_missing(gf_session *s, const char *path, const slot *slo
     }
     if (!missing) return GF_OK;
     if (missing == 1)
-        return fail(s, GF_ERR_SHAPE, "checkpoint %s: variable %s of the graph is not in the file", path, list);
-    return fail(s, GF_ERR_SHAPE, "checkpoint %s: %d variables of the graph are not in the file: %s%s", path,
-                missing, list, listed < missing ? ", ..." : "");
+        return gf__session_fail(s, GF_ERR_SHAPE,
+                                "checkpoint %s: variable %s of the graph is not in the file", path, list);
+    return gf__session_fail(s, GF_ERR_SHAPE, "checkpoint %s: %d variables of the graph are not in the file: %s%s", path,
+                            missing, list, listed < missing ? ", ..." : "");
 }
 
 gf_status gf_session_restore(gf_session *s, const char *path)
@@ -578,23 +581,23 @@ gf_status gf_session_restore(gf_session *s, const char *path)
     gf_graph *g = gf__session_graph(s);
 
     int fd = open(path, O_RDONLY | O_NONBLOCK); /* O_NONBLOCK: never hang on a FIFO */
-    if (fd < 0) return fail(s, GF_ERR_IO, "checkpoint %s: cannot open: %s", path, strerror(errno));
+    if (fd < 0) return gf__session_fail(s, GF_ERR_IO, "checkpoint %s: cannot open: %s", path, strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0) {
-        st = fail(s, GF_ERR_IO, "checkpoint %s: %s", path, strerror(errno));
+        st = gf__session_fail(s, GF_ERR_IO, "checkpoint %s: %s", path, strerror(errno));
         close(fd);
         return st;
     }
     if (!S_ISREG(sb.st_mode)) {
         close(fd);
-        return fail(s, GF_ERR_IO, "checkpoint %s: not a regular file", path);
+        return gf__session_fail(s, GF_ERR_IO, "checkpoint %s: not a regular file", path);
     }
     reader r = { .s = s, .path = path, .size = (uint64_t)sb.st_size, .file_crc = crc32(0L, Z_NULL, 0) };
     r.trailer_ok = peek_trailer(fd, r.size);
     r.limit = r.trailer_ok ? r.size - TRAILER_BYTES : r.size;
     r.f = fdopen(fd, "rb");
     if (!r.f) {
-        st = fail(s, GF_ERR_IO, "checkpoint %s: %s", path, strerror(errno));
+        st = gf__session_fail(s, GF_ERR_IO, "checkpoint %s: %s", path, strerror(errno));
         close(fd);
         return st;
     }
@@ -611,7 +614,7 @@ gf_status gf_session_restore(gf_session *s, const char *path)
     slots = gf__calloc((size_t)g->n_variables + 1, sizeof *slots);
     stage = gf__malloc((size_t)total * sizeof(float));
     if (!slots || !stage) {
-        st = fail(s, GF_ERR_NOMEM, "checkpoint %s: out of memory for %lld values", path, (long long)total);
+        st = gf__session_fail(s, GF_ERR_NOMEM, "checkpoint %s: out of memory for %lld values", path, (long long)total);
         goto out;
     }
     int64_t at = 0;
@@ -626,16 +629,17 @@ gf_status gf_session_restore(gf_session *s, const char *path)
     for (uint32_t i = 0; i < count; i++)
         if ((st = r_tensor(&r, i, count, slots, &mm)) != GF_OK) goto out;
     if (r.trailer_ok && r.pos != r.limit) {
-        st = fail(s, GF_ERR_FORMAT, "checkpoint %s: %llu unexpected bytes after the last tensor (file damaged)",
-                  path, (unsigned long long)(r.limit - r.pos));
+        st = gf__session_fail(s, GF_ERR_FORMAT,
+                              "checkpoint %s: %llu unexpected bytes after the last tensor (file damaged)",
+                              path, (unsigned long long)(r.limit - r.pos));
         goto out;
     }
     if ((st = r_trailer(&r)) != GF_OK) goto out;
     if (mm.code != GF_OK) {
         if (mm.more)
-            st = fail(s, mm.code, "%s (and %d more problem%s)", mm.msg, mm.more, mm.more > 1 ? "s" : "");
+            st = gf__session_fail(s, mm.code, "%s (and %d more problem%s)", mm.msg, mm.more, mm.more > 1 ? "s" : "");
         else
-            st = fail(s, mm.code, "%s", mm.msg);
+            st = gf__session_fail(s, mm.code, "%s", mm.msg);
         goto out;
     }
     if ((st = report_missing(s, path, slots)) != GF_OK) goto out;
@@ -649,7 +653,7 @@ gf_status gf_session_restore(gf_session *s, const char *path)
         if (k > 0) memcpy(t->data, slots[n->var_index].stage, (size_t)k * sizeof(float));
         gf__session_set_var_finite(s, n->var_index, false);
     }
-    fail(s, GF_OK, "%s", "");
+    gf__session_fail(s, GF_OK, "%s", "");
 out:
     fclose(r.f);
     gf__free(slots);

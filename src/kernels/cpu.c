@@ -2,7 +2,7 @@
  * cpu.c — run-time CPU feature detection for the kernels, and the
  * GF_NO_SIMD switch that forces the portable paths (tests, benchmarks).
  */
-#include "gemm_impl.h"
+#include "simd.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>

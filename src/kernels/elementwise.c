@@ -2,8 +2,8 @@
  * elementwise.c — elementwise kernels: binary ops with NumPy broadcasting
  * (fast paths for equal shapes and scalar operands), unary maps, casts.
  */
-#include "gemm_impl.h"
 #include "kernels.h"
+#include "simd.h"
 
 #include <math.h>
 #include <stdio.h>

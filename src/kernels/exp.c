@@ -2,8 +2,8 @@
  * exp.c — float32 exp over arrays (Cephes' expf): portable C and AVX2, which
  * do the same float operations in the same order and so give the same bits.
  */
-#include "gemm_impl.h"
 #include "kernels.h"
+#include "simd.h"
 
 #include <string.h>
 

@@ -2,8 +2,8 @@
  * fused.c — the fused elementwise kernel: a chain of block functions run
  * over the output 256 elements at a time, so intermediates stay in cache.
  */
-#include "../plan.h"
-#include "gemm_impl.h"
+#include "fused.h"
+#include "threads.h"
 
 #include <string.h>
 
@@ -46,7 +46,7 @@ static void gather(float *reg, const float *x, const int64_t d[GF_MAX_RANK], con
 
 /* Elements lo .. hi-1 (hi - lo a multiple of BLK unless hi is the end) of
  * out [shape] = program(in_0 .. in_n), each input broadcast to out. */
-static void fused_range(gf_tensor *out, const gf_fused *f, int64_t lo, int64_t hi)
+static void fused_range(gf_tensor *out, const gf_fused_prog *f, int64_t lo, int64_t hi)
 {
     int64_t total = gf_shape_count(out->shape), first = hi - lo < BLK ? hi - lo : BLK, d[GF_MAX_RANK];
     gf__shape_pad4(out->shape, d);
@@ -54,10 +54,10 @@ static void fused_range(gf_tensor *out, const gf_fused *f, int64_t lo, int64_t h
     const float *src[GF_FUSED_MAX_IN + GF_FUSED_MAX_INSN];
     int mode[GF_FUSED_MAX_IN]; /* 0 contiguous, 1 scalar, 2 gathered */
     for (int i = 0; i < f->n_in; i++) {
-        int64_t n = gf_shape_count(f->in[i]->val.shape);
+        int64_t n = gf_shape_count(f->in[i]->shape);
         mode[i] = n == total ? 0 : n == 1 ? 1 : 2;
         if (mode[i] == 1) { /* filled once, as far as the first block reaches */
-            float v = f->in[i]->val.data[0];
+            float v = f->in[i]->data[0];
             for (int64_t j = 0; j < first; j++) reg[i][j] = v;
             src[i] = reg[i];
         }
@@ -66,16 +66,16 @@ static void fused_range(gf_tensor *out, const gf_fused *f, int64_t lo, int64_t h
         int64_t len = hi - base < BLK ? hi - base : BLK;
         for (int i = 0; i < f->n_in; i++) {
             if (mode[i] == 0) {
-                src[i] = f->in[i]->val.data + base;
+                src[i] = f->in[i]->data + base;
             } else if (mode[i] == 2) {
-                gather(reg[i], f->in[i]->val.data, d, f->stride[i], base, len);
+                gather(reg[i], f->in[i]->data, d, f->stride[i], base, len);
                 src[i] = reg[i];
             }
         }
         for (int k = 0; k < f->n_insn; k++) {
             int r = f->n_in + k;
             float *dst = k == f->n_insn - 1 ? out->data + base
-                       : f->insn[k].store ? f->insn[k].store->val.data + base : reg[r];
+                       : f->insn[k].store ? f->insn[k].store->data + base : reg[r];
             f->insn[k].fn(dst, src[f->insn[k].a], src[f->insn[k].b], len);
             src[r] = dst;
         }
@@ -88,7 +88,7 @@ static void fused_range(gf_tensor *out, const gf_fused *f, int64_t lo, int64_t h
 
 typedef struct fused_job {
     gf_tensor *out;
-    const gf_fused *f;
+    const gf_fused_prog *f;
     int64_t total;
 } fused_job;
 
@@ -102,7 +102,7 @@ static void fused_task(void *arg, int t)
 /* out [shape] = program(in_0 .. in_n) with each input broadcast to out;
  * large outputs are split over up to `threads` threads in whole blocks
  * (every element is computed alone: the same bits for any split). */
-void gf__k_fused(gf_tensor *out, const gf_fused *f, int threads)
+void gf__k_fused(gf_tensor *out, const gf_fused_prog *f, int threads)
 {
     int64_t total = gf_shape_count(out->shape);
     if (threads <= 1 || total < 2 * PAR_ELEMS) {

@@ -5,6 +5,8 @@
 #include "kernels.h"
 
 #include "gemm_impl.h"
+#include "simd.h"
+#include "threads.h"
 
 /* ---- the portable path -------------------------------------------------- */
 

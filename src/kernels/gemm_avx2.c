@@ -3,11 +3,13 @@
  * (in place), zero-skipping and packed drivers, and the plan picking one.
  */
 #include "gemm_impl.h"
+#include "simd.h"
 
 #if GF_HAVE_AVX2_KERNELS
 
 #include "gemm_avx2.h"
 #include "kernels.h"
+#include "threads.h"
 
 #include <math.h>
 #include <pthread.h>

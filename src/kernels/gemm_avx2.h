@@ -6,6 +6,7 @@
 #define GF_GEMM_AVX2_H
 
 #include "gemm_impl.h"
+#include "simd.h"
 
 #if GF_HAVE_AVX2_KERNELS
 

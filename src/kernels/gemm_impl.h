@@ -1,26 +1,13 @@
 /*
- * gemm_impl.h — internals shared by the GEMM files (gemm.c, gemm_avx2.c,
- * cpu.c, threads.c): CPU dispatch, the AVX2 block entry, the thread pool.
+ * gemm_impl.h — internals shared by the GEMM files (gemm.c and the AVX2
+ * files, gemm_avx2.h): the plan of a problem's path, the AVX2 block entry,
+ * the split grid. Tests and benchmarks force paths through it. (CPU
+ * dispatch: simd.h; the thread pool: threads.h.)
  */
 #ifndef GF_GEMM_IMPL_H
 #define GF_GEMM_IMPL_H
 
-#include <stddef.h>
 #include <stdint.h>
-
-/* An x86-64 compiler that takes __attribute__((target("avx2,fma"))). */
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-#define GF_HAVE_AVX2_KERNELS 1
-#else
-#define GF_HAVE_AVX2_KERNELS 0
-#endif
-
-/* cpu.c: 1 when the CPU has AVX2 and FMA (and the OS saves ymm registers). */
-int gf__cpu_has_avx2_fma(void);
-/* cpu.c: 1 when the SIMD kernels are to be used: the CPU has them and the
- * environment does not set GF_NO_SIMD to a non-empty value other than "0".
- * Read once per process. */
-int gf__simd_enabled(void);
 
 /* gemm_avx2.c: how to compute a whole problem (decided once, before any
  * split over threads, so that every thread does the same): */
@@ -59,17 +46,5 @@ void gf__gemm_avx2_force_path(int path);
  * tiles one thread would. */
 #define GF_GEMM_SPLIT_ROWS 6
 #define GF_GEMM_SPLIT_COLS 16
-
-/* threads.c: runs fn(arg, t) for t = 0 .. ntasks-1 on up to nthreads
- * threads, the caller included; returns when all are done. Runs them all
- * in the caller when nthreads <= 1, when the pool is busy with another
- * caller's job, or when no worker thread can be started. */
-void gf__parallel_for(int nthreads, int ntasks, void (*fn)(void *arg, int task), void *arg);
-
-/* threads.c: a 64-byte aligned scratch buffer of at least n floats, cached
- * per thread and per slot (0 .. 3), freed when the thread exits; contents
- * are undefined. NULL when it cannot be allocated. From the C library, not
- * gf_set_allocator's: it outlives any change of allocator (gradflow.h). */
-float *gf__scratch(int slot, size_t n);
 
 #endif

@@ -2,8 +2,9 @@
  * reduce.c — reductions: sum and mean over a set of axes (keepdims or not),
  * and argmax along one axis (first maximum on ties, as NumPy).
  */
-#include "gemm_impl.h"
 #include "kernels.h"
+#include "simd.h"
+#include "threads.h"
 
 #include <math.h>
 #include <string.h>

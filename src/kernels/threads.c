@@ -2,7 +2,7 @@
  * threads.c — the kernels' tiny thread pool (started on first use; workers
  * spin briefly, then sleep) and per-thread cached scratch buffers.
  */
-#include "gemm_impl.h"
+#include "threads.h"
 
 #include <pthread.h>
 #include <signal.h>

@@ -3,7 +3,7 @@
  * same op, attributes and (merged) inputs, or two equal constants, become
  * one; identity reshapes of gradients disappear.
  */
-#include "../plan.h"
+#include "../plan/plan.h"
 
 #include <stdlib.h>
 #include <string.h>

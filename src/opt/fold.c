@@ -5,7 +5,7 @@
  * TensorFlow, so that compiling stays cheap and a plan does not hold a big
  * copy of what a kernel can recompute.
  */
-#include "../plan.h"
+#include "../plan/plan.h"
 
 #include <stdlib.h>
 
@@ -36,7 +36,7 @@ gf_status gf__opt_fold(gf_plan *p)
         for (int j = 0; j < q->n.n_inputs; j++) in[j] = &gf__pn_in(q, j)->val;
         q->val = (gf_tensor){ .dtype = q->n.dtype, .shape = q->n.shape, .data = buf };
         gf_kctx ctx = { .threads = 1 };
-        if (n > 0) q->n.op->kernel(&q->val, in, &q->n, &ctx); /* see gf__plan_run */
+        if (n > 0) q->n.op->kernel(&q->val, in, &q->n, &ctx); /* see gf__plan_run (plan/run.c) */
         q->view = true; /* a constant from now on */
     }
     return GF_OK;

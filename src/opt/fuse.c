@@ -2,7 +2,7 @@
  * fuse.c — rewrite: a tree of elementwise ops whose inner values nobody else
  * reads becomes one step that runs them block by block, in cache.
  */
-#include "../plan.h"
+#include "../plan/plan.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -25,14 +25,14 @@ typedef struct builder {
 /* Registers while building: external input i is -1-i, instruction k is k. */
 static int external(builder *b, gf_pnode *x)
 {
-    for (int i = 0; i < b->f.n_in; i++)
+    for (int i = 0; i < b->f.prog.n_in; i++)
         if (b->f.in[i] == x) return -1 - i;
-    if (b->f.n_in == GF_FUSED_MAX_IN) {
+    if (b->f.prog.n_in == GF_FUSED_MAX_IN) {
         b->full = true;
         return -1;
     }
-    b->f.in[b->f.n_in] = x;
-    return -1 - b->f.n_in++;
+    b->f.in[b->f.prog.n_in] = x;
+    return -1 - b->f.prog.n_in++;
 }
 
 /* Whether x, read outside the chain too, can be stored by it: every other
@@ -68,7 +68,7 @@ static int absorb(const gf_plan *p, builder *b, gf_pnode *q)
             continue;
         }
         bool outside = false; /* already read as an input: it stays one */
-        for (int i = 0; i < b->f.n_in; i++) outside |= b->f.in[i] == x;
+        for (int i = 0; i < b->f.prog.n_in; i++) outside |= b->f.in[i] == x;
         bool inner = fusable(x) && !x->absorbed && !outside &&
                      gf__shape_equal(x->n.shape, b->root->n.shape) && b->n_members + 1 < GF_FUSED_MAX_INSN;
         bool shared = x->users > 1 || x->fetched;
@@ -84,12 +84,12 @@ static int absorb(const gf_plan *p, builder *b, gf_pnode *q)
         }
     }
     for (int j = 0; j < q->n.n_inputs; j++)
-        if (store[j]) b->f.insn[reg[j]].store = store[j];
-    int k = b->f.n_insn++;
-    b->f.insn[k].fn = q->n.op->ew;
-    b->f.insn[k].a = reg[0];
-    b->f.insn[k].b = q->n.n_inputs > 1 ? reg[1] : reg[0];
-    b->f.insn[k].store = NULL;
+        if (store[j]) b->f.store[reg[j]] = store[j];
+    int k = b->f.prog.n_insn++;
+    b->f.prog.insn[k].fn = q->n.op->ew;
+    b->f.prog.insn[k].a = reg[0];
+    b->f.prog.insn[k].b = q->n.n_inputs > 1 ? reg[1] : reg[0];
+    b->f.store[k] = NULL;
     return k;
 }
 
@@ -102,20 +102,25 @@ gf_status gf__opt_fuse(gf_plan *p)
         if (!b) return GF_ERR_NOMEM;
         b->root = r;
         absorb(p, b, r);
-        if (b->full || b->f.n_insn < 2) {
+        if (b->full || b->f.prog.n_insn < 2) {
             gf__free(b);
             continue;
         }
         /* Final register numbers: inputs first, then instructions. */
-        int n_in = b->f.n_in;
-        for (int k = 0; k < b->f.n_insn; k++) {
-            int *regs[2] = { &b->f.insn[k].a, &b->f.insn[k].b };
+        int n_in = b->f.prog.n_in;
+        for (int k = 0; k < b->f.prog.n_insn; k++) {
+            int *regs[2] = { &b->f.prog.insn[k].a, &b->f.prog.insn[k].b };
             for (int j = 0; j < 2; j++) *regs[j] = *regs[j] < 0 ? -1 - *regs[j] : n_in + *regs[j];
         }
-        for (int k = 0; k < n_in; k++) gf__broadcast_strides(b->f.in[k]->n.shape, r->n.shape, b->f.stride[k]);
+        for (int k = 0; k < n_in; k++) gf__broadcast_strides(b->f.in[k]->n.shape, r->n.shape, b->f.prog.stride[k]);
         for (int m = 0; m < b->n_members; m++) b->members[m]->absorbed = true;
-        for (int k = 0; k < b->f.n_insn; k++)
-            if (b->f.insn[k].store) b->f.insn[k].store->produced_by = r;
+        for (int k = 0; k < b->f.prog.n_insn; k++)
+            if (b->f.store[k]) b->f.store[k]->produced_by = r;
+        /* The kernel's view: the pnodes' values, whose data the plan sets
+         * when it places buffers and at each run. */
+        for (int k = 0; k < n_in; k++) b->f.prog.in[k] = &b->f.in[k]->val;
+        for (int k = 0; k < b->f.prog.n_insn; k++)
+            b->f.prog.insn[k].store = b->f.store[k] ? &b->f.store[k]->val : NULL;
         gf_fused *f = gf__malloc(sizeof *f);
         if (!f) {
             gf__free(b);

@@ -2,7 +2,7 @@
  * inplace.c — rewrite: assign(v, v - a*X) (or v + X, v - X) updates v in
  * place, and where X is a matmul used only here, inside the GEMM itself.
  */
-#include "../plan.h"
+#include "../plan/plan.h"
 
 #define OP(id) (&gf__ops[GF_OP_##id])
 

@@ -2,7 +2,7 @@
  * transpose.c — rewrite: matmul(transpose(x), y) becomes matmul with the
  * transpose flag set, so the GEMM reads x in place and no copy is made.
  */
-#include "../plan.h"
+#include "../plan/plan.h"
 
 static bool is_2d_swap(const gf_pnode *t)
 {

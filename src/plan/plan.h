@@ -1,11 +1,15 @@
 /*
  * plan.h — compiled runs: the planner's private copy of the pruned graph
- * (pnodes), the rewrites that transform it, and the flat step list it runs.
+ * (pnodes), the rewrites that transform it (src/opt/), and the flat step
+ * list it runs. compile.c compiles, place.c schedules and places buffers,
+ * run.c runs. The session (session.c) calls in with a gf_run_ctx; the
+ * planner calls down into the kernels (src/kernels/), never back up.
  */
 #ifndef GF_PLAN_H
 #define GF_PLAN_H
 
-#include "ops/op.h"
+#include "../kernels/fused.h"
+#include "../ops/op.h"
 
 /* Rewrite switches: the public GF_NO_* bits (gradflow.h). */
 enum {
@@ -30,19 +34,15 @@ typedef struct gf_pnode gf_pnode;
 /* The largest constant the folder computes at compile time (4 MB). */
 #define GF_FOLD_MAX_FLOATS ((int64_t)1 << 20)
 
-#define GF_FUSED_MAX_IN 8
-#define GF_FUSED_MAX_INSN 24
-
-/* A fused elementwise chain: a register program run over blocks of the
- * output. Register r < n_in is external input r (read with broadcast
- * strides); instruction i writes register n_in + i; the last one is out.
- * An instruction with a store also writes its pnode's buffer, for readers
- * outside the chain (all of which run after it). */
+/* A fused elementwise chain: the program the fused kernel runs
+ * (kernels/fused.h), and the pnodes behind its tensors. Instruction k
+ * with a store writes store[k]'s buffer, for readers outside the chain
+ * (all of which run after it). */
 typedef struct gf_fused {
-    int n_in, n_insn;
+    gf_fused_prog prog;                 /* prog.in[i] is &in[i]->val, and
+                                         * prog.insn[k].store &store[k]->val */
     gf_pnode *in[GF_FUSED_MAX_IN];
-    int64_t stride[GF_FUSED_MAX_IN][GF_MAX_RANK]; /* in the output's rank-4 view */
-    struct { gf_ew_fn fn; int a, b; gf_pnode *store; } insn[GF_FUSED_MAX_INSN];
+    gf_pnode *store[GF_FUSED_MAX_INSN]; /* or NULL */
 } gf_fused;
 
 /* A pnode: a planner-owned copy of a graph node (op row, attributes, id for
@@ -102,6 +102,9 @@ int gf__step_inputs(const gf_pnode *p, gf_pnode **in);
  * and targets. */
 void gf__plan_liveness(gf_plan *p, gf_pnode *const *roots, int n_roots);
 
+/* The feed of placeholder n, or NULL. */
+const gf_feed *gf__plan_feed(const gf_feed *feeds, int n_feeds, const gf_node *n);
+
 /* Rewrites (src/opt/), each a pass over pn in order. */
 void gf__opt_transpose(gf_plan *p);
 void gf__opt_cse(gf_plan *p);
@@ -110,33 +113,51 @@ void gf__opt_inplace(gf_plan *p);
 void gf__opt_inplace_gemm(gf_plan *p);
 gf_status gf__opt_fuse(gf_plan *p);
 
-/* The fused kernel (kernels/fused.c): out = the program over its inputs,
- * large outputs split over up to `threads` threads (the same bits). */
-void gf__k_fused(gf_tensor *out, const gf_fused *f, int threads);
+/* Bits of gf_run_ctx.var_flags, one byte per variable. */
+enum {
+    GF_VAR_READY = 1,  /* has a value (the session's: a plan never reads it) */
+    GF_VAR_FINITE = 2  /* known to hold only finite numbers, so the zero-
+                        * skipping GEMM need not check it: set when a kernel
+                        * checked it, kept by writes known to be finite,
+                        * cleared by every other write (restore, commits,
+                        * in-place adds, gf_session_variable) */
+};
 
-/* plan.c: compile for one (feeds with their shapes, fetches, targets),
- * run with no allocation, free. Errors go to the session's message. */
-gf_status gf__plan_compile(gf_session *s, unsigned disabled, const gf_feed *feeds, int n_feeds,
+/* What a plan is compiled against and run in, lent by its session for one
+ * call (session.c builds it): the plan reads and writes the session's
+ * state through it and never calls back up. */
+typedef struct gf_run_ctx {
+    gf_graph *graph;
+    gf_tensor *const *vars;   /* by var_index: the variables' storage */
+    unsigned char *var_flags; /* by var_index: GF_VAR_* bits */
+    gf_rng *rng;              /* by node id: every random node's stream */
+    int threads;              /* threads a step may use (>= 1) */
+    bool check_numerics;      /* every step's result checked for NaN/inf */
+    char *err;                /* where a failure's message goes: err_len bytes */
+    size_t err_len;
+} gf_run_ctx;
+
+/* Writes a message into c->err; returns code. */
+gf_status gf__plan_fail(const gf_run_ctx *c, gf_status code, const char *fmt, ...) GF_PRINTF(3, 4);
+
+/* place.c: the steps in the order they run (topological, in-place updates
+ * last), the commits, and every step's buffer in one arena (reused after
+ * a value's last reader unless GF_PLAN_NO_REUSE). */
+gf_status gf__plan_place(const gf_run_ctx *c, gf_plan *p);
+
+/* Compile for one (feeds with their shapes, fetches, targets), run with
+ * no allocation (run.c), free. Compiling reads only c->graph and c->err.
+ * The feeds are distinct placeholders, each tensor already checked against
+ * its placeholder's dtype and declared shape (session.c does). Errors:
+ * the status, with its message in c->err. */
+gf_status gf__plan_compile(const gf_run_ctx *c, unsigned disabled, const gf_feed *feeds, int n_feeds,
                            gf_node *const *fetches, int n_fetches, gf_node *const *targets, int n_targets,
                            gf_plan **out);
 bool gf__plan_matches(const gf_plan *p, const gf_feed *feeds, int n_feeds, gf_node *const *fetches,
                       int n_fetches, gf_node *const *targets, int n_targets);
-gf_status gf__plan_run(gf_session *s, gf_plan *p, const gf_feed *feeds, int n_feeds, const gf_tensor **outs);
+gf_status gf__plan_run(const gf_run_ctx *c, gf_plan *p, const gf_feed *feeds, int n_feeds,
+                       const gf_tensor **outs);
 void gf__plan_free(gf_plan *p);
-/* A fed tensor against its placeholder's dtype and declared shape. */
-gf_status gf__check_feed(gf_session *s, const gf_node *ph, const gf_tensor *t);
 void gf__plan_stats(const gf_plan *p, gf_plan_stats *out);
-
-/* session.c: what a plan reads from its session. */
-gf_graph *gf__session_graph(const gf_session *s);
-gf_tensor *gf__session_var(gf_session *s, int var_index);
-/* Whether a variable is known to hold only finite numbers: set when a
- * kernel checked it, kept by writes known to be finite, cleared by every
- * other write (restore, commits, in-place adds, gf_session_variable). */
-bool gf__session_var_finite(const gf_session *s, int var_index);
-void gf__session_set_var_finite(gf_session *s, int var_index, bool finite);
-gf_rng *gf__session_rng(gf_session *s, const gf_node *n);
-int gf__session_threads(const gf_session *s);
-bool gf__session_checks(const gf_session *s);
 
 #endif

@@ -1,0 +1,144 @@
+/*
+ * place.c — schedules a compiled plan's steps (topological order, in-place
+ * updates last) and places their buffers in one arena by liveness, with a
+ * free list: a value's space is reused after its last reader.
+ */
+#include "plan.h"
+
+#include <stdlib.h>
+
+/* ---- placement: offsets in one arena, reused after a value's last use ---- */
+
+typedef struct span { size_t at, len; } span;
+
+typedef struct placer {
+    span *free;
+    int n_free, cap;
+    size_t end;
+} placer;
+
+static size_t place(placer *pl, size_t len)
+{
+    int best = -1;
+    for (int i = 0; i < pl->n_free; i++)
+        if (pl->free[i].len >= len && (best < 0 || pl->free[i].len < pl->free[best].len)) best = i;
+    if (best < 0) {
+        size_t at = pl->end;
+        pl->end += len;
+        return at;
+    }
+    size_t at = pl->free[best].at;
+    pl->free[best].at += len;
+    pl->free[best].len -= len;
+    return at;
+}
+
+static void release(placer *pl, size_t at, size_t len)
+{
+    for (int i = 0; i < pl->n_free; i++) { /* merge with a neighbour */
+        if (pl->free[i].at + pl->free[i].len == at) {
+            pl->free[i].len += len;
+            return;
+        }
+        if (at + len == pl->free[i].at) {
+            pl->free[i].at = at;
+            pl->free[i].len += len;
+            return;
+        }
+    }
+    if (pl->n_free == pl->cap) {
+        int cap = pl->cap ? 2 * pl->cap : 16;
+        span *f = gf__realloc(pl->free, (size_t)cap * sizeof *f);
+        if (!f) return; /* the span is lost: wastes memory, stays correct */
+        pl->free = f;
+        pl->cap = cap;
+    }
+    pl->free[pl->n_free++] = (span){ at, len };
+}
+
+static size_t floats_of(const gf_pnode *q)
+{
+    size_t n = (size_t)gf_shape_count(q->n.shape);
+    return (n + 15) / 16 * 16 + (n == 0 ? 16 : 0); /* 64-byte granules */
+}
+
+gf_status gf__plan_place(const gf_run_ctx *c, gf_plan *p)
+{
+    p->steps = gf__malloc(((size_t)p->n_pn + 1) * sizeof *p->steps);
+    p->commit = gf__malloc(((size_t)p->n_pn + 1) * sizeof *p->commit);
+    size_t *at = gf__malloc(((size_t)p->n_pn + 1) * sizeof *at);
+    if (!p->steps || !p->commit || !at) {
+        gf__free(at);
+        return gf__plan_fail(c, GF_ERR_NOMEM, "session: out of memory planning a run");
+    }
+    /* at[i]: pn[i]'s offset in the arena; NOT_PLACED until placed (a value
+     * absorbed into a fused chain may still be listed as a control input,
+     * e.g. of a group that runs before the chain: never release it). */
+    enum { NOT_PLACED = -1 };
+    for (int i = 0; i <= p->n_pn; i++) at[i] = (size_t)NOT_PLACED;
+    /* Ordinary steps in topological order, then the in-place updates, so
+     * that every other read of a variable comes before it changes. */
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < p->n_pn; i++) {
+            gf_pnode *q = &p->pn[i];
+            if (!q->live || q->alias || q->view || q->produced_by || q->absorbed) continue;
+            bool upd = q->kind == GF_STEP_AXPY || q->kind == GF_STEP_GEMM;
+            if (upd != (pass == 1)) continue;
+            p->steps[p->n_steps++] = q;
+            if (!upd && (q->n.op->flags & GF_OPF_ASSIGN)) p->commit[p->n_commit++] = q;
+        }
+    for (int i = 0; i < p->n_pn; i++) p->pn[i].last_use = -1;
+    for (int i = 0; i < p->n_steps; i++) {
+        gf_pnode *in[GF_FUSED_MAX_IN + 4];
+        int k = gf__step_inputs(p->steps[i], in);
+        for (int j = 0; j < k; j++) in[j]->last_use = i;
+    }
+    placer pl = { 0 };
+    bool reuse = !(p->disabled & GF_PLAN_NO_REUSE);
+    for (int i = 0; i < p->n_steps; i++) {
+        gf_pnode *q = p->steps[i], *in[GF_FUSED_MAX_IN + 4];
+        if (q->kind == GF_STEP_AXPY || q->kind == GF_STEP_GEMM) continue; /* writes the variable */
+        at[q - p->pn] = place(&pl, floats_of(q));
+        for (int s2 = 0; q->kind == GF_STEP_FUSED && s2 < q->fused->prog.n_insn; s2++) {
+            gf_pnode *side = q->fused->store[s2]; /* stored on the side */
+            if (side) at[side - p->pn] = place(&pl, floats_of(side));
+        }
+        if (q->last_use < 0 && !q->fetched && !(q->n.op->flags & GF_OPF_ASSIGN) && reuse)
+            release(&pl, at[q - p->pn], floats_of(q)); /* nobody reads it */
+        int k = reuse ? gf__step_inputs(q, in) : 0;
+        for (int j = 0; j < k; j++) {
+            gf_pnode *x = in[j];
+            bool placed = at[x - p->pn] != (size_t)NOT_PLACED;
+            bool keep = x->fetched || (x->n.op->flags & GF_OPF_ASSIGN);
+            bool dup = false; /* an input listed twice is released once */
+            for (int m = 0; m < j; m++) dup |= in[m] == x;
+            if (placed && !keep && !dup && x->last_use == i) release(&pl, at[x - p->pn], floats_of(x));
+        }
+    }
+    gf__free(pl.free);
+    /* Never NULL, even when every buffer is empty: a kernel may form
+     * data + 0 on an empty tensor, and that must be defined. */
+    p->arena_floats = pl.end;
+    p->arena = gf__malloc((pl.end ? pl.end : 1) * sizeof(float));
+    if (!p->arena) {
+        gf__free(at);
+        return gf__plan_fail(c, GF_ERR_NOMEM, "session: out of memory for %zu bytes of buffers",
+                             pl.end * sizeof(float));
+    }
+    for (int i = 0; i < p->n_steps; i++) {
+        gf_pnode *q = p->steps[i];
+        q->val.dtype = q->n.dtype;
+        q->val.shape = q->n.shape;
+        q->val.capacity = 0;
+        if (q->kind == GF_STEP_AXPY || q->kind == GF_STEP_GEMM) q->view = true; /* the variable */
+        else q->val.data = p->arena + at[q - p->pn];
+        for (int k = 0; q->kind == GF_STEP_FUSED && k < q->fused->prog.n_insn; k++) {
+            gf_pnode *side = q->fused->store[k];
+            if (!side) continue;
+            side->val = (gf_tensor){ .dtype = side->n.dtype, .shape = side->n.shape,
+                                     .data = p->arena + at[side - p->pn] };
+        }
+    }
+    gf__free(at);
+    return GF_OK;
+}

@@ -1,0 +1,123 @@
+/*
+ * run.c — runs a compiled plan: a flat loop over its steps with resolved
+ * pointers and no allocation, then the fetches and the commits.
+ */
+#include "plan.h"
+#include "../kernels/kernels.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* var [n] += alpha * x [n] */
+static void axpy(float *restrict v, float alpha, const float *restrict x, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) v[i] += alpha * x[i];
+}
+
+/* With checking on: the first NaN or infinity in a step's result. */
+static gf_status check_step(const gf_run_ctx *c, const gf_pnode *q)
+{
+    if (q->n.dtype != GF_F32) return GF_OK;
+    int64_t bad = gf__first_nonfinite(q->val.data, gf_shape_count(q->val.shape));
+    if (bad < 0) return GF_OK;
+    char b[GF_SHAPE_STR];
+    return gf__plan_fail(c, GF_ERR_NUMERIC, "check numerics: op %s \"%s\" produced %s at element %lld of %s",
+                         q->n.op->name, q->n.name, isnan(q->val.data[bad]) ? "NaN" : "infinity",
+                         (long long)bad, gf_shape_format(q->val.shape, b, sizeof b));
+}
+
+gf_status gf__plan_run(const gf_run_ctx *c, gf_plan *p, const gf_feed *feeds, int n_feeds, const gf_tensor **outs)
+{
+    int threads = c->threads;
+    bool checking = c->check_numerics;
+    char kmsg[512];
+    for (int i = 0; i < p->n_pn; i++) {
+        gf_pnode *q = &p->pn[i];
+        if (!q->live) continue;
+        unsigned fl = q->n.op->flags;
+        if (fl & GF_OPF_PLACEHOLDER) q->val.data = gf__plan_feed(feeds, n_feeds, q->orig)->value->data;
+        else if (fl & GF_OPF_VARIABLE) q->val.data = c->vars[q->n.var_index]->data;
+        else if (q->kind == GF_STEP_AXPY || q->kind == GF_STEP_GEMM)
+            q->val.data = c->vars[gf__pn_in(q, 0)->n.var_index]->data;
+    }
+    for (int i = 0; i < p->n_steps; i++) {
+        gf_pnode *q = p->steps[i];
+        switch (q->kind) {
+        case GF_STEP_KERNEL: {
+            /* A result with no elements needs no kernel (only a random op
+             * still draws, to keep its stream's position): kernels never see
+             * an empty output, so none can loop over the other dimensions
+             * of a shape such as [2^31, 14, 0]. Inputs may still be empty. */
+            if (gf_shape_count(q->val.shape) == 0 && !(q->n.op->flags & GF_OPF_RANDOM)) break;
+            const gf_tensor *in[GF_MAX_INPUTS] = { NULL };
+            for (int j = 0; j < q->n.n_inputs; j++) in[j] = &gf__pn_in(q, j)->val;
+            gf_kctx ctx = { .threads = threads, .msg = kmsg, .msg_len = sizeof kmsg };
+            /* Variables known finite are said so; those a kernel checks
+             * are remembered (GF_VAR_FINITE). */
+            for (int j = 0; j < q->n.n_inputs && j < 32; j++) {
+                const gf_pnode *x = gf__pn_in(q, j);
+                if ((x->n.op->flags & GF_OPF_VARIABLE) && (c->var_flags[x->n.var_index] & GF_VAR_FINITE))
+                    ctx.finite_in |= 1u << j;
+            }
+            if (q->n.op->flags & GF_OPF_RANDOM) ctx.rng = &c->rng[q->orig->id];
+            q->n.op->kernel(&q->val, in, &q->n, &ctx);
+            if (ctx.status != GF_OK) return gf__plan_fail(c, ctx.status, "%s", kmsg);
+            for (int j = 0; ctx.finite_seen && j < q->n.n_inputs && j < 32; j++) {
+                const gf_pnode *x = gf__pn_in(q, j);
+                if ((ctx.finite_seen >> j & 1) && (x->n.op->flags & GF_OPF_VARIABLE))
+                    c->var_flags[x->n.var_index] |= GF_VAR_FINITE;
+            }
+            if (checking && check_step(c, q) != GF_OK) return GF_ERR_NUMERIC;
+            break;
+        }
+        case GF_STEP_FUSED: /* its side stores have its shape: all empty or none */
+            if (gf_shape_count(q->val.shape) == 0) break;
+            gf__k_fused(&q->val, &q->fused->prog, threads);
+            if (checking && check_step(c, q) != GF_OK) return GF_ERR_NUMERIC;
+            break;
+        case GF_STEP_AXPY:
+        case GF_STEP_GEMM: {
+            float alpha = q->sign * (q->scale ? q->scale->val.data[0] : 1.0f);
+            gf_tensor *v = &q->val;
+            int vi = gf__pn_in(q, 0)->n.var_index;
+            if (q->kind == GF_STEP_AXPY) {
+                axpy(v->data, alpha, q->x->val.data, gf_shape_count(v->shape));
+                c->var_flags[vi] &= (unsigned char)~GF_VAR_FINITE;
+            } else {
+                /* var [m,n] += alpha * op(A) @ op(B) */
+                const gf_tensor *a = &gf__pn_in(q->x, 0)->val, *b = &gf__pn_in(q->x, 1)->val;
+                int ta = q->x->n.attrs.transpose_a, tb = q->x->n.attrs.transpose_b;
+                int64_t k = ta ? a->shape.dim[0] : a->shape.dim[1];
+                /* Known finite before, and every value written finite:
+                 * still known finite. */
+                gf_gemm_hint h = { 0, 0, 0 };
+                gf__gemm_hinted(ta, tb, v->shape.dim[0], v->shape.dim[1], k, alpha, a->data, a->shape.dim[1],
+                                b->data, b->shape.dim[1], 1.0f, v->data, v->shape.dim[1], threads, &h);
+                if (!h.c_finite) c->var_flags[vi] &= (unsigned char)~GF_VAR_FINITE;
+            }
+            break;
+        }
+        }
+    }
+    /* Fetches: views (sources, in-place results) are copied, so that what
+     * the caller holds outlives its feeds and the next run. */
+    for (int f = 0; f < p->n_fetch; f++) {
+        gf_pnode *q = p->fetch[f];
+        if (!q->view) {
+            outs[f] = &q->val;
+            continue;
+        }
+        int64_t cnt = gf_shape_count(q->n.shape);
+        if (cnt > 0) memcpy(p->fetch_copy[f].data, q->val.data, (size_t)cnt * sizeof(float));
+        outs[f] = &p->fetch_copy[f];
+    }
+    for (int i = 0; i < p->n_commit; i++) {
+        gf_pnode *a = p->commit[i];
+        int vi = gf__pn_in(a, 0)->n.var_index;
+        gf_tensor *var = c->vars[vi];
+        memcpy(var->data, a->val.data, (size_t)gf_shape_count(var->shape) * sizeof(float));
+        c->var_flags[vi] &= (unsigned char)~GF_VAR_FINITE;
+    }
+    return GF_OK;
+}
