@@ -87,6 +87,9 @@ enum { GF_OPS(GF_OP_ENUM) GF_OP_COUNT };
 #undef GF_OP_ENUM
 
 extern const gf_op gf__ops[GF_OP_COUNT];
+/* The row of op ID (GF_OP(MATMUL)): the one way to name an op in code;
+ * nodes and passes compare these pointers. */
+#define GF_OP(ID) (&gf__ops[GF_OP_##ID])
 
 /* Shape rules (ops/shape_rules.c). */
 bool gf__shape_source(const gf_node *, const gf_shape *, const gf_dtype *, gf_shape *, gf_dtype *, char *, size_t);
