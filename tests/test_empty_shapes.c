@@ -91,7 +91,7 @@ static gf_node *b_check_numerics(gf_graph *g, gf_node *x) { (void)g; return gf_c
 static const struct { const char *op; build_fn build; } cases[] = {
     { "placeholder", b_placeholder }, { "constant", b_constant }, { "variable", b_variable },
     { "truncated_normal", b_truncated_normal }, { "zeros", b_zeros }, { "add", b_add },
-    { "subtract", b_sub }, { "multiply", b_mul }, { "divide", b_div }, { "negative", b_neg },
+    { "sub", b_sub }, { "mul", b_mul }, { "div", b_div }, { "neg", b_neg },
     { "exp", b_exp }, { "sigmoid", b_sigmoid }, { "matmul", b_matmul }, { "transpose", b_transpose },
     { "reduce_sum", b_reduce_sum }, { "reduce_mean", b_reduce_mean }, { "argmax", b_argmax },
     { "equal", b_equal }, { "cast", b_cast }, { "assign", b_assign }, { "sqrt", b_sqrt },

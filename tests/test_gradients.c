@@ -96,7 +96,7 @@ static void second_derivatives(void **state)
     (void)state;
     struct { unary_fn f; double (*d2)(double); const char *name; } fs[] = {
         { f_sigmoid, d2_sigmoid, "sigmoid" }, { f_exp, d2_exp, "exp" },
-        { f_square, d2_square, "multiply" }, { f_recip, d2_recip, "divide" },
+        { f_square, d2_square, "mul" }, { f_recip, d2_recip, "div" },
     };
     float xv[5] = { -2.0f, -0.7f, 0.5f, 1.0f, 1.9f };
     for (size_t k = 0; k < sizeof fs / sizeof fs[0]; k++) {

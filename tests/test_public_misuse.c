@@ -285,7 +285,7 @@ static void c_gradients_ex_common(unsigned flags)
     gf_node *y3 = gf_mul(e.v, e.v), *gy = gf_zeros(e.g, gf_dims(2, 2, 3));
     gf_node *gy_named = gf_name(gy, "gy");
     assert_int_equal(gf_gradients_ex(e.g, &y3, 1, &e.v, 1, &gy_named, flags, out), GF_ERR_SHAPE);
-    graph_failed(e.g, GF_ERR_SHAPE, "grad_ys[0] (\"gy\") is float32 of shape [2,3], but ys[0] (\"multiply\") "
+    graph_failed(e.g, GF_ERR_SHAPE, "grad_ys[0] (\"gy\") is float32 of shape [2,3], but ys[0] (\"mul\") "
                                     "is float32 of shape [3]");
     free_env(&e);
 }

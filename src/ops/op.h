@@ -65,8 +65,8 @@ struct gf_op {
 #define GF_OPS(X)                                                              \
     X(PLACEHOLDER, placeholder) X(CONSTANT, constant) X(VARIABLE, variable)   \
     X(TRUNCATED_NORMAL, truncated_normal) X(ZEROS, zeros)                      \
-    X(ADD, add) X(SUB, subtract) X(MUL, multiply) X(DIV, divide)               \
-    X(NEG, negative) X(EXP, exp) X(SIGMOID, sigmoid)                           \
+    X(ADD, add) X(SUB, sub) X(MUL, mul) X(DIV, div)               \
+    X(NEG, neg) X(EXP, exp) X(SIGMOID, sigmoid)                           \
     X(MATMUL, matmul) X(TRANSPOSE, transpose)                                  \
     X(REDUCE_SUM, reduce_sum) X(REDUCE_MEAN, reduce_mean)                      \
     X(ARGMAX, argmax) X(EQUAL, equal) X(CAST, cast) X(ASSIGN, assign)          \
