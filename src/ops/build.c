@@ -149,14 +149,21 @@ static gf_node *build(const gf_op *op, gf_node *a, gf_node *b, const gf_attrs *a
     return gf__node_build(gf__graph_of(in, op->arity), op, in, op->arity, attrs);
 }
 
-gf_node *gf_add(gf_node *a, gf_node *b) { return build(GF_OP(ADD), a, b, NULL); }
-gf_node *gf_sub(gf_node *a, gf_node *b) { return build(GF_OP(SUB), a, b, NULL); }
-gf_node *gf_mul(gf_node *a, gf_node *b) { return build(GF_OP(MUL), a, b, NULL); }
-gf_node *gf_div(gf_node *a, gf_node *b) { return build(GF_OP(DIV), a, b, NULL); }
-gf_node *gf_equal(gf_node *a, gf_node *b) { return build(GF_OP(EQUAL), a, b, NULL); }
-gf_node *gf_neg(gf_node *x) { return build(GF_OP(NEG), x, NULL, NULL); }
-gf_node *gf_exp(gf_node *x) { return build(GF_OP(EXP), x, NULL, NULL); }
-gf_node *gf_sigmoid(gf_node *x) { return build(GF_OP(SIGMOID), x, NULL, NULL); }
+/* The constructors the op list generates (ctor UNARY, BINARY and
+ * INTERNAL_BINARY): no arguments to check, no attributes. */
+#define CTOR_UNARY(ID, name) \
+    gf_node *gf_##name(gf_node *x) { return build(GF_OP(ID), x, NULL, NULL); }
+#define CTOR_BINARY(ID, name) \
+    gf_node *gf_##name(gf_node *a, gf_node *b) { return build(GF_OP(ID), a, b, NULL); }
+#define CTOR_INTERNAL_BINARY(ID, name) \
+    gf_node *gf__##name(gf_node *a, gf_node *b) { return build(GF_OP(ID), a, b, NULL); }
+#define CTOR_CUSTOM(ID, name)
+#define CTOR(ID, name, arity, flags, shape, kernel, grad, ew, ctor) CTOR_##ctor(ID, name)
+GF_OPS(CTOR)
+#undef CTOR
+
+/* The rest are written here: they check their arguments or fill attributes. */
+
 
 gf_node *gf_matmul_t(gf_node *a, gf_node *b, int transpose_a, int transpose_b)
 {
@@ -267,13 +274,7 @@ gf_node *gf_assign(gf_node *var, gf_node *value)
     return build(GF_OP(ASSIGN), var, value, NULL);
 }
 
-gf_node *gf_sqrt(gf_node *x) { return build(GF_OP(SQRT), x, NULL, NULL); }
-
-gf_node *gf_group(gf_node *a, gf_node *b) { return build(GF_OP(GROUP), a, b, NULL); }
-
 /* ---- internal ops for gradient rules ---- */
-
-gf_node *gf__sum_to(gf_node *g, gf_node *x) { return build(GF_OP(SUM_TO), g, x, NULL); }
 
 gf_node *gf__broadcast_like(gf_node *g, gf_node *like)
 {
@@ -296,19 +297,6 @@ gf_node *gf__reduce_as(gf_node *dy, const gf_attrs *r)
 }
 
 /* ---- the model zoo ---- */
-
-gf_node *gf_relu(gf_node *x) { return build(GF_OP(RELU), x, NULL, NULL); }
-gf_node *gf_tanh(gf_node *x) { return build(GF_OP(TANH), x, NULL, NULL); }
-gf_node *gf_log(gf_node *x) { return build(GF_OP(LOG), x, NULL, NULL); }
-gf_node *gf_square(gf_node *x) { return build(GF_OP(SQUARE), x, NULL, NULL); }
-gf_node *gf_maximum(gf_node *a, gf_node *b) { return build(GF_OP(MAXIMUM), a, b, NULL); }
-gf_node *gf_softmax(gf_node *logits) { return build(GF_OP(SOFTMAX), logits, NULL, NULL); }
-gf_node *gf_log_softmax(gf_node *logits) { return build(GF_OP(LOG_SOFTMAX), logits, NULL, NULL); }
-
-gf_node *gf_softmax_cross_entropy_with_logits(gf_node *labels, gf_node *logits)
-{
-    return build(GF_OP(SOFTMAX_XENT), labels, logits, NULL);
-}
 
 gf_node *gf_reshape(gf_node *x, gf_shape shape)
 {
@@ -353,8 +341,6 @@ gf_node *gf_slice_rows(gf_node *x, int64_t start, int64_t count)
     return build(GF_OP(SLICE_ROWS), x, NULL, &at);
 }
 
-gf_node *gf_gather_rows(gf_node *x, gf_node *indices) { return build(GF_OP(GATHER_ROWS), x, indices, NULL); }
-
 gf_node *gf_one_hot(gf_node *indices, int depth)
 {
     if (!unusable(indices) && depth < 0)
@@ -376,9 +362,6 @@ gf_node *gf_dropout(gf_node *x, float keep_prob, uint64_t seed)
 }
 
 /* ---- the zoo's internal ops ---- */
-
-gf_node *gf__greater_mask(gf_node *a, gf_node *b) { return build(GF_OP(GREATER_MASK), a, b, NULL); }
-gf_node *gf__reshape_like(gf_node *g, gf_node *like) { return build(GF_OP(RESHAPE_LIKE), g, like, NULL); }
 
 gf_node *gf__concat_slice(gf_node *full, gf_node *like, int axis, int back)
 {
