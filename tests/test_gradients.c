@@ -44,6 +44,29 @@ static void every_op_matches_finite_differences(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* Every op with a gradient rule has a gradcheck case keyed by its name
+ * (gf__grad_none aside: it builds nothing to check), and every case names
+ * an op. */
+static void every_gradient_rule_has_a_gradcheck_case(void **state)
+{
+    (void)state;
+    for (int i = 0; i < GF_OP_COUNT; i++) {
+        const gf_op *op = &gf__ops[i];
+        if (!op->grad || op->grad == gf__grad_none) continue;
+        size_t k = 0;
+        while (gf_gradcheck_case_op(k) && strcmp(gf_gradcheck_case_op(k), op->name)) k++;
+        if (!gf_gradcheck_case_op(k))
+            fail_msg("op %s has a gradient rule but no case in gradcheck_cases.c: add one keyed \"%s\"",
+                     op->name, op->name);
+    }
+    for (size_t k = 0; gf_gradcheck_case_op(k); k++) {
+        int i = 0;
+        while (i < GF_OP_COUNT && strcmp(gf__ops[i].name, gf_gradcheck_case_op(k))) i++;
+        if (i == GF_OP_COUNT) fail_msg("gradcheck case %zu is keyed \"%s\", which is no op", k, gf_gradcheck_case_op(k));
+        if (!gf__ops[i].grad) fail_msg("gradcheck case %zu checks op %s, which has no gradient rule", k, gf__ops[i].name);
+    }
+}
+
 /* sigmoid's gradient rule with a mistake: dy * s, the factor (1 - s) left
  * out. */
 static void wrong_sigmoid_rule(gf_node *n, gf_node *dy, const bool *need, gf_node **dx)
@@ -397,6 +420,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_op_matches_finite_differences),
+        cmocka_unit_test(every_gradient_rule_has_a_gradcheck_case),
         cmocka_unit_test(checker_catches_a_wrong_gradient),
         cmocka_unit_test(second_derivatives),
         cmocka_unit_test(manual_step_equals_derived),
