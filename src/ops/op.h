@@ -61,7 +61,14 @@ struct gf_op {
     gf_kernel_fn kernel;
     gf_grad_fn grad;
     gf_ew_fn ew;                /* float32 elementwise ops only: fusable */
+    int ctor;                   /* GF_CTOR_*: how its constructor is made */
+    gf_node *(*make1)(gf_node *x);             /* the generated constructor: */
+    gf_node *(*make2)(gf_node *a, gf_node *b); /* ctor UNARY; BINARY, INTERNAL_BINARY */
 };
+
+/* The op list's ctor column (below), for code that walks the table (the
+ * fuzzer builds every generated public op through make1/make2). */
+enum { GF_CTOR_CUSTOM, GF_CTOR_UNARY, GF_CTOR_BINARY, GF_CTOR_INTERNAL_BINARY };
 
 /* ---- the op list ----
  *
