@@ -14,6 +14,7 @@
  * else is run. */
 #include "gradflow.h"
 #include "fuzz_util.h"
+#include "../src/ops/op.h" /* the op list: OP_UNARY and OP_BINARY walk it */
 
 #include <limits.h>
 #include <math.h>
@@ -60,6 +61,30 @@ typedef struct fg {
 /* GF_FUZZ_TRACE=1 in the environment prints each step (for reading what a
  * seed or a regression file does). */
 static int fg_trace = -1;
+
+/* ---- the ops built from the op list ----
+ * OP_UNARY and OP_BINARY pick among the ops whose public constructor the op
+ * list generates (ctor UNARY; ctor BINARY with a broadcasting shape rule),
+ * in the list's order, so that a new op is fuzzed with no edit here; then
+ * among those written by hand: check_numerics (it takes a message) after
+ * the unary ones, group (it sequences, its value is no elementwise result)
+ * after the binary ones. softmax_cross_entropy_with_logits and gather_rows
+ * (ctor BINARY too) have opcodes of their own. */
+static const gf_op *fg_unary_ops[GF_OP_COUNT + 1], *fg_binary_ops[GF_OP_COUNT + 1];
+static unsigned fg_n_unary, fg_n_binary;
+
+static void fg_ops_init(void)
+{
+    if (fg_n_unary) return;
+    for (int i = 0; i < GF_OP_COUNT; i++) {
+        const gf_op *op = &gf__ops[i];
+        if (op->ctor == GF_CTOR_UNARY) fg_unary_ops[fg_n_unary++] = op;
+        else if (op->ctor == GF_CTOR_BINARY && (op->shape == gf__shape_binary || op->shape == gf__shape_compare))
+            fg_binary_ops[fg_n_binary++] = op;
+    }
+    fg_unary_ops[fg_n_unary++] = GF_OP(CHECK_NUMERICS);
+    fg_binary_ops[fg_n_binary++] = GF_OP(GROUP);
+}
 
 /* ---- reading the program ---- */
 
@@ -813,15 +838,9 @@ static void fg_step(fg *f)
     case OP_BINARY2: {
         fg_entry a = fg_pick(f), b = fg_pick_like(f, a, LIKE_BROADCAST);
         double out = a.out * b.out, cost = fg_max(a.cost, b.cost);
-        switch (fg_below(f, 7)) {
-        case 0: n = gf_add(a.n, b.n); break;
-        case 1: n = gf_sub(a.n, b.n); break;
-        case 2: n = gf_mul(a.n, b.n); break;
-        case 3: n = gf_div(a.n, b.n); break;
-        case 4: n = gf_equal(a.n, b.n); break;
-        case 5: n = gf_maximum(a.n, b.n); break;
-        default: n = gf_group(a.n, b.n); out = 1; break;
-        }
+        const gf_op *o = fg_binary_ops[fg_below(f, fg_n_binary)];
+        n = o->make2(a.n, b.n);
+        if (o == GF_OP(GROUP)) out = 1;
         GF_FUZZ_CHECK(n != NULL);
         fg_add(f, n, out, cost);
         return;
@@ -829,19 +848,8 @@ static void fg_step(fg *f)
     case OP_UNARY:
     case OP_UNARY2: {
         fg_entry x = fg_pick(f);
-        switch (fg_below(f, 11)) {
-        case 0: n = gf_neg(x.n); break;
-        case 1: n = gf_exp(x.n); break;
-        case 2: n = gf_sigmoid(x.n); break;
-        case 3: n = gf_sqrt(x.n); break;
-        case 4: n = gf_relu(x.n); break;
-        case 5: n = gf_tanh(x.n); break;
-        case 6: n = gf_log(x.n); break;
-        case 7: n = gf_square(x.n); break;
-        case 8: n = gf_softmax(x.n); break;
-        case 9: n = gf_check_numerics(x.n, fg_name(f)); break;
-        default: n = gf_log_softmax(x.n); break;
-        }
+        const gf_op *o = fg_unary_ops[fg_below(f, fg_n_unary)];
+        n = o == GF_OP(CHECK_NUMERICS) ? gf_check_numerics(x.n, fg_name(f)) : o->make1(x.n);
         GF_FUZZ_CHECK(n != NULL);
         fg_add(f, n, x.out, x.cost);
         return;
@@ -1013,6 +1021,7 @@ int gf_fuzz_graph(const uint8_t *data, size_t size);
 int gf_fuzz_graph(const uint8_t *data, size_t size)
 {
     if (fg_trace < 0) fg_trace = getenv("GF_FUZZ_TRACE") != NULL;
+    fg_ops_init();
     fg *f = calloc(1, sizeof *f);
     if (!f) return 0;
     f->p = data;

@@ -126,6 +126,19 @@ static void emit_bytes(prog *p, const int *b, size_t n)
 #define emit(p, ...) \
     emit_bytes(p, (const int[]){ __VA_ARGS__ }, sizeof((const int[]){ __VA_ARGS__ }) / sizeof(int))
 
+/* The choice byte of OP_UNARY (binary 0) or OP_BINARY (binary 1) that
+ * picks op `name` (fuzz_graph.c's lists, drawn from the op list). */
+static int fg_op_choice(int binary, const char *name)
+{
+    fg_ops_init();
+    const gf_op *const *ops = binary ? fg_binary_ops : fg_unary_ops;
+    unsigned n = binary ? fg_n_binary : fg_n_unary;
+    for (unsigned i = 0; i < n; i++)
+        if (!strcmp(ops[i]->name, name)) return (int)i;
+    fprintf(stderr, "gen_seeds: no op %s among fuzz_graph's choices\n", name);
+    exit(1);
+}
+
 /* Bytes that fg_dim / fg_small_shape turn back into these values. */
 enum { D1 = 0, D2 = 1, D3 = 2, D4 = 3, D5 = 4, DANY = 8, D0 = 10 };
 enum { NAME_X = 16, NAME_Y = 17, NAME_W = 18, NAME_B = 28 };
@@ -160,7 +173,7 @@ static void graph_seeds(void)
     emit(&p, OP_ARGMAX, 0, 2);
     emit(&p, OP_ONE_HOT, 0x80, 4);
     emit(&p, OP_GATHER, 0, 0x80);
-    emit(&p, OP_UNARY, 2, 8);
+    emit(&p, OP_UNARY, 2, fg_op_choice(0, "softmax"));
     emit(&p, OP_SESSION, 2, 1, 0);
     emit(&p, OP_RUN, 0, 1, 1, 2, 1, 2, 0, 2, 6, 8, 0);
     put("fuzz_graph", "shapes", p.b, p.n);
@@ -179,7 +192,7 @@ static void graph_seeds(void)
     emit(&p, OP_VARIABLE, NAME_B, 2, 1, 4);
     emit(&p, OP_DROPOUT, 1, 1, 0, 0, 0, 7);
     emit(&p, OP_ASSIGN, 0x80, 0x80);
-    emit(&p, OP_BINARY, 3, 0x80, 6);
+    emit(&p, OP_BINARY, 3, 0x80, fg_op_choice(1, "group"));
     emit(&p, OP_SESSION, 3, 5, 2);               /* two threads */
     emit(&p, OP_STATS, 1, 0, 1, 4, 1, 3);
     emit(&p, OP_RUN, 1, 0, 2, 1, 2, 1, 3);

@@ -1,6 +1,10 @@
 /*
  * gradcheck_cases.c — the case list of `gradflow gradcheck`: each op on
- * plain and broadcasting shapes, checked against finite differences.
+ * plain and broadcasting shapes, checked against finite differences. Cases
+ * are keyed by the op's name (gf_node_op); every op with a gradient rule
+ * must have one (test_gradients walks the op table), and each case's
+ * inputs come from a seed made of the op's name and the case's place among
+ * that op's cases, so adding a case changes no other op's checks.
  */
 #include "gradcheck_cases.h"
 
@@ -104,6 +108,14 @@ static gf_node *op_scatter_add_rows(gf_node *a, gf_node *b)
 {
     return gf_mul(grad_wrt(gf_square(op_gather_rows(a, b)), a), a);
 }
+/* Third order: d holds concat_slice, the gradient of square(d) holds its
+ * adjoint concat_pad, whose own rule the check then runs. */
+static gf_node *op_concat_pad(gf_node *a, gf_node *b)
+{
+    gf_node *d = grad_wrt(gf_square(gf_concat(a, b, 1)), a);
+    return gf_mul(grad_wrt(gf_square(d), a), a);
+}
+static gf_node *op_check_numerics(gf_node *a, gf_node *b) { (void)b; return gf_check_numerics(a, "gradcheck"); }
 
 enum { ANY_SIGN, POSITIVE, AWAY_FROM_ZERO }; /* value domains */
 /* Grids 0.2 apart, offset by 0.1 from each other: maximum's operands, one
@@ -129,18 +141,18 @@ static const gc_case cases[] = {
     { "add", op_add, 2, S2(3, 1), S2(1, 4), 0, 0 },
     { "add", op_add, 2, S0, S2(3, 4), 0, 0 },
     { "add", op_add, 2, S3(2, 3, 4), S2(3, 1), 0, 0 },
-    { "subtract", op_sub, 2, S2(3, 4), S1(4), 0, 0 },
-    { "subtract", op_sub, 2, S2(3, 1), S2(1, 4), 0, 0 },
-    { "subtract", op_sub, 2, S2(3, 4), S0, 0, 0 },
-    { "multiply", op_mul, 2, S2(3, 4), S2(3, 4), 0, 0 },
-    { "multiply", op_mul, 2, S2(3, 4), S2(1, 4), 0, 0 },
-    { "multiply", op_mul, 2, S2(3, 1), S2(1, 4), 0, 0 },
-    { "multiply", op_mul, 2, S0, S3(2, 3, 4), 0, 0 },
-    { "divide", op_div, 2, S2(3, 4), S2(3, 4), 0, AWAY_FROM_ZERO },
-    { "divide", op_div, 2, S2(3, 4), S2(3, 1), 0, AWAY_FROM_ZERO },
-    { "divide", op_div, 2, S0, S2(3, 4), 0, AWAY_FROM_ZERO },
-    { "divide", op_div, 2, S3(2, 3, 4), S1(4), 0, AWAY_FROM_ZERO },
-    { "negative", op_neg, 1, S2(3, 4), S0, 0, 0 },
+    { "sub", op_sub, 2, S2(3, 4), S1(4), 0, 0 },
+    { "sub", op_sub, 2, S2(3, 1), S2(1, 4), 0, 0 },
+    { "sub", op_sub, 2, S2(3, 4), S0, 0, 0 },
+    { "mul", op_mul, 2, S2(3, 4), S2(3, 4), 0, 0 },
+    { "mul", op_mul, 2, S2(3, 4), S2(1, 4), 0, 0 },
+    { "mul", op_mul, 2, S2(3, 1), S2(1, 4), 0, 0 },
+    { "mul", op_mul, 2, S0, S3(2, 3, 4), 0, 0 },
+    { "div", op_div, 2, S2(3, 4), S2(3, 4), 0, AWAY_FROM_ZERO },
+    { "div", op_div, 2, S2(3, 4), S2(3, 1), 0, AWAY_FROM_ZERO },
+    { "div", op_div, 2, S0, S2(3, 4), 0, AWAY_FROM_ZERO },
+    { "div", op_div, 2, S3(2, 3, 4), S1(4), 0, AWAY_FROM_ZERO },
+    { "neg", op_neg, 1, S2(3, 4), S0, 0, 0 },
     { "exp", op_exp, 1, S2(3, 4), S0, 0, 0 },
     { "exp", op_exp, 1, S3(2, 3, 4), S0, 0, 0 },
     { "sigmoid", op_sigmoid, 1, S2(3, 4), S0, 0, 0 },
@@ -175,9 +187,9 @@ static const gc_case cases[] = {
     { "softmax", op_softmax, 1, S3(2, 3, 4), S0, 0, 0 },
     { "log_softmax", op_log_softmax, 1, S2(3, 4), S0, 0, 0 },
     { "log_softmax", op_log_softmax, 1, S1(5), S0, 0, 0 },
-    { "softmax_xent", op_xent, 2, S2(3, 4), S2(3, 4), POSITIVE, 0 },
-    { "softmax_xent", op_xent, 2, S3(2, 2, 3), S3(2, 2, 3), 0, 0 },
-    { "softmax_xent", op_xent, 2, S1(5), S1(5), POSITIVE, 0 },
+    { "softmax_cross_entropy_with_logits", op_xent, 2, S2(3, 4), S2(3, 4), POSITIVE, 0 },
+    { "softmax_cross_entropy_with_logits", op_xent, 2, S3(2, 2, 3), S3(2, 2, 3), 0, 0 },
+    { "softmax_cross_entropy_with_logits", op_xent, 2, S1(5), S1(5), POSITIVE, 0 },
     { "reshape", op_reshape_x2, 1, S2(3, 4), S0, 0, 0 },
     { "reshape", op_flatten, 1, S3(2, 3, 4), S0, 0, 0 },
     { "concat", op_concat_last, 2, S2(3, 4), S2(3, 2), 0, 0 },
@@ -190,46 +202,52 @@ static const gc_case cases[] = {
     { "reshape_like", op_reshape_like, 1, S2(3, 4), S0, 0, 0 },
     { "concat_slice", op_concat_parts, 2, S2(3, 4), S2(3, 2), 0, 0 },
     { "pad_rows", op_pad_rows, 1, S2(4, 3), S0, 0, 0 },
-    { "scatter_add", op_scatter_add_rows, 1, S2(3, 4), S0, 0, 0 },
+    { "scatter_add_rows", op_scatter_add_rows, 1, S2(3, 4), S0, 0, 0 },
+    { "concat_pad", op_concat_pad, 2, S2(3, 4), S2(3, 2), 0, 0 },
+    { "check_numerics", op_check_numerics, 1, S2(3, 4), S0, 0, 0 },
 };
 
-/* Random shapes: a of rank 1..3 with dims 1..5; b drawn from a's shape with
- * some dims set to 1 and leading dims dropped, then the two maybe swapped,
- * so that either side broadcasts. */
+/* Random shapes, per op (RANDOM_PER_BINARY or RANDOM_PER_UNARY cases each):
+ * a of rank 1..3 with dims 1..5; b drawn from a's shape with some dims set
+ * to 1 and leading dims dropped, then the two maybe swapped, so that
+ * either side broadcasts. */
 static const struct { const char *op; build_fn build; int domain_b; } binary_ops[] = {
-    { "add", op_add, 0 }, { "subtract", op_sub, 0 }, { "multiply", op_mul, 0 },
-    { "divide", op_div, AWAY_FROM_ZERO },
-    { "maximum", op_maximum, EVEN_TENTHS }, /* a: ODD_TENTHS, set in random_case */
+    { "add", op_add, 0 }, { "sub", op_sub, 0 }, { "mul", op_mul, 0 },
+    { "div", op_div, AWAY_FROM_ZERO },
+    { "maximum", op_maximum, EVEN_TENTHS }, /* a: ODD_TENTHS, set in random_binary */
 };
 static const struct { const char *op; build_fn build; int domain; } unary_ops[] = {
-    { "negative", op_neg, 0 }, { "exp", op_exp, 0 }, { "sigmoid", op_sigmoid, 0 },
+    { "neg", op_neg, 0 }, { "exp", op_exp, 0 }, { "sigmoid", op_sigmoid, 0 },
     { "sqrt", op_sqrt, POSITIVE }, { "transpose", op_transpose, 0 }, { "reduce_sum", op_sum_all, 0 },
     { "reduce_mean", op_mean_all, 0 },
     { "relu", op_relu, AWAY_FROM_ZERO }, { "tanh", op_tanh, 0 }, { "log", op_log, POSITIVE },
     { "square", op_square, 0 }, { "softmax", op_softmax, 0 }, { "log_softmax", op_log_softmax, 0 },
     { "reshape", op_flatten, 0 },
 };
+enum { RANDOM_PER_BINARY = 2, RANDOM_PER_UNARY = 1 };
 
-static gc_case random_case(gf_rng *r, int k)
+static gf_shape random_shape(gf_rng *r)
 {
-    gc_case c = { 0 };
     gf_shape a = { .rank = 1 + (int)gf_rng_below(r, 3) };
     for (int i = 0; i < a.rank; i++) a.dim[i] = 1 + gf_rng_below(r, 5);
-    int nb = (int)(sizeof binary_ops / sizeof binary_ops[0]);
-    if (k % 2 == 0) {
-        int o = (int)gf_rng_below(r, (uint32_t)nb);
-        gf_shape b = { .rank = 1 + (int)gf_rng_below(r, (uint32_t)a.rank) };
-        for (int i = 0; i < b.rank; i++)
-            b.dim[i] = gf_rng_below(r, 3) ? a.dim[a.rank - b.rank + i] : 1;
-        bool swap = gf_rng_below(r, 2) && binary_ops[o].domain_b == 0;
-        c = (gc_case){ binary_ops[o].op, binary_ops[o].build, 2, swap ? b : a, swap ? a : b, 0,
-                       binary_ops[o].domain_b };
-        if (c.domain_b == EVEN_TENTHS) c.domain_a = ODD_TENTHS;
-    } else {
-        int o = (int)gf_rng_below(r, (uint32_t)(sizeof unary_ops / sizeof unary_ops[0]));
-        c = (gc_case){ unary_ops[o].op, unary_ops[o].build, 1, a, { 0, { 0 } }, unary_ops[o].domain, 0 };
-    }
+    return a;
+}
+
+static gc_case random_binary(gf_rng *r, int o)
+{
+    gf_shape a = random_shape(r);
+    gf_shape b = { .rank = 1 + (int)gf_rng_below(r, (uint32_t)a.rank) };
+    for (int i = 0; i < b.rank; i++)
+        b.dim[i] = gf_rng_below(r, 3) ? a.dim[a.rank - b.rank + i] : 1;
+    bool swap = gf_rng_below(r, 2) && binary_ops[o].domain_b == 0;
+    gc_case c = { binary_ops[o].op, binary_ops[o].build, 2, swap ? b : a, swap ? a : b, 0, binary_ops[o].domain_b };
+    if (c.domain_b == EVEN_TENTHS) c.domain_a = ODD_TENTHS;
     return c;
+}
+
+static gc_case random_unary(gf_rng *r, int o)
+{
+    return (gc_case){ unary_ops[o].op, unary_ops[o].build, 1, random_shape(r), { 0, { 0 } }, unary_ops[o].domain, 0 };
 }
 
 static void fill(gf_tensor *t, int domain, gf_rng *r)
@@ -353,16 +371,50 @@ out:
     return failed;
 }
 
+/* The seed of the k-th case of op: the run's seed mixed with a hash of the
+ * op's name (FNV-1a), so that no case's inputs depend on the others. */
+static uint64_t case_seed(uint64_t seed, const char *op, uint64_t k)
+{
+    uint64_t h = 14695981039346656037u;
+    for (const char *p = op; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211u;
+    return seed * 0x9e3779b97f4a7c15u + h + k;
+}
+
+/* The k-th case of op so far: its index among the cases of the same op. */
+static uint64_t nth_of_op(size_t i)
+{
+    uint64_t k = 0;
+    for (size_t j = 0; j < i; j++) k += !strcmp(cases[j].op, cases[i].op);
+    return k;
+}
+
+const char *gf_gradcheck_case_op(size_t i)
+{
+    return i < sizeof cases / sizeof cases[0] ? cases[i].op : NULL;
+}
+
 int gf_gradcheck_all(uint64_t seed, double tol, gf_gc_report_fn report, void *ctx)
 {
     int failed = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        failed += run_case(&cases[i], seed + i, tol, report, ctx);
-    gf_rng r;
-    gf_rng_seed(&r, seed, 17);
-    for (int k = 0; k < 24; k++) {
-        gc_case c = random_case(&r, k);
-        failed += run_case(&c, seed + 1000 + (uint64_t)k, tol, report, ctx);
-    }
+        failed += run_case(&cases[i], case_seed(seed, cases[i].op, nth_of_op(i)), tol, report, ctx);
+    /* Random shapes: from seeds of their own (1000 + k: no fixed case has
+     * that many). */
+    for (int o = 0; o < (int)(sizeof binary_ops / sizeof binary_ops[0]); o++)
+        for (int k = 0; k < RANDOM_PER_BINARY; k++) {
+            uint64_t cs = case_seed(seed, binary_ops[o].op, 1000 + (uint64_t)k);
+            gf_rng r;
+            gf_rng_seed(&r, cs, 17);
+            gc_case c = random_binary(&r, o);
+            failed += run_case(&c, cs, tol, report, ctx);
+        }
+    for (int o = 0; o < (int)(sizeof unary_ops / sizeof unary_ops[0]); o++)
+        for (int k = 0; k < RANDOM_PER_UNARY; k++) {
+            uint64_t cs = case_seed(seed, unary_ops[o].op, 1000 + (uint64_t)k);
+            gf_rng r;
+            gf_rng_seed(&r, cs, 17);
+            gc_case c = random_unary(&r, o);
+            failed += run_case(&c, cs, tol, report, ctx);
+        }
     return failed + run_network(seed, tol, report, ctx);
 }

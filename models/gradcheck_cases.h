@@ -16,4 +16,8 @@ typedef void (*gf_gc_report_fn)(void *ctx, const char *op, const char *what,
  * error). */
 int gf_gradcheck_all(uint64_t seed, double tol, gf_gc_report_fn report, void *ctx);
 
+/* The op (its name, as gf_node_op gives it) that case i checks; NULL past
+ * the last case. Cases of random shapes and the network aside. */
+const char *gf_gradcheck_case_op(size_t i);
+
 #endif

@@ -12,6 +12,7 @@
 
 #include "article.h"
 #include "gradcheck_cases.h"
+#include "ops/op.h"
 
 static bool same_shape(gf_shape a, gf_shape b)
 {
@@ -43,17 +44,48 @@ static void every_op_matches_finite_differences(void **state)
     assert_int_equal(bad, 0);
 }
 
-/* A deliberately wrong "gradient" must be caught by the checker. */
+/* Every op with a gradient rule has a gradcheck case keyed by its name
+ * (gf__grad_none aside: it builds nothing to check), and every case names
+ * an op. */
+static void every_gradient_rule_has_a_gradcheck_case(void **state)
+{
+    (void)state;
+    for (int i = 0; i < GF_OP_COUNT; i++) {
+        const gf_op *op = &gf__ops[i];
+        if (!op->grad || op->grad == gf__grad_none) continue;
+        size_t k = 0;
+        while (gf_gradcheck_case_op(k) && strcmp(gf_gradcheck_case_op(k), op->name)) k++;
+        if (!gf_gradcheck_case_op(k))
+            fail_msg("op %s has a gradient rule but no case in gradcheck_cases.c: add one keyed \"%s\"",
+                     op->name, op->name);
+    }
+    for (size_t k = 0; gf_gradcheck_case_op(k); k++) {
+        int i = 0;
+        while (i < GF_OP_COUNT && strcmp(gf__ops[i].name, gf_gradcheck_case_op(k))) i++;
+        if (i == GF_OP_COUNT) fail_msg("gradcheck case %zu is keyed \"%s\", which is no op", k, gf_gradcheck_case_op(k));
+        if (!gf__ops[i].grad) fail_msg("gradcheck case %zu checks op %s, which has no gradient rule", k, gf__ops[i].name);
+    }
+}
+
+/* sigmoid's gradient rule with a mistake: dy * s, the factor (1 - s) left
+ * out. */
+static void wrong_sigmoid_rule(gf_node *n, gf_node *dy, const bool *need, gf_node **dx)
+{
+    if (need[0]) dx[0] = gf_mul(dy, n);
+}
+
+/* The checker passes a right gradient and reports a wrong one: a node
+ * whose op is a test-only copy of sigmoid's row with a wrong rule. */
 static void checker_catches_a_wrong_gradient(void **state)
 {
     (void)state;
     gf_graph *g = gf_graph_new();
     gf_node *x = gf_placeholder(g, "x", GF_F32, gf_dims(1, 3));
-    /* y = x * stop(x) is not expressible, so compare d/dx (x*x) computed by
-     * gf_gradients with a wrong analytic value by checking y = x*x*x while
-     * feeding values where the check must report a tiny error, then assert
-     * the reported analytic value is the true 3x^2. */
     gf_node *y = gf_mul(gf_mul(x, x), x);
+    gf_op wrong = *GF_OP(SIGMOID);
+    wrong.grad = wrong_sigmoid_rule;
+    gf_node *right = gf_sigmoid(x), *bad = gf_sigmoid(x);
+    bad->op = &wrong;
     float xv[3] = { 0.5f, -1.0f, 2.0f };
     gf_tensor *t = gf_tensor_wrap(GF_F32, gf_dims(1, 3), xv, NULL);
     gf_session *s = gf_session_new(g, NULL);
@@ -62,12 +94,19 @@ static void checker_catches_a_wrong_gradient(void **state)
     assert_int_equal(gf_gradient_check(s, y, x, &f, 1, NULL, &r), GF_OK);
     assert_true(r.max_error < 1e-4);
     assert_int_equal(r.checked, 3);
+    assert_int_equal(gf_gradient_check(s, right, x, &f, 1, NULL, &r), GF_OK);
+    assert_true(r.max_error < 1e-4);
+    /* s (1 - s) against s: at x = -1, 0.197 against 0.269; at x = 2,
+     * 0.105 against 0.881 */
+    assert_int_equal(gf_gradient_check(s, bad, x, &f, 1, NULL, &r), GF_OK);
+    assert_true(r.max_error > 0.5);
+    /* the analytic values are the ones gf_gradients builds */
     gf_node *dx;
     assert_int_equal(gf_gradients(g, &y, 1, &x, 1, NULL, &dx), GF_OK);
     const gf_tensor *d = gf_test_run1(s, &f, 1, dx);
     float want[3] = { 0.75f, 3.0f, 12.0f };
     gf_test_assert_close(gf_tensor_data(d), want, 3, 1e-6);
-    /* x was restored after the check */
+    /* x was restored after the checks */
     assert_true(xv[0] == 0.5f && xv[1] == -1.0f && xv[2] == 2.0f);
     gf_session_free(s);
     gf_tensor_free(t);
@@ -96,7 +135,7 @@ static void second_derivatives(void **state)
     (void)state;
     struct { unary_fn f; double (*d2)(double); const char *name; } fs[] = {
         { f_sigmoid, d2_sigmoid, "sigmoid" }, { f_exp, d2_exp, "exp" },
-        { f_square, d2_square, "multiply" }, { f_recip, d2_recip, "divide" },
+        { f_square, d2_square, "mul" }, { f_recip, d2_recip, "div" },
     };
     float xv[5] = { -2.0f, -0.7f, 0.5f, 1.0f, 1.9f };
     for (size_t k = 0; k < sizeof fs / sizeof fs[0]; k++) {
@@ -381,6 +420,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_op_matches_finite_differences),
+        cmocka_unit_test(every_gradient_rule_has_a_gradcheck_case),
         cmocka_unit_test(checker_catches_a_wrong_gradient),
         cmocka_unit_test(second_derivatives),
         cmocka_unit_test(manual_step_equals_derived),

@@ -77,20 +77,20 @@ static void test_add_broadcast_message(void **state)
     gf_node *p = gf_placeholder(g, "p", GF_F32, gf_dims(1, 4));
     assert_false(gf_node_is_poisoned(gf_add(p, p)));
     poisoned(gf_mul(p, gf_zeros(g, gf_dims(2, 3, 5))));
-    GRAPH_ERROR(g, GF_ERR_SHAPE, "multiply \"multiply\"", "[4]", "[3,5]", "do not broadcast");
+    GRAPH_ERROR(g, GF_ERR_SHAPE, "mul \"mul\"", "[4]", "[3,5]", "do not broadcast");
     gf_graph_free(g);
 
     g = gf_graph_new();
     p = gf_placeholder(g, "p", GF_F32, gf_dims(2, 2, 3));
     assert_false(gf_node_is_poisoned(gf_sub(p, p)));
     poisoned(gf_sub(p, gf_zeros(g, gf_dims(2, 3, 2))));
-    GRAPH_ERROR(g, GF_ERR_SHAPE, "subtract \"subtract_1\": shapes [2,3] and [3,2] do not broadcast");
+    GRAPH_ERROR(g, GF_ERR_SHAPE, "sub \"sub_1\": shapes [2,3] and [3,2] do not broadcast");
     gf_graph_free(g);
 
     /* rank 3 against rank 2, right-aligned */
     g = gf_graph_new();
     poisoned(gf_div(gf_zeros(g, gf_dims(3, 2, 4, 3)), gf_zeros(g, gf_dims(2, 3, 3))));
-    GRAPH_ERROR(g, GF_ERR_SHAPE, "divide", "[2,4,3]", "[3,3]");
+    GRAPH_ERROR(g, GF_ERR_SHAPE, "div", "[2,4,3]", "[3,3]");
     gf_graph_free(g);
 }
 
@@ -206,7 +206,7 @@ static void test_null_inputs(void **state)
     g = gf_graph_new();
     x = gf_zeros(g, gf_dims(1, 3));
     poisoned(gf_mul(x, NULL));
-    GRAPH_ERROR(g, GF_ERR_ARG, "multiply", "input 1 is NULL");
+    GRAPH_ERROR(g, GF_ERR_ARG, "mul", "input 1 is NULL");
     gf_graph_free(g);
 
     /* no graph at all: still a poisoned, non-NULL node, and no crash */

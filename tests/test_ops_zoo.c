@@ -424,7 +424,7 @@ static void dropout_masks(void **state)
     gf_graph *g = gf_graph_new();
     gf_node *ones = gf_add(gf_zeros(g, gf_dims(2, 100, 100)), gf_scalar(g, 1));
     gf_node *y = gf_dropout(ones, 0.75f, 42);
-    assert_string_equal(gf_node_op(y), "multiply");
+    assert_string_equal(gf_node_op(y), "mul");
     assert_string_equal(gf_node_name(y), "dropout");
     assert_true(gf_dropout(ones, 1.0f, 42) == ones); /* keep_prob 1: x itself */
     float first[10000];

@@ -96,7 +96,7 @@ static void article_plan_is_rewritten(void **state)
             gemm += p->steps[i]->kind == GF_STEP_GEMM;
             axpy += p->steps[i]->kind == GF_STEP_AXPY;
             fused += p->steps[i]->kind == GF_STEP_FUSED;
-            transposes += p->steps[i]->n.op == &gf__ops[GF_OP_TRANSPOSE];
+            transposes += p->steps[i]->n.op == GF_OP(TRANSPOSE);
         }
         gf__plan_free(p);
     }

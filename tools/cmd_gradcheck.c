@@ -65,9 +65,12 @@ int gf_cli_gradcheck(int argc, char **argv)
     int parsed = gf_opts_parse_only(&spec, argc, argv);
     if (parsed != GF_OPTS_CONTINUE) return parsed;
     int failed = gf_gradcheck_all((uint64_t)seed, tol, on_check, &s);
-    printf("%-14s %7s %12s  %s\n", "op", "checks", "max error", "result");
+    int w = 14; /* the op column: as wide as its longest name, plus a space */
     for (int i = 0; i < s.n; i++)
-        printf("%-14s %7d %12.2e  %s\n", s.op[i], s.checks[i], s.worst[i],
+        if ((int)strlen(s.op[i]) + 1 > w) w = (int)strlen(s.op[i]) + 1;
+    printf("%-*s %7s %12s  %s\n", w, "op", "checks", "max error", "result");
+    for (int i = 0; i < s.n; i++)
+        printf("%-*s %7d %12.2e  %s\n", w, s.op[i], s.checks[i], s.worst[i],
                s.errors[i] ? "ERROR" : s.worst[i] <= tol ? "ok" : "FAIL");
     printf("%s: %d check%s failed (tolerance %.0e)\n", failed ? "FAIL" : "ok", failed,
            failed == 1 ? "" : "s", tol);

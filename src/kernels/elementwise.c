@@ -95,17 +95,6 @@
 #define EW_EXACT_UNARY(fname, EXPR) EW_UNARY(fname, EXPR)
 #endif
 
-EW_EXACT(gf__ew_add, x + y)
-EW_EXACT(gf__ew_sub, x - y)
-EW_EXACT(gf__ew_mul, x * y)
-EW_EXACT(gf__ew_div, x / y)
-
-BINARY_KERNEL(gf__k_add, x + y)
-BINARY_KERNEL(gf__k_sub, x - y)
-BINARY_KERNEL(gf__k_mul, x * y)
-BINARY_KERNEL(gf__k_div, x / y)
-BINARY_KERNEL(gf__k_equal, x == y ? 1.0f : 0.0f)
-
 #define UNARY_KERNEL(fname, EXPR)                               \
     GF_KERNEL(fname)                                            \
     {                                                           \
@@ -116,6 +105,25 @@ BINARY_KERNEL(gf__k_equal, x == y ? 1.0f : 0.0f)
         for (int64_t i = 0; i < cnt; i++) { float x = X[i]; o[i] = (EXPR); } \
     }
 
+/* An elementwise op of the op list from its expression, written once: the
+ * kernel gf__k_NAME and the block function gf__ew_NAME (the row's ew
+ * column), both computing EXPR of x (and y), so the fused and the unfused
+ * op give the same bits. _EXACT: EXPR is one IEEE operation, and the block
+ * gets the AVX2 copy above. */
+#define EW_OP1(name, EXPR) UNARY_KERNEL(gf__k_##name, EXPR) EW_UNARY(gf__ew_##name, EXPR)
+#define EW_OP2(name, EXPR) BINARY_KERNEL(gf__k_##name, EXPR) EW_BINARY(gf__ew_##name, EXPR)
+#define EW_OP1_EXACT(name, EXPR) UNARY_KERNEL(gf__k_##name, EXPR) EW_EXACT_UNARY(gf__ew_##name, EXPR)
+#define EW_OP2_EXACT(name, EXPR) BINARY_KERNEL(gf__k_##name, EXPR) EW_EXACT(gf__ew_##name, EXPR)
+
+EW_OP2_EXACT(add, x + y)
+EW_OP2_EXACT(sub, x - y)
+EW_OP2_EXACT(mul, x * y)
+EW_OP2_EXACT(div, x / y)
+EW_OP1_EXACT(neg, -x)
+
+/* equal's output is a mask: not fusable, a kernel only. */
+BINARY_KERNEL(gf__k_equal, x == y ? 1.0f : 0.0f)
+
 /* sigmoid without overflow: for x < 0 use e^x / (1 + e^x). */
 static inline float sigmoidf(float x)
 {
@@ -124,13 +132,8 @@ static inline float sigmoidf(float x)
     return e / (1.0f + e);
 }
 
-EW_EXACT_UNARY(gf__ew_neg, -x)
-EW_UNARY(gf__ew_sigmoid, sigmoidf(x))
-EW_UNARY(gf__ew_sqrt, sqrtf(x))
-
-UNARY_KERNEL(gf__k_neg, -x)
-UNARY_KERNEL(gf__k_sigmoid, sigmoidf(x))
-UNARY_KERNEL(gf__k_sqrt, sqrtf(x))
+EW_OP1(sigmoid, sigmoidf(x))
+EW_OP1(sqrt, sqrtf(x))
 
 /* exp, fused or not: gf__exp_block (exp.c), so both give the same bits. */
 void gf__ew_exp(float *o, const float *a, const float *b, int64_t n)
@@ -149,19 +152,12 @@ GF_KERNEL(gf__k_exp)
  * mask broadcast). relu(NaN) and maximum with a NaN give NaN; maximum
  * returns its first input on ties (the one its gradient flows to). */
 #define MAXIMUM(x, y) (((x) >= (y) || (x) != (x)) ? (x) : (y))
-EW_UNARY(gf__ew_relu, x < 0.0f ? 0.0f : x)
-EW_UNARY(gf__ew_tanh, tanhf(x))
-EW_UNARY(gf__ew_log, logf(x))
-EW_UNARY(gf__ew_square, x * x)
-EW_BINARY(gf__ew_maximum, MAXIMUM(x, y))
-EW_BINARY(gf__ew_greater_mask, x > y ? 1.0f : 0.0f)
-
-UNARY_KERNEL(gf__k_relu, x < 0.0f ? 0.0f : x)
-UNARY_KERNEL(gf__k_tanh, tanhf(x))
-UNARY_KERNEL(gf__k_log, logf(x))
-UNARY_KERNEL(gf__k_square, x * x)
-BINARY_KERNEL(gf__k_maximum, MAXIMUM(x, y))
-BINARY_KERNEL(gf__k_greater_mask, x > y ? 1.0f : 0.0f)
+EW_OP1(relu, x < 0.0f ? 0.0f : x)
+EW_OP1(tanh, tanhf(x))
+EW_OP1(log, logf(x))
+EW_OP1(square, x * x)
+EW_OP2(maximum, MAXIMUM(x, y))
+EW_OP2(greater_mask, x > y ? 1.0f : 0.0f)
 
 GF_KERNEL(gf__k_cast)
 {

@@ -1,38 +1,15 @@
 /*
  * kernels.h — the numeric loops behind the op table. Each kernel receives an
  * output with its final shape and storage and inputs already computed.
+ * The kernels and block functions the op table names are declared by the
+ * op list (ops/op.h); here are the helpers the kernels share.
  */
 #ifndef GF_KERNELS_H
 #define GF_KERNELS_H
 
 #include "../ops/op.h"
 
-#define GF_KERNEL(name) \
-    void name(gf_tensor *out, const gf_tensor *const *in, const gf_node *n, gf_kctx *ctx)
-
-/* elementwise.c */
-GF_KERNEL(gf__k_add);
-GF_KERNEL(gf__k_sub);
-GF_KERNEL(gf__k_mul);
-GF_KERNEL(gf__k_div);
-GF_KERNEL(gf__k_equal);
-GF_KERNEL(gf__k_neg);
-GF_KERNEL(gf__k_exp);
-GF_KERNEL(gf__k_sigmoid);
-GF_KERNEL(gf__k_sqrt);
-GF_KERNEL(gf__k_cast);
-GF_KERNEL(gf__k_copy_input1);
-GF_KERNEL(gf__k_zeros);
-/* Block functions of the elementwise ops (the op table's ew column). */
-void gf__ew_add(float *o, const float *a, const float *b, int64_t n);
-void gf__ew_sub(float *o, const float *a, const float *b, int64_t n);
-void gf__ew_mul(float *o, const float *a, const float *b, int64_t n);
-void gf__ew_div(float *o, const float *a, const float *b, int64_t n);
-void gf__ew_neg(float *o, const float *a, const float *b, int64_t n);
-void gf__ew_exp(float *o, const float *a, const float *b, int64_t n);
-void gf__ew_sigmoid(float *o, const float *a, const float *b, int64_t n);
-void gf__ew_sqrt(float *o, const float *a, const float *b, int64_t n);
-GF_KERNEL(gf__k_check_numerics);
+/* elementwise.c: index of the first NaN or infinity in x [n], or -1. */
 int64_t gf__first_nonfinite(const float *x, int64_t n);
 /* exp.c: o [n] = exp(a [n]) (o may be a), the one float32 exp of the exp
  * op, fused or not: AVX2 when gf__simd_enabled(), else portable C; the two
@@ -41,10 +18,7 @@ int64_t gf__first_nonfinite(const float *x, int64_t n);
 void gf__exp_block(float *o, const float *a, int64_t n);
 void gf__exp_block_portable(float *o, const float *a, int64_t n);
 void gf__exp_block_avx2(float *o, const float *a, int64_t n);
-/* random.c */
-GF_KERNEL(gf__k_truncated_normal);
 /* gemm.c */
-GF_KERNEL(gf__k_matmul);
 /* C [m,n] = alpha * op(A) [m,k] @ op(B) [k,n] + beta * C, op = transpose
  * when ta/tb; lda/ldb/ldc are row strides of A, B, C as stored. beta == 0
  * means C is not read (it may hold garbage or NaN); k == 0 gives C = beta*C.
@@ -74,43 +48,5 @@ void gf__gemm_hinted(int ta, int tb, int64_t m, int64_t n, int64_t k, float alph
 void gf__gemm_portable(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
                        const float *a, int64_t lda, const float *b, int64_t ldb,
                        float beta, float *c, int64_t ldc);
-/* transpose.c */
-GF_KERNEL(gf__k_transpose);
-/* reduce.c */
-GF_KERNEL(gf__k_reduce_sum);
-GF_KERNEL(gf__k_reduce_mean);
-GF_KERNEL(gf__k_argmax);
-GF_KERNEL(gf__k_sum_to);
-GF_KERNEL(gf__k_broadcast_like);
-/* elementwise.c: the zoo's activations, maximum and the greater mask. */
-GF_KERNEL(gf__k_relu);
-GF_KERNEL(gf__k_tanh);
-GF_KERNEL(gf__k_log);
-GF_KERNEL(gf__k_square);
-GF_KERNEL(gf__k_maximum);
-GF_KERNEL(gf__k_greater_mask);
-void gf__ew_relu(float *o, const float *a, const float *b, int64_t n);
-void gf__ew_tanh(float *o, const float *a, const float *b, int64_t n);
-void gf__ew_log(float *o, const float *a, const float *b, int64_t n);
-void gf__ew_square(float *o, const float *a, const float *b, int64_t n);
-void gf__ew_maximum(float *o, const float *a, const float *b, int64_t n);
-void gf__ew_greater_mask(float *o, const float *a, const float *b, int64_t n);
-/* softmax.c: along the last axis, rows [rows, k]. */
-GF_KERNEL(gf__k_softmax);
-GF_KERNEL(gf__k_log_softmax);
-GF_KERNEL(gf__k_softmax_xent);
-/* layout.c: reshape, concat and its parts, rows sliced, gathered,
- * scattered, padded; one_hot. */
-GF_KERNEL(gf__k_reshape);
-GF_KERNEL(gf__k_concat);
-GF_KERNEL(gf__k_concat_slice);
-GF_KERNEL(gf__k_concat_pad);
-GF_KERNEL(gf__k_slice_rows);
-GF_KERNEL(gf__k_pad_rows);
-GF_KERNEL(gf__k_gather_rows);
-GF_KERNEL(gf__k_scatter_add_rows);
-GF_KERNEL(gf__k_one_hot);
-/* dropout.c */
-GF_KERNEL(gf__k_dropout_mask);
 
 #endif

@@ -8,8 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define OP(id) (&gf__ops[GF_OP_##id])
-
 /* True when x cannot be used; gf__node_build then records why. */
 static bool unusable(gf_node *x)
 {
@@ -70,14 +68,14 @@ static gf_node *source(gf_graph *g, const gf_op *op, const char *name, gf_dtype 
 
 gf_node *gf_placeholder(gf_graph *g, const char *name, gf_dtype dt, gf_shape shape)
 {
-    return source(g, OP(PLACEHOLDER), name, dt, shape, true, NULL);
+    return source(g, GF_OP(PLACEHOLDER), name, dt, shape, true, NULL);
 }
 
 gf_node *gf_constant(gf_graph *g, gf_shape shape, const float *data)
 {
     if (g && g->status == GF_OK && !data && gf_shape_count(shape) > 0)
         return gf__graph_fail(g, GF_ERR_ARG, "constant: data is NULL");
-    gf_node *n = source(g, OP(CONSTANT), NULL, GF_F32, shape, false, NULL);
+    gf_node *n = source(g, GF_OP(CONSTANT), NULL, GF_F32, shape, false, NULL);
     if (n->id < 0) return n;
     int64_t cnt = gf_shape_count(shape);
     n->value = gf__graph_alloc(g, (size_t)(cnt ? cnt : 1) * sizeof(float));
@@ -98,17 +96,17 @@ gf_node *gf_truncated_normal(gf_graph *g, gf_shape shape, float mean, float stdd
                               "truncated_normal: mean %g and stddev %g: expected finite values, stddev >= 0",
                               (double)mean, (double)stddev);
     gf_attrs a = { .mean = mean, .stddev = stddev };
-    return source(g, OP(TRUNCATED_NORMAL), NULL, GF_F32, shape, false, &a);
+    return source(g, GF_OP(TRUNCATED_NORMAL), NULL, GF_F32, shape, false, &a);
 }
 
 gf_node *gf_zeros(gf_graph *g, gf_shape shape)
 {
-    return source(g, OP(ZEROS), NULL, GF_F32, shape, false, NULL);
+    return source(g, GF_OP(ZEROS), NULL, GF_F32, shape, false, NULL);
 }
 
 gf_node *gf_variable(gf_graph *g, const char *name, gf_node *init)
 {
-    if (!g) return gf__node_build(NULL, OP(VARIABLE), NULL, 0, NULL);
+    if (!g) return gf__node_build(NULL, GF_OP(VARIABLE), NULL, 0, NULL);
     if (g->status != GF_OK) return &g->poison;
     if (!init)
         return gf__graph_fail(g, GF_ERR_ARG, "variable \"%s\": initializer is NULL", name ? name : "");
@@ -125,7 +123,7 @@ gf_node *gf_variable(gf_graph *g, const char *name, gf_node *init)
     if (init->dtype != GF_F32)
         return gf__graph_fail(g, GF_ERR_SHAPE, "variable \"%s\": initializer \"%s\" has dtype %s: expected float32",
                               name ? name : "", init->name, gf_dtype_name(init->dtype));
-    gf_node *n = source(g, OP(VARIABLE), name, GF_F32, init->shape, false, NULL);
+    gf_node *n = source(g, GF_OP(VARIABLE), name, GF_F32, init->shape, false, NULL);
     if (n->id < 0) return n;
     n->init = init;
     n->var_index = g->n_variables++;
@@ -151,26 +149,33 @@ static gf_node *build(const gf_op *op, gf_node *a, gf_node *b, const gf_attrs *a
     return gf__node_build(gf__graph_of(in, op->arity), op, in, op->arity, attrs);
 }
 
-gf_node *gf_add(gf_node *a, gf_node *b) { return build(OP(ADD), a, b, NULL); }
-gf_node *gf_sub(gf_node *a, gf_node *b) { return build(OP(SUB), a, b, NULL); }
-gf_node *gf_mul(gf_node *a, gf_node *b) { return build(OP(MUL), a, b, NULL); }
-gf_node *gf_div(gf_node *a, gf_node *b) { return build(OP(DIV), a, b, NULL); }
-gf_node *gf_equal(gf_node *a, gf_node *b) { return build(OP(EQUAL), a, b, NULL); }
-gf_node *gf_neg(gf_node *x) { return build(OP(NEG), x, NULL, NULL); }
-gf_node *gf_exp(gf_node *x) { return build(OP(EXP), x, NULL, NULL); }
-gf_node *gf_sigmoid(gf_node *x) { return build(OP(SIGMOID), x, NULL, NULL); }
+/* The constructors the op list generates (ctor UNARY, BINARY and
+ * INTERNAL_BINARY): no arguments to check, no attributes. */
+#define CTOR_UNARY(ID, name) \
+    gf_node *gf_##name(gf_node *x) { return build(GF_OP(ID), x, NULL, NULL); }
+#define CTOR_BINARY(ID, name) \
+    gf_node *gf_##name(gf_node *a, gf_node *b) { return build(GF_OP(ID), a, b, NULL); }
+#define CTOR_INTERNAL_BINARY(ID, name) \
+    gf_node *gf__##name(gf_node *a, gf_node *b) { return build(GF_OP(ID), a, b, NULL); }
+#define CTOR_CUSTOM(ID, name)
+#define CTOR(ID, name, arity, flags, shape, kernel, grad, ew, ctor) CTOR_##ctor(ID, name)
+GF_OPS(CTOR)
+#undef CTOR
+
+/* The rest are written here: they check their arguments or fill attributes. */
+
 
 gf_node *gf_matmul_t(gf_node *a, gf_node *b, int transpose_a, int transpose_b)
 {
     gf_attrs at = { .transpose_a = !!transpose_a, .transpose_b = !!transpose_b };
-    return build(OP(MATMUL), a, b, &at);
+    return build(GF_OP(MATMUL), a, b, &at);
 }
 
 gf_node *gf_matmul(gf_node *a, gf_node *b) { return gf_matmul_t(a, b, 0, 0); }
 
 gf_node *gf_transpose_perm(gf_node *x, const int *perm)
 {
-    if (unusable(x)) return build(OP(TRANSPOSE), x, NULL, NULL);
+    if (unusable(x)) return build(GF_OP(TRANSPOSE), x, NULL, NULL);
     gf_attrs at = { .n_axes = x->shape.rank };
     bool seen[GF_MAX_RANK] = { false };
     for (int i = 0; i < x->shape.rank; i++) {
@@ -185,12 +190,12 @@ gf_node *gf_transpose_perm(gf_node *x, const int *perm)
         seen[p] = true;
         at.axes[i] = p;
     }
-    return build(OP(TRANSPOSE), x, NULL, &at);
+    return build(GF_OP(TRANSPOSE), x, NULL, &at);
 }
 
 gf_node *gf_transpose(gf_node *x)
 {
-    if (unusable(x)) return build(OP(TRANSPOSE), x, NULL, NULL);
+    if (unusable(x)) return build(GF_OP(TRANSPOSE), x, NULL, NULL);
     int perm[GF_MAX_RANK];
     for (int i = 0; i < x->shape.rank; i++) perm[i] = x->shape.rank - 1 - i;
     return gf_transpose_perm(x, perm);
@@ -233,23 +238,23 @@ static gf_node *reduce(const gf_op *op, gf_node *x, const int *axes, int n_axes,
 
 gf_node *gf_reduce_sum(gf_node *x, const int *axes, int n_axes, int keepdims)
 {
-    return reduce(OP(REDUCE_SUM), x, axes, n_axes, keepdims);
+    return reduce(GF_OP(REDUCE_SUM), x, axes, n_axes, keepdims);
 }
 
 gf_node *gf_reduce_mean(gf_node *x, const int *axes, int n_axes, int keepdims)
 {
-    return reduce(OP(REDUCE_MEAN), x, axes, n_axes, keepdims);
+    return reduce(GF_OP(REDUCE_MEAN), x, axes, n_axes, keepdims);
 }
 
 gf_node *gf_argmax(gf_node *x, int axis)
 {
-    if (unusable(x)) return build(OP(ARGMAX), x, NULL, NULL);
+    if (unusable(x)) return build(GF_OP(ARGMAX), x, NULL, NULL);
     if (x->shape.rank == 0)
         return gf__graph_fail(x->graph, GF_ERR_ARG, "argmax: input \"%s\" is a scalar: expected rank >= 1",
                               x->name);
     gf_attrs at = { .n_axes = 1 };
-    if (!norm_axis(OP(ARGMAX), x, axis, &at.axes[0])) return &x->graph->poison;
-    return build(OP(ARGMAX), x, NULL, &at);
+    if (!norm_axis(GF_OP(ARGMAX), x, axis, &at.axes[0])) return &x->graph->poison;
+    return build(GF_OP(ARGMAX), x, NULL, &at);
 }
 
 gf_node *gf_cast(gf_node *x, gf_dtype dt)
@@ -257,7 +262,7 @@ gf_node *gf_cast(gf_node *x, gf_dtype dt)
     if (!unusable(x) && (unsigned)dt > GF_BOOL)
         return gf__graph_fail(x->graph, GF_ERR_ARG, "cast: unknown dtype %d", (int)dt);
     gf_attrs at = { .to = dt };
-    return build(OP(CAST), x, NULL, &at);
+    return build(GF_OP(CAST), x, NULL, &at);
 }
 
 gf_node *gf_assign(gf_node *var, gf_node *value)
@@ -266,21 +271,15 @@ gf_node *gf_assign(gf_node *var, gf_node *value)
         return gf__graph_fail(var->graph, GF_ERR_ARG,
                               "assign: input 0 (\"%s\", op %s) is not a variable", var->name,
                               var->op->name);
-    return build(OP(ASSIGN), var, value, NULL);
+    return build(GF_OP(ASSIGN), var, value, NULL);
 }
 
-gf_node *gf_sqrt(gf_node *x) { return build(OP(SQRT), x, NULL, NULL); }
-
-gf_node *gf_group(gf_node *a, gf_node *b) { return build(OP(GROUP), a, b, NULL); }
-
 /* ---- internal ops for gradient rules ---- */
-
-gf_node *gf__sum_to(gf_node *g, gf_node *x) { return build(OP(SUM_TO), g, x, NULL); }
 
 gf_node *gf__broadcast_like(gf_node *g, gf_node *like)
 {
     gf_attrs a = { .mode = GF_BCAST_NUMPY };
-    return build(OP(BROADCAST_LIKE), g, like, &a);
+    return build(GF_OP(BROADCAST_LIKE), g, like, &a);
 }
 
 gf_node *gf__unreduce(gf_node *dy, gf_node *x, const gf_attrs *r, bool mean)
@@ -288,7 +287,7 @@ gf_node *gf__unreduce(gf_node *dy, gf_node *x, const gf_attrs *r, bool mean)
     gf_attrs a = { .mode = GF_BCAST_REDUCED, .mean_scale = mean, .keepdims = r->keepdims,
                    .n_axes = r->n_axes };
     for (int i = 0; i < r->n_axes; i++) a.axes[i] = r->axes[i];
-    return build(OP(BROADCAST_LIKE), dy, x, &a);
+    return build(GF_OP(BROADCAST_LIKE), dy, x, &a);
 }
 
 gf_node *gf__reduce_as(gf_node *dy, const gf_attrs *r)
@@ -299,22 +298,9 @@ gf_node *gf__reduce_as(gf_node *dy, const gf_attrs *r)
 
 /* ---- the model zoo ---- */
 
-gf_node *gf_relu(gf_node *x) { return build(OP(RELU), x, NULL, NULL); }
-gf_node *gf_tanh(gf_node *x) { return build(OP(TANH), x, NULL, NULL); }
-gf_node *gf_log(gf_node *x) { return build(OP(LOG), x, NULL, NULL); }
-gf_node *gf_square(gf_node *x) { return build(OP(SQUARE), x, NULL, NULL); }
-gf_node *gf_maximum(gf_node *a, gf_node *b) { return build(OP(MAXIMUM), a, b, NULL); }
-gf_node *gf_softmax(gf_node *logits) { return build(OP(SOFTMAX), logits, NULL, NULL); }
-gf_node *gf_log_softmax(gf_node *logits) { return build(OP(LOG_SOFTMAX), logits, NULL, NULL); }
-
-gf_node *gf_softmax_cross_entropy_with_logits(gf_node *labels, gf_node *logits)
-{
-    return build(OP(SOFTMAX_XENT), labels, logits, NULL);
-}
-
 gf_node *gf_reshape(gf_node *x, gf_shape shape)
 {
-    if (unusable(x)) return build(OP(RESHAPE), x, NULL, NULL);
+    if (unusable(x)) return build(GF_OP(RESHAPE), x, NULL, NULL);
     gf_graph *g = x->graph;
     char b[GF_SHAPE_STR];
     if (shape.rank < 0 || shape.rank > GF_MAX_RANK)
@@ -335,14 +321,14 @@ gf_node *gf_reshape(gf_node *x, gf_shape shape)
     }
     if (gf__shape_count_checked(given) == -2)
         return gf__graph_fail(g, GF_ERR_SHAPE, "reshape: target shape %s has too many elements", shape_str(shape, b));
-    return build(OP(RESHAPE), x, NULL, &at);
+    return build(GF_OP(RESHAPE), x, NULL, &at);
 }
 
 gf_node *gf_concat(gf_node *a, gf_node *b, int axis)
 {
     gf_attrs at = { .n_axes = 1 };
-    if (!unusable(a) && !norm_axis(OP(CONCAT), a, axis, &at.axes[0])) return &a->graph->poison;
-    return build(OP(CONCAT), a, b, &at);
+    if (!unusable(a) && !norm_axis(GF_OP(CONCAT), a, axis, &at.axes[0])) return &a->graph->poison;
+    return build(GF_OP(CONCAT), a, b, &at);
 }
 
 gf_node *gf_slice_rows(gf_node *x, int64_t start, int64_t count)
@@ -352,10 +338,8 @@ gf_node *gf_slice_rows(gf_node *x, int64_t start, int64_t count)
                               "slice_rows: start %lld and count %lld for input \"%s\": expected both >= 0",
                               (long long)start, (long long)count, x->name);
     gf_attrs at = { .axes = { (int)start, (int)count } };
-    return build(OP(SLICE_ROWS), x, NULL, &at);
+    return build(GF_OP(SLICE_ROWS), x, NULL, &at);
 }
-
-gf_node *gf_gather_rows(gf_node *x, gf_node *indices) { return build(OP(GATHER_ROWS), x, indices, NULL); }
 
 gf_node *gf_one_hot(gf_node *indices, int depth)
 {
@@ -363,7 +347,7 @@ gf_node *gf_one_hot(gf_node *indices, int depth)
         return gf__graph_fail(indices->graph, GF_ERR_ARG, "one_hot: depth %d for indices \"%s\": expected >= 0",
                               depth, indices->name);
     gf_attrs at = { .axes = { depth } };
-    return build(OP(ONE_HOT), indices, NULL, &at);
+    return build(GF_OP(ONE_HOT), indices, NULL, &at);
 }
 
 gf_node *gf_dropout(gf_node *x, float keep_prob, uint64_t seed)
@@ -379,31 +363,28 @@ gf_node *gf_dropout(gf_node *x, float keep_prob, uint64_t seed)
 
 /* ---- the zoo's internal ops ---- */
 
-gf_node *gf__greater_mask(gf_node *a, gf_node *b) { return build(OP(GREATER_MASK), a, b, NULL); }
-gf_node *gf__reshape_like(gf_node *g, gf_node *like) { return build(OP(RESHAPE_LIKE), g, like, NULL); }
-
 gf_node *gf__concat_slice(gf_node *full, gf_node *like, int axis, int back)
 {
     gf_attrs at = { .axes = { axis }, .n_axes = 1, .mode = back };
-    return build(OP(CONCAT_SLICE), full, like, &at);
+    return build(GF_OP(CONCAT_SLICE), full, like, &at);
 }
 
 gf_node *gf__concat_pad(gf_node *part, gf_node *like, int axis, int back)
 {
     gf_attrs at = { .axes = { axis }, .n_axes = 1, .mode = back };
-    return build(OP(CONCAT_PAD), part, like, &at);
+    return build(GF_OP(CONCAT_PAD), part, like, &at);
 }
 
 gf_node *gf__pad_rows(gf_node *g, gf_node *like, int start, int count)
 {
     gf_attrs at = { .axes = { start, count } };
-    return build(OP(PAD_ROWS), g, like, &at);
+    return build(GF_OP(PAD_ROWS), g, like, &at);
 }
 
 gf_node *gf__scatter_add_rows(gf_node *g, gf_node *indices, int64_t rows)
 {
     gf_attrs at = { .axes = { (int)rows } };
-    return build(OP(SCATTER_ADD_ROWS), g, indices, &at);
+    return build(GF_OP(SCATTER_ADD_ROWS), g, indices, &at);
 }
 
 gf_node *gf__dropout_mask(gf_node *like, float keep_prob, uint64_t seed)
@@ -412,16 +393,16 @@ gf_node *gf__dropout_mask(gf_node *like, float keep_prob, uint64_t seed)
     gf_attrs at = { .mean = keep_prob };
     memcpy(&at.axes[0], &half[0], sizeof half[0]);
     memcpy(&at.axes[1], &half[1], sizeof half[1]);
-    return build(OP(DROPOUT_MASK), like, NULL, &at);
+    return build(GF_OP(DROPOUT_MASK), like, NULL, &at);
 }
 
 gf_node *gf_check_numerics(gf_node *x, const char *message)
 {
-    if (unusable(x)) return build(OP(CHECK_NUMERICS), x, NULL, NULL);
+    if (unusable(x)) return build(GF_OP(CHECK_NUMERICS), x, NULL, NULL);
     size_t len = message ? strlen(message) : 0;
     char *text = gf__graph_alloc(x->graph, len + 1);
     if (!text) return gf__graph_fail(x->graph, GF_ERR_NOMEM, "check_numerics: out of memory");
     if (len) memcpy(text, message, len);
     gf_attrs a = { .text = text };
-    return build(OP(CHECK_NUMERICS), x, NULL, &a);
+    return build(GF_OP(CHECK_NUMERICS), x, NULL, &a);
 }

@@ -1,6 +1,8 @@
 /*
- * op.h — the row type of the op table: an operation is its name, arity,
- * flags, shape rule and kernel. Everything else looks ops up here.
+ * op.h — the op list and the row type of the op table: an operation is its
+ * name, arity, flags, shape rule, kernel, gradient rule and, when it is
+ * elementwise, the block function the fuser chains. Everything else looks
+ * ops up here.
  */
 #ifndef GF_OP_H
 #define GF_OP_H
@@ -59,83 +61,157 @@ struct gf_op {
     gf_kernel_fn kernel;
     gf_grad_fn grad;
     gf_ew_fn ew;                /* float32 elementwise ops only: fusable */
+    int ctor;                   /* GF_CTOR_*: how its constructor is made */
+    gf_node *(*make1)(gf_node *x);             /* the generated constructor: */
+    gf_node *(*make2)(gf_node *a, gf_node *b); /* ctor UNARY; BINARY, INTERNAL_BINARY */
 };
 
-/* The table (ops/table.c), one row per op, named by an X-macro enum. */
-#define GF_OPS(X)                                                              \
-    X(PLACEHOLDER, placeholder) X(CONSTANT, constant) X(VARIABLE, variable)   \
-    X(TRUNCATED_NORMAL, truncated_normal) X(ZEROS, zeros)                      \
-    X(ADD, add) X(SUB, subtract) X(MUL, multiply) X(DIV, divide)               \
-    X(NEG, negative) X(EXP, exp) X(SIGMOID, sigmoid)                           \
-    X(MATMUL, matmul) X(TRANSPOSE, transpose)                                  \
-    X(REDUCE_SUM, reduce_sum) X(REDUCE_MEAN, reduce_mean)                      \
-    X(ARGMAX, argmax) X(EQUAL, equal) X(CAST, cast) X(ASSIGN, assign)          \
-    X(SQRT, sqrt) X(GROUP, group)                                              \
-    X(SUM_TO, sum_to) X(BROADCAST_LIKE, broadcast_like)                        \
-    X(RELU, relu) X(TANH, tanh) X(LOG, log) X(SQUARE, square)                  \
-    X(MAXIMUM, maximum) X(SOFTMAX, softmax) X(LOG_SOFTMAX, log_softmax)        \
-    X(SOFTMAX_XENT, softmax_cross_entropy_with_logits) X(RESHAPE, reshape)     \
-    X(CONCAT, concat) X(SLICE_ROWS, slice_rows) X(GATHER_ROWS, gather_rows)    \
-    X(ONE_HOT, one_hot) X(GREATER_MASK, greater_mask)                          \
-    X(RESHAPE_LIKE, reshape_like) X(CONCAT_SLICE, concat_slice)                \
-    X(CONCAT_PAD, concat_pad) X(PAD_ROWS, pad_rows)                            \
-    X(SCATTER_ADD_ROWS, scatter_add_rows) X(DROPOUT_MASK, dropout_mask)        \
-    X(CHECK_NUMERICS, check_numerics)
+/* The op list's ctor column (below), for code that walks the table (the
+ * fuzzer builds every generated public op through make1/make2). */
+enum { GF_CTOR_CUSTOM, GF_CTOR_UNARY, GF_CTOR_BINARY, GF_CTOR_INTERNAL_BINARY };
 
-#define GF_OP_ENUM(id, name) GF_OP_##id,
+/* ---- the op list ----
+ *
+ * One row per op says everything about it; the enum GF_OP_<ID>, the table
+ * gf__ops (ops/table.c), the prototypes of the row's functions (below) and
+ * the simple constructors (ops/build.c) are all generated from it:
+ *
+ *   X(ID, name, arity, flags, shape, kernel, grad, ew, ctor)
+ *
+ * ID      GF_OP(ID) is the op's row, GF_OP_##ID its index
+ * name    the op's name (gf_node_op, default node names, messages): the
+ *         public constructor's name without gf_ (internal ops: gf__)
+ * arity   number of inputs
+ * flags   GF_OPF_* (0: an ordinary op)
+ * shape   shape rule (ops/shape_rules.c)
+ * kernel  kernel (kernels/); NONE: a source whose value comes from elsewhere
+ * grad    gradient rule (ops/grad_rules.c); NONE: the op has no gradient,
+ *         and differentiating through it is an error naming it
+ * ew      float32 elementwise ops only: the block function the fuser chains
+ *         (kernels/elementwise.c makes it and the kernel from one
+ *         expression); NONE: not fusable
+ * ctor    the constructor: UNARY generates gf_<name>(x), BINARY
+ *         gf_<name>(a, b), INTERNAL_BINARY gf__<name>(a, b), all three
+ *         with no attributes (declare the public ones in gradflow.h);
+ *         CUSTOM: written by hand in ops/build.c (arguments to check,
+ *         attributes to fill)
+ *
+ * docs/design.md ("Adding an op") lists every step. */
+#define GF_OPS(X)                                                                                                \
+    X(PLACEHOLDER, placeholder, 0, GF_OPF_SOURCE | GF_OPF_PLACEHOLDER, gf__shape_source, NONE, NONE, NONE, CUSTOM) \
+    X(CONSTANT, constant, 0, GF_OPF_SOURCE | GF_OPF_CONSTANT, gf__shape_source, NONE, NONE, NONE, CUSTOM)       \
+    X(VARIABLE, variable, 0, GF_OPF_SOURCE | GF_OPF_VARIABLE, gf__shape_source, NONE, NONE, NONE, CUSTOM)       \
+    X(TRUNCATED_NORMAL, truncated_normal, 0, GF_OPF_SOURCE | GF_OPF_RANDOM, gf__shape_source,                    \
+      gf__k_truncated_normal, NONE, NONE, CUSTOM)                                                                \
+    X(ZEROS, zeros, 0, GF_OPF_SOURCE, gf__shape_source, gf__k_zeros, NONE, NONE, CUSTOM)                         \
+    X(ADD, add, 2, 0, gf__shape_binary, gf__k_add, gf__grad_add, gf__ew_add, BINARY)                             \
+    X(SUB, sub, 2, 0, gf__shape_binary, gf__k_sub, gf__grad_sub, gf__ew_sub, BINARY)                             \
+    X(MUL, mul, 2, 0, gf__shape_binary, gf__k_mul, gf__grad_mul, gf__ew_mul, BINARY)                             \
+    X(DIV, div, 2, 0, gf__shape_binary, gf__k_div, gf__grad_div, gf__ew_div, BINARY)                             \
+    X(NEG, neg, 1, 0, gf__shape_unary, gf__k_neg, gf__grad_neg, gf__ew_neg, UNARY)                               \
+    X(EXP, exp, 1, 0, gf__shape_unary, gf__k_exp, gf__grad_exp, gf__ew_exp, UNARY)                               \
+    X(SIGMOID, sigmoid, 1, 0, gf__shape_unary, gf__k_sigmoid, gf__grad_sigmoid, gf__ew_sigmoid, UNARY)           \
+    X(MATMUL, matmul, 2, 0, gf__shape_matmul, gf__k_matmul, gf__grad_matmul, NONE, CUSTOM)                       \
+    X(TRANSPOSE, transpose, 1, 0, gf__shape_transpose, gf__k_transpose, gf__grad_transpose, NONE, CUSTOM)        \
+    X(REDUCE_SUM, reduce_sum, 1, 0, gf__shape_reduce, gf__k_reduce_sum, gf__grad_reduce_sum, NONE, CUSTOM)       \
+    X(REDUCE_MEAN, reduce_mean, 1, 0, gf__shape_reduce, gf__k_reduce_mean, gf__grad_reduce_mean, NONE, CUSTOM)   \
+    X(ARGMAX, argmax, 1, 0, gf__shape_argmax, gf__k_argmax, NONE, NONE, CUSTOM)                                  \
+    X(EQUAL, equal, 2, 0, gf__shape_compare, gf__k_equal, NONE, NONE, BINARY)                                    \
+    X(CAST, cast, 1, 0, gf__shape_cast, gf__k_cast, NONE, NONE, CUSTOM)                                          \
+    X(ASSIGN, assign, 2, GF_OPF_ASSIGN, gf__shape_assign, gf__k_copy_input1, NONE, NONE, CUSTOM)                 \
+    X(SQRT, sqrt, 1, 0, gf__shape_unary, gf__k_sqrt, gf__grad_sqrt, gf__ew_sqrt, UNARY)                          \
+    X(GROUP, group, 2, GF_OPF_CONTROL, gf__shape_group, gf__k_zeros, NONE, NONE, BINARY)                         \
+    /* Internal ops of the gradient rules: sum_to(g, like), broadcast_like(g, like). */                          \
+    X(SUM_TO, sum_to, 2, GF_OPF_LIKE, gf__shape_sum_to, gf__k_sum_to, gf__grad_sum_to, NONE, INTERNAL_BINARY)    \
+    X(BROADCAST_LIKE, broadcast_like, 2, GF_OPF_LIKE, gf__shape_broadcast_like, gf__k_broadcast_like,           \
+      gf__grad_broadcast_like, NONE, CUSTOM)                                                                     \
+    /* The model zoo: activations, softmax family, layout. */                                                    \
+    X(RELU, relu, 1, 0, gf__shape_unary, gf__k_relu, gf__grad_relu, gf__ew_relu, UNARY)                          \
+    X(TANH, tanh, 1, 0, gf__shape_unary, gf__k_tanh, gf__grad_tanh, gf__ew_tanh, UNARY)                          \
+    X(LOG, log, 1, 0, gf__shape_unary, gf__k_log, gf__grad_log, gf__ew_log, UNARY)                               \
+    X(SQUARE, square, 1, 0, gf__shape_unary, gf__k_square, gf__grad_square, gf__ew_square, UNARY)                \
+    X(MAXIMUM, maximum, 2, 0, gf__shape_binary, gf__k_maximum, gf__grad_maximum, gf__ew_maximum, BINARY)         \
+    X(SOFTMAX, softmax, 1, 0, gf__shape_last_axis, gf__k_softmax, gf__grad_softmax, NONE, UNARY)                 \
+    X(LOG_SOFTMAX, log_softmax, 1, 0, gf__shape_last_axis, gf__k_log_softmax, gf__grad_log_softmax, NONE, UNARY) \
+    X(SOFTMAX_XENT, softmax_cross_entropy_with_logits, 2, 0, gf__shape_xent, gf__k_softmax_xent, gf__grad_xent,  \
+      NONE, BINARY)                                                                                              \
+    X(RESHAPE, reshape, 1, 0, gf__shape_reshape, gf__k_reshape, gf__grad_reshape, NONE, CUSTOM)                  \
+    X(CONCAT, concat, 2, 0, gf__shape_concat, gf__k_concat, gf__grad_concat, NONE, CUSTOM)                       \
+    X(SLICE_ROWS, slice_rows, 1, 0, gf__shape_slice_rows, gf__k_slice_rows, gf__grad_slice_rows, NONE, CUSTOM)   \
+    X(GATHER_ROWS, gather_rows, 2, 0, gf__shape_gather_rows, gf__k_gather_rows, gf__grad_gather_rows, NONE,      \
+      BINARY)                                                                                                    \
+    X(ONE_HOT, one_hot, 1, 0, gf__shape_one_hot, gf__k_one_hot, NONE, NONE, CUSTOM)                              \
+    /* Internal ops of the zoo's gradient rules and of dropout. gf__grad_none: no gradient flows, and that is   \
+     * no error (the output does not change with the inputs' values). */                                        \
+    X(GREATER_MASK, greater_mask, 2, 0, gf__shape_binary, gf__k_greater_mask, gf__grad_none,                     \
+      gf__ew_greater_mask, INTERNAL_BINARY)                                                                      \
+    X(RESHAPE_LIKE, reshape_like, 2, GF_OPF_LIKE, gf__shape_reshape_like, gf__k_reshape, gf__grad_reshape_like,  \
+      NONE, INTERNAL_BINARY)                                                                                     \
+    X(CONCAT_SLICE, concat_slice, 2, GF_OPF_LIKE, gf__shape_concat_slice, gf__k_concat_slice,                    \
+      gf__grad_concat_slice, NONE, CUSTOM)                                                                       \
+    X(CONCAT_PAD, concat_pad, 2, GF_OPF_LIKE, gf__shape_concat_pad, gf__k_concat_pad, gf__grad_concat_pad, NONE, \
+      CUSTOM)                                                                                                    \
+    X(PAD_ROWS, pad_rows, 2, GF_OPF_LIKE, gf__shape_pad_rows, gf__k_pad_rows, gf__grad_pad_rows, NONE, CUSTOM)   \
+    X(SCATTER_ADD_ROWS, scatter_add_rows, 2, 0, gf__shape_scatter_add_rows, gf__k_scatter_add_rows,              \
+      gf__grad_scatter_add_rows, NONE, CUSTOM)                                                                   \
+    X(DROPOUT_MASK, dropout_mask, 1, GF_OPF_RANDOM, gf__shape_unary, gf__k_dropout_mask, gf__grad_none, NONE,    \
+      CUSTOM)                                                                                                    \
+    X(CHECK_NUMERICS, check_numerics, 1, 0, gf__shape_unary, gf__k_check_numerics, gf__grad_check_numerics,     \
+      NONE, CUSTOM)
+
+#define GF_OP_ENUM(ID, ...) GF_OP_##ID,
 enum { GF_OPS(GF_OP_ENUM) GF_OP_COUNT };
 #undef GF_OP_ENUM
 
 extern const gf_op gf__ops[GF_OP_COUNT];
+/* The row of op ID (GF_OP(MATMUL)): the one way to name an op in code;
+ * nodes and passes compare these pointers. */
+#define GF_OP(ID) (&gf__ops[GF_OP_##ID])
 
-/* Shape rules (ops/shape_rules.c). */
-bool gf__shape_source(const gf_node *, const gf_shape *, const gf_dtype *, gf_shape *, gf_dtype *, char *, size_t);
-bool gf__shape_unary(const gf_node *, const gf_shape *, const gf_dtype *, gf_shape *, gf_dtype *, char *, size_t);
-bool gf__shape_binary(const gf_node *, const gf_shape *, const gf_dtype *, gf_shape *, gf_dtype *, char *, size_t);
-bool gf__shape_compare(const gf_node *, const gf_shape *, const gf_dtype *, gf_shape *, gf_dtype *, char *, size_t);
-bool gf__shape_matmul(const gf_node *, const gf_shape *, const gf_dtype *, gf_shape *, gf_dtype *, char *, size_t);
-bool gf__shape_transpose(const gf_node *, const gf_shape *, const gf_dtype *, gf_shape *, gf_dtype *, char *, size_t);
-bool gf__shape_reduce(const gf_node *, const gf_shape *, const gf_dtype *, gf_shape *, gf_dtype *, char *, size_t);
-bool gf__shape_argmax(const gf_node *, const gf_shape *, const gf_dtype *, gf_shape *, gf_dtype *, char *, size_t);
-bool gf__shape_cast(const gf_node *, const gf_shape *, const gf_dtype *, gf_shape *, gf_dtype *, char *, size_t);
-bool gf__shape_assign(const gf_node *, const gf_shape *, const gf_dtype *, gf_shape *, gf_dtype *, char *, size_t);
-bool gf__shape_group(const gf_node *, const gf_shape *, const gf_dtype *, gf_shape *, gf_dtype *, char *, size_t);
-bool gf__shape_sum_to(const gf_node *, const gf_shape *, const gf_dtype *, gf_shape *, gf_dtype *, char *, size_t);
-bool gf__shape_broadcast_like(const gf_node *, const gf_shape *, const gf_dtype *, gf_shape *, gf_dtype *, char *, size_t);
-/* The model-zoo ops' shape rules (ops/shape_rules.c, end of file). */
-#define GF_SHAPE_RULE(name) \
-    bool name(const gf_node *, const gf_shape *, const gf_dtype *, gf_shape *, gf_dtype *, char *, size_t);
-GF_SHAPE_RULE(gf__shape_last_axis) GF_SHAPE_RULE(gf__shape_xent) GF_SHAPE_RULE(gf__shape_reshape)
-GF_SHAPE_RULE(gf__shape_reshape_like) GF_SHAPE_RULE(gf__shape_concat) GF_SHAPE_RULE(gf__shape_concat_slice)
-GF_SHAPE_RULE(gf__shape_concat_pad) GF_SHAPE_RULE(gf__shape_slice_rows) GF_SHAPE_RULE(gf__shape_pad_rows)
-GF_SHAPE_RULE(gf__shape_gather_rows) GF_SHAPE_RULE(gf__shape_scatter_add_rows) GF_SHAPE_RULE(gf__shape_one_hot)
-#undef GF_SHAPE_RULE
+/* What the list's columns expand to. GF__IS_NONE(x) is 1 for the token
+ * NONE, else 0 (NONE pastes into GF__PROBE_NONE, which supplies an extra
+ * argument); GF__FN(x) is then NULL or x, and GF__DECLARE(DECL, x)
+ * nothing or the prototype DECL(x). */
+#define GF__CAT(a, b) GF__CAT_(a, b)
+#define GF__CAT_(a, b) a##b
+#define GF__SECOND(a, b, ...) b
+#define GF__SECOND_(...) GF__SECOND(__VA_ARGS__)
+#define GF__PROBE_NONE ~, 1
+#define GF__IS_NONE(x) GF__SECOND_(GF__PROBE_##x, 0, ~)
+#define GF__FN(x) GF__CAT(GF__FN_, GF__IS_NONE(x))(x)
+#define GF__FN_1(x) NULL
+#define GF__FN_0(x) x
+#define GF__DECLARE(DECL, x) GF__CAT(GF__DECLARE_, GF__IS_NONE(x))(DECL, x)
+#define GF__DECLARE_1(DECL, x)
+#define GF__DECLARE_0(DECL, x) DECL(x);
 
-/* Gradient rules (ops/grad_rules.c). */
-#define GF_GRAD_RULE(name) void name(gf_node *n, gf_node *dy, const bool *need, gf_node **dx);
-GF_GRAD_RULE(gf__grad_add) GF_GRAD_RULE(gf__grad_sub) GF_GRAD_RULE(gf__grad_mul)
-GF_GRAD_RULE(gf__grad_div) GF_GRAD_RULE(gf__grad_neg) GF_GRAD_RULE(gf__grad_exp)
-GF_GRAD_RULE(gf__grad_sigmoid) GF_GRAD_RULE(gf__grad_sqrt) GF_GRAD_RULE(gf__grad_matmul)
-GF_GRAD_RULE(gf__grad_transpose) GF_GRAD_RULE(gf__grad_reduce_sum)
-GF_GRAD_RULE(gf__grad_reduce_mean) GF_GRAD_RULE(gf__grad_sum_to)
-GF_GRAD_RULE(gf__grad_broadcast_like)
-GF_GRAD_RULE(gf__grad_check_numerics)
-GF_GRAD_RULE(gf__grad_relu) GF_GRAD_RULE(gf__grad_tanh) GF_GRAD_RULE(gf__grad_log)
-GF_GRAD_RULE(gf__grad_square) GF_GRAD_RULE(gf__grad_maximum) GF_GRAD_RULE(gf__grad_softmax)
-GF_GRAD_RULE(gf__grad_log_softmax) GF_GRAD_RULE(gf__grad_xent) GF_GRAD_RULE(gf__grad_reshape)
-GF_GRAD_RULE(gf__grad_reshape_like) GF_GRAD_RULE(gf__grad_concat) GF_GRAD_RULE(gf__grad_concat_slice)
-GF_GRAD_RULE(gf__grad_concat_pad) GF_GRAD_RULE(gf__grad_slice_rows) GF_GRAD_RULE(gf__grad_pad_rows)
-GF_GRAD_RULE(gf__grad_gather_rows) GF_GRAD_RULE(gf__grad_scatter_add_rows)
-/* For ops whose output does not change with their inputs' values (masks
- * of comparisons, dropout's random mask): no gradient flows, no error. */
-GF_GRAD_RULE(gf__grad_none)
-#undef GF_GRAD_RULE
+/* The signatures of the row's functions (GF_KERNEL and GF_GRAD_RULE also
+ * begin their definitions). */
+#define GF_SHAPE_RULE(f) \
+    bool f(const gf_node *n, const gf_shape *in, const gf_dtype *in_dt, gf_shape *out, gf_dtype *out_dt, char *msg, size_t len)
+#define GF_KERNEL(f) void f(gf_tensor *out, const gf_tensor *const *in, const gf_node *n, gf_kctx *ctx)
+#define GF_GRAD_RULE(f) void f(gf_node *n, gf_node *dy, const bool *need, gf_node **dx)
+#define GF_EW_BLOCK(f) void f(float *o, const float *a, const float *b, int64_t n)
+#define GF__CTOR_UNARY(name)
+#define GF__CTOR_BINARY(name)
+#define GF__CTOR_CUSTOM(name)
+#define GF__CTOR_INTERNAL_BINARY(name) gf_node *gf__##name(gf_node *a, gf_node *b);
+
+/* The prototypes: every function a row names, and the internal
+ * constructors the list generates. */
+#define GF__OP_PROTOTYPES(ID, name, arity, flags, shape, kernel, grad, ew, ctor) \
+    GF_SHAPE_RULE(shape);                                                         \
+    GF__DECLARE(GF_KERNEL, kernel)                                                \
+    GF__DECLARE(GF_GRAD_RULE, grad)                                               \
+    GF__DECLARE(GF_EW_BLOCK, ew)                                                  \
+    GF__CTOR_##ctor(name)
+GF_OPS(GF__OP_PROTOTYPES)
+#undef GF__OP_PROTOTYPES
 
 /* Internal ops used by gradient rules (ops/build.c). */
 enum { GF_BCAST_NUMPY = 0, GF_BCAST_REDUCED = 1 };
-/* out [shape of x] = g summed over the dimensions along which x broadcasts
- * to g (the inverse of broadcasting). */
-gf_node *gf__sum_to(gf_node *g, gf_node *x);
+/* gf__sum_to(g, x) (generated): out [shape of x] = g summed over the
+ * dimensions along which x broadcasts to g (the inverse of broadcasting). */
 /* out [shape of like] = g broadcast with NumPy's rule. */
 gf_node *gf__broadcast_like(gf_node *g, gf_node *like);
 /* out [shape of x] = dy, the result of reducing x as `r` says (axes,
@@ -151,10 +227,10 @@ gf_node *gf__reduce_as(gf_node *dy, const gf_attrs *r);
  * slice_rows/pad_rows keep start, count in axes[0], axes[1]; scatter keeps
  * the row count and one_hot the depth in axes[0]; dropout_mask keeps
  * keep_prob in mean and the seed's two 32-bit halves in axes[0], axes[1]. */
-/* out [shape of a and b broadcast] = a > b ? 1 : 0, float32 (no gradient). */
-gf_node *gf__greater_mask(gf_node *a, gf_node *b);
-/* out [shape of like] = g's elements in order (same count). */
-gf_node *gf__reshape_like(gf_node *g, gf_node *like);
+/* gf__greater_mask(a, b) (generated): out [shape of a and b broadcast] =
+ * a > b ? 1 : 0, float32 (no gradient).
+ * gf__reshape_like(g, like) (generated): out [shape of like] = g's
+ * elements in order (same count). */
 /* out [shape of like] = the first (back = 0) or last (back = 1)
  * like.dim[axis] entries of full along axis: the parts of a concat. */
 gf_node *gf__concat_slice(gf_node *full, gf_node *like, int axis, int back);

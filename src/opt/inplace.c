@@ -4,8 +4,6 @@
  */
 #include "../plan/plan.h"
 
-#define OP(id) (&gf__ops[GF_OP_##id])
-
 /* x has v's elements in v's layout: same count, and x broadcasts to v's
  * shape (e.g. [30] for [1,30]). */
 static bool fits(const gf_pnode *x, const gf_pnode *v)
@@ -19,10 +17,10 @@ static bool fits(const gf_pnode *x, const gf_pnode *v)
 static bool match(gf_pnode *a, gf_pnode *v, gf_pnode *e)
 {
     gf_pnode *m;
-    if ((e->n.op == OP(SUB) || e->n.op == OP(ADD)) && gf__pn_in(e, 0) == v) {
+    if ((e->n.op == GF_OP(SUB) || e->n.op == GF_OP(ADD)) && gf__pn_in(e, 0) == v) {
         m = gf__pn_in(e, 1);
-        a->sign = e->n.op == OP(SUB) ? -1.0f : 1.0f;
-    } else if (e->n.op == OP(ADD) && gf__pn_in(e, 1) == v) {
+        a->sign = e->n.op == GF_OP(SUB) ? -1.0f : 1.0f;
+    } else if (e->n.op == GF_OP(ADD) && gf__pn_in(e, 1) == v) {
         m = gf__pn_in(e, 0);
         a->sign = 1.0f;
     } else {
@@ -30,7 +28,7 @@ static bool match(gf_pnode *a, gf_pnode *v, gf_pnode *e)
     }
     a->scale = NULL;
     a->x = m;
-    if (m->n.op == OP(MUL)) {
+    if (m->n.op == GF_OP(MUL)) {
         gf_pnode *s0 = gf__pn_in(m, 0), *s1 = gf__pn_in(m, 1);
         if (gf_shape_count(s0->n.shape) == 1 && fits(s1, v)) {
             a->scale = s0;
@@ -79,7 +77,7 @@ void gf__opt_inplace_gemm(gf_plan *p)
 {
     for (int i = 0; i < p->n_pn; i++) {
         gf_pnode *a = &p->pn[i], *x = a->x;
-        if (a->kind != GF_STEP_AXPY || x->n.op != OP(MATMUL) || x->fetched || x->users != 1) continue;
+        if (a->kind != GF_STEP_AXPY || x->n.op != GF_OP(MATMUL) || x->fetched || x->users != 1) continue;
         bool clash = false;
         for (int j = 0; j < p->n_pn && !clash; j++) {
             gf_pnode *b = &p->pn[j];

@@ -6,14 +6,14 @@
 
 static bool is_2d_swap(const gf_pnode *t)
 {
-    return t->n.op == &gf__ops[GF_OP_TRANSPOSE] && t->n.shape.rank == 2 && t->n.attrs.axes[0] == 1;
+    return t->n.op == GF_OP(TRANSPOSE) && t->n.shape.rank == 2 && t->n.attrs.axes[0] == 1;
 }
 
 void gf__opt_transpose(gf_plan *p)
 {
     for (int i = 0; i < p->n_pn; i++) {
         gf_pnode *m = &p->pn[i];
-        if (m->n.op != &gf__ops[GF_OP_MATMUL]) continue;
+        if (m->n.op != GF_OP(MATMUL)) continue;
         for (int j = 0; j < 2; j++) {
             gf_pnode *t = gf__pn_in(m, j);
             if (!is_2d_swap(t)) continue;

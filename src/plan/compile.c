@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OPROW(id) (&gf__ops[GF_OP_##id])
-
 gf_status gf__plan_fail(const gf_run_ctx *c, gf_status code, const char *fmt, ...)
 {
     va_list ap;
@@ -361,7 +359,7 @@ void gf__plan_stats(const gf_plan *p, gf_plan_stats *out)
     for (int i = 0; i < p->n_pn; i++) { /* the graph as written */
         const gf_node *n = &p->pn[i].n;
         if (n->n_inputs == 0) continue;
-        if (n->op == OPROW(MATMUL)) {
+        if (n->op == GF_OP(MATMUL)) {
             const gf_shape a = PN(n->inputs[0])->n.shape;
             double k = (double)(n->attrs.transpose_a ? a.dim[0] : a.dim[1]);
             out->dense_flops += 2.0 * (double)n->shape.dim[0] * (double)n->shape.dim[1] * k;
