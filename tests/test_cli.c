@@ -239,6 +239,55 @@ static void softmax_numbering_and_loss(void **state)
     assert_true(l100 < l50);
 }
 
+/* ---- eval and predict: the network is read from the checkpoint ---- */
+
+/* eval and predict recognise a softmax checkpoint (no --hidden given) and
+ * count what train's final evaluation counted; a checkpoint of another
+ * network is refused, naming its tensors. */
+static void eval_recognises_the_model(void **state)
+{
+    (void)state;
+    const char *mnist = gf_test_mnist_dir();
+    if (!gf_test_gradflow() || !mnist) skip();
+    char *dir = gf_test_tmpdir();
+    assert_int_equal(cli("train --data '%s' --model softmax --hidden 40 --steps 200 --eval-every 200 --json "
+                         "--quiet --save '%s/s.gf'", mnist, dir),
+                     0);
+    const char *fin = strstr(out, "\"final\":true");
+    assert_non_null(fin);
+    while (fin > out && fin[-1] != '\n') fin--;
+    long long want = (long long)json_num(fin, "correct"), total = (long long)json_num(fin, "total");
+    assert_int_equal(cli("eval '%s/s.gf' --data '%s' --json", dir, mnist), 0);
+    contains(out, "\"model\":\"softmax\",\"hidden\":40,");
+    assert_int_equal((long long)json_num(out, "total"), total);
+    assert_int_equal((long long)json_num(out, "correct"), want);
+    assert_int_equal(cli("eval '%s/s.gf' --data '%s'", dir, mnist), 0);
+    contains(out, "(--model softmax: 784-40-10, relu, softmax)");
+    /* Its outputs are a softmax: the ten sum to 1. */
+    assert_int_equal(cli("predict '%s/s.gf' idx:%s:3 --json", dir, mnist), 0);
+    const char *o = strstr(out, "\"outputs\":[");
+    assert_non_null(o);
+    double sum = 0;
+    for (char *p = (char *)o + 11, *end; *p && *p != ']'; p = end + (*end == ',')) sum += strtod(p, &end);
+    assert_true(fabs(sum - 1) < 1e-4);
+
+    /* A checkpoint of some other graph. */
+    gf_graph *g = gf_graph_new();
+    gf_variable(g, "kernel", gf_zeros(g, gf_dims(2, 3, 4)));
+    gf_session *s = gf_session_new(g, NULL);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/other.gf", dir);
+    assert_int_equal(gf_session_save(s, path), GF_OK);
+    gf_session_free(s);
+    gf_graph_free(g);
+    assert_int_equal(cli("eval '%s' --data '%s'", path, mnist), 1);
+    contains(out, "a checkpoint of no network that 'gradflow train' makes (it holds \"kernel\" [3,4])");
+    assert_int_equal(cli("predict '%s' idx:%s:0", path, mnist), 1);
+    contains(out, "gradflow predict: ");
+    contains(out, "a checkpoint of no network that 'gradflow train' makes");
+    gf_test_rmdir(dir);
+}
+
 /* ---- predict: the images users have ---- */
 
 /* The digit in a predict line for IMAGE. */
@@ -537,6 +586,7 @@ int main(void)
         cmocka_unit_test(formats_follow_the_extension),
         cmocka_unit_test(final_evaluation_matches_the_saved_weights),
         cmocka_unit_test(softmax_numbering_and_loss),
+        cmocka_unit_test(eval_recognises_the_model),
         cmocka_unit_test(predict_images),
         cmocka_unit_test(data_messages_hold_outside_the_checkout),
         cmocka_unit_test(docs_point_inside_the_repository),

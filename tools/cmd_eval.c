@@ -1,6 +1,6 @@
 /*
- * cmd_eval.c — `gradflow eval FILE`: restores the article's network from a
- * checkpoint and reports its accuracy and confusion matrix on the test set.
+ * cmd_eval.c — `gradflow eval FILE`: restores the network a checkpoint was
+ * saved from and reports its accuracy and confusion matrix on the test set.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,16 +13,19 @@
 #include "opts.h"
 
 static const char eval_intro[] =
-    "Restores the article's 784-H-10 sigmoid network from the checkpoint FILE\n"
-    "(written by 'gradflow train --save FILE') and runs it on every image of the\n"
-    "test set of DIR. Prints the number of correct answers, the accuracy and the\n"
-    "10x10 confusion matrix. An answer is the output unit with the largest value\n"
-    "(the first on ties), as the article's acct_res counts them, so the count\n"
-    "equals what 'gradflow train --eval-size' reports for the same images.\n"
+    "Restores the network saved in the checkpoint FILE (written by 'gradflow\n"
+    "train --save FILE') and runs it on every image of the test set of DIR, 1000\n"
+    "images at a time. Prints the number of correct answers, the accuracy and\n"
+    "the 10x10 confusion matrix. An answer is the output unit with the largest\n"
+    "value (the first on ties), as the article's acct_res counts them, so the\n"
+    "count equals what 'gradflow train --eval-size' reports for the same images.\n"
     "\n"
-    "FILE is checked whole before use: a damaged or truncated file, or one saved\n"
-    "from another network (another --hidden, another program), is refused with a\n"
-    "message naming the tensor and the problem (docs/checkpoint-format.md).\n";
+    "The network is recognised from the names and shapes of FILE's tensors:\n"
+    "train's --model article (784-H-10, sigmoid) or --model softmax (784-H-10,\n"
+    "relu, softmax), H read from the file. FILE is checked whole before use: a\n"
+    "damaged or truncated file, or one of no network train makes, is refused\n"
+    "with a message naming the tensor and the problem\n"
+    "(docs/checkpoint-format.md).\n";
 
 static const char eval_epilog[] =
     "Exit status: 0 success; 1 failure (unreadable, damaged or mismatched\n"
@@ -31,7 +34,7 @@ static const char eval_epilog[] =
 int gf_cli_eval(int argc, char **argv)
 {
     const char *file = NULL, *dir = "data/mnist";
-    int64_t hidden = 30;
+    int64_t hidden = -1;
     int json = 0;
     const char *errors_png = NULL;
     int64_t errors_max = 100;
@@ -41,7 +44,7 @@ int gf_cli_eval(int argc, char **argv)
                  "t10k-labels-idx1-ubyte[.gz] (default data/mnist); the\n"
                  "training files are not needed",
                  &dir),
-        GF_OPT_I("--hidden", "N", 1, 100000, "hidden units of the network saved in FILE (default 30)", &hidden),
+        GF_OPT_I("--hidden", "N", 1, 100000, "hidden units of the network saved in FILE (default: read\nfrom FILE; another N is refused, naming the tensor)", &hidden),
         GF_OPT_F("--json",
                  "print one JSON object instead of text:\n"
                  "{\"checkpoint\":FILE,\"data\":DIR,\"correct\":C,\"total\":T,\n"
@@ -93,31 +96,24 @@ int gf_cli_eval(int argc, char **argv)
         return GF_EXIT_FAIL;
     }
     int errors_shown = 0;
-    gf_article_net net = { 0 };
+    gf_cli_model net = { 0 };
     gf_session *s = NULL;
     gf_cli_test test = { 0 };
-    gf_tensor *xs = NULL;
+    float *out = NULL;
     int rc = GF_EXIT_FAIL;
-    if (!gf_cli_load_article("eval", file, (int)hidden, &net, &s)) goto out;
+    if (!gf_cli_load_model("eval", file, (int)hidden, &net, &s)) goto out;
     if (!gf_cli_load_test("eval", dir, 1, &test)) goto out;
     if (test.n < 1) {
         fprintf(stderr, "gradflow eval: %s: the test set is empty\n", dir);
         goto out;
     }
-    gf_error err;
-    xs = gf_tensor_wrap(GF_F32, gf_dims(2, (int)test.n, 784), test.images, &err);
-    if (!xs) {
-        fprintf(stderr, "gradflow eval: %s\n", err.message);
+    out = malloc((size_t)test.n * 10 * sizeof *out);
+    if (!out) {
+        fprintf(stderr, "gradflow eval: out of memory\n");
         goto out;
     }
-    gf_feed feed = { net.a_0, xs };
-    const gf_tensor *a2;
-    if (gf_session_run(s, &feed, 1, &net.a_2, 1, NULL, 0, &a2) != GF_OK) {
-        fprintf(stderr, "gradflow eval: %s\n", gf_session_error(s));
-        goto out;
-    }
+    if (!gf_cli_model_outputs("eval", &net, s, test.images, test.n, out)) goto out;
     int64_t confusion[10][10] = { { 0 } }, correct = 0;
-    const float *out = gf_tensor_data(a2);
     for (int64_t i = 0; i < test.n; i++) {
         const float *row = out + 10 * i;
         int best = 0;
@@ -160,8 +156,8 @@ int gf_cli_eval(int argc, char **argv)
         gf_cli_json_string(stdout, file);
         printf(",\"data\":");
         gf_cli_json_string(stdout, dir);
-        printf(",\"hidden\":%lld,\"correct\":%lld,\"total\":%lld,\"accuracy\":%.6f,\"confusion\":[",
-               (long long)hidden, (long long)correct, (long long)test.n, accuracy);
+        printf(",\"model\":\"%s\",\"hidden\":%d,\"correct\":%lld,\"total\":%lld,\"accuracy\":%.6f,\"confusion\":[",
+               net.name, net.hidden, (long long)correct, (long long)test.n, accuracy);
         for (int r = 0; r < 10; r++) {
             printf("%s[", r ? "," : "");
             for (int c = 0; c < 10; c++) printf("%s%lld", c ? "," : "", (long long)confusion[r][c]);
@@ -175,7 +171,7 @@ int gf_cli_eval(int argc, char **argv)
         }
         printf("}\n");
     } else {
-        printf("checkpoint: %s (784-%lld-10)\n", file, (long long)hidden);
+        printf("checkpoint: %s (%s)\n", file, net.desc);
         printf("data: %s, %lld test images\n", dir, (long long)test.n);
         printf("correct: %lld/%lld (accuracy %.2f%%)\n\n", (long long)correct, (long long)test.n,
                100.0 * accuracy);
@@ -193,9 +189,9 @@ int gf_cli_eval(int argc, char **argv)
     }
     rc = GF_EXIT_OK;
 out:
-    gf_tensor_free(xs);
+    free(out);
     gf_cli_test_free(&test);
     gf_session_free(s);
-    gf_graph_free(net.g);
+    gf_cli_model_free(&net);
     return rc;
 }

@@ -1,7 +1,7 @@
 /*
- * cmd_predict.c — `gradflow predict FILE IMAGE...`: the digit the article's
- * network, restored from a checkpoint, sees in PGM or PNG images or MNIST test
- * images; warns when an image looks blank or inverted.
+ * cmd_predict.c — `gradflow predict FILE IMAGE...`: the digit the network
+ * saved in a checkpoint sees in PGM or PNG images or MNIST test images;
+ * warns when an image looks blank or inverted.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -18,17 +18,18 @@
 #include "opts.h"
 
 static const char predict_intro[] =
-    "Restores the article's 784-H-10 sigmoid network from the checkpoint FILE\n"
-    "(written by 'gradflow train --save FILE') and prints, for each IMAGE, the\n"
-    "digit it answers:\n"
+    "Restores the network saved in the checkpoint FILE (written by 'gradflow\n"
+    "train --save FILE'; recognised from its tensors, as 'gradflow eval' does)\n"
+    "and prints, for each IMAGE, the digit it answers:\n"
     "\n"
     "  IMAGE  digit D  (p=P)[  label L]\n"
     "\n"
     "D is the output unit with the largest value (the first on ties) and P that\n"
-    "value. The article's outputs are sigmoids, one per digit, not a softmax: P is\n"
+    "value. For --model softmax the outputs are a softmax: P is the network's\n"
+    "probability of D. The article's outputs are sigmoids, one per digit: P is\n"
     "in (0,1) but is not a calibrated probability and the ten need not sum to 1.\n"
     "L is the true label, for MNIST test images when the labels file is there.\n"
-    "All images are run as one batch.\n"
+    "The images are run in batches of 1000.\n"
     "\n"
     "IMAGE is one of (the formats predict reads: PGM, PNG and MNIST's IDX):\n"
     "  PATH.pgm      a PGM image, binary (P5) or ASCII (P2), 28x28 pixels,\n"
@@ -294,10 +295,10 @@ static int read_idx(const char *spec, idx_cache *c, float *px, int *label)
 int gf_cli_predict(int argc, char **argv)
 {
     const char *file = NULL;
-    int64_t hidden = 30;
+    int64_t hidden = -1;
     int json = 0, invert = 0, n_images = 0;
     gf_opt opts[] = {
-        GF_OPT_I("--hidden", "N", 1, 100000, "hidden units of the network saved in FILE (default 30)", &hidden),
+        GF_OPT_I("--hidden", "N", 1, 100000, "hidden units of the network saved in FILE (default: read\nfrom FILE)", &hidden),
         GF_OPT_F("--invert", "use 1 - value for PGM and PNG pixels (dark ink on light\npaper)", &invert),
         GF_OPT_F("--json",
                  "one JSON object per image: {\"image\":IMAGE,\"digit\":D,\"p\":P,\n"
@@ -322,9 +323,9 @@ int gf_cli_predict(int argc, char **argv)
     images++; /* freed as images - 1 */
     n_images--;
 
-    gf_article_net net = { 0 };
+    gf_cli_model net = { 0 };
     gf_session *s = NULL;
-    gf_tensor *xs = NULL;
+    float *outs = NULL;
     idx_cache cache = { 0 };
     float *px = malloc((size_t)n_images * 784 * sizeof *px);
     int *label = malloc((size_t)n_images * sizeof *label), *good = malloc((size_t)n_images * sizeof *good);
@@ -333,7 +334,7 @@ int gf_cli_predict(int argc, char **argv)
         fprintf(stderr, "gradflow predict: out of memory\n");
         goto out;
     }
-    if (!gf_cli_load_article("predict", file, (int)hidden, &net, &s)) goto out;
+    if (!gf_cli_load_model("predict", file, (int)hidden, &net, &s)) goto out;
     for (int i = 0; i < n_images; i++) {
         int ok;
         label[n_good] = -1;
@@ -343,20 +344,14 @@ int gf_cli_predict(int argc, char **argv)
         else failed = 1;
     }
     if (n_good) {
-        gf_error err;
-        xs = gf_tensor_wrap(GF_F32, gf_dims(2, n_good, 784), px, &err);
-        if (!xs) {
-            fprintf(stderr, "gradflow predict: %s\n", err.message);
+        outs = malloc((size_t)n_good * 10 * sizeof *outs);
+        if (!outs) {
+            fprintf(stderr, "gradflow predict: out of memory\n");
             goto out;
         }
-        gf_feed feed = { net.a_0, xs };
-        const gf_tensor *a2;
-        if (gf_session_run(s, &feed, 1, &net.a_2, 1, NULL, 0, &a2) != GF_OK) {
-            fprintf(stderr, "gradflow predict: %s\n", gf_session_error(s));
-            goto out;
-        }
+        if (!gf_cli_model_outputs("predict", &net, s, px, n_good, outs)) goto out;
         for (int k = 0; k < n_good; k++) {
-            const float *row = gf_tensor_data(a2) + 10 * k;
+            const float *row = outs + 10 * k;
             int best = 0;
             for (int j = 1; j < 10; j++)
                 if (row[j] > row[best]) best = j;
@@ -378,7 +373,7 @@ int gf_cli_predict(int argc, char **argv)
     }
     rc = failed ? GF_EXIT_FAIL : GF_EXIT_OK;
 out:
-    gf_tensor_free(xs);
+    free(outs);
     free(cache.where);
     gf_cli_test_free(&cache.test);
     free(px);
@@ -386,6 +381,6 @@ out:
     free(good);
     free(images - 1);
     gf_session_free(s);
-    gf_graph_free(net.g);
+    gf_cli_model_free(&net);
     return rc;
 }
