@@ -85,6 +85,43 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* feeds[0..n) = base then extra (n_extra <= GF_ARTICLE_MAX_FEEDS). */
+static int join_feeds(gf_feed *out, gf_node *x, const gf_tensor *xs, gf_node *y, const gf_tensor *ys,
+                      const gf_feed *extra, int n_extra)
+{
+    out[0] = (gf_feed){ x, xs };
+    out[1] = (gf_feed){ y, ys };
+    for (int k = 0; k < n_extra && k < GF_ARTICLE_MAX_FEEDS; k++) out[2 + k] = extra[k];
+    return 2 + (n_extra < GF_ARTICLE_MAX_FEEDS ? n_extra : GF_ARTICLE_MAX_FEEDS);
+}
+
+gf_status gf_article_count(const gf_article_net *net, gf_session *s, const gf_tensor *xs, const gf_tensor *ys,
+                           const gf_article_train_opts *opt, int64_t *correct, double *cost)
+{
+    int64_t n = gf_tensor_shape(xs).dim[0], chunk = opt->eval_batch > 0 ? opt->eval_batch : n;
+    double sum = 0, cost_sum = 0;
+    gf_node *fetch[2] = { net->acct_res, opt->eval_cost };
+    int n_fetch = cost && opt->eval_cost ? 2 : 1;
+    for (int64_t at = 0; at < n; at += chunk) {
+        int64_t k = n - at < chunk ? n - at : chunk;
+        /* Views of rows at..at+k-1: headers over the caller's memory. */
+        gf_tensor *vx = gf_tensor_wrap(GF_F32, gf_dims(2, (int)k, 784), gf_tensor_data(xs) + 784 * at, NULL);
+        gf_tensor *vy = gf_tensor_wrap(GF_F32, gf_dims(2, (int)k, 10), gf_tensor_data(ys) + 10 * at, NULL);
+        gf_feed feed[2 + GF_ARTICLE_MAX_FEEDS];
+        int n_feed = join_feeds(feed, net->a_0, vx, net->y, vy, opt->eval_feeds, opt->n_eval_feeds);
+        const gf_tensor *outs[2];
+        gf_status st = vx && vy ? gf_session_run(s, feed, n_feed, fetch, n_fetch, NULL, 0, outs) : GF_ERR_NOMEM;
+        gf_tensor_free(vx);
+        gf_tensor_free(vy);
+        if (st != GF_OK) return st;
+        sum += gf_tensor_data(outs[0])[0];
+        if (n_fetch == 2) cost_sum += gf_tensor_data(outs[1])[0] * (double)k;
+    }
+    *correct = (int64_t)sum;
+    if (cost && opt->eval_cost) *cost = n ? cost_sum / (double)n : 0;
+    return GF_OK;
+}
+
 gf_status gf_article_train(const gf_article_net *net, gf_session *s, gf_mnist *data,
                            const gf_article_train_opts *opt, gf_article_eval_fn on_eval,
                            void *ctx, double *train_seconds, char *msg, size_t msg_len)
@@ -105,12 +142,23 @@ gf_status gf_article_train(const gf_article_net *net, gf_session *s, gf_mnist *d
                      (long long)opt->batch, (long long)gf_dataset_count(data->train));
             return st;
         }
-        gf_feed feed[] = { { net->a_0, xs }, { net->y, ys } };
+        gf_feed feed[2 + GF_ARTICLE_MAX_FEEDS];
+        if (opt->batch_accuracy && opt->batch_every > 0 && i % opt->batch_every == 0) {
+            int n_feed = join_feeds(feed, net->a_0, xs, net->y, ys, opt->eval_feeds, opt->n_eval_feeds);
+            const gf_tensor *acc;
+            st = gf_session_run(s, feed, n_feed, &opt->batch_accuracy, 1, NULL, 0, &acc);
+            if (st != GF_OK) {
+                snprintf(msg, msg_len, "%s", gf_session_error(s));
+                return st;
+            }
+            if (opt->on_batch) opt->on_batch(ctx, i, gf_tensor_data(acc)[0]);
+        }
+        int n_feed = join_feeds(feed, net->a_0, xs, net->y, ys, opt->train_feeds, opt->n_train_feeds);
         double t0 = now_seconds();
         const gf_tensor *loss = NULL;
         int with_loss = opt->train_loss != NULL;
-        st = gf_session_run(s, feed, 2, with_loss ? &opt->train_loss : NULL, with_loss, net->step, net->n_step,
-                            with_loss ? &loss : NULL);
+        st = gf_session_run(s, feed, n_feed, with_loss ? &opt->train_loss : NULL, with_loss, net->step,
+                            net->n_step, with_loss ? &loss : NULL);
         spent += now_seconds() - t0;
         if (st != GF_OK) {
             snprintf(msg, msg_len, "%s", gf_session_error(s));
@@ -121,19 +169,15 @@ gf_status gf_article_train(const gf_article_net *net, gf_session *s, gf_mnist *d
         bool due = opt->eval_every > 0 &&
                    (opt->at_end ? (i + 1) % opt->eval_every == 0 : i % opt->eval_every == 0);
         if (due) {
-            gf_feed test[] = { { net->a_0, test_xs }, { net->y, test_ys } };
-            const gf_tensor *res, *outs[2];
-            gf_node *fetch[2] = { net->acct_res, opt->eval_cost };
-            st = gf_session_run(s, test, 2, fetch, opt->eval_cost ? 2 : 1, NULL, 0, outs);
+            int64_t correct;
+            double cost = 0;
+            st = gf_article_count(net, s, test_xs, test_ys, opt, &correct, &cost);
             if (st != GF_OK) {
                 snprintf(msg, msg_len, "%s", gf_session_error(s));
                 return st;
             }
-            res = outs[0];
-            if (opt->eval_cost && opt->on_cost)
-                opt->on_cost(ctx, opt->at_end ? i + 1 : i, gf_tensor_data(outs[1])[0]);
-            if (on_eval)
-                on_eval(ctx, opt->at_end ? i + 1 : i, (int64_t)gf_tensor_data(res)[0], gf_tensor_shape(test_xs).dim[0]);
+            if (opt->eval_cost && opt->on_cost) opt->on_cost(ctx, opt->at_end ? i + 1 : i, cost);
+            if (on_eval) on_eval(ctx, opt->at_end ? i + 1 : i, correct, gf_tensor_shape(test_xs).dim[0]);
         }
     }
     if (train_seconds) *train_seconds = spent;

@@ -53,7 +53,30 @@ typedef struct gf_article_train_opts {
     gf_article_cost_fn on_cost;
     gf_node *train_loss; /* fetched with every training step */
     gf_article_loss_fn on_loss;
+    /* Extra feeds (at most GF_ARTICLE_MAX_FEEDS each), e.g. a dropout
+     * network's keep probability: train_feeds with every training step,
+     * eval_feeds with every evaluation and batch_accuracy run. */
+    const gf_feed *train_feeds, *eval_feeds;
+    int n_train_feeds, n_eval_feeds;
+    int64_t eval_batch;  /* evaluate eval_batch images per run (0: all at once) */
+    /* TensorFlow's tutorials' "training accuracy": before the step after
+     * step i (i = 0, every, 2 * every, ...), batch_accuracy (a scalar node)
+     * is fetched on that step's batch, with eval_feeds, and given to
+     * on_batch with the steps done before it (i). */
+    gf_node *batch_accuracy;
+    int64_t batch_every;
+    gf_article_cost_fn on_batch;
 } gf_article_train_opts;
+
+#define GF_ARTICLE_MAX_FEEDS 4
+
+/* The number of correct answers (acct_res) on the images xs [n,784] with
+ * labels ys [n,10], run opt->eval_batch images at a time (all at once when
+ * 0) with opt->eval_feeds; *cost (when not NULL) gets opt->eval_cost's
+ * value, averaged over the runs weighted by their images. On error the
+ * message is in gf_session_error(s). */
+gf_status gf_article_count(const gf_article_net *net, gf_session *s, const gf_tensor *xs, const gf_tensor *ys,
+                           const gf_article_train_opts *opt, int64_t *correct, double *cost);
 
 /* Called after each evaluation with the loop index i (as the article's). */
 typedef void (*gf_article_eval_fn)(void *ctx, int64_t step, int64_t correct, int64_t total);

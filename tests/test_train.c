@@ -105,6 +105,52 @@ static void softmax_model_learns_mnist(void **state)
     gf_mnist_free(m);
 }
 
+static void record_batch(void *ctx, int64_t step, double acc)
+{
+    evals *e = ctx;
+    if (e->n < 64 && acc >= 0 && acc <= 1) e->correct[e->n++] = step;
+}
+
+/* The loop's options for networks with extra inputs: an evaluation run in
+ * pieces counts what one run counts, and the accuracy on the training batch
+ * is taken before the steps after 0, every, 2 * every, ... */
+static void evaluation_in_pieces_and_batch_accuracy(void **state)
+{
+    (void)state;
+    const char *dir = gf_test_mnist_dir();
+    if (!dir) skip();
+    gf_mnist *m;
+    gf_error err;
+    if (gf_mnist_load(dir, &(gf_mnist_options){ .seed = 2, .validation_size = 0 }, &m, &err)) fail_msg("%s", err.message);
+    gf_zoo_net z;
+    assert_int_equal(gf_zoo_build_softmax(&z, 20, 0), GF_OK);
+    gf_article_net net = { .g = z.g, .a_0 = z.x, .y = z.y, .acct_res = z.correct, .step = { z.step }, .n_step = 1 };
+    gf_session *s = gf_session_new(z.g, &(gf_session_options){ .seed = 2 });
+    evals batch;
+    memset(&batch, 0, sizeof batch);
+    gf_article_train_opts opt = { .batch = 16, .steps = 250, .eval_size = 1000, .batch_accuracy = z.accuracy,
+                                  .batch_every = 100, .on_batch = record_batch };
+    char msg[512];
+    if (gf_article_train(&net, s, m, &opt, NULL, &batch, NULL, msg, sizeof msg)) fail_msg("%s", msg);
+    assert_int_equal(batch.n, 3);
+    assert_int_equal(batch.correct[0], 0);
+    assert_int_equal(batch.correct[1], 100);
+    assert_int_equal(batch.correct[2], 200);
+
+    const gf_tensor *xs, *ys;
+    assert_int_equal(gf_dataset_head(m->test, 1000, &xs, &ys), GF_OK);
+    int64_t whole, pieces;
+    assert_int_equal(gf_article_count(&net, s, xs, ys, &opt, &whole, NULL), GF_OK);
+    opt.eval_batch = 300; /* 300, 300, 300, 100 */
+    assert_int_equal(gf_article_count(&net, s, xs, ys, &opt, &pieces, NULL), GF_OK);
+    print_message("softmax model after 250 steps: %lld/1000\n", (long long)whole);
+    assert_true(whole > 500);
+    assert_int_equal(pieces, whole);
+    gf_session_free(s);
+    gf_graph_free(z.g);
+    gf_mnist_free(m);
+}
+
 /* Same seed, same bits; another seed, other weights. */
 static void training_is_repeatable(void **state)
 {
@@ -128,6 +174,7 @@ int main(void)
         cmocka_unit_test(manual_learns_mnist),
         cmocka_unit_test(manual_learns_fashion),
         cmocka_unit_test(softmax_model_learns_mnist),
+        cmocka_unit_test(evaluation_in_pieces_and_batch_accuracy),
         cmocka_unit_test(training_is_repeatable),
     };
     /* GF_TEST_FILTER=manual_learns_mnist runs one test (CI's valgrind run) */

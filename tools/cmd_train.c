@@ -121,23 +121,24 @@ static void on_eval(void *ctx, int64_t step, int64_t correct, int64_t total)
 
 /* The evaluation after the last step: the one held by on_eval, or a new one
  * on the same test images. Returns 0 with the reason on stderr. */
-static int final_eval(report *r, const gf_article_net *net, gf_session *s, gf_mnist *data, int64_t eval_size)
+static int final_eval(report *r, const gf_article_net *net, gf_session *s, gf_mnist *data,
+                      const gf_article_train_opts *opt)
 {
     if (r->held) {
         print_eval(r, 1, r->steps, r->held_correct, r->held_total, r->held_loss);
         return 1;
     }
-    const gf_tensor *xs, *ys, *res;
-    if (gf_dataset_head(data->test, eval_size, &xs, &ys) != GF_OK || !xs) {
+    const gf_tensor *xs, *ys;
+    int64_t correct;
+    if (gf_dataset_head(data->test, opt->eval_size, &xs, &ys) != GF_OK || !xs) {
         fprintf(stderr, "gradflow train: the test set is empty\n");
         return 0;
     }
-    gf_feed test[] = { { net->a_0, xs }, { net->y, ys } };
-    if (gf_session_run(s, test, 2, &net->acct_res, 1, NULL, 0, &res) != GF_OK) {
+    if (gf_article_count(net, s, xs, ys, opt, &correct, NULL) != GF_OK) {
         fprintf(stderr, "gradflow train: %s\n", gf_session_error(s));
         return 0;
     }
-    print_eval(r, 1, r->steps, (int64_t)gf_tensor_data(res)[0], gf_tensor_shape(xs).dim[0], take_loss(r));
+    print_eval(r, 1, r->steps, correct, gf_tensor_shape(xs).dim[0], take_loss(r));
     return 1;
 }
 
@@ -410,7 +411,7 @@ int gf_cli_train(int argc, char **argv)
         fprintf(stderr, "gradflow train: %s\n", msg);
         goto out;
     }
-    if (!final_eval(&rep, &net, s, data, opt.eval_size)) goto out;
+    if (!final_eval(&rep, &net, s, data, &opt)) goto out;
     gf_progress_clear(&rep.progress);
     if (save && !save_now(s, save, opt.steps, &rep)) goto out;
     double rate = seconds > 0 ? (double)opt.steps / seconds : 0;
