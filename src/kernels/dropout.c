@@ -4,7 +4,6 @@
  */
 #include "kernels.h"
 
-#include <string.h>
 
 /* out [shape of the input] = 1/keep_prob with probability keep_prob, else
  * 0. The node's stream (seeded from the session seed and the node's id)
@@ -14,15 +13,12 @@
 GF_KERNEL(gf__k_dropout_mask)
 {
     (void)in;
-    uint32_t lo, hi;
-    memcpy(&lo, &n->attrs.axes[0], sizeof lo);
-    memcpy(&hi, &n->attrs.axes[1], sizeof hi);
-    uint64_t seed = (uint64_t)hi << 32 | lo;
+    uint64_t seed = n->attrs.dropout.seed;
     uint64_t state = gf_rng_u32(ctx->rng); /* two statements: a fixed order */
     state = state << 32 | gf_rng_u32(ctx->rng);
     gf_rng r;
     gf_rng_seed(&r, state, seed);
-    double keep = n->attrs.mean;
+    double keep = n->attrs.dropout.keep_prob;
     /* kept when a 32-bit draw is below keep * 2^32 (keep = 1: always) */
     uint64_t threshold = (uint64_t)(keep * 4294967296.0);
     float scale = (float)(1.0 / keep);

@@ -217,16 +217,12 @@ gf_node *gf__broadcast_like(gf_node *g, gf_node *like);
 /* out [shape of x] = dy, the result of reducing x as `r` says (axes,
  * keepdims), spread back over the reduced axes; divided by the number of
  * elements reduced when mean. */
-gf_node *gf__unreduce(gf_node *dy, gf_node *x, const gf_attrs *r, bool mean);
+gf_node *gf__unreduce(gf_node *dy, gf_node *x, const gf_reduce_attrs *r, bool mean);
 /* The reduction r (sum, or mean when r->mean_scale) applied to dy. */
-gf_node *gf__reduce_as(gf_node *dy, const gf_attrs *r);
+gf_node *gf__reduce_as(gf_node *dy, const gf_reduce_attrs *r);
 
-/* Model-zoo internals (ops/build.c). Attributes are packed into gf_attrs:
- * reshape keeps its target in axes[0..n_axes-1] (-1: inferred); concat and
- * its parts keep the axis in axes[0] (parts: mode 0 front, 1 back);
- * slice_rows/pad_rows keep start, count in axes[0], axes[1]; scatter keeps
- * the row count and one_hot the depth in axes[0]; dropout_mask keeps
- * keep_prob in mean and the seed's two 32-bit halves in axes[0], axes[1]. */
+/* Model-zoo internals (ops/build.c); their attributes are gf_attrs's
+ * members named for them (internal.h). */
 /* gf__greater_mask(a, b) (generated): out [shape of a and b broadcast] =
  * a > b ? 1 : 0, float32 (no gradient).
  * gf__reshape_like(g, like) (generated): out [shape of like] = g's

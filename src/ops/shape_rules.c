@@ -77,7 +77,7 @@ bool gf__shape_matmul(SHAPE_ARGS)
                  gf_shape_format(in[0], a, sizeof a), gf_shape_format(in[1], b, sizeof b));
         return false;
     }
-    int ta = n->attrs.transpose_a, tb = n->attrs.transpose_b;
+    int ta = n->attrs.matmul.transpose_a, tb = n->attrs.matmul.transpose_b;
     int64_t rows = in[0].dim[ta ? 1 : 0], ka = in[0].dim[ta ? 0 : 1];
     int64_t kb = in[1].dim[tb ? 1 : 0], cols = in[1].dim[tb ? 0 : 1];
     if (ka != kb && ka != GF_ANY && kb != GF_ANY) {
@@ -101,7 +101,7 @@ bool gf__shape_transpose(SHAPE_ARGS)
     (void)dt; (void)msg; (void)len;
     /* The constructor checked that perm is a permutation of 0..rank-1. */
     *out = in[0];
-    for (int i = 0; i < in[0].rank; i++) out->dim[i] = in[0].dim[n->attrs.axes[i]];
+    for (int i = 0; i < in[0].rank; i++) out->dim[i] = in[0].dim[n->attrs.transpose.perm[i]];
     *out_dt = dt[0];
     return true;
 }
@@ -110,14 +110,15 @@ bool gf__shape_reduce(SHAPE_ARGS)
 {
     if (!need_float(dt, 1, msg, len)) return false;
     /* Axes were normalised and checked by the constructor; none = all. */
+    const gf_reduce_attrs *ra = &n->attrs.reduce;
     bool reduced[GF_MAX_RANK] = { false };
-    for (int i = 0; i < n->attrs.n_axes; i++) reduced[n->attrs.axes[i]] = true;
-    if (n->attrs.n_axes == 0)
+    for (int i = 0; i < ra->n_axes; i++) reduced[ra->axes[i]] = true;
+    if (ra->n_axes == 0)
         for (int i = 0; i < in[0].rank; i++) reduced[i] = true;
     gf_shape r = { .rank = 0 };
     for (int i = 0; i < in[0].rank; i++) {
         if (!reduced[i]) r.dim[r.rank++] = in[0].dim[i];
-        else if (n->attrs.keepdims) r.dim[r.rank++] = 1;
+        else if (ra->keepdims) r.dim[r.rank++] = 1;
     }
     *out = r;
     *out_dt = GF_F32;
@@ -130,7 +131,7 @@ bool gf__shape_argmax(SHAPE_ARGS)
         snprintf(msg, len, "input has dtype bool, expected float32 or int32");
         return false;
     }
-    int axis = n->attrs.axes[0];
+    int axis = n->attrs.argmax.axis;
     if (in[0].dim[axis] == 0) {
         char a[GF_SHAPE_STR];
         snprintf(msg, len, "axis %d of %s is empty: argmax of nothing", axis,
@@ -149,7 +150,7 @@ bool gf__shape_cast(SHAPE_ARGS)
 {
     (void)dt; (void)msg; (void)len;
     *out = in[0];
-    *out_dt = n->attrs.to;
+    *out_dt = n->attrs.cast.to;
     return true;
 }
 
@@ -206,25 +207,26 @@ bool gf__shape_sum_to(SHAPE_ARGS)
 }
 
 /* broadcast_like(g, like): NumPy mode: g must broadcast to like's shape.
- * Reduced mode: g is like's shape reduced over attrs.axes (keepdims or
+ * Reduced mode: g is like's shape reduced as attrs.broadcast_like.reduce (keepdims or
  * not). out has like's shape. */
 bool gf__shape_broadcast_like(SHAPE_ARGS)
 {
     bool ok;
     if (!need_float(dt, 1, msg, len)) return false;
-    if (n->attrs.mode == GF_BCAST_NUMPY) {
+    const gf_reduce_attrs *ra = &n->attrs.broadcast_like.reduce;
+    if (n->attrs.broadcast_like.mode == GF_BCAST_NUMPY) {
         gf_shape b;
         ok = gf__broadcast_shape(in[0], in[1], &b) && b.rank == in[1].rank;
         for (int i = 0; ok && i < b.rank; i++) ok = dim_fits(b.dim[i], in[1].dim[i]);
     } else {
         bool reduced[GF_MAX_RANK] = { false };
-        for (int i = 0; i < n->attrs.n_axes; i++) reduced[n->attrs.axes[i]] = true;
-        if (n->attrs.n_axes == 0)
+        for (int i = 0; i < ra->n_axes; i++) reduced[ra->axes[i]] = true;
+        if (ra->n_axes == 0)
             for (int i = 0; i < in[1].rank; i++) reduced[i] = true;
         int k = 0;
         ok = true;
         for (int i = 0; ok && i < in[1].rank; i++) {
-            if (reduced[i] && !n->attrs.keepdims) continue;
+            if (reduced[i] && !ra->keepdims) continue;
             ok = k < in[0].rank && dim_fits(in[0].dim[k], reduced[i] ? 1 : in[1].dim[i]);
             k++;
         }
@@ -283,16 +285,16 @@ bool gf__shape_xent(SHAPE_ARGS)
     return true;
 }
 
-/* reshape: the target (attrs.axes, n_axes dims, one of them maybe -1)
+/* reshape: the target (attrs.reshape: rank dims, one of them maybe -1)
  * must hold the input's element count; -1 is inferred from it, or stays
  * open while the input's count is. Any dtype. */
 bool gf__shape_reshape(SHAPE_ARGS)
 {
-    gf_shape t = { .rank = n->attrs.n_axes };
+    gf_shape t = { .rank = n->attrs.reshape.rank };
     int infer = -1;
     int64_t known = 1; /* product of the target's given dims (checked <= 2^40) */
     for (int i = 0; i < t.rank; i++) {
-        t.dim[i] = n->attrs.axes[i];
+        t.dim[i] = n->attrs.reshape.dims[i];
         if (t.dim[i] < 0) infer = i;
         else known *= t.dim[i];
     }
@@ -339,11 +341,11 @@ bool gf__shape_reshape_like(SHAPE_ARGS)
     return true;
 }
 
-/* concat(a, b) along attrs.axes[0]: one dtype, one rank, equal dims off
+/* concat(a, b) along attrs.concat.axis: one dtype, one rank, equal dims off
  * the axis; the axis's dims add up. */
 bool gf__shape_concat(SHAPE_ARGS)
 {
-    int axis = n->attrs.axes[0];
+    int axis = n->attrs.concat.axis;
     char a[GF_SHAPE_STR], b[GF_SHAPE_STR];
     if (dt[0] != dt[1]) {
         snprintf(msg, len, "inputs have dtypes %s and %s, expected one dtype", gf_dtype_name(dt[0]),
@@ -377,7 +379,7 @@ bool gf__shape_concat(SHAPE_ARGS)
 static bool part_of(const gf_node *n, gf_shape part, gf_shape whole, gf_shape like, gf_shape *out,
                     char *msg, size_t len)
 {
-    int axis = n->attrs.axes[0];
+    int axis = n->attrs.concat.axis;
     bool ok = part.rank == whole.rank && axis < part.rank;
     for (int i = 0; ok && i < part.rank; i++)
         ok = i == axis ? part.dim[i] == GF_ANY || whole.dim[i] == GF_ANY || part.dim[i] <= whole.dim[i]
@@ -409,12 +411,12 @@ bool gf__shape_concat_pad(SHAPE_ARGS)
     return part_of(n, in[0], in[1], in[1], out, msg, len);
 }
 
-/* slice_rows(x): rows start..start+count-1 (attrs.axes[0], [1]) of x
+/* slice_rows(x): rows start..start+count-1 (attrs.rows) of x
  * (rank >= 1, any dtype), which must have them. */
 bool gf__shape_slice_rows(SHAPE_ARGS)
 {
     char a[GF_SHAPE_STR];
-    int64_t start = n->attrs.axes[0], count = n->attrs.axes[1];
+    int64_t start = n->attrs.rows.start, count = n->attrs.rows.count;
     if (in[0].rank < 1) {
         snprintf(msg, len, "input is a scalar: expected rank >= 1 (rows are along the first axis)");
         return false;
@@ -435,7 +437,7 @@ bool gf__shape_slice_rows(SHAPE_ARGS)
  * start, which must leave room for them. */
 bool gf__shape_pad_rows(SHAPE_ARGS)
 {
-    int64_t start = n->attrs.axes[0], count = n->attrs.axes[1];
+    int64_t start = n->attrs.rows.start, count = n->attrs.rows.count;
     if (!need_float(dt, 1, msg, len)) return false;
     bool ok = in[0].rank == in[1].rank && in[0].rank >= 1 && dim_fits(in[0].dim[0], count) &&
               (in[1].dim[0] == GF_ANY || start + count <= in[1].dim[0]);
@@ -481,7 +483,7 @@ bool gf__shape_gather_rows(SHAPE_ARGS)
     return true;
 }
 
-/* scatter_add_rows(g [indices..., ...], indices int32): [rows (attrs.axes[0]),
+/* scatter_add_rows(g [indices..., ...], indices int32): [rows (attrs.rows.rows),
  * g's dims past the indices'], float32. */
 bool gf__shape_scatter_add_rows(SHAPE_ARGS)
 {
@@ -496,7 +498,7 @@ bool gf__shape_scatter_add_rows(SHAPE_ARGS)
         return false;
     }
     gf_shape r = { .rank = 1 + in[0].rank - ri };
-    r.dim[0] = n->attrs.axes[0];
+    r.dim[0] = n->attrs.rows.rows;
     for (int i = ri; i < in[0].rank; i++) r.dim[1 + i - ri] = in[0].dim[i];
     *out = r;
     *out_dt = GF_F32;
@@ -514,7 +516,7 @@ bool gf__shape_one_hot(SHAPE_ARGS)
         return false;
     }
     *out = in[0];
-    out->dim[out->rank++] = n->attrs.axes[0];
+    out->dim[out->rank++] = n->attrs.one_hot.depth;
     *out_dt = GF_F32;
     return true;
 }
