@@ -229,7 +229,10 @@ bool gf__attrs_equal(const gf_attrs *a, const gf_attrs *b)
            a->concat.axis == b->concat.axis && a->concat.back == b->concat.back &&
            a->rows.start == b->rows.start && a->rows.count == b->rows.count && a->rows.rows == b->rows.rows &&
            a->one_hot.depth == b->one_hot.depth && same_float(a->dropout.keep_prob, b->dropout.keep_prob) &&
-           a->dropout.seed == b->dropout.seed && (ta == tb || (ta && tb && !strcmp(ta, tb)));
+           a->dropout.seed == b->dropout.seed && (ta == tb || (ta && tb && !strcmp(ta, tb))) &&
+           a->window.ksize_h == b->window.ksize_h && a->window.ksize_w == b->window.ksize_w &&
+           a->window.stride_h == b->window.stride_h && a->window.stride_w == b->window.stride_w &&
+           a->window.padding == b->window.padding;
 }
 
 gf_node *gf__node_build(gf_graph *g, const gf_op *op, gf_node *const *inputs, int n_inputs,

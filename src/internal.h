@@ -78,7 +78,7 @@ void gf__shape_pad4(gf_shape s, int64_t dim[GF_MAX_RANK]);
 
 typedef struct gf_op gf_op;
 
-#define GF_MAX_INPUTS 2
+#define GF_MAX_INPUTS 3
 #define GF_NAME_MAX 64
 
 /* The attributes of a reduction: reduce_sum, reduce_mean, and the one a
@@ -114,6 +114,11 @@ typedef struct gf_attrs {
     struct { float keep_prob; uint64_t seed; } dropout; /* dropout_mask (keep_prob), its keep_prob-node
                                                            variant (seed only) */
     struct { const char *text; } check_numerics; /* the message (graph arena) */
+    struct {
+        int ksize_h, ksize_w;                /* pools (conv2d: the filter's, not kept here) */
+        int stride_h, stride_w;              /* >= 1 */
+        int padding;                         /* gf_padding */
+    } window;                                /* conv2d and its backprops, the pools and their gradients */
 } gf_attrs;
 
 /* True when a and b hold the same attributes (floats compared bit for

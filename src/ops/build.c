@@ -143,10 +143,15 @@ gf_node *gf_set_trainable(gf_node *var, int trainable)
 
 /* ---- operations ---- */
 
+static gf_node *build3(const gf_op *op, gf_node *a, gf_node *b, gf_node *c, const gf_attrs *attrs)
+{
+    gf_node *in[3] = { a, b, c };
+    return gf__node_build(gf__graph_of(in, op->arity), op, in, op->arity, attrs);
+}
+
 static gf_node *build(const gf_op *op, gf_node *a, gf_node *b, const gf_attrs *attrs)
 {
-    gf_node *in[2] = { a, b };
-    return gf__node_build(gf__graph_of(in, op->arity), op, in, op->arity, attrs);
+    return build3(op, a, b, NULL, attrs);
 }
 
 /* The constructors the op list generates (ctor UNARY, BINARY and
@@ -404,4 +409,98 @@ gf_node *gf_check_numerics(gf_node *x, const char *message)
     if (len) memcpy(text, message, len);
     gf_attrs a = { .check_numerics = { .text = text } };
     return build(GF_OP(CHECK_NUMERICS), x, NULL, &a);
+}
+
+gf_node *gf__dropout_keep_mask(gf_node *x, gf_node *keep_prob, uint64_t seed)
+{
+    gf_attrs at = { .dropout = { .seed = seed } };
+    return build(GF_OP(DROPOUT_KEEP_MASK), x, keep_prob, &at);
+}
+
+gf_node *gf_dropout_keep(gf_node *x, gf_node *keep_prob, uint64_t seed)
+{
+    gf_node *y = gf_mul(x, gf__dropout_keep_mask(x, keep_prob, seed));
+    return y->id >= 0 ? gf_name(y, "dropout") : y;
+}
+
+/* ---- convolution and pooling ---- */
+
+/* Checks strides, window and padding (the window only for pools: kh > 0),
+ * recording an error naming op and x. */
+static bool window_ok(const gf_op *op, gf_node *x, int kh, int kw, int sh, int sw, gf_padding padding)
+{
+    if (unusable(x)) return true; /* gf__node_build says why */
+    const char *bad = NULL;
+    if (sh < 1 || sw < 1) bad = "strides";
+    else if (kh < 1 || kw < 1) bad = "window (ksize)";
+    else if (padding != GF_SAME && padding != GF_VALID) bad = "padding";
+    if (!bad) return true;
+    gf__graph_fail(x->graph, GF_ERR_ARG,
+                   "%s: %s invalid for input \"%s\": ksize %dx%d, strides %dx%d, padding %d: expected "
+                   "ksize and strides >= 1 and padding GF_SAME or GF_VALID",
+                   op->name, bad, x->name, kh, kw, sh, sw, (int)padding);
+    return false;
+}
+
+gf_node *gf_conv2d(gf_node *input, gf_node *filter, int stride_h, int stride_w, gf_padding padding)
+{
+    if (!window_ok(GF_OP(CONV2D), input, 1, 1, stride_h, stride_w, padding)) return &input->graph->poison;
+    gf_attrs at = { .window = { .stride_h = stride_h, .stride_w = stride_w, .padding = (int)padding } };
+    return build(GF_OP(CONV2D), input, filter, &at);
+}
+
+gf_node *gf__conv2d_backprop_input(gf_node *dy, gf_node *filter, gf_node *input_like, int stride_h,
+                                   int stride_w, int padding)
+{
+    gf_attrs at = { .window = { .stride_h = stride_h, .stride_w = stride_w, .padding = padding } };
+    return build3(GF_OP(CONV2D_BACKPROP_INPUT), dy, filter, input_like, &at);
+}
+
+gf_node *gf__conv2d_backprop_filter(gf_node *input, gf_node *dy, gf_node *filter_like, int stride_h,
+                                    int stride_w, int padding)
+{
+    gf_attrs at = { .window = { .stride_h = stride_h, .stride_w = stride_w, .padding = padding } };
+    return build3(GF_OP(CONV2D_BACKPROP_FILTER), input, dy, filter_like, &at);
+}
+
+static gf_node *pool(const gf_op *op, gf_node *x, int kh, int kw, int sh, int sw, gf_padding padding)
+{
+    if (!window_ok(op, x, kh, kw, sh, sw, padding)) return &x->graph->poison;
+    gf_attrs at = { .window = { .ksize_h = kh, .ksize_w = kw, .stride_h = sh, .stride_w = sw,
+                                .padding = (int)padding } };
+    return build(op, x, NULL, &at);
+}
+
+gf_node *gf_max_pool(gf_node *x, int ksize_h, int ksize_w, int stride_h, int stride_w, gf_padding padding)
+{
+    return pool(GF_OP(MAX_POOL), x, ksize_h, ksize_w, stride_h, stride_w, padding);
+}
+
+gf_node *gf_avg_pool(gf_node *x, int ksize_h, int ksize_w, int stride_h, int stride_w, gf_padding padding)
+{
+    return pool(GF_OP(AVG_POOL), x, ksize_h, ksize_w, stride_h, stride_w, padding);
+}
+
+static gf_attrs window_of(const gf_attrs *w)
+{
+    gf_attrs at = { .window = w->window };
+    return at;
+}
+
+gf_node *gf__max_pool_grad(gf_node *x, gf_node *dy, const gf_attrs *w)
+{
+    gf_attrs at = window_of(w);
+    return build(GF_OP(MAX_POOL_GRAD), x, dy, &at);
+}
+
+gf_node *gf__max_pool_grad_grad(gf_node *x, gf_node *g, const gf_attrs *w)
+{
+    gf_attrs at = window_of(w);
+    return build(GF_OP(MAX_POOL_GRAD_GRAD), x, g, &at);
+}
+
+gf_node *gf__avg_pool_grad(gf_node *dy, gf_node *x_like, const gf_attrs *w)
+{
+    gf_attrs at = window_of(w);
+    return build(GF_OP(AVG_POOL_GRAD), dy, x_like, &at);
 }

@@ -284,3 +284,68 @@ GRAD(gf__grad_check_numerics)
     (void)n;
     if (need[0]) dx[0] = dy;
 }
+
+/* ---- convolution and pooling ---- */
+
+/* y = conv2d(x, f): dx = conv2d_backprop_input(dy, f, x), df =
+ * conv2d_backprop_filter(x, dy, f). */
+GRAD(gf__grad_conv2d)
+{
+    gf_node *x = n->inputs[0], *f = n->inputs[1];
+    int sh = n->attrs.window.stride_h, sw = n->attrs.window.stride_w, p = n->attrs.window.padding;
+    if (need[0]) dx[0] = gf__conv2d_backprop_input(dy, f, x, sh, sw, p);
+    if (need[1]) dx[1] = gf__conv2d_backprop_filter(x, dy, f, sh, sw, p);
+}
+
+/* z = backprop_input(d, f, like) is bilinear in (d, f), the adjoint of
+ * conv2d(., f): dd = conv2d(dz, f), df = backprop_filter(dz, d, f)
+ * (TensorFlow's Conv2DBackpropInput gradient). */
+GRAD(gf__grad_conv2d_backprop_input)
+{
+    gf_node *d = n->inputs[0], *f = n->inputs[1];
+    int sh = n->attrs.window.stride_h, sw = n->attrs.window.stride_w, p = n->attrs.window.padding;
+    if (need[0]) dx[0] = gf_conv2d(dy, f, sh, sw, (gf_padding)p);
+    if (need[1]) dx[1] = gf__conv2d_backprop_filter(dy, d, f, sh, sw, p);
+}
+
+/* z = backprop_filter(x, d, like) is bilinear in (x, d): dx =
+ * backprop_input(d, dz, x), dd = conv2d(x, dz) (TensorFlow's
+ * Conv2DBackpropFilter gradient). */
+GRAD(gf__grad_conv2d_backprop_filter)
+{
+    gf_node *x = n->inputs[0], *d = n->inputs[1];
+    int sh = n->attrs.window.stride_h, sw = n->attrs.window.stride_w, p = n->attrs.window.padding;
+    if (need[0]) dx[0] = gf__conv2d_backprop_input(d, dy, x, sh, sw, p);
+    if (need[1]) dx[1] = gf_conv2d(x, dy, sh, sw, (gf_padding)p);
+}
+
+/* dy goes to each window's first maximum. */
+GRAD(gf__grad_max_pool)
+{
+    if (need[0]) dx[0] = gf__max_pool_grad(n->inputs[0], dy, &n->attrs);
+}
+
+/* max_pool_grad(x, d) is linear in d (its adjoint picks dz at the maxima)
+ * and piecewise constant in x: x gets no gradient (TensorFlow's zeros). */
+GRAD(gf__grad_max_pool_grad)
+{
+    if (need[1]) dx[1] = gf__max_pool_grad_grad(n->inputs[0], dy, &n->attrs);
+}
+
+GRAD(gf__grad_max_pool_grad_grad)
+{
+    if (need[1]) dx[1] = gf__max_pool_grad(n->inputs[0], dy, &n->attrs);
+}
+
+/* avg_pool and avg_pool_grad are linear and each other's adjoints. */
+GRAD(gf__grad_avg_pool)
+{
+    if (need[0]) dx[0] = gf__avg_pool_grad(dy, n->inputs[0], &n->attrs);
+}
+
+GRAD(gf__grad_avg_pool_grad)
+{
+    if (need[0])
+        dx[0] = gf_avg_pool(dy, n->attrs.window.ksize_h, n->attrs.window.ksize_w, n->attrs.window.stride_h,
+                            n->attrs.window.stride_w, (gf_padding)n->attrs.window.padding);
+}

@@ -158,7 +158,7 @@ int gf__step_inputs(const gf_pnode *p, gf_pnode **in)
     case GF_STEP_KERNEL:
         if (p->view || p->produced_by) return 0; /* a fused step makes it */
         for (int j = 0; j < p->n.n_inputs; j++) /* a shape-only input is not read */
-            if (!(j == 1 && (p->n.op->flags & GF_OPF_LIKE))) in[k++] = gf__pn_in(p, j);
+            if (!(j == p->n.n_inputs - 1 && (p->n.op->flags & GF_OPF_SHAPE_ONLY))) in[k++] = gf__pn_in(p, j);
         return k;
     }
     return 0;
