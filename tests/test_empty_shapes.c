@@ -75,6 +75,43 @@ static gf_node *b_scatter_add_rows(gf_graph *g, gf_node *x)
 }
 static gf_node *b_dropout_mask(gf_graph *g, gf_node *x) { (void)g; return gf__dropout_mask(x, 0.5f, 7); }
 static gf_node *b_check_numerics(gf_graph *g, gf_node *x) { (void)g; return gf_check_numerics(x, "empty"); }
+static gf_node *b_dropout_keep_mask(gf_graph *g, gf_node *x) { return gf__dropout_keep_mask(x, gf_scalar(g, 0.5f), 7); }
+/* Images from x's no elements: [2,3,3,0] (no channels: a convolution's
+ * sums of nothing) or [0,3,3,2] (no batch). */
+static gf_node *no_channels(gf_graph *g, gf_node *x) { return gf__reshape_like(x, gf_zeros(g, gf_dims(4, 2, 3, 3, 0))); }
+static gf_node *no_batch(gf_graph *g, gf_node *x) { return gf__reshape_like(x, gf_zeros(g, gf_dims(4, 0, 3, 3, 2))); }
+static gf_node *b_conv2d(gf_graph *g, gf_node *x)
+{
+    return gf_conv2d(no_channels(g, x), gf_zeros(g, gf_dims(4, 2, 2, 0, 4)), 1, 1, GF_SAME);
+}
+static gf_node *b_conv2d_backprop_input(gf_graph *g, gf_node *x)
+{
+    gf_node *in = no_channels(g, x), *f = gf_zeros(g, gf_dims(4, 2, 2, 0, 4));
+    return gf__conv2d_backprop_input(gf_conv2d(in, f, 2, 1, GF_VALID), f, in, 2, 1, GF_VALID);
+}
+static gf_node *b_conv2d_backprop_filter(gf_graph *g, gf_node *x)
+{
+    gf_node *in = no_batch(g, x), *f = gf_zeros(g, gf_dims(4, 2, 2, 2, 4)); /* out [2,2,2,4] from no rows */
+    return gf__conv2d_backprop_filter(in, gf_conv2d(in, f, 1, 2, GF_SAME), f, 1, 2, GF_SAME);
+}
+static gf_node *b_max_pool(gf_graph *g, gf_node *x) { return gf_max_pool(no_batch(g, x), 2, 2, 2, 2, GF_SAME); }
+static gf_node *b_avg_pool(gf_graph *g, gf_node *x) { return gf_avg_pool(no_channels(g, x), 5, 5, 1, 1, GF_SAME); }
+static const gf_attrs pool_w = { .window = { .ksize_h = 2, .ksize_w = 2, .stride_h = 1, .stride_w = 1 } };
+static gf_node *b_max_pool_grad(gf_graph *g, gf_node *x)
+{
+    gf_node *in = no_batch(g, x);
+    return gf__max_pool_grad(in, gf_max_pool(in, 2, 2, 1, 1, GF_SAME), &pool_w);
+}
+static gf_node *b_max_pool_grad_grad(gf_graph *g, gf_node *x)
+{
+    gf_node *in = no_channels(g, x);
+    return gf__max_pool_grad_grad(in, in, &pool_w);
+}
+static gf_node *b_avg_pool_grad(gf_graph *g, gf_node *x)
+{
+    gf_node *in = no_batch(g, x);
+    return gf__avg_pool_grad(gf_avg_pool(in, 2, 2, 1, 1, GF_SAME), in, &pool_w);
+}
 
 /* The ops whose constructor the op list generates need no case: they are
  * built by that constructor on x (both operands x for a binary op). */
@@ -89,7 +126,11 @@ static const struct { const char *op; build_fn build; } cases[] = {
     { "one_hot", b_one_hot }, { "greater_mask", b_greater_mask }, { "reshape_like", b_reshape_like },
     { "concat_slice", b_concat_slice }, { "concat_pad", b_concat_pad }, { "pad_rows", b_pad_rows },
     { "scatter_add_rows", b_scatter_add_rows }, { "dropout_mask", b_dropout_mask },
-    { "check_numerics", b_check_numerics },
+    { "check_numerics", b_check_numerics }, { "dropout_keep_mask", b_dropout_keep_mask },
+    { "conv2d", b_conv2d }, { "conv2d_backprop_input", b_conv2d_backprop_input },
+    { "conv2d_backprop_filter", b_conv2d_backprop_filter }, { "max_pool", b_max_pool }, { "avg_pool", b_avg_pool },
+    { "max_pool_grad", b_max_pool_grad }, { "max_pool_grad_grad", b_max_pool_grad_grad },
+    { "avg_pool_grad", b_avg_pool_grad },
 };
 #define N_CASES ((int)(sizeof cases / sizeof cases[0]))
 
