@@ -770,12 +770,42 @@ enum {
     OP_BINARY, OP_BINARY2, OP_UNARY, OP_UNARY2, OP_MATMUL, OP_TRANSPOSE, OP_REDUCE, OP_ARGMAX, OP_CAST,
     OP_ASSIGN, OP_XENT, OP_RESHAPE, OP_CONCAT, OP_SLICE, OP_GATHER, OP_ONE_HOT, OP_DROPOUT,
     OP_GRADIENTS, OP_MINIMIZE, OP_NAME, OP_SESSION, OP_RUN, OP_RUN2, OP_STATS, OP_VARIABLE_VALUE,
-    OP_SESSION_FREE, OP_GRADCHECK, OP_RESET, OP_MISC, OP_COUNT
+    OP_SESSION_FREE, OP_GRADCHECK, OP_RESET, OP_MISC, OP_COUNT,
+    /* Later opcodes, picked by the bytes 252.. (252 = 7 * OP_COUNT), so
+     * that every other byte keeps its meaning (fuzz/regressions/). */
+    OP_CONV2D = OP_COUNT, OP_POOL, OP_DROPOUT_KEEP, OP_END
 };
+#define FG_LATE_BYTE 252
+
+/* Strides and window sizes: mostly small, sometimes hostile. */
+static int fg_window_int(fg *f)
+{
+    static const int t[16] = { 1, 2, 3, 1, 2, 5, 1, 2, 0, -1, 100, INT_MAX, 1 << 20, 4, 3, -2147483647 - 1 };
+    return t[fg_below(f, 16)];
+}
+
+static gf_padding fg_padding(fg *f)
+{
+    unsigned b = fg_below(f, 8);
+    return b < 4 ? GF_SAME : b < 7 ? GF_VALID : (gf_padding)7;
+}
+
+/* A rank-4 image or filter: a node of the pool, or zeros of a fuzzed
+ * shape (zero sizes, huge windows, channels that do not match). */
+static fg_entry fg_image(fg *f)
+{
+    if (fg_u8(f) & 1) return fg_pick(f);
+    int64_t d[4];
+    for (int i = 0; i < 4; i++) d[i] = fg_dim(f);
+    gf_shape s = gf_shape_from(4, d);
+    return fg_add(f, gf_zeros(f->g, s), fg_bound(s, 1), 0);
+}
 
 static void fg_step(fg *f)
 {
-    unsigned op = fg_below(f, OP_COUNT);
+    unsigned code = fg_u8(f);
+    unsigned op = code >= FG_LATE_BYTE && code < FG_LATE_BYTE + (OP_END - OP_COUNT) ? OP_COUNT + (code - FG_LATE_BYTE)
+                                                                                    : code % OP_COUNT;
     gf_node *n = NULL;
     if (fg_trace) fprintf(stderr, "step at byte %zu: op %u\n", f->at - 1, op);
     switch (op) {
@@ -973,6 +1003,35 @@ static void fg_step(fg *f)
         fg_entry x = fg_pick(f);
         float kp = (fg_u8(f) & 1) ? 0.5f : fg_value(f);
         n = gf_dropout(x.n, kp, fg_u32(f));
+        GF_FUZZ_CHECK(n != NULL);
+        fg_add(f, n, x.out, x.cost);
+        return;
+    }
+    case OP_CONV2D: {
+        fg_entry x = fg_image(f), w = fg_image(f);
+        int sh = fg_window_int(f), sw = fg_window_int(f);
+        n = gf_conv2d(x.n, w.n, sh, sw, fg_padding(f));
+        GF_FUZZ_CHECK(n != NULL);
+        /* elements at most x's times the filter's; work that times the
+         * filter's again */
+        double fo = fg_max(w.out, 1);
+        fg_add(f, n, x.out * fo * fo, fg_max(x.cost, w.cost));
+        return;
+    }
+    case OP_POOL: {
+        fg_entry x = fg_image(f);
+        int kh = fg_window_int(f), kw = fg_window_int(f), sh = fg_window_int(f), sw = fg_window_int(f);
+        gf_padding p = fg_padding(f);
+        n = (fg_u8(f) & 1) ? gf_max_pool(x.n, kh, kw, sh, sw, p) : gf_avg_pool(x.n, kh, kw, sh, sw, p);
+        GF_FUZZ_CHECK(n != NULL);
+        fg_add(f, n, x.out * fg_max(x.out, 1), x.cost); /* work: each window at most the image */
+        return;
+    }
+    case OP_DROPOUT_KEEP: {
+        fg_entry x = fg_pick(f);
+        unsigned m = fg_u8(f);
+        gf_node *kp = (m & 1) ? fg_pick(f).n : gf_scalar(f->g, (m & 2) ? 0.5f : fg_value(f));
+        n = gf_dropout_keep(x.n, kp, fg_u32(f));
         GF_FUZZ_CHECK(n != NULL);
         fg_add(f, n, x.out, x.cost);
         return;

@@ -394,6 +394,37 @@ gf_node *gf_one_hot(gf_node *indices, int depth);
  * same mask as the output. For evaluation without dropout, build the
  * network's output a second time from the same variables without it. */
 gf_node *gf_dropout(gf_node *x, float keep_prob, uint64_t seed);
+/* gf_dropout with keep_prob a float32 scalar node (a placeholder fed 0.5
+ * when training and 1 when evaluating, say), read at every run: a run
+ * fails naming the node unless 0 < keep_prob <= 1. keep_prob 1 gives x
+ * exactly (a mask of ones). The mask is a random node of its own (op
+ * "dropout_keep_mask"), drawn as gf_dropout's; keep_prob gets no gradient. */
+gf_node *gf_dropout_keep(gf_node *x, gf_node *keep_prob, uint64_t seed);
+
+/* --- Convolution and pooling ---------------------------------------
+ *
+ * Images are NHWC: [batch, height, width, channels], float32; the batch
+ * may be open (GF_ANY). Padding is TensorFlow's: GF_SAME gives an output
+ * of ceil(in/stride) along each spatial axis, padding with
+ * max((out-1)*stride + k - in, 0) zeros in all, the smaller half before;
+ * GF_VALID uses no padding, gives ceil((in-k+1)/stride) and is refused
+ * (GF_ERR_SHAPE) when the window k is larger than the input. Strides and
+ * window sizes must be >= 1 (else GF_ERR_ARG). */
+typedef enum gf_padding { GF_SAME = 0, GF_VALID = 1 } gf_padding;
+/* tf.nn.conv2d: input [batch, height, width, in] and filter [kh, kw, in,
+ * out] give [batch, oh, ow, out], each output the sum over the window and
+ * the input channels of input * filter (a cross-correlation, as
+ * TensorFlow). in must match (GF_ERR_SHAPE naming both shapes).
+ * Differentiable, twice too. */
+gf_node *gf_conv2d(gf_node *input, gf_node *filter, int stride_h, int stride_w, gf_padding padding);
+/* tf.nn.max_pool: the largest value in each ksize_h x ksize_w window of x
+ * [batch, height, width, channels], per channel; padding never wins and a
+ * NaN propagates. The gradient goes to the window's maximum (the first in
+ * row-major window order on ties, as TensorFlow). */
+gf_node *gf_max_pool(gf_node *x, int ksize_h, int ksize_w, int stride_h, int stride_w, gf_padding padding);
+/* tf.nn.avg_pool: the mean of each window's elements inside x (with
+ * GF_SAME, padding is not counted). */
+gf_node *gf_avg_pool(gf_node *x, int ksize_h, int ksize_w, int stride_h, int stride_w, gf_padding padding);
 
 /* ------------------------------------------------------------------ */
 /* Automatic differentiation                                          */

@@ -117,10 +117,73 @@ static gf_node *op_concat_pad(gf_node *a, gf_node *b)
 }
 static gf_node *op_check_numerics(gf_node *a, gf_node *b) { (void)b; return gf_check_numerics(a, "gradcheck"); }
 
+/* Convolution and pooling (NHWC): a is the input, b the filter. The
+ * gradient ops are checked through a gradient of square(op(a)), as the
+ * zoo's, and max_pool_grad_grad a third order down. */
+#define CONV(name, sh, sw, pad) \
+    static gf_node *name(gf_node *a, gf_node *b) { return gf_conv2d(a, b, sh, sw, pad); }
+CONV(op_conv_s1_same, 1, 1, GF_SAME)
+CONV(op_conv_s2_valid, 2, 2, GF_VALID)
+CONV(op_conv_s2_same, 2, 2, GF_SAME)
+CONV(op_conv_s23_same, 2, 3, GF_SAME)
+CONV(op_conv_s1_valid, 1, 1, GF_VALID)
+/* The second-order cases are cubic in a and b: halved, so that float32
+ * rounding stays below the finite differences' tolerance. */
+static gf_node *half(gf_node *x) { return gf_mul(x, gf_scalar(gf_node_graph(x), 0.5f)); }
+static gf_node *op_conv_bpi_s1_same(gf_node *a, gf_node *b)
+{
+    return gf_mul(grad_wrt(gf_square(gf_conv2d(half(a), half(b), 1, 1, GF_SAME)), a), a);
+}
+static gf_node *op_conv_bpi_s2_valid(gf_node *a, gf_node *b)
+{
+    return gf_mul(grad_wrt(gf_square(gf_conv2d(half(a), half(b), 2, 2, GF_VALID)), a), a);
+}
+static gf_node *op_conv_bpf_s1_same(gf_node *a, gf_node *b)
+{
+    return gf_mul(grad_wrt(gf_square(gf_conv2d(half(a), half(b), 1, 1, GF_SAME)), b), b);
+}
+static gf_node *op_conv_bpf_s2_same(gf_node *a, gf_node *b)
+{
+    return gf_mul(grad_wrt(gf_square(gf_conv2d(half(a), half(b), 2, 2, GF_SAME)), b), b);
+}
+#define POOL(name, f, kh, kw, sh, sw, pad) \
+    static gf_node *name(gf_node *a, gf_node *b) { (void)b; return f(a, kh, kw, sh, sw, pad); }
+POOL(op_max_2x2_s2_same, gf_max_pool, 2, 2, 2, 2, GF_SAME)
+POOL(op_max_3x3_s1_same, gf_max_pool, 3, 3, 1, 1, GF_SAME)
+POOL(op_max_2x3_s21_valid, gf_max_pool, 2, 3, 2, 1, GF_VALID)
+POOL(op_max_4x4_s1_same, gf_max_pool, 4, 4, 1, 1, GF_SAME)
+POOL(op_avg_2x2_s2_same, gf_avg_pool, 2, 2, 2, 2, GF_SAME)
+POOL(op_avg_3x2_s1_valid, gf_avg_pool, 3, 2, 1, 1, GF_VALID)
+POOL(op_avg_4x4_s3_same, gf_avg_pool, 4, 4, 3, 3, GF_SAME)
+static gf_node *op_max_pool_grad(gf_node *a, gf_node *b)
+{
+    return gf_mul(grad_wrt(gf_square(op_max_2x2_s2_same(a, b)), a), a);
+}
+static gf_node *op_max_pool_grad_s1(gf_node *a, gf_node *b)
+{
+    return gf_mul(grad_wrt(gf_square(op_max_3x3_s1_same(a, b)), a), a);
+}
+static gf_node *op_max_pool_grad_grad(gf_node *a, gf_node *b)
+{
+    gf_node *d = grad_wrt(gf_square(op_max_3x3_s1_same(a, b)), a);
+    return gf_mul(grad_wrt(gf_square(d), a), a);
+}
+static gf_node *op_avg_pool_grad(gf_node *a, gf_node *b)
+{
+    return gf_mul(grad_wrt(gf_square(op_avg_2x2_s2_same(a, b)), a), a);
+}
+static gf_node *op_avg_pool_grad_s1(gf_node *a, gf_node *b)
+{
+    return gf_mul(grad_wrt(gf_square(op_avg_3x2_s1_valid(a, b)), a), a);
+}
+
 enum { ANY_SIGN, POSITIVE, AWAY_FROM_ZERO }; /* value domains */
 /* Grids 0.2 apart, offset by 0.1 from each other: maximum's operands, one
  * from each, never tie or come within a finite-difference step. */
 enum { ODD_TENTHS = AWAY_FROM_ZERO + 1, EVEN_TENTHS };
+/* Distinct values 0.05 apart in random order: a pool's maximum is never
+ * tied, nor within a finite-difference step of its runner-up. */
+enum { DISTINCT = EVEN_TENTHS + 1 };
 
 typedef struct gc_case {
     const char *op;
@@ -134,6 +197,7 @@ typedef struct gc_case {
 #define S1(x) { 1, { x } }
 #define S2(x, y) { 2, { x, y } }
 #define S3(x, y, z) { 3, { x, y, z } }
+#define S4(x, y, z, w) { 4, { x, y, z, w } }
 
 static const gc_case cases[] = {
     { "add", op_add, 2, S2(3, 4), S2(3, 4), 0, 0 },
@@ -205,6 +269,28 @@ static const gc_case cases[] = {
     { "scatter_add_rows", op_scatter_add_rows, 1, S2(3, 4), S0, 0, 0 },
     { "concat_pad", op_concat_pad, 2, S2(3, 4), S2(3, 2), 0, 0 },
     { "check_numerics", op_check_numerics, 1, S2(3, 4), S0, 0, 0 },
+    { "conv2d", op_conv_s1_same, 2, S4(2, 5, 5, 3), S4(3, 3, 3, 2), 0, 0 },
+    { "conv2d", op_conv_s2_valid, 2, S4(2, 5, 6, 2), S4(2, 3, 2, 3), 0, 0 },
+    { "conv2d", op_conv_s2_same, 2, S4(1, 5, 4, 2), S4(3, 2, 2, 2), 0, 0 },
+    { "conv2d", op_conv_s1_same, 2, S4(1, 3, 2, 1), S4(5, 4, 1, 2), 0, 0 }, /* window larger than the input */
+    { "conv2d", op_conv_s23_same, 2, S4(2, 7, 7, 1), S4(5, 5, 1, 2), 0, 0 },
+    { "conv2d", op_conv_s1_valid, 2, S4(1, 4, 3, 2), S4(1, 1, 2, 3), 0, 0 },      /* 1x1: no patches */
+    { "conv2d_backprop_input", op_conv_bpi_s1_same, 2, S4(1, 4, 5, 2), S4(3, 3, 2, 2), 0, 0 },
+    { "conv2d_backprop_input", op_conv_bpi_s2_valid, 2, S4(2, 5, 5, 1), S4(3, 2, 1, 2), 0, 0 },
+    { "conv2d_backprop_filter", op_conv_bpf_s1_same, 2, S4(1, 4, 5, 2), S4(3, 3, 2, 2), 0, 0 },
+    { "conv2d_backprop_filter", op_conv_bpf_s2_same, 2, S4(2, 5, 3, 1), S4(2, 3, 1, 2), 0, 0 },
+    { "max_pool", op_max_2x2_s2_same, 1, S4(2, 5, 5, 2), S0, DISTINCT, 0 },
+    { "max_pool", op_max_3x3_s1_same, 1, S4(1, 4, 5, 2), S0, DISTINCT, 0 },
+    { "max_pool", op_max_2x3_s21_valid, 1, S4(2, 5, 4, 1), S0, DISTINCT, 0 },
+    { "max_pool", op_max_4x4_s1_same, 1, S4(1, 3, 3, 2), S0, DISTINCT, 0 }, /* window larger than the input */
+    { "max_pool_grad", op_max_pool_grad, 1, S4(2, 5, 5, 2), S0, DISTINCT, 0 },
+    { "max_pool_grad", op_max_pool_grad_s1, 1, S4(1, 4, 3, 2), S0, DISTINCT, 0 },
+    { "max_pool_grad_grad", op_max_pool_grad_grad, 1, S4(1, 4, 4, 2), S0, DISTINCT, 0 },
+    { "avg_pool", op_avg_2x2_s2_same, 1, S4(2, 5, 5, 2), S0, 0, 0 },
+    { "avg_pool", op_avg_3x2_s1_valid, 1, S4(1, 4, 5, 2), S0, 0, 0 },
+    { "avg_pool", op_avg_4x4_s3_same, 1, S4(1, 3, 5, 1), S0, 0, 0 },
+    { "avg_pool_grad", op_avg_pool_grad, 1, S4(2, 5, 5, 2), S0, 0, 0 },
+    { "avg_pool_grad", op_avg_pool_grad_s1, 1, S4(1, 4, 5, 2), S0, 0, 0 },
 };
 
 /* Random shapes, per op (RANDOM_PER_BINARY or RANDOM_PER_UNARY cases each):
@@ -253,6 +339,17 @@ static gc_case random_unary(gf_rng *r, int o)
 static void fill(gf_tensor *t, int domain, gf_rng *r)
 {
     float *p = gf_tensor_data(t);
+    if (domain == DISTINCT) { /* then shuffled (Fisher-Yates) */
+        int64_t n = gf_tensor_count(t);
+        for (int64_t i = 0; i < n; i++) p[i] = (float)(0.05 * (double)i - 0.025 * (double)n);
+        for (int64_t i = n - 1; i > 0; i--) {
+            int64_t j = (int64_t)gf_rng_below(r, (uint32_t)(i + 1));
+            float tmp = p[i];
+            p[i] = p[j];
+            p[j] = tmp;
+        }
+        return;
+    }
     for (int64_t i = 0; i < gf_tensor_count(t); i++) {
         double u = gf_rng_uniform(r);
         switch (domain) {

@@ -206,6 +206,35 @@ static const char *node_desc(const gf_node *n, char *buf, size_t len)
     return buf;
 }
 
+static bool same_float(float a, float b) { return !memcmp(&a, &b, sizeof a); }
+
+static bool same_ints(const int *a, const int *b, int n) { return !memcmp(a, b, (size_t)n * sizeof *a); }
+
+static bool reduce_equal(const gf_reduce_attrs *a, const gf_reduce_attrs *b)
+{
+    return same_ints(a->axes, b->axes, GF_MAX_RANK) && a->n_axes == b->n_axes && a->keepdims == b->keepdims &&
+           a->mean_scale == b->mean_scale;
+}
+
+bool gf__attrs_equal(const gf_attrs *a, const gf_attrs *b)
+{
+    const char *ta = a->check_numerics.text, *tb = b->check_numerics.text;
+    return reduce_equal(&a->reduce, &b->reduce) && a->argmax.axis == b->argmax.axis &&
+           same_ints(a->transpose.perm, b->transpose.perm, GF_MAX_RANK) && a->transpose.rank == b->transpose.rank &&
+           a->matmul.transpose_a == b->matmul.transpose_a && a->matmul.transpose_b == b->matmul.transpose_b &&
+           a->cast.to == b->cast.to && same_float(a->init.mean, b->init.mean) &&
+           same_float(a->init.stddev, b->init.stddev) && a->broadcast_like.mode == b->broadcast_like.mode &&
+           reduce_equal(&a->broadcast_like.reduce, &b->broadcast_like.reduce) &&
+           same_ints(a->reshape.dims, b->reshape.dims, GF_MAX_RANK) && a->reshape.rank == b->reshape.rank &&
+           a->concat.axis == b->concat.axis && a->concat.back == b->concat.back &&
+           a->rows.start == b->rows.start && a->rows.count == b->rows.count && a->rows.rows == b->rows.rows &&
+           a->one_hot.depth == b->one_hot.depth && same_float(a->dropout.keep_prob, b->dropout.keep_prob) &&
+           a->dropout.seed == b->dropout.seed && (ta == tb || (ta && tb && !strcmp(ta, tb))) &&
+           a->window.ksize_h == b->window.ksize_h && a->window.ksize_w == b->window.ksize_w &&
+           a->window.stride_h == b->window.stride_h && a->window.stride_w == b->window.stride_w &&
+           a->window.padding == b->window.padding;
+}
+
 gf_node *gf__node_build(gf_graph *g, const gf_op *op, gf_node *const *inputs, int n_inputs,
                         const gf_attrs *attrs)
 {

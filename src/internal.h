@@ -78,20 +78,52 @@ void gf__shape_pad4(gf_shape s, int64_t dim[GF_MAX_RANK]);
 
 typedef struct gf_op gf_op;
 
-#define GF_MAX_INPUTS 2
+#define GF_MAX_INPUTS 3
 #define GF_NAME_MAX 64
 
-typedef struct gf_attrs {
-    int axes[GF_MAX_RANK];  /* reductions; argmax axis in axes[0]; perm */
+/* The attributes of a reduction: reduce_sum, reduce_mean, and the one a
+ * broadcast_like in reduced mode undoes. */
+typedef struct gf_reduce_attrs {
+    int axes[GF_MAX_RANK];  /* normalised (0..rank-1), distinct; none: all */
     int n_axes;
     int keepdims;
-    int transpose_a, transpose_b;
-    gf_dtype to;            /* cast target */
-    float mean, stddev;     /* initializers */
-    int mode;               /* broadcast_like: GF_BCAST_NUMPY or GF_BCAST_REDUCED */
-    int mean_scale;         /* broadcast_like/reduce grads: divide by the group size */
-    const char *text;       /* check_numerics: the message (graph arena) */
+    int mean_scale;         /* broadcast_like: divide by the group size (a mean's gradient) */
+} gf_reduce_attrs;
+
+/* Per-op attributes: one member per op family, named for what it holds;
+ * an op reads only its family's member and the rest stay zero (every
+ * constructor starts from a zero-initialised gf_attrs). Two nodes have
+ * equal attributes when gf__attrs_equal says so (graph.c), which compares
+ * every member: a new member needs a line there. */
+typedef struct gf_attrs {
+    gf_reduce_attrs reduce;                  /* reduce_sum, reduce_mean */
+    struct { int axis; } argmax;             /* normalised */
+    struct { int perm[GF_MAX_RANK]; int rank; } transpose; /* out.dim[i] = in.dim[perm[i]] */
+    struct { int transpose_a, transpose_b; } matmul;
+    struct { gf_dtype to; } cast;
+    struct { float mean, stddev; } init;     /* truncated_normal */
+    struct {
+        int mode;                            /* GF_BCAST_NUMPY or GF_BCAST_REDUCED */
+        gf_reduce_attrs reduce;              /* GF_BCAST_REDUCED: the reduction undone */
+    } broadcast_like;
+    struct { int dims[GF_MAX_RANK]; int rank; } reshape; /* target; one dim may be -1 (inferred) */
+    struct { int axis; int back; } concat;   /* concat: axis; concat_slice/pad: axis, which part */
+    struct { int start, count; int64_t rows; } rows; /* slice_rows, pad_rows: start, count;
+                                                        scatter_add_rows: rows */
+    struct { int depth; } one_hot;
+    struct { float keep_prob; uint64_t seed; } dropout; /* dropout_mask (keep_prob), its keep_prob-node
+                                                           variant (seed only) */
+    struct { const char *text; } check_numerics; /* the message (graph arena) */
+    struct {
+        int ksize_h, ksize_w;                /* pools (conv2d: the filter's, not kept here) */
+        int stride_h, stride_w;              /* >= 1 */
+        int padding;                         /* gf_padding */
+    } window;                                /* conv2d and its backprops, the pools and their gradients */
 } gf_attrs;
+
+/* True when a and b hold the same attributes (floats compared bit for
+ * bit, texts by content): what CSE needs to merge two nodes. */
+bool gf__attrs_equal(const gf_attrs *a, const gf_attrs *b);
 
 struct gf_node {
     gf_graph *graph;

@@ -405,8 +405,8 @@ static void data_messages_hold_outside_the_checkout(void **state)
     size_t n = fread(out, 1, sizeof out - 1, p);
     out[n] = '\0';
     pclose(p);
-    contains(out, "gradflow train: nowhere: no such directory ('gradflow data --help' says how to get the MNIST "
-                  "files)");
+    contains(out, "gradflow train: nowhere: no such directory; 'gradflow data --help' says how to get the MNIST "
+                  "files");
     lacks(out, "scripts/get-mnist");
     gf_test_rmdir(dir);
 }

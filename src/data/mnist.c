@@ -103,9 +103,7 @@ static char *find_file(const char *dir, const char *name, gf_error *err)
     if (stat(path, &st) == 0) return path;
     snprintf(path, len, "%s/%s", dir, name);
     if (stat(path, &st) == 0) return path;
-    gf__error_set(err, GF_ERR_IO,
-                  "%s: missing %s (or %s.gz); scripts/get-mnist %s fetches the MNIST files",
-                  dir, name, name, dir);
+    gf__error_set(err, GF_ERR_IO, "%s: missing %s (or %s.gz) of the four MNIST IDX files", dir, name, name);
     gf__free(path);
     return NULL;
 }
@@ -172,8 +170,7 @@ gf_status gf_mnist_load(const char *dir, const gf_mnist_options *opt, gf_mnist *
 
     struct stat st;
     if (stat(dir, &st) != 0)
-        return gf__error_set(err, GF_ERR_IO, "%s: %s (scripts/get-mnist %s fills it)", dir,
-                             errno == ENOENT ? "no such directory" : strerror(errno), dir);
+        return gf__error_set(err, GF_ERR_IO, "%s: %s", dir, errno == ENOENT ? "no such directory" : strerror(errno));
     if (!S_ISDIR(st.st_mode))
         return gf__error_set(err, GF_ERR_IO, "%s: not a directory", dir);
 

@@ -4,7 +4,8 @@
  */
 #include "kernels.h"
 
-#include <string.h>
+#include <stdio.h>
+
 
 /* out [shape of the input] = 1/keep_prob with probability keep_prob, else
  * 0. The node's stream (seeded from the session seed and the node's id)
@@ -14,16 +15,36 @@
 GF_KERNEL(gf__k_dropout_mask)
 {
     (void)in;
-    uint32_t lo, hi;
-    memcpy(&lo, &n->attrs.axes[0], sizeof lo);
-    memcpy(&hi, &n->attrs.axes[1], sizeof hi);
-    uint64_t seed = (uint64_t)hi << 32 | lo;
+    uint64_t seed = n->attrs.dropout.seed;
     uint64_t state = gf_rng_u32(ctx->rng); /* two statements: a fixed order */
     state = state << 32 | gf_rng_u32(ctx->rng);
     gf_rng r;
     gf_rng_seed(&r, state, seed);
-    double keep = n->attrs.mean;
+    double keep = n->attrs.dropout.keep_prob;
     /* kept when a 32-bit draw is below keep * 2^32 (keep = 1: always) */
+    uint64_t threshold = (uint64_t)(keep * 4294967296.0);
+    float scale = (float)(1.0 / keep);
+    int64_t cnt = gf_shape_count(out->shape);
+    for (int64_t i = 0; i < cnt; i++) out->data[i] = gf_rng_u32(&r) < threshold ? scale : 0.0f;
+}
+
+/* out [shape of x] = the mask above with keep_prob read from in[1] (a
+ * float32 scalar) at this run; the run fails naming the node unless
+ * 0 < keep_prob <= 1. The node's stream advances as gf__k_dropout_mask's. */
+GF_KERNEL(gf__k_dropout_keep_mask)
+{
+    float kp = in[1]->data[0];
+    if (!(kp > 0.0f && kp <= 1.0f)) {
+        ctx->status = GF_ERR_ARG;
+        snprintf(ctx->msg, ctx->msg_len, "dropout_keep_mask \"%s\": keep_prob is %g: expected 0 < keep_prob <= 1",
+                 n->name, (double)kp);
+        return;
+    }
+    uint64_t state = gf_rng_u32(ctx->rng); /* two statements: a fixed order */
+    state = state << 32 | gf_rng_u32(ctx->rng);
+    gf_rng r;
+    gf_rng_seed(&r, state, n->attrs.dropout.seed);
+    double keep = kp;
     uint64_t threshold = (uint64_t)(keep * 4294967296.0);
     float scale = (float)(1.0 / keep);
     int64_t cnt = gf_shape_count(out->shape);

@@ -165,7 +165,7 @@ GF_KERNEL(gf__k_cast)
     const float *X = in[0]->data;
     float *o = out->data;
     int64_t cnt = gf_shape_count(out->shape);
-    switch (n->attrs.to) {
+    switch (n->attrs.cast.to) {
     case GF_BOOL:
         for (int64_t i = 0; i < cnt; i++) o[i] = X[i] != 0.0f ? 1.0f : 0.0f;
         break;
@@ -210,6 +210,6 @@ GF_KERNEL(gf__k_check_numerics)
     char b[GF_SHAPE_STR];
     ctx->status = GF_ERR_NUMERIC;
     snprintf(ctx->msg, ctx->msg_len, "check_numerics \"%s\": %s: found %s at element %lld of %s", n->name,
-             n->attrs.text ? n->attrs.text : "", isnan(out->data[bad]) ? "NaN" : "infinity", (long long)bad,
+             n->attrs.check_numerics.text ? n->attrs.check_numerics.text : "", isnan(out->data[bad]) ? "NaN" : "infinity", (long long)bad,
              gf_shape_format(out->shape, b, sizeof b));
 }

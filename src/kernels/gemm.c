@@ -153,7 +153,7 @@ void gf__gemm_hinted(int ta, int tb, int64_t m, int64_t n, int64_t k, float alph
 /* out [m,n] = op(in0) @ op(in1). */
 GF_KERNEL(gf__k_matmul)
 {
-    int ta = n->attrs.transpose_a, tb = n->attrs.transpose_b;
+    int ta = n->attrs.matmul.transpose_a, tb = n->attrs.matmul.transpose_b;
     const gf_shape sa = in[0]->shape, sb = in[1]->shape;
     int64_t m = out->shape.dim[0], nn = out->shape.dim[1];
     int64_t k = ta ? sa.dim[0] : sa.dim[1];

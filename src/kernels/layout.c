@@ -49,11 +49,11 @@ GF_KERNEL(gf__k_reshape)
 }
 
 /* out [.., la+lb, ..] = a [.., la, ..] followed by b [.., lb, ..] along
- * axis (attrs.axes[0]); the other dimensions are equal. */
+ * axis (attrs.concat.axis); the other dimensions are equal. */
 GF_KERNEL(gf__k_concat)
 {
     (void)ctx;
-    int axis = n->attrs.axes[0];
+    int axis = n->attrs.concat.axis;
     int64_t outer, la, lb = in[1]->shape.dim[axis], inner;
     split_axis(in[0]->shape, axis, &outer, &la, &inner);
     const float *a = in[0]->data, *b = in[1]->data;
@@ -66,28 +66,28 @@ GF_KERNEL(gf__k_concat)
     }
 }
 
-/* out [.., lp, ..] = the first (mode 0) or last (mode 1) lp entries of
+/* out [.., lp, ..] = the first (back 0) or last (back 1) lp entries of
  * full [.., lf, ..] along axis. */
 GF_KERNEL(gf__k_concat_slice)
 {
     (void)ctx;
-    int axis = n->attrs.axes[0];
+    int axis = n->attrs.concat.axis;
     int64_t outer, lp, inner, lf = in[0]->shape.dim[axis];
     split_axis(out->shape, axis, &outer, &lp, &inner);
-    int64_t off = n->attrs.mode ? lf - lp : 0;
+    int64_t off = n->attrs.concat.back ? lf - lp : 0;
     for (int64_t i = 0; i < outer; i++)
         copy(out->data + i * lp * inner, in[0]->data + (i * lf + off) * inner, lp * inner);
 }
 
-/* out [.., lf, ..] = zeros with part [.., lp, ..] at the front (mode 0) or
- * back (mode 1) of axis. */
+/* out [.., lf, ..] = zeros with part [.., lp, ..] at the front (back 0) or
+ * back (back 1) of axis. */
 GF_KERNEL(gf__k_concat_pad)
 {
     (void)ctx;
-    int axis = n->attrs.axes[0];
+    int axis = n->attrs.concat.axis;
     int64_t outer, lf, inner, lp = in[0]->shape.dim[axis];
     split_axis(out->shape, axis, &outer, &lf, &inner);
-    int64_t off = n->attrs.mode ? lf - lp : 0;
+    int64_t off = n->attrs.concat.back ? lf - lp : 0;
     zero(out->data, gf_shape_count(out->shape));
     for (int64_t i = 0; i < outer; i++)
         copy(out->data + (i * lf + off) * inner, in[0]->data + i * lp * inner, lp * inner);
@@ -98,7 +98,7 @@ GF_KERNEL(gf__k_slice_rows)
 {
     (void)ctx;
     int64_t rs = row_size(in[0]->shape), cnt = gf_shape_count(out->shape);
-    copy(out->data, in[0]->data + (int64_t)n->attrs.axes[0] * rs, cnt);
+    copy(out->data, in[0]->data + (int64_t)n->attrs.rows.start * rs, cnt);
 }
 
 /* out [rows, ...] = zeros with rows start..start+count-1 = g [count, ...]. */
@@ -107,7 +107,7 @@ GF_KERNEL(gf__k_pad_rows)
     (void)ctx;
     int64_t rs = row_size(out->shape);
     zero(out->data, gf_shape_count(out->shape));
-    copy(out->data + (int64_t)n->attrs.axes[0] * rs, in[0]->data, gf_shape_count(in[0]->shape));
+    copy(out->data + (int64_t)n->attrs.rows.start * rs, in[0]->data, gf_shape_count(in[0]->shape));
 }
 
 /* out [indices.shape..., x.dim[1:]...] = x [rows, ...] row indices[i] for

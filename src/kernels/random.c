@@ -9,7 +9,7 @@ GF_KERNEL(gf__k_truncated_normal)
 {
     (void)in;
     int64_t cnt = gf_shape_count(out->shape);
-    double mean = n->attrs.mean, sd = n->attrs.stddev;
+    double mean = n->attrs.init.mean, sd = n->attrs.init.stddev;
     for (int64_t i = 0; i < cnt; i++) {
         double z;
         do z = gf_rng_normal(ctx->rng);

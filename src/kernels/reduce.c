@@ -34,14 +34,14 @@ static void sum_into(float *o, const gf_tensor *x, const int64_t ostr[GF_MAX_RAN
 }
 
 /* Marks the axes a reduction node reduces (none listed: all). */
-static void reduced_axes(const gf_attrs *a, int rank, bool reduced[GF_MAX_RANK])
+static void reduced_axes(const gf_reduce_attrs *a, int rank, bool reduced[GF_MAX_RANK])
 {
     for (int i = 0; i < GF_MAX_RANK; i++) reduced[i] = a->n_axes == 0 && i < rank;
     for (int i = 0; i < a->n_axes; i++) reduced[a->axes[i]] = true;
 }
 
 /* x's shape with the reduced axes set to 1 (the keepdims shape). */
-static gf_shape keep_shape(gf_shape s, const gf_attrs *a)
+static gf_shape keep_shape(gf_shape s, const gf_reduce_attrs *a)
 {
     bool reduced[GF_MAX_RANK];
     reduced_axes(a, s.rank, reduced);
@@ -54,7 +54,7 @@ static gf_shape keep_shape(gf_shape s, const gf_attrs *a)
  * elements summed into each output element. */
 static int64_t reduce_sum(gf_tensor *out, const gf_tensor *x, const gf_node *n)
 {
-    gf_shape k = keep_shape(x->shape, &n->attrs);
+    gf_shape k = keep_shape(x->shape, &n->attrs.reduce);
     int64_t ostr[GF_MAX_RANK];
     gf__broadcast_strides(k, x->shape, ostr);
     int64_t n_out = gf_shape_count(out->shape), n_in = gf_shape_count(x->shape);
@@ -178,7 +178,7 @@ static void argmax_task(void *arg, int t)
 GF_KERNEL(gf__k_argmax)
 {
     const gf_shape s = in[0]->shape;
-    int axis = n->attrs.axes[0];
+    int axis = n->attrs.argmax.axis;
     int64_t outer = 1, len = s.dim[axis], inner = 1;
     for (int i = 0; i < axis; i++) outer *= s.dim[i];
     for (int i = axis + 1; i < s.rank; i++) inner *= s.dim[i];
@@ -212,12 +212,13 @@ GF_KERNEL(gf__k_sum_to)
 GF_KERNEL(gf__k_broadcast_like)
 {
     (void)ctx;
-    gf_shape gs = n->attrs.mode == GF_BCAST_NUMPY ? in[0]->shape : keep_shape(out->shape, &n->attrs);
+    gf_shape gs = n->attrs.broadcast_like.mode == GF_BCAST_NUMPY ? in[0]->shape
+                                                               : keep_shape(out->shape, &n->attrs.broadcast_like.reduce);
     int64_t d[GF_MAX_RANK], st[GF_MAX_RANK];
     gf__shape_pad4(out->shape, d);
     gf__broadcast_strides(gs, out->shape, st);
     int64_t n_out = gf_shape_count(out->shape), n_in = gf_shape_count(in[0]->shape);
-    float scale = n->attrs.mean_scale && n_out ? (float)n_in / (float)n_out : 1.0f;
+    float scale = n->attrs.broadcast_like.reduce.mean_scale && n_out ? (float)n_in / (float)n_out : 1.0f;
     const float *g = in[0]->data;
     float *o = out->data;
     for (int64_t i0 = 0; i0 < d[0]; i0++)

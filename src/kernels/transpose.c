@@ -20,7 +20,7 @@ GF_KERNEL(gf__k_transpose)
     const gf_shape s = in[0]->shape;
     const float *x = in[0]->data;
     float *o = out->data;
-    if (s.rank == 2 && n->attrs.axes[0] == 1) {
+    if (s.rank == 2 && n->attrs.transpose.perm[0] == 1) {
         transpose2d(x, o, s.dim[0], s.dim[1]);
         return;
     }
@@ -34,7 +34,7 @@ GF_KERNEL(gf__k_transpose)
     int pad = GF_MAX_RANK - s.rank;
     for (int i = 0; i < s.rank; i++) {
         d[pad + i] = out->shape.dim[i];
-        str[pad + i] = in_stride[n->attrs.axes[i]];
+        str[pad + i] = in_stride[n->attrs.transpose.perm[i]];
     }
     for (int64_t i0 = 0; i0 < d[0]; i0++)
         for (int64_t i1 = 0; i1 < d[1]; i1++)

@@ -95,7 +95,7 @@ gf_node *gf_truncated_normal(gf_graph *g, gf_shape shape, float mean, float stdd
         return gf__graph_fail(g, GF_ERR_ARG,
                               "truncated_normal: mean %g and stddev %g: expected finite values, stddev >= 0",
                               (double)mean, (double)stddev);
-    gf_attrs a = { .mean = mean, .stddev = stddev };
+    gf_attrs a = { .init = { .mean = mean, .stddev = stddev } };
     return source(g, GF_OP(TRUNCATED_NORMAL), NULL, GF_F32, shape, false, &a);
 }
 
@@ -143,10 +143,15 @@ gf_node *gf_set_trainable(gf_node *var, int trainable)
 
 /* ---- operations ---- */
 
+static gf_node *build3(const gf_op *op, gf_node *a, gf_node *b, gf_node *c, const gf_attrs *attrs)
+{
+    gf_node *in[3] = { a, b, c };
+    return gf__node_build(gf__graph_of(in, op->arity), op, in, op->arity, attrs);
+}
+
 static gf_node *build(const gf_op *op, gf_node *a, gf_node *b, const gf_attrs *attrs)
 {
-    gf_node *in[2] = { a, b };
-    return gf__node_build(gf__graph_of(in, op->arity), op, in, op->arity, attrs);
+    return build3(op, a, b, NULL, attrs);
 }
 
 /* The constructors the op list generates (ctor UNARY, BINARY and
@@ -167,7 +172,7 @@ GF_OPS(CTOR)
 
 gf_node *gf_matmul_t(gf_node *a, gf_node *b, int transpose_a, int transpose_b)
 {
-    gf_attrs at = { .transpose_a = !!transpose_a, .transpose_b = !!transpose_b };
+    gf_attrs at = { .matmul = { .transpose_a = !!transpose_a, .transpose_b = !!transpose_b } };
     return build(GF_OP(MATMUL), a, b, &at);
 }
 
@@ -176,7 +181,7 @@ gf_node *gf_matmul(gf_node *a, gf_node *b) { return gf_matmul_t(a, b, 0, 0); }
 gf_node *gf_transpose_perm(gf_node *x, const int *perm)
 {
     if (unusable(x)) return build(GF_OP(TRANSPOSE), x, NULL, NULL);
-    gf_attrs at = { .n_axes = x->shape.rank };
+    gf_attrs at = { .transpose = { .rank = x->shape.rank } };
     bool seen[GF_MAX_RANK] = { false };
     for (int i = 0; i < x->shape.rank; i++) {
         int p = perm ? perm[i] : -1;
@@ -188,7 +193,7 @@ gf_node *gf_transpose_perm(gf_node *x, const int *perm)
                                   shape_str(x->shape, b));
         }
         seen[p] = true;
-        at.axes[i] = p;
+        at.transpose.perm[i] = p;
     }
     return build(GF_OP(TRANSPOSE), x, NULL, &at);
 }
@@ -219,7 +224,8 @@ static bool norm_axis(const gf_op *op, gf_node *x, int axis, int *out)
 static gf_node *reduce(const gf_op *op, gf_node *x, const int *axes, int n_axes, int keepdims)
 {
     if (unusable(x)) return build(op, x, NULL, NULL);
-    gf_attrs at = { .keepdims = !!keepdims };
+    gf_attrs at = { .reduce = { .keepdims = !!keepdims } };
+    gf_reduce_attrs *r = &at.reduce;
     if (n_axes < 0 || n_axes > x->shape.rank || (n_axes > 0 && !axes))
         return gf__graph_fail(x->graph, GF_ERR_ARG, "%s: %d axes%s for input \"%s\" of rank %d",
                               op->name, n_axes, n_axes > 0 && !axes ? " but axes is NULL" : "",
@@ -227,11 +233,11 @@ static gf_node *reduce(const gf_op *op, gf_node *x, const int *axes, int n_axes,
     for (int i = 0; i < n_axes; i++) {
         int a;
         if (!norm_axis(op, x, axes[i], &a)) return &x->graph->poison;
-        for (int j = 0; j < at.n_axes; j++)
-            if (at.axes[j] == a)
+        for (int j = 0; j < r->n_axes; j++)
+            if (r->axes[j] == a)
                 return gf__graph_fail(x->graph, GF_ERR_ARG, "%s: axis %d is listed twice",
                                       op->name, axes[i]);
-        at.axes[at.n_axes++] = a;
+        r->axes[r->n_axes++] = a;
     }
     return build(op, x, NULL, &at);
 }
@@ -252,8 +258,8 @@ gf_node *gf_argmax(gf_node *x, int axis)
     if (x->shape.rank == 0)
         return gf__graph_fail(x->graph, GF_ERR_ARG, "argmax: input \"%s\" is a scalar: expected rank >= 1",
                               x->name);
-    gf_attrs at = { .n_axes = 1 };
-    if (!norm_axis(GF_OP(ARGMAX), x, axis, &at.axes[0])) return &x->graph->poison;
+    gf_attrs at = { .argmax = { .axis = 0 } };
+    if (!norm_axis(GF_OP(ARGMAX), x, axis, &at.argmax.axis)) return &x->graph->poison;
     return build(GF_OP(ARGMAX), x, NULL, &at);
 }
 
@@ -261,7 +267,7 @@ gf_node *gf_cast(gf_node *x, gf_dtype dt)
 {
     if (!unusable(x) && (unsigned)dt > GF_BOOL)
         return gf__graph_fail(x->graph, GF_ERR_ARG, "cast: unknown dtype %d", (int)dt);
-    gf_attrs at = { .to = dt };
+    gf_attrs at = { .cast = { .to = dt } };
     return build(GF_OP(CAST), x, NULL, &at);
 }
 
@@ -278,19 +284,20 @@ gf_node *gf_assign(gf_node *var, gf_node *value)
 
 gf_node *gf__broadcast_like(gf_node *g, gf_node *like)
 {
-    gf_attrs a = { .mode = GF_BCAST_NUMPY };
+    gf_attrs a = { .broadcast_like = { .mode = GF_BCAST_NUMPY } };
     return build(GF_OP(BROADCAST_LIKE), g, like, &a);
 }
 
-gf_node *gf__unreduce(gf_node *dy, gf_node *x, const gf_attrs *r, bool mean)
+gf_node *gf__unreduce(gf_node *dy, gf_node *x, const gf_reduce_attrs *r, bool mean)
 {
-    gf_attrs a = { .mode = GF_BCAST_REDUCED, .mean_scale = mean, .keepdims = r->keepdims,
-                   .n_axes = r->n_axes };
-    for (int i = 0; i < r->n_axes; i++) a.axes[i] = r->axes[i];
+    gf_attrs a = { .broadcast_like = { .mode = GF_BCAST_REDUCED,
+                                       .reduce = { .mean_scale = mean, .keepdims = r->keepdims,
+                                                   .n_axes = r->n_axes } } };
+    for (int i = 0; i < r->n_axes; i++) a.broadcast_like.reduce.axes[i] = r->axes[i];
     return build(GF_OP(BROADCAST_LIKE), dy, x, &a);
 }
 
-gf_node *gf__reduce_as(gf_node *dy, const gf_attrs *r)
+gf_node *gf__reduce_as(gf_node *dy, const gf_reduce_attrs *r)
 {
     return r->mean_scale ? gf_reduce_mean(dy, r->axes, r->n_axes, r->keepdims)
                          : gf_reduce_sum(dy, r->axes, r->n_axes, r->keepdims);
@@ -306,7 +313,7 @@ gf_node *gf_reshape(gf_node *x, gf_shape shape)
     if (shape.rank < 0 || shape.rank > GF_MAX_RANK)
         return gf__graph_fail(g, GF_ERR_SHAPE, "reshape: rank %d is out of range for input \"%s\": expected 0..%d",
                               shape.rank, x->name, GF_MAX_RANK);
-    gf_attrs at = { .n_axes = shape.rank };
+    gf_attrs at = { .reshape = { .rank = shape.rank } };
     gf_shape given = shape; /* the -1 taken as 1, for the size check */
     int inferred = 0;
     for (int i = 0; i < shape.rank; i++) {
@@ -316,7 +323,7 @@ gf_node *gf_reshape(gf_node *x, gf_shape shape)
                                   "reshape: target shape %s for input \"%s\": dimension %d is %lld: expected a size "
                                   ">= 0, or -1 (GF_ANY) once to infer it",
                                   shape_str(shape, b), x->name, i, (long long)d);
-        at.axes[i] = (int)d;
+        at.reshape.dims[i] = (int)d;
         if (d == -1) given.dim[i] = 1;
     }
     if (gf__shape_count_checked(given) == -2)
@@ -326,8 +333,8 @@ gf_node *gf_reshape(gf_node *x, gf_shape shape)
 
 gf_node *gf_concat(gf_node *a, gf_node *b, int axis)
 {
-    gf_attrs at = { .n_axes = 1 };
-    if (!unusable(a) && !norm_axis(GF_OP(CONCAT), a, axis, &at.axes[0])) return &a->graph->poison;
+    gf_attrs at = { .concat = { .axis = 0 } };
+    if (!unusable(a) && !norm_axis(GF_OP(CONCAT), a, axis, &at.concat.axis)) return &a->graph->poison;
     return build(GF_OP(CONCAT), a, b, &at);
 }
 
@@ -337,7 +344,7 @@ gf_node *gf_slice_rows(gf_node *x, int64_t start, int64_t count)
         return gf__graph_fail(x->graph, GF_ERR_ARG,
                               "slice_rows: start %lld and count %lld for input \"%s\": expected both >= 0",
                               (long long)start, (long long)count, x->name);
-    gf_attrs at = { .axes = { (int)start, (int)count } };
+    gf_attrs at = { .rows = { .start = (int)start, .count = (int)count } };
     return build(GF_OP(SLICE_ROWS), x, NULL, &at);
 }
 
@@ -346,7 +353,7 @@ gf_node *gf_one_hot(gf_node *indices, int depth)
     if (!unusable(indices) && depth < 0)
         return gf__graph_fail(indices->graph, GF_ERR_ARG, "one_hot: depth %d for indices \"%s\": expected >= 0",
                               depth, indices->name);
-    gf_attrs at = { .axes = { depth } };
+    gf_attrs at = { .one_hot = { .depth = depth } };
     return build(GF_OP(ONE_HOT), indices, NULL, &at);
 }
 
@@ -365,34 +372,31 @@ gf_node *gf_dropout(gf_node *x, float keep_prob, uint64_t seed)
 
 gf_node *gf__concat_slice(gf_node *full, gf_node *like, int axis, int back)
 {
-    gf_attrs at = { .axes = { axis }, .n_axes = 1, .mode = back };
+    gf_attrs at = { .concat = { .axis = axis, .back = back } };
     return build(GF_OP(CONCAT_SLICE), full, like, &at);
 }
 
 gf_node *gf__concat_pad(gf_node *part, gf_node *like, int axis, int back)
 {
-    gf_attrs at = { .axes = { axis }, .n_axes = 1, .mode = back };
+    gf_attrs at = { .concat = { .axis = axis, .back = back } };
     return build(GF_OP(CONCAT_PAD), part, like, &at);
 }
 
 gf_node *gf__pad_rows(gf_node *g, gf_node *like, int start, int count)
 {
-    gf_attrs at = { .axes = { start, count } };
+    gf_attrs at = { .rows = { .start = start, .count = count } };
     return build(GF_OP(PAD_ROWS), g, like, &at);
 }
 
 gf_node *gf__scatter_add_rows(gf_node *g, gf_node *indices, int64_t rows)
 {
-    gf_attrs at = { .axes = { (int)rows } };
+    gf_attrs at = { .rows = { .rows = rows } };
     return build(GF_OP(SCATTER_ADD_ROWS), g, indices, &at);
 }
 
 gf_node *gf__dropout_mask(gf_node *like, float keep_prob, uint64_t seed)
 {
-    uint32_t half[2] = { (uint32_t)seed, (uint32_t)(seed >> 32) };
-    gf_attrs at = { .mean = keep_prob };
-    memcpy(&at.axes[0], &half[0], sizeof half[0]);
-    memcpy(&at.axes[1], &half[1], sizeof half[1]);
+    gf_attrs at = { .dropout = { .keep_prob = keep_prob, .seed = seed } };
     return build(GF_OP(DROPOUT_MASK), like, NULL, &at);
 }
 
@@ -403,6 +407,100 @@ gf_node *gf_check_numerics(gf_node *x, const char *message)
     char *text = gf__graph_alloc(x->graph, len + 1);
     if (!text) return gf__graph_fail(x->graph, GF_ERR_NOMEM, "check_numerics: out of memory");
     if (len) memcpy(text, message, len);
-    gf_attrs a = { .text = text };
+    gf_attrs a = { .check_numerics = { .text = text } };
     return build(GF_OP(CHECK_NUMERICS), x, NULL, &a);
+}
+
+gf_node *gf__dropout_keep_mask(gf_node *x, gf_node *keep_prob, uint64_t seed)
+{
+    gf_attrs at = { .dropout = { .seed = seed } };
+    return build(GF_OP(DROPOUT_KEEP_MASK), x, keep_prob, &at);
+}
+
+gf_node *gf_dropout_keep(gf_node *x, gf_node *keep_prob, uint64_t seed)
+{
+    gf_node *y = gf_mul(x, gf__dropout_keep_mask(x, keep_prob, seed));
+    return y->id >= 0 ? gf_name(y, "dropout") : y;
+}
+
+/* ---- convolution and pooling ---- */
+
+/* Checks strides, window and padding (the window only for pools: kh > 0),
+ * recording an error naming op and x. */
+static bool window_ok(const gf_op *op, gf_node *x, int kh, int kw, int sh, int sw, gf_padding padding)
+{
+    if (unusable(x)) return true; /* gf__node_build says why */
+    const char *bad = NULL;
+    if (sh < 1 || sw < 1) bad = "strides";
+    else if (kh < 1 || kw < 1) bad = "window (ksize)";
+    else if (padding != GF_SAME && padding != GF_VALID) bad = "padding";
+    if (!bad) return true;
+    gf__graph_fail(x->graph, GF_ERR_ARG,
+                   "%s: %s invalid for input \"%s\": ksize %dx%d, strides %dx%d, padding %d: expected "
+                   "ksize and strides >= 1 and padding GF_SAME or GF_VALID",
+                   op->name, bad, x->name, kh, kw, sh, sw, (int)padding);
+    return false;
+}
+
+gf_node *gf_conv2d(gf_node *input, gf_node *filter, int stride_h, int stride_w, gf_padding padding)
+{
+    if (!window_ok(GF_OP(CONV2D), input, 1, 1, stride_h, stride_w, padding)) return &input->graph->poison;
+    gf_attrs at = { .window = { .stride_h = stride_h, .stride_w = stride_w, .padding = (int)padding } };
+    return build(GF_OP(CONV2D), input, filter, &at);
+}
+
+gf_node *gf__conv2d_backprop_input(gf_node *dy, gf_node *filter, gf_node *input_like, int stride_h,
+                                   int stride_w, int padding)
+{
+    gf_attrs at = { .window = { .stride_h = stride_h, .stride_w = stride_w, .padding = padding } };
+    return build3(GF_OP(CONV2D_BACKPROP_INPUT), dy, filter, input_like, &at);
+}
+
+gf_node *gf__conv2d_backprop_filter(gf_node *input, gf_node *dy, gf_node *filter_like, int stride_h,
+                                    int stride_w, int padding)
+{
+    gf_attrs at = { .window = { .stride_h = stride_h, .stride_w = stride_w, .padding = padding } };
+    return build3(GF_OP(CONV2D_BACKPROP_FILTER), input, dy, filter_like, &at);
+}
+
+static gf_node *pool(const gf_op *op, gf_node *x, int kh, int kw, int sh, int sw, gf_padding padding)
+{
+    if (!window_ok(op, x, kh, kw, sh, sw, padding)) return &x->graph->poison;
+    gf_attrs at = { .window = { .ksize_h = kh, .ksize_w = kw, .stride_h = sh, .stride_w = sw,
+                                .padding = (int)padding } };
+    return build(op, x, NULL, &at);
+}
+
+gf_node *gf_max_pool(gf_node *x, int ksize_h, int ksize_w, int stride_h, int stride_w, gf_padding padding)
+{
+    return pool(GF_OP(MAX_POOL), x, ksize_h, ksize_w, stride_h, stride_w, padding);
+}
+
+gf_node *gf_avg_pool(gf_node *x, int ksize_h, int ksize_w, int stride_h, int stride_w, gf_padding padding)
+{
+    return pool(GF_OP(AVG_POOL), x, ksize_h, ksize_w, stride_h, stride_w, padding);
+}
+
+static gf_attrs window_of(const gf_attrs *w)
+{
+    gf_attrs at = { .window = w->window };
+    return at;
+}
+
+gf_node *gf__max_pool_grad(gf_node *x, gf_node *dy, const gf_attrs *w)
+{
+    gf_attrs at = window_of(w);
+    return build(GF_OP(MAX_POOL_GRAD), x, dy, &at);
+}
+
+gf_node *gf__max_pool_grad_grad(gf_node *x, gf_node *g, const gf_attrs *w)
+{
+    gf_attrs at = window_of(w);
+    return build(GF_OP(MAX_POOL_GRAD_GRAD), x, g, &at);
+}
+
+gf_node *gf__avg_pool_grad(gf_node *dy, gf_node *x_like, const gf_attrs *w)
+{
+    gf_attrs at = window_of(w);
+    return build(GF_OP(AVG_POOL_GRAD), dy, x_like, &at);
 }

@@ -88,7 +88,7 @@ GRAD(gf__grad_sqrt)
 GRAD(gf__grad_matmul)
 {
     gf_node *a = n->inputs[0], *b = n->inputs[1];
-    int ta = n->attrs.transpose_a, tb = n->attrs.transpose_b;
+    int ta = n->attrs.matmul.transpose_a, tb = n->attrs.matmul.transpose_b;
     if (!ta && !tb) {
         if (need[0]) dx[0] = gf_matmul_t(dy, b, 0, 1);
         if (need[1]) dx[1] = gf_matmul_t(a, dy, 1, 0);
@@ -108,21 +108,21 @@ GRAD(gf__grad_matmul)
 GRAD(gf__grad_transpose)
 {
     int inv[GF_MAX_RANK];
-    for (int i = 0; i < n->attrs.n_axes; i++) inv[n->attrs.axes[i]] = i;
+    for (int i = 0; i < n->attrs.transpose.rank; i++) inv[n->attrs.transpose.perm[i]] = i;
     if (need[0]) dx[0] = gf_transpose_perm(dy, inv);
 }
 
 /* dy spread back over the reduced axes. */
 GRAD(gf__grad_reduce_sum)
 {
-    if (need[0]) dx[0] = gf__unreduce(dy, n->inputs[0], &n->attrs, false);
+    if (need[0]) dx[0] = gf__unreduce(dy, n->inputs[0], &n->attrs.reduce, false);
 }
 
 /* As the sum, divided by the number of elements averaged (known at run
  * time only when a reduced dimension is open). */
 GRAD(gf__grad_reduce_mean)
 {
-    if (need[0]) dx[0] = gf__unreduce(dy, n->inputs[0], &n->attrs, true);
+    if (need[0]) dx[0] = gf__unreduce(dy, n->inputs[0], &n->attrs.reduce, true);
 }
 
 /* sum_to(g, like) is linear in g: its gradient broadcasts dy back. */
@@ -135,8 +135,8 @@ GRAD(gf__grad_sum_to)
 GRAD(gf__grad_broadcast_like)
 {
     if (!need[0]) return;
-    if (n->attrs.mode == GF_BCAST_NUMPY) dx[0] = gf__sum_to(dy, n->inputs[0]);
-    else dx[0] = gf__reduce_as(dy, &n->attrs);
+    if (n->attrs.broadcast_like.mode == GF_BCAST_NUMPY) dx[0] = gf__sum_to(dy, n->inputs[0]);
+    else dx[0] = gf__reduce_as(dy, &n->attrs.broadcast_like.reduce);
 }
 
 /* ---- the model zoo ---- */
@@ -204,7 +204,7 @@ GRAD(gf__grad_log_softmax)
 GRAD(gf__grad_xent)
 {
     gf_node *labels = n->inputs[0], *logits = n->inputs[1];
-    gf_attrs last = { .axes = { logits->shape.rank - 1 }, .n_axes = 1 };
+    gf_reduce_attrs last = { .axes = { logits->shape.rank - 1 }, .n_axes = 1 };
     gf_node *dyk = gf__unreduce(dy, logits, &last, false);
     if (need[1]) {
         gf_node *mass = gf_reduce_sum(labels, last_axis, 1, 1);
@@ -227,7 +227,7 @@ GRAD(gf__grad_reshape_like)
 /* concat(a, b): each input gets its part of dy along the axis. */
 GRAD(gf__grad_concat)
 {
-    int axis = n->attrs.axes[0];
+    int axis = n->attrs.concat.axis;
     if (need[0]) dx[0] = gf__concat_slice(dy, n->inputs[0], axis, 0);
     if (need[1]) dx[1] = gf__concat_slice(dy, n->inputs[1], axis, 1);
 }
@@ -235,23 +235,23 @@ GRAD(gf__grad_concat)
 /* Taking a part and padding it back are each other's adjoints. */
 GRAD(gf__grad_concat_slice)
 {
-    if (need[0]) dx[0] = gf__concat_pad(dy, n->inputs[0], n->attrs.axes[0], n->attrs.mode);
+    if (need[0]) dx[0] = gf__concat_pad(dy, n->inputs[0], n->attrs.concat.axis, n->attrs.concat.back);
 }
 
 GRAD(gf__grad_concat_pad)
 {
-    if (need[0]) dx[0] = gf__concat_slice(dy, n->inputs[0], n->attrs.axes[0], n->attrs.mode);
+    if (need[0]) dx[0] = gf__concat_slice(dy, n->inputs[0], n->attrs.concat.axis, n->attrs.concat.back);
 }
 
 /* Slicing rows and padding them back are each other's adjoints. */
 GRAD(gf__grad_slice_rows)
 {
-    if (need[0]) dx[0] = gf__pad_rows(dy, n->inputs[0], n->attrs.axes[0], n->attrs.axes[1]);
+    if (need[0]) dx[0] = gf__pad_rows(dy, n->inputs[0], n->attrs.rows.start, n->attrs.rows.count);
 }
 
 GRAD(gf__grad_pad_rows)
 {
-    if (need[0]) dx[0] = gf_slice_rows(dy, n->attrs.axes[0], n->attrs.axes[1]);
+    if (need[0]) dx[0] = gf_slice_rows(dy, n->attrs.rows.start, n->attrs.rows.count);
 }
 
 /* gather_rows(x, indices): dy's rows added into the rows they came from
@@ -283,4 +283,69 @@ GRAD(gf__grad_check_numerics)
 {
     (void)n;
     if (need[0]) dx[0] = dy;
+}
+
+/* ---- convolution and pooling ---- */
+
+/* y = conv2d(x, f): dx = conv2d_backprop_input(dy, f, x), df =
+ * conv2d_backprop_filter(x, dy, f). */
+GRAD(gf__grad_conv2d)
+{
+    gf_node *x = n->inputs[0], *f = n->inputs[1];
+    int sh = n->attrs.window.stride_h, sw = n->attrs.window.stride_w, p = n->attrs.window.padding;
+    if (need[0]) dx[0] = gf__conv2d_backprop_input(dy, f, x, sh, sw, p);
+    if (need[1]) dx[1] = gf__conv2d_backprop_filter(x, dy, f, sh, sw, p);
+}
+
+/* z = backprop_input(d, f, like) is bilinear in (d, f), the adjoint of
+ * conv2d(., f): dd = conv2d(dz, f), df = backprop_filter(dz, d, f)
+ * (TensorFlow's Conv2DBackpropInput gradient). */
+GRAD(gf__grad_conv2d_backprop_input)
+{
+    gf_node *d = n->inputs[0], *f = n->inputs[1];
+    int sh = n->attrs.window.stride_h, sw = n->attrs.window.stride_w, p = n->attrs.window.padding;
+    if (need[0]) dx[0] = gf_conv2d(dy, f, sh, sw, (gf_padding)p);
+    if (need[1]) dx[1] = gf__conv2d_backprop_filter(dy, d, f, sh, sw, p);
+}
+
+/* z = backprop_filter(x, d, like) is bilinear in (x, d): dx =
+ * backprop_input(d, dz, x), dd = conv2d(x, dz) (TensorFlow's
+ * Conv2DBackpropFilter gradient). */
+GRAD(gf__grad_conv2d_backprop_filter)
+{
+    gf_node *x = n->inputs[0], *d = n->inputs[1];
+    int sh = n->attrs.window.stride_h, sw = n->attrs.window.stride_w, p = n->attrs.window.padding;
+    if (need[0]) dx[0] = gf__conv2d_backprop_input(d, dy, x, sh, sw, p);
+    if (need[1]) dx[1] = gf_conv2d(x, dy, sh, sw, (gf_padding)p);
+}
+
+/* dy goes to each window's first maximum. */
+GRAD(gf__grad_max_pool)
+{
+    if (need[0]) dx[0] = gf__max_pool_grad(n->inputs[0], dy, &n->attrs);
+}
+
+/* max_pool_grad(x, d) is linear in d (its adjoint picks dz at the maxima)
+ * and piecewise constant in x: x gets no gradient (TensorFlow's zeros). */
+GRAD(gf__grad_max_pool_grad)
+{
+    if (need[1]) dx[1] = gf__max_pool_grad_grad(n->inputs[0], dy, &n->attrs);
+}
+
+GRAD(gf__grad_max_pool_grad_grad)
+{
+    if (need[1]) dx[1] = gf__max_pool_grad(n->inputs[0], dy, &n->attrs);
+}
+
+/* avg_pool and avg_pool_grad are linear and each other's adjoints. */
+GRAD(gf__grad_avg_pool)
+{
+    if (need[0]) dx[0] = gf__avg_pool_grad(dy, n->inputs[0], &n->attrs);
+}
+
+GRAD(gf__grad_avg_pool_grad)
+{
+    if (need[0])
+        dx[0] = gf_avg_pool(dy, n->attrs.window.ksize_h, n->attrs.window.ksize_w, n->attrs.window.stride_h,
+                            n->attrs.window.stride_w, (gf_padding)n->attrs.window.padding);
 }

@@ -16,9 +16,13 @@ enum {
     GF_OPF_CONSTANT = 1 << 3,    /* value stored in the graph */
     GF_OPF_RANDOM = 1 << 4,      /* needs the node's random stream */
     GF_OPF_ASSIGN = 1 << 5,      /* writes inputs[0] (a variable) at run end */
-    GF_OPF_LIKE = 1 << 6,        /* inputs[1] lends only its shape, never its values */
-    GF_OPF_CONTROL = 1 << 7      /* inputs are run first, their values never read */
+    GF_OPF_LIKE = 1 << 6,        /* inputs[1] lends only its shape, never its values, and the op
+                                    is the identity when inputs[0] already has the output's shape */
+    GF_OPF_CONTROL = 1 << 7,     /* inputs are run first, their values never read */
+    GF_OPF_SHAPE_LAST = 1 << 8   /* the last input lends only its shape, never its values */
 };
+/* Flags under which an op's last input lends only its shape. */
+#define GF_OPF_SHAPE_ONLY (GF_OPF_LIKE | GF_OPF_SHAPE_LAST)
 
 /* Per-run context a kernel may need. */
 typedef struct gf_kctx {
@@ -157,7 +161,24 @@ enum { GF_CTOR_CUSTOM, GF_CTOR_UNARY, GF_CTOR_BINARY, GF_CTOR_INTERNAL_BINARY };
     X(DROPOUT_MASK, dropout_mask, 1, GF_OPF_RANDOM, gf__shape_unary, gf__k_dropout_mask, gf__grad_none, NONE,    \
       CUSTOM)                                                                                                    \
     X(CHECK_NUMERICS, check_numerics, 1, 0, gf__shape_unary, gf__k_check_numerics, gf__grad_check_numerics,     \
-      NONE, CUSTOM)
+      NONE, CUSTOM)                                                                                              \
+    /* dropout with keep_prob a node: dropout_keep_mask(x, keep_prob) (x lends its shape; it is read anyway). */ \
+    X(DROPOUT_KEEP_MASK, dropout_keep_mask, 2, GF_OPF_RANDOM, gf__shape_dropout_keep_mask,                      \
+      gf__k_dropout_keep_mask, gf__grad_none, NONE, CUSTOM)                                                    \
+    /* Convolution and pooling (NHWC) and their gradients' ops (kernels/conv.c, kernels/pool.c). */             \
+    X(CONV2D, conv2d, 2, 0, gf__shape_conv2d, gf__k_conv2d, gf__grad_conv2d, NONE, CUSTOM)                       \
+    X(CONV2D_BACKPROP_INPUT, conv2d_backprop_input, 3, GF_OPF_SHAPE_LAST, gf__shape_conv2d_backprop_input,      \
+      gf__k_conv2d_backprop_input, gf__grad_conv2d_backprop_input, NONE, CUSTOM)                               \
+    X(CONV2D_BACKPROP_FILTER, conv2d_backprop_filter, 3, GF_OPF_SHAPE_LAST, gf__shape_conv2d_backprop_filter,   \
+      gf__k_conv2d_backprop_filter, gf__grad_conv2d_backprop_filter, NONE, CUSTOM)                             \
+    X(MAX_POOL, max_pool, 1, 0, gf__shape_pool, gf__k_max_pool, gf__grad_max_pool, NONE, CUSTOM)                 \
+    X(MAX_POOL_GRAD, max_pool_grad, 2, 0, gf__shape_max_pool_grad, gf__k_max_pool_grad, gf__grad_max_pool_grad, \
+      NONE, CUSTOM)                                                                                              \
+    X(MAX_POOL_GRAD_GRAD, max_pool_grad_grad, 2, 0, gf__shape_max_pool_grad_grad, gf__k_max_pool_grad_grad,    \
+      gf__grad_max_pool_grad_grad, NONE, CUSTOM)                                                               \
+    X(AVG_POOL, avg_pool, 1, 0, gf__shape_pool, gf__k_avg_pool, gf__grad_avg_pool, NONE, CUSTOM)                 \
+    X(AVG_POOL_GRAD, avg_pool_grad, 2, GF_OPF_SHAPE_LAST, gf__shape_avg_pool_grad, gf__k_avg_pool_grad,         \
+      gf__grad_avg_pool_grad, NONE, CUSTOM)
 
 #define GF_OP_ENUM(ID, ...) GF_OP_##ID,
 enum { GF_OPS(GF_OP_ENUM) GF_OP_COUNT };
@@ -217,16 +238,12 @@ gf_node *gf__broadcast_like(gf_node *g, gf_node *like);
 /* out [shape of x] = dy, the result of reducing x as `r` says (axes,
  * keepdims), spread back over the reduced axes; divided by the number of
  * elements reduced when mean. */
-gf_node *gf__unreduce(gf_node *dy, gf_node *x, const gf_attrs *r, bool mean);
+gf_node *gf__unreduce(gf_node *dy, gf_node *x, const gf_reduce_attrs *r, bool mean);
 /* The reduction r (sum, or mean when r->mean_scale) applied to dy. */
-gf_node *gf__reduce_as(gf_node *dy, const gf_attrs *r);
+gf_node *gf__reduce_as(gf_node *dy, const gf_reduce_attrs *r);
 
-/* Model-zoo internals (ops/build.c). Attributes are packed into gf_attrs:
- * reshape keeps its target in axes[0..n_axes-1] (-1: inferred); concat and
- * its parts keep the axis in axes[0] (parts: mode 0 front, 1 back);
- * slice_rows/pad_rows keep start, count in axes[0], axes[1]; scatter keeps
- * the row count and one_hot the depth in axes[0]; dropout_mask keeps
- * keep_prob in mean and the seed's two 32-bit halves in axes[0], axes[1]. */
+/* Model-zoo internals (ops/build.c); their attributes are gf_attrs's
+ * members named for them (internal.h). */
 /* gf__greater_mask(a, b) (generated): out [shape of a and b broadcast] =
  * a > b ? 1 : 0, float32 (no gradient).
  * gf__reshape_like(g, like) (generated): out [shape of like] = g's
@@ -245,5 +262,34 @@ gf_node *gf__scatter_add_rows(gf_node *g, gf_node *indices, int64_t rows);
 /* out [shape of like] = 1/keep_prob with probability keep_prob, else 0,
  * drawn from the node's random stream mixed with seed. */
 gf_node *gf__dropout_mask(gf_node *like, float keep_prob, uint64_t seed);
+/* out [shape of x] = 1/keep_prob with probability keep_prob, else 0, with
+ * keep_prob read from the float32 scalar node at run time (a run error
+ * naming the node unless 0 < keep_prob <= 1). */
+gf_node *gf__dropout_keep_mask(gf_node *x, gf_node *keep_prob, uint64_t seed);
+
+/* Convolution's and pooling's gradient ops (ops/build.c); w holds the
+ * strides, padding and (pools) window of the op they differentiate.
+ * out [shape of input_like] = the gradient of conv2d(input, filter) with
+ * respect to its input, given dy [batch, oh, ow, out] (a transposed
+ * convolution). */
+gf_node *gf__conv2d_backprop_input(gf_node *dy, gf_node *filter, gf_node *input_like, int stride_h,
+                                   int stride_w, int padding);
+/* out [shape of filter_like] = the gradient of conv2d(input, filter) with
+ * respect to the filter, given dy. */
+gf_node *gf__conv2d_backprop_filter(gf_node *input, gf_node *dy, gf_node *filter_like, int stride_h,
+                                    int stride_w, int padding);
+/* out [shape of x] = dy [shape of max_pool(x)] routed to each window's
+ * first maximum (summed where windows overlap). */
+gf_node *gf__max_pool_grad(gf_node *x, gf_node *dy, const gf_attrs *w);
+/* out [shape of max_pool(x)] = g [shape of x] at each window's first
+ * maximum: max_pool_grad's adjoint in its dy. */
+gf_node *gf__max_pool_grad_grad(gf_node *x, gf_node *g, const gf_attrs *w);
+/* out [shape of x_like] = dy [shape of avg_pool(x)] spread evenly over
+ * each window's elements inside x. */
+gf_node *gf__avg_pool_grad(gf_node *dy, gf_node *x_like, const gf_attrs *w);
+/* The pool's output size along one axis, and the padding before it, for
+ * input size in, window k, stride s (TensorFlow's rule); false when
+ * VALID and k > in. */
+bool gf__window_out(int64_t in, int64_t k, int64_t s, int padding, int64_t *out, int64_t *pad_before);
 
 #endif

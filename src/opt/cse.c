@@ -8,18 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool attrs_equal(const gf_attrs *a, const gf_attrs *b)
-{
-    if (a->n_axes != b->n_axes || a->keepdims != b->keepdims || a->transpose_a != b->transpose_a ||
-        a->transpose_b != b->transpose_b || a->to != b->to || a->mode != b->mode ||
-        a->mean_scale != b->mean_scale || memcmp(&a->mean, &b->mean, sizeof a->mean) ||
-        memcmp(&a->stddev, &b->stddev, sizeof a->stddev) || (a->text != b->text && (!a->text || !b->text || strcmp(a->text, b->text))))
-        return false;
-    for (int i = 0; i < GF_MAX_RANK; i++)
-        if (a->axes[i] != b->axes[i]) return false;
-    return true;
-}
-
 static bool mergeable(const gf_pnode *q)
 {
     unsigned fl = q->n.op->flags;
@@ -44,7 +32,7 @@ static uint64_t hash(const gf_pnode *q)
 static bool same(const gf_pnode *a, const gf_pnode *b)
 {
     if (a->n.op != b->n.op || a->n.dtype != b->n.dtype || !gf__shape_equal(a->n.shape, b->n.shape) ||
-        !attrs_equal(&a->n.attrs, &b->n.attrs))
+        !gf__attrs_equal(&a->n.attrs, &b->n.attrs))
         return false;
     for (int j = 0; j < a->n.n_inputs; j++)
         if (gf__pn_in(a, j) != gf__pn_in(b, j)) return false;
@@ -58,7 +46,7 @@ static bool same(const gf_pnode *a, const gf_pnode *b)
  * and the plan knows whether they do. */
 static bool is_identity(const gf_pnode *q)
 {
-    if (!(q->n.op->flags & GF_OPF_LIKE) || q->n.attrs.mean_scale) return false;
+    if (!(q->n.op->flags & GF_OPF_LIKE) || q->n.attrs.broadcast_like.reduce.mean_scale) return false;
     const gf_pnode *x = gf__pn_in(q, 0);
     return gf__shape_equal(x->n.shape, q->n.shape) && x->n.dtype == q->n.dtype;
 }

@@ -22,7 +22,7 @@ gf_status gf__opt_fold(gf_plan *p)
         if (q->alias || q->view || q->n.n_inputs == 0 || (fl & (GF_OPF_RANDOM | GF_OPF_ASSIGN))) continue;
         bool all = true;
         for (int j = 0; j < q->n.n_inputs && all; j++) /* shape-only inputs need not be constant */
-            all = is_const(gf__pn_in(q, j)) || (j == 1 && (fl & GF_OPF_LIKE));
+            all = is_const(gf__pn_in(q, j)) || (j == q->n.n_inputs - 1 && (fl & GF_OPF_SHAPE_ONLY));
         if (!all) continue;
         int64_t n = gf_shape_count(q->n.shape);
         if (n > GF_FOLD_MAX_FLOATS) continue;

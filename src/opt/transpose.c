@@ -6,7 +6,7 @@
 
 static bool is_2d_swap(const gf_pnode *t)
 {
-    return t->n.op == GF_OP(TRANSPOSE) && t->n.shape.rank == 2 && t->n.attrs.axes[0] == 1;
+    return t->n.op == GF_OP(TRANSPOSE) && t->n.shape.rank == 2 && t->n.attrs.transpose.perm[0] == 1;
 }
 
 void gf__opt_transpose(gf_plan *p)
@@ -18,8 +18,8 @@ void gf__opt_transpose(gf_plan *p)
             gf_pnode *t = gf__pn_in(m, j);
             if (!is_2d_swap(t)) continue;
             m->n.inputs[j] = &gf__pn_in(t, 0)->n;
-            if (j == 0) m->n.attrs.transpose_a = !m->n.attrs.transpose_a;
-            else m->n.attrs.transpose_b = !m->n.attrs.transpose_b;
+            if (j == 0) m->n.attrs.matmul.transpose_a = !m->n.attrs.matmul.transpose_a;
+            else m->n.attrs.matmul.transpose_b = !m->n.attrs.matmul.transpose_b;
         }
     }
 }

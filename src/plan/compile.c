@@ -158,7 +158,7 @@ int gf__step_inputs(const gf_pnode *p, gf_pnode **in)
     case GF_STEP_KERNEL:
         if (p->view || p->produced_by) return 0; /* a fused step makes it */
         for (int j = 0; j < p->n.n_inputs; j++) /* a shape-only input is not read */
-            if (!(j == 1 && (p->n.op->flags & GF_OPF_LIKE))) in[k++] = gf__pn_in(p, j);
+            if (!(j == p->n.n_inputs - 1 && (p->n.op->flags & GF_OPF_SHAPE_ONLY))) in[k++] = gf__pn_in(p, j);
         return k;
     }
     return 0;
@@ -361,7 +361,7 @@ void gf__plan_stats(const gf_plan *p, gf_plan_stats *out)
         if (n->n_inputs == 0) continue;
         if (n->op == GF_OP(MATMUL)) {
             const gf_shape a = PN(n->inputs[0])->n.shape;
-            double k = (double)(n->attrs.transpose_a ? a.dim[0] : a.dim[1]);
+            double k = (double)(n->attrs.matmul.transpose_a ? a.dim[0] : a.dim[1]);
             out->dense_flops += 2.0 * (double)n->shape.dim[0] * (double)n->shape.dim[1] * k;
         } else if (n->op->ew || n->op->flags & GF_OPF_ASSIGN) {
             out->other_flops += (double)gf_shape_count(n->shape);

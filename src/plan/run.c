@@ -87,7 +87,7 @@ gf_status gf__plan_run(const gf_run_ctx *c, gf_plan *p, const gf_feed *feeds, in
             } else {
                 /* var [m,n] += alpha * op(A) @ op(B) */
                 const gf_tensor *a = &gf__pn_in(q->x, 0)->val, *b = &gf__pn_in(q->x, 1)->val;
-                int ta = q->x->n.attrs.transpose_a, tb = q->x->n.attrs.transpose_b;
+                int ta = q->x->n.attrs.matmul.transpose_a, tb = q->x->n.attrs.matmul.transpose_b;
                 int64_t k = ta ? a->shape.dim[0] : a->shape.dim[1];
                 /* Known finite before, and every value written finite:
                  * still known finite. */

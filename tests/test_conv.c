@@ -1,0 +1,420 @@
+/*
+ * test_conv.c — conv2d, max_pool, avg_pool and their gradients against a
+ * naive reference written here (random shapes, both paddings, strides
+ * 1..3, windows 1..5, larger than the input with SAME), hand-computed
+ * small cases, max pooling's ties, padding and NaN, results that do not
+ * depend on the thread count, and gf_dropout_keep.
+ */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the reference ---- */
+
+typedef struct ref_geom {
+    int n, h, w, c, kh, kw, o, sh, sw, oh, ow, ph, pw;
+} ref_geom;
+
+/* TensorFlow's output size and padding before, written out again. */
+static void ref_window(int in, int k, int s, gf_padding p, int *out, int *before)
+{
+    if (p == GF_SAME) {
+        *out = (in + s - 1) / s;
+        int total = (*out - 1) * s + k - in;
+        *before = total > 0 ? total / 2 : 0;
+    } else {
+        *out = (in - k + s) / s;
+        *before = 0;
+    }
+}
+
+static ref_geom make_geom(int n, int h, int w, int c, int kh, int kw, int o, int sh, int sw, gf_padding p)
+{
+    ref_geom g = { n, h, w, c, kh, kw, o, sh, sw, 0, 0, 0, 0 };
+    ref_window(h, kh, sh, p, &g.oh, &g.ph);
+    ref_window(w, kw, sw, p, &g.ow, &g.pw);
+    return g;
+}
+
+#define X4(b, y, x, c, H, W, C) ((((size_t)(b) * (H) + (y)) * (W) + (x)) * (C) + (c))
+
+/* y = conv2d(x, f); dx, df = gradients of sum(y * wt). */
+static void ref_conv(const ref_geom *g, const float *x, const float *f, const float *wt, float *y, float *dx,
+                     float *df)
+{
+    memset(dx, 0, sizeof(float) * (size_t)g->n * g->h * g->w * g->c);
+    memset(df, 0, sizeof(float) * (size_t)g->kh * g->kw * g->c * g->o);
+    for (int b = 0; b < g->n; b++)
+        for (int oy = 0; oy < g->oh; oy++)
+            for (int ox = 0; ox < g->ow; ox++)
+                for (int o = 0; o < g->o; o++) {
+                    double s = 0;
+                    size_t yi = X4(b, oy, ox, o, g->oh, g->ow, g->o);
+                    for (int ky = 0; ky < g->kh; ky++)
+                        for (int kx = 0; kx < g->kw; kx++) {
+                            int iy = oy * g->sh - g->ph + ky, ix = ox * g->sw - g->pw + kx;
+                            if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w) continue;
+                            for (int c = 0; c < g->c; c++) {
+                                size_t xi = X4(b, iy, ix, c, g->h, g->w, g->c);
+                                size_t fi = X4(ky, kx, c, o, g->kw, g->c, g->o);
+                                s += (double)x[xi] * f[fi];
+                                dx[xi] += wt[yi] * f[fi];
+                                df[fi] += wt[yi] * x[xi];
+                            }
+                        }
+                    y[yi] = (float)s;
+                }
+}
+
+/* y = pool(x); dx = gradient of sum(y * wt). */
+static void ref_pool(const ref_geom *g, bool max, const float *x, const float *wt, float *y, float *dx)
+{
+    memset(dx, 0, sizeof(float) * (size_t)g->n * g->h * g->w * g->c);
+    for (int b = 0; b < g->n; b++)
+        for (int oy = 0; oy < g->oh; oy++)
+            for (int ox = 0; ox < g->ow; ox++)
+                for (int c = 0; c < g->c; c++) {
+                    size_t yi = X4(b, oy, ox, c, g->oh, g->ow, g->c), best = 0;
+                    double s = 0;
+                    int cnt = 0;
+                    for (int ky = 0; ky < g->kh; ky++)
+                        for (int kx = 0; kx < g->kw; kx++) {
+                            int iy = oy * g->sh - g->ph + ky, ix = ox * g->sw - g->pw + kx;
+                            if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w) continue;
+                            size_t xi = X4(b, iy, ix, c, g->h, g->w, g->c);
+                            if (cnt == 0 || x[xi] > x[best]) best = xi;
+                            s += x[xi];
+                            cnt++;
+                        }
+                    y[yi] = max ? x[best] : (float)(s / cnt);
+                    if (max) dx[best] += wt[yi];
+                    else
+                        for (int ky = 0; ky < g->kh; ky++)
+                            for (int kx = 0; kx < g->kw; kx++) {
+                                int iy = oy * g->sh - g->ph + ky, ix = ox * g->sw - g->pw + kx;
+                                if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w) continue;
+                                dx[X4(b, iy, ix, c, g->h, g->w, g->c)] += wt[yi] / (float)cnt;
+                            }
+                }
+}
+
+/* ---- helpers ---- */
+
+static float *random_floats(gf_rng *r, size_t n)
+{
+    float *p = malloc((n ? n : 1) * sizeof *p);
+    assert_non_null(p);
+    for (size_t i = 0; i < n; i++) p[i] = (float)(2.0 * gf_rng_uniform(r) - 1.0);
+    return p;
+}
+
+/* Distinct values (a shuffled ramp): max pooling without ties. */
+static float *distinct_floats(gf_rng *r, size_t n)
+{
+    float *p = malloc((n ? n : 1) * sizeof *p);
+    assert_non_null(p);
+    for (size_t i = 0; i < n; i++) p[i] = (float)i * 0.01f - 1.0f;
+    for (size_t i = n; i > 1; i--) {
+        size_t j = gf_rng_below(r, (uint32_t)i);
+        float t = p[i - 1];
+        p[i - 1] = p[j];
+        p[j] = t;
+    }
+    return p;
+}
+
+static gf_tensor *wrap(gf_shape s, float *data) { return gf_tensor_wrap(GF_F32, s, data, NULL); }
+
+/* Runs conv2d (and its gradients) in a session of `threads` threads and
+ * copies the results out. */
+static void run_conv(const ref_geom *g, gf_padding p, const float *x, const float *f, const float *wt, int threads,
+                     float *y, float *dx, float *df)
+{
+    gf_graph *gr = gf_graph_new();
+    gf_shape xs = gf_dims(4, g->n, g->h, g->w, g->c), fs = gf_dims(4, g->kh, g->kw, g->c, g->o);
+    gf_shape ys = gf_dims(4, g->n, g->oh, g->ow, g->o);
+    gf_node *xn = gf_placeholder(gr, "x", GF_F32, gf_dims(4, GF_ANY, g->h, g->w, g->c));
+    gf_node *fn = gf_placeholder(gr, "f", GF_F32, fs);
+    gf_node *wn = gf_placeholder(gr, "wt", GF_F32, gf_dims(4, GF_ANY, g->oh, g->ow, g->o));
+    gf_node *yn = gf_conv2d(xn, fn, g->sh, g->sw, p);
+    gf_node *loss = gf_reduce_sum(gf_mul(yn, wn), NULL, 0, 0), *xs_[2] = { xn, fn }, *d[2];
+    assert_int_equal(gf_gradients(gr, &loss, 1, xs_, 2, NULL, d), GF_OK);
+    gf_session *s = gf_session_new(gr, &(gf_session_options){ .threads = threads });
+    gf_tensor *tx = wrap(xs, (float *)x), *tf = wrap(fs, (float *)f), *tw = wrap(ys, (float *)wt);
+    gf_feed feeds[3] = { { xn, tx }, { fn, tf }, { wn, tw } };
+    gf_node *fetch[3] = { yn, d[0], d[1] };
+    const gf_tensor *out[3];
+    gf_status st = gf_session_run(s, feeds, 3, fetch, 3, NULL, 0, out);
+    if (st != GF_OK) fail_msg("%s", gf_session_error(s));
+    gf_test_assert_shape(gf_tensor_shape(out[0]), ys);
+    memcpy(y, gf_tensor_data(out[0]), sizeof(float) * (size_t)gf_tensor_count(out[0]));
+    memcpy(dx, gf_tensor_data(out[1]), sizeof(float) * (size_t)gf_tensor_count(out[1]));
+    memcpy(df, gf_tensor_data(out[2]), sizeof(float) * (size_t)gf_tensor_count(out[2]));
+    gf_tensor_free(tx);
+    gf_tensor_free(tf);
+    gf_tensor_free(tw);
+    gf_session_free(s);
+    gf_graph_free(gr);
+}
+
+static void run_pool(const ref_geom *g, bool max, gf_padding p, const float *x, const float *wt, float *y, float *dx)
+{
+    gf_graph *gr = gf_graph_new();
+    gf_shape xs = gf_dims(4, g->n, g->h, g->w, g->c), ys = gf_dims(4, g->n, g->oh, g->ow, g->c);
+    gf_node *xn = gf_placeholder(gr, "x", GF_F32, gf_dims(4, GF_ANY, g->h, g->w, g->c));
+    gf_node *wn = gf_placeholder(gr, "wt", GF_F32, ys);
+    gf_node *yn = (max ? gf_max_pool : gf_avg_pool)(xn, g->kh, g->kw, g->sh, g->sw, p);
+    gf_node *loss = gf_reduce_sum(gf_mul(yn, wn), NULL, 0, 0), *d;
+    assert_int_equal(gf_gradients(gr, &loss, 1, &xn, 1, NULL, &d), GF_OK);
+    gf_session *s = gf_session_new(gr, NULL);
+    gf_tensor *tx = wrap(xs, (float *)x), *tw = wrap(ys, (float *)wt);
+    gf_feed feeds[2] = { { xn, tx }, { wn, tw } };
+    gf_node *fetch[2] = { yn, d };
+    const gf_tensor *out[2];
+    if (gf_session_run(s, feeds, 2, fetch, 2, NULL, 0, out) != GF_OK) fail_msg("%s", gf_session_error(s));
+    gf_test_assert_shape(gf_tensor_shape(out[0]), ys);
+    memcpy(y, gf_tensor_data(out[0]), sizeof(float) * (size_t)gf_tensor_count(out[0]));
+    memcpy(dx, gf_tensor_data(out[1]), sizeof(float) * (size_t)gf_tensor_count(out[1]));
+    gf_tensor_free(tx);
+    gf_tensor_free(tw);
+    gf_session_free(s);
+    gf_graph_free(gr);
+}
+
+static size_t count(int a, int b, int c, int d) { return (size_t)a * b * c * d; }
+
+static void check_conv_case(gf_rng *r, const ref_geom *g, gf_padding p)
+{
+    size_t nx = count(g->n, g->h, g->w, g->c), nf = count(g->kh, g->kw, g->c, g->o);
+    size_t ny = count(g->n, g->oh, g->ow, g->o);
+    float *x = random_floats(r, nx), *f = random_floats(r, nf), *wt = random_floats(r, ny);
+    float *y = malloc(sizeof(float) * (ny + 1)), *dx = malloc(sizeof(float) * (nx + 1)),
+          *df = malloc(sizeof(float) * (nf + 1));
+    float *ry = malloc(sizeof(float) * (ny + 1)), *rdx = malloc(sizeof(float) * (nx + 1)),
+          *rdf = malloc(sizeof(float) * (nf + 1));
+    ref_conv(g, x, f, wt, ry, rdx, rdf);
+    run_conv(g, p, x, f, wt, 1, y, dx, df);
+    gf_test_assert_close(y, ry, (int64_t)ny, 1e-4);
+    gf_test_assert_close(dx, rdx, (int64_t)nx, 1e-4);
+    gf_test_assert_close(df, rdf, (int64_t)nf, 1e-4);
+    free(x), free(f), free(wt), free(y), free(dx), free(df), free(ry), free(rdx), free(rdf);
+}
+
+/* ---- the tests ---- */
+
+static void conv_matches_reference(void **state)
+{
+    (void)state;
+    gf_rng r;
+    gf_rng_seed(&r, 2024, 1);
+    for (int t = 0; t < 60; t++) {
+        gf_padding p = gf_rng_below(&r, 2) ? GF_VALID : GF_SAME;
+        int h = 1 + (int)gf_rng_below(&r, 9), w = 1 + (int)gf_rng_below(&r, 9);
+        int kh = 1 + (int)gf_rng_below(&r, 5), kw = 1 + (int)gf_rng_below(&r, 5);
+        if (p == GF_VALID && (kh > h || kw > w)) p = GF_SAME; /* then the window overhangs */
+        ref_geom g = make_geom(1 + (int)gf_rng_below(&r, 3), h, w, 1 + (int)gf_rng_below(&r, 4), kh, kw,
+                               1 + (int)gf_rng_below(&r, 4), 1 + (int)gf_rng_below(&r, 3),
+                               1 + (int)gf_rng_below(&r, 3), p);
+        check_conv_case(&r, &g, p);
+    }
+    /* Large enough for several patch chunks, filter-gradient parts and
+     * whole-image tasks, and 1x1 (no patches). */
+    ref_geom big = make_geom(3, 14, 14, 32, 5, 5, 8, 1, 1, GF_SAME);
+    check_conv_case(&r, &big, GF_SAME);
+    ref_geom strided = make_geom(2, 15, 13, 9, 3, 4, 5, 2, 3, GF_VALID);
+    check_conv_case(&r, &strided, GF_VALID);
+    ref_geom one = make_geom(2, 5, 6, 7, 1, 1, 3, 1, 1, GF_VALID);
+    check_conv_case(&r, &one, GF_VALID);
+}
+
+static void pools_match_reference(void **state)
+{
+    (void)state;
+    gf_rng r;
+    gf_rng_seed(&r, 77, 2);
+    for (int t = 0; t < 80; t++) {
+        gf_padding p = gf_rng_below(&r, 2) ? GF_VALID : GF_SAME;
+        bool max = t & 1;
+        int h = 1 + (int)gf_rng_below(&r, 9), w = 1 + (int)gf_rng_below(&r, 9);
+        int kh = 1 + (int)gf_rng_below(&r, 5), kw = 1 + (int)gf_rng_below(&r, 5);
+        if (p == GF_VALID && (kh > h || kw > w)) p = GF_SAME;
+        int n = 1 + (int)gf_rng_below(&r, 3), c = 1 + (int)gf_rng_below(&r, 4);
+        ref_geom g = make_geom(n, h, w, c, kh, kw, c, 1 + (int)gf_rng_below(&r, 3), 1 + (int)gf_rng_below(&r, 3), p);
+        size_t nx = count(n, h, w, c), ny = count(n, g.oh, g.ow, c);
+        float *x = max ? distinct_floats(&r, nx) : random_floats(&r, nx), *wt = random_floats(&r, ny);
+        float *y = malloc(sizeof(float) * ny), *dx = malloc(sizeof(float) * nx);
+        float *ry = malloc(sizeof(float) * ny), *rdx = malloc(sizeof(float) * nx);
+        ref_pool(&g, max, x, wt, ry, rdx);
+        run_pool(&g, max, p, x, wt, y, dx);
+        gf_test_assert_close(y, ry, (int64_t)ny, 1e-5);
+        gf_test_assert_close(dx, rdx, (int64_t)nx, 1e-5);
+        free(x), free(wt), free(y), free(dx), free(ry), free(rdx);
+    }
+}
+
+/* Worked by hand: x = 1..9 as a 3x3 image. */
+static void small_cases_by_hand(void **state)
+{
+    (void)state;
+    gf_graph *g = gf_graph_new();
+    const float nine[9] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 }, ones[4] = { 1, 1, 1, 1 };
+    gf_node *x = gf_test_const(g, gf_dims(4, 1, 3, 3, 1), nine);
+    gf_node *f = gf_test_const(g, gf_dims(4, 2, 2, 1, 1), ones);
+    /* SAME, stride 1: padding 1 in all, 0 before and 1 after. */
+    const float same[9] = { 12, 16, 9, 24, 28, 15, 15, 17, 9 };
+    gf_test_check_node(g, gf_conv2d(x, f, 1, 1, GF_SAME), GF_F32, gf_dims(4, 1, 3, 3, 1), same, 0);
+    const float valid[4] = { 12, 16, 24, 28 };
+    gf_test_check_node(g, gf_conv2d(x, f, 1, 1, GF_VALID), GF_F32, gf_dims(4, 1, 2, 2, 1), valid, 0);
+    /* Stride 2, SAME: out 2x2, padding 1 after. */
+    const float s2[4] = { 12, 9, 15, 9 };
+    gf_test_check_node(g, gf_conv2d(x, f, 2, 2, GF_SAME), GF_F32, gf_dims(4, 1, 2, 2, 1), s2, 0);
+    const float mx[4] = { 5, 6, 8, 9 };
+    gf_test_check_node(g, gf_max_pool(x, 2, 2, 2, 2, GF_SAME), GF_F32, gf_dims(4, 1, 2, 2, 1), mx, 0);
+    /* avg with SAME: divided by the elements inside the image. */
+    const float av[4] = { 3, 4.5f, 7.5f, 9 };
+    gf_test_check_node(g, gf_avg_pool(x, 2, 2, 2, 2, GF_SAME), GF_F32, gf_dims(4, 1, 2, 2, 1), av, 0);
+    /* A 3x3 window, stride 1, SAME: padding 1 before and 1 after. */
+    const float av3[9] = { 3, 3.5f, 4, 4.5f, 5, 5.5f, 6, 6.5f, 7 };
+    gf_test_check_node(g, gf_avg_pool(x, 3, 3, 1, 1, GF_SAME), GF_F32, gf_dims(4, 1, 3, 3, 1), av3, 1e-6);
+    /* A 5x5 filter on the 3x3 image (SAME, larger than the input): the
+     * padding is 2 before, 2 after; the centre output sums everything. */
+    float f25[25];
+    for (int i = 0; i < 25; i++) f25[i] = 1;
+    const float big[9] = { 45, 45, 45, 45, 45, 45, 45, 45, 45 };
+    gf_test_check_node(g, gf_conv2d(x, gf_test_const(g, gf_dims(4, 5, 5, 1, 1), f25), 1, 1, GF_SAME), GF_F32,
+                       gf_dims(4, 1, 3, 3, 1), big, 0);
+    gf_graph_free(g);
+}
+
+/* Ties go to the first maximum in row-major window order, exactly; the
+ * padding never wins (an image of -inf stays -inf); NaN propagates. */
+static void max_pool_ties_padding_nan(void **state)
+{
+    (void)state;
+    gf_graph *g = gf_graph_new();
+    const float flat[6] = { 1, 1, 1, 1, 1, 1 };
+    gf_node *x = gf_test_const(g, gf_dims(4, 1, 2, 3, 1), flat);
+    gf_node *y = gf_max_pool(x, 2, 2, 1, 1, GF_VALID), *d; /* windows at columns 0-1 and 1-2 */
+    gf_node *loss = gf_reduce_sum(y, NULL, 0, 0);
+    assert_int_equal(gf_gradients(g, &loss, 1, &x, 1, NULL, &d), GF_OK);
+    const float want[6] = { 1, 1, 0, 0, 0, 0 };
+    gf_test_check_node(g, d, GF_F32, gf_dims(4, 1, 2, 3, 1), want, 0);
+    /* A later, equal value in the same window does not take it. */
+    const float two[4] = { 3, 3, 3, 3 };
+    gf_node *x2 = gf_test_const(g, gf_dims(4, 1, 2, 2, 1), two);
+    gf_node *l2 = gf_reduce_sum(gf_max_pool(x2, 2, 2, 2, 2, GF_SAME), NULL, 0, 0), *d2;
+    assert_int_equal(gf_gradients(g, &l2, 1, &x2, 1, NULL, &d2), GF_OK);
+    const float want2[4] = { 1, 0, 0, 0 };
+    gf_test_check_node(g, d2, GF_F32, gf_dims(4, 1, 2, 2, 1), want2, 0);
+    /* -inf everywhere: padding (which would be 0) never wins. */
+    const float ninf[4] = { -INFINITY, -INFINITY, -INFINITY, -INFINITY };
+    gf_node *x3 = gf_test_const(g, gf_dims(4, 1, 2, 2, 1), ninf);
+    gf_session *s = gf_session_new(g, NULL);
+    const gf_tensor *t = gf_test_run1(s, NULL, 0, gf_max_pool(x3, 3, 3, 1, 1, GF_SAME));
+    for (int i = 0; i < 4; i++) assert_true(isinf(gf_tensor_data(t)[i]) && gf_tensor_data(t)[i] < 0);
+    gf_session_free(s);
+    const float withnan[4] = { 1, NAN, 5, 2 };
+    gf_node *x4 = gf_test_const(g, gf_dims(4, 1, 2, 2, 1), withnan);
+    s = gf_session_new(g, NULL);
+    t = gf_test_run1(s, NULL, 0, gf_max_pool(x4, 2, 2, 2, 2, GF_VALID));
+    assert_true(isnan(gf_tensor_data(t)[0]));
+    gf_session_free(s);
+    gf_graph_free(g);
+}
+
+/* The tutorial's second layer (smaller batch): the same bits at 1, 2 and
+ * 3 threads, forward and both gradients. */
+static void conv_bits_do_not_depend_on_threads(void **state)
+{
+    (void)state;
+    gf_rng r;
+    gf_rng_seed(&r, 5, 5);
+    ref_geom g = make_geom(4, 14, 14, 32, 5, 5, 64, 1, 1, GF_SAME);
+    size_t nx = count(g.n, g.h, g.w, g.c), nf = count(g.kh, g.kw, g.c, g.o), ny = count(g.n, g.oh, g.ow, g.o);
+    float *x = random_floats(&r, nx), *f = random_floats(&r, nf), *wt = random_floats(&r, ny);
+    float *res[3][3];
+    for (int t = 0; t < 3; t++) {
+        res[t][0] = malloc(ny * sizeof(float));
+        res[t][1] = malloc(nx * sizeof(float));
+        res[t][2] = malloc(nf * sizeof(float));
+        run_conv(&g, GF_SAME, x, f, wt, t + 1, res[t][0], res[t][1], res[t][2]);
+    }
+    for (int t = 1; t < 3; t++) {
+        assert_memory_equal(res[t][0], res[0][0], ny * sizeof(float));
+        assert_memory_equal(res[t][1], res[0][1], nx * sizeof(float));
+        assert_memory_equal(res[t][2], res[0][2], nf * sizeof(float));
+    }
+    for (int t = 0; t < 3; t++) free(res[t][0]), free(res[t][1]), free(res[t][2]);
+    free(x), free(f), free(wt);
+}
+
+/* An open batch: one graph runs at batch 1 and at batch 5. */
+static void open_batch(void **state)
+{
+    (void)state;
+    gf_graph *g = gf_graph_new();
+    gf_node *x = gf_placeholder(g, "x", GF_F32, gf_dims(4, GF_ANY, 28, 28, 1));
+    gf_node *f = gf_zeros(g, gf_dims(4, 5, 5, 1, 32));
+    gf_node *y = gf_max_pool(gf_conv2d(x, f, 1, 1, GF_SAME), 2, 2, 2, 2, GF_SAME);
+    gf_test_assert_shape(gf_node_shape(y), gf_dims(4, GF_ANY, 14, 14, 32));
+    gf_session *s = gf_session_new(g, NULL);
+    for (int b = 1; b <= 5; b += 4) {
+        gf_tensor *t = gf_tensor_new(GF_F32, gf_dims(4, b, 28, 28, 1), NULL);
+        gf_feed feed = { x, t };
+        const gf_tensor *out = gf_test_run1(s, &feed, 1, y);
+        gf_test_assert_shape(gf_tensor_shape(out), gf_dims(4, b, 14, 14, 32));
+        gf_tensor_free(t);
+    }
+    gf_session_free(s);
+    gf_graph_free(g);
+}
+
+/* gf_dropout_keep: keep_prob fed; kept elements are x / keep_prob, the
+ * others 0, and the gradient uses the run's mask. */
+static void dropout_keep_values(void **state)
+{
+    (void)state;
+    gf_graph *g = gf_graph_new();
+    gf_node *x = gf_placeholder(g, "x", GF_F32, gf_dims(1, 1000));
+    gf_node *kp = gf_placeholder(g, "keep_prob", GF_F32, gf_dims(0));
+    gf_node *y = gf_dropout_keep(x, kp, 11), *d;
+    gf_node *loss = gf_reduce_sum(y, NULL, 0, 0);
+    assert_int_equal(gf_gradients(g, &loss, 1, &x, 1, NULL, &d), GF_OK);
+    gf_session *s = gf_session_new(g, &(gf_session_options){ .seed = 9 });
+    gf_tensor *tx = gf_tensor_new(GF_F32, gf_dims(1, 1000), NULL), *tk = gf_tensor_new(GF_F32, gf_dims(0), NULL);
+    for (int i = 0; i < 1000; i++) gf_tensor_data(tx)[i] = 1.0f + (float)i;
+    gf_tensor_data(tk)[0] = 0.5f;
+    gf_feed feeds[2] = { { x, tx }, { kp, tk } };
+    gf_node *fetch[2] = { y, d };
+    const gf_tensor *out[2];
+    assert_int_equal(gf_session_run(s, feeds, 2, fetch, 2, NULL, 0, out), GF_OK);
+    int kept = 0;
+    for (int i = 0; i < 1000; i++) {
+        float v = gf_tensor_data(out[0])[i], gd = gf_tensor_data(out[1])[i];
+        assert_true(v == 0.0f || v == 2.0f * gf_tensor_data(tx)[i]);
+        assert_true(gd == (v == 0.0f ? 0.0f : 2.0f));
+        kept += v != 0.0f;
+    }
+    assert_in_range(kept, 400, 600);
+    gf_tensor_free(tx);
+    gf_tensor_free(tk);
+    gf_session_free(s);
+    gf_graph_free(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(conv_matches_reference),
+        cmocka_unit_test(pools_match_reference),
+        cmocka_unit_test(small_cases_by_hand),
+        cmocka_unit_test(max_pool_ties_padding_nan),
+        cmocka_unit_test(conv_bits_do_not_depend_on_threads),
+        cmocka_unit_test(open_batch),
+        cmocka_unit_test(dropout_keep_values),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
