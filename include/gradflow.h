@@ -557,7 +557,8 @@ gf_status gf_session_run(gf_session *s,
 
 /* What the planner made of a run (for benchmarks and curious users). The
  * FLOPs are counted from the graph as written, pruned to the run, with the
- * fed shapes: matmul 2mnk ("dense"), one per output element for
+ * fed shapes: matmul 2mnk and conv2d 2 * outputs * kh * kw * in, as many
+ * for each of its two gradients ("dense"), one per output element for
  * elementwise ops and per input element for reductions ("other"). */
 typedef struct gf_plan_stats {
     int nodes;            /* nodes the run needs, as written */

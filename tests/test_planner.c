@@ -340,6 +340,35 @@ static void gradient_check_compiles_once(void **state)
     assert_int_equal(allocs[1][0], allocs[1][1]);
 }
 
+/* A convolution counts as dense arithmetic: 2 * outputs * kh * kw * in
+ * for conv2d and as many for each gradient; its plan's other ops (the
+ * relu, the sum) count one per element. */
+static void convolution_flops_are_dense(void **state)
+{
+    (void)state;
+    gf_graph *g = gf_graph_new();
+    gf_node *x = gf_placeholder(g, "x", GF_F32, gf_dims(4, GF_ANY, 9, 9, 3));
+    gf_node *f = gf_variable(g, "f", gf_truncated_normal(g, gf_dims(4, 3, 3, 3, 8), 0, 0.1f));
+    gf_node *y = gf_conv2d(x, f, 2, 2, GF_SAME); /* [?,5,5,8] */
+    gf_node *cost = gf_reduce_sum(gf_relu(y), NULL, 0, 0);
+    gf_node *d[2];
+    gf_node *wrt[2] = { x, f };
+    assert_int_equal(gf_gradients(g, &cost, 1, wrt, 2, NULL, d), GF_OK);
+    static float px[2 * 9 * 9 * 3];
+    gf_tensor *xs = gf_tensor_wrap(GF_F32, gf_dims(4, 2, 9, 9, 3), px, NULL);
+    gf_feed feed = { x, xs };
+    gf_session *s = gf_session_new(g, NULL);
+    gf_plan_stats ps;
+    double one = 2.0 * (2 * 5 * 5 * 8) * (3 * 3 * 3);
+    assert_int_equal(gf_session_plan_stats(s, &feed, 1, &y, 1, NULL, 0, &ps), GF_OK);
+    assert_true(ps.dense_flops == one);
+    assert_int_equal(gf_session_plan_stats(s, &feed, 1, d, 2, NULL, 0, &ps), GF_OK);
+    assert_true(ps.dense_flops == 3 * one);
+    gf_tensor_free(xs);
+    gf_session_free(s);
+    gf_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -352,6 +381,7 @@ int main(void)
         cmocka_unit_test(finite_weights_follow_writes),
         cmocka_unit_test(folding_stops_at_four_megabytes),
         cmocka_unit_test(gradient_check_compiles_once),
+        cmocka_unit_test(convolution_flops_are_dense),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

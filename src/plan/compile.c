@@ -363,6 +363,15 @@ void gf__plan_stats(const gf_plan *p, gf_plan_stats *out)
             const gf_shape a = PN(n->inputs[0])->n.shape;
             double k = (double)(n->attrs.matmul.transpose_a ? a.dim[0] : a.dim[1]);
             out->dense_flops += 2.0 * (double)n->shape.dim[0] * (double)n->shape.dim[1] * k;
+        } else if (n->op == GF_OP(CONV2D) || n->op == GF_OP(CONV2D_BACKPROP_INPUT) ||
+                   n->op == GF_OP(CONV2D_BACKPROP_FILTER)) {
+            /* One multiply-add per element of the output y [N,OH,OW,O] and
+             * position of its kh x kw x in patch: the forward product, and
+             * each of its two gradients, computes as many. */
+            const gf_shape f = n->op == GF_OP(CONV2D_BACKPROP_FILTER) ? n->shape : PN(n->inputs[1])->n.shape;
+            const gf_shape y = n->op == GF_OP(CONV2D) ? n->shape
+                             : PN(n->inputs[n->op == GF_OP(CONV2D_BACKPROP_INPUT) ? 0 : 1])->n.shape;
+            out->dense_flops += 2.0 * (double)gf_shape_count(y) * (double)f.dim[0] * (double)f.dim[1] * (double)f.dim[2];
         } else if (n->op->ew || n->op->flags & GF_OPF_ASSIGN) {
             out->other_flops += (double)gf_shape_count(n->shape);
         } else {
