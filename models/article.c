@@ -143,7 +143,7 @@ gf_status gf_article_train(const gf_article_net *net, gf_session *s, gf_mnist *d
             return st;
         }
         gf_feed feed[2 + GF_ARTICLE_MAX_FEEDS];
-        if (opt->batch_accuracy && opt->batch_every > 0 && i % opt->batch_every == 0) {
+        if (opt->batch_accuracy && opt->batch_every > 0 && (opt->first_step + i) % opt->batch_every == 0) {
             int n_feed = join_feeds(feed, net->a_0, xs, net->y, ys, opt->eval_feeds, opt->n_eval_feeds);
             const gf_tensor *acc;
             st = gf_session_run(s, feed, n_feed, &opt->batch_accuracy, 1, NULL, 0, &acc);
@@ -151,7 +151,7 @@ gf_status gf_article_train(const gf_article_net *net, gf_session *s, gf_mnist *d
                 snprintf(msg, msg_len, "%s", gf_session_error(s));
                 return st;
             }
-            if (opt->on_batch) opt->on_batch(ctx, i, gf_tensor_data(acc)[0]);
+            if (opt->on_batch) opt->on_batch(ctx, opt->first_step + i, gf_tensor_data(acc)[0]);
         }
         int n_feed = join_feeds(feed, net->a_0, xs, net->y, ys, opt->train_feeds, opt->n_train_feeds);
         double t0 = now_seconds();

@@ -62,9 +62,10 @@ typedef struct gf_article_train_opts {
     /* TensorFlow's tutorials' "training accuracy": before the step after
      * step i (i = 0, every, 2 * every, ...), batch_accuracy (a scalar node)
      * is fetched on that step's batch, with eval_feeds, and given to
-     * on_batch with the steps done before it (i). */
+     * on_batch with the steps done before it (i). i counts from
+     * first_step, the steps done before this call (a run in pieces). */
     gf_node *batch_accuracy;
-    int64_t batch_every;
+    int64_t batch_every, first_step;
     gf_article_cost_fn on_batch;
 } gf_article_train_opts;
 

@@ -97,7 +97,7 @@ static void values_are_checked(void **state)
     assert_int_equal(cli("train --json=1"), 2);
     contains(out, "--json takes no value, got '--json=1'");
     assert_int_equal(cli("train --model=big"), 2);
-    contains(out, "unknown --model 'big': expected 'article' or 'softmax'");
+    contains(out, "unknown --model 'big': expected 'article', 'softmax' or 'cnn'");
     assert_int_equal(cli("bench --threads=0"), 2);
     contains(out, "--threads: 0 is out of range");
     assert_int_equal(cli("gradcheck --seed x"), 2);
@@ -135,14 +135,25 @@ static void inapplicable_options_are_refused(void **state)
     (void)state;
     if (!gf_test_gradflow()) skip();
     assert_int_equal(cli("train --lr 0.3"), 2);
-    contains(out, "gradflow train: --lr is the learning rate of the autodiff step and of --model softmax; the "
-                  "manual step's is --eta");
+    contains(out, "gradflow train: --lr is the learning rate of the autodiff step and of --model softmax and cnn; "
+                  "the manual step's is --eta");
     assert_int_equal(cli("train --step autodiff --eta 0.3"), 2);
     contains(out, "--eta is the manual step's learning rate; the autodiff step's is --lr");
     assert_int_equal(cli("train --model softmax --eta 0.3"), 2);
     contains(out, "--eta is the manual step's learning rate; --model softmax trains with Adam");
     assert_int_equal(cli("train --model softmax --step manual"), 2);
     contains(out, "--model softmax has no hand-written step");
+    assert_int_equal(cli("train --model cnn --hidden 10"), 2);
+    contains(out, "--model cnn has fixed layers");
+    assert_int_equal(cli("train --model cnn --eta 0.1"), 2);
+    contains(out, "--model cnn trains with Adam");
+    assert_int_equal(cli("train --keep-prob 0.5"), 2);
+    contains(out, "--keep-prob is the dropout of --model cnn");
+    assert_int_equal(cli("train --model softmax --train-accuracy-every 10"), 2);
+    contains(out, "--train-accuracy-every is --model cnn's accuracy on the batch");
+    assert_int_equal(cli("train --model cnn --keep-prob 0"), 2);
+    contains(out, "--keep-prob: 0 is out of range: expected a number above 0 and at most 1");
+    assert_int_equal(cli("graph --model cnn --hidden 10"), 2);
     assert_int_equal(cli("eval x.gf --errors-max 5"), 2);
     contains(out, "--errors-max limits the --errors picture; give --errors FILE.png too");
 }

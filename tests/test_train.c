@@ -136,6 +136,14 @@ static void evaluation_in_pieces_and_batch_accuracy(void **state)
     assert_int_equal(batch.correct[0], 0);
     assert_int_equal(batch.correct[1], 100);
     assert_int_equal(batch.correct[2], 200);
+    /* A run in pieces (train --save-every) numbers from the run's start:
+     * steps 150..249 take the accuracy before step 200 only. */
+    memset(&batch, 0, sizeof batch);
+    opt.first_step = 150;
+    opt.steps = 100;
+    if (gf_article_train(&net, s, m, &opt, NULL, &batch, NULL, msg, sizeof msg)) fail_msg("%s", msg);
+    assert_int_equal(batch.n, 1);
+    assert_int_equal(batch.correct[0], 200);
 
     const gf_tensor *xs, *ys;
     assert_int_equal(gf_dataset_head(m->test, 1000, &xs, &ys), GF_OK);

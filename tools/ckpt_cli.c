@@ -6,6 +6,7 @@
 #include "ckpt_cli.h"
 #include "article.h"
 #include "cli.h"
+#include "cnn.h"
 #include "zoo.h"
 
 #include <errno.h>
@@ -87,6 +88,11 @@ static const ckpt_entry *ckpt_find(const ckpt_list *l, const char *name)
  * set, 0 for none. */
 static int recognise(const ckpt_list *l, gf_cli_model *m)
 {
+    if (ckpt_find(l, "W_conv1")) { /* the tutorial's names; restore checks every shape */
+        m->kind = GF_CLI_CNN;
+        m->hidden = 0;
+        return 1;
+    }
     const ckpt_entry *w1 = ckpt_find(l, "w_1"), *b1 = ckpt_find(l, "b_1");
     if (w1 && b1 && w1->shape.rank == 2 && w1->shape.dim[0] == 784 && w1->shape.dim[1] >= 1 &&
         w1->shape.dim[1] <= 100000) {
@@ -107,14 +113,26 @@ static void no_model(const char *cmd, const char *file, const ckpt_list *l)
         fprintf(stderr, "%s\"%s\" %s", i ? ", " : "", l->e[i].name, gf_shape_format(l->e[i].shape, sh, sizeof sh));
     }
     fprintf(stderr, "%s%s); %s reads the checkpoints of train's --model article (w_1 [784,H], b_1 [1,H], ...) "
-                    "and --model softmax (w_1 [784,H], b_1 [H], Adam's slots)\n",
+                    "--model softmax (w_1 [784,H], b_1 [H], Adam's slots) and --model cnn (W_conv1 [5,5,1,32], ...)\n",
             l->n > 8 ? ", ..." : "", l->n ? "" : "no tensors", cmd);
 }
 
 static gf_status build(gf_cli_model *m)
 {
     gf_status st;
-    if (m->kind == GF_CLI_SOFTMAX) {
+    m->batch = 1000;
+    if (m->kind == GF_CLI_CNN) {
+        gf_cnn_net c;
+        st = gf_cnn_build(&c, 0);
+        m->g = c.g;
+        m->x = c.x;
+        m->out = c.probs;
+        m->keep_prob = c.keep_prob;
+        m->batch = GF_CNN_EVAL_BATCH;
+        m->name = "cnn";
+        m->probabilities = 1;
+        snprintf(m->desc, sizeof m->desc, "--model cnn: conv 5x5x32, conv 5x5x64, 1024 relu, softmax");
+    } else if (m->kind == GF_CLI_SOFTMAX) {
         gf_zoo_net z;
         st = gf_zoo_build_softmax(&z, m->hidden, 0);
         m->g = z.g;
@@ -147,6 +165,10 @@ int gf_cli_load_model(const char *cmd, const char *file, int hidden, gf_cli_mode
         no_model(cmd, file, &l);
         return 0;
     }
+    if (hidden >= 0 && m->kind == GF_CLI_CNN) {
+        fprintf(stderr, "gradflow %s: %s holds --model cnn, which has no --hidden; leave it out\n", cmd, file);
+        return 0;
+    }
     if (hidden >= 0) m->hidden = hidden;
     if (build(m) != GF_OK) {
         fprintf(stderr, "gradflow %s: %s\n", cmd, m->g ? gf_graph_error(m->g) : "out of memory");
@@ -177,25 +199,34 @@ void gf_cli_model_free(gf_cli_model *m)
 int gf_cli_model_outputs(const char *cmd, const gf_cli_model *m, gf_session *s, const float *images, int64_t n,
                          float *out)
 {
-    for (int64_t at = 0; at < n; at += GF_CLI_BATCH) {
-        int64_t k = n - at < GF_CLI_BATCH ? n - at : GF_CLI_BATCH;
-        gf_error err;
+    gf_error err;
+    gf_tensor *one = gf_tensor_new(GF_F32, gf_dims(0), &err);
+    if (!one) {
+        fprintf(stderr, "gradflow %s: %s\n", cmd, err.message);
+        return 0;
+    }
+    gf_tensor_data(one)[0] = 1.0f;
+    int ok = 1;
+    for (int64_t at = 0; at < n && ok; at += m->batch) {
+        int64_t k = n - at < m->batch ? n - at : m->batch;
         gf_tensor *xs = gf_tensor_wrap(GF_F32, gf_dims(2, (int)k, 784), (float *)(images + 784 * at), &err);
         if (!xs) {
             fprintf(stderr, "gradflow %s: %s\n", cmd, err.message);
-            return 0;
+            ok = 0;
+            break;
         }
-        gf_feed feed = { m->x, xs };
+        gf_feed feed[] = { { m->x, xs }, { m->keep_prob, one } };
         const gf_tensor *res;
-        gf_status st = gf_session_run(s, &feed, 1, &m->out, 1, NULL, 0, &res);
+        gf_status st = gf_session_run(s, feed, m->keep_prob ? 2 : 1, &m->out, 1, NULL, 0, &res);
         if (st == GF_OK) memcpy(out + 10 * at, gf_tensor_data(res), (size_t)k * 10 * sizeof *out);
         gf_tensor_free(xs);
         if (st != GF_OK) {
             fprintf(stderr, "gradflow %s: %s\n", cmd, gf_session_error(s));
-            return 0;
+            ok = 0;
         }
     }
-    return 1;
+    gf_tensor_free(one);
+    return ok;
 }
 
 /* DIR/NAME.gz, else DIR/NAME (the dataset loader's order); returns 0 when

@@ -12,18 +12,20 @@
 #include "gradflow.h"
 
 /* The networks `gradflow train` saves. */
-typedef enum gf_cli_kind { GF_CLI_ARTICLE, GF_CLI_SOFTMAX } gf_cli_kind;
+typedef enum gf_cli_kind { GF_CLI_ARTICLE, GF_CLI_SOFTMAX, GF_CLI_CNN } gf_cli_kind;
 
 /* A network restored from a checkpoint, seen as a classifier of 28x28
  * images: out [?,10] for images x [?,784], the answer its largest value. */
 typedef struct gf_cli_model {
     gf_cli_kind kind;
-    const char *name;   /* "article", "softmax": train's --model */
-    int hidden;         /* hidden units (article and softmax) */
+    const char *name;   /* "article", "softmax", "cnn": train's --model */
+    int hidden;         /* hidden units (article and softmax; 0 for cnn) */
     char desc[96];      /* e.g. "--model article: 784-30-10, sigmoid" */
     int probabilities;  /* out is a softmax (else the article's sigmoids) */
     gf_graph *g;        /* owned */
     gf_node *x, *out;
+    gf_node *keep_prob; /* cnn: dropout's keep probability, fed 1; else NULL */
+    int64_t batch;      /* images per run */
 } gf_cli_model;
 
 /* Reads the names and shapes of FILE's tensors, recognises which of train's
@@ -37,10 +39,9 @@ int gf_cli_load_model(const char *cmd, const char *file, int hidden, gf_cli_mode
 void gf_cli_model_free(gf_cli_model *m);
 
 /* The outputs of the n images (784 floats each) into out (n * 10 floats),
- * run in batches of at most GF_CLI_BATCH images, so that a network with
- * large intermediate tensors never holds them for the whole test set.
- * Prints the error and returns 0 on failure. */
-#define GF_CLI_BATCH 1000
+ * run in batches of m->batch images (1000; 100 for the cnn), so that a
+ * network with large intermediate tensors never holds them for the whole
+ * test set. Prints the error and returns 0 on failure. */
 int gf_cli_model_outputs(const char *cmd, const gf_cli_model *m, gf_session *s, const float *images, int64_t n,
                          float *out);
 

@@ -21,8 +21,9 @@ static const char eval_intro[] =
     "count equals what 'gradflow train --eval-size' reports for the same images.\n"
     "\n"
     "The network is recognised from the names and shapes of FILE's tensors:\n"
-    "train's --model article (784-H-10, sigmoid) or --model softmax (784-H-10,\n"
-    "relu, softmax), H read from the file. FILE is checked whole before use: a\n"
+    "train's --model article (784-H-10, sigmoid), --model softmax (784-H-10,\n"
+    "relu, softmax), H read from the file, or --model cnn (the Deep MNIST\n"
+    "network, run 100 images at a time). FILE is checked whole before use: a\n"
     "damaged or truncated file, or one of no network train makes, is refused\n"
     "with a message naming the tensor and the problem\n"
     "(docs/checkpoint-format.md).\n";
@@ -156,8 +157,10 @@ int gf_cli_eval(int argc, char **argv)
         gf_cli_json_string(stdout, file);
         printf(",\"data\":");
         gf_cli_json_string(stdout, dir);
-        printf(",\"model\":\"%s\",\"hidden\":%d,\"correct\":%lld,\"total\":%lld,\"accuracy\":%.6f,\"confusion\":[",
-               net.name, net.hidden, (long long)correct, (long long)test.n, accuracy);
+        printf(",\"model\":\"%s\"", net.name);
+        if (net.hidden) printf(",\"hidden\":%d", net.hidden);
+        printf(",\"correct\":%lld,\"total\":%lld,\"accuracy\":%.6f,\"confusion\":[", (long long)correct,
+               (long long)test.n, accuracy);
         for (int r = 0; r < 10; r++) {
             printf("%s[", r ? "," : "");
             for (int c = 0; c < 10; c++) printf("%s%lld", c ? "," : "", (long long)confusion[r][c]);

@@ -12,6 +12,7 @@
 #include "atomic_file.h"
 #include "cli.h"
 #include "plot_svg.h"
+#include "cnn.h"
 #include "zoo.h"
 #include "opts.h"
 
@@ -252,10 +253,13 @@ int gf_cli_graph(int argc, char **argv)
     const char *model = "article", *step = NULL, *png = NULL, *out = NULL;
     int64_t hidden = -1;
     gf_opt opts[] = {
-        GF_OPT_C("--model", "article|softmax",
+        GF_OPT_C("--model", "article|softmax|cnn",
                  "article: the article's 784-H-10 sigmoid network (default)\n"
                  "softmax: 784-H-10, relu, softmax cross-entropy, Adam (its\n"
-                 "step is always derived by gf_gradients)",
+                 "step is always derived by gf_gradients)\n"
+                 "cnn: the Deep MNIST network (docs/deep-mnist.md): two\n"
+                 "convolutions with max pooling, 1024 relu units, dropout,\n"
+                 "softmax cross-entropy, Adam",
                  &model),
         GF_OPT_C("--step", "manual|autodiff",
                  "manual: the article's back-propagation written by hand\n"
@@ -271,7 +275,7 @@ int gf_cli_graph(int argc, char **argv)
                  "printed",
                  &png),
     };
-    gf_cmd_spec spec = { "graph", "gradflow graph [--model article|softmax] [--step manual|autodiff]\n"
+    gf_cmd_spec spec = { "graph", "gradflow graph [--model article|softmax|cnn] [--step manual|autodiff]\n"
                                   "                      [--hidden N] [--png FILE.png] [-o FILE]",
                          graph_intro, graph_epilog, opts, GF_OPTS_N(opts) };
     int parsed = gf_opts_parse_only(&spec, argc, argv);
@@ -279,13 +283,16 @@ int gf_cli_graph(int argc, char **argv)
     if (png && !gf_opts_has_ext(png, ".png"))
         return gf_opts_usage_error(&spec, "--png %s: dot writes a PNG picture there; give a FILE ending in .png "
                                           "(for SVG: -o FILE.dot, then dot -Tsvg)", png);
-    int softmax = !strcmp(model, "softmax"); /* the parser took only the listed choices */
-    if (softmax && step && !strcmp(step, "manual")) {
-        fprintf(stderr, "gradflow graph: --model softmax has no hand-written step (its step is derived by "
-                        "gf_gradients); leave out --step or give --step autodiff\n");
+    int softmax = !strcmp(model, "softmax"), cnn = !strcmp(model, "cnn"); /* the parser took only the listed choices */
+    if ((softmax || cnn) && step && !strcmp(step, "manual")) {
+        fprintf(stderr, "gradflow graph: --model %s has no hand-written step (its step is derived by "
+                        "gf_gradients); leave out --step or give --step autodiff\n", model);
         return GF_EXIT_USAGE;
     }
-    int autodiff = softmax || (step && !strcmp(step, "autodiff"));
+    if (cnn && hidden >= 0)
+        return gf_opts_usage_error(&spec, "--model cnn has fixed layers; --hidden sizes the article's and the "
+                                          "softmax model's hidden layer");
+    int autodiff = softmax || cnn || (step && !strcmp(step, "autodiff"));
     if (hidden < 0) hidden = softmax ? 100 : 30;
     char err[4400];
     if (png && !on_path("dot")) {
@@ -307,7 +314,18 @@ int gf_cli_graph(int argc, char **argv)
     gf_status built;
     char title[256];
     const char *grad_label, *update_label;
-    if (softmax) {
+    if (cnn) {
+        gf_cnn_net c;
+        built = gf_cnn_build(&c, 0);
+        g = c.g;
+        targets[n_targets++] = c.train_step;
+        fwd_roots[n_fwd++] = c.cross_entropy;
+        fwd_roots[n_fwd++] = c.probs;
+        snprintf(title, sizeof title, "the Deep MNIST network: conv 5x5x32, pool, conv 5x5x64, pool, 1024 relu, "
+                 "dropout, softmax cross-entropy, Adam");
+        grad_label = "gradients: built by gf_gradients";
+        update_label = "update: Adam";
+    } else if (softmax) {
         gf_zoo_net z;
         built = gf_zoo_build_softmax(&z, (int)hidden, 0);
         g = z.g;

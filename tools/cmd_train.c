@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "article.h"
+#include "cnn.h"
 #include "zoo.h"
 #include "cli.h"
 #include "atomic_file.h"
@@ -21,23 +22,26 @@
 #include "opts.h"
 
 static const char train_intro[] =
-    "Trains a 784-H-10 network on an MNIST folder with mini-batch gradient descent\n"
-    "and prints the number of correct answers on the first test images at each\n"
+    "Trains a network on an MNIST folder with mini-batch gradient descent and\n"
+    "prints the number of correct answers on the first test images at each\n"
     "evaluation, and once more after the last step (the line \"final step N\"), so\n"
     "that the last count is that of the weights --save writes. The default is the\n"
     "article's program (docs/article.md): the 784-30-10 sigmoid network, batch 10,\n"
-    "10,000 steps, 1000 test images.\n"
+    "10,000 steps, 1000 test images. --model cnn is TensorFlow's \"Deep MNIST for\n"
+    "Experts\" tutorial (docs/deep-mnist.md).\n"
     "\n"
     "Every model numbers an evaluation by the training steps done before it. The\n"
     "article's loop evaluates after steps 1, 1001, 2001, ... (its i = 0, 1000,\n"
-    "2000, ...); --model softmax after steps N, 2N, ... (the end of each epoch).\n";
+    "2000, ...); --model softmax after steps N, 2N, ... (the end of each epoch);\n"
+    "--model cnn after steps N, 2N, ... (N = --eval-every).\n";
 
 static const char train_epilog[] =
     "The training loss (--json, --plot) is the quantity the step minimises, on its\n"
     "batch, averaged over the steps since the previous evaluation: for the manual\n"
     "step 1/2 * sum((a_2 - y)^2), whose gradient the hand-written back-propagation\n"
     "computes; for the autodiff step sum((a_2 - y)^2), the article's cost summed as\n"
-    "gf_gradients sums it; for --model softmax the mean softmax cross-entropy.\n"
+    "gf_gradients sums it; for --model softmax and cnn the mean softmax\n"
+    "cross-entropy (cnn: with dropout, as the step sees it).\n"
     "\n"
     "Exit status: 0 success, 1 failure (data or run error, a checkpoint that\n"
     "cannot be read or written), 2 usage error.\n";
@@ -55,6 +59,16 @@ typedef struct report {
     int64_t held_correct, held_total;
     double held_loss;
 } report;
+
+/* --model cnn: the tutorial's accuracy on the batch, before the step. */
+static void on_batch(void *ctx, int64_t step, double accuracy)
+{
+    report *r = ctx; /* step: the steps done before it, counted from the run's start */
+    gf_progress_clear(&r->progress);
+    if (r->json) printf("{\"step\":%lld,\"training_accuracy\":%.6g}\n", (long long)step, accuracy);
+    else printf("step %lld, training accuracy %g\n", (long long)step, accuracy);
+    fflush(stdout);
+}
 
 /* After each training step: the progress line. */
 static void on_step(void *ctx, int64_t done, int64_t steps)
@@ -198,6 +212,7 @@ static gf_status train_saving(const gf_article_net *net, gf_session *s, gf_mnist
         gf_article_train_opts piece = *opt;
         piece.steps = end - at;
         piece.eval_every = opt->eval_every > 0 && at % opt->eval_every == 0 ? opt->eval_every : 0;
+        piece.first_step = at;
         rep->offset = at;
         double t = 0;
         gf_status st = gf_article_train(net, s, data, &piece, on_eval, rep, &t, msg, msg_len);
@@ -221,18 +236,29 @@ int gf_cli_train(int argc, char **argv)
     gf_plot plot = { 0 };
     int64_t hidden = -1, seed = 1, save_every = 0; /* -1: the model's default */
     gf_article_train_opts opt = { .batch = -1, .steps = -1, .eval_every = -1, .eval_size = -1 };
-    float eta = 0.5f, lr = -1;
+    float eta = 0.5f, lr = -1, keep = GF_CNN_KEEP;
+    int64_t train_acc_every = 100;
     report rep = { 0 };
 
     gf_opt opts[] = {
-        GF_OPT_C("--model", "article|softmax",
+        GF_OPT_C("--model", "article|softmax|cnn",
                  "article: the article's 784-H-10 sigmoid network (default)\n"
                  "softmax: 784-H-10 with a relu hidden layer, softmax\n"
                  "cross-entropy and Adam (examples/mnist_softmax.c); its\n"
                  "defaults: --hidden 100 --batch 16, 10 epochs, an\n"
                  "evaluation of the whole test set after each, Adam's lr\n"
                  "0.001; it trains on all training images (no validation\n"
-                 "split); it takes neither --eta nor --step manual",
+                 "split); it takes neither --eta nor --step manual\n"
+                 "cnn: the \"Deep MNIST for Experts\" network\n"
+                 "(examples/deep_mnist.c): two 5x5 convolutions of 32\n"
+                 "and 64 filters with 2x2 max pooling, 1024 relu units,\n"
+                 "dropout, softmax cross-entropy, Adam; its defaults, the\n"
+                 "tutorial's: --batch 50 --steps 20000 --lr 0.0001\n"
+                 "--keep-prob 0.5, the training accuracy on the batch\n"
+                 "every 100 steps, the whole test set evaluated every\n"
+                 "1000 steps, 100 images per run; it trains on the\n"
+                 "tutorial's 55,000 images; it takes no --hidden, --eta\n"
+                 "or --step manual",
                  &model),
         GF_OPT_C("--step", "manual|autodiff",
                  "manual: the back-propagation step written by hand (default)\n"
@@ -243,17 +269,25 @@ int gf_cli_train(int argc, char **argv)
         GF_OPT_S("--data", "DIR", "MNIST folder (default data/mnist; 'gradflow data --help'\nsays where to get it)",
                  &dir),
         GF_OPT_I("--hidden", "N", 1, 100000, "hidden units (default 30; 100 for --model softmax)", &hidden),
-        GF_OPT_I("--batch", "N", 1, 1000000, "examples per step (default 10; 16 for --model softmax)", &opt.batch),
-        GF_OPT_I("--steps", "N", 0, 1000000000, "training steps (default 10000; 10 epochs for --model\nsoftmax)",
+        GF_OPT_I("--batch", "N", 1, 1000000, "examples per step (default 10; 16 for --model softmax; 50\nfor cnn)", &opt.batch),
+        GF_OPT_I("--steps", "N", 0, 1000000000, "training steps (default 10000; 10 epochs for --model\nsoftmax; 20000 for cnn)",
                  &opt.steps),
         GF_OPT_X("--eta", "X", 0, 1e6, "learning rate of the manual step (default 0.5)", &eta),
         GF_OPT_X("--lr", "X", 0, 1e6,
-                 "learning rate of the autodiff step (default 0.1), or of\nAdam for --model softmax (default 0.001)",
+                 "learning rate of the autodiff step (default 0.1), or of\nAdam for --model softmax (default 0.001) and cnn\n(default 0.0001)",
                  &lr),
+        GF_OPT_X("--keep-prob", "X", 0, 1,
+                 "--model cnn: dropout's keep probability while training\n(default 0.5; evaluations keep every unit)", &keep),
+        GF_OPT_I("--train-accuracy-every", "N", 1, 1000000000,
+                 "--model cnn: before the steps after 0, N, 2N, ... steps,\n"
+                 "print the accuracy on that step's batch, as the tutorial\n"
+                 "(\"step S, training accuracy A\"; with --json\n"
+                 "{\"step\":S,\"training_accuracy\":A}) (default 100)",
+                 &train_acc_every),
         GF_OPT_I("--eval-every", "N", 1, 1000000000,
                  "evaluate every N steps (default 1000; one epoch for\n--model softmax)", &opt.eval_every),
         GF_OPT_I("--eval-size", "N", 1, 100000000,
-                 "test images per evaluation (default 1000; all for\n--model softmax)", &opt.eval_size),
+                 "test images per evaluation (default 1000; all for\n--model softmax and cnn)", &opt.eval_size),
         GF_OPT_I("--seed", "N", 0, INT64_MAX, "seed for initial weights and shuffling (default 1)", &seed),
         GF_OPT_F("--json",
                  "one JSON object per line instead of text: for each\n"
@@ -279,8 +313,8 @@ int gf_cli_train(int argc, char **argv)
                  &save_every),
         GF_OPT_S("--resume", "FILE",
                  "start from the checkpoint FILE instead of random weights\n"
-                 "(same --hidden; the step count, the shuffling and the\n"
-                 "evaluations start afresh)",
+                 "(same --model and --hidden; the step count, the shuffling\n"
+                 "and the evaluations start afresh)",
                  &resume),
         GF_OPT_S("--plot", "FILE.svg",
                  "when training ends, write the accuracy curve (correct/total\n"
@@ -302,25 +336,34 @@ int gf_cli_train(int argc, char **argv)
     rep.json = json;
 
     /* Options that do not apply to the chosen model and step are refused. */
-    bool softmax = !strcmp(model, "softmax"), manual = !softmax && !strcmp(step, "manual");
-    if (softmax && gf_opts_given(&spec, "--step") && !strcmp(step, "manual"))
-        return gf_opts_usage_error(&spec, "--model softmax has no hand-written step (its step is derived by "
-                                          "gf_gradients); leave out --step or give --step autodiff");
-    if (softmax && gf_opts_given(&spec, "--eta"))
-        return gf_opts_usage_error(&spec, "--eta is the manual step's learning rate; --model softmax trains "
-                                          "with Adam, whose learning rate is --lr");
+    bool cnn = !strcmp(model, "cnn"), softmax = !strcmp(model, "softmax"), adam = softmax || cnn;
+    bool manual = !adam && !strcmp(step, "manual");
+    if (adam && gf_opts_given(&spec, "--step") && !strcmp(step, "manual"))
+        return gf_opts_usage_error(&spec, "--model %s has no hand-written step (its step is derived by "
+                                          "gf_gradients); leave out --step or give --step autodiff", model);
+    if (adam && gf_opts_given(&spec, "--eta"))
+        return gf_opts_usage_error(&spec, "--eta is the manual step's learning rate; --model %s trains "
+                                          "with Adam, whose learning rate is --lr", model);
+    if (cnn && gf_opts_given(&spec, "--hidden"))
+        return gf_opts_usage_error(&spec, "--model cnn has fixed layers (32 and 64 filters, 1024 units); "
+                                          "--hidden sizes the article's and the softmax model's hidden layer");
+    if (!cnn && gf_opts_given(&spec, "--keep-prob"))
+        return gf_opts_usage_error(&spec, "--keep-prob is the dropout of --model cnn; this model has none");
+    if (!cnn && gf_opts_given(&spec, "--train-accuracy-every"))
+        return gf_opts_usage_error(&spec, "--train-accuracy-every is --model cnn's accuracy on the batch; "
+                                          "give --model cnn");
     if (!softmax && !manual && gf_opts_given(&spec, "--eta"))
         return gf_opts_usage_error(&spec, "--eta is the manual step's learning rate; the autodiff step's is --lr");
     if (manual && gf_opts_given(&spec, "--lr"))
-        return gf_opts_usage_error(&spec, "--lr is the learning rate of the autodiff step and of --model softmax; "
-                                          "the manual step's is --eta");
+        return gf_opts_usage_error(&spec, "--lr is the learning rate of the autodiff step and of --model softmax "
+                                          "and cnn; the manual step's is --eta");
     if (save_every && !save) return gf_opts_usage_error(&spec, "--save-every needs --save FILE");
     if (plot_file && !gf_opts_has_ext(plot_file, ".svg"))
         return gf_opts_usage_error(&spec, "--plot %s: the plot is an SVG picture; give a FILE ending in .svg",
                                    plot_file);
     if (hidden < 0) hidden = softmax ? 100 : 30;
-    if (opt.batch < 0) opt.batch = softmax ? 16 : 10;
-    if (lr < 0) lr = softmax ? 0.0f : 0.1f; /* 0: Adam's default */
+    if (opt.batch < 0) opt.batch = cnn ? GF_CNN_BATCH : softmax ? 16 : 10;
+    if (lr < 0) lr = cnn ? GF_CNN_LR : softmax ? 0.0f : 0.1f; /* 0: Adam's default */
     if (save && !save_dir_ok(save)) return GF_EXIT_FAIL;
     char plot_err[4400];
     if (plot_file && !gf_atomic_dir_ok(plot_file, plot_err, sizeof plot_err)) {
@@ -333,6 +376,8 @@ int gf_cli_train(int argc, char **argv)
     /* The article holds out TensorFlow's 5000 validation images; the softmax
      * model trains on the whole training set, as the usual benchmarks do. */
     gf_mnist_options mo = { .seed = (uint64_t)seed, .validation_size = softmax ? 0 : -1 };
+    gf_tensor *keep_t = NULL, *one_t = NULL; /* cnn: keep_prob's two values */
+    gf_feed train_feed[1], eval_feed[1];
     if (gf_mnist_load(dir, &mo, &data, &err) != GF_OK) {
         gf_cli_data_error("train", dir, &err);
         return GF_EXIT_FAIL;
@@ -342,9 +387,9 @@ int gf_cli_train(int argc, char **argv)
     gf_article_net net = { 0 };
     gf_session *s = NULL;
     if (opt.eval_every < 0) opt.eval_every = softmax ? (n_train + opt.batch - 1) / opt.batch : 1000;
-    if (opt.steps < 0) opt.steps = softmax ? 10 * opt.eval_every : 10000; /* softmax: 10 epochs */
-    if (opt.eval_size < 0) opt.eval_size = softmax ? n_test : 1000;
-    opt.at_end = softmax;
+    if (opt.steps < 0) opt.steps = cnn ? GF_CNN_STEPS : softmax ? 10 * opt.eval_every : 10000; /* softmax: 10 epochs */
+    if (opt.eval_size < 0) opt.eval_size = adam ? n_test : 1000;
+    opt.at_end = adam;
     if (opt.eval_size > n_test) {
         fprintf(stderr, "gradflow train: --eval-size %lld exceeds the %lld test images in %s\n",
                 (long long)opt.eval_size, (long long)n_test, dir);
@@ -360,7 +405,32 @@ int gf_cli_train(int argc, char **argv)
                data->is_subset ? ", the 10,000-digit subset of MNIST" : "", (long long)n_train,
                (long long)n_test);
     gf_status built;
-    if (softmax) { /* the zoo net, seen through the training loop's struct */
+    if (cnn) { /* the tutorial's network, seen through the training loop's struct */
+        gf_cnn_net c;
+        built = gf_cnn_build(&c, lr);
+        net = (gf_article_net){ .g = c.g, .a_0 = c.x, .y = c.y_, .a_2 = c.probs, .acct_res = c.correct,
+                                .step = { c.train_step }, .n_step = 1 };
+        opt.train_loss = c.cross_entropy;
+        gf_error terr;
+        keep_t = gf_tensor_new(GF_F32, gf_dims(0), &terr);
+        one_t = gf_tensor_new(GF_F32, gf_dims(0), &terr);
+        if (!keep_t || !one_t) {
+            fprintf(stderr, "gradflow train: out of memory\n");
+            goto out;
+        }
+        gf_tensor_data(keep_t)[0] = keep;
+        gf_tensor_data(one_t)[0] = 1.0f;
+        train_feed[0] = (gf_feed){ c.keep_prob, keep_t };
+        eval_feed[0] = (gf_feed){ c.keep_prob, one_t };
+        opt.train_feeds = train_feed;
+        opt.n_train_feeds = 1;
+        opt.eval_feeds = eval_feed;
+        opt.n_eval_feeds = 1;
+        opt.eval_batch = GF_CNN_EVAL_BATCH;
+        opt.batch_accuracy = c.accuracy;
+        opt.batch_every = train_acc_every;
+        opt.on_batch = on_batch;
+    } else if (softmax) { /* the zoo net, seen through the training loop's struct */
         gf_zoo_net z = { 0 };
         built = gf_zoo_build_softmax(&z, (int)hidden, lr);
         net = (gf_article_net){ .g = z.g, .a_0 = z.x, .y = z.y, .w_1 = z.w_1, .b_1 = z.b_1, .w_2 = z.w_2,
@@ -424,14 +494,18 @@ int gf_cli_train(int argc, char **argv)
                opt.steps ? 1e6 * seconds / (double)opt.steps : 0.0);
     if (plot_file) {
         char title[256], acc_label[256], loss_label[256];
-        snprintf(title, sizeof title, "gradflow train: %s 784-%lld-10, %s, batch %lld",
-                 softmax ? "softmax model" : "the article's network", (long long)hidden,
-                 softmax ? "Adam" : manual ? "manual step" : "autodiff step", (long long)opt.batch);
+        if (cnn)
+            snprintf(title, sizeof title, "gradflow train: the Deep MNIST network (conv 32, conv 64, 1024, "
+                     "dropout %g), Adam, batch %lld", (double)keep, (long long)opt.batch);
+        else
+            snprintf(title, sizeof title, "gradflow train: %s 784-%lld-10, %s, batch %lld",
+                     softmax ? "softmax model" : "the article's network", (long long)hidden,
+                     softmax ? "Adam" : manual ? "manual step" : "autodiff step", (long long)opt.batch);
         snprintf(acc_label, sizeof acc_label, "accuracy: correct answers / %lld test images, at each evaluation",
                  (long long)opt.eval_size);
         snprintf(loss_label, sizeof loss_label,
                  "training loss: %s per batch, the mean over the steps since the previous evaluation",
-                 softmax ? "mean softmax cross-entropy" : manual ? "1/2 sum((a_2 - y)^2)" : "sum((a_2 - y)^2)");
+                 adam ? "mean softmax cross-entropy" : manual ? "1/2 sum((a_2 - y)^2)" : "sum((a_2 - y)^2)");
         if (!gf_plot_write(&plot, plot_file, title, acc_label, loss_label, plot_err, sizeof plot_err)) {
             fprintf(stderr, "gradflow train: --plot %s\n", plot_err);
             goto out;
@@ -446,6 +520,8 @@ int gf_cli_train(int argc, char **argv)
     }
     rc = GF_EXIT_OK;
 out:
+    gf_tensor_free(keep_t);
+    gf_tensor_free(one_t);
     gf_plot_free(&plot);
     gf_session_free(s);
     gf_graph_free(net.g);
