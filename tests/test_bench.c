@@ -96,6 +96,40 @@ static void quick_eval_lines(void **state)
     }
 }
 
+/* cnn: a cnn-train line with the plan's FLOPs, and cnn-eval lines at 1
+ * and 2 threads that count the same answers. */
+static void quick_cnn_lines(void **state)
+{
+    (void)state;
+    if (!gf_test_gradflow()) skip();
+    static char out[1 << 16];
+    assert_int_equal(gf_test_run_gradflow("bench --quick --only cnn --json --generated", 0, out, sizeof out), 0);
+    const char *train = NULL, *e[3] = { NULL, NULL, NULL };
+    for (char *save = NULL, *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (strstr(line, "\"bench\":\"w1-") || strstr(line, "\"bench\":\"eval\""))
+            fail_msg("--only cnn ran another workload: %s", line);
+        if (strstr(line, "\"bench\":\"cnn-train\"")) train = line;
+        if (!strstr(line, "\"bench\":\"cnn-eval\"")) continue;
+        int t = (int)json_number(line, "threads");
+        if (t < 1 || t > 2 || e[t]) fail_msg("unexpected cnn-eval line: %s", line);
+        e[t] = line;
+    }
+    if (!train) fail_msg("no cnn-train line");
+    if (!e[1] || !e[2]) fail_msg("want cnn-eval lines for 1 and 2 threads");
+    assert_true(json_number(train, "batch") == 50);
+    assert_true(json_number(train, "us_per_step") > 0);
+    /* At least the two convolutions' and the dense layers' products. */
+    assert_true(json_number(train, "step_dense_flops") > 1e9);
+    double frac = json_number(train, "peak_frac");
+    assert_true(frac > 0 && isfinite(frac));
+    for (int t = 1; t <= 2; t++) {
+        assert_true(json_number(e[t], "images") == 500);
+        assert_true(json_number(e[t], "seconds_per_pass") > 0);
+        assert_true(json_number(e[t], "dense_flops") > 1e10);
+        assert_true(json_number(e[t], "correct") == json_number(e[1], "correct"));
+    }
+}
+
 static void usage_errors_exit_2(void **state)
 {
     (void)state;
@@ -113,6 +147,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(quick_w1_manual_on_generated_data),
         cmocka_unit_test(quick_eval_lines),
+        cmocka_unit_test(quick_cnn_lines),
         cmocka_unit_test(usage_errors_exit_2),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,6 +11,7 @@
 
 #include "article.h"
 #include "bench_baseline.h"
+#include "cnn.h"
 
 int bench_fail(bench_state *st, const char *fmt, ...)
 {
@@ -495,6 +496,226 @@ out:
     if (have_bl) gf_bl_free(&bl);
     gf_tensor_free(ex);
     gf_tensor_free(ey);
+    for (int c = 0; c < MAXC; c++) gf_session_free(s[c]);
+    gf_graph_free(net.g);
+    return ok;
+}
+
+/* ------------------------------------------------------------------ */
+/* The Deep MNIST network (models/cnn.c)                              */
+/* ------------------------------------------------------------------ */
+
+static gf_tensor *scalar_tensor(float v)
+{
+    gf_tensor *t = gf_tensor_new(GF_F32, gf_dims(0), NULL);
+    if (t) gf_tensor_data(t)[0] = v;
+    return t;
+}
+
+int bench_run_cnn_train(bench_state *st, int64_t warm, int64_t steps)
+{
+    const bench_cfg *cfg = st->cfg;
+    gf_cnn_net net = { 0 };
+    gf_session *s = NULL;
+    gf_tensor *bx = NULL, *by = NULL, *keep = NULL;
+    batcher bt = { 0 };
+    int ok = 0, have_bt = 0;
+    const int64_t batch = GF_CNN_BATCH;
+    if (gf_cnn_build(&net, 0) != GF_OK) {
+        bench_fail(st, "cnn-train: %s", net.g ? gf_graph_error(net.g) : "out of memory");
+        goto out;
+    }
+    s = gf_session_new(net.g, &(gf_session_options){ .seed = cfg->seed, .threads = cfg->threads });
+    if (!s || gf_session_status(s) != GF_OK) {
+        bench_fail(st, "cnn-train: %s", s ? gf_session_error(s) : "out of memory");
+        goto out;
+    }
+    have_bt = batcher_init(&bt, &st->src, batch, cfg->seed);
+    if (have_bt) {
+        bx = gf_tensor_wrap(GF_F32, gf_dims(2, (int)batch, NPIX), bt.x, NULL);
+        by = gf_tensor_wrap(GF_F32, gf_dims(2, (int)batch, NCLS), bt.y, NULL);
+    }
+    keep = scalar_tensor(GF_CNN_KEEP);
+    if (!have_bt || !bx || !by || !keep) {
+        bench_fail(st, "cnn-train: out of memory");
+        goto out;
+    }
+    gf_feed feed[] = { { net.x, bx }, { net.y_, by }, { net.keep_prob, keep } };
+    gf_plan_stats ps;
+    if (gf_session_plan_stats(s, feed, 3, &net.cross_entropy, 1, &net.train_step, 1, &ps) != GF_OK) {
+        bench_fail(st, "cnn-train: plan_stats: %s", gf_session_error(s));
+        goto out;
+    }
+    double first_loss = 0, last_loss = 0, spent = 0;
+    blocks blk;
+    blocks_init(&blk, steps);
+    for (int64_t i = -warm; i < steps; i++) { /* i < 0: warm-up, untimed */
+        batcher_next(&bt);
+        const gf_tensor *loss;
+        double t0 = bench_now();
+        gf_status rc = gf_session_run(s, feed, 3, &net.cross_entropy, 1, &net.train_step, 1, &loss);
+        double dt = bench_now() - t0;
+        if (rc != GF_OK) {
+            bench_fail(st, "cnn-train: step %lld: %s", (long long)i, gf_session_error(s));
+            goto out;
+        }
+        if (i == -warm) first_loss = gf_tensor_data(loss)[0];
+        last_loss = gf_tensor_data(loss)[0];
+        if (i < 0) continue;
+        spent += dt;
+        blocks_add(&blk, dt);
+    }
+    double us = 1e6 * spent / (double)steps, dense_g = ps.dense_flops * (double)steps / spent * 1e-9;
+    jline j;
+    j_begin(&j, "cnn-train");
+    j_common(&j, st);
+    j_int(&j, "batch", batch);
+    j_num(&j, "keep_prob", GF_CNN_KEEP);
+    j_num(&j, "rate", GF_CNN_LR);
+    j_int(&j, "warmup_steps", warm);
+    j_int(&j, "steps", steps);
+    j_int(&j, "threads", cfg->threads);
+    j_num(&j, "us_per_step", us);
+    j_num(&j, "us_per_step_best_block", blk.best);
+    j_num(&j, "us_per_image", us / (double)batch);
+    j_num(&j, "train_seconds", spent);
+    j_num(&j, "step_dense_flops", ps.dense_flops);
+    j_num(&j, "step_other_flops", ps.other_flops);
+    j_num(&j, "dense_gflops", dense_g);
+    j_num(&j, "gflops", (ps.dense_flops + ps.other_flops) * (double)steps / spent * 1e-9);
+    j_num(&j, "peak_gflops", st->pk.gflops * cfg->threads);
+    j_num(&j, "peak_frac", dense_g / (st->pk.gflops * cfg->threads));
+    j_num(&j, "peak_frac_best", ps.dense_flops / (blk.best * 1e-6) * 1e-9 / (st->pk.gflops * cfg->threads));
+    j_num(&j, "first_loss", first_loss);
+    j_num(&j, "last_loss", last_loss);
+    j_plan(&j, "plan", &ps);
+    j_end(&j);
+
+    row *r = add_row(st);
+    snprintf(r->name, sizeof r->name, "cnn-train");
+    r->threads = cfg->threads;
+    r->has_steps = 1;
+    r->us_per_step = us;
+    r->us_best = blk.best;
+    r->train_s = spent;
+    r->eval_s = -1;
+    r->gflops = dense_g;
+    r->peak_frac = dense_g / (st->pk.gflops * cfg->threads);
+    r->no_baseline = 1;
+    ok = 1;
+out:
+    if (have_bt) batcher_free(&bt);
+    gf_tensor_free(bx);
+    gf_tensor_free(by);
+    gf_tensor_free(keep);
+    gf_session_free(s);
+    gf_graph_free(net.g);
+    return ok;
+}
+
+int bench_run_cnn_eval(bench_state *st, int64_t n, int passes)
+{
+    enum { MAXC = 3 };
+    const bench_cfg *cfg = st->cfg;
+    gf_cnn_net net = { 0 };
+    gf_session *s[MAXC] = { NULL };
+    gf_tensor *cx = NULL, *cy = NULL, *one = NULL;
+    int ok = 0, repeated;
+    float *ex, *ey;
+    int counts[MAXC] = { 1, 2, cfg->threads }, n_counts = cfg->threads > 2 ? 3 : 2;
+    const int64_t chunk = n < GF_CNN_EVAL_BATCH ? n : GF_CNN_EVAL_BATCH;
+
+    if (gf_cnn_build(&net, 0) != GF_OK) {
+        bench_fail(st, "cnn-eval: %s", net.g ? gf_graph_error(net.g) : "out of memory");
+        goto out;
+    }
+    if (!bench_eval_rows(&st->src, n, &ex, &ey, &repeated)) {
+        bench_fail(st, "cnn-eval: out of memory");
+        goto out;
+    }
+    /* The plan of one full run of `chunk` images: its FLOPs, per image. */
+    cx = gf_tensor_wrap(GF_F32, gf_dims(2, (int)chunk, NPIX), ex, NULL);
+    cy = gf_tensor_wrap(GF_F32, gf_dims(2, (int)chunk, NCLS), ey, NULL);
+    one = scalar_tensor(1.0f);
+    if (!cx || !cy || !one) {
+        bench_fail(st, "cnn-eval: out of memory");
+        goto out;
+    }
+    gf_feed cfeed[] = { { net.x, cx }, { net.y_, cy }, { net.keep_prob, one } };
+    gf_plan_stats eps;
+    int64_t correct[MAXC];
+    double spent[MAXC] = { 0 }, best[MAXC];
+    /* Every session starts from the same seed, so from the same weights. */
+    for (int c = 0; c < n_counts; c++) {
+        s[c] = gf_session_new(net.g, &(gf_session_options){ .seed = cfg->seed, .threads = counts[c] });
+        if (!s[c] || gf_session_status(s[c]) != GF_OK) {
+            bench_fail(st, "cnn-eval: %s", s[c] ? gf_session_error(s[c]) : "out of memory");
+            goto out;
+        }
+        if (gf_session_plan_stats(s[c], cfeed, 3, &net.correct, 1, NULL, 0, &eps) != GF_OK ||
+            gf_cnn_count_correct(&net, s[c], ex, ey, chunk, chunk, &correct[c]) != GF_OK) { /* warm-up */
+            bench_fail(st, "cnn-eval: %s", gf_session_error(s[c]));
+            goto out;
+        }
+        best[c] = 1e30;
+    }
+    double flops = eps.dense_flops / (double)chunk * (double)n, other = eps.other_flops / (double)chunk * (double)n;
+    for (int p = 0; p < passes; p++)
+        for (int c = 0; c < n_counts; c++) {
+            double t0 = bench_now();
+            gf_status rc = gf_cnn_count_correct(&net, s[c], ex, ey, n, chunk, &correct[c]);
+            double dt = bench_now() - t0;
+            if (rc != GF_OK) {
+                bench_fail(st, "cnn-eval: %s", gf_session_error(s[c]));
+                goto out;
+            }
+            spent[c] += dt;
+            if (dt < best[c]) best[c] = dt;
+        }
+    for (int c = 0; c < n_counts; c++) {
+        double per = spent[c] / passes, g = flops / per * 1e-9, top = st->pk.gflops * counts[c];
+        jline j;
+        j_begin(&j, "cnn-eval");
+        j_common(&j, st);
+        j_int(&j, "threads", counts[c]);
+        j_int(&j, "images", n);
+        j_int(&j, "batch", chunk);
+        j_bool(&j, "repeated", repeated);
+        j_int(&j, "passes", passes);
+        j_num(&j, "seconds_per_pass", per);
+        j_num(&j, "seconds_per_pass_best", best[c]);
+        j_num(&j, "us_per_image", 1e6 * per / (double)n);
+        j_num(&j, "dense_flops", flops);
+        j_num(&j, "other_flops", other);
+        j_num(&j, "dense_gflops", g);
+        j_num(&j, "gflops", (flops + other) / per * 1e-9);
+        j_num(&j, "peak_gflops", top);
+        j_num(&j, "peak_frac", g / top);
+        j_num(&j, "peak_frac_best", flops / best[c] * 1e-9 / top);
+        j_num(&j, "speedup_vs_1_thread", spent[0] / spent[c]);
+        j_num(&j, "speedup_best", best[0] / best[c]);
+        j_int(&j, "correct", correct[c]);
+        j_plan(&j, "plan", &eps);
+        j_end(&j);
+
+        row *r = add_row(st);
+        snprintf(r->name, sizeof r->name, "cnn-eval");
+        r->threads = counts[c];
+        r->train_s = -1;
+        r->eval_s = per;
+        r->gflops = g;
+        r->peak_frac = g / top;
+        r->peak_frac_best = flops / best[c] * 1e-9 / top;
+        r->speedup = spent[0] / spent[c];
+        r->speedup_best = best[0] / best[c];
+        r->repeated = repeated;
+        r->no_baseline = 1;
+    }
+    ok = 1;
+out:
+    gf_tensor_free(cx);
+    gf_tensor_free(cy);
+    gf_tensor_free(one);
     for (int c = 0; c < MAXC; c++) gf_session_free(s[c]);
     gf_graph_free(net.g);
     return ok;

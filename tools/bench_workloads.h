@@ -19,7 +19,7 @@ typedef struct bench_cfg {
     unsigned only; /* bit per workload; 0: all */
 } bench_cfg;
 
-enum { W1_MANUAL, W1_AUTODIFF, W2, W3, WEVAL, N_WORKLOADS };
+enum { W1_MANUAL, W1_AUTODIFF, W2, W3, WEVAL, CNN_TRAIN, CNN_EVAL, N_WORKLOADS };
 
 typedef struct train_spec {
     const char *name;
@@ -44,6 +44,7 @@ typedef struct row {
     double on_cpu[2];   /* ... from these one-thread passes, seconds */
     double fma_speedup; /* eval, 2 threads: the FMA chains' gain on two threads, same rounds */
     int cycled, repeated;
+    int no_baseline;    /* cnn rows: no plain-C baseline (bl, ratio unset) */
 } row;
 
 typedef struct bench_state {
@@ -72,5 +73,16 @@ int bench_run_train(bench_state *st, const train_spec *const *sp, int n);
  * one-thread pass on each of two CPUs alone. Adds a line and row per
  * thread count; 0 on failure (st->err). */
 int bench_run_eval(bench_state *st, int64_t n, int passes);
+
+/* cnn-train: the Deep MNIST network's training step (batch 50, dropout
+ * 0.5, Adam), `steps` steps timed after `warm` untimed ones. Adds a line
+ * and a row; 0 on failure (st->err). */
+int bench_run_cnn_train(bench_state *st, int64_t warm, int64_t steps);
+
+/* cnn-eval: the same network counting its correct answers on n images,
+ * GF_CNN_EVAL_BATCH per run, with 1, 2 (and cfg->threads) threads, in
+ * rounds of one pass each. Adds a line and row per thread count; 0 on
+ * failure (st->err). */
+int bench_run_cnn_eval(bench_state *st, int64_t n, int passes);
 
 #endif

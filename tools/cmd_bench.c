@@ -26,6 +26,12 @@ static const char bench_intro[] =
     "               batch 100\n"
     "  eval         acct_res over 10,000 images with 1 and 2 threads, a pass\n"
     "               of each in turn (so both see the machine in one state)\n"
+    "  cnn-train    the Deep MNIST network (docs/deep-mnist.md): its training\n"
+    "               step at batch 50 (dropout 0.5, Adam), 200 steps timed after\n"
+    "               5 untimed ones (--only cnn runs both cnn workloads)\n"
+    "  cnn-eval     the same network counting its correct answers on 10,000\n"
+    "               images, 100 per run, with 1 and 2 threads, in rounds of one\n"
+    "               pass each\n"
     "\n"
     "Output: one JSON object per line on stdout (an \"info\" line, a \"peak\" line,\n"
     "one per workload and per thread count for eval, and a \"targets\" line that\n"
@@ -34,7 +40,9 @@ static const char bench_intro[] =
     "(gf_session_plan_stats dense_flops); peak_frac divides them by this core's\n"
     "peak, measured at startup with a short FMA loop; ratio is graph time over\n"
     "baseline time (below 1: the graph is faster; the baseline is always one\n"
-    "thread, built for AVX2+FMA when the CPU has them). Training runs in\n"
+    "thread, built for AVX2+FMA when the CPU has them; the cnn workloads have\n"
+    "none, and their peak_frac divides by the peak times the threads used).\n"
+    "Training runs in\n"
     "50 rounds: in each, a fiftieth of the graph's steps, then the same of\n"
     "the baseline's, w1-manual's then w1-autodiff's when both run, so that\n"
     "a machine whose speed drifts affects all alike. Training steps and\n"
@@ -52,7 +60,7 @@ static const char bench_intro[] =
 static const char bench_epilog[] = "Exit status: 0 success, 1 failure (a run failed), 2 usage error.\n";
 
 static const char *const workload_names[N_WORKLOADS] = { "w1-manual", "w1-autodiff", "w2", "w3",
-                                                          "eval" };
+                                                          "eval", "cnn-train", "cnn-eval" };
 
 /* ------------------------------------------------------------------ */
 /* The speed targets, checked on what ran                             */
@@ -165,15 +173,19 @@ static void print_table(const bench_state *st)
         } else {
             snprintf(bl, sizeof bl, "%.2f ms", 1e3 * r->bl);
         }
+        if (r->no_baseline) snprintf(bl, sizeof bl, "-");
+        char ratio[16] = "-";
+        if (!r->no_baseline) snprintf(ratio, sizeof ratio, "%.2f", r->ratio);
         if (r->eval_s >= 0) {
             if (r->has_steps) snprintf(ev, sizeof ev, "%.3f", r->eval_s);
             else snprintf(ev, sizeof ev, "%.2f ms", 1e3 * r->eval_s);
         }
-        fprintf(f, "%-12s %3d %9s %9s %9s %10.1f %5.0f%% %12s %7.2f\n", r->name, r->threads, us,
-                tr, ev, r->gflops, 100 * r->peak_frac, bl, r->ratio);
+        fprintf(f, "%-12s %3d %9s %9s %9s %10.1f %5.0f%% %12s %7s\n", r->name, r->threads, us,
+                tr, ev, r->gflops, 100 * r->peak_frac, bl, ratio);
     }
     fprintf(f, "\n(w* rows: GF/s and %%peak of the training steps; eval s of w1 is the\n"
-               "total of its evaluations. eval rows: time per pass; baseline is one thread.)\n");
+               "total of its evaluations. eval rows: time per pass; baseline is one thread.\n"
+               "cnn rows: %%peak of the peak times the threads; no baseline.)\n");
     int cycled = 0, repeated = 0;
     for (int i = 0; i < st->n_rows; i++) {
         cycled |= st->rows[i].cycled;
@@ -198,6 +210,12 @@ static void print_table(const bench_state *st)
                     1e3 * r->on_cpu[0], 1e3 * r->on_cpu[1], r->bound);
         fprintf(f, ".\n");
     }
+    for (int i = 0; i < st->n_rows; i++) {
+        const row *r = &st->rows[i];
+        if (!strcmp(r->name, "cnn-eval") && r->threads != 1)
+            fprintf(f, "cnn-eval with %d threads: %.2fx one thread (fastest passes: %.2fx).\n", r->threads,
+                    r->speedup, r->speedup_best);
+    }
     if (st->w1_plan_name) {
         const gf_plan_stats *p = &st->w1_plan;
         fprintf(f, "plan of the %s step: %d nodes as written -> %d steps executed "
@@ -221,11 +239,15 @@ static int parse_only(const char *list, unsigned *mask)
             *mask |= 1u << W1_MANUAL | 1u << W1_AUTODIFF;
             continue;
         }
+        if (!strcmp(tok, "cnn")) {
+            *mask |= 1u << CNN_TRAIN | 1u << CNN_EVAL;
+            continue;
+        }
         int k = 0;
         while (k < N_WORKLOADS && strcmp(tok, workload_names[k])) k++;
         if (k == N_WORKLOADS) {
             fprintf(stderr, "gradflow bench: unknown workload '%s' in --only (expected "
-                            "w1-manual, w1-autodiff, w1, w2, w3 or eval)\n", tok);
+                            "w1-manual, w1-autodiff, w1, w2, w3, eval, cnn-train, cnn-eval or cnn)\n", tok);
             return 0;
         }
         *mask |= 1u << k;
@@ -251,7 +273,7 @@ int gf_cli_bench(int argc, char **argv)
                  "says which",
                  &cfg.data_dir),
         GF_OPT_F("--generated", "use generated images whatever is on disk", &cfg.generated),
-        GF_OPT_S("--only", "LIST", "run only these workloads, comma-separated (w1 = both w1-*)", &only),
+        GF_OPT_S("--only", "LIST", "run only these workloads, comma-separated (w1 = both w1-*,\ncnn = both cnn-*)", &only),
         GF_OPT_F("--quick", "a tenth of the steps, evaluations and images (smoke test)", &cfg.quick),
         GF_OPT_I("--threads", "N", 1, 256,
                  "threads of the training sessions (default 1); eval also\nruns with N threads when N > 2", &threads),
@@ -314,7 +336,10 @@ int gf_cli_bench(int argc, char **argv)
         if (!cfg.json)
             fprintf(stderr, "gradflow bench: running %s%s...\n", workload_names[w],
                     n == 2 ? " and w1-autodiff, in alternating blocks" : "");
-        int ok = w == WEVAL ? bench_run_eval(&st, 10000 / div, cfg.quick ? 2 : 10) : bench_run_train(&st, group, n);
+        int ok = w == WEVAL       ? bench_run_eval(&st, 10000 / div, cfg.quick ? 2 : 10)
+                 : w == CNN_TRAIN ? bench_run_cnn_train(&st, cfg.quick ? 2 : 5, 200 / div)
+                 : w == CNN_EVAL  ? bench_run_cnn_eval(&st, cfg.quick ? 500 : 10000, cfg.quick ? 1 : 3)
+                                  : bench_run_train(&st, group, n);
         if (n == 2) want &= ~(1u << W1_AUTODIFF);
         if (!ok) {
             fprintf(stderr, "gradflow bench: %s\n", st.err);
