@@ -9,19 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The number after "key": in a JSON line; fails the test when absent. */
-static double json_number(const char *line, const char *key)
-{
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    const char *p = strstr(line, pat);
-    if (!p) fail_msg("no %s in: %s", key, line);
-    char *end;
-    double v = strtod(p + strlen(pat), &end);
-    if (end == p + strlen(pat)) fail_msg("%s is not a number in: %s", key, line);
-    return v;
-}
-
 static void quick_w1_manual_on_generated_data(void **state)
 {
     (void)state;
@@ -52,11 +39,11 @@ static void quick_w1_manual_on_generated_data(void **state)
     if (!w1) fail_msg("no w1-manual line");
     if (!peak) fail_msg("no peak line");
     assert_non_null(strstr(w1, "\"data\":\"generated\""));
-    assert_true(json_number(w1, "us_per_step") > 0);
-    assert_true(json_number(w1, "baseline_us_per_step") > 0);
-    assert_true(json_number(w1, "steps") == 1000);
-    assert_true(json_number(w1, "step_dense_flops") > 0);
-    assert_true(json_number(peak, "gflops") > 0);
+    assert_true(gf_test_json_num(w1, "us_per_step") > 0);
+    assert_true(gf_test_json_num(w1, "baseline_us_per_step") > 0);
+    assert_true(gf_test_json_num(w1, "steps") == 1000);
+    assert_true(gf_test_json_num(w1, "step_dense_flops") > 0);
+    assert_true(gf_test_json_num(peak, "gflops") > 0);
     gf_test_rmdir(dir);
 }
 
@@ -73,25 +60,25 @@ static void quick_eval_lines(void **state)
     const char *e[3] = { NULL, NULL, NULL };
     for (char *save = NULL, *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         if (!strstr(line, "\"bench\":\"eval\"")) continue;
-        int t = (int)json_number(line, "threads");
+        int t = (int)gf_test_json_num(line, "threads");
         if (t < 1 || t > 2 || e[t]) fail_msg("unexpected eval line: %s", line);
         e[t] = line;
     }
     if (!e[1] || !e[2]) fail_msg("want eval lines for 1 and 2 threads");
     for (int t = 1; t <= 2; t++) {
-        assert_true(json_number(e[t], "seconds_per_pass") > 0);
-        assert_true(json_number(e[t], "seconds_per_pass_best") <= json_number(e[t], "seconds_per_pass"));
-        assert_true(json_number(e[t], "correct") == json_number(e[1], "correct"));
-        assert_true(json_number(e[t], "correct") == json_number(e[t], "baseline_correct"));
+        assert_true(gf_test_json_num(e[t], "seconds_per_pass") > 0);
+        assert_true(gf_test_json_num(e[t], "seconds_per_pass_best") <= gf_test_json_num(e[t], "seconds_per_pass"));
+        assert_true(gf_test_json_num(e[t], "correct") == gf_test_json_num(e[1], "correct"));
+        assert_true(gf_test_json_num(e[t], "correct") == gf_test_json_num(e[t], "baseline_correct"));
     }
-    assert_true(json_number(e[1], "speedup_vs_1_thread") == 1);
+    assert_true(gf_test_json_num(e[1], "speedup_vs_1_thread") == 1);
     /* Two threads of pure arithmetic against one: a ratio of timings, so
      * only its presence and sign are asserted (a loaded machine can put it
      * anywhere; speed is judged by gradflow bench, not by tests). */
-    double fma = json_number(e[2], "fma_speedup_2t");
+    double fma = gf_test_json_num(e[2], "fma_speedup_2t");
     assert_true(fma > 0 && isfinite(fma));
     if (strstr(e[2], "\"speedup_bound\":")) {
-        double bound = json_number(e[2], "speedup_bound");
+        double bound = gf_test_json_num(e[2], "speedup_bound");
         assert_true(bound > 1 && bound <= 2);
     }
 }
@@ -110,23 +97,23 @@ static void quick_cnn_lines(void **state)
             fail_msg("--only cnn ran another workload: %s", line);
         if (strstr(line, "\"bench\":\"cnn-train\"")) train = line;
         if (!strstr(line, "\"bench\":\"cnn-eval\"")) continue;
-        int t = (int)json_number(line, "threads");
+        int t = (int)gf_test_json_num(line, "threads");
         if (t < 1 || t > 2 || e[t]) fail_msg("unexpected cnn-eval line: %s", line);
         e[t] = line;
     }
     if (!train) fail_msg("no cnn-train line");
     if (!e[1] || !e[2]) fail_msg("want cnn-eval lines for 1 and 2 threads");
-    assert_true(json_number(train, "batch") == 50);
-    assert_true(json_number(train, "us_per_step") > 0);
+    assert_true(gf_test_json_num(train, "batch") == 50);
+    assert_true(gf_test_json_num(train, "us_per_step") > 0);
     /* At least the two convolutions' and the dense layers' products. */
-    assert_true(json_number(train, "step_dense_flops") > 1e9);
-    double frac = json_number(train, "peak_frac");
+    assert_true(gf_test_json_num(train, "step_dense_flops") > 1e9);
+    double frac = gf_test_json_num(train, "peak_frac");
     assert_true(frac > 0 && isfinite(frac));
     for (int t = 1; t <= 2; t++) {
-        assert_true(json_number(e[t], "images") == 500);
-        assert_true(json_number(e[t], "seconds_per_pass") > 0);
-        assert_true(json_number(e[t], "dense_flops") > 1e10);
-        assert_true(json_number(e[t], "correct") == json_number(e[1], "correct"));
+        assert_true(gf_test_json_num(e[t], "images") == 500);
+        assert_true(gf_test_json_num(e[t], "seconds_per_pass") > 0);
+        assert_true(gf_test_json_num(e[t], "dense_flops") > 1e10);
+        assert_true(gf_test_json_num(e[t], "correct") == gf_test_json_num(e[1], "correct"));
     }
 }
 

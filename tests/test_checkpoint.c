@@ -707,15 +707,6 @@ static void killed_saves_leave_a_whole_checkpoint(void **state)
 
 /* ---- the command line ---- */
 
-static long long json_int(const char *line, const char *key)
-{
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    const char *p = strstr(line, pat);
-    if (!p) fail_msg("no %s in: %s", key, line);
-    return strtoll(p + strlen(pat), NULL, 10);
-}
-
 /* The article's net (hidden 30) restored from path; a_2 on the first n
  * test images; argmax and max per image. */
 static void net_predict(const char *path, const char *data, int n, int *digit, float *maxv)
@@ -759,13 +750,13 @@ static void cli_train_eval_predict_agree(void **state)
     for (char *save = NULL, *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
         if (!strncmp(line, "{\"step\":200,", 12) && strstr(line, "\"final\":true}")) last = line;
     if (!last) fail_msg("no final evaluation after step 200");
-    long long train_correct = json_int(last, "correct");
-    assert_int_equal(json_int(last, "total"), 1000);
+    long long train_correct = (long long)gf_test_json_num(last, "correct");
+    assert_int_equal((long long)gf_test_json_num(last, "total"), 1000);
 
     snprintf(args, sizeof args, "eval '%s' --data '%s' --json", f, data);
     assert_int_equal(gf_test_run_gradflow(args, 1, out, sizeof out), 0);
-    assert_int_equal(json_int(out, "correct"), train_correct);
-    assert_int_equal(json_int(out, "total"), 1000);
+    assert_int_equal((long long)gf_test_json_num(out, "correct"), train_correct);
+    assert_int_equal((long long)gf_test_json_num(out, "total"), 1000);
     const char *conf = strstr(out, "\"confusion\":[[");
     assert_non_null(conf);
     conf += strlen("\"confusion\":[");
@@ -820,8 +811,8 @@ static void cli_train_eval_predict_agree(void **state)
     char *l1 = strtok(out, "\n"), *l2 = strtok(NULL, "\n");
     assert_non_null(l1);
     assert_non_null(l2);
-    assert_int_equal(json_int(l1, "digit"), want[0]);
-    assert_int_equal(json_int(l2, "digit"), want[0]);
+    assert_int_equal((long long)gf_test_json_num(l1, "digit"), want[0]);
+    assert_int_equal((long long)gf_test_json_num(l2, "digit"), want[0]);
 
     /* A bad image fails that image (exit 1); the others are still predicted. */
     free(gf_test_write_file(dir, "small.pgm", "P2\n27 28 255\n", 13));

@@ -44,16 +44,6 @@ static void lacks(const char *text, const char *unwanted)
     if (strstr(text, unwanted)) fail_msg("did not expect '%s' in:\n%s", unwanted, text);
 }
 
-/* The number in "KEY":N of a JSON line. */
-static double json_num(const char *line, const char *key)
-{
-    char k[64];
-    snprintf(k, sizeof k, "\"%s\":", key);
-    const char *p = strstr(line, k);
-    if (!p) fail_msg("no %s in %s", k, line);
-    return strtod(p + strlen(k), NULL);
-}
-
 /* ---- the option parser, the same for every command ---- */
 
 static void unknown_options_are_named(void **state)
@@ -193,14 +183,14 @@ static void final_evaluation_matches_the_saved_weights(void **state)
     for (char *save = NULL, *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         if (strncmp(line, "{\"step\":", 8)) continue;
         assert_true(n < 4);
-        assert_int_equal((long long)json_num(line, "step"), want[n]);
-        double loss = json_num(line, "loss");
+        assert_int_equal((long long)gf_test_json_num(line, "step"), want[n]);
+        double loss = gf_test_json_num(line, "loss");
         assert_true(isfinite(loss) && loss > 0);
         if (n == 0) first_loss = loss;
         assert_int_equal(strstr(line, "\"final\":true") != NULL, n == 3);
         if (n == 3) {
             final_loss = loss;
-            final_correct = (long long)json_num(line, "correct");
+            final_correct = (long long)gf_test_json_num(line, "correct");
         }
         n++;
     }
@@ -219,7 +209,7 @@ static void final_evaluation_matches_the_saved_weights(void **state)
 
     /* eval of the saved checkpoint counts what the final line said. */
     assert_int_equal(cli("eval '%s/n.gf' --data '%s' --json", dir, mnist), 0);
-    if (json_num(out, "total") == 1000) assert_int_equal((long long)json_num(out, "correct"), final_correct);
+    if (gf_test_json_num(out, "total") == 1000) assert_int_equal((long long)gf_test_json_num(out, "correct"), final_correct);
 
     /* Plain text: the final line is labelled as such. */
     assert_int_equal(cli("train --data '%s' --steps 300 --eval-every 100 --quiet", mnist), 0);
@@ -245,7 +235,7 @@ static void softmax_numbering_and_loss(void **state)
     assert_null(strstr(first + 1, "{\"step\":100,"));
     contains(first, "\"final\":true}");
     /* Cross-entropy of ten classes starts near ln 10 and falls. */
-    double l50 = json_num(strstr(out, "{\"step\":50,"), "loss"), l100 = json_num(first, "loss");
+    double l50 = gf_test_json_num(strstr(out, "{\"step\":50,"), "loss"), l100 = gf_test_json_num(first, "loss");
     assert_true(l50 > 0.1 && l50 < 2.4);
     assert_true(l100 < l50);
 }
@@ -267,11 +257,11 @@ static void eval_recognises_the_model(void **state)
     const char *fin = strstr(out, "\"final\":true");
     assert_non_null(fin);
     while (fin > out && fin[-1] != '\n') fin--;
-    long long want = (long long)json_num(fin, "correct"), total = (long long)json_num(fin, "total");
+    long long want = (long long)gf_test_json_num(fin, "correct"), total = (long long)gf_test_json_num(fin, "total");
     assert_int_equal(cli("eval '%s/s.gf' --data '%s' --json", dir, mnist), 0);
     contains(out, "\"model\":\"softmax\",\"hidden\":40,");
-    assert_int_equal((long long)json_num(out, "total"), total);
-    assert_int_equal((long long)json_num(out, "correct"), want);
+    assert_int_equal((long long)gf_test_json_num(out, "total"), total);
+    assert_int_equal((long long)gf_test_json_num(out, "correct"), want);
     assert_int_equal(cli("eval '%s/s.gf' --data '%s'", dir, mnist), 0);
     contains(out, "(--model softmax: 784-40-10, relu, softmax)");
     /* Its outputs are a softmax: the ten sum to 1. */

@@ -123,16 +123,6 @@ static void learns_and_is_the_same_at_1_and_2_threads(void **state)
     assert_true(ce1[1] == ce2[1]);
 }
 
-/* The number after "key": in a JSON line. */
-static double json_num(const char *line, const char *key)
-{
-    char k[64];
-    snprintf(k, sizeof k, "\"%s\":", key);
-    const char *p = strstr(line, k);
-    if (!p) fail_msg("no %s in %s", k, line);
-    return strtod(p + strlen(k), NULL);
-}
-
 /* `gradflow train --model cnn` saves a checkpoint that eval and predict
  * recognise; eval counts what train's final evaluation counted. */
 static void cli_train_eval_predict(void **state)
@@ -151,14 +141,14 @@ static void cli_train_eval_predict(void **state)
     const char *fin = strstr(out, "\"final\":true");
     if (!fin) fail_msg("no final evaluation in:\n%s", out);
     while (fin > out && fin[-1] != '\n') fin--;
-    long long correct = (long long)json_num(fin, "correct"), total = (long long)json_num(fin, "total");
-    assert_int_equal((long long)json_num(fin, "step"), 10);
+    long long correct = (long long)gf_test_json_num(fin, "correct"), total = (long long)gf_test_json_num(fin, "total");
+    assert_int_equal((long long)gf_test_json_num(fin, "step"), 10);
 
     snprintf(args, sizeof args, "eval '%s/cnn.gf' --data '%s' --json", dir, mnist);
     assert_int_equal(gf_test_run_gradflow(args, 0, out, sizeof out), 0);
     if (!strstr(out, "\"model\":\"cnn\"")) fail_msg("not recognised as the cnn: %s", out);
-    assert_int_equal((long long)json_num(out, "total"), total);
-    assert_int_equal((long long)json_num(out, "correct"), correct);
+    assert_int_equal((long long)gf_test_json_num(out, "total"), total);
+    assert_int_equal((long long)gf_test_json_num(out, "correct"), correct);
 
     snprintf(args, sizeof args, "predict '%s/cnn.gf' idx:%s:0 idx:%s:1 --json", dir, mnist, mnist);
     assert_int_equal(gf_test_run_gradflow(args, 0, out, sizeof out), 0);

@@ -207,3 +207,15 @@ void gf_test_write_png28(const char *path, const unsigned char *pixels, int chan
     chunk(f, "IEND", NULL, 0);
     assert_int_equal(fclose(f), 0);
 }
+
+double gf_test_json_num(const char *line, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = strstr(line, pat);
+    if (!p) fail_msg("no %s in: %s", key, line);
+    char *end;
+    double v = strtod(p + strlen(pat), &end);
+    if (end == p + strlen(pat)) fail_msg("%s is not a number in: %s", key, line);
+    return v;
+}

@@ -61,4 +61,8 @@ const char *gf_test_mnist_dir(void);
  * (channels 4, 4 * 784 bytes); a write failure fails the test. */
 void gf_test_write_png28(const char *path, const unsigned char *pixels, int channels);
 
+/* The number after "key": in a JSON line; fails the test when it is absent
+ * or not a number. */
+double gf_test_json_num(const char *line, const char *key);
+
 #endif
