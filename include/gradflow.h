@@ -654,21 +654,80 @@ typedef struct gf_mnist_options {
     uint64_t seed;            /* seeds next_batch shuffling */
     int validation_size;      /* -1: TensorFlow's rule (5000 when train has
                                  60000, else 0); otherwise this many */
+    int classes;              /* 0: 10 (digits); -1: the largest label in
+                                 either labels file + 1 (EMNIST, KMNIST);
+                                 otherwise this many */
 } gf_mnist_options;
 
 /* Reads DIR/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz], checks that
- * images and labels agree in count, labels are below 10 and images 2-D, and
- * builds the three splits. opt may be NULL (seed 0, TensorFlow's split).
- * *out is owned by the caller: free with gf_mnist_free(). A DIR containing
- * a file named SUBSET (written by scripts/get-mnist) sets is_subset. */
+ * images and labels agree in count, labels are below the class count and
+ * images 2-D of one size (any rows x cols), and builds the three splits:
+ * images [n, rows*cols], labels one-hot [n, classes]; shuffle streams 1
+ * (train), 2 (validation) and 3 (test). opt may be NULL (seed 0,
+ * TensorFlow's split, 10 classes). *out is owned by the caller: free with
+ * gf_mnist_free(). A DIR containing a file named SUBSET (written by
+ * scripts/get-mnist) sets is_subset. */
 gf_status gf_mnist_load(const char *dir, const gf_mnist_options *opt,
                         gf_mnist **out, gf_error *err);
 void gf_mnist_free(gf_mnist *m);
 
+/* How a dataset is made from arrays, an IDX pair, or a CSV or .npy file's
+ * tensors. A zeroed struct (or NULL) is seed 0, stream 0, classes counted,
+ * copied. */
+typedef struct gf_dataset_options {
+    uint64_t seed;            /* seeds next_batch shuffling */
+    uint64_t stream;          /* with seed, picks the shuffle sequence: give
+                                 datasets of one seed different streams */
+    int64_t classes;          /* class-index labels: 0 = the largest index + 1,
+                                 else every index must be below it; one-hot
+                                 labels: 0 or their width */
+    int borrow;               /* 0: the arrays are copied. 1: features (and
+                                 one-hot labels) are borrowed: the caller
+                                 keeps them alive and unchanged until the
+                                 dataset and every split of it are freed */
+} gf_dataset_options;
+
+/* A dataset of features [n, ...] (rank 1..4; next_batch gives [batch, ...])
+ * and labels: class indices [n] (float32 or int32 tensors; each must be an
+ * integer in 0..classes-1, the message names the first that is not), made
+ * one-hot [n, classes]; or rows [n, k] taken as they are (one-hot, or any
+ * per-example targets). Same next_batch, head and counts as gf_mnist_load's
+ * splits. *out is owned by the caller: free with gf_dataset_free().
+ * Errors: GF_ERR_ARG (NULLs, a bad class index), GF_ERR_SHAPE (ranks,
+ * counts that differ), GF_ERR_NOMEM. */
+gf_status gf_dataset_from_arrays(const gf_tensor *features, const gf_tensor *labels,
+                                 const gf_dataset_options *opt, gf_dataset **out,
+                                 gf_error *err);
+
+/* Reads an IDX pair: images [n, ...] (ubyte, rank 2..4, any size; made
+ * [n, rows*cols*...] scaled to [0,1]) and labels [n] (ubyte class
+ * indices, one-hot to opt->classes, or to the largest found + 1 when 0).
+ * Gzipped or plain, as gf_idx_read reads them. *out as for
+ * gf_dataset_from_arrays (opt->borrow is ignored). */
+gf_status gf_dataset_load_idx(const char *images_path, const char *labels_path,
+                              const gf_dataset_options *opt, gf_dataset **out,
+                              gf_error *err);
+
+/* Splits d as read_data_sets splits off validation: *first gets examples
+ * 0..k-1 (shuffle stream d's + 1), *rest the others (d's stream). Both
+ * share d's memory (nothing is copied) and are owned by the caller: free
+ * each with gf_dataset_free(), in any order, d too. They start at epoch 0,
+ * unshuffled. GF_ERR_ARG when k is not in 0..count (message on d);
+ * GF_ERR_NOMEM. */
+gf_status gf_dataset_split(gf_dataset *d, int64_t k, gf_dataset **first,
+                           gf_dataset **rest);
+
+/* Frees a dataset made by gf_dataset_from_arrays, gf_dataset_load_idx or
+ * gf_dataset_split (NULL is fine); never one of a gf_mnist's splits. */
+void gf_dataset_free(gf_dataset *d);
+
 /* Number of examples. */
 int64_t gf_dataset_count(const gf_dataset *d);
-/* All images [n,784] and labels [n,10], in file order (next_batch shuffles
- * an index, not these). Owned by the dataset. */
+/* The width of a label row: the number of classes (0 for NULL). */
+int64_t gf_dataset_classes(const gf_dataset *d);
+/* All images [n, ...] ([n, rows*cols] from IDX files) and labels
+ * [n, classes], in file order (next_batch shuffles an index, not these).
+ * Owned by the dataset. */
 const gf_tensor *gf_dataset_images(const gf_dataset *d);
 const gf_tensor *gf_dataset_labels(const gf_dataset *d);
 /* The first n rows of images and labels as tensors that borrow the
