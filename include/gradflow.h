@@ -749,6 +749,48 @@ int64_t gf_dataset_epochs(const gf_dataset *d);
 /* The message of the last failed call on d, or "". Owned by d. */
 const char *gf_dataset_error(const gf_dataset *d);
 
+/* NumPy .npy files, format versions 1.0, 2.0 and 3.0: dtypes f4, f8, i1,
+ * i2, i4, i8, u1, u2, u4, u8 and b1, little- or big-endian, C or Fortran
+ * order (converted to C order), rank 0..4. Read into a new float32 tensor
+ * (integers above 2^24 and doubles rounded to the nearest float), owned by
+ * the caller: free with gf_tensor_free(). The header is checked against
+ * the file's size before anything is allocated. Errors: GF_ERR_IO,
+ * GF_ERR_FORMAT (bad magic or header, an unsupported dtype, truncated data,
+ * trailing bytes), GF_ERR_NOMEM; *out is NULL then. */
+gf_status gf_npy_read(const char *path, gf_tensor **out, gf_error *err);
+
+/* Writes t to path as a version 1.0 .npy file ('<f4'; '<i4' for an int32
+ * and '|b1' for a bool tensor), through a temporary file renamed over
+ * path, so that path holds the old file or the new one, never a part. */
+gf_status gf_npy_write(const char *path, const gf_tensor *t, gf_error *err);
+
+/* How gf_csv_read reads a file. A zeroed struct (or NULL): ',' between
+ * fields, a header line detected, the label in the first column. */
+typedef struct gf_csv_options {
+    char delimiter;           /* 0: ',' */
+    int header;               /* 0: detect (a first line with a field that is
+                                 not a number); 1: the first line is a
+                                 header; -1: there is none */
+    int label_column;         /* 0-based; negative counts from the end (-1:
+                                 the last column) */
+    int no_labels;            /* 1: every column is a feature, no labels */
+    float divisor;            /* features are divided by it; 0: not divided
+                                 (255 for pixels: the floats of the IDX
+                                 loader) */
+} gf_csv_options;
+
+/* Reads a CSV file of numbers, plain or gzip-compressed (told apart by
+ * magic), streaming: lines of any length, and no copy of the text is
+ * held. Every row must have the first row's fields; blank lines are
+ * skipped; a field may be quoted ("..."). *features gets [rows, fields-1]
+ * (fields without labels), *labels the label column [rows] (NULL with
+ * no_labels), both new tensors owned by the caller. Errors name the file,
+ * the line and the column: GF_ERR_IO, GF_ERR_FORMAT (a field that is not a
+ * number, a row of another width, no rows, broken gzip), GF_ERR_ARG,
+ * GF_ERR_NOMEM; the outputs are NULL then. */
+gf_status gf_csv_read(const char *path, const gf_csv_options *opt, gf_tensor **features,
+                      gf_tensor **labels, gf_error *err);
+
 #ifdef __cplusplus
 }
 #endif
