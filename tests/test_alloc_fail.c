@@ -522,7 +522,7 @@ static void made_dataset(made *m, gf_dataset *d)
 }
 
 typedef struct data_files {
-    char *dir, *npy, *npy_out, *csv, *csv_gz, *img, *lab;
+    char *dir, *npy, *npy_out, *csv, *csv_gz, *img, *lab, *mnist;
 } data_files;
 
 /* One call of kind k; GF_OK or its error (message in msg); what it made in m. */
@@ -562,6 +562,24 @@ static gf_status data_call(int k, const data_files *f, made *m, char *msg)
         break;
     }
     case 6: st = gf_dataset_load_idx(f->img, f->lab, &(gf_dataset_options){ .seed = 1 }, &d, &err); break;
+    case 7: {
+        gf_mnist *mn = NULL;
+        st = gf_mnist_load(f->mnist, &(gf_mnist_options){ .seed = 2, .validation_size = 2, .classes = -1 }, &mn,
+                           &err);
+        if (st == GF_OK) {
+            gf_dataset *parts[3] = { mn->train, mn->validation, mn->test };
+            for (int i = 0; i < 3 && st == GF_OK; i++) {
+                made_dataset(m, parts[i]);
+                const gf_tensor *bx, *by;
+                if ((st = gf_dataset_next_batch(parts[i], 2, &bx, &by)) != GF_OK)
+                    snprintf(err.message, sizeof err.message, "%s", gf_dataset_error(parts[i]));
+                else
+                    made_add(m, bx);
+            }
+        }
+        gf_mnist_free(mn);
+        break;
+    }
     }
     if (st == GF_OK) {
         made_add(m, x);
@@ -615,10 +633,17 @@ static void data_with_every_allocation_failing(void **state)
     for (int i = 0; i < 30; i++) img[16 + i] = (unsigned char)(i * 9);
     f.img = gf_test_write_file(f.dir, "img-idx3-ubyte", img, sizeof img);
     f.lab = gf_test_write_file(f.dir, "lab-idx1-ubyte", lab, sizeof lab);
+    f.mnist = gf_test_path(f.dir, "mnist");
+    assert_int_equal(mkdir(f.mnist, 0755), 0);
+    free(gf_test_write_file(f.mnist, "train-images-idx3-ubyte", img, sizeof img));
+    free(gf_test_write_file(f.mnist, "train-labels-idx1-ubyte", lab, sizeof lab));
+    free(gf_test_write_file(f.mnist, "t10k-images-idx3-ubyte", img, sizeof img));
+    free(gf_test_write_file(f.mnist, "t10k-labels-idx1-ubyte", lab, sizeof lab));
     static const char *names[] = { "npy read", "npy write", "csv read", "csv read (gzip)",
-                                   "dataset from arrays, split", "dataset borrowed, split", "dataset load_idx" };
+                                   "dataset from arrays, split", "dataset borrowed, split", "dataset load_idx",
+                                   "mnist load, classes counted" };
     gf_set_allocator(&(gf_allocator){ fail_malloc, fail_realloc, plain_free, NULL });
-    for (int k = 0; k < 7; k++) {
+    for (int k = 0; k < 8; k++) {
         made want = { 0 };
         char msg[512];
         if (data_call(k, &f, &want, msg) != GF_OK) fail_msg("%s: %s", names[k], msg);
@@ -653,6 +678,7 @@ static void data_with_every_allocation_failing(void **state)
     }
     gf_set_allocator(NULL);
     assert_false(stray_files(f.dir));
+    free(f.mnist);
     free(f.npy);
     free(f.npy_out);
     free(f.csv);
