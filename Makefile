@@ -96,7 +96,7 @@ FUZZ_RUNS    ?= 40000
 FUZZ_SECONDS ?= 600
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_CC      ?= clang
-FUZZ_TARGETS ?= fuzz_idx fuzz_graph fuzz_checkpoint
+FUZZ_TARGETS ?= fuzz_idx fuzz_graph fuzz_checkpoint fuzz_npy fuzz_csv
 FUZZ_FLAGS   ?= -timeout=30 -rss_limit_mb=2048
 
 .PHONY: fuzz-long
@@ -150,3 +150,4 @@ fuzz-long: fuzz-build
 
 fuzz-seeds: fuzz-build
 	$(FUZZ_BUILD)/fuzz_gen_seeds fuzz/corpus
+	$(FUZZ_BUILD)/fuzz_gen_data_seeds fuzz/corpus

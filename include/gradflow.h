@@ -686,21 +686,80 @@ typedef struct gf_mnist_options {
     uint64_t seed;            /* seeds next_batch shuffling */
     int validation_size;      /* -1: TensorFlow's rule (5000 when train has
                                  60000, else 0); otherwise this many */
+    int classes;              /* 0: 10 (digits); -1: the largest label in
+                                 either labels file + 1 (EMNIST, KMNIST);
+                                 otherwise this many */
 } gf_mnist_options;
 
 /* Reads DIR/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz], checks that
- * images and labels agree in count, labels are below 10 and images 2-D, and
- * builds the three splits. opt may be NULL (seed 0, TensorFlow's split).
- * *out is owned by the caller: free with gf_mnist_free(). A DIR containing
- * a file named SUBSET (written by scripts/get-mnist) sets is_subset. */
+ * images and labels agree in count, labels are below the class count and
+ * images 2-D of one size (any rows x cols), and builds the three splits:
+ * images [n, rows*cols], labels one-hot [n, classes]; shuffle streams 1
+ * (train), 2 (validation) and 3 (test). opt may be NULL (seed 0,
+ * TensorFlow's split, 10 classes). *out is owned by the caller: free with
+ * gf_mnist_free(). A DIR containing a file named SUBSET (written by
+ * scripts/get-mnist) sets is_subset. */
 gf_status gf_mnist_load(const char *dir, const gf_mnist_options *opt,
                         gf_mnist **out, gf_error *err);
 void gf_mnist_free(gf_mnist *m);
 
+/* How a dataset is made from arrays, an IDX pair, or a CSV or .npy file's
+ * tensors. A zeroed struct (or NULL) is seed 0, stream 0, classes counted,
+ * copied. */
+typedef struct gf_dataset_options {
+    uint64_t seed;            /* seeds next_batch shuffling */
+    uint64_t stream;          /* with seed, picks the shuffle sequence: give
+                                 datasets of one seed different streams */
+    int64_t classes;          /* class-index labels: 0 = the largest index + 1,
+                                 else every index must be below it; one-hot
+                                 labels: 0 or their width */
+    int borrow;               /* 0: the arrays are copied. 1: features (and
+                                 one-hot labels) are borrowed: the caller
+                                 keeps them alive and unchanged until the
+                                 dataset and every split of it are freed */
+} gf_dataset_options;
+
+/* A dataset of features [n, ...] (rank 1..4; next_batch gives [batch, ...])
+ * and labels: class indices [n] (float32 or int32 tensors; each must be an
+ * integer in 0..classes-1, the message names the first that is not), made
+ * one-hot [n, classes]; or rows [n, k] taken as they are (one-hot, or any
+ * per-example targets). Same next_batch, head and counts as gf_mnist_load's
+ * splits. *out is owned by the caller: free with gf_dataset_free().
+ * Errors: GF_ERR_ARG (NULLs, a bad class index), GF_ERR_SHAPE (ranks,
+ * counts that differ), GF_ERR_NOMEM. */
+gf_status gf_dataset_from_arrays(const gf_tensor *features, const gf_tensor *labels,
+                                 const gf_dataset_options *opt, gf_dataset **out,
+                                 gf_error *err);
+
+/* Reads an IDX pair: images [n, ...] (ubyte, rank 2..4, any size; made
+ * [n, rows*cols*...] scaled to [0,1]) and labels [n] (ubyte class
+ * indices, one-hot to opt->classes, or to the largest found + 1 when 0).
+ * Gzipped or plain, as gf_idx_read reads them. *out as for
+ * gf_dataset_from_arrays (opt->borrow is ignored). */
+gf_status gf_dataset_load_idx(const char *images_path, const char *labels_path,
+                              const gf_dataset_options *opt, gf_dataset **out,
+                              gf_error *err);
+
+/* Splits d as read_data_sets splits off validation: *first gets examples
+ * 0..k-1 (shuffle stream d's + 1), *rest the others (d's stream). Both
+ * share d's memory (nothing is copied) and are owned by the caller: free
+ * each with gf_dataset_free(), in any order, d too. They start at epoch 0,
+ * unshuffled. GF_ERR_ARG when k is not in 0..count (message on d);
+ * GF_ERR_NOMEM. */
+gf_status gf_dataset_split(gf_dataset *d, int64_t k, gf_dataset **first,
+                           gf_dataset **rest);
+
+/* Frees a dataset made by gf_dataset_from_arrays, gf_dataset_load_idx or
+ * gf_dataset_split (NULL is fine); never one of a gf_mnist's splits. */
+void gf_dataset_free(gf_dataset *d);
+
 /* Number of examples. */
 int64_t gf_dataset_count(const gf_dataset *d);
-/* All images [n,784] and labels [n,10], in file order (next_batch shuffles
- * an index, not these). Owned by the dataset. */
+/* The width of a label row: the number of classes (0 for NULL). */
+int64_t gf_dataset_classes(const gf_dataset *d);
+/* All images [n, ...] ([n, rows*cols] from IDX files) and labels
+ * [n, classes], in file order (next_batch shuffles an index, not these).
+ * Owned by the dataset. */
 const gf_tensor *gf_dataset_images(const gf_dataset *d);
 const gf_tensor *gf_dataset_labels(const gf_dataset *d);
 /* The first n rows of images and labels as tensors that borrow the
@@ -721,6 +780,48 @@ gf_status gf_dataset_next_batch(gf_dataset *d, int64_t n,
 int64_t gf_dataset_epochs(const gf_dataset *d);
 /* The message of the last failed call on d, or "". Owned by d. */
 const char *gf_dataset_error(const gf_dataset *d);
+
+/* NumPy .npy files, format versions 1.0, 2.0 and 3.0: dtypes f4, f8, i1,
+ * i2, i4, i8, u1, u2, u4, u8 and b1, little- or big-endian, C or Fortran
+ * order (converted to C order), rank 0..4. Read into a new float32 tensor
+ * (integers above 2^24 and doubles rounded to the nearest float), owned by
+ * the caller: free with gf_tensor_free(). The header is checked against
+ * the file's size before anything is allocated. Errors: GF_ERR_IO,
+ * GF_ERR_FORMAT (bad magic or header, an unsupported dtype, truncated data,
+ * trailing bytes), GF_ERR_NOMEM; *out is NULL then. */
+gf_status gf_npy_read(const char *path, gf_tensor **out, gf_error *err);
+
+/* Writes t to path as a version 1.0 .npy file ('<f4'; '<i4' for an int32
+ * and '|b1' for a bool tensor), through a temporary file renamed over
+ * path, so that path holds the old file or the new one, never a part. */
+gf_status gf_npy_write(const char *path, const gf_tensor *t, gf_error *err);
+
+/* How gf_csv_read reads a file. A zeroed struct (or NULL): ',' between
+ * fields, a header line detected, the label in the first column. */
+typedef struct gf_csv_options {
+    char delimiter;           /* 0: ',' */
+    int header;               /* 0: detect (a first line with a field that is
+                                 not a number); 1: the first line is a
+                                 header; -1: there is none */
+    int label_column;         /* 0-based; negative counts from the end (-1:
+                                 the last column) */
+    int no_labels;            /* 1: every column is a feature, no labels */
+    float divisor;            /* features are divided by it; 0: not divided
+                                 (255 for pixels: the floats of the IDX
+                                 loader) */
+} gf_csv_options;
+
+/* Reads a CSV file of numbers, plain or gzip-compressed (told apart by
+ * magic), streaming: lines of any length, and no copy of the text is
+ * held. Every row must have the first row's fields; blank lines are
+ * skipped; a field may be quoted ("..."). *features gets [rows, fields-1]
+ * (fields without labels), *labels the label column [rows] (NULL with
+ * no_labels), both new tensors owned by the caller. Errors name the file,
+ * the line and the column: GF_ERR_IO, GF_ERR_FORMAT (a field that is not a
+ * number, a row of another width, no rows, broken gzip), GF_ERR_ARG,
+ * GF_ERR_NOMEM; the outputs are NULL then. */
+gf_status gf_csv_read(const char *path, const gf_csv_options *opt, gf_tensor **features,
+                      gf_tensor **labels, gf_error *err);
 
 #ifdef __cplusplus
 }

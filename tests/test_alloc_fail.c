@@ -1,8 +1,9 @@
 /*
  * test_alloc_fail.c — fails the N-th allocation, for every N, while building
  * the article's graphs, planning, running steps and evaluating, and while
- * saving and restoring checkpoints: every path must report an error or
- * finish correctly, and free what it took (LSan).
+ * saving and restoring checkpoints, and while reading .npy, CSV and IDX
+ * files into datasets: every path must report an error or finish
+ * correctly, and free what it took (LSan).
  */
 #include "testutil.h"
 
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "article.h"
 
@@ -494,11 +496,204 @@ static void checkpoints_with_every_allocation_failing(void **state)
     gf_set_allocator(NULL);
 }
 
+/* ---- the data readers and datasets ---- */
+
+/* What one data call made, flattened for comparison: the floats of its
+ * tensors, or of a dataset's arrays and a first batch. */
+typedef struct made {
+    float *v;
+    size_t n;
+} made;
+
+static void made_add(made *m, const gf_tensor *t)
+{
+    if (!t) return;
+    size_t k = (size_t)gf_tensor_count(t);
+    m->v = realloc(m->v, (m->n + k + 1) * sizeof(float));
+    assert_non_null(m->v);
+    if (k) memcpy(m->v + m->n, gf_tensor_data(t), k * sizeof(float));
+    m->n += k;
+}
+
+static void made_dataset(made *m, gf_dataset *d)
+{
+    made_add(m, gf_dataset_images(d));
+    made_add(m, gf_dataset_labels(d));
+}
+
+typedef struct data_files {
+    char *dir, *npy, *npy_out, *csv, *csv_gz, *img, *lab, *mnist;
+} data_files;
+
+/* One call of kind k; GF_OK or its error (message in msg); what it made in m. */
+static gf_status data_call(int k, const data_files *f, made *m, char *msg)
+{
+    gf_error err = { 0 };
+    gf_status st = GF_OK;
+    gf_tensor *x = NULL, *y = NULL;
+    gf_dataset *d = NULL, *a = NULL, *b = NULL;
+    float xs[12], ys[4] = { 2, 0, 1, 2 };
+    for (int i = 0; i < 12; i++) xs[i] = (float)i;
+    switch (k) {
+    case 0: st = gf_npy_read(f->npy, &x, &err); break;
+    case 1: {
+        gf_tensor *t = gf_tensor_wrap(GF_F32, gf_dims(2, 3, 4), xs, NULL); /* allocates: part of the sweep */
+        st = t ? gf_npy_write(f->npy_out, t, &err) : GF_ERR_NOMEM;
+        if (!t) snprintf(err.message, sizeof err.message, "tensor: out of memory");
+        gf_tensor_free(t);
+        if (st == GF_OK) st = gf_npy_read(f->npy_out, &x, &err);
+        break;
+    }
+    case 2: st = gf_csv_read(f->csv, NULL, &x, &y, &err); break;
+    case 3: st = gf_csv_read(f->csv_gz, NULL, &x, &y, &err); break;
+    case 4: case 5: {
+        gf_tensor *tx = gf_tensor_wrap(GF_F32, gf_dims(2, 4, 3), xs, NULL);
+        gf_tensor *ty = gf_tensor_wrap(GF_F32, gf_dims(1, 4), ys, NULL);
+        if (!tx || !ty) {
+            st = GF_ERR_NOMEM;
+            snprintf(err.message, sizeof err.message, "tensor: out of memory");
+        } else {
+            st = gf_dataset_from_arrays(tx, ty, &(gf_dataset_options){ .seed = 3, .borrow = k == 5 }, &d, &err);
+        }
+        if (st == GF_OK && (st = gf_dataset_split(d, 1, &a, &b)) != GF_OK)
+            snprintf(err.message, sizeof err.message, "%s", gf_dataset_error(d));
+        gf_tensor_free(tx);
+        gf_tensor_free(ty);
+        break;
+    }
+    case 6: st = gf_dataset_load_idx(f->img, f->lab, &(gf_dataset_options){ .seed = 1 }, &d, &err); break;
+    case 7: {
+        gf_mnist *mn = NULL;
+        st = gf_mnist_load(f->mnist, &(gf_mnist_options){ .seed = 2, .validation_size = 2, .classes = -1 }, &mn,
+                           &err);
+        if (st == GF_OK) {
+            gf_dataset *parts[3] = { mn->train, mn->validation, mn->test };
+            for (int i = 0; i < 3 && st == GF_OK; i++) {
+                made_dataset(m, parts[i]);
+                const gf_tensor *bx, *by;
+                if ((st = gf_dataset_next_batch(parts[i], 2, &bx, &by)) != GF_OK)
+                    snprintf(err.message, sizeof err.message, "%s", gf_dataset_error(parts[i]));
+                else
+                    made_add(m, bx);
+            }
+        }
+        gf_mnist_free(mn);
+        break;
+    }
+    }
+    if (st == GF_OK) {
+        made_add(m, x);
+        made_add(m, y);
+        gf_dataset *all[3] = { d, a, b };
+        for (int i = 0; i < 3; i++) {
+            if (!all[i]) continue;
+            made_dataset(m, all[i]);
+            const gf_tensor *bx, *by;
+            gf_status bs = gf_dataset_next_batch(all[i], 1, &bx, &by);
+            if (bs != GF_OK) {
+                st = bs;
+                snprintf(err.message, sizeof err.message, "%s", gf_dataset_error(all[i]));
+                break;
+            }
+            made_add(m, bx);
+            made_add(m, by);
+        }
+    }
+    snprintf(msg, 512, "%s", err.message);
+    gf_tensor_free(x);
+    gf_tensor_free(y);
+    gf_dataset_free(b);
+    gf_dataset_free(d); /* before a: the parts share its memory, any order */
+    gf_dataset_free(a);
+    return st;
+}
+
+static void data_with_every_allocation_failing(void **state)
+{
+    (void)state;
+    data_files f;
+    f.dir = gf_test_tmpdir();
+    /* a .npy of [2,3] big-endian f8, Fortran order */
+    unsigned char npy[128 + 48] = "\x93NUMPY\x01\x00\x76\x00{'descr': '>f8', 'fortran_order': True, 'shape': (2, 3), }";
+    size_t dl = 10 + strlen((const char *)npy + 10);
+    memset(npy + dl, ' ', 127 - dl);
+    npy[127] = '\n';
+    for (int i = 0; i < 48; i++) npy[128 + i] = (unsigned char)(i % 8 == 0 ? 0x40 : i % 8 == 1 ? i : 0);
+    f.npy = gf_test_write_file(f.dir, "a.npy", npy, sizeof npy);
+    f.npy_out = gf_test_path(f.dir, "out.npy");
+    const char csv[] = "label,a,b,c\n1,0,128,255\n0,1.5,-2,3e2\n2,\"4\",5,6\n";
+    f.csv = gf_test_write_file(f.dir, "a.csv", csv, sizeof csv - 1);
+    f.csv_gz = gf_test_path(f.dir, "a.csv.gz");
+    gzFile gz = gzopen(f.csv_gz, "wb");
+    assert_non_null(gz);
+    gzwrite(gz, csv, sizeof csv - 1);
+    gzclose(gz);
+    unsigned char img[4 + 12 + 5 * 6] = { 0, 0, 8, 3, 0, 0, 0, 5, 0, 0, 0, 2, 0, 0, 0, 3 };
+    unsigned char lab[8 + 5] = { 0, 0, 8, 1, 0, 0, 0, 5, 4, 0, 2, 4, 1 };
+    for (int i = 0; i < 30; i++) img[16 + i] = (unsigned char)(i * 9);
+    f.img = gf_test_write_file(f.dir, "img-idx3-ubyte", img, sizeof img);
+    f.lab = gf_test_write_file(f.dir, "lab-idx1-ubyte", lab, sizeof lab);
+    f.mnist = gf_test_path(f.dir, "mnist");
+    assert_int_equal(mkdir(f.mnist, 0755), 0);
+    free(gf_test_write_file(f.mnist, "train-images-idx3-ubyte", img, sizeof img));
+    free(gf_test_write_file(f.mnist, "train-labels-idx1-ubyte", lab, sizeof lab));
+    free(gf_test_write_file(f.mnist, "t10k-images-idx3-ubyte", img, sizeof img));
+    free(gf_test_write_file(f.mnist, "t10k-labels-idx1-ubyte", lab, sizeof lab));
+    static const char *names[] = { "npy read", "npy write", "csv read", "csv read (gzip)",
+                                   "dataset from arrays, split", "dataset borrowed, split", "dataset load_idx",
+                                   "mnist load, classes counted" };
+    gf_set_allocator(&(gf_allocator){ fail_malloc, fail_realloc, plain_free, NULL });
+    for (int k = 0; k < 8; k++) {
+        made want = { 0 };
+        char msg[512];
+        if (data_call(k, &f, &want, msg) != GF_OK) fail_msg("%s: %s", names[k], msg);
+        long points = 0, errors = 0;
+        for (fail_at = 1;; fail_at++) {
+            made got = { 0 };
+            n_calls = 0;
+            failed_once = false;
+            armed = true;
+            gf_status st = data_call(k, &f, &got, msg);
+            armed = false;
+            if (!failed_once) {
+                assert_int_equal(st, GF_OK);
+                free(got.v);
+                break;
+            }
+            points++;
+            if (st == GF_OK) {
+                if (got.n != want.n || memcmp(got.v, want.v, want.n * sizeof(float)))
+                    fail_msg("%s: allocation %ld failed silently and changed the result", names[k], fail_at);
+            } else {
+                errors++;
+                if (st != GF_ERR_NOMEM || !strstr(msg, "out of memory"))
+                    fail_msg("%s: allocation %ld failed: %s \"%s\", expected out of memory", names[k], fail_at,
+                             gf_status_string(st), msg);
+            }
+            free(got.v);
+        }
+        print_message("%s: %ld allocation points, %ld reported an error\n", names[k], points, errors);
+        assert_true(points >= 2 && errors >= 2);
+        free(want.v);
+    }
+    gf_set_allocator(NULL);
+    assert_false(stray_files(f.dir));
+    free(f.mnist);
+    free(f.npy);
+    free(f.npy_out);
+    free(f.csv);
+    free(f.csv_gz);
+    free(f.img);
+    free(f.lab);
+    gf_test_rmdir(f.dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_allocation_can_fail),
         cmocka_unit_test(checkpoints_with_every_allocation_failing),
+        cmocka_unit_test(data_with_every_allocation_failing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -493,6 +493,66 @@ static void c_dataset_next_batch(void)
 }
 static void c_dataset_epochs(void) { assert_int_equal(gf_dataset_epochs(NULL), 0); }
 static void c_dataset_error(void) { assert_non_null(gf_dataset_error(NULL)); }
+static void c_dataset_from_arrays(void)
+{
+    gf_dataset *d = (gf_dataset *)1;
+    gf_error err = { 0 };
+    assert_int_equal(gf_dataset_from_arrays(NULL, NULL, NULL, &d, &err), GF_ERR_ARG);
+    assert_null(d);
+    assert_non_null(strstr(err.message, "features is NULL"));
+    assert_int_equal(gf_dataset_from_arrays(NULL, NULL, NULL, NULL, NULL), GF_ERR_ARG);
+    gf_tensor *x = gf_tensor_new(GF_F32, gf_dims(2, 3, 2), NULL);
+    assert_int_equal(gf_dataset_from_arrays(x, NULL, NULL, &d, &err), GF_ERR_ARG);
+    assert_non_null(strstr(err.message, "labels is NULL"));
+    gf_tensor_free(x);
+}
+static void c_dataset_load_idx(void)
+{
+    gf_dataset *d = (gf_dataset *)1;
+    gf_error err = { 0 };
+    assert_int_equal(gf_dataset_load_idx(NULL, "x", NULL, &d, &err), GF_ERR_ARG);
+    assert_null(d);
+    assert_int_equal(gf_dataset_load_idx("x", NULL, NULL, &d, &err), GF_ERR_ARG);
+    assert_int_equal(gf_dataset_load_idx("x", "y", NULL, NULL, NULL), GF_ERR_ARG);
+}
+static void c_dataset_split(void)
+{
+    gf_dataset *a = (gf_dataset *)1, *b = (gf_dataset *)1;
+    assert_int_equal(gf_dataset_split(NULL, 0, &a, &b), GF_ERR_ARG);
+    assert_null(a);
+    assert_null(b);
+    assert_int_equal(gf_dataset_split(NULL, 0, NULL, NULL), GF_ERR_ARG);
+}
+static void c_dataset_free(void) { gf_dataset_free(NULL); }
+static void c_dataset_classes(void) { assert_int_equal(gf_dataset_classes(NULL), 0); }
+static void c_npy_read(void)
+{
+    gf_tensor *t = (gf_tensor *)1;
+    gf_error err = { 0 };
+    assert_int_equal(gf_npy_read(NULL, &t, &err), GF_ERR_ARG);
+    assert_null(t);
+    assert_int_equal(gf_npy_read("/nonexistent", NULL, NULL), GF_ERR_ARG);
+}
+static void c_npy_write(void)
+{
+    gf_error err = { 0 };
+    assert_int_equal(gf_npy_write(NULL, NULL, &err), GF_ERR_ARG);
+    assert_int_equal(gf_npy_write("/nonexistent/x.npy", NULL, &err), GF_ERR_ARG);
+    assert_non_null(strstr(err.message, "NULL"));
+}
+static void c_csv_read(void)
+{
+    gf_tensor *x = (gf_tensor *)1, *y = (gf_tensor *)1;
+    gf_error err = { 0 };
+    assert_int_equal(gf_csv_read(NULL, NULL, &x, &y, &err), GF_ERR_ARG);
+    assert_null(x);
+    assert_null(y);
+    assert_int_equal(gf_csv_read("/nonexistent", NULL, NULL, NULL, NULL), GF_ERR_ARG);
+    assert_int_equal(gf_csv_read("/nonexistent", NULL, &x, NULL, &err), GF_ERR_ARG);
+    assert_non_null(strstr(err.message, "no_labels"));
+    assert_int_equal(gf_csv_read("/nonexistent", &(gf_csv_options){ .delimiter = '"' }, &x, &y, &err),
+                     GF_ERR_ARG);
+}
 
 static const struct { const char *fn; void (*run)(void); } cases[] = {
 #define C(name, f) { #name, f }
@@ -529,6 +589,10 @@ static const struct { const char *fn; void (*run)(void); } cases[] = {
     C(gf_dataset_labels, c_dataset_labels), C(gf_dataset_head, c_dataset_head),
     C(gf_dataset_next_batch, c_dataset_next_batch), C(gf_dataset_epochs, c_dataset_epochs),
     C(gf_dataset_error, c_dataset_error),
+    C(gf_dataset_from_arrays, c_dataset_from_arrays), C(gf_dataset_load_idx, c_dataset_load_idx),
+    C(gf_dataset_split, c_dataset_split), C(gf_dataset_free, c_dataset_free),
+    C(gf_dataset_classes, c_dataset_classes), C(gf_npy_read, c_npy_read), C(gf_npy_write, c_npy_write),
+    C(gf_csv_read, c_csv_read),
 #undef C
 };
 #define N_CASES ((int)(sizeof cases / sizeof cases[0]))

@@ -3,11 +3,13 @@
  * them: train/validation/test splits, one-hot labels, and next_batch.
  */
 /* Semantics kept (docs/article.md): images are float32 byte/255 flattened to
- * rows*cols; labels one-hot [n,10]; the first 5000 training images are the
- * validation set when the files hold 60000; next_batch is TF 1.x's later
- * DataSet.next_batch with shuffle=True. Shuffles are Fisher–Yates driven by
- * gf_rng, one stream per split, so a seed gives the same batches anywhere. */
-#include "internal.h"
+ * rows*cols; labels one-hot [n,10] (or another class count); the first 5000
+ * training images are the validation set when the files hold 60000. The
+ * splits are datasets of dataset.c (one next_batch for every dataset): the
+ * training file becomes one dataset, split into validation and train with
+ * gf_dataset_split, so nothing is copied twice. Shuffle streams: train 1,
+ * validation 2, test 3. gf_dataset_load_idx reads one IDX pair the same way. */
+#include "data/data.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -22,70 +24,57 @@
 /* Streams of gf_rng, one per split, so that each split shuffles on its own. */
 enum { STREAM_TRAIN = 1, STREAM_VALIDATION = 2, STREAM_TEST = 3 };
 
-struct gf_dataset {
-    int64_t n, dim;                      /* examples; floats per image */
-    gf_tensor images, labels;            /* [n,dim], [n,10]; data owned */
-    gf_tensor head_images, head_labels;  /* borrow images/labels' memory */
-    gf_tensor batch_images, batch_labels;/* owned; regrown only when n grows */
-    int64_t *perm;                       /* current epoch's order */
-    int64_t index_in_epoch, epochs;
-    gf_rng rng;
-    char error[256];
-};
+/* How labels above the class count are reported. */
+typedef enum { LABELS_DIGITS, LABELS_CLASSES } label_rule;
 
-static void dataset_free(gf_dataset *d)
+/* The largest label of an IDX labels file. */
+static int max_label(const gf_idx *labels)
 {
-    if (!d) return;
-    gf__tensor_release(&d->images);
-    gf__tensor_release(&d->labels);
-    gf__tensor_release(&d->batch_images);
-    gf__tensor_release(&d->batch_labels);
-    gf__free(d->perm);
-    gf__free(d);
+    int top = 0;
+    for (int64_t i = 0; i < labels->count; i++)
+        if (labels->data[i] > top) top = labels->data[i];
+    return top;
 }
 
-static gf_shape shape2(int64_t a, int64_t b)
+/* Checks labels against classes; lp names the file. */
+static gf_status check_labels(const gf_idx *labels, int64_t classes, label_rule rule,
+                              const char *lp, gf_error *err)
 {
-    int64_t dims[2] = { a, b };
-    return gf_shape_from(2, dims);
-}
-
-/* A split of n examples taken from rows [first, first+n) of the IDX data. */
-static gf_dataset *dataset_new(const gf_idx *images, const gf_idx *labels, int64_t first,
-                               int64_t n, uint64_t seed, uint64_t stream)
-{
-    gf_dataset *d = gf__calloc(1, sizeof *d);
-    if (!d) return NULL;
-    int64_t dim = images->dim[1] * images->dim[2];
-    d->n = n;
-    d->dim = dim;
-    d->images.dtype = d->labels.dtype = GF_F32;
-    d->images.shape = shape2(n, dim);
-    d->labels.shape = shape2(n, MNIST_CLASSES);
-    gf_rng_seed(&d->rng, seed, stream);
-    if (n == 0) return d;
-    d->images.data = gf__malloc((size_t)(n * dim) * sizeof(float));
-    d->labels.data = gf__calloc((size_t)(n * MNIST_CLASSES), sizeof(float));
-    d->perm = gf__malloc((size_t)n * sizeof *d->perm);
-    if (!d->images.data || !d->labels.data || !d->perm) {
-        gf__free(d->images.data);
-        gf__free(d->labels.data);
-        gf__free(d->perm);
-        gf__free(d);
-        return NULL;
+    for (int64_t i = 0; i < labels->count; i++) {
+        if (labels->data[i] < classes) continue;
+        if (rule == LABELS_DIGITS)
+            return gf__error_set(err, GF_ERR_FORMAT,
+                                 "%s: label %d at index %lld is not a digit 0..9 (for more "
+                                 "classes, set gf_mnist_options.classes)", lp, labels->data[i],
+                                 (long long)i);
+        return gf__error_set(err, GF_ERR_FORMAT,
+                             "%s: label %d at index %lld is not below the %lld classes", lp,
+                             labels->data[i], (long long)i, (long long)classes);
     }
-    d->images.capacity = n * dim;
-    d->labels.capacity = n * MNIST_CLASSES;
+    return GF_OK;
+}
 
+/* A dataset of an IDX pair: images [n, ...] as floats byte/255 [n, rest]
+ * and labels one-hot [n, classes] (labels checked already). */
+static gf_status idx_dataset(const gf_idx *images, const gf_idx *labels, int64_t classes,
+                             uint64_t seed, uint64_t stream, const char *ip, gf_dataset **out,
+                             gf_error *err)
+{
+    int64_t n = images->dim[0], dim = images->count / n;
+    float *x = gf__malloc((size_t)(n * dim) * sizeof(float));
+    float *y = gf__calloc((size_t)(n * classes), sizeof(float));
+    if (!x || !y) {
+        gf__free(x);
+        gf__free(y);
+        return gf__error_set(err, GF_ERR_NOMEM, "%s: out of memory for %lld examples", ip,
+                             (long long)n);
+    }
     float scale[256];
     for (int b = 0; b < 256; b++) scale[b] = (float)b / 255.0f;
-    const uint8_t *src = images->data + first * dim;
-    for (int64_t i = 0; i < n * dim; i++) d->images.data[i] = scale[src[i]];
-    for (int64_t i = 0; i < n; i++) {
-        d->labels.data[i * MNIST_CLASSES + labels->data[first + i]] = 1.0f;
-        d->perm[i] = i;
-    }
-    return d;
+    for (int64_t i = 0; i < n * dim; i++) x[i] = scale[images->data[i]];
+    for (int64_t i = 0; i < n; i++) y[i * classes + labels->data[i]] = 1.0f;
+    int64_t dims[2] = { n, dim };
+    return gf__dataset_adopt(x, gf_shape_from(2, dims), y, classes, seed, stream, out, err);
 }
 
 /* Resolves DIR/NAME.gz, else DIR/NAME, into a malloc'ed path; NULL with err
@@ -110,7 +99,7 @@ static char *find_file(const char *dir, const char *name, gf_error *err)
 
 /* Reads one images/labels pair and checks them against each other. */
 static gf_status read_pair(const char *dir, const char *img_name, const char *lab_name,
-                           gf_idx *images, gf_idx *labels, gf_error *err)
+                           int64_t classes, gf_idx *images, gf_idx *labels, gf_error *err)
 {
     char *ip = NULL, *lp = NULL;
     gf_status rc = GF_OK;
@@ -141,14 +130,10 @@ static gf_status read_pair(const char *dir, const char *img_name, const char *la
                            (long long)images->dim[0], lp, (long long)labels->dim[0]);
         goto done;
     }
-    for (int64_t i = 0; i < labels->count; i++) {
-        if (labels->data[i] >= MNIST_CLASSES) {
-            rc = gf__error_set(err, GF_ERR_FORMAT,
-                               "%s: label %d at index %lld is not a digit 0..9", lp,
-                               labels->data[i], (long long)i);
-            goto done;
-        }
-    }
+    /* classes -1: counted from the labels later, when both files are read */
+    if (classes > 0)
+        rc = check_labels(labels, classes, classes == MNIST_CLASSES ? LABELS_DIGITS : LABELS_CLASSES,
+                          lp, err);
 done:
     if (rc != GF_OK) {
         gf_idx_free(images);
@@ -167,6 +152,11 @@ gf_status gf_mnist_load(const char *dir, const gf_mnist_options *opt, gf_mnist *
     if (!dir) return gf__error_set(err, GF_ERR_ARG, "gf_mnist_load: dir is NULL");
     uint64_t seed = opt ? opt->seed : 0;
     int validation_size = opt ? opt->validation_size : -1;
+    int64_t classes = opt && opt->classes ? opt->classes : MNIST_CLASSES;
+    if (classes < -1)
+        return gf__error_set(err, GF_ERR_ARG,
+                             "mnist: classes %lld out of range: 0 (10 digits), -1 (the labels "
+                             "found) or a count", (long long)classes);
 
     struct stat st;
     if (stat(dir, &st) != 0)
@@ -176,11 +166,12 @@ gf_status gf_mnist_load(const char *dir, const gf_mnist_options *opt, gf_mnist *
 
     gf_idx tr_img = { 0 }, tr_lab = { 0 }, te_img = { 0 }, te_lab = { 0 };
     gf_mnist *m = NULL;
-    gf_status rc = read_pair(dir, "train-images-idx3-ubyte", "train-labels-idx1-ubyte", &tr_img,
-                             &tr_lab, err);
+    gf_dataset *all = NULL;
+    gf_status rc = read_pair(dir, "train-images-idx3-ubyte", "train-labels-idx1-ubyte", classes,
+                             &tr_img, &tr_lab, err);
     if (rc != GF_OK) goto done;
-    rc = read_pair(dir, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", &te_img, &te_lab,
-                   err);
+    rc = read_pair(dir, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", classes, &te_img,
+                   &te_lab, err);
     if (rc != GF_OK) goto done;
     if (te_img.dim[1] != tr_img.dim[1] || te_img.dim[2] != tr_img.dim[2]) {
         rc = gf__error_set(err, GF_ERR_FORMAT,
@@ -188,6 +179,10 @@ gf_status gf_mnist_load(const char *dir, const gf_mnist_options *opt, gf_mnist *
                            (long long)te_img.dim[1], (long long)te_img.dim[2],
                            (long long)tr_img.dim[1], (long long)tr_img.dim[2]);
         goto done;
+    }
+    if (classes == -1) {
+        int a = max_label(&tr_lab), b = max_label(&te_lab);
+        classes = (a > b ? a : b) + 1;
     }
 
     int64_t n_train = tr_img.dim[0];
@@ -206,13 +201,16 @@ gf_status gf_mnist_load(const char *dir, const gf_mnist_options *opt, gf_mnist *
         rc = gf__error_set(err, GF_ERR_NOMEM, "mnist: out of memory");
         goto done;
     }
-    m->validation = dataset_new(&tr_img, &tr_lab, 0, n_val, seed, STREAM_VALIDATION);
-    m->train = dataset_new(&tr_img, &tr_lab, n_val, n_train - n_val, seed, STREAM_TRAIN);
-    m->test = dataset_new(&te_img, &te_lab, 0, te_img.dim[0], seed, STREAM_TEST);
-    if (!m->validation || !m->train || !m->test) {
+    /* The training file is one dataset, split: validation then train. */
+    rc = idx_dataset(&tr_img, &tr_lab, classes, seed, STREAM_TRAIN, dir, &all, err);
+    gf_idx_free(&tr_img);
+    if (rc != GF_OK) goto done;
+    if (gf_dataset_split(all, n_val, &m->validation, &m->train) != GF_OK) {
         rc = gf__error_set(err, GF_ERR_NOMEM, "mnist: out of memory for the datasets of %s", dir);
         goto done;
     }
+    rc = idx_dataset(&te_img, &te_lab, classes, seed, STREAM_TEST, dir, &m->test, err);
+    if (rc != GF_OK) goto done;
 
     size_t len = strlen(dir) + sizeof "/SUBSET";
     char *marker = gf__malloc(len);
@@ -225,6 +223,7 @@ gf_status gf_mnist_load(const char *dir, const gf_mnist_options *opt, gf_mnist *
     gf__free(marker);
 
 done:
+    gf_dataset_free(all);
     gf_idx_free(&tr_img);
     gf_idx_free(&tr_lab);
     gf_idx_free(&te_img);
@@ -240,100 +239,51 @@ done:
 void gf_mnist_free(gf_mnist *m)
 {
     if (!m) return;
-    dataset_free(m->train);
-    dataset_free(m->validation);
-    dataset_free(m->test);
+    gf_dataset_free(m->train);
+    gf_dataset_free(m->validation);
+    gf_dataset_free(m->test);
     gf__free(m);
 }
 
-int64_t gf_dataset_count(const gf_dataset *d) { return d ? d->n : 0; }
-
-const gf_tensor *gf_dataset_images(const gf_dataset *d) { return d ? &d->images : NULL; }
-
-const gf_tensor *gf_dataset_labels(const gf_dataset *d) { return d ? &d->labels : NULL; }
-
-int64_t gf_dataset_epochs(const gf_dataset *d) { return d ? d->epochs : 0; }
-
-const char *gf_dataset_error(const gf_dataset *d) { return d ? d->error : ""; }
-
-gf_status gf_dataset_head(gf_dataset *d, int64_t n, const gf_tensor **images,
-                          const gf_tensor **labels)
+gf_status gf_dataset_load_idx(const char *images_path, const char *labels_path,
+                              const gf_dataset_options *opt, gf_dataset **out, gf_error *err)
 {
-    if (images) *images = NULL;
-    if (labels) *labels = NULL;
-    if (!d) return GF_ERR_ARG;
-    d->error[0] = '\0';
-    if (d->n == 0) return GF_OK;
-    if (n < 1) n = 1;
-    if (n > d->n) n = d->n;
-    d->head_images = (gf_tensor){ .dtype = GF_F32, .shape = shape2(n, d->dim),
-                                  .data = d->images.data };
-    d->head_labels = (gf_tensor){ .dtype = GF_F32, .shape = shape2(n, MNIST_CLASSES),
-                                  .data = d->labels.data };
-    if (images) *images = &d->head_images;
-    if (labels) *labels = &d->head_labels;
-    return GF_OK;
-}
-
-static void shuffle(gf_dataset *d)
-{
-    for (int64_t i = d->n - 1; i > 0; i--) {
-        int64_t j = (int64_t)gf_rng_below(&d->rng, (uint32_t)(i + 1));
-        int64_t t = d->perm[i];
-        d->perm[i] = d->perm[j];
-        d->perm[j] = t;
+    if (!out) return gf__error_set(err, GF_ERR_ARG, "gf_dataset_load_idx: out is NULL");
+    *out = NULL;
+    if (!images_path || !labels_path)
+        return gf__error_set(err, GF_ERR_ARG, "gf_dataset_load_idx: %s is NULL",
+                             images_path ? "labels_path" : "images_path");
+    gf_dataset_options o = opt ? *opt : (gf_dataset_options){ 0 };
+    if (o.classes < 0 || o.classes > 256)
+        return gf__error_set(err, GF_ERR_ARG,
+                             "gf_dataset_load_idx: classes %lld out of range: 0 (counted) or "
+                             "1..256 (labels are bytes)", (long long)o.classes);
+    gf_idx img = { 0 }, lab = { 0 };
+    gf_status rc = gf_idx_read(images_path, 0, &img, err);
+    if (rc == GF_OK) rc = gf_idx_read(labels_path, 0, &lab, err);
+    if (rc != GF_OK) goto done;
+    if (img.rank < 2) {
+        rc = gf__error_set(err, GF_ERR_FORMAT,
+                           "%s: images must be rank 2..4 [count, ...], file has rank %d",
+                           images_path, img.rank);
+        goto done;
     }
-}
-
-/* Copies the examples perm[from..from+count) to batch rows at..at+count. */
-static void gather(gf_dataset *d, int64_t from, int64_t count, int64_t at)
-{
-    for (int64_t k = 0; k < count; k++) {
-        int64_t src = d->perm[from + k];
-        memcpy(d->batch_images.data + (at + k) * d->dim, d->images.data + src * d->dim,
-               (size_t)d->dim * sizeof(float));
-        memcpy(d->batch_labels.data + (at + k) * MNIST_CLASSES,
-               d->labels.data + src * MNIST_CLASSES, MNIST_CLASSES * sizeof(float));
+    if (lab.rank != 1) {
+        rc = gf__error_set(err, GF_ERR_FORMAT, "%s: labels must be rank 1 [count], file has rank %d",
+                           labels_path, lab.rank);
+        goto done;
     }
-}
-
-gf_status gf_dataset_next_batch(gf_dataset *d, int64_t n, const gf_tensor **images,
-                                const gf_tensor **labels)
-{
-    if (images) *images = NULL;
-    if (labels) *labels = NULL;
-    if (!d) return GF_ERR_ARG;
-    d->error[0] = '\0';
-    if (n < 1 || n > d->n) {
-        snprintf(d->error, sizeof d->error,
-                 "next_batch: batch size %lld out of range: the dataset has %lld examples, "
-                 "so 1..%lld", (long long)n, (long long)d->n, (long long)d->n);
-        return GF_ERR_ARG;
+    if (img.dim[0] != lab.dim[0]) {
+        rc = gf__error_set(err, GF_ERR_FORMAT, "%s holds %lld images but %s holds %lld labels",
+                           images_path, (long long)img.dim[0], labels_path,
+                           (long long)lab.dim[0]);
+        goto done;
     }
-    /* Same size as last time: no allocation (reshape regrows only when n
-     * exceeds the capacity already held). */
-    if (gf__tensor_reshape(&d->batch_images, GF_F32, shape2(n, d->dim)) != GF_OK ||
-        gf__tensor_reshape(&d->batch_labels, GF_F32, shape2(n, MNIST_CLASSES)) != GF_OK) {
-        snprintf(d->error, sizeof d->error, "next_batch: out of memory for a batch of %lld",
-                 (long long)n);
-        return GF_ERR_NOMEM;
-    }
-
-    /* TensorFlow 1.x DataSet.next_batch(n, shuffle=True), step for step. */
-    int64_t start = d->index_in_epoch;
-    if (d->epochs == 0 && start == 0) shuffle(d);
-    if (start + n > d->n) {
-        d->epochs++;
-        int64_t rest = d->n - start;       /* the rest of the finished epoch */
-        gather(d, start, rest, 0);
-        shuffle(d);
-        d->index_in_epoch = n - rest;      /* then the new epoch's start */
-        gather(d, 0, n - rest, rest);
-    } else {
-        gather(d, start, n, 0);
-        d->index_in_epoch += n;
-    }
-    if (images) *images = &d->batch_images;
-    if (labels) *labels = &d->batch_labels;
-    return GF_OK;
+    int64_t classes = o.classes ? o.classes : max_label(&lab) + 1;
+    if ((rc = check_labels(&lab, classes, LABELS_CLASSES, labels_path, err)) != GF_OK) goto done;
+    rc = idx_dataset(&img, &lab, classes, o.seed, o.stream, images_path, out, err);
+done:
+    gf_idx_free(&img);
+    gf_idx_free(&lab);
+    return rc;
 }

@@ -1,0 +1,51 @@
+/*
+ * data.h — shared inside src/data/: datasets made from arrays the library
+ * owns (dataset.c), and the byte source of the CSV reader (source.c: a
+ * plain file or a gzip stream, told apart by magic). Not installed.
+ */
+#ifndef GF_DATA_H
+#define GF_DATA_H
+
+#include "internal.h"
+
+#include <stdio.h>
+#include <zlib.h>
+
+/* A dataset over x (features, shape xshape = [n, ...]) and y (labels
+ * [n, ldim]), both owned by gf__malloc and taken over by the dataset
+ * whatever the outcome (freed on failure; NULL is fine when n or the row
+ * size is 0). *out is NULL on failure: GF_ERR_NOMEM, message in err. */
+gf_status gf__dataset_adopt(float *x, gf_shape xshape, float *y, int64_t ldim, uint64_t seed,
+                            uint64_t stream, gf_dataset **out, gf_error *err);
+
+/* What gf_dataset_from_arrays checks of class-index labels: every value of
+ * v (n of them) integral and in 0..classes-1; with classes 0, finds it
+ * (the largest + 1) into *found. what names them in messages. */
+gf_status gf__check_class_indices(const float *v, int64_t n, int64_t classes, int64_t *found,
+                                  const char *what, gf_error *err);
+
+/* ---- a byte source: a plain file or gzip members (source.c) ---- */
+
+#define GF_SRC_CHUNK 65536
+
+typedef struct gf__src {
+    const char *path;
+    gf_error *err;
+    FILE *f;
+    int64_t file_size;
+    gf_status st;     /* the code of the error reported */
+    int gz;           /* the file starts with gzip's magic */
+    int zinit, zend;  /* inflateInit2 done; the last member ended at the file's end */
+    z_stream zs;
+    unsigned char *in; /* GF_SRC_CHUNK bytes of compressed input */
+} gf__src;
+
+/* Opens path (a regular, non-empty file; what names it in messages:
+ * "CSV file"). GF_OK, or an error in err with nothing left to close. */
+gf_status gf__src_open(gf__src *s, const char *path, const char *what, gf_error *err);
+/* Reads up to n bytes; the count, short only at the end of the data, or -1
+ * with err filled (a broken or cut-off gzip stream is an error). */
+int64_t gf__src_read(gf__src *s, void *buf, int64_t n);
+void gf__src_close(gf__src *s);
+
+#endif /* GF_DATA_H */

@@ -1,0 +1,367 @@
+/*
+ * dataset.c — gf_dataset: examples held as two arrays (features [n, ...],
+ * labels [n, width]), next_batch with TensorFlow 1.x's epoch semantics, and
+ * the constructors every loader goes through (gf_mnist_load, the IDX, CSV
+ * and NumPy paths, and the caller's own arrays).
+ */
+/* A dataset's arrays live in a store shared, by reference count, with the
+ * datasets split from it: gf_dataset_split copies nothing, and each part
+ * can be freed in any order. A borrowed store points at the caller's
+ * memory and frees none of it. next_batch is TF 1.x's later
+ * DataSet.next_batch with shuffle=True: Fisher–Yates over an index, driven
+ * by gf_rng (seed, stream), so a seed gives the same batches anywhere. */
+#include "data/data.h"
+
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct ds_store {
+    atomic_long refs;
+    float *x, *y; /* owned (gf__free), or NULL where borrowed */
+} ds_store;
+
+struct gf_dataset {
+    int64_t n, dim, ldim;                /* examples; floats per example; per label */
+    gf_shape xshape;                     /* [n, ...] */
+    gf_tensor images, labels;            /* all rows; borrow the store */
+    gf_tensor head_images, head_labels;  /* borrow the store */
+    gf_tensor batch_images, batch_labels;/* owned; regrown only when n grows */
+    ds_store *store;
+    uint64_t seed, stream;
+    int64_t *perm;                       /* current epoch's order */
+    int64_t index_in_epoch, epochs;
+    gf_rng rng;
+    char error[256];
+};
+
+static void store_release(ds_store *s)
+{
+    if (!s) return;
+    if (atomic_fetch_sub(&s->refs, 1) != 1) return;
+    gf__free(s->x);
+    gf__free(s->y);
+    gf__free(s);
+}
+
+void gf_dataset_free(gf_dataset *d)
+{
+    if (!d) return;
+    gf__tensor_release(&d->batch_images);
+    gf__tensor_release(&d->batch_labels);
+    gf__free(d->perm);
+    store_release(d->store);
+    gf__free(d);
+}
+
+/* shape with its first dimension set to n. */
+static gf_shape with_rows(gf_shape s, int64_t n)
+{
+    s.dim[0] = n;
+    return s;
+}
+
+static gf_shape shape2(int64_t a, int64_t b)
+{
+    int64_t dims[2] = { a, b };
+    return gf_shape_from(2, dims);
+}
+
+/* A dataset of n rows from x and y (borrowed from store, which gains a
+ * reference on success). NULL when out of memory. */
+static gf_dataset *dataset_over(ds_store *store, const float *x, gf_shape xshape, const float *y,
+                                int64_t ldim, uint64_t seed, uint64_t stream)
+{
+    gf_dataset *d = gf__calloc(1, sizeof *d);
+    if (!d) return NULL;
+    int64_t n = xshape.dim[0];
+    d->n = n;
+    d->dim = n ? gf_shape_count(xshape) / n : gf_shape_count(with_rows(xshape, 1));
+    d->ldim = ldim;
+    d->xshape = xshape;
+    d->seed = seed;
+    d->stream = stream;
+    /* Tensors without elements still point at storage (internal.h). */
+    d->images = (gf_tensor){ .dtype = GF_F32, .shape = xshape,
+                             .data = x && n * d->dim != 0 ? (float *)x : gf__no_elements };
+    d->labels = (gf_tensor){ .dtype = GF_F32, .shape = shape2(n, ldim),
+                             .data = y && n * ldim != 0 ? (float *)y : gf__no_elements };
+    gf_rng_seed(&d->rng, seed, stream);
+    if (n > 0) {
+        d->perm = gf__malloc((size_t)n * sizeof *d->perm);
+        if (!d->perm) {
+            gf__free(d);
+            return NULL;
+        }
+        for (int64_t i = 0; i < n; i++) d->perm[i] = i;
+    }
+    atomic_fetch_add(&store->refs, 1);
+    d->store = store;
+    return d;
+}
+
+static ds_store *store_new(float *x, float *y)
+{
+    ds_store *s = gf__calloc(1, sizeof *s);
+    if (!s) return NULL;
+    atomic_init(&s->refs, 1);
+    s->x = x;
+    s->y = y;
+    return s;
+}
+
+/* x and y: owned (taken over) when the flags say so, else borrowed. */
+static gf_status make(float *x, int own_x, gf_shape xshape, float *y, int own_y, int64_t ldim,
+                      uint64_t seed, uint64_t stream, gf_dataset **out, gf_error *err)
+{
+    *out = NULL;
+    ds_store *s = store_new(own_x ? x : NULL, own_y ? y : NULL);
+    if (!s) {
+        if (own_x) gf__free(x);
+        if (own_y) gf__free(y);
+        return gf__error_set(err, GF_ERR_NOMEM, "dataset: out of memory");
+    }
+    *out = dataset_over(s, x, xshape, y, ldim, seed, stream);
+    store_release(s); /* the dataset's reference, or none: then it is freed */
+    if (!*out) {
+        char buf[GF_SHAPE_STR];
+        return gf__error_set(err, GF_ERR_NOMEM, "dataset: out of memory for the index of %s",
+                             gf_shape_format(xshape, buf, sizeof buf));
+    }
+    return GF_OK;
+}
+
+gf_status gf__dataset_adopt(float *x, gf_shape xshape, float *y, int64_t ldim, uint64_t seed,
+                            uint64_t stream, gf_dataset **out, gf_error *err)
+{
+    return make(x, 1, xshape, y, 1, ldim, seed, stream, out, err);
+}
+
+gf_status gf__check_class_indices(const float *v, int64_t n, int64_t classes, int64_t *found,
+                                  const char *what, gf_error *err)
+{
+    float top = -1.0f;
+    for (int64_t i = 0; i < n; i++) {
+        float c = v[i];
+        if (!(c >= 0.0f) || c >= 16777216.0f || c != floorf(c))
+            return gf__error_set(err, GF_ERR_ARG,
+                                 "%s: label %lld is %.9g, not a class index (an integer from 0)",
+                                 what, (long long)i, (double)c);
+        if (classes > 0 && c >= (float)classes)
+            return gf__error_set(err, GF_ERR_ARG,
+                                 "%s: label %lld is %.9g, not a class index 0..%lld (classes: %lld)",
+                                 what, (long long)i, (double)c, (long long)classes - 1,
+                                 (long long)classes);
+        if (c > top) top = c;
+    }
+    if (found) *found = classes > 0 ? classes : (int64_t)top + 1;
+    return GF_OK;
+}
+
+gf_status gf_dataset_from_arrays(const gf_tensor *features, const gf_tensor *labels,
+                                 const gf_dataset_options *opt, gf_dataset **out, gf_error *err)
+{
+    if (!out) return gf__error_set(err, GF_ERR_ARG, "gf_dataset_from_arrays: out is NULL");
+    *out = NULL;
+    if (!features) return gf__error_set(err, GF_ERR_ARG, "gf_dataset_from_arrays: features is NULL");
+    if (!labels) return gf__error_set(err, GF_ERR_ARG, "gf_dataset_from_arrays: labels is NULL");
+    gf_dataset_options o = opt ? *opt : (gf_dataset_options){ 0 };
+    char fs[GF_SHAPE_STR], ls[GF_SHAPE_STR];
+    gf_shape xs = features->shape, ys = labels->shape;
+    gf_shape_format(xs, fs, sizeof fs);
+    gf_shape_format(ys, ls, sizeof ls);
+    if (xs.rank < 1)
+        return gf__error_set(err, GF_ERR_SHAPE,
+                             "dataset: features %s must have a first dimension [n, ...]", fs);
+    if (ys.rank < 1 || ys.rank > 2)
+        return gf__error_set(err, GF_ERR_SHAPE,
+                             "dataset: labels %s must be class indices [n] or one-hot [n, classes]",
+                             ls);
+    int64_t n = xs.dim[0];
+    if (ys.dim[0] != n)
+        return gf__error_set(err, GF_ERR_SHAPE,
+                             "dataset: features %s hold %lld examples but labels %s hold %lld", fs,
+                             (long long)n, ls, (long long)ys.dim[0]);
+    if (n > (int64_t)UINT32_MAX)
+        return gf__error_set(err, GF_ERR_SHAPE, "dataset: %lld examples, over the limit of %lld",
+                             (long long)n, (long long)UINT32_MAX);
+    if (o.classes < 0)
+        return gf__error_set(err, GF_ERR_ARG, "dataset: classes %lld is negative",
+                             (long long)o.classes);
+    if (ys.rank == 2 && o.classes && ys.dim[1] != o.classes)
+        return gf__error_set(err, GF_ERR_SHAPE,
+                             "dataset: one-hot labels %s have %lld classes, options say %lld", ls,
+                             (long long)ys.dim[1], (long long)o.classes);
+    int64_t classes = ys.rank == 2 ? ys.dim[1] : o.classes;
+    if (ys.rank == 1) {
+        gf_status st = gf__check_class_indices(labels->data, n, o.classes, &classes,
+                                               "dataset", err);
+        if (st != GF_OK) return st;
+        if (n == 0 && classes == 0)
+            return gf__error_set(err, GF_ERR_ARG,
+                                 "dataset: no labels to count the classes of: set "
+                                 "gf_dataset_options.classes");
+        if (gf__shape_count_checked(shape2(n, classes)) < 0)
+            return gf__error_set(err, GF_ERR_SHAPE, "dataset: %lld one-hot labels of %lld classes "
+                                 "are too many elements", (long long)n, (long long)classes);
+    }
+
+    /* Labels: one-hot from indices (always owned), or the rows given. */
+    int64_t xcount = gf_shape_count(xs), ycount = n * classes;
+    float *y = NULL, *x = NULL;
+    int own_y = ys.rank == 1 || !o.borrow;
+    if (own_y && ycount > 0) {
+        y = ys.rank == 1 ? gf__calloc((size_t)ycount, sizeof *y)
+                         : gf__malloc((size_t)ycount * sizeof *y);
+        if (!y)
+            return gf__error_set(err, GF_ERR_NOMEM, "dataset: out of memory for labels [%lld,%lld]",
+                                 (long long)n, (long long)classes);
+        if (ys.rank == 1)
+            for (int64_t i = 0; i < n; i++) y[i * classes + (int64_t)labels->data[i]] = 1.0f;
+        else
+            memcpy(y, labels->data, (size_t)ycount * sizeof *y);
+    } else if (!own_y) {
+        y = labels->data;
+    }
+    if (o.borrow) {
+        x = features->data;
+    } else if (xcount > 0) {
+        x = gf__malloc((size_t)xcount * sizeof *x);
+        if (!x) {
+            if (own_y) gf__free(y);
+            return gf__error_set(err, GF_ERR_NOMEM, "dataset: out of memory for features %s", fs);
+        }
+        memcpy(x, features->data, (size_t)xcount * sizeof *x);
+    }
+    return make(x, !o.borrow, xs, y, own_y, classes, o.seed, o.stream, out, err);
+}
+
+gf_status gf_dataset_split(gf_dataset *d, int64_t k, gf_dataset **first, gf_dataset **rest)
+{
+    if (first) *first = NULL;
+    if (rest) *rest = NULL;
+    if (!d) return GF_ERR_ARG;
+    d->error[0] = '\0';
+    if (!first || !rest) {
+        snprintf(d->error, sizeof d->error, "split: %s is NULL", first ? "rest" : "first");
+        return GF_ERR_ARG;
+    }
+    if (k < 0 || k > d->n) {
+        snprintf(d->error, sizeof d->error,
+                 "split: %lld examples out of range: the dataset has %lld, so 0..%lld",
+                 (long long)k, (long long)d->n, (long long)d->n);
+        return GF_ERR_ARG;
+    }
+    gf_dataset *a = dataset_over(d->store, d->images.data, with_rows(d->xshape, k),
+                                 d->labels.data, d->ldim, d->seed, d->stream + 1);
+    gf_dataset *b = a ? dataset_over(d->store, d->images.data + k * d->dim,
+                                     with_rows(d->xshape, d->n - k),
+                                     d->labels.data + k * d->ldim, d->ldim, d->seed, d->stream)
+                      : NULL;
+    if (!b) {
+        gf_dataset_free(a);
+        snprintf(d->error, sizeof d->error, "split: out of memory");
+        return GF_ERR_NOMEM;
+    }
+    *first = a;
+    *rest = b;
+    return GF_OK;
+}
+
+int64_t gf_dataset_count(const gf_dataset *d) { return d ? d->n : 0; }
+
+int64_t gf_dataset_classes(const gf_dataset *d) { return d ? d->ldim : 0; }
+
+const gf_tensor *gf_dataset_images(const gf_dataset *d) { return d ? &d->images : NULL; }
+
+const gf_tensor *gf_dataset_labels(const gf_dataset *d) { return d ? &d->labels : NULL; }
+
+int64_t gf_dataset_epochs(const gf_dataset *d) { return d ? d->epochs : 0; }
+
+const char *gf_dataset_error(const gf_dataset *d) { return d ? d->error : ""; }
+
+gf_status gf_dataset_head(gf_dataset *d, int64_t n, const gf_tensor **images,
+                          const gf_tensor **labels)
+{
+    if (images) *images = NULL;
+    if (labels) *labels = NULL;
+    if (!d) return GF_ERR_ARG;
+    d->error[0] = '\0';
+    if (d->n == 0) return GF_OK;
+    if (n < 1) n = 1;
+    if (n > d->n) n = d->n;
+    d->head_images = (gf_tensor){ .dtype = GF_F32, .shape = with_rows(d->xshape, n),
+                                  .data = d->images.data };
+    d->head_labels = (gf_tensor){ .dtype = GF_F32, .shape = shape2(n, d->ldim),
+                                  .data = d->labels.data };
+    if (images) *images = &d->head_images;
+    if (labels) *labels = &d->head_labels;
+    return GF_OK;
+}
+
+static void shuffle(gf_dataset *d)
+{
+    for (int64_t i = d->n - 1; i > 0; i--) {
+        int64_t j = (int64_t)gf_rng_below(&d->rng, (uint32_t)(i + 1));
+        int64_t t = d->perm[i];
+        d->perm[i] = d->perm[j];
+        d->perm[j] = t;
+    }
+}
+
+/* Copies the examples perm[from..from+count) to batch rows at..at+count. */
+static void gather(gf_dataset *d, int64_t from, int64_t count, int64_t at)
+{
+    for (int64_t k = 0; k < count; k++) {
+        int64_t src = d->perm[from + k];
+        if (d->dim)
+            memcpy(d->batch_images.data + (at + k) * d->dim, d->images.data + src * d->dim,
+                   (size_t)d->dim * sizeof(float));
+        if (d->ldim)
+            memcpy(d->batch_labels.data + (at + k) * d->ldim, d->labels.data + src * d->ldim,
+                   (size_t)d->ldim * sizeof(float));
+    }
+}
+
+gf_status gf_dataset_next_batch(gf_dataset *d, int64_t n, const gf_tensor **images,
+                                const gf_tensor **labels)
+{
+    if (images) *images = NULL;
+    if (labels) *labels = NULL;
+    if (!d) return GF_ERR_ARG;
+    d->error[0] = '\0';
+    if (n < 1 || n > d->n) {
+        snprintf(d->error, sizeof d->error,
+                 "next_batch: batch size %lld out of range: the dataset has %lld examples, "
+                 "so 1..%lld", (long long)n, (long long)d->n, (long long)d->n);
+        return GF_ERR_ARG;
+    }
+    /* Same size as last time: no allocation (reshape regrows only when n
+     * exceeds the capacity already held). */
+    if (gf__tensor_reshape(&d->batch_images, GF_F32, with_rows(d->xshape, n)) != GF_OK ||
+        gf__tensor_reshape(&d->batch_labels, GF_F32, shape2(n, d->ldim)) != GF_OK) {
+        snprintf(d->error, sizeof d->error, "next_batch: out of memory for a batch of %lld",
+                 (long long)n);
+        return GF_ERR_NOMEM;
+    }
+
+    /* TensorFlow 1.x DataSet.next_batch(n, shuffle=True), step for step. */
+    int64_t start = d->index_in_epoch;
+    if (d->epochs == 0 && start == 0) shuffle(d);
+    if (start + n > d->n) {
+        d->epochs++;
+        int64_t rest = d->n - start;       /* the rest of the finished epoch */
+        gather(d, start, rest, 0);
+        shuffle(d);
+        d->index_in_epoch = n - rest;      /* then the new epoch's start */
+        gather(d, 0, n - rest, rest);
+    } else {
+        gather(d, start, n, 0);
+        d->index_in_epoch += n;
+    }
+    if (images) *images = &d->batch_images;
+    if (labels) *labels = &d->batch_labels;
+    return GF_OK;
+}
