@@ -26,7 +26,9 @@ static double min_seconds = 0.2;
 static void print_peak(void)
 {
     peak p = bench_measure_peak();
-    printf("{\"peak\":\"%s\",\"gflops_per_core\":%.1f}\n", p.kind, p.gflops);
+    printf("{\"peak\":\"%s\",\"unit\":\"%s\",\"gflops_per_core\":%.1f,\"gflops_avx2\":%.1f,\"isa\":\"%s\","
+           "\"gemm_unit\":\"%s\"}\n",
+           p.kind, p.unit, p.gflops, p.gflops_avx2, p.isa, p.gemm_unit);
 }
 
 typedef struct shape {
