@@ -53,7 +53,9 @@ int main(int argc, char **argv)
     for (int i = 1; i + 1 < argc; i++)
         if (!strcmp(argv[i], "--seconds")) min_seconds = atof(argv[++i]);
     peak p = bench_measure_peak();
-    printf("{\"peak\":\"%s\",\"gflops_per_core\":%.1f}\n", p.kind, p.gflops);
+    printf("{\"peak\":\"%s\",\"unit\":\"%s\",\"gflops_per_core\":%.1f,\"gflops_avx2\":%.1f,\"isa\":\"%s\","
+           "\"gemm_unit\":\"%s\"}\n",
+           p.kind, p.unit, p.gflops, p.gflops_avx2, p.isa, p.gemm_unit);
     const int batch = 50;
     const layer layers[2] = { { "conv1 28x28x1 5x5x32 SAME", 28, 28, 1, 5, 32 },
                               { "conv2 14x14x32 5x5x64 SAME", 14, 14, 32, 5, 64 } };

@@ -3,12 +3,14 @@
  * article's shapes and larger ones, with the FMA peak as `gradflow bench`
  * measures it (tools/bench_support.c); JSON lines.
  *
- *   usage: bench_gemm [--data DIR] [--paths] [--seconds S] [--only NAME]
+ *   usage: bench_gemm [--data DIR] [--paths] [--wide ROUNDS] [--seconds S] [--only NAME]
  * The image operand of the article's shapes holds real MNIST digits from
  * DIR when it loads (about 81% zero pixels, which the kernels can skip),
  * else pixels that are zero with probability 0.81, independently ("iid").
  * --paths adds the AVX2 plans forced: direct, packed, direct skipping zeros,
- * sparse rows (n <= 32).
+ * sparse rows (n <= 32). --wide R times only the AVX2 and the AVX-512
+ * packed paths, forced, in R alternating rounds (ranges of GFLOP/s and of
+ * the share of the peak).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,12 +23,16 @@
 #include "kernels/simd.h"
 
 static double min_seconds = 0.2;
+static double peak_gflops;
 
 /* This core's FMA peak, measured as `gradflow bench` does. */
 static void print_peak(void)
 {
     peak p = bench_measure_peak();
-    printf("{\"peak\":\"%s\",\"gflops_per_core\":%.1f}\n", p.kind, p.gflops);
+    peak_gflops = p.gflops;
+    printf("{\"peak\":\"%s\",\"unit\":\"%s\",\"gflops_per_core\":%.1f,\"gflops_avx2\":%.1f,\"isa\":\"%s\","
+           "\"gemm_unit\":\"%s\"}\n",
+           p.kind, p.unit, p.gflops, p.gflops_avx2, p.isa, p.gemm_unit);
 }
 
 typedef struct shape {
@@ -37,7 +43,7 @@ typedef struct shape {
     int images; /* A holds images: MNIST pixels are ~81% zero */
 } shape;
 
-enum { RUN_SIMD, RUN_PORTABLE, RUN_DIRECT, RUN_PACKED, RUN_SKIP, RUN_SPARSE_ROWS };
+enum { RUN_SIMD, RUN_PORTABLE, RUN_DIRECT, RUN_PACKED, RUN_SKIP, RUN_SPARSE_ROWS, RUN_PACKED512 };
 
 /* Microseconds per call: the best of a few timed batches. */
 static double time_call(const shape *s, int how, int threads, const float *a, const float *b, float *c)
@@ -47,6 +53,7 @@ static double time_call(const shape *s, int how, int threads, const float *a, co
         gf__gemm_avx2_force_path(how == RUN_DIRECT   ? GF_GEMM_DIRECT
                                  : how == RUN_PACKED ? GF_GEMM_PACKED
                                  : how == RUN_SKIP   ? GF_GEMM_DIRECT_SKIP
+                                 : how == RUN_PACKED512 ? GF_GEMM_PACKED512
                                                      : GF_GEMM_SPARSE_ROWS);
     double best = 1e30, total = 0;
     long reps = 1;
@@ -67,12 +74,34 @@ static double time_call(const shape *s, int how, int threads, const float *a, co
     return best * 1e6;
 }
 
+/* --wide: the AVX2 and the AVX-512 packed paths forced, in `rounds`
+ * alternating rounds on 1 and 2 threads; the range of each one's GFLOP/s
+ * and of its share of the (widest unit's) peak times the threads. */
+static void wide_rounds(const shape *s, double flop, int rounds, const float *a, const float *b, float *c)
+{
+    for (int threads = 1; threads <= 2; threads++) {
+        double lo[2] = { 1e30, 1e30 }, hi[2] = { 0, 0 };
+        for (int r = 0; r < rounds; r++)
+            for (int w = 0; w < 2; w++) {
+                double g = flop / time_call(s, w ? RUN_PACKED512 : RUN_PACKED, threads, a, b, c) * 1e-3;
+                if (g < lo[w]) lo[w] = g;
+                if (g > hi[w]) hi[w] = g;
+            }
+        double top = peak_gflops * threads;
+        printf(",\"t%d_avx2_gflops\":[%.1f,%.1f],\"t%d_avx512_gflops\":[%.1f,%.1f],"
+               "\"t%d_avx2_of_peak\":[%.2f,%.2f],\"t%d_avx512_of_peak\":[%.2f,%.2f]",
+               threads, lo[0], hi[0], threads, lo[1], hi[1], threads, lo[0] / top, hi[0] / top, threads,
+               lo[1] / top, hi[1] / top);
+    }
+}
+
 int main(int argc, char **argv)
 {
-    int paths = 0;
+    int paths = 0, wide = 0;
     const char *dir = NULL, *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--paths")) paths = 1;
+        else if (!strcmp(argv[i], "--wide") && i + 1 < argc) wide = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--data") && i + 1 < argc) dir = argv[++i];
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
         else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) min_seconds = atof(argv[++i]);
@@ -108,6 +137,11 @@ int main(int argc, char **argv)
         { "h100_tn", 1, 0, 784, 100, 100, 1.0f, 0.0f, 0 },
         { "h100_nn", 0, 0, 784, 100, 100, 1.0f, 0.0f, 0 },
         { "sq1024", 0, 0, 1024, 1024, 1024, 1.0f, 0.0f, 0 },
+        /* the Deep MNIST network's dense layer at batch 50: forward, the
+         * weights' gradient, the input's */
+        { "cnn_fc1", 0, 0, 50, 1024, 3136, 1.0f, 0.0f, 0 },
+        { "cnn_fc1_dw", 1, 0, 3136, 1024, 50, 1.0f, 0.0f, 0 },
+        { "cnn_fc1_dx", 0, 1, 50, 3136, 1024, 1.0f, 0.0f, 0 },
     };
     srand(1);
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
@@ -127,6 +161,14 @@ int main(int argc, char **argv)
         printf("{\"shape\":\"%s\",\"m\":%lld,\"n\":%lld,\"k\":%lld,\"ta\":%d,\"tb\":%d,\"alpha\":%g,\"beta\":%g",
                s->name, (long long)s->m, (long long)s->n, (long long)s->k, s->ta, s->tb, s->alpha, s->beta);
         if (s->images) printf(",\"a\":\"%s\"", pixels ? "mnist" : "iid");
+        if (wide) {
+            if (gf__simd_enabled() && gf__cpu_has_avx512()) wide_rounds(s, flop, wide, a, b, c);
+            else printf(",\"wide\":\"skipped: no AVX-512\"");
+            printf("}\n");
+            fflush(stdout);
+            free(a), free(b), free(c);
+            continue;
+        }
         double tp = time_call(s, RUN_PORTABLE, 1, a, b, c);
         printf(",\"portable_us\":%.3f,\"portable_gflops\":%.2f", tp, flop / tp * 1e-3);
         if (simd) {

@@ -9,6 +9,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/simd.h"
+
+/* The string after "key": in a JSON line into out; fails the test when
+ * absent or not a string. */
+static void json_string(const char *line, const char *key, char *out, size_t cap)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":\"", key);
+    const char *p = strstr(line, pat);
+    if (!p) fail_msg("no string %s in: %s", key, line);
+    p += strlen(pat);
+    const char *end = strchr(p, '"');
+    if (!end || (size_t)(end - p) >= cap) fail_msg("%s is cut short in: %s", key, line);
+    memcpy(out, p, (size_t)(end - p));
+    out[end - p] = '\0';
+}
+
 static void quick_w1_manual_on_generated_data(void **state)
 {
     (void)state;
@@ -44,6 +61,23 @@ static void quick_w1_manual_on_generated_data(void **state)
     assert_true(gf_test_json_num(w1, "steps") == 1000);
     assert_true(gf_test_json_num(w1, "step_dense_flops") > 0);
     assert_true(gf_test_json_num(peak, "gflops") > 0);
+    /* The peak is measured on the widest unit the CPU has (this process
+     * sees the same CPU as the gradflow it ran), and says which. */
+    char unit[32], isa[256], gemm_unit[32];
+    json_string(peak, "unit", unit, sizeof unit);
+    json_string(peak, "isa", isa, sizeof isa);
+    json_string(peak, "gemm_unit", gemm_unit, sizeof gemm_unit);
+    const char *want = gf__cpu_has_avx512() ? "avx512" : gf__cpu_has_avx2_fma() ? "avx2" : "portable";
+    assert_string_equal(unit, want);
+    assert_string_equal(isa, gf__cpu_isa());
+    assert_true(!strcmp(gemm_unit, "avx512") || !strcmp(gemm_unit, "avx2") || !strcmp(gemm_unit, "portable"));
+    if (!strcmp(unit, "avx512")) {
+        assert_non_null(strstr(isa, "avx512f"));
+        assert_true(gf_test_json_num(peak, "gflops_avx2") > 0);
+    } else {
+        assert_null(strstr(peak, "gflops_avx2"));
+    }
+    printf("# peak: %s (%s), %.1f GFLOP/s; cpu: %s\n", unit, gemm_unit, gf_test_json_num(peak, "gflops"), isa);
     gf_test_rmdir(dir);
 }
 

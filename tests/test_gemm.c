@@ -94,7 +94,14 @@ static float A_(const prob *p, int64_t i, int64_t q) { return *A_at(p, i, q); }
 static float B_(const prob *p, int64_t q, int64_t j) { return *B_at(p, q, j); }
 
 /* Which implementation a run uses. */
-enum { IMPL_DEFAULT, IMPL_PORTABLE, IMPL_DIRECT, IMPL_PACKED, IMPL_SKIP, IMPL_SPARSE_ROWS };
+enum { IMPL_DEFAULT, IMPL_PORTABLE, IMPL_DIRECT, IMPL_PACKED, IMPL_SKIP, IMPL_SPARSE_ROWS, IMPL_PACKED512 };
+
+/* Whether this machine runs the AVX-512 path (else it is skipped, and
+ * main says so). */
+static int have_avx512(void)
+{
+    return gf__simd_enabled() && gf__cpu_has_avx512();
+}
 
 /* Runs the problem; returns a fresh copy of C after the call. */
 static float *run(const prob *p, int impl, int threads)
@@ -108,6 +115,7 @@ static float *run(const prob *p, int impl, int threads)
                                  : impl == IMPL_PACKED ? GF_GEMM_PACKED
                                  : impl == IMPL_SKIP   ? GF_GEMM_DIRECT_SKIP
                                  : impl == IMPL_SPARSE_ROWS ? GF_GEMM_SPARSE_ROWS
+                                 : impl == IMPL_PACKED512   ? GF_GEMM_PACKED512
                                                        : 0);
         gf__gemm(p->ta, p->tb, p->m, p->n, p->k, p->alpha, p->a, p->lda, p->b, p->ldb, p->beta, c, p->ldc, threads);
         gf__gemm_avx2_force_path(0);
@@ -152,9 +160,10 @@ static void check(const prob *p, const float *c, const char *what)
 
 static void check_all_impls(const prob *p)
 {
-    static const char *names[] = { "default", "portable", "direct", "packed", "skip", "sparse_rows" };
+    static const char *names[] = { "default", "portable", "direct", "packed", "skip", "sparse_rows", "packed512" };
     float *simd = NULL;
-    for (int impl = IMPL_DEFAULT; impl <= IMPL_SPARSE_ROWS; impl++) {
+    for (int impl = IMPL_DEFAULT; impl <= IMPL_PACKED512; impl++) {
+        if (impl == IMPL_PACKED512 && !have_avx512()) continue;
         float *c = run(p, impl, 1);
         check(p, c, names[impl]);
         if (impl == IMPL_DIRECT) {
@@ -162,7 +171,8 @@ static void check_all_impls(const prob *p)
             continue;
         }
         /* The SIMD paths give the same bits: the same FMA chain per
-         * element, skipped terms being exact zeros. */
+         * element, skipped terms being exact zeros; the AVX-512 tiles
+         * too. */
         if (impl >= IMPL_PACKED && memcmp(simd, c, (size_t)(p->m * p->ldc) * sizeof *c) != 0)
             fail_msg("direct and %s differ: ta=%d tb=%d [%lld,%lld,%lld]", names[impl], p->ta, p->tb,
                      (long long)p->m, (long long)p->n, (long long)p->k);
@@ -178,6 +188,10 @@ static const int64_t shapes[][3] = {
     /* every row width of the sparse-rows path (8, 17..24), and more rows
      * than it scans at once */
     { 9, 8, 40 },   { 11, 20, 64 }, { 40, 24, 12 }, { 1100, 17, 6 },
+    /* the AVX-512 tiles' edges: 12 rows by 32 columns, rows 13 and 25,
+     * columns 16, 17, 31, 33, 47, 63, 65; k over one block (k > 256) */
+    { 13, 33, 9 },  { 25, 65, 31 }, { 12, 32, 1 }, { 11, 17, 257 }, { 24, 16, 7 }, { 37, 31, 513 },
+    { 25, 47, 300 }, { 13, 63, 5 },
 };
 
 static void test_shapes(void **state)
@@ -204,6 +218,11 @@ static void test_large(void **state)
         check_all_impls(&p);
         unmake(&p);
         p = make(t & 1, t >> 1, 257, 1100, 20, 0, 1.0f, 0.0f, 0.0, NAN);
+        check_all_impls(&p);
+        unmake(&p);
+        /* More rows and columns than the AVX-512 path's blocks (240, 512),
+         * two k blocks, beta neither 0 nor 1. */
+        p = make(t & 1, t >> 1, 253, 545, 270, 1, 0.75f, 0.5f, 0.0, 0.0f);
         check_all_impls(&p);
         unmake(&p);
     }
@@ -290,6 +309,18 @@ static void test_threads_bitwise(void **state)
                              (long long)p.m, (long long)p.n, (long long)p.k);
                 free(cn);
             }
+            /* The AVX2 and AVX-512 packed paths, forced, on 1 to 3
+             * threads: the same bits again. */
+            for (int th = 1; th <= 3; th++)
+                for (int impl = IMPL_PACKED; impl <= IMPL_PACKED512; impl += IMPL_PACKED512 - IMPL_PACKED) {
+                    if (impl == IMPL_PACKED512 && !have_avx512()) continue;
+                    float *cn = run(&p, impl, th);
+                    if (memcmp(c1, cn, (size_t)(p.m * p.ldc) * sizeof *c1) != 0)
+                        fail_msg("%s on %d threads differs: ta=%d tb=%d [%lld,%lld,%lld]",
+                                 impl == IMPL_PACKED ? "packed" : "packed512", th, p.ta, p.tb, (long long)p.m,
+                                 (long long)p.n, (long long)p.k);
+                    free(cn);
+                }
             free(c1);
             unmake(&p);
         }
@@ -336,6 +367,9 @@ static void test_concurrent_callers(void **state)
 int main(void)
 {
     printf("# gemm: SIMD kernels %s\n", gf__simd_enabled() ? "on (AVX2+FMA)" : "off (portable only)");
+    if (have_avx512()) printf("# gemm: AVX-512 packed path tested against the AVX2 paths, bit for bit\n");
+    else printf("# gemm: SKIPPED the AVX-512 packed path: %s\n",
+                gf__simd_enabled() ? "this CPU (or OS) has no AVX-512F" : "SIMD kernels off");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shapes),
         cmocka_unit_test(test_large),

@@ -8,6 +8,8 @@
 #endif
 #include "bench_support.h"
 
+#include "kernels/simd.h"
+
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -128,6 +130,21 @@ __attribute__((target("avx2,fma"), noinline)) static float fma_chains(long trips
     _mm256_storeu_ps(out, s);
     return out[0];
 }
+
+/* CHAINS independent chains of 512-bit FMAs: CHAINS * 16 * 2 flops per trip. */
+__attribute__((target("avx512f"), noinline)) static float fma_chains512(long trips, float seed)
+{
+    __m512 x[CHAINS];
+    for (int i = 0; i < CHAINS; i++) x[i] = _mm512_set1_ps(seed + (float)i);
+    const __m512 m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
+    for (long t = 0; t < trips; t++)
+        for (int i = 0; i < CHAINS; i++) x[i] = _mm512_fmadd_ps(x[i], m, c);
+    __m512 s = x[0];
+    for (int i = 1; i < CHAINS; i++) s = _mm512_add_ps(s, x[i]);
+    float out[16];
+    _mm512_storeu_ps(out, s);
+    return out[0];
+}
 #endif
 
 /* The fallback: CHAINS scalar multiply-adds per trip (2 flops each); the
@@ -144,30 +161,39 @@ __attribute__((noinline)) static float scalar_chains(long trips, float seed)
     return s;
 }
 
-/* The chains this CPU runs best, and the flops of one trip. */
-static float (*chains_fn(double *flops_per_trip, const char **kind))(long, float)
+typedef float (*chains)(long, float);
+
+/* The chains of the widest unit this CPU has (or, with narrow, of at most
+ * AVX2), the flops of one trip, the loop's name and the unit's. */
+static chains chains_fn(int narrow, double *flops_per_trip, const char **kind, const char **unit)
 {
     *flops_per_trip = CHAINS * 2.0;
     *kind = "scalar-x12";
+    *unit = "portable";
 #if BENCH_X86
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    if (!narrow && gf__cpu_has_avx512()) {
+        *flops_per_trip = CHAINS * 32.0;
+        *kind = "avx512f-fma-zmm-x12";
+        *unit = "avx512";
+        return fma_chains512;
+    }
+    if (gf__cpu_has_avx2_fma()) {
         *flops_per_trip = CHAINS * 16.0;
         *kind = "avx2-fma-ymm-x12";
+        *unit = "avx2";
         return fma_chains;
     }
+#else
+    (void)narrow;
 #endif
     return scalar_chains;
 }
 
-/* Best of eight ~25 ms runs after calibrating the trip count: ~0.2 s. The
- * best, not the mean: other processes only ever slow a run down. */
-peak bench_measure_peak(void)
+/* GFLOP/s of fn: the best of eight ~25 ms runs after calibrating the trip
+ * count, ~0.2 s. The best, not the mean: other processes only ever slow a
+ * run down. */
+static double measure(chains fn, double flops_per_trip)
 {
-    peak p = { "scalar-x12", 0, 0 };
-    double flops_per_trip;
-    float (*fn)(long, float) = chains_fn(&flops_per_trip, &p.kind);
-    double start = bench_now();
     volatile float sink = 0;
     long trips = 10000;
     for (;;) { /* calibrate: grow until one run takes 10 ms */
@@ -188,7 +214,22 @@ peak bench_measure_peak(void)
         if (t < best) best = t;
     }
     (void)sink;
-    p.gflops = flops_per_trip * (double)trips / best * 1e-9;
+    return flops_per_trip * (double)trips / best * 1e-9;
+}
+
+peak bench_measure_peak(void)
+{
+    peak p = { 0 };
+    double start = bench_now(), flops_per_trip;
+    chains fn = chains_fn(0, &flops_per_trip, &p.kind, &p.unit);
+    p.isa = gf__cpu_isa();
+    p.gemm_unit = gf__simd_unit();
+    p.gflops = measure(fn, flops_per_trip);
+    if (!strcmp(p.unit, "avx512")) {
+        const char *k, *u;
+        chains narrow = chains_fn(1, &flops_per_trip, &k, &u);
+        p.gflops_avx2 = measure(narrow, flops_per_trip);
+    }
     p.seconds = bench_now() - start;
     return p;
 }
@@ -199,8 +240,8 @@ static void *chains_thread(void *arg)
 {
     long trips = *(const long *)arg;
     double f;
-    const char *k;
-    volatile float sink = chains_fn(&f, &k)(trips, 1.0f); /* kept: the loop is not optimised away */
+    const char *k, *u;
+    volatile float sink = chains_fn(0, &f, &k, &u)(trips, 1.0f); /* kept: the loop is not optimised away */
     (void)sink;
     return NULL;
 }

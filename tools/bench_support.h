@@ -34,11 +34,21 @@ void j_bool(jline *j, const char *key, int v);
 void j_plan(jline *j, const char *key, const gf_plan_stats *p);
 void j_end(jline *j);
 
-/* This core's FMA peak: independent chains of 256-bit FMAs where the CPU
- * has AVX2+FMA, else scalar ones; the best of eight runs (~0.2 s). */
+/* This core's FMA peak, measured with the widest vector unit the CPU has
+ * (whatever GF_NO_SIMD or GF_NO_AVX512 say: it is the machine's peak):
+ * independent chains of 512-bit FMAs where it has AVX-512F (and the OS
+ * saves zmm state), else 256-bit ones where it has AVX2+FMA, else scalar
+ * ones; the best of eight runs (~0.2 s each loop). Every percentage of
+ * `gradflow bench` divides by gflops. Where the widest unit is avx512, the
+ * 256-bit loop is measured too (gflops_avx2: on CPUs that split 512-bit
+ * operations in two, such as AMD Zen 4, the two are about equal). */
 typedef struct peak {
-    const char *kind;
+    const char *kind;        /* the loop: "avx512f-fma-zmm-x12", "avx2-fma-ymm-x12", "scalar-x12" */
+    const char *unit;        /* the widest vector unit: "avx512", "avx2", "portable" */
+    const char *isa;         /* the CPU's instruction set (gf__cpu_isa) */
+    const char *gemm_unit;   /* the unit the kernels use now (after GF_NO_SIMD, GF_NO_AVX512) */
     double gflops, seconds;
+    double gflops_avx2;      /* the 256-bit loop's, when unit is avx512; else 0 */
 } peak;
 peak bench_measure_peak(void);
 

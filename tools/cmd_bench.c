@@ -38,7 +38,11 @@ static const char bench_intro[] =
     "checks the speed targets on what ran), then a readable table on stderr\n"
     "(not with --json). GFLOP/s count the matmul FLOPs of the plan as written\n"
     "(gf_session_plan_stats dense_flops); peak_frac divides them by this core's\n"
-    "peak, measured at startup with a short FMA loop; ratio is graph time over\n"
+    "peak, measured at startup with a short FMA loop on the widest vector unit\n"
+    "the CPU has (the peak line's unit: avx512, avx2 or portable; isa lists\n"
+    "the CPU's instruction set, gemm_unit what the kernels use after\n"
+    "GF_NO_SIMD=1 or GF_NO_AVX512=1; with avx512 the 256-bit loop's figure is\n"
+    "gflops_avx2, for comparison only); ratio is graph time over\n"
     "baseline time (below 1: the graph is faster; the baseline is always one\n"
     "thread, built for AVX2+FMA when the CPU has them; the cnn workloads have\n"
     "none, and their peak_frac divides by the peak times the threads used).\n"
@@ -158,7 +162,9 @@ static void print_table(const bench_state *st)
             st->cfg->quick ? ", --quick" : "");
     if (*src->note && strcmp(src->kind, "mnist") && strcmp(src->kind, "mnist-subset"))
         fprintf(f, "  (%s)\n", src->note);
-    fprintf(f, "peak: %.1f GFLOP/s on one core (%s)\n", st->pk.gflops, st->pk.kind);
+    fprintf(f, "peak: %.1f GFLOP/s on one core, %s (%s)", st->pk.gflops, st->pk.unit, st->pk.kind);
+    if (st->pk.gflops_avx2 > 0) fprintf(f, "; the 256-bit loop: %.1f", st->pk.gflops_avx2);
+    fprintf(f, "\ncpu: %s; kernels: %s\n", st->pk.isa, st->pk.gemm_unit);
     fprintf(f, "baseline: plain C loops, one thread, %s build\n\n",
             gf_bl_uses_avx2() ? "AVX2+FMA" : "portable");
     fprintf(f, "%-12s %3s %9s %9s %9s %9s %6s %12s %7s\n", "workload", "thr", "us/step",
@@ -295,7 +301,7 @@ int gf_cli_bench(int argc, char **argv)
     }
     st.pk = bench_measure_peak();
 
-    const char *no_simd = getenv("GF_NO_SIMD"), *disable = getenv("GRADFLOW_DISABLE");
+    const char *no_simd = getenv("GF_NO_SIMD"), *no_avx512 = getenv("GF_NO_AVX512"), *disable = getenv("GRADFLOW_DISABLE");
     jline j;
     j_begin(&j, "info");
     char version[32];
@@ -312,11 +318,16 @@ int gf_cli_bench(int argc, char **argv)
     j_int(&j, "seed", (long long)cfg.seed);
     j_str(&j, "baseline_build", gf_bl_uses_avx2() ? "avx2-fma" : "portable");
     if (no_simd) j_str(&j, "GF_NO_SIMD", no_simd);
+    if (no_avx512) j_str(&j, "GF_NO_AVX512", no_avx512);
     if (disable) j_str(&j, "GRADFLOW_DISABLE", disable);
     j_end(&j);
     j_begin(&j, "peak");
     j_str(&j, "kind", st.pk.kind);
+    j_str(&j, "unit", st.pk.unit);
+    j_str(&j, "isa", st.pk.isa);
+    j_str(&j, "gemm_unit", st.pk.gemm_unit);
     j_num(&j, "gflops", st.pk.gflops);
+    if (st.pk.gflops_avx2 > 0) j_num(&j, "gflops_avx2", st.pk.gflops_avx2);
     j_num(&j, "seconds", st.pk.seconds);
     j_end(&j);
 

@@ -130,8 +130,11 @@ void gf__gemm_hinted(int ta, int tb, int64_t m, int64_t n, int64_t k, float alph
      * slower). */
     gf_gemm_plan plan = gf__gemm_avx2_plan(ta, tb, m, n, k, a, lda);
     gemm_job j = { ta, tb, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc, plan, 1, 0, b_finite };
-    int64_t units_r = (m + GF_GEMM_SPLIT_ROWS - 1) / GF_GEMM_SPLIT_ROWS;
-    int64_t units_c = (n + GF_GEMM_SPLIT_COLS - 1) / GF_GEMM_SPLIT_COLS;
+    const int wide = plan.path == GF_GEMM_PACKED512;
+    const int64_t split_r = wide ? GF_GEMM512_SPLIT_ROWS : GF_GEMM_SPLIT_ROWS;
+    const int64_t split_c = wide ? GF_GEMM512_SPLIT_COLS : GF_GEMM_SPLIT_COLS;
+    int64_t units_r = (m + split_r - 1) / split_r;
+    int64_t units_c = (n + split_c - 1) / split_c;
     j.by_rows = units_r >= units_c;
     int64_t units = j.by_rows ? units_r : units_c;
     if (nt > units) nt = (int)units;
@@ -141,11 +144,11 @@ void gf__gemm_hinted(int ta, int tb, int64_t m, int64_t n, int64_t k, float alph
         if (hint) *hint = h;
         return;
     }
-    int64_t ntasks = (plan.path == GF_GEMM_PACKED ? 2 : TASKS_PER_THREAD) * (int64_t)nt;
+    int64_t ntasks = (plan.path == GF_GEMM_PACKED || wide ? 2 : TASKS_PER_THREAD) * (int64_t)nt;
     if (ntasks > work / PAR_WORK_PER_TASK) ntasks = work / PAR_WORK_PER_TASK;
     if (ntasks > units) ntasks = units;
     int64_t per = (units + ntasks - 1) / ntasks;
-    j.step = per * (j.by_rows ? GF_GEMM_SPLIT_ROWS : GF_GEMM_SPLIT_COLS);
+    j.step = per * (j.by_rows ? split_r : split_c);
     ntasks = ((j.by_rows ? m : n) + j.step - 1) / j.step;
     gf__parallel_for(nt, (int)ntasks, gemm_task, &j);
 }

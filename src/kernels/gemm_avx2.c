@@ -160,26 +160,6 @@ static tile_fn pick(int sparse, int acol, int64_t mr, int64_t nr)
 
 /* ---- packing ------------------------------------------------------------ */
 
-/* Transposes the 8x8 block r[0..7] (rows) in place. */
-AVX2 ALWAYS_INLINE void transpose8(__m256 r[8])
-{
-    __m256 t[8], u[8];
-    for (int i = 0; i < 8; i += 2) {
-        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 8; i += 4) {
-        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
-        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
-        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
-    }
-    for (int i = 0; i < 4; i++) {
-        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
-        r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
-    }
-}
-
 /* dst [kc][NR] = op(B) [p0 .. p0+kc, j0 .. j0+nr], zero-padded to NR columns. */
 AVX2 static void pack_b_panel(int tb, const float *b, int64_t ldb, int64_t p0, int64_t j0, int64_t kc, int64_t nr,
                               float *dst)
@@ -453,7 +433,8 @@ gf_gemm_plan gf__gemm_avx2_plan(int ta, int tb, int64_t m, int64_t n, int64_t k,
     if (forced) p.path = skips && tb ? GF_GEMM_DIRECT : forced;
     /* Skipping zeros beats packing while B fits in L2 (784-100-10 at batch
      * 100: 705 -> 460-480 us a step). */
-    else if (big && !(sparse && k * n <= 128 * 1024)) p.path = GF_GEMM_PACKED;
+    else if (big && !(sparse && k * n <= 128 * 1024))
+        p.path = gf__avx512_enabled() ? GF_GEMM_PACKED512 : GF_GEMM_PACKED;
     else if (!sparse) p.path = GF_GEMM_DIRECT;
     /* Sparse rows (C at most 32 wide): the weight update (op(A) = A^T with
      * k <= 32), and products of few rows; over many rows the 6-row tiles
@@ -469,7 +450,11 @@ void gf__gemm_avx2(const gf_gemm_plan *plan, int ta, int tb, int64_t m, int64_t 
 {
     const int b_finite = hint && hint->b_finite;
     if (hint) hint->b_checked = hint->c_finite = 0;
-    if (plan->path == GF_GEMM_PACKED && gemm_packed(plan->kc, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
+    if (plan->path == GF_GEMM_PACKED512 && gf__cpu_has_avx512() &&
+        gf__gemm_avx512_packed(plan->kc, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
+        return;
+    if ((plan->path == GF_GEMM_PACKED || plan->path == GF_GEMM_PACKED512) &&
+        gemm_packed(plan->kc, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
         return;
     if (plan->path == GF_GEMM_SPARSE_ROWS && !tb &&
         gf__gemm_sparse_rows(plan->kc, ta, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, hint))

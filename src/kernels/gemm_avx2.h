@@ -50,6 +50,26 @@ AVX2 ALWAYS_INLINE void store_part(float *p, __m256 x, int n)
     if (n & 1) _mm_store_ss(p, h);
 }
 
+/* Transposes the 8x8 block r[0..7] (rows) in place. */
+AVX2 ALWAYS_INLINE void transpose8(__m256 r[8])
+{
+    __m256 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+        r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+    }
+}
+
 /* gemm_zeros.c. gf__nz_compact[bits]: the positions of the set bits of
  * bits, ascending, one per byte; gf__nz_popc[bits]: how many. Valid after
  * gf__nz_init() (cheap after the first call). */

@@ -1,6 +1,6 @@
 /*
- * gemm_impl.h — internals shared by the GEMM files (gemm.c and the AVX2
- * files, gemm_avx2.h): the plan of a problem's path, the AVX2 block entry,
+ * gemm_impl.h — internals shared by the GEMM files (gemm.c, the AVX2
+ * files, gemm_avx2.h, and gemm_avx512.c): the plan of a problem's path, the AVX2 block entry,
  * the split grid. Tests and benchmarks force paths through it. (CPU
  * dispatch: simd.h; the thread pool: threads.h.)
  */
@@ -15,7 +15,9 @@ enum {
     GF_GEMM_DIRECT = 1,      /* A and B read in place (op(B) panels on the stack) */
     GF_GEMM_PACKED = 2,      /* cache-blocked, A and B packed in scratch buffers */
     GF_GEMM_DIRECT_SKIP = 3, /* direct, skipping the k where A's row tile is all zero */
-    GF_GEMM_SPARSE_ROWS = 4  /* C at most 32 wide: per row of C, only the k where op(A) is not zero */
+    GF_GEMM_SPARSE_ROWS = 4, /* C at most 32 wide: per row of C, only the k where op(A) is not zero */
+    GF_GEMM_PACKED512 = 5    /* as PACKED, with AVX-512 tiles (gemm_avx512.c): chosen instead of PACKED
+                                when gf__avx512_enabled(); forced, taken when the CPU has AVX-512 */
 };
 typedef struct gf_gemm_plan {
     int path;   /* GF_GEMM_* */
@@ -46,5 +48,18 @@ void gf__gemm_avx2_force_path(int path);
  * tiles one thread would. */
 #define GF_GEMM_SPLIT_ROWS 6
 #define GF_GEMM_SPLIT_COLS 16
+/* The same for GF_GEMM_PACKED512 (its tiles are 12 x 32; it skips nothing,
+ * so its bits do not depend on the grid: this is for speed alone). */
+#define GF_GEMM512_MR 12
+#define GF_GEMM512_SPLIT_ROWS 12
+#define GF_GEMM512_SPLIT_COLS 32
+
+/* gemm_avx512.c: the packed path with AVX-512 tiles on one block, one
+ * thread, k in blocks of kc_max (the plan's kc); the same bits as the AVX2
+ * paths (see gf__gemm_avx2). Requires gf__cpu_has_avx512(). 0 when the
+ * scratch buffers cannot be had (nothing written then). */
+int gf__gemm_avx512_packed(int64_t kc_max, int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
+                           const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+                           int64_t ldc);
 
 #endif

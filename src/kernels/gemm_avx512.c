@@ -1,0 +1,255 @@
+/*
+ * gemm_avx512.c — the packed (cache-blocked) matrix multiply with AVX-512
+ * register tiles of MR x 32: the AVX2 packed path's arithmetic (gemm_avx2.c)
+ * on twice as wide vectors and twice as many registers.
+ *
+ * Same bits as the AVX2 paths: each element of C is, for each of k's
+ * blocks (plan->kc long, from the whole problem's shape) in order, the FMA
+ * chain over the block's p ascending from +0, then alpha*acc (beta 0, first
+ * block: C not read) or fma(alpha, acc, beta*C) (beta*C is C when beta is
+ * 1; beta is 1 after the first block). Neither the tile shape nor the loop
+ * order changes a single element's operations.
+ */
+#include "gemm_impl.h"
+#include "simd.h"
+
+#if GF_HAVE_AVX512_KERNELS
+
+#include "gemm_avx2.h"
+#include "kernels.h"
+#include "threads.h"
+
+#define AVX512 __attribute__((target("avx512f,avx2,fma")))
+
+/* Tile: MR rows of C by NR columns (two vectors of 16). */
+#define MR GF_GEMM512_MR
+#define NR 32
+_Static_assert(GF_GEMM512_SPLIT_ROWS % MR == 0 && GF_GEMM512_SPLIT_COLS % NR == 0,
+               "splits must keep to the tile grid");
+/* Blocking: B in [kc, NC] blocks packed into NR-column panels (kept in
+ * L2), A in [MC, kc] blocks packed into MR-row panels; each A panel
+ * ([kc, MR], in L1) meets every B panel of the block before the next. */
+#ifndef NC512
+#define NC512 512
+#endif
+#ifndef MC512
+#define MC512 (MR * 20)
+#endif
+
+/* The mask of the first n lanes (none when n <= 0, all 16 from 16). */
+static inline __mmask16 first(int64_t n)
+{
+    return n <= 0 ? (__mmask16)0 : n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
+}
+
+/* C [1,nr] = alpha * acc + beta * C for one row of a tile, as tile_row_out
+ * of gemm_avx2.c does it lane by lane. */
+AVX512 ALWAYS_INLINE void row_out(const int nv, float *c, __mmask16 m0, __mmask16 m1, __m512 al, __m512 be,
+                                  float beta, __m512 acc0, __m512 acc1)
+{
+    __m512 x0, x1 = acc1;
+    if (beta == 0.0f) {
+        x0 = _mm512_mul_ps(al, acc0);
+        if (nv == 2) x1 = _mm512_mul_ps(al, acc1);
+    } else {
+        __m512 old0 = _mm512_maskz_loadu_ps(m0, c);
+        __m512 old1 = nv == 2 ? _mm512_maskz_loadu_ps(m1, c + 16) : old0;
+        if (beta != 1.0f) {
+            old0 = _mm512_mul_ps(be, old0);
+            old1 = _mm512_mul_ps(be, old1);
+        }
+        x0 = _mm512_fmadd_ps(al, acc0, old0);
+        if (nv == 2) x1 = _mm512_fmadd_ps(al, acc1, old1);
+    }
+    _mm512_mask_storeu_ps(c, m0, x0);
+    if (nv == 2) _mm512_mask_storeu_ps(c + 16, m1, x1);
+}
+
+/* Rows written out (not loops over arrays) so that every compiler keeps
+ * the accumulators in registers. */
+#define R_DECL(r) __m512 acc##r##0 = _mm512_setzero_ps(), acc##r##1 = _mm512_setzero_ps();
+#define R_STEP(r)                                                     \
+    if (mr > r) {                                                     \
+        const __m512 av = _mm512_set1_ps(a[r]);                       \
+        acc##r##0 = _mm512_fmadd_ps(av, b0, acc##r##0);               \
+        if (nv == 2) acc##r##1 = _mm512_fmadd_ps(av, b1, acc##r##1);  \
+    }
+#define R_OUT(r) \
+    if (mr > r) row_out(nv, c + r * ldc, m0, m1, al, be, beta, acc##r##0, acc##r##1);
+#define R_ALL(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+_Static_assert(MR == 12, "R_ALL lists MR rows");
+
+/* One tile: C [mr,nr] = alpha * A [mr,kc] @ B [kc,nr] + beta * C, A packed
+ * [kc][MR] (zero-padded), B's row p at b + p*bs: packed [kc][NR]
+ * (zero-padded), or in place with 32 floats readable in each row. */
+AVX512 ALWAYS_INLINE void tile(const int mr, const int nv, int64_t kc, const float *a, const float *b, int64_t bs,
+                               int64_t nr, float *c, int64_t ldc, float alpha, float beta)
+{
+    R_ALL(R_DECL)
+    for (int64_t p = 0; p < kc; p++, a += MR, b += bs) {
+        const __m512 b0 = _mm512_loadu_ps(b);
+        const __m512 b1 = nv == 2 ? _mm512_loadu_ps(b + 16) : b0;
+        R_ALL(R_STEP)
+    }
+    const __m512 al = _mm512_set1_ps(alpha), be = _mm512_set1_ps(beta);
+    const __mmask16 m0 = first(nr), m1 = first(nr - 16);
+    R_ALL(R_OUT)
+}
+
+typedef void (*tile_fn)(int64_t kc, const float *a, const float *b, int64_t bs, int64_t nr, float *c, int64_t ldc,
+                        float alpha, float beta);
+
+#define TILE_INST(R, V)                                                                                     \
+    AVX512 static void tile_##R##_##V(int64_t kc, const float *a, const float *b, int64_t bs, int64_t nr,   \
+                                      float *c, int64_t ldc, float alpha, float beta)                       \
+    {                                                                                                       \
+        tile(R, V, kc, a, b, bs, nr, c, ldc, alpha, beta);                                                  \
+    }
+#define TILE_ROWS(V)                                                                                        \
+    TILE_INST(1, V) TILE_INST(2, V) TILE_INST(3, V) TILE_INST(4, V) TILE_INST(5, V) TILE_INST(6, V)         \
+    TILE_INST(7, V) TILE_INST(8, V) TILE_INST(9, V) TILE_INST(10, V) TILE_INST(11, V) TILE_INST(12, V)
+#define TILE_PTRS(V)                                                                                        \
+    {                                                                                                       \
+        tile_1_##V, tile_2_##V, tile_3_##V, tile_4_##V, tile_5_##V, tile_6_##V, tile_7_##V, tile_8_##V,     \
+            tile_9_##V, tile_10_##V, tile_11_##V, tile_12_##V                                               \
+    }
+TILE_ROWS(1)
+TILE_ROWS(2)
+
+/* tiles[nv-1][mr-1]. */
+static const tile_fn tiles[2][MR] = { TILE_PTRS(1), TILE_PTRS(2) };
+
+/* ---- packing ------------------------------------------------------------ */
+
+/* dst [kc][NR] = op(B) [p0 .. p0+kc, j0 .. j0+nr], zero-padded to NR columns. */
+AVX512 static void pack_b_panel(int tb, const float *b, int64_t ldb, int64_t p0, int64_t j0, int64_t kc,
+                                int64_t nr, float *dst)
+{
+    if (!tb) {
+        const float *src = b + p0 * ldb + j0;
+        const __mmask16 m0 = first(nr), m1 = first(nr - 16);
+        for (int64_t p = 0; p < kc; p++, src += ldb, dst += NR) {
+            _mm512_storeu_ps(dst, _mm512_maskz_loadu_ps(m0, src));
+            _mm512_storeu_ps(dst + 16, _mm512_maskz_loadu_ps(m1, src + 16));
+        }
+        return;
+    }
+    /* op(B)(p, j) = b[j*ldb + p]: column j of the panel is row j of B;
+     * 8x8 blocks are transposed in registers. */
+    const float *src = b + j0 * ldb + p0;
+    int64_t j = 0;
+    for (; j + 8 <= nr; j += 8) {
+        int64_t p = 0;
+        for (; p + 8 <= kc; p += 8) {
+            __m256 r[8];
+            for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(src + (j + i) * ldb + p);
+            transpose8(r);
+            for (int i = 0; i < 8; i++) _mm256_storeu_ps(dst + (p + i) * NR + j, r[i]);
+        }
+        for (; p < kc; p++)
+            for (int64_t i = 0; i < 8; i++) dst[p * NR + j + i] = src[(j + i) * ldb + p];
+    }
+    for (; j < nr; j++)
+        for (int64_t p = 0; p < kc; p++) dst[p * NR + j] = src[j * ldb + p];
+    for (; j < NR; j++)
+        for (int64_t p = 0; p < kc; p++) dst[p * NR + j] = 0.0f;
+}
+
+/* dst [kc][MR] = op(A) [i0 .. i0+mr, p0 .. p0+kc], zero-padded to MR rows. */
+AVX512 static void pack_a_panel(int ta, const float *a, int64_t lda, int64_t i0, int64_t p0, int64_t mr,
+                                int64_t kc, float *dst)
+{
+    if (ta) {
+        const float *src = a + p0 * lda + i0;
+        const __mmask16 m = first(mr);
+        for (int64_t p = 0; p < kc; p++, src += lda, dst += MR)
+            _mm512_mask_storeu_ps(dst, (__mmask16)((1u << MR) - 1), _mm512_maskz_loadu_ps(m, src));
+        return;
+    }
+    const float *src = a + i0 * lda + p0;
+    int64_t p = 0;
+    if (mr >= 8) {
+        /* 8 k at a time: rows 0..7, then 8..mr-1 and zero rows up to
+         * 15, transposed in registers. */
+        for (; p + 8 <= kc; p += 8) {
+            __m256 r[8], s[8];
+            for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(src + i * lda + p);
+            for (int i = 0; i < 8; i++)
+                s[i] = 8 + i < mr ? _mm256_loadu_ps(src + (8 + i) * lda + p) : _mm256_setzero_ps();
+            transpose8(r);
+            transpose8(s);
+            for (int i = 0; i < 8; i++) {
+                _mm256_storeu_ps(dst + (p + i) * MR, r[i]);
+                _mm_storeu_ps(dst + (p + i) * MR + 8, _mm256_castps256_ps128(s[i]));
+            }
+        }
+    }
+    for (; p < kc; p++) {
+        int64_t r = 0;
+        for (; r < mr; r++) dst[p * MR + r] = src[r * lda + p];
+        for (; r < MR; r++) dst[p * MR + r] = 0.0f;
+    }
+}
+
+/* ---- driver ------------------------------------------------------------- */
+
+int gf__gemm_avx512_packed(int64_t kc_max, int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
+                           const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+                           int64_t ldc)
+{
+    int64_t nc_max = n < NC512 ? (n + NR - 1) / NR * NR : NC512;
+    int64_t mc_max = m < MC512 ? (m + MR - 1) / MR * MR : MC512;
+    float *bbuf = gf__scratch(0, (size_t)(kc_max * nc_max));
+    float *abuf = gf__scratch(1, (size_t)(kc_max * mc_max));
+    if (!bbuf || !abuf) return 0;
+    if (!tb && m <= mc_max) {
+        /* Few rows (the dense layer's batch): packing B would cost as
+         * much as using it; its rows are read in place, one 32-column
+         * panel at a time for all of A's panels. Whole panels only: the
+         * last columns (n % 32) take the packed loop below. */
+        const int64_t mh = (m + (m + MR - 1) / MR - 1) / ((m + MR - 1) / MR), n32 = n / NR * NR;
+        for (int64_t pc = 0; pc < k && n32 > 0; pc += kc_max) {
+            int64_t kc = k - pc < kc_max ? k - pc : kc_max;
+            float be = pc == 0 ? beta : 1.0f;
+            /* Panel q (rows q*mh ..) at abuf + q * MR * kc. */
+            for (int64_t ir = 0, q = 0; ir < m; ir += mh, q++)
+                pack_a_panel(ta, a, lda, ir, pc, m - ir < mh ? m - ir : mh, kc, abuf + q * MR * kc);
+            for (int64_t jr = 0; jr < n32; jr += NR)
+                for (int64_t ir = 0, q = 0; ir < m; ir += mh, q++) {
+                    int64_t mr = m - ir < mh ? m - ir : mh;
+                    tiles[1][mr - 1](kc, abuf + q * MR * kc, b + pc * ldb + jr, ldb, NR, c + ir * ldc + jr, ldc,
+                                     alpha, be);
+                }
+        }
+        if (n32 == n) return 1;
+        b += n32, c += n32, n -= n32, nc_max = NR;
+    }
+    for (int64_t jc = 0; jc < n; jc += nc_max) {
+        int64_t nc = n - jc < nc_max ? n - jc : nc_max;
+        for (int64_t pc = 0; pc < k; pc += kc_max) {
+            int64_t kc = k - pc < kc_max ? k - pc : kc_max;
+            for (int64_t jr = 0; jr < nc; jr += NR)
+                pack_b_panel(tb, b, ldb, pc, jc + jr, kc, nc - jr < NR ? nc - jr : NR, bbuf + jr * kc);
+            float be = pc == 0 ? beta : 1.0f;
+            for (int64_t ic = 0; ic < m; ic += mc_max) {
+                int64_t mc = m - ic < mc_max ? m - ic : mc_max;
+                /* Panels of equal height (50 rows: 5 of 10, not 4 of
+                 * 12 and one of 2, whose tiles would wait on loads). */
+                const int64_t mh = (mc + (mc + MR - 1) / MR - 1) / ((mc + MR - 1) / MR);
+                for (int64_t ir = 0; ir < mc; ir += mh) {
+                    int64_t mr = mc - ir < mh ? mc - ir : mh;
+                    float *ap = abuf; /* one panel at a time */
+                    pack_a_panel(ta, a, lda, ic + ir, pc, mr, kc, ap);
+                    for (int64_t jr = 0; jr < nc; jr += NR) {
+                        int64_t nr = nc - jr < NR ? nc - jr : NR;
+                        tiles[nr > 16][mr - 1](kc, ap, bbuf + jr * kc, NR, nr, c + (ic + ir) * ldc + jc + jr,
+                                               ldc, alpha, be);
+                    }
+                }
+            }
+        }
+    }
+    return 1;
+}
+
+#endif
