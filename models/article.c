@@ -16,15 +16,16 @@ static gf_node *sigmaprime(gf_graph *g, gf_node *x)
 
 /* Forward pass shared by every step variant: fills a_0..b_2, a_2, acct_res
  * and returns z_1 and z_2 for the manual backward pass. */
-static void forward(gf_article_net *net, int hidden, gf_node **a_1, gf_node **z_1, gf_node **z_2)
+static void forward(gf_article_net *net, int inputs, int hidden, int outputs, gf_node **a_1, gf_node **z_1,
+                    gf_node **z_2)
 {
     gf_graph *g = net->g;
-    net->a_0 = gf_placeholder(g, "a_0", GF_F32, gf_dims(2, GF_ANY, 784));
-    net->y = gf_placeholder(g, "y", GF_F32, gf_dims(2, GF_ANY, 10));
-    net->w_1 = gf_variable(g, "w_1", gf_truncated_normal(g, gf_dims(2, 784, hidden), 0, 1));
+    net->a_0 = gf_placeholder(g, "a_0", GF_F32, gf_dims(2, GF_ANY, inputs));
+    net->y = gf_placeholder(g, "y", GF_F32, gf_dims(2, GF_ANY, outputs));
+    net->w_1 = gf_variable(g, "w_1", gf_truncated_normal(g, gf_dims(2, inputs, hidden), 0, 1));
     net->b_1 = gf_variable(g, "b_1", gf_truncated_normal(g, gf_dims(2, 1, hidden), 0, 1));
-    net->w_2 = gf_variable(g, "w_2", gf_truncated_normal(g, gf_dims(2, hidden, 10), 0, 1));
-    net->b_2 = gf_variable(g, "b_2", gf_truncated_normal(g, gf_dims(2, 1, 10), 0, 1));
+    net->w_2 = gf_variable(g, "w_2", gf_truncated_normal(g, gf_dims(2, hidden, outputs), 0, 1));
+    net->b_2 = gf_variable(g, "b_2", gf_truncated_normal(g, gf_dims(2, 1, outputs), 0, 1));
 
     *z_1 = gf_name(gf_add(gf_matmul(net->a_0, net->w_1), net->b_1), "z_1");
     *a_1 = gf_name(sigma(g, *z_1), "a_1");
@@ -37,10 +38,15 @@ static void forward(gf_article_net *net, int hidden, gf_node **a_1, gf_node **z_
 
 gf_status gf_article_build_manual(gf_article_net *net, int hidden, float eta_value)
 {
+    return gf_article_build_manual_sized(net, 784, hidden, 10, eta_value);
+}
+
+gf_status gf_article_build_manual_sized(gf_article_net *net, int inputs, int hidden, int outputs, float eta_value)
+{
     gf_graph *g = net->g = gf_graph_new();
     if (!g) return GF_ERR_NOMEM;
     gf_node *a_1, *z_1, *z_2;
-    forward(net, hidden, &a_1, &z_1, &z_2);
+    forward(net, inputs, hidden, outputs, &a_1, &z_1, &z_2);
 
     gf_node *diff = gf_name(gf_sub(net->a_2, net->y), "diff");
     gf_node *d_z_2 = gf_name(gf_mul(diff, sigmaprime(g, z_2)), "d_z_2");
@@ -63,10 +69,15 @@ gf_status gf_article_build_manual(gf_article_net *net, int hidden, float eta_val
 
 gf_status gf_article_build_autodiff(gf_article_net *net, int hidden, float lr)
 {
+    return gf_article_build_autodiff_sized(net, 784, hidden, 10, lr);
+}
+
+gf_status gf_article_build_autodiff_sized(gf_article_net *net, int inputs, int hidden, int outputs, float lr)
+{
     gf_graph *g = net->g = gf_graph_new();
     if (!g) return GF_ERR_NOMEM;
     gf_node *a_1, *z_1, *z_2;
-    forward(net, hidden, &a_1, &z_1, &z_2);
+    forward(net, inputs, hidden, outputs, &a_1, &z_1, &z_2);
     gf_node *diff = gf_name(gf_sub(net->a_2, net->y), "diff");
     gf_node *cost = gf_name(gf_mul(diff, diff), "cost");
     net->step[0] = gf_minimize(gf_gradient_descent(g, lr), cost, NULL, 0);
@@ -99,14 +110,16 @@ gf_status gf_article_count(const gf_article_net *net, gf_session *s, const gf_te
                            const gf_article_train_opts *opt, int64_t *correct, double *cost)
 {
     int64_t n = gf_tensor_shape(xs).dim[0], chunk = opt->eval_batch > 0 ? opt->eval_batch : n;
+    /* Each example's features and label row, whatever the network's sizes. */
+    int64_t in = n ? gf_tensor_count(xs) / n : 0, out = n ? gf_tensor_count(ys) / n : 0;
     double sum = 0, cost_sum = 0;
     gf_node *fetch[2] = { net->acct_res, opt->eval_cost };
     int n_fetch = cost && opt->eval_cost ? 2 : 1;
     for (int64_t at = 0; at < n; at += chunk) {
         int64_t k = n - at < chunk ? n - at : chunk;
         /* Views of rows at..at+k-1: headers over the caller's memory. */
-        gf_tensor *vx = gf_tensor_wrap(GF_F32, gf_dims(2, (int)k, 784), gf_tensor_data(xs) + 784 * at, NULL);
-        gf_tensor *vy = gf_tensor_wrap(GF_F32, gf_dims(2, (int)k, 10), gf_tensor_data(ys) + 10 * at, NULL);
+        gf_tensor *vx = gf_tensor_wrap(GF_F32, gf_dims(2, (int)k, (int)in), gf_tensor_data(xs) + in * at, NULL);
+        gf_tensor *vy = gf_tensor_wrap(GF_F32, gf_dims(2, (int)k, (int)out), gf_tensor_data(ys) + out * at, NULL);
         gf_feed feed[2 + GF_ARTICLE_MAX_FEEDS];
         int n_feed = join_feeds(feed, net->a_0, vx, net->y, vy, opt->eval_feeds, opt->n_eval_feeds);
         const gf_tensor *outs[2];

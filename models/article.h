@@ -26,6 +26,11 @@ gf_status gf_article_build_manual(gf_article_net *net, int hidden, float eta);
  * GradientDescentOptimizer(lr).minimize(cost) (docs/article.md, the automatic step). */
 gf_status gf_article_build_autodiff(gf_article_net *net, int hidden, float lr);
 
+/* The same two networks for other data: `inputs` features per example and
+ * `outputs` classes (784 and 10 above). */
+gf_status gf_article_build_manual_sized(gf_article_net *net, int inputs, int hidden, int outputs, float eta);
+gf_status gf_article_build_autodiff_sized(gf_article_net *net, int inputs, int hidden, int outputs, float lr);
+
 
 
 /* Optional hooks of the training loop (gf_article_train_opts). Both get the
@@ -72,7 +77,7 @@ typedef struct gf_article_train_opts {
 #define GF_ARTICLE_MAX_FEEDS 4
 
 /* The number of correct answers (acct_res) on the images xs [n,784] with
- * labels ys [n,10], run opt->eval_batch images at a time (all at once when
+ * labels ys [n,10] (or the network's sizes), run opt->eval_batch images at a time (all at once when
  * 0) with opt->eval_feeds; *cost (when not NULL) gets opt->eval_cost's
  * value, averaged over the runs weighted by their images. On error the
  * message is in gf_session_error(s). */

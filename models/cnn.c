@@ -18,12 +18,19 @@ static gf_node *bias_variable(gf_graph *g, const char *name, int n)
 
 gf_status gf_cnn_build(gf_cnn_net *net, float lr)
 {
+    return gf_cnn_build_sized(net, 28, 28, 10, lr);
+}
+
+gf_status gf_cnn_build_sized(gf_cnn_net *net, int height, int width, int classes, float lr)
+{
+    /* Two 2x2 SAME poolings of stride 2: each halves a side, rounding up. */
+    int ph = (height + 3) / 4, pw = (width + 3) / 4;
     memset(net, 0, sizeof *net);
     gf_graph *g = net->g = gf_graph_new();
     if (!g) return GF_ERR_NOMEM;
-    net->x = gf_placeholder(g, "x", GF_F32, gf_dims(2, GF_ANY, 784));
-    net->y_ = gf_placeholder(g, "y_", GF_F32, gf_dims(2, GF_ANY, 10));
-    gf_node *x_image = gf_name(gf_reshape(net->x, gf_dims(4, GF_ANY, 28, 28, 1)), "x_image");
+    net->x = gf_placeholder(g, "x", GF_F32, gf_dims(2, GF_ANY, height * width));
+    net->y_ = gf_placeholder(g, "y_", GF_F32, gf_dims(2, GF_ANY, classes));
+    gf_node *x_image = gf_name(gf_reshape(net->x, gf_dims(4, GF_ANY, height, width, 1)), "x_image");
 
     net->W_conv1 = weight_variable(g, "W_conv1", gf_dims(4, 5, 5, 1, 32));
     net->b_conv1 = bias_variable(g, "b_conv1", 32);
@@ -37,16 +44,16 @@ gf_status gf_cnn_build(gf_cnn_net *net, float lr)
                                "h_conv2");
     net->h_pool2 = gf_name(gf_max_pool(h_conv2, 2, 2, 2, 2, GF_SAME), "h_pool2");
 
-    net->W_fc1 = weight_variable(g, "W_fc1", gf_dims(2, 7 * 7 * 64, 1024));
+    net->W_fc1 = weight_variable(g, "W_fc1", gf_dims(2, ph * pw * 64, 1024));
     net->b_fc1 = bias_variable(g, "b_fc1", 1024);
-    gf_node *h_pool2_flat = gf_name(gf_reshape(net->h_pool2, gf_dims(2, GF_ANY, 7 * 7 * 64)), "h_pool2_flat");
+    gf_node *h_pool2_flat = gf_name(gf_reshape(net->h_pool2, gf_dims(2, GF_ANY, ph * pw * 64)), "h_pool2_flat");
     gf_node *h_fc1 = gf_name(gf_relu(gf_add(gf_matmul(h_pool2_flat, net->W_fc1), net->b_fc1)), "h_fc1");
 
     net->keep_prob = gf_placeholder(g, "keep_prob", GF_F32, gf_dims(0));
     gf_node *h_fc1_drop = gf_name(gf_dropout_keep(h_fc1, net->keep_prob, 0), "h_fc1_drop");
 
-    net->W_fc2 = weight_variable(g, "W_fc2", gf_dims(2, 1024, 10));
-    net->b_fc2 = bias_variable(g, "b_fc2", 10);
+    net->W_fc2 = weight_variable(g, "W_fc2", gf_dims(2, 1024, classes));
+    net->b_fc2 = bias_variable(g, "b_fc2", classes);
     net->y_conv = gf_name(gf_add(gf_matmul(h_fc1_drop, net->W_fc2), net->b_fc2), "y_conv");
     net->probs = gf_name(gf_softmax(net->y_conv), "probs");
 

@@ -42,6 +42,11 @@ typedef struct gf_cnn_net {
  * (net->g is NULL only when out of memory). */
 gf_status gf_cnn_build(gf_cnn_net *net, float lr);
 
+/* The same network for single-channel height x width images and `classes`
+ * classes (28, 28 and 10 above): the dense layer takes the second pooling's
+ * ceil(height/4) x ceil(width/4) x 64 outputs. */
+gf_status gf_cnn_build_sized(gf_cnn_net *net, int height, int width, int classes, float lr);
+
 /* How many of the n images (784 floats each, labels one-hot 10 floats
  * each) the network answers right, run `batch` images at a time with
  * keep_prob 1 (the test set at once would need gigabytes). On error the

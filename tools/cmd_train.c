@@ -20,6 +20,7 @@
 #include "plot_svg.h"
 #include "progress.h"
 #include "opts.h"
+#include "data_source.h"
 
 static const char train_intro[] =
     "Trains a network on an MNIST folder with mini-batch gradient descent and\n"
@@ -231,8 +232,10 @@ static gf_status train_saving(const gf_article_net *net, gf_session *s, gf_mnist
 int gf_cli_train(int argc, char **argv)
 {
     const char *dir = "data/mnist", *step = "manual", *save = NULL, *resume = NULL, *model = "article";
-    const char *plot_file = NULL;
+    const char *plot_file = NULL, *test_data = NULL;
     int quiet = 0, json = 0, check = 0;
+    int64_t label_column = 0, validation = -1;
+    float scale = 0;
     gf_plot plot = { 0 };
     int64_t hidden = -1, seed = 1, save_every = 0; /* -1: the model's default */
     gf_article_train_opts opt = { .batch = -1, .steps = -1, .eval_every = -1, .eval_size = -1 };
@@ -266,8 +269,28 @@ int gf_cli_train(int argc, char **argv)
                  "descent on the summed squared error (the article's\n"
                  "second half)",
                  &step),
-        GF_OPT_S("--data", "DIR", "MNIST folder (default data/mnist; 'gradflow data --help'\nsays where to get it)",
+        GF_OPT_S("--data", "PATH",
+                 "the data (default data/mnist): an MNIST folder ('gradflow\n"
+                 "data --help' says where to get it; IDX files of any image\n"
+                 "size and class count), a folder holding train_images.npy,\n"
+                 "train_labels.npy, test_images.npy and test_labels.npy, or\n"
+                 "a CSV file (a label column, then the features; a header\n"
+                 "line is detected; gzipped or plain). The models size\n"
+                 "their input and output layers from it (docs/data.md)",
                  &dir),
+        GF_OPT_S("--test-data", "FILE", "a CSV --data's test set: a CSV file of the same layout", &test_data),
+        GF_OPT_I("--label-column", "N", -1000000, 1000000,
+                 "a CSV file's label column, 0-based; negative counts from\nthe end (-1: the last) (default 0)",
+                 &label_column),
+        GF_OPT_I("--validation", "N", 0, 1000000000,
+                 "split the first N training examples off as a validation\n"
+                 "set (default: 5000 of MNIST's 60,000 for --model article\n"
+                 "and cnn, else 0); with no test set, the evaluations use it",
+                 &validation),
+        GF_OPT_X("--scale", "X", 1e-30, 1e30,
+                 "divide .npy and CSV features by X (default: taken as they\n"
+                 "are; --scale 255 makes 0..255 pixels MNIST's 0..1)",
+                 &scale),
         GF_OPT_I("--hidden", "N", 1, 100000, "hidden units (default 30; 100 for --model softmax)", &hidden),
         GF_OPT_I("--batch", "N", 1, 1000000, "examples per step (default 10; 16 for --model softmax; 50\nfor cnn)", &opt.batch),
         GF_OPT_I("--steps", "N", 0, 1000000000, "training steps (default 10000; 10 epochs for --model\nsoftmax; 20000 for cnn)",
@@ -371,15 +394,42 @@ int gf_cli_train(int argc, char **argv)
         return GF_EXIT_FAIL;
     }
 
-    gf_error err;
+    gf_error err = { 0 };
     gf_mnist *data;
     /* The article holds out TensorFlow's 5000 validation images; the softmax
      * model trains on the whole training set, as the usual benchmarks do. */
-    gf_mnist_options mo = { .seed = (uint64_t)seed, .validation_size = softmax ? 0 : -1 };
+    gf_source_options so = { .seed = (uint64_t)seed, .validation = validation, .mnist_no_validation = softmax,
+                             .test_path = test_data, .label_column = (int)label_column, .scale = scale };
+    gf_source src;
+    char src_msg[4400];
+    int mnist_failed;
     gf_tensor *keep_t = NULL, *one_t = NULL; /* cnn: keep_prob's two values */
     gf_feed train_feed[1], eval_feed[1];
-    if (gf_mnist_load(dir, &mo, &data, &err) != GF_OK) {
-        gf_cli_data_error("train", dir, &err);
+    if (!gf_source_open(dir, &so, &src, src_msg, sizeof src_msg, &err, &mnist_failed)) {
+        if (mnist_failed) gf_cli_data_error("train", dir, &err);
+        else fprintf(stderr, "gradflow train: %s\n", src_msg);
+        return GF_EXIT_FAIL;
+    }
+    data = &src.view;
+    bool eval_on_validation = false;
+    if (!data->test) {
+        if (gf_dataset_count(data->validation) == 0) {
+            fprintf(stderr, "gradflow train: %s has no test set: give --test-data FILE, or --validation N to "
+                            "evaluate on N examples split off the training data\n", dir);
+            gf_source_close(&src);
+            return GF_EXIT_FAIL;
+        }
+        data->test = data->validation;
+        eval_on_validation = true;
+    }
+    /* cnn: single-channel images, h x w. */
+    int64_t img_h = src.rank >= 2 ? src.shape[0] : 0, img_w = src.rank >= 2 ? src.shape[1] : 0;
+    if (cnn && (src.rank < 2 || (src.rank == 3 && src.shape[2] != 1))) {
+        char shape[64];
+        gf_source_shape(&src, shape, sizeof shape);
+        fprintf(stderr, "gradflow train: --model cnn needs single-channel images (h x w or h x w x 1); the "
+                        "examples of %s are %s\n", dir, shape);
+        gf_source_close(&src);
         return GF_EXIT_FAIL;
     }
     int64_t n_test = gf_dataset_count(data->test), n_train = gf_dataset_count(data->train);
@@ -401,13 +451,21 @@ int gf_cli_train(int argc, char **argv)
         goto out;
     }
     if (!rep.json)
-        printf("data: %s%s (%lld train, %lld test)\n", dir,
-               data->is_subset ? ", the 10,000-digit subset of MNIST" : "", (long long)n_train,
-               (long long)n_test);
+    {
+        if (src.mnist) {
+            printf("data: %s%s (%lld train, %lld test)\n", dir,
+                   data->is_subset ? ", the 10,000-digit subset of MNIST" : "", (long long)n_train,
+                   (long long)n_test);
+        } else {
+            char desc[4600];
+            gf_source_describe(&src, desc, sizeof desc);
+            printf("data: %s%s\n", desc, eval_on_validation ? "; evaluated on the validation set" : "");
+        }
+    }
     gf_status built;
     if (cnn) { /* the tutorial's network, seen through the training loop's struct */
         gf_cnn_net c;
-        built = gf_cnn_build(&c, lr);
+        built = gf_cnn_build_sized(&c, (int)img_h, (int)img_w, (int)src.classes, lr);
         net = (gf_article_net){ .g = c.g, .a_0 = c.x, .y = c.y_, .a_2 = c.probs, .acct_res = c.correct,
                                 .step = { c.train_step }, .n_step = 1 };
         opt.train_loss = c.cross_entropy;
@@ -432,14 +490,14 @@ int gf_cli_train(int argc, char **argv)
         opt.on_batch = on_batch;
     } else if (softmax) { /* the zoo net, seen through the training loop's struct */
         gf_zoo_net z = { 0 };
-        built = gf_zoo_build_softmax(&z, (int)hidden, lr);
+        built = gf_zoo_build_softmax_sized(&z, (int)src.features, (int)hidden, (int)src.classes, lr);
         net = (gf_article_net){ .g = z.g, .a_0 = z.x, .y = z.y, .w_1 = z.w_1, .b_1 = z.b_1, .w_2 = z.w_2,
                                 .b_2 = z.b_2, .a_2 = z.probs, .acct_res = z.correct, .step = { z.step },
                                 .n_step = 1 };
         opt.train_loss = z.loss;
     } else {
-        built = manual ? gf_article_build_manual(&net, (int)hidden, eta)
-                       : gf_article_build_autodiff(&net, (int)hidden, lr);
+        built = manual ? gf_article_build_manual_sized(&net, (int)src.features, (int)hidden, (int)src.classes, eta)
+                       : gf_article_build_autodiff_sized(&net, (int)src.features, (int)hidden, (int)src.classes, lr);
         /* The quantity the step descends (see the help's last paragraph). */
         if (built == GF_OK && manual)
             opt.train_loss = gf_mul(gf_scalar(net.g, 0.5f),
@@ -498,8 +556,9 @@ int gf_cli_train(int argc, char **argv)
             snprintf(title, sizeof title, "gradflow train: the Deep MNIST network (conv 32, conv 64, 1024, "
                      "dropout %g), Adam, batch %lld", (double)keep, (long long)opt.batch);
         else
-            snprintf(title, sizeof title, "gradflow train: %s 784-%lld-10, %s, batch %lld",
-                     softmax ? "softmax model" : "the article's network", (long long)hidden,
+            snprintf(title, sizeof title, "gradflow train: %s %lld-%lld-%lld, %s, batch %lld",
+                     softmax ? "softmax model" : "the article's network", (long long)src.features,
+                     (long long)hidden, (long long)src.classes,
                      softmax ? "Adam" : manual ? "manual step" : "autodiff step", (long long)opt.batch);
         snprintf(acc_label, sizeof acc_label, "accuracy: correct answers / %lld test images, at each evaluation",
                  (long long)opt.eval_size);
@@ -525,6 +584,6 @@ out:
     gf_plot_free(&plot);
     gf_session_free(s);
     gf_graph_free(net.g);
-    gf_mnist_free(data);
+    gf_source_close(&src);
     return rc;
 }

@@ -1,0 +1,193 @@
+/*
+ * test_cli_data.c — `gradflow train --data PATH` and `gradflow data check
+ * PATH` on a folder of .npy files and on CSV files: the models sized from
+ * the data, the test set from --test-data or --validation, the same
+ * examples as IDX and as .npy training alike, and one-line errors.
+ */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char out[1 << 17];
+
+static int cli(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+static int cli(const char *fmt, ...)
+{
+    char args[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    return gf_test_run_gradflow(args, 1, out, sizeof out);
+}
+
+static void contains(const char *text, const char *want)
+{
+    if (!strstr(text, want)) fail_msg("expected '%s' in:\n%s", want, text);
+}
+
+static void one_line(const char *text)
+{
+    const char *nl = strchr(text, '\n');
+    if (!nl || nl[1]) fail_msg("expected one line, got:\n%s", text);
+}
+
+/* n examples of side x side: class i % classes lights pixel (i % classes). */
+static void write_npy(const char *dir, const char *images, const char *labels, int n, int side, int classes)
+{
+    gf_error err;
+    gf_tensor *x = gf_tensor_new(GF_F32, gf_dims(3, n, side, side), &err);
+    gf_tensor *y = gf_tensor_new(GF_I32, gf_dims(1, n), &err);
+    assert_non_null(x);
+    assert_non_null(y);
+    float *px = gf_tensor_data(x);
+    float *py = gf_tensor_data(y); /* an int32 tensor holds its values as floats */
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < side * side; j++) px[i * side * side + j] = (float)((i * 7 + j) % 5) / 20.0f;
+        px[i * side * side + i % classes] = 1.0f;
+        py[i] = (float)(i % classes);
+    }
+    assert_int_equal(gf_npy_write(gf_test_path(dir, images), x, &err), GF_OK);
+    assert_int_equal(gf_npy_write(gf_test_path(dir, labels), y, &err), GF_OK);
+    gf_tensor_free(x);
+    gf_tensor_free(y);
+}
+
+/* The same pattern as CSV text, 0..255, label first, with a header. */
+static void write_csv(const char *path, int n, int features, int classes)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "label");
+    for (int j = 0; j < features; j++) fprintf(f, ",p%d", j);
+    fprintf(f, "\n");
+    for (int i = 0; i < n; i++) {
+        fprintf(f, "%d", i % classes);
+        for (int j = 0; j < features; j++) fprintf(f, ",%d", j == i % classes ? 255 : (i * 7 + j) % 5 * 10);
+        fprintf(f, "\n");
+    }
+    fclose(f);
+}
+
+static void npy_folder(void **state)
+{
+    (void)state;
+    if (!gf_test_gradflow()) skip();
+    char *dir = gf_test_tmpdir();
+    write_npy(dir, "train_images.npy", "train_labels.npy", 60, 4, 3);
+    write_npy(dir, "test_images.npy", "test_labels.npy", 20, 4, 3);
+    assert_int_equal(cli("data check %s", dir), 0);
+    contains(out, "npy, 60 train / 0 validation / 20 test, examples 4x4 (16 features), 3 classes");
+    contains(out, "  train: 60 examples of 4x4, values 0..1, 3 classes: 0:20 1:20 2:20");
+    contains(out, "  test: 20 examples of 4x4, values 0..1, 3 classes: 0:7 1:7 2:6");
+    static const char *models[] = { "article", "softmax", "cnn" };
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(cli("train --data %s --model %s --steps 50 --batch 5 --eval-size 20 --quiet", dir,
+                             models[i]), 0);
+        contains(out, "examples 4x4 (16 features), 3 classes");
+        contains(out, "final step    50  correct ");
+        contains(out, "/20\n");
+    }
+    /* Counts that differ: one line naming the problem. */
+    write_npy(dir, "x.npy", "train_labels.npy", 59, 4, 3);
+    assert_int_equal(cli("train --data %s --steps 5 --quiet", dir), 1);
+    one_line(out);
+    contains(out, "gradflow train: ");
+    gf_test_rmdir(dir);
+}
+
+static void csv_files(void **state)
+{
+    (void)state;
+    if (!gf_test_gradflow()) skip();
+    char *dir = gf_test_tmpdir();
+    char train[4200], test[4200], odd[4200];
+    snprintf(train, sizeof train, "%s", gf_test_path(dir, "train.csv"));
+    snprintf(test, sizeof test, "%s", gf_test_path(dir, "test.csv"));
+    snprintf(odd, sizeof odd, "%s", gf_test_path(dir, "odd.csv"));
+    write_csv(train, 80, 16, 4);
+    write_csv(test, 20, 16, 4);
+    write_csv(odd, 30, 5, 4);
+    assert_int_equal(cli("train --data %s --test-data %s --scale 255 --steps 50 --batch 5 --eval-size 20 --quiet",
+                         train, test), 0);
+    contains(out, "CSV, 80 train / 0 validation / 20 test, examples 4x4 (16 features), 4 classes");
+    contains(out, "final step    50  correct ");
+    assert_int_equal(cli("train --data %s --validation 20 --model softmax --steps 50 --json --quiet", train), 0);
+    contains(out, "\"total\":20,");
+    contains(out, "\"final\":true");
+    assert_int_equal(cli("train --data %s --validation 10 --model softmax --steps 5 --quiet", train), 0);
+    contains(out, "CSV, 70 train / 10 validation / 0 test");
+    contains(out, "evaluated on the validation set");
+    /* No test set, no validation: refused, saying what to give. */
+    assert_int_equal(cli("train --data %s --steps 5 --quiet", train), 1);
+    one_line(out);
+    contains(out, "give --test-data FILE, or --validation N");
+    /* cnn wants an image: 5 features are none. */
+    assert_int_equal(cli("train --data %s --validation 10 --model cnn --steps 5 --quiet", odd), 1);
+    one_line(out);
+    contains(out, "--model cnn needs single-channel images (h x w or h x w x 1); the examples of");
+    contains(out, " are 5\n");
+    /* A test file of another width; a missing file. */
+    assert_int_equal(cli("train --data %s --test-data %s --steps 5 --quiet", train, odd), 1);
+    one_line(out);
+    contains(out, "the test examples have 5 features, the training examples 16");
+    assert_int_equal(cli("train --data %s/none.csv --steps 5 --quiet", dir), 1);
+    one_line(out);
+    contains(out, "none.csv: no such file");
+    assert_int_equal(cli("data check %s", train), 0);
+    contains(out, "  train: 80 examples of 4x4, values 0..255, 4 classes: 0:20 1:20 2:20 3:20");
+    contains(out, "  test: none");
+    gf_test_rmdir(dir);
+}
+
+/* Drops the timing fields' line of train --json. */
+static void drop_timing(char *s)
+{
+    char *p = strstr(s, "{\"steps\":");
+    if (p) *p = '\0';
+}
+
+static void idx_and_npy_train_alike(void **state)
+{
+    (void)state;
+    if (!gf_test_gradflow() || !gf_test_mnist_dir()) skip();
+    gf_mnist *m = NULL;
+    gf_error err;
+    assert_int_equal(gf_mnist_load(gf_test_mnist_dir(), &(gf_mnist_options){ .validation_size = 0 }, &m, &err),
+                     GF_OK);
+    char *dir = gf_test_tmpdir();
+    assert_int_equal(gf_npy_write(gf_test_path(dir, "train_images.npy"), gf_dataset_images(m->train), &err), GF_OK);
+    assert_int_equal(gf_npy_write(gf_test_path(dir, "train_labels.npy"), gf_dataset_labels(m->train), &err), GF_OK);
+    assert_int_equal(gf_npy_write(gf_test_path(dir, "test_images.npy"), gf_dataset_images(m->test), &err), GF_OK);
+    assert_int_equal(gf_npy_write(gf_test_path(dir, "test_labels.npy"), gf_dataset_labels(m->test), &err), GF_OK);
+    gf_mnist_free(m);
+    static const char *models[] = { "article", "softmax" };
+    for (int i = 0; i < 2; i++) {
+        static char a[sizeof out];
+        assert_int_equal(cli("train --data %s --model %s --validation 0 --steps 300 --eval-every 100 --json --quiet",
+                             gf_test_mnist_dir(), models[i]), 0);
+        drop_timing(out);
+        snprintf(a, sizeof a, "%s", out);
+        assert_int_equal(cli("train --data %s --model %s --steps 300 --eval-every 100 --json --quiet", dir,
+                             models[i]), 0);
+        drop_timing(out);
+        assert_string_equal(a, out);
+    }
+    gf_test_rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(npy_folder),
+        cmocka_unit_test(csv_files),
+        cmocka_unit_test(idx_and_npy_train_alike),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

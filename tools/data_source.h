@@ -1,0 +1,51 @@
+/*
+ * data_source.h — what `gradflow train --data PATH` and `gradflow data check
+ * PATH` read: an MNIST IDX folder, a folder of .npy files or a CSV file,
+ * made into train, validation and test datasets.
+ */
+#ifndef GF_DATA_SOURCE_H
+#define GF_DATA_SOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gradflow.h"
+
+typedef struct gf_source_options {
+    uint64_t seed;          /* shuffling */
+    int64_t validation;     /* examples split off the training data; -1: the
+                               default (MNIST: TensorFlow's rule, or 0 when
+                               mnist_no_validation; others: 0) */
+    int mnist_no_validation;
+    const char *test_path;  /* CSV: the test set's file, or NULL */
+    int label_column;       /* CSV: the label's column (negative: from the end) */
+    float scale;            /* features divided by it (0: as they are); not
+                               for MNIST folders, already 0..1 */
+} gf_source_options;
+
+typedef struct gf_source {
+    const char *path;
+    const char *kind;       /* "MNIST", "npy" or "CSV" */
+    gf_mnist *mnist;        /* an MNIST folder (owned), else NULL */
+    gf_dataset *all, *all_test;      /* owned, others */
+    gf_mnist view;          /* train, validation (may be empty), test (NULL
+                               when there is none) */
+    int rank;               /* the example's shape: [features], [h,w], [h,w,c] */
+    int64_t shape[3];
+    int64_t features, classes;
+} gf_source;
+
+/* Opens path; returns 0 with a one-line message (no "gradflow CMD: ") in msg,
+ * and src left freed. gf_mnist_load's errors come back in *err with
+ * *mnist_failed set, for gf_cli_data_error's hint. */
+int gf_source_open(const char *path, const gf_source_options *opt, gf_source *src, char *msg, size_t cap,
+                   gf_error *err, int *mnist_failed);
+void gf_source_close(gf_source *src);
+
+/* "PATH, CSV, 42000 train / 0 validation / 0 test, 784 features, 10 classes" */
+void gf_source_describe(const gf_source *src, char *buf, size_t cap);
+
+/* The example shape as "28x28" or "784". */
+void gf_source_shape(const gf_source *src, char *buf, size_t cap);
+
+#endif
