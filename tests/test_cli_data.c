@@ -38,6 +38,15 @@ static void one_line(const char *text)
     if (!nl || nl[1]) fail_msg("expected one line, got:\n%s", text);
 }
 
+/* gf_npy_write of t to dir/name; fails the test on error. */
+static void npy_to(const char *dir, const char *name, const gf_tensor *t)
+{
+    gf_error err;
+    char *path = gf_test_path(dir, name);
+    if (gf_npy_write(path, t, &err) != GF_OK) fail_msg("%s", err.message);
+    free(path);
+}
+
 /* n examples of side x side: class i % classes lights pixel (i % classes). */
 static void write_npy(const char *dir, const char *images, const char *labels, int n, int side, int classes)
 {
@@ -53,8 +62,8 @@ static void write_npy(const char *dir, const char *images, const char *labels, i
         px[i * side * side + i % classes] = 1.0f;
         py[i] = (float)(i % classes);
     }
-    assert_int_equal(gf_npy_write(gf_test_path(dir, images), x, &err), GF_OK);
-    assert_int_equal(gf_npy_write(gf_test_path(dir, labels), y, &err), GF_OK);
+    npy_to(dir, images, x);
+    npy_to(dir, labels, y);
     gf_tensor_free(x);
     gf_tensor_free(y);
 }
@@ -108,9 +117,9 @@ static void csv_files(void **state)
     if (!gf_test_gradflow()) skip();
     char *dir = gf_test_tmpdir();
     char train[4200], test[4200], odd[4200];
-    snprintf(train, sizeof train, "%s", gf_test_path(dir, "train.csv"));
-    snprintf(test, sizeof test, "%s", gf_test_path(dir, "test.csv"));
-    snprintf(odd, sizeof odd, "%s", gf_test_path(dir, "odd.csv"));
+    snprintf(train, sizeof train, "%s/train.csv", dir);
+    snprintf(test, sizeof test, "%s/test.csv", dir);
+    snprintf(odd, sizeof odd, "%s/odd.csv", dir);
     write_csv(train, 80, 16, 4);
     write_csv(test, 20, 16, 4);
     write_csv(odd, 30, 5, 4);
@@ -162,10 +171,10 @@ static void idx_and_npy_train_alike(void **state)
     assert_int_equal(gf_mnist_load(gf_test_mnist_dir(), &(gf_mnist_options){ .validation_size = 0 }, &m, &err),
                      GF_OK);
     char *dir = gf_test_tmpdir();
-    assert_int_equal(gf_npy_write(gf_test_path(dir, "train_images.npy"), gf_dataset_images(m->train), &err), GF_OK);
-    assert_int_equal(gf_npy_write(gf_test_path(dir, "train_labels.npy"), gf_dataset_labels(m->train), &err), GF_OK);
-    assert_int_equal(gf_npy_write(gf_test_path(dir, "test_images.npy"), gf_dataset_images(m->test), &err), GF_OK);
-    assert_int_equal(gf_npy_write(gf_test_path(dir, "test_labels.npy"), gf_dataset_labels(m->test), &err), GF_OK);
+    npy_to(dir, "train_images.npy", gf_dataset_images(m->train));
+    npy_to(dir, "train_labels.npy", gf_dataset_labels(m->train));
+    npy_to(dir, "test_images.npy", gf_dataset_images(m->test));
+    npy_to(dir, "test_labels.npy", gf_dataset_labels(m->test));
     gf_mnist_free(m);
     static const char *models[] = { "article", "softmax" };
     for (int i = 0; i < 2; i++) {
