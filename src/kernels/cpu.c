@@ -45,8 +45,16 @@ int gf__cpu_has_avx512(void)
 {
 #if GF_HAVE_AVX512_KERNELS
     /* __builtin_cpu_supports checks XCR0 too in recent libgcc and
-     * compiler-rt; older ones did not, hence xgetbv here. */
-    return gf__cpu_has_avx2_fma() && __builtin_cpu_supports("avx512f") && os_saves_zmm();
+     * compiler-rt; older ones did not, hence xgetbv here. cpuid traps to
+     * the hypervisor in a VM (about 1% of a CNN step when asked per GEMM
+     * call), so the answer is kept: 0 not yet known, 1 no, 2 yes. */
+    static atomic_int state;
+    int s = atomic_load_explicit(&state, memory_order_relaxed);
+    if (s == 0) {
+        s = gf__cpu_has_avx2_fma() && __builtin_cpu_supports("avx512f") && os_saves_zmm() ? 2 : 1;
+        atomic_store_explicit(&state, s, memory_order_relaxed);
+    }
+    return s == 2;
 #else
     return 0;
 #endif
