@@ -52,17 +52,33 @@ static pwin pwin_of(const pgeom *g, int64_t oy, int64_t ox)
     return v;
 }
 
-/* Offset in image b's x of the first maximum of channel c in window v. */
-static int64_t argmax_in(const pgeom *g, const float *xb, pwin v, int64_t c)
+/* Channels whose maxima argmax_chunk finds at once. */
+#define CHUNK 64
+
+/* Offsets in image b's x (xb) of the first maxima of channels c0 ..
+ * c0+nc-1 (nc <= CHUNK) in window v: best[k] for channel c0+k. The window
+ * is walked once in row-major order with the channels contiguous; per
+ * channel, a value replaces the best when strictly larger, or when it is
+ * NaN and the best is not. */
+static void argmax_chunk(const pgeom *g, const float *xb, pwin v, int64_t c0, int64_t nc, int64_t *best)
 {
-    int64_t best = (v.y0 * g->w + v.x0) * g->c + c;
+    float bv[CHUNK];
+    const int64_t first = (v.y0 * g->w + v.x0) * g->c + c0;
+    for (int64_t k = 0; k < nc; k++) {
+        best[k] = first + k;
+        bv[k] = xb[first + k];
+    }
     for (int64_t iy = v.y0; iy < v.y1; iy++)
         for (int64_t ix = v.x0; ix < v.x1; ix++) {
-            int64_t at = (iy * g->w + ix) * g->c + c;
-            float a = xb[at], b = xb[best];
-            if (a > b || (a != a && b == b)) best = at;
+            const int64_t at = (iy * g->w + ix) * g->c + c0;
+            const float *p = xb + at;
+            for (int64_t k = 0; k < nc; k++) {
+                float a = p[k], b = bv[k];
+                int take = a > b || (a != a && b == b);
+                bv[k] = take ? a : b;
+                best[k] = take ? at + k : best[k];
+            }
         }
-    return best;
 }
 
 typedef enum { MAX_FWD, AVG_FWD, MAX_GRAD, MAX_GRAD_GRAD, AVG_GRAD } pool_kind;
@@ -118,10 +134,15 @@ static void pool_image(const pool_job *j, int64_t b)
                 break;
             }
             case MAX_GRAD:
-                for (int64_t c = 0; c < C; c++) j->out[b * ximg + argmax_in(g, xb, v, c)] += j->in[yo + c];
-                break;
             case MAX_GRAD_GRAD:
-                for (int64_t c = 0; c < C; c++) j->out[yo + c] = j->in[b * ximg + argmax_in(g, xb, v, c)];
+                for (int64_t c0 = 0; c0 < C; c0 += CHUNK) {
+                    int64_t nc = C - c0 < CHUNK ? C - c0 : CHUNK, best[CHUNK];
+                    argmax_chunk(g, xb, v, c0, nc, best);
+                    if (j->kind == MAX_GRAD)
+                        for (int64_t k = 0; k < nc; k++) j->out[b * ximg + best[k]] += j->in[yo + c0 + k];
+                    else
+                        for (int64_t k = 0; k < nc; k++) j->out[yo + c0 + k] = j->in[b * ximg + best[k]];
+                }
                 break;
             case AVG_GRAD: {
                 float cnt = (float)((v.y1 - v.y0) * (v.x1 - v.x0));
