@@ -18,26 +18,8 @@
 
 static char out[1 << 17];
 
-/* Runs `gradflow ARGS` (printf-style) with stderr joined; returns the status. */
-static int cli(const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
-static int cli(const char *fmt, ...)
-{
-    char args[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    return gf_test_run_gradflow(args, 1, out, sizeof out);
-}
-
-static void contains(const char *text, const char *want)
-{
-    if (!strstr(text, want)) fail_msg("expected '%s' in:\n%s", want, text);
-}
+/* `gradflow ARGS` (printf-style), stderr joined, into out; the status. */
+#define cli(...) gf_test_gradflowf(out, sizeof out, __VA_ARGS__)
 
 static void lacks(const char *text, const char *unwanted)
 {
@@ -54,18 +36,18 @@ static void unknown_options_are_named(void **state)
                                   "data check d" };
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
         assert_int_equal(cli("%s --bogus", cmds[i]), 2);
-        contains(out, "unknown option '--bogus'");
+        gf_test_contains(out, "unknown option '--bogus'");
         lacks(out, "needs a value");
         const char *nl = strchr(out, '\n');
         assert_non_null(nl);
         assert_int_equal(nl[1], '\0'); /* one line */
     }
     assert_int_equal(cli("train --stpes 5"), 2);
-    contains(out, "unknown option '--stpes'; did you mean '--steps'?");
+    gf_test_contains(out, "unknown option '--stpes'; did you mean '--steps'?");
     assert_int_equal(cli("train --eval 5"), 2);
-    contains(out, "did you mean '--eval-every' or '--eval-size'?");
+    gf_test_contains(out, "did you mean '--eval-every' or '--eval-size'?");
     assert_int_equal(cli("eval x.gf --jsno"), 2);
-    contains(out, "did you mean '--json'?");
+    gf_test_contains(out, "did you mean '--json'?");
 }
 
 static void values_are_checked(void **state)
@@ -73,27 +55,27 @@ static void values_are_checked(void **state)
     (void)state;
     if (!gf_test_gradflow()) skip();
     assert_int_equal(cli("train --steps"), 2);
-    contains(out, "gradflow train: --steps needs a value");
+    gf_test_contains(out, "gradflow train: --steps needs a value");
     assert_int_equal(cli("train --data --json"), 2);
-    contains(out, "--data needs a value");
+    gf_test_contains(out, "--data needs a value");
     assert_int_equal(cli("train --steps abc"), 2);
-    contains(out, "gradflow train: --steps: 'abc' is not an integer");
+    gf_test_contains(out, "gradflow train: --steps: 'abc' is not an integer");
     assert_int_equal(cli("train --steps=abc"), 2);
-    contains(out, "--steps: 'abc' is not an integer");
+    gf_test_contains(out, "--steps: 'abc' is not an integer");
     assert_int_equal(cli("train --steps=-3"), 2);
-    contains(out, "--steps: -3 is out of range: expected an integer from 0 to 1000000000");
+    gf_test_contains(out, "--steps: -3 is out of range: expected an integer from 0 to 1000000000");
     assert_int_equal(cli("train --eta=fast"), 2);
-    contains(out, "--eta: 'fast' is not a number");
+    gf_test_contains(out, "--eta: 'fast' is not a number");
     assert_int_equal(cli("train --json=1"), 2);
-    contains(out, "--json takes no value, got '--json=1'");
+    gf_test_contains(out, "--json takes no value, got '--json=1'");
     assert_int_equal(cli("train --model=big"), 2);
-    contains(out, "unknown --model 'big': expected 'article', 'softmax' or 'cnn'");
+    gf_test_contains(out, "unknown --model 'big': expected 'article', 'softmax' or 'cnn'");
     assert_int_equal(cli("bench --threads=0"), 2);
-    contains(out, "--threads: 0 is out of range");
+    gf_test_contains(out, "--threads: 0 is out of range");
     assert_int_equal(cli("gradcheck --seed x"), 2);
-    contains(out, "--seed: 'x' is not an integer");
+    gf_test_contains(out, "--seed: 'x' is not an integer");
     assert_int_equal(cli("train stray"), 2);
-    contains(out, "unexpected argument 'stray'");
+    gf_test_contains(out, "unexpected argument 'stray'");
 }
 
 /* --opt=value means what --opt value means, in every command. */
@@ -106,16 +88,16 @@ static void equals_form_is_accepted(void **state)
     memcpy(spaced, out, sizeof out);
     assert_int_equal(cli("graph --model=softmax --hidden=12"), 0);
     assert_string_equal(out, spaced);
-    contains(out, "784-12-10");
+    gf_test_contains(out, "784-12-10");
 
     const char *mnist = gf_test_mnist_dir();
     if (!mnist) return;
     assert_int_equal(cli("train --data=%s --steps=5 --eval-every=2 --eval-size=100 --json --quiet", mnist), 0);
-    contains(out, "{\"step\":1,");
-    contains(out, "{\"step\":3,");
-    contains(out, "{\"step\":5,");
-    contains(out, "\"total\":100,");
-    contains(out, "{\"steps\":5,");
+    gf_test_contains(out, "{\"step\":1,");
+    gf_test_contains(out, "{\"step\":3,");
+    gf_test_contains(out, "{\"step\":5,");
+    gf_test_contains(out, "\"total\":100,");
+    gf_test_contains(out, "{\"steps\":5,");
 }
 
 /* ---- options that do not apply ---- */
@@ -125,27 +107,27 @@ static void inapplicable_options_are_refused(void **state)
     (void)state;
     if (!gf_test_gradflow()) skip();
     assert_int_equal(cli("train --lr 0.3"), 2);
-    contains(out, "gradflow train: --lr is the learning rate of the autodiff step and of --model softmax and cnn; "
+    gf_test_contains(out, "gradflow train: --lr is the learning rate of the autodiff step and of --model softmax and cnn; "
                   "the manual step's is --eta");
     assert_int_equal(cli("train --step autodiff --eta 0.3"), 2);
-    contains(out, "--eta is the manual step's learning rate; the autodiff step's is --lr");
+    gf_test_contains(out, "--eta is the manual step's learning rate; the autodiff step's is --lr");
     assert_int_equal(cli("train --model softmax --eta 0.3"), 2);
-    contains(out, "--eta is the manual step's learning rate; --model softmax trains with Adam");
+    gf_test_contains(out, "--eta is the manual step's learning rate; --model softmax trains with Adam");
     assert_int_equal(cli("train --model softmax --step manual"), 2);
-    contains(out, "--model softmax has no hand-written step");
+    gf_test_contains(out, "--model softmax has no hand-written step");
     assert_int_equal(cli("train --model cnn --hidden 10"), 2);
-    contains(out, "--model cnn has fixed layers");
+    gf_test_contains(out, "--model cnn has fixed layers");
     assert_int_equal(cli("train --model cnn --eta 0.1"), 2);
-    contains(out, "--model cnn trains with Adam");
+    gf_test_contains(out, "--model cnn trains with Adam");
     assert_int_equal(cli("train --keep-prob 0.5"), 2);
-    contains(out, "--keep-prob is the dropout of --model cnn");
+    gf_test_contains(out, "--keep-prob is the dropout of --model cnn");
     assert_int_equal(cli("train --model softmax --train-accuracy-every 10"), 2);
-    contains(out, "--train-accuracy-every is --model cnn's accuracy on the batch");
+    gf_test_contains(out, "--train-accuracy-every is --model cnn's accuracy on the batch");
     assert_int_equal(cli("train --model cnn --keep-prob 0"), 2);
-    contains(out, "--keep-prob: 0 is out of range: expected a number above 0 and at most 1");
+    gf_test_contains(out, "--keep-prob: 0 is out of range: expected a number above 0 and at most 1");
     assert_int_equal(cli("graph --model cnn --hidden 10"), 2);
     assert_int_equal(cli("eval x.gf --errors-max 5"), 2);
-    contains(out, "--errors-max limits the --errors picture; give --errors FILE.png too");
+    gf_test_contains(out, "--errors-max limits the --errors picture; give --errors FILE.png too");
 }
 
 /* ---- file formats follow the extension ---- */
@@ -155,11 +137,11 @@ static void formats_follow_the_extension(void **state)
     (void)state;
     if (!gf_test_gradflow()) skip();
     assert_int_equal(cli("train --plot curves.png"), 2);
-    contains(out, "--plot curves.png: the plot is an SVG picture; give a FILE ending in .svg");
+    gf_test_contains(out, "--plot curves.png: the plot is an SVG picture; give a FILE ending in .svg");
     assert_int_equal(cli("eval x.gf --errors e.svg"), 2);
-    contains(out, "--errors e.svg: the picture is written as PNG; give a FILE ending in .png");
+    gf_test_contains(out, "--errors e.svg: the picture is written as PNG; give a FILE ending in .png");
     assert_int_equal(cli("graph --png g.svg"), 2);
-    contains(out, "--png g.svg: dot writes a PNG picture there; give a FILE ending in .png");
+    gf_test_contains(out, "--png g.svg: dot writes a PNG picture there; give a FILE ending in .png");
 }
 
 /* ---- train: the final evaluation, one numbering, the training loss ---- */
@@ -196,15 +178,15 @@ static void final_evaluation_matches_the_saved_weights(void **state)
     }
     assert_int_equal(n, 4);
     assert_true(final_loss < first_loss / 4); /* it trains */
-    contains(out, "{\"plot\":");
-    contains(out, "\"evaluations\":4}");
+    gf_test_contains(out, "{\"plot\":");
+    gf_test_contains(out, "\"evaluations\":4}");
     size_t len;
     char path[4200];
     snprintf(path, sizeof path, "%s/c.svg", dir);
     char *svg = (char *)gf_test_read_file(path, &len);
     assert_non_null(svg);
-    contains(svg, "training loss");
-    contains(svg, "<title>step 6000: ");
+    gf_test_contains(svg, "training loss");
+    gf_test_contains(svg, "<title>step 6000: ");
     free(svg);
 
     /* eval of the saved checkpoint counts what the final line said. */
@@ -213,9 +195,9 @@ static void final_evaluation_matches_the_saved_weights(void **state)
 
     /* Plain text: the final line is labelled as such. */
     assert_int_equal(cli("train --data '%s' --steps 300 --eval-every 100 --quiet", mnist), 0);
-    contains(out, "step     1  correct ");
-    contains(out, "step   201  correct ");
-    contains(out, "\nfinal step   300  correct ");
+    gf_test_contains(out, "step     1  correct ");
+    gf_test_contains(out, "step   201  correct ");
+    gf_test_contains(out, "\nfinal step   300  correct ");
     gf_test_rmdir(dir);
 }
 
@@ -229,11 +211,11 @@ static void softmax_numbering_and_loss(void **state)
     assert_int_equal(cli("train --data '%s' --model softmax --steps 100 --eval-every 50 --eval-size 200 --json "
                          "--quiet", mnist),
                      0);
-    contains(out, "{\"step\":50,\"correct\":");
-    contains(out, "{\"step\":100,\"correct\":");
+    gf_test_contains(out, "{\"step\":50,\"correct\":");
+    gf_test_contains(out, "{\"step\":100,\"correct\":");
     const char *first = strstr(out, "{\"step\":100,");
     assert_null(strstr(first + 1, "{\"step\":100,"));
-    contains(first, "\"final\":true}");
+    gf_test_contains(first, "\"final\":true}");
     /* Cross-entropy of ten classes starts near ln 10 and falls. */
     double l50 = gf_test_json_num(strstr(out, "{\"step\":50,"), "loss"), l100 = gf_test_json_num(first, "loss");
     assert_true(l50 > 0.1 && l50 < 2.4);
@@ -259,11 +241,11 @@ static void eval_recognises_the_model(void **state)
     while (fin > out && fin[-1] != '\n') fin--;
     long long want = (long long)gf_test_json_num(fin, "correct"), total = (long long)gf_test_json_num(fin, "total");
     assert_int_equal(cli("eval '%s/s.gf' --data '%s' --json", dir, mnist), 0);
-    contains(out, "\"model\":\"softmax\",\"hidden\":40,");
+    gf_test_contains(out, "\"model\":\"softmax\",\"hidden\":40,");
     assert_int_equal((long long)gf_test_json_num(out, "total"), total);
     assert_int_equal((long long)gf_test_json_num(out, "correct"), want);
     assert_int_equal(cli("eval '%s/s.gf' --data '%s'", dir, mnist), 0);
-    contains(out, "(--model softmax: 784-40-10, relu, softmax)");
+    gf_test_contains(out, "(--model softmax: 784-40-10, relu, softmax)");
     /* Its outputs are a softmax: the ten sum to 1. */
     assert_int_equal(cli("predict '%s/s.gf' idx:%s:3 --json", dir, mnist), 0);
     const char *o = strstr(out, "\"outputs\":[");
@@ -282,10 +264,10 @@ static void eval_recognises_the_model(void **state)
     gf_session_free(s);
     gf_graph_free(g);
     assert_int_equal(cli("eval '%s' --data '%s'", path, mnist), 1);
-    contains(out, "a checkpoint of no network that 'gradflow train' makes (it holds \"kernel\" [3,4])");
+    gf_test_contains(out, "a checkpoint of no network that 'gradflow train' makes (it holds \"kernel\" [3,4])");
     assert_int_equal(cli("predict '%s' idx:%s:0", path, mnist), 1);
-    contains(out, "gradflow predict: ");
-    contains(out, "a checkpoint of no network that 'gradflow train' makes");
+    gf_test_contains(out, "gradflow predict: ");
+    gf_test_contains(out, "a checkpoint of no network that 'gradflow train' makes");
     gf_test_rmdir(dir);
 }
 
@@ -339,8 +321,8 @@ static void predict_images(void **state)
     free(gf_test_write_file(dir, "paper.pgm", pgm, (size_t)o));
     snprintf(path, sizeof path, "%s/paper.pgm", dir);
     assert_int_equal(cli("predict '%s/n.gf' '%s'", dir, path), 0);
-    contains(out, "paper.pgm: warning: looks inverted");
-    contains(out, "give --invert");
+    gf_test_contains(out, "paper.pgm: warning: looks inverted");
+    gf_test_contains(out, "give --invert");
     assert_int_equal(cli("predict '%s/n.gf' '%s' --invert", dir, path), 0);
     lacks(out, "warning");
     assert_int_equal(digit_of(out, path), want);
@@ -349,8 +331,8 @@ static void predict_images(void **state)
     free(gf_test_write_file(dir, "photo.jpg", "\xff\xd8\xff\xe0\0\x10JFIF", 10));
     free(gf_test_write_file(dir, "notes.txt", "hello\n", 6));
     assert_int_equal(cli("predict '%s/n.gf' '%s/photo.jpg' '%s/notes.txt'", dir, dir, dir), 1);
-    contains(out, "photo.jpg: a JPEG image; predict reads PGM (P5 or P2)");
-    contains(out, "notes.txt: not a PGM (P5 or P2)");
+    gf_test_contains(out, "photo.jpg: a JPEG image; predict reads PGM (P5 or P2)");
+    gf_test_contains(out, "notes.txt: not a PGM (P5 or P2)");
     lacks(out, "not a PGM image");
 
     /* PNG (when built with libpng). */
@@ -368,7 +350,7 @@ static void predict_images(void **state)
         snprintf(path, sizeof path, "%s/alpha.png", dir);
         gf_test_write_png28(path, rgba, 4);
         assert_int_equal(cli("predict '%s/n.gf' '%s'", dir, path), 0);
-        contains(out, "alpha.png: warning: looks inverted");
+        gf_test_contains(out, "alpha.png: warning: looks inverted");
         lacks(out, "blank");
         assert_int_equal(cli("predict '%s/n.gf' '%s' --invert", dir, path), 0);
         assert_int_equal(digit_of(out, path), want);
@@ -379,7 +361,7 @@ static void predict_images(void **state)
         free(gf_test_write_file(dir, "cut.png", bytes, len / 2));
         free(bytes);
         assert_int_equal(cli("predict '%s/n.gf' '%s/cut.png'", dir, dir), 1);
-        contains(out, "cut.png: a damaged or truncated PNG image (libpng: ");
+        gf_test_contains(out, "cut.png: a damaged or truncated PNG image (libpng: ");
     }
     gf_mnist_free(m);
     gf_test_rmdir(dir);
@@ -394,9 +376,9 @@ static void data_messages_hold_outside_the_checkout(void **state)
     assert_int_equal(cli("--help"), 0);
     lacks(out, "fetch");
     assert_int_equal(cli("data fetch"), 2);
-    contains(out, "unknown subcommand 'fetch'");
+    gf_test_contains(out, "unknown subcommand 'fetch'");
     assert_int_equal(cli("data --help"), 0);
-    contains(out, "t10k-labels-idx1-ubyte.gz");
+    gf_test_contains(out, "t10k-labels-idx1-ubyte.gz");
 
     /* Run from a folder without scripts/, as an installed gradflow is. */
     char *dir = gf_test_tmpdir(), cmd[8192];
@@ -406,7 +388,7 @@ static void data_messages_hold_outside_the_checkout(void **state)
     size_t n = fread(out, 1, sizeof out - 1, p);
     out[n] = '\0';
     pclose(p);
-    contains(out, "gradflow train: nowhere: no such directory; 'gradflow data --help' says how to get the MNIST "
+    gf_test_contains(out, "gradflow train: nowhere: no such directory; 'gradflow data --help' says how to get the MNIST "
                   "files");
     lacks(out, "scripts/get-mnist");
     gf_test_rmdir(dir);
@@ -466,8 +448,8 @@ static void docs_point_inside_the_repository(void **state)
     assert_int_equal(bad, 0);
     char *md = (char *)gf_test_read_file(GF_SOURCE_DIR "/docs/article.md", &(size_t){ 0 });
     assert_non_null(md);
-    contains(md, "for i in range(10000):");
-    contains(md, "step = tf.train.GradientDescentOptimizer(0.1).minimize(cost)");
+    gf_test_contains(md, "for i in range(10000):");
+    gf_test_contains(md, "step = tf.train.GradientDescentOptimizer(0.1).minimize(cost)");
     free(md);
     if (!gf_test_gradflow()) return;
     static const char *cmds[] = { "train", "bench", "eval", "predict", "graph", "gradcheck", "data" };

@@ -12,25 +12,8 @@
 
 static char out[1 << 17];
 
-static int cli(const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
-static int cli(const char *fmt, ...)
-{
-    char args[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    return gf_test_run_gradflow(args, 1, out, sizeof out);
-}
-
-static void contains(const char *text, const char *want)
-{
-    if (!strstr(text, want)) fail_msg("expected '%s' in:\n%s", want, text);
-}
+/* `gradflow ARGS` (printf-style), stderr joined, into out; the status. */
+#define cli(...) gf_test_gradflowf(out, sizeof out, __VA_ARGS__)
 
 static void one_line(const char *text)
 {
@@ -92,22 +75,22 @@ static void npy_folder(void **state)
     write_npy(dir, "train_images.npy", "train_labels.npy", 60, 4, 3);
     write_npy(dir, "test_images.npy", "test_labels.npy", 20, 4, 3);
     assert_int_equal(cli("data check %s", dir), 0);
-    contains(out, "npy, 60 train / 0 validation / 20 test, examples 4x4 (16 features), 3 classes");
-    contains(out, "  train: 60 examples of 4x4, values 0..1, 3 classes: 0:20 1:20 2:20");
-    contains(out, "  test: 20 examples of 4x4, values 0..1, 3 classes: 0:7 1:7 2:6");
+    gf_test_contains(out, "npy, 60 train / 0 validation / 20 test, examples 4x4 (16 features), 3 classes");
+    gf_test_contains(out, "  train: 60 examples of 4x4, values 0..1, 3 classes: 0:20 1:20 2:20");
+    gf_test_contains(out, "  test: 20 examples of 4x4, values 0..1, 3 classes: 0:7 1:7 2:6");
     static const char *models[] = { "article", "softmax", "cnn" };
     for (int i = 0; i < 3; i++) {
         assert_int_equal(cli("train --data %s --model %s --steps 50 --batch 5 --eval-size 20 --quiet", dir,
                              models[i]), 0);
-        contains(out, "examples 4x4 (16 features), 3 classes");
-        contains(out, "final step    50  correct ");
-        contains(out, "/20\n");
+        gf_test_contains(out, "examples 4x4 (16 features), 3 classes");
+        gf_test_contains(out, "final step    50  correct ");
+        gf_test_contains(out, "/20\n");
     }
     /* Counts that differ: one line naming the problem. */
     write_npy(dir, "x.npy", "train_labels.npy", 59, 4, 3);
     assert_int_equal(cli("train --data %s --steps 5 --quiet", dir), 1);
     one_line(out);
-    contains(out, "gradflow train: ");
+    gf_test_contains(out, "gradflow train: ");
     gf_test_rmdir(dir);
 }
 
@@ -125,33 +108,33 @@ static void csv_files(void **state)
     write_csv(odd, 30, 5, 4);
     assert_int_equal(cli("train --data %s --test-data %s --scale 255 --steps 50 --batch 5 --eval-size 20 --quiet",
                          train, test), 0);
-    contains(out, "CSV, 80 train / 0 validation / 20 test, examples 4x4 (16 features), 4 classes");
-    contains(out, "final step    50  correct ");
+    gf_test_contains(out, "CSV, 80 train / 0 validation / 20 test, examples 4x4 (16 features), 4 classes");
+    gf_test_contains(out, "final step    50  correct ");
     assert_int_equal(cli("train --data %s --validation 20 --model softmax --steps 50 --json --quiet", train), 0);
-    contains(out, "\"total\":20,");
-    contains(out, "\"final\":true");
+    gf_test_contains(out, "\"total\":20,");
+    gf_test_contains(out, "\"final\":true");
     assert_int_equal(cli("train --data %s --validation 10 --model softmax --steps 5 --quiet", train), 0);
-    contains(out, "CSV, 70 train / 10 validation / 0 test");
-    contains(out, "evaluated on the validation set");
+    gf_test_contains(out, "CSV, 70 train / 10 validation / 0 test");
+    gf_test_contains(out, "evaluated on the validation set");
     /* No test set, no validation: refused, saying what to give. */
     assert_int_equal(cli("train --data %s --steps 5 --quiet", train), 1);
     one_line(out);
-    contains(out, "give --test-data FILE, or --validation N");
+    gf_test_contains(out, "give --test-data FILE, or --validation N");
     /* cnn wants an image: 5 features are none. */
     assert_int_equal(cli("train --data %s --validation 10 --model cnn --steps 5 --quiet", odd), 1);
     one_line(out);
-    contains(out, "--model cnn needs single-channel images (h x w or h x w x 1); the examples of");
-    contains(out, " are 5\n");
+    gf_test_contains(out, "--model cnn needs single-channel images (h x w or h x w x 1); the examples of");
+    gf_test_contains(out, " are 5\n");
     /* A test file of another width; a missing file. */
     assert_int_equal(cli("train --data %s --test-data %s --steps 5 --quiet", train, odd), 1);
     one_line(out);
-    contains(out, "the test examples have 5 features, the training examples 16");
+    gf_test_contains(out, "the test examples have 5 features, the training examples 16");
     assert_int_equal(cli("train --data %s/none.csv --steps 5 --quiet", dir), 1);
     one_line(out);
-    contains(out, "none.csv: no such file");
+    gf_test_contains(out, "none.csv: no such file");
     assert_int_equal(cli("data check %s", train), 0);
-    contains(out, "  train: 80 examples of 4x4, values 0..255, 4 classes: 0:20 1:20 2:20 3:20");
-    contains(out, "  test: none");
+    gf_test_contains(out, "  train: 80 examples of 4x4, values 0..255, 4 classes: 0:20 1:20 2:20 3:20");
+    gf_test_contains(out, "  test: none");
     gf_test_rmdir(dir);
 }
 

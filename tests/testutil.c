@@ -219,3 +219,18 @@ double gf_test_json_num(const char *line, const char *key)
     if (end == p + strlen(pat)) fail_msg("%s is not a number in: %s", key, line);
     return v;
 }
+
+int gf_test_gradflowf(char *out, size_t cap, const char *fmt, ...)
+{
+    char args[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    return gf_test_run_gradflow(args, 1, out, cap);
+}
+
+void gf_test_contains(const char *text, const char *want)
+{
+    if (!strstr(text, want)) fail_msg("expected '%s' in:\n%s", want, text);
+}

@@ -65,4 +65,14 @@ void gf_test_write_png28(const char *path, const unsigned char *pixels, int chan
  * or not a number. */
 double gf_test_json_num(const char *line, const char *key);
 
+/* gf_test_run_gradflow with printf-style arguments and stderr joined. */
+int gf_test_gradflowf(char *out, size_t cap, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Fails the test, printing text, unless it contains want. */
+void gf_test_contains(const char *text, const char *want);
+
 #endif
