@@ -64,7 +64,7 @@
         for (int64_t i = 0; i < n; i++) { float x = a[i]; o[i] = (EXPR); }           \
     }
 
-/* The same for one IEEE operation (+ - * / or negation), whose result is
+/* The same for one IEEE operation (+ - * /, sqrt or negation), whose result is
  * the same bits at any vector width: a second copy of the loop built for
  * AVX2 (8 floats a step, not SSE's 4; no FMA) when the SIMD kernels are
  * on. The fused sigmoid over an evaluation's [10000,30] spends most of
@@ -133,7 +133,7 @@ static inline float sigmoidf(float x)
 }
 
 EW_OP1(sigmoid, sigmoidf(x))
-EW_OP1(sqrt, sqrtf(x))
+EW_OP1_EXACT(sqrt, sqrtf(x))
 
 /* exp, fused or not: gf__exp_block (exp.c), so both give the same bits. */
 void gf__ew_exp(float *o, const float *a, const float *b, int64_t n)
