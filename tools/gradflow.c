@@ -20,6 +20,7 @@ static const command commands[] = {
                              "or the softmax model; --save FILE writes a checkpoint" },
     { "eval", gf_cli_eval, "accuracy and confusion matrix of a checkpoint on the test set" },
     { "predict", gf_cli_predict, "the digit a checkpoint's network sees in PGM, PNG or MNIST images" },
+    { "export", gf_cli_export, "a checkpoint's network as an ONNX model (--onnx OUT.onnx)" },
     { "graph", gf_cli_graph, "the training step's graph as Graphviz DOT (--png renders it)" },
     { "data", gf_cli_data, "check or convert MNIST folders, and how to get MNIST" },
     { "gradcheck", gf_cli_gradcheck, "check every op's gradient against finite differences" },
