@@ -25,7 +25,7 @@ typedef struct adam_args {
 /* Elements [i, end) of var, m, v [n] given g [n]; every operation is one
  * IEEE operation in the order the graph would do them (no FMA), so the
  * vector and scalar loops and any split give the same bits. */
-static void adam_scalar(const adam_args *a, int64_t i, int64_t end)
+static inline __attribute__((always_inline)) void adam_loop(const adam_args *a, int64_t i, int64_t end)
 {
     for (; i < end; i++) {
         float g = a->g[i];
@@ -37,6 +37,17 @@ static void adam_scalar(const adam_args *a, int64_t i, int64_t end)
         a->var[i] = a->var[i] - (a->lr_t * m) / d;
     }
 }
+
+static void adam_scalar(const adam_args *a, int64_t i, int64_t end) { adam_loop(a, i, end); }
+
+#if GF_HAVE_AVX512_KERNELS
+/* The same loop built for AVX-512: the compiler's 16-lane vectors of the
+ * same operations (no FMA: ISO C does not contract), so the same bits. */
+__attribute__((target("avx512f"))) static void adam_avx512(const adam_args *a, int64_t i, int64_t end)
+{
+    adam_loop(a, i, end);
+}
+#endif
 
 #if GF_HAVE_AVX2_KERNELS
 __attribute__((target("avx2"))) static int64_t adam_avx2(const adam_args *a, int64_t i, int64_t end)
@@ -63,6 +74,12 @@ static void adam_task(void *arg, int task)
 {
     const adam_args *a = arg;
     int64_t i = (int64_t)task * a->chunk, end = i + a->chunk < a->n ? i + a->chunk : a->n;
+#if GF_HAVE_AVX512_KERNELS
+    if (gf__avx512_enabled()) {
+        adam_avx512(a, i, end);
+        return;
+    }
+#endif
 #if GF_HAVE_AVX2_KERNELS
     if (gf__simd_enabled()) i = adam_avx2(a, i, end);
 #endif

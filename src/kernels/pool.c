@@ -183,12 +183,16 @@ INLINE void pool_image_body(const pool_job *j, int64_t b)
         }
 }
 
-/* One image; the same code built a second time for AVX2 (8 floats a
- * step), taken when the SIMD kernels are on: the loops only compare,
- * select and add, so both give the same bits. */
+/* One image; the same code built again for AVX2 (8 floats a step) and
+ * AVX-512 (16), taken as the SIMD kernels dispatch: the loops only
+ * compare, select and add, so all give the same bits. */
 static void pool_image(const pool_job *j, int64_t b) { pool_image_body(j, b); }
 #if GF_HAVE_AVX2_KERNELS
 __attribute__((target("avx2"))) static void pool_image_avx2(const pool_job *j, int64_t b) { pool_image_body(j, b); }
+__attribute__((target("avx512f"))) static void pool_image_avx512(const pool_job *j, int64_t b)
+{
+    pool_image_body(j, b);
+}
 #endif
 
 static void pool_task(void *arg, int t)
@@ -196,7 +200,8 @@ static void pool_task(void *arg, int t)
     const pool_job *j = arg;
     void (*one)(const pool_job *, int64_t) = pool_image;
 #if GF_HAVE_AVX2_KERNELS
-    if (gf__simd_enabled()) one = pool_image_avx2;
+    if (gf__avx512_enabled()) one = pool_image_avx512;
+    else if (gf__simd_enabled()) one = pool_image_avx2;
 #endif
     for (int64_t b = (int64_t)t * j->images, e = b + j->images < j->g.n ? b + j->images : j->g.n; b < e; b++)
         one(j, b);
