@@ -272,7 +272,15 @@ static void bundled_models_keep_their_bits(void **state)
     assert_int_equal(gf_cnn_build_sized(&c, 8, 8, 3, 0.001f), GF_OK);
     s = gf_session_new(c.g, &(gf_session_options){ .seed = 13 });
     warm_up(s, c.x, c.y_, c.keep_prob, &c.train_step, 1);
-    round_trip_net(c.g, s, c.x, c.y_, c.keep_prob, 0.5f, c.probs, &c.train_step, 1, 2, "cnn");
+    { /* infer_probs, without dropout, is probs with keep_prob 1, bit for bit */
+        gf_tensor *xs = filled(gf_dims(2, 3, 64), 8, 0), *one = gf_tensor_new(GF_F32, gf_dims(0), NULL);
+        gf_tensor_data(one)[0] = 1;
+        gf_feed f2[2] = { { c.x, xs }, { c.keep_prob, one } };
+        same_fetch(s, c.probs, s, c.infer_probs, f2, f2, 2, "cnn infer_probs");
+        gf_tensor_free(xs);
+        gf_tensor_free(one);
+    }
+    round_trip_net(c.g, s, c.x, c.y_, c.keep_prob, 0.5f, c.infer_probs, &c.train_step, 1, 2, "cnn");
     gf_session_free(s);
     gf_graph_free(c.g);
 }
