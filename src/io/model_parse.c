@@ -168,6 +168,44 @@ gf_status gf__model_p_nodes(gf_model_loader *L, const unsigned char *p, uint64_t
 
 /* ---- SIGN ---- */
 
+/* Every placeholder an output depends on is one of the inputs (as
+ * gf_model_save requires). */
+static gf_status needs_listed(gf_model_loader *L)
+{
+    uint32_t n = L->n_nodes;
+    gf_node **stack = gf__malloc(((size_t)n + 1) * sizeof *stack);
+    bool *seen = gf__malloc((size_t)n + 1);
+    gf_status st = GF_OK;
+    if (!stack || !seen) st = fail(L, GF_ERR_NOMEM, "out of memory for the signature");
+    for (uint32_t o = 0; st == GF_OK && o < L->n_out; o++) {
+        const gf_signature_entry *e = &L->entries[L->n_in + o];
+        int sp = 0;
+        memset(seen, 0, n);
+        stack[sp++] = e->node;
+        seen[e->node->id] = true;
+        while (sp && st == GF_OK) {
+            gf_node *x = stack[--sp];
+            bool listed = !(x->op->flags & GF_OPF_PLACEHOLDER);
+            for (uint32_t j = 0; !listed && j < L->n_in; j++) listed = L->entries[j].node == x;
+            if (!listed) {
+                char qk[400], qn[400];
+                st = fail(L, GF_ERR_FORMAT, "section SIGN: output \"%s\" needs placeholder \"%s\", which is not one "
+                                            "of the inputs", quoted(qk, sizeof qk, (const unsigned char *)e->key,
+                                                                    strlen(e->key)),
+                          quoted(qn, sizeof qn, (const unsigned char *)x->name, strlen(x->name)));
+            }
+            for (int j = 0; j < x->n_inputs; j++)
+                if (!seen[x->inputs[j]->id]) {
+                    seen[x->inputs[j]->id] = true;
+                    stack[sp++] = x->inputs[j];
+                }
+        }
+    }
+    gf__free(stack);
+    gf__free(seen);
+    return st;
+}
+
 gf_status gf__model_p_sign(gf_model_loader *L, const unsigned char *p, uint64_t len)
 {
     gf_cursor c = { p, (size_t)len, 0 };
@@ -210,7 +248,8 @@ gf_status gf__model_p_sign(gf_model_loader *L, const unsigned char *p, uint64_t 
     }
     L->n_in = counts[0];
     L->n_out = counts[1];
-    return leftover(L, "SIGN", &c);
+    gf_status st = leftover(L, "SIGN", &c);
+    return st == GF_OK ? needs_listed(L) : st;
 }
 
 /* ---- VARS ---- */
