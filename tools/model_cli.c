@@ -181,7 +181,7 @@ static int is_variable(gf_node *n) { return n && !strcmp(gf_node_op(n), "variabl
 
 int gf_cli_resume(const char *cmd, gf_session *s, gf_graph *g, const char *file)
 {
-    if (gf_cli_file_kind_of(file) != GF_CLI_MODEL_FILE) {
+    if (gf_cli_file_kind_of(file) == GF_CLI_CHECKPOINT) {
         if (gf_session_restore(s, file) == GF_OK) return 1;
         fprintf(stderr, "gradflow %s: %s\n", cmd, gf_session_error(s));
         return 0;
