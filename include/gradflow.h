@@ -658,9 +658,9 @@ typedef struct gf_signature_entry {
  * call that takes the signature. */
 typedef struct gf_signature {
     const gf_signature_entry *inputs;  /* placeholders, fed by callers */
-    int n_inputs;
+    int n_inputs;                      /* 0 to 1024 */
     const gf_signature_entry *outputs; /* nodes fetched (or run, as targets) */
-    int n_outputs;
+    int n_outputs;                     /* 0 to 1024 */
 } gf_signature;
 
 /* Writes s's graph, the current values of its variables, its seed and
@@ -670,9 +670,10 @@ typedef struct gf_signature {
  * placeholder, and every placeholder an output needs must be an input
  * (training outputs such as "train" name theirs as inputs too). Reports
  * like gf_session_save: a gf_status, the message in gf_session_error(s):
- * GF_ERR_ARG (a NULL or empty key, a key given twice, a node of another
- * graph, an input that is not a placeholder, an output that needs a
- * placeholder the signature does not list), GF_ERR_STATE (the graph is in
+ * GF_ERR_ARG (a NULL or empty key, a key given twice, more than 1024
+ * inputs or outputs, a node of another graph, an input that is not a
+ * placeholder, an output that needs a placeholder the signature does not
+ * list), GF_ERR_STATE (the graph is in
  * error), GF_ERR_IO, GF_ERR_NOMEM. */
 gf_status gf_model_save(gf_session *s, const gf_signature *sig, const char *path);
 

@@ -117,7 +117,7 @@ static unsigned char *assemble(fb *sec, size_t *len)
 enum {
     GOOD, UNKNOWN_OP, FORWARD_INPUT, INPUT_COUNT, SHAPE_SAID, FLAG_RANGE, UNKNOWN_KEY, KEY_TYPE, KEY_TWICE,
     SHAPES_CLASH, MANY_NODES, VALUES_COUNT, EVEN_INC, SIGN_NOT_PH, SAME_NAME, HUGE_DIM, BIG_CONSTANT, POOL_STRIDE,
-    PERM_COUNT, UNREDUCE_AXIS, KEEP_PROB, NUL_NAME, STREAM_MISSING, SECTION_HUGE, N_VARIANTS
+    PERM_COUNT, UNREDUCE_AXIS, KEEP_PROB, NUL_NAME, STREAM_MISSING, SECTION_HUGE, OUTPUT_NEEDS, N_VARIANTS
 };
 
 /* The graph: 0 x [?,3], 1 truncated_normal [3,2], 2 variable w (init 1),
@@ -184,9 +184,11 @@ static unsigned char *small_file(int v, size_t *len)
     }
     node(b, "z", "add", 0, 2, q2, 2, (const int[]){ 3, 4 }, 0);
 
-    fb_u32(&s[2], 1);
-    fb_str(&s[2], "images");
-    fb_u32(&s[2], v == SIGN_NOT_PH ? 3 : 0);
+    fb_u32(&s[2], v == OUTPUT_NEEDS ? 0 : 1);
+    if (v != OUTPUT_NEEDS) {
+        fb_str(&s[2], "images");
+        fb_u32(&s[2], v == SIGN_NOT_PH ? 3 : 0);
+    }
     fb_u32(&s[2], 1);
     fb_str(&s[2], "probs");
     fb_u32(&s[2], 5);
@@ -285,6 +287,7 @@ static void hostile_files_are_refused(void **state)
         [NUL_NAME] = "section NODE: node 0 \"x\\x00y\": the name contains a NUL byte",
         [STREAM_MISSING] = "section RAND: random node 1 \"tn\" has no stream",
         [SECTION_HUGE] = "section NODE runs past the end of the sections (file damaged)",
+        [OUTPUT_NEEDS] = "section SIGN: output \"probs\" needs placeholder \"x\", which is not one of the inputs",
     };
     char *dir = gf_test_tmpdir(), *path = gf_test_path(dir, "bad.gfm");
     for (int v = 1; v < N_VARIANTS; v++) {

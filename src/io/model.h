@@ -16,6 +16,7 @@
 #define GF_MODEL_SECTIONS 5u        /* META, NODE, SIGN, VARS, RAND, in this order */
 #define GF_MODEL_MAX_ELEMENTS (INT64_C(1) << 40)
 #define GF_MODEL_MAX_TEXT 65536u    /* a string attribute's bytes */
+#define GF_MODEL_MAX_ENTRIES 1024   /* a signature's inputs, and its outputs */
 
 extern const unsigned char gf__model_magic[8];
 extern const unsigned char gf__model_end_magic[8];
@@ -114,6 +115,14 @@ bool gf__model_get_attr(gf_cursor *c, gf_model_fields *f, char *why, size_t len)
 /* The first attribute of a and b that differs, by its key ("reduce.axes");
  * NULL when they are equal (as gf__attrs_equal). */
 const char *gf__model_attr_diff(const gf_attrs *a, const gf_attrs *b);
+
+/* ---- signatures ---- */
+
+/* Whether every placeholder an output of sig (nodes of g) depends on is
+ * one of its inputs, in one walk over g: GF_OK; GF_ERR_FORMAT with the
+ * index of the output and the placeholder of the first that is not;
+ * GF_ERR_NOMEM. */
+gf_status gf__model_needs_listed(const gf_graph *g, const gf_signature *sig, int *output, gf_node **placeholder);
 
 /* ---- rebuilding nodes ---- */
 

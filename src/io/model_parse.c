@@ -172,38 +172,17 @@ gf_status gf__model_p_nodes(gf_model_loader *L, const unsigned char *p, uint64_t
  * gf_model_save requires). */
 static gf_status needs_listed(gf_model_loader *L)
 {
-    uint32_t n = L->n_nodes;
-    gf_node **stack = gf__malloc(((size_t)n + 1) * sizeof *stack);
-    bool *seen = gf__malloc((size_t)n + 1);
-    gf_status st = GF_OK;
-    if (!stack || !seen) st = fail(L, GF_ERR_NOMEM, "out of memory for the signature");
-    for (uint32_t o = 0; st == GF_OK && o < L->n_out; o++) {
-        const gf_signature_entry *e = &L->entries[L->n_in + o];
-        int sp = 0;
-        memset(seen, 0, n);
-        stack[sp++] = e->node;
-        seen[e->node->id] = true;
-        while (sp && st == GF_OK) {
-            gf_node *x = stack[--sp];
-            bool listed = !(x->op->flags & GF_OPF_PLACEHOLDER);
-            for (uint32_t j = 0; !listed && j < L->n_in; j++) listed = L->entries[j].node == x;
-            if (!listed) {
-                char qk[400], qn[400];
-                st = fail(L, GF_ERR_FORMAT, "section SIGN: output \"%s\" needs placeholder \"%s\", which is not one "
-                                            "of the inputs", quoted(qk, sizeof qk, (const unsigned char *)e->key,
-                                                                    strlen(e->key)),
-                          quoted(qn, sizeof qn, (const unsigned char *)x->name, strlen(x->name)));
-            }
-            for (int j = 0; j < x->n_inputs; j++)
-                if (!seen[x->inputs[j]->id]) {
-                    seen[x->inputs[j]->id] = true;
-                    stack[sp++] = x->inputs[j];
-                }
-        }
-    }
-    gf__free(stack);
-    gf__free(seen);
-    return st;
+    gf_signature sig = { L->entries, (int)L->n_in, L->entries + L->n_in, (int)L->n_out };
+    int o = 0;
+    gf_node *ph = NULL;
+    gf_status st = gf__model_needs_listed(L->g, &sig, &o, &ph);
+    if (st == GF_ERR_NOMEM) return fail(L, st, "out of memory for the signature");
+    if (st == GF_OK) return GF_OK;
+    char qk[400], qn[400];
+    return fail(L, GF_ERR_FORMAT, "section SIGN: output \"%s\" needs placeholder \"%s\", which is not one of the "
+                                  "inputs", quoted(qk, sizeof qk, (const unsigned char *)sig.outputs[o].key,
+                                                   strlen(sig.outputs[o].key)),
+                quoted(qn, sizeof qn, (const unsigned char *)ph->name, strlen(ph->name)));
 }
 
 gf_status gf__model_p_sign(gf_model_loader *L, const unsigned char *p, uint64_t len)
@@ -216,7 +195,7 @@ gf_status gf__model_p_sign(gf_model_loader *L, const unsigned char *p, uint64_t 
     if (!L->entries) return fail(L, GF_ERR_NOMEM, "out of memory for the signature");
     uint32_t total = 0;
     for (int k = 0; k < 2; k++) {
-        if (!gf__cur_u32(&c, &counts[k]) || counts[k] > (len - c.at) / 9)
+        if (!gf__cur_u32(&c, &counts[k]) || counts[k] > (len - c.at) / 9 || counts[k] > GF_MODEL_MAX_ENTRIES)
             return fail(L, GF_ERR_FORMAT, "section SIGN: the %s count is past the end or too large (malformed)",
                         what[k]);
         for (uint32_t i = 0; i < counts[k]; i++) {

@@ -154,6 +154,9 @@ static gf_status check_signature(gf_session *s, const gf_signature *sig, const c
         if (counts[k] < 0)
             return gf__session_fail(s, GF_ERR_ARG, "model %s: signature: %d %ss: expected a count >= 0", path,
                                     counts[k], what[k]);
+        if (counts[k] > GF_MODEL_MAX_ENTRIES)
+            return gf__session_fail(s, GF_ERR_ARG, "model %s: signature: %d %ss, at most %d", path, counts[k], what[k],
+                                    GF_MODEL_MAX_ENTRIES);
         if (counts[k] > 0 && !groups[k])
             return gf__session_fail(s, GF_ERR_ARG, "model %s: signature: %d %ss but the array is NULL", path,
                                     counts[k], what[k]);
@@ -178,37 +181,15 @@ static gf_status check_signature(gf_session *s, const gf_signature *sig, const c
                                         path, e->key, e->node->name, e->node->op->name);
         }
     }
-    /* Every placeholder an output needs is an input. */
-    gf_node **stack = gf__malloc(((size_t)g->n_nodes + 1) * sizeof *stack);
-    bool *seen = gf__calloc((size_t)g->n_nodes + 1, sizeof *seen);
-    gf_status st = GF_OK;
-    if (!stack || !seen) st = gf__session_fail(s, GF_ERR_NOMEM, "model %s: out of memory", path);
-    for (int i = 0; st == GF_OK && i < sig->n_outputs; i++) {
-        int sp = 0;
-        memset(seen, 0, (size_t)g->n_nodes * sizeof *seen);
-        stack[sp++] = sig->outputs[i].node;
-        seen[sig->outputs[i].node->id] = true;
-        while (sp && st == GF_OK) {
-            gf_node *n = stack[--sp];
-            if (n->op->flags & GF_OPF_PLACEHOLDER) {
-                bool listed = false;
-                for (int j = 0; j < sig->n_inputs; j++) listed |= sig->inputs[j].node == n;
-                if (!listed)
-                    st = gf__session_fail(s, GF_ERR_ARG,
-                                          "model %s: signature: output \"%s\" needs placeholder \"%s\", which is not "
-                                          "one of the signature's inputs",
-                                          path, sig->outputs[i].key, n->name);
-            }
-            for (int j = 0; j < n->n_inputs; j++)
-                if (!seen[n->inputs[j]->id]) {
-                    seen[n->inputs[j]->id] = true;
-                    stack[sp++] = n->inputs[j];
-                }
-        }
-    }
-    gf__free(stack);
-    gf__free(seen);
-    return st;
+    int o = 0;
+    gf_node *ph = NULL;
+    gf_status st = gf__model_needs_listed(g, sig, &o, &ph);
+    if (st == GF_ERR_NOMEM) return gf__session_fail(s, st, "model %s: out of memory", path);
+    if (st != GF_OK)
+        return gf__session_fail(s, GF_ERR_ARG,
+                                "model %s: signature: output \"%s\" needs placeholder \"%s\", which is not one of "
+                                "the signature's inputs", path, sig->outputs[o].key, ph->name);
+    return GF_OK;
 }
 
 static gf_status check_args(gf_session *s, const gf_signature *sig, const char *path)
