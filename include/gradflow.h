@@ -724,6 +724,38 @@ gf_node *gf_model_input(const gf_model *m, const char *key);
 gf_node *gf_model_output(const gf_model *m, const char *key);
 
 /* ------------------------------------------------------------------ */
+/* ONNX export                                                        */
+/* ------------------------------------------------------------------ */
+
+/* Writes to path an ONNX model (IR version 7, opset 13) that computes the
+ * outputs from the inputs as s's graph does: the nodes the outputs need,
+ * down to the inputs, op by op (docs/onnx.md lists the ops that map and
+ * what each becomes), with the variables' current values in s and the
+ * graph's constants as initializers (float32). The model's inputs are
+ * inputs[0..n_inputs-1], named input_names[k], its outputs
+ * outputs[0..n_outputs-1], named output_names[k]; either names array may
+ * be NULL (the nodes' own names). An open first dimension is written as
+ * the symbolic dimension "batch". Any node may be an input (the model
+ * starts there), and every placeholder an output needs must be one.
+ * What only training needs (gradients, assignments, optimizer updates)
+ * is not needed by an inference output and is left out; dropout made by
+ * gf_dropout_keep becomes the identity, which needs its keep_prob to be a
+ * placeholder that is not an input (fed 1 for evaluation) or the constant
+ * 1 (gf_dropout's fixed keep_prob below 1 is refused). Everything is
+ * borrowed for the call. The model is assembled in memory (about the size
+ * of its variables), then written atomically as gf_session_save writes a
+ * checkpoint: a failure leaves any previous file at path untouched.
+ * Errors, with gf_session_error(s) naming the node, op or name at fault:
+ * GF_ERR_ARG (NULLs, counts, a node of another graph, a name given twice,
+ * an op without an ONNX mapping, a dropout that cannot be dropped),
+ * GF_ERR_FEED (a placeholder an output needs is not an input),
+ * GF_ERR_SHAPE (a reshape to a zero dimension, a filter of unknown
+ * shape), GF_ERR_STATE (the graph is in error), GF_ERR_IO, GF_ERR_NOMEM. */
+gf_status gf_onnx_export(gf_session *s, gf_node *const *inputs, const char *const *input_names, int n_inputs,
+                         gf_node *const *outputs, const char *const *output_names, int n_outputs,
+                         const char *path);
+
+/* ------------------------------------------------------------------ */
 /* Random numbers                                                     */
 /* ------------------------------------------------------------------ */
 

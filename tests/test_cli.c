@@ -472,7 +472,7 @@ static void docs_point_inside_the_repository(void **state)
     gf_test_contains(md, "step = tf.train.GradientDescentOptimizer(0.1).minimize(cost)");
     free(md);
     if (!gf_test_gradflow()) return;
-    static const char *cmds[] = { "train", "bench", "eval", "predict", "graph", "gradcheck", "data" };
+    static const char *cmds[] = { "train", "bench", "eval", "predict", "export", "graph", "gradcheck", "data" };
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
         assert_int_equal(cli("%s --help", cmds[i]), 0);
         lacks(out, "REFERENCE");
@@ -506,7 +506,7 @@ static void readme_lists_what_help_lists(void **state)
     size_t len;
     char *readme = (char *)gf_test_read_file(GF_SOURCE_DIR "/README.md", &len);
     assert_non_null(readme);
-    static const char *cmds[] = { "train", "eval", "predict", "inspect", "graph", "bench", "gradcheck" };
+    static const char *cmds[] = { "train", "eval", "predict", "inspect", "export", "graph", "bench", "gradcheck" };
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
         char labels[2048], key[64], got[2048] = "";
         help_labels(cmds[i], labels, sizeof labels);

@@ -80,6 +80,13 @@ static gf_node *sample(gf_graph *g, const char *op)
     if (!strcmp(op, "max_pool_grad_grad")) return gf__max_pool_grad_grad(img, img, &mp->attrs);
     if (!strcmp(op, "avg_pool")) return ap;
     if (!strcmp(op, "avg_pool_grad")) return gf__avg_pool_grad(ap, img, &ap->attrs);
+    if (!strcmp(op, "apply_adam")) {
+        gf_node *var = gf_variable(g, "var", gf_truncated_normal(g, gf_dims(2, 2, 3), 0, 1));
+        gf_node *m = gf_variable(g, "m", gf_zeros(g, gf_dims(2, 2, 3)));
+        gf_node *v = gf_variable(g, "v", gf_zeros(g, gf_dims(2, 2, 3)));
+        return gf__apply_adam(var, m, v, ph(g, "grad", GF_F32, gf_dims(2, 2, 3)), gf_scalar(g, 0.01f), 0.9f, 0.999f,
+                              1e-8f);
+    }
     return NULL;
 }
 

@@ -482,6 +482,27 @@ static void c_model_session(void) { assert_null(gf_model_session(NULL)); }
 static void c_model_signature(void) { assert_null(gf_model_signature(NULL)); }
 static void c_model_input(void) { assert_null(gf_model_input(NULL, "x")); }
 static void c_model_output(void) { assert_null(gf_model_output(NULL, NULL)); }
+static void c_onnx_export(void)
+{
+    assert_int_equal(gf_onnx_export(NULL, NULL, NULL, 0, NULL, NULL, 1, "/nonexistent/x.onnx"), GF_ERR_ARG);
+    env e = make_env();
+    gf_node *y = gf_exp(e.x), *null_node = NULL;
+    session_failed(e.s, gf_onnx_export(e.s, &e.x, NULL, 1, &y, NULL, 1, NULL), GF_ERR_ARG, "path");
+    session_failed(e.s, gf_onnx_export(e.s, &e.x, NULL, 1, NULL, NULL, 1, "/nonexistent/x.onnx"), GF_ERR_ARG,
+                   "at least one output");
+    session_failed(e.s, gf_onnx_export(e.s, &e.x, NULL, 1, &y, NULL, 0, "/nonexistent/x.onnx"), GF_ERR_ARG,
+                   "at least one output");
+    session_failed(e.s, gf_onnx_export(e.s, NULL, NULL, 1, &y, NULL, 1, "/nonexistent/x.onnx"), GF_ERR_ARG,
+                   "n_inputs 1");
+    session_failed(e.s, gf_onnx_export(e.s, &e.x, NULL, 1, &null_node, NULL, 1, "/nonexistent/x.onnx"), GF_ERR_ARG,
+                   "output 0 is NULL");
+    session_failed(e.s, gf_onnx_export(e.s, &e.x, (const char *[]){ "" }, 1, &y, NULL, 1, "/nonexistent/x.onnx"),
+                   GF_ERR_ARG, "input name 0 is NULL or empty");
+    gf_node *poisoned = gf_add(e.x, NULL);
+    session_failed(e.s, gf_onnx_export(e.s, &e.x, NULL, 1, &poisoned, NULL, 1, "/nonexistent/x.onnx"), GF_ERR_ARG,
+                   "poisoned");
+    free_env(&e);
+}
 static void c_rng_seed(void) { gf_rng_seed(NULL, 1, 2); }
 static void c_rng_u32(void) { assert_int_equal(gf_rng_u32(NULL), 0); }
 static void c_rng_below(void)
@@ -618,6 +639,7 @@ static const struct { const char *fn; void (*run)(void); } cases[] = {
     C(gf_model_save, c_model_save), C(gf_model_load, c_model_load), C(gf_model_free, c_model_free),
     C(gf_model_graph, c_model_graph), C(gf_model_session, c_model_session),
     C(gf_model_signature, c_model_signature), C(gf_model_input, c_model_input), C(gf_model_output, c_model_output),
+    C(gf_onnx_export, c_onnx_export),
     C(gf_rng_seed, c_rng_seed), C(gf_rng_u32, c_rng_u32), C(gf_rng_below, c_rng_below),
     C(gf_rng_uniform, c_rng_uniform), C(gf_rng_normal, c_rng_normal), C(gf_idx_read, c_idx_read),
     C(gf_idx_free, c_idx_free), C(gf_mnist_load, c_mnist_load), C(gf_mnist_free, c_mnist_free),

@@ -235,7 +235,7 @@ static gf_status train_saving(const gf_article_net *net, gf_session *s, gf_mnist
 int gf_cli_train(int argc, char **argv)
 {
     const char *dir = "data/mnist", *step = "manual", *save = NULL, *resume = NULL, *model = "article";
-    const char *plot_file = NULL, *test_data = NULL;
+    const char *plot_file = NULL, *test_data = NULL, *delimiter = NULL;
     int quiet = 0, json = 0, check = 0;
     int64_t label_column = 0, validation = -1;
     float scale = 0;
@@ -281,19 +281,12 @@ int gf_cli_train(int argc, char **argv)
                  "line is detected; gzipped or plain). The models size\n"
                  "their input and output layers from it (docs/data.md)",
                  &dir),
-        GF_OPT_S("--test-data", "FILE", "a CSV --data's test set: a CSV file of the same layout", &test_data),
-        GF_OPT_I("--label-column", "N", -1000000, 1000000,
-                 "a CSV file's label column, 0-based; negative counts from\nthe end (-1: the last) (default 0)",
-                 &label_column),
+        GF_SOURCE_OPTS(&test_data, &label_column, &delimiter, &scale),
         GF_OPT_I("--validation", "N", 0, 1000000000,
                  "split the first N training examples off as a validation\n"
                  "set (default: 5000 of MNIST's 60,000 for --model article\n"
                  "and cnn, else 0); with no test set, the evaluations use it",
                  &validation),
-        GF_OPT_X("--scale", "X", 1e-30, 1e30,
-                 "divide .npy and CSV features by X (default: taken as they\n"
-                 "are; --scale 255 makes 0..255 pixels MNIST's 0..1)",
-                 &scale),
         GF_OPT_I("--hidden", "N", 1, 100000, "hidden units (default 30; 100 for --model softmax)", &hidden),
         GF_OPT_I("--batch", "N", 1, 1000000, "examples per step (default 10; 16 for --model softmax; 50\nfor cnn)", &opt.batch),
         GF_OPT_I("--steps", "N", 0, 1000000000, "training steps (default 10000; 10 epochs for --model\nsoftmax; 20000 for cnn)",
@@ -313,7 +306,7 @@ int gf_cli_train(int argc, char **argv)
         GF_OPT_I("--eval-every", "N", 1, 1000000000,
                  "evaluate every N steps (default 1000; one epoch for\n--model softmax)", &opt.eval_every),
         GF_OPT_I("--eval-size", "N", 1, 100000000,
-                 "test images per evaluation (default 1000; all for\n--model softmax and cnn)", &opt.eval_size),
+                 "test images per evaluation (default 1000, or all when\nfewer; all for --model softmax and cnn)", &opt.eval_size),
         GF_OPT_I("--seed", "N", 0, INT64_MAX, "seed for initial weights and shuffling (default 1)", &seed),
         GF_OPT_F("--json",
                  "one JSON object per line instead of text: for each\n"
@@ -407,7 +400,8 @@ int gf_cli_train(int argc, char **argv)
     /* The article holds out TensorFlow's 5000 validation images; the softmax
      * model trains on the whole training set, as the usual benchmarks do. */
     gf_source_options so = { .seed = (uint64_t)seed, .validation = validation, .mnist_no_validation = softmax,
-                             .test_path = test_data, .label_column = (int)label_column, .scale = scale };
+                             .test_path = test_data, .label_column = (int)label_column, .delimiter = delimiter,
+                             .scale = scale };
     gf_source src;
     char src_msg[4400];
     int mnist_failed;
@@ -447,7 +441,7 @@ int gf_cli_train(int argc, char **argv)
     gf_session *s = NULL;
     if (opt.eval_every < 0) opt.eval_every = softmax ? (n_train + opt.batch - 1) / opt.batch : 1000;
     if (opt.steps < 0) opt.steps = cnn ? GF_CNN_STEPS : softmax ? 10 * opt.eval_every : 10000; /* softmax: 10 epochs */
-    if (opt.eval_size < 0) opt.eval_size = adam ? n_test : 1000;
+    if (opt.eval_size < 0) opt.eval_size = adam || n_test < 1000 ? n_test : 1000;
     opt.at_end = adam;
     if (opt.eval_size > n_test) {
         fprintf(stderr, "gradflow train: --eval-size %lld exceeds the %lld test images in %s\n",

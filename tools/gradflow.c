@@ -21,6 +21,7 @@ static const command commands[] = {
     { "eval", gf_cli_eval, "accuracy and confusion matrix of a model file on a test set" },
     { "predict", gf_cli_predict, "the class a model file's network sees in PGM, PNG or IDX images" },
     { "inspect", gf_cli_inspect, "a model file's signature, ops and tensors (or a checkpoint's)" },
+    { "export", gf_cli_export, "a model file's (or checkpoint's) network as an ONNX model (--onnx OUT.onnx)" },
     { "graph", gf_cli_graph, "a training step's or a model file's graph as Graphviz DOT (--png)" },
     { "data", gf_cli_data, "check or convert MNIST folders, and how to get MNIST" },
     { "gradcheck", gf_cli_gradcheck, "check every op's gradient against finite differences" },

@@ -192,6 +192,9 @@ static const attr_desc attr_table[] = {
     INT("window.stride_h", window.stride_h),
     INT("window.stride_w", window.stride_w),
     INT("window.padding", window.padding),
+    { "adam.beta1", GF_MA_FLOAT, M(adam.beta1), 0 },
+    { "adam.beta2", GF_MA_FLOAT, M(adam.beta2), 0 },
+    { "adam.epsilon", GF_MA_FLOAT, M(adam.epsilon), 0 },
 };
 #undef M
 #undef INT

@@ -261,6 +261,16 @@ static gf_node *rb_avg_pool_grad(const rb_args *r)
     return window_ok(r, true) ? gf__avg_pool_grad(r->in[0], r->in[1], r->a) : NULL;
 }
 
+static gf_node *rb_apply_adam(const rb_args *r)
+{
+    const gf_attrs *a = r->a;
+    if (!isfinite(a->adam.beta1) || !isfinite(a->adam.beta2) || !isfinite(a->adam.epsilon))
+        return refuse(r, "attributes \"adam.*\": beta1 %g, beta2 %g, epsilon %g: expected finite values",
+                      (double)a->adam.beta1, (double)a->adam.beta2, (double)a->adam.epsilon);
+    return gf__apply_adam(r->in[0], r->in[1], r->in[2], r->in[3], r->in[4], a->adam.beta1, a->adam.beta2,
+                          a->adam.epsilon);
+}
+
 /* The ops whose constructors are written by hand (ctor CUSTOM); the
  * generated ones are rebuilt through the op list's make1/make2. */
 static const rebuild_fn custom[GF_OP_COUNT] = {
@@ -296,6 +306,7 @@ static const rebuild_fn custom[GF_OP_COUNT] = {
     [GF_OP_MAX_POOL_GRAD_GRAD] = rb_max_pool_grad_grad,
     [GF_OP_AVG_POOL] = rb_avg_pool,
     [GF_OP_AVG_POOL_GRAD] = rb_avg_pool_grad,
+    [GF_OP_APPLY_ADAM] = rb_apply_adam,
 };
 
 bool gf__model_op_loadable(const gf_op *op)

@@ -82,7 +82,7 @@ gf_status gf__plan_place(const gf_run_ctx *c, gf_plan *p)
         for (int i = 0; i < p->n_pn; i++) {
             gf_pnode *q = &p->pn[i];
             if (!q->live || q->alias || q->view || q->produced_by || q->absorbed) continue;
-            bool upd = q->kind == GF_STEP_AXPY || q->kind == GF_STEP_GEMM;
+            bool upd = gf__pn_updates(q);
             if (upd != (pass == 1)) continue;
             p->steps[p->n_steps++] = q;
             if (!upd && (q->n.op->flags & GF_OPF_ASSIGN)) p->commit[p->n_commit++] = q;
@@ -97,7 +97,7 @@ gf_status gf__plan_place(const gf_run_ctx *c, gf_plan *p)
     bool reuse = !(p->disabled & GF_PLAN_NO_REUSE);
     for (int i = 0; i < p->n_steps; i++) {
         gf_pnode *q = p->steps[i], *in[GF_FUSED_MAX_IN + 4];
-        if (q->kind == GF_STEP_AXPY || q->kind == GF_STEP_GEMM) continue; /* writes the variable */
+        if (gf__pn_updates(q)) continue; /* writes the variable */
         at[q - p->pn] = place(&pl, floats_of(q));
         for (int s2 = 0; q->kind == GF_STEP_FUSED && s2 < q->fused->prog.n_insn; s2++) {
             gf_pnode *side = q->fused->store[s2]; /* stored on the side */
@@ -130,7 +130,7 @@ gf_status gf__plan_place(const gf_run_ctx *c, gf_plan *p)
         q->val.dtype = q->n.dtype;
         q->val.shape = q->n.shape;
         q->val.capacity = 0;
-        if (q->kind == GF_STEP_AXPY || q->kind == GF_STEP_GEMM) q->view = true; /* the variable */
+        if (gf__pn_updates(q)) q->view = true; /* the variable */
         else q->val.data = p->arena + at[q - p->pn];
         for (int k = 0; q->kind == GF_STEP_FUSED && k < q->fused->prog.n_insn; k++) {
             gf_pnode *side = q->fused->store[k];
