@@ -536,7 +536,7 @@ static void readme_lists_what_help_lists(void **state)
             n++;
         }
     }
-    assert_int_equal(n, 8);
+    assert_int_equal(n, 9);
     free(readme);
 }
 
