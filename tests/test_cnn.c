@@ -123,8 +123,6 @@ static void learns_and_is_the_same_at_1_and_2_threads(void **state)
     assert_true(ce1[1] == ce2[1]);
 }
 
-/* `gradflow train --model cnn` saves a checkpoint that eval and predict
- * recognise; eval counts what train's final evaluation counted. */
 /* A steady training step and evaluation of the CNN call no allocator
  * (convolution scratch is per thread and kept between runs). */
 static long n_allocs;
@@ -161,6 +159,9 @@ static void steady_step_allocates_nothing(void **state)
     gf_set_allocator(NULL);
 }
 
+/* `gradflow train --model cnn` saves a model file that eval and predict
+ * run with no flags (its signature's "probs" leaves dropout out); eval
+ * counts what train's final evaluation counted. */
 static void cli_train_eval_predict(void **state)
 {
     (void)state;
@@ -182,7 +183,7 @@ static void cli_train_eval_predict(void **state)
 
     snprintf(args, sizeof args, "eval '%s/cnn.gf' --data '%s' --json", dir, mnist);
     assert_int_equal(gf_test_run_gradflow(args, 0, out, sizeof out), 0);
-    if (!strstr(out, "\"model\":\"cnn\"")) fail_msg("not recognised as the cnn: %s", out);
+    if (!strstr(out, "\"format\":\"model\"")) fail_msg("not read as a model file: %s", out);
     assert_int_equal((long long)gf_test_json_num(out, "total"), total);
     assert_int_equal((long long)gf_test_json_num(out, "correct"), correct);
 
@@ -194,8 +195,25 @@ static void cli_train_eval_predict(void **state)
     for (char *p = (char *)o + 11, *end; *p && *p != ']'; p = end + (*end == ',')) sum += strtod(p, &end);
     assert_true(fabs(sum - 1) < 1e-4);
 
-    /* The cnn has no --hidden. */
-    snprintf(args, sizeof args, "eval '%s/cnn.gf' --data '%s' --hidden 30", dir, mnist);
+    /* Its signature: images in, the output without dropout. */
+    snprintf(args, sizeof args, "inspect '%s/cnn.gf'", dir);
+    assert_int_equal(gf_test_run_gradflow(args, 0, out, sizeof out), 0);
+    gf_test_contains(out, "input  keep_prob");
+    gf_test_contains(out, "output probs        infer_probs          softmax");
+    gf_test_contains(out, "W_conv1                  [5,5,1,32]");
+    /* An old checkpoint of the cnn is recognised, and has no --hidden. */
+    gf_cnn_net net;
+    assert_int_equal(gf_cnn_build(&net, 0), GF_OK);
+    gf_session *s = gf_session_new(net.g, NULL);
+    char old[4200];
+    snprintf(old, sizeof old, "%s/old.gf", dir);
+    assert_int_equal(gf_session_save(s, old), GF_OK);
+    gf_session_free(s);
+    gf_graph_free(net.g);
+    snprintf(args, sizeof args, "eval '%s' --data '%s' --json", old, mnist);
+    assert_int_equal(gf_test_run_gradflow(args, 0, out, sizeof out), 0);
+    if (!strstr(out, "\"model\":\"cnn\"")) fail_msg("not recognised as the cnn: %s", out);
+    snprintf(args, sizeof args, "eval '%s' --data '%s' --hidden 30", old, mnist);
     assert_int_equal(gf_test_run_gradflow(args, 1, out, sizeof out), 1);
     if (!strstr(out, "holds --model cnn, which has no --hidden")) fail_msg("%s", out);
     gf_test_rmdir(dir);

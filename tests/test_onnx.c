@@ -178,8 +178,9 @@ static void bundled_networks_match_onnx_runtime(void **state)
     gf_test_rmdir(dir);
 }
 
-/* `gradflow export` on checkpoints of train's article and softmax models:
- * the files ONNX Runtime runs give what the restored networks give. */
+/* `gradflow export` on the model files of train's article and softmax
+ * models, and on an old checkpoint: the files ONNX Runtime runs give what
+ * the loaded networks give. */
 static void cli_exports_checkpoints(void **state)
 {
     (void)state;
@@ -189,33 +190,47 @@ static void cli_exports_checkpoints(void **state)
     if (!gf_test_gradflow() || !m) skip();
     char *dir = gf_test_tmpdir();
     static char out[1 << 14];
-    static const char *models[] = { "article", "softmax" };
-    for (int k = 0; k < 2; k++) {
-        assert_int_equal(gf_test_gradflowf(out, sizeof out, "train --model %s --steps 60 --data '%s' --quiet "
-                                           "--save '%s/%s.ckpt'", models[k], mnist, dir, models[k]), 0);
+    static const char *models[] = { "article", "softmax", "old" };
+    for (int k = 0; k < 3; k++) {
+        gf_article_net a;
+        if (k < 2) {
+            assert_int_equal(gf_test_gradflowf(out, sizeof out, "train --model %s --steps 60 --data '%s' --quiet "
+                                               "--save '%s/%s.ckpt'", models[k], mnist, dir, models[k]), 0);
+        } else { /* a checkpoint of the article's network, as earlier versions saved them */
+            assert_int_equal(gf_article_build_manual(&a, 30, 0.5f), GF_OK);
+            gf_session *s = gf_session_new(a.g, &(gf_session_options){ .seed = 8 });
+            char ckpt[4200];
+            snprintf(ckpt, sizeof ckpt, "%s/old.ckpt", dir);
+            assert_int_equal(gf_session_save(s, ckpt), GF_OK);
+            gf_session_free(s);
+            gf_graph_free(a.g);
+        }
         int rc = gf_test_gradflowf(out, sizeof out, "export '%s/%s.ckpt' --onnx '%s/%s.onnx'", dir, models[k], dir,
                                    models[k]);
         if (rc != 0) fail_msg("gradflow export: exit %d: %s", rc, out);
         gf_test_contains(out, "input:   images float32 [batch,784]");
-        gf_test_contains(out, k ? "probs float32 [batch,10]" : "scores float32 [batch,10]");
+        gf_test_contains(out, k == 1 ? "probs float32 [batch,10]" : "scores float32 [batch,10]");
         gf_test_contains(out, "classes int32 [batch]");
 
-        /* The same network restored from the checkpoint, in this process. */
-        gf_article_net a;
-        gf_zoo_net z;
+        /* The same network, loaded from the model file (restored from the
+         * checkpoint) in this process. */
         net w = { models[k], NULL, NULL, NULL, NULL, NULL, 200, 200 };
-        if (k == 0) {
-            assert_int_equal(gf_article_build_manual(&a, 30, 0.5f), GF_OK);
-            w.g = a.g, w.x = a.a_0, w.out = a.a_2;
-        } else {
-            assert_int_equal(gf_zoo_build_softmax(&z, 100, 0), GF_OK);
-            w.g = z.g, w.x = z.x, w.out = z.probs;
-        }
-        w.s = gf_session_new(w.g, NULL);
         char ckpt[4200], onnx[4200];
         snprintf(ckpt, sizeof ckpt, "%s/%s.ckpt", dir, models[k]);
         snprintf(onnx, sizeof onnx, "%s/%s.onnx", dir, models[k]);
-        assert_int_equal(gf_session_restore(w.s, ckpt), GF_OK);
+        gf_model *model = NULL;
+        if (k < 2) {
+            gf_error err;
+            model = gf_model_load(ckpt, NULL, &err);
+            if (!model) fail_msg("%s", err.message);
+            w.g = gf_model_graph(model), w.s = gf_model_session(model);
+            w.x = gf_model_input(model, "images"), w.out = gf_model_output(model, "probs");
+        } else {
+            assert_int_equal(gf_article_build_manual(&a, 30, 0.5f), GF_OK);
+            w.g = a.g, w.x = a.a_0, w.out = a.a_2;
+            w.s = gf_session_new(w.g, NULL);
+            assert_int_equal(gf_session_restore(w.s, ckpt), GF_OK);
+        }
         gf_node *classes = gf_argmax(w.out, 1);
         const gf_tensor *images, *labels;
         assert_int_equal(gf_dataset_head(m->test, w.images, &images, &labels), GF_OK);
@@ -229,8 +244,12 @@ static void cli_exports_checkpoints(void **state)
         gf_ort_job_free(&job);
         const char *files[] = { onnx };
         gf_onnx_check(files, 1);
-        gf_session_free(w.s);
-        gf_graph_free(w.g);
+        if (model) {
+            gf_model_free(model);
+        } else {
+            gf_session_free(w.s);
+            gf_graph_free(w.g);
+        }
     }
     /* Usage and failures. */
     assert_int_equal(gf_test_gradflowf(out, sizeof out, "export '%s/softmax.ckpt'", dir), 2);

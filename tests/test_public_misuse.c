@@ -449,6 +449,39 @@ static void c_session_restore(void)
     session_failed(e.s, gf_session_restore(e.s, NULL), GF_ERR_ARG, "path");
     free_env(&e);
 }
+static void c_model_save(void)
+{
+    gf_signature_entry in[] = { { "x", NULL } };
+    gf_signature bad = { in, 1, NULL, 0 };
+    assert_int_equal(gf_model_save(NULL, NULL, "/nonexistent/x"), GF_ERR_ARG);
+    env e = make_env();
+    session_failed(e.s, gf_model_save(e.s, NULL, NULL), GF_ERR_ARG, "path");
+    session_failed(e.s, gf_model_save(e.s, NULL, ""), GF_ERR_ARG, "path");
+    session_failed(e.s, gf_model_save(e.s, &bad, "/nonexistent/x"), GF_ERR_ARG, "input \"x\" is NULL");
+    bad.n_inputs = 0;
+    bad.n_outputs = 2; /* outputs NULL */
+    session_failed(e.s, gf_model_save(e.s, &bad, "/nonexistent/x"), GF_ERR_ARG, "the array is NULL");
+    session_failed(e.s, gf_model_save(e.s, NULL, "/nonexistent/x"), GF_ERR_IO, "/nonexistent");
+    free_env(&e);
+}
+static void c_model_load(void)
+{
+    gf_error err = { 0 };
+    assert_null(gf_model_load(NULL, NULL, &err));
+    assert_int_equal(err.code, GF_ERR_ARG);
+    assert_null(gf_model_load("", NULL, NULL));
+    assert_null(gf_model_load("/nonexistent/x", NULL, &err));
+    assert_int_equal(err.code, GF_ERR_IO);
+    assert_null(gf_model_load("/", &(gf_model_options){ .threads = -5 }, &err));
+    assert_int_equal(err.code, GF_ERR_IO);
+    assert_non_null(strstr(err.message, "not a regular file"));
+}
+static void c_model_free(void) { gf_model_free(NULL); }
+static void c_model_graph(void) { assert_null(gf_model_graph(NULL)); }
+static void c_model_session(void) { assert_null(gf_model_session(NULL)); }
+static void c_model_signature(void) { assert_null(gf_model_signature(NULL)); }
+static void c_model_input(void) { assert_null(gf_model_input(NULL, "x")); }
+static void c_model_output(void) { assert_null(gf_model_output(NULL, NULL)); }
 static void c_onnx_export(void)
 {
     assert_int_equal(gf_onnx_export(NULL, NULL, NULL, 0, NULL, NULL, 1, "/nonexistent/x.onnx"), GF_ERR_ARG);
@@ -603,6 +636,9 @@ static const struct { const char *fn; void (*run)(void); } cases[] = {
     C(gf_session_run, c_session_run), C(gf_session_plan_stats, c_session_plan_stats),
     C(gf_session_variable, c_session_variable), C(gf_gradient_check, c_gradient_check),
     C(gf_session_save, c_session_save), C(gf_session_restore, c_session_restore),
+    C(gf_model_save, c_model_save), C(gf_model_load, c_model_load), C(gf_model_free, c_model_free),
+    C(gf_model_graph, c_model_graph), C(gf_model_session, c_model_session),
+    C(gf_model_signature, c_model_signature), C(gf_model_input, c_model_input), C(gf_model_output, c_model_output),
     C(gf_onnx_export, c_onnx_export),
     C(gf_rng_seed, c_rng_seed), C(gf_rng_u32, c_rng_u32), C(gf_rng_below, c_rng_below),
     C(gf_rng_uniform, c_rng_uniform), C(gf_rng_normal, c_rng_normal), C(gf_idx_read, c_idx_read),

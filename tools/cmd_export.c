@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ckpt_cli.h"
+#include "model_cli.h"
 #include "cli.h"
 #include "opts.h"
 
@@ -24,22 +24,24 @@ static const char export_intro[] =
     "\n"
     "batch is a symbolic dimension: any number of images per run.\n"
     "\n"
-    "FILE is a checkpoint written by 'gradflow train --save FILE'; the network\n"
-    "is recognised from its tensors as 'gradflow eval' recognises it\n"
-    "(--model article, softmax or cnn). OUT.onnx is written atomically: a\n"
-    "failure leaves a previous file there untouched.\n"
+    "FILE is a model file (written by 'gradflow train --save FILE', or by\n"
+    "gf_model_save with a signature naming an \"images\" input and a \"probs\"\n"
+    "output; the sizes are the model's), or a checkpoint of an older gradflow\n"
+    "train, whose network is recognised from its tensors as 'gradflow eval'\n"
+    "recognises it (--model article, softmax or cnn). OUT.onnx is written\n"
+    "atomically: a failure leaves a previous file there untouched.\n"
     "\n"
     "docs/onnx.md lists what each op becomes and shows how to run the file\n"
     "from Python and JavaScript.\n";
 
 static const char export_epilog[] =
-    "Exit status: 0 success; 1 failure (unreadable, damaged or unknown\n"
-    "checkpoint, the file cannot be written); 2 usage error.\n";
+    "Exit status: 0 success; 1 failure (unreadable, damaged or unknown FILE,\n"
+    "the file cannot be written); 2 usage error.\n";
 
 /* What is exported: a graph and session holding the values, and its
  * signature (named inputs and outputs). */
 typedef struct export_model {
-    gf_cli_model net;
+    gf_cli_net net;
     gf_session *s;
     char desc[160];
     int n_in, n_out;
@@ -47,20 +49,20 @@ typedef struct export_model {
     const char *in_names[1], *out_names[2];
 } export_model;
 
-/* Loads FILE's network and its signature. Today FILE is a checkpoint of one
- * of train's networks (ckpt_cli.c rebuilds and restores it); this is the
- * one place that knows. Prints the failure and returns 0. */
+/* Loads FILE's network and its signature: a model file, or a checkpoint of
+ * one of train's networks (model_cli.c). Prints the failure and returns 0. */
 static int load_signature(const char *file, export_model *em)
 {
     memset(em, 0, sizeof *em);
-    if (!gf_cli_load_model("export", file, -1, &em->net, &em->s)) return 0;
+    if (!gf_cli_net_load("export", file, -1, &em->net)) return 0;
+    em->s = em->net.s;
     em->n_in = 1;
     em->in[0] = em->net.x;
     em->in_names[0] = "images";
     em->n_out = 2;
-    em->out[0] = em->net.out;
+    em->out[0] = em->net.probs;
     em->out_names[0] = em->net.probabilities ? "probs" : "scores";
-    em->out[1] = gf_argmax(em->net.out, 1);
+    em->out[1] = em->net.classes ? em->net.classes : gf_argmax(em->net.probs, 1);
     em->out_names[1] = "classes";
     snprintf(em->desc, sizeof em->desc, "%s", em->net.desc);
     if (gf_graph_status(em->net.g) != GF_OK) {
@@ -70,11 +72,7 @@ static int load_signature(const char *file, export_model *em)
     return 1;
 }
 
-static void free_model(export_model *em)
-{
-    gf_session_free(em->s);
-    gf_cli_model_free(&em->net);
-}
+static void free_model(export_model *em) { gf_cli_net_free(&em->net); }
 
 /* "images float32 [batch,784]" for node n named name. */
 static void describe(const char *name, gf_node *n)

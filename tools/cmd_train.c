@@ -1,7 +1,7 @@
 /*
  * cmd_train.c — `gradflow train`: trains the article's network on an MNIST
- * folder and prints each evaluation, as text or as JSON lines; saves and
- * resumes checkpoints.
+ * folder and prints each evaluation, as text or as JSON lines; saves model
+ * files and resumes from them (or from old checkpoints).
  */
 #include <errno.h>
 #include <math.h>
@@ -16,7 +16,7 @@
 #include "zoo.h"
 #include "cli.h"
 #include "atomic_file.h"
-#include "ckpt_cli.h"
+#include "model_cli.h"
 #include "plot_svg.h"
 #include "progress.h"
 #include "opts.h"
@@ -44,8 +44,8 @@ static const char train_epilog[] =
     "gf_gradients sums it; for --model softmax and cnn the mean softmax\n"
     "cross-entropy (cnn: with dropout, as the step sees it).\n"
     "\n"
-    "Exit status: 0 success, 1 failure (data or run error, a checkpoint that\n"
-    "cannot be read or written), 2 usage error.\n";
+    "Exit status: 0 success, 1 failure (data or run error, a model file or\n"
+    "checkpoint that cannot be read or written), 2 usage error.\n";
 
 typedef struct report {
     int json;
@@ -172,11 +172,14 @@ static int save_dir_ok(const char *file)
     return 0;
 }
 
-/* Saves the session; prints what it did, or why not. */
+/* The signature --save writes (set before training starts). */
+static gf_signature save_sig;
+
+/* Saves the session as a model file; prints what it did, or why not. */
 static int save_now(gf_session *s, const char *file, int64_t after, report *rep)
 {
     gf_progress_clear(&rep->progress);
-    if (gf_session_save(s, file) != GF_OK) {
+    if (gf_model_save(s, &save_sig, file) != GF_OK) {
         fprintf(stderr, "gradflow train: %s\n", gf_session_error(s));
         return 0;
     }
@@ -221,7 +224,7 @@ static gf_status train_saving(const gf_article_net *net, gf_session *s, gf_mnist
         if (st != GF_OK) return st;
         at = end;
         if (at % every == 0 && at < opt->steps && !save_now(s, file, at, rep)) {
-            snprintf(msg, msg_len, "stopped: the checkpoint could not be saved");
+            snprintf(msg, msg_len, "stopped: the model file could not be saved");
             return GF_ERR_IO;
         }
     }
@@ -316,21 +319,26 @@ int gf_cli_train(int argc, char **argv)
         GF_OPT_F("--check-numerics",
                  "check every op's result for NaN and infinity; stop at\nthe first, naming the op (slower)", &check),
         GF_OPT_S("--save", "FILE",
-                 "write a checkpoint of the network's variables to FILE\n"
-                 "when training ends; 'gradflow eval FILE' and 'gradflow\n"
-                 "predict FILE' read it. Saving is atomic: until the new\n"
-                 "file is complete, the previous FILE stays whole, even if\n"
-                 "the disk fills or the process is killed\n"
-                 "(docs/checkpoint-format.md)",
+                 "write a model file of the network to FILE when training\n"
+                 "ends: its graph, its variables and a signature (inputs\n"
+                 "images and labels, and keep_prob for cnn; outputs probs,\n"
+                 "classes, cost and train). 'gradflow eval FILE', 'predict\n"
+                 "FILE', 'inspect FILE' and 'graph FILE' read it, with no\n"
+                 "--model or --hidden, and so can a C program\n"
+                 "(gf_model_load). Saving is atomic: until the new file is\n"
+                 "complete, the previous FILE stays whole, even if the disk\n"
+                 "fills or the process is killed (docs/model-format.md)",
                  &save),
         GF_OPT_I("--save-every", "N", 1, 1000000000,
                  "also save FILE after every N-th step (needs --save);\n"
                  "prints {\"saved\":FILE,\"after_steps\":S} with --json",
                  &save_every),
         GF_OPT_S("--resume", "FILE",
-                 "start from the checkpoint FILE instead of random weights\n"
-                 "(same --model and --hidden; the step count, the shuffling\n"
-                 "and the evaluations start afresh)",
+                 "start from the weights in FILE, a model file (--save's)\n"
+                 "or an older gradflow's checkpoint, instead of random\n"
+                 "weights (same --model and --hidden: every variable is\n"
+                 "taken by name and must have its shape; the step count,\n"
+                 "the shuffling and the evaluations start afresh)",
                  &resume),
         GF_OPT_S("--plot", "FILE.svg",
                  "when training ends, write the accuracy curve (correct/total\n"
@@ -398,6 +406,7 @@ int gf_cli_train(int argc, char **argv)
     char src_msg[4400];
     int mnist_failed;
     gf_tensor *keep_t = NULL, *one_t = NULL; /* cnn: keep_prob's two values */
+    gf_node *keep_node = NULL, *infer = NULL;  /* cnn: keep_prob, and the output without dropout */
     gf_feed train_feed[1], eval_feed[1];
     if (!gf_source_open(dir, &so, &src, src_msg, sizeof src_msg, &err, &mnist_failed)) {
         if (mnist_failed) gf_cli_data_error("train", dir, &err);
@@ -463,6 +472,8 @@ int gf_cli_train(int argc, char **argv)
         net = (gf_article_net){ .g = c.g, .a_0 = c.x, .y = c.y_, .a_2 = c.probs, .acct_res = c.correct,
                                 .step = { c.train_step }, .n_step = 1 };
         opt.train_loss = c.cross_entropy;
+        keep_node = c.keep_prob;
+        infer = c.infer_probs;
         gf_error terr;
         keep_t = gf_tensor_new(GF_F32, gf_dims(0), &terr);
         one_t = gf_tensor_new(GF_F32, gf_dims(0), &terr);
@@ -506,16 +517,22 @@ int gf_cli_train(int argc, char **argv)
         fprintf(stderr, "gradflow train: %s\n", net.g ? gf_graph_error(net.g) : "out of memory");
         goto out;
     }
+    /* The signature of --save: its nodes are added before the session starts. */
+    gf_signature_entry sig_entries[7];
+    gf_cli_train_sig ts = { .images = net.a_0, .labels = net.y, .keep_prob = keep_node,
+                            .probs = infer ? infer : net.a_2, .cost = opt.train_loss, .steps = net.step,
+                            .n_steps = net.n_step };
+    if (gf_cli_train_signature(&ts, sig_entries, &save_sig) != GF_OK) {
+        fprintf(stderr, "gradflow train: %s\n", gf_graph_error(net.g));
+        goto out;
+    }
     s = gf_session_new(net.g, &(gf_session_options){ .seed = (uint64_t)seed, .check_numerics = check });
     if (!s || gf_session_status(s) != GF_OK) {
         fprintf(stderr, "gradflow train: %s\n", s ? gf_session_error(s) : "out of memory");
         goto out;
     }
     if (resume) {
-        if (gf_session_restore(s, resume) != GF_OK) {
-            fprintf(stderr, "gradflow train: %s\n", gf_session_error(s));
-            goto out;
-        }
+        if (!gf_cli_resume("train", s, net.g, resume)) goto out;
         if (!rep.json) printf("resumed from %s\n", resume);
     }
     double seconds = 0;
