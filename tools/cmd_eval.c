@@ -9,6 +9,7 @@
 
 #include "model_cli.h"
 #include "test_data.h"
+#include "data_source.h"
 #include "cli.h"
 #include "atomic_file.h"
 #include "errors_png.h"
@@ -55,7 +56,7 @@ static void print_confusion(const int64_t *confusion, int64_t k)
 
 int gf_cli_eval(int argc, char **argv)
 {
-    const char *file = NULL, *dir = "data/mnist";
+    const char *file = NULL, *dir = "data/mnist", *delimiter = NULL;
     int64_t hidden = -1, label_column = 0;
     float scale = 0;
     int json = 0;
@@ -72,6 +73,8 @@ int gf_cli_eval(int argc, char **argv)
                  &dir),
         GF_OPT_I("--label-column", "N", -1000000, 1000000,
                  "a CSV file's label column, 0-based; negative counts from\nthe end (default 0)", &label_column),
+        GF_OPT_S("--delimiter", "C", "a CSV file's field separator: one character, or 'tab'\n(default ',')",
+                 &delimiter),
         GF_OPT_X("--scale", "X", 1e-30, 1e30,
                  "divide .npy and CSV features by X, as train --scale did\n(default: taken as they are)", &scale),
         GF_OPT_I("--hidden", "N", 1, 100000,
@@ -143,8 +146,14 @@ int gf_cli_eval(int argc, char **argv)
                         "and has %lld classes\n", file, (long long)net.features, (long long)k);
         goto out;
     }
+    char msg[256];
     gf_cli_test_options to = { .labels = 1, .features = net.features, .classes = k,
-                               .label_column = (int)label_column, .scale = scale };
+                               .label_column = (int)label_column, .scale = scale,
+                               .delimiter = gf_source_delimiter(delimiter, msg, sizeof msg) };
+    if (!to.delimiter) {
+        fprintf(stderr, "gradflow eval: %s\n", msg);
+        goto out;
+    }
     if (!gf_cli_load_test("eval", dir, &to, &test)) goto out;
     if (test.n < 1) {
         fprintf(stderr, "gradflow eval: %s: the test set is empty\n", dir);

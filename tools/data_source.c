@@ -111,6 +111,15 @@ static int open_mnist(const char *path, const gf_source_options *opt, gf_source 
     return 1;
 }
 
+char gf_source_delimiter(const char *arg, char *msg, size_t cap)
+{
+    if (!arg) return ',';
+    if (!strcmp(arg, "tab")) return '\t';
+    if (strlen(arg) == 1 && arg[0] != '"' && arg[0] != '\n' && arg[0] != '\r') return arg[0];
+    snprintf(msg, cap, "--delimiter '%s': expected one character (not a quote or a line end), or 'tab'", arg);
+    return 0;
+}
+
 int gf_source_open(const char *path, const gf_source_options *opt, gf_source *src, char *msg, size_t cap,
                    gf_error *err, int *mnist_failed)
 {
@@ -161,13 +170,7 @@ int gf_source_open(const char *path, const gf_source_options *opt, gf_source *sr
     } else {
         src->kind = "CSV";
         gf_csv_options co = { .label_column = opt->label_column };
-        const char *dl = opt->delimiter;
-        if (dl && !strcmp(dl, "tab")) co.delimiter = '\t';
-        else if (dl && strlen(dl) == 1 && dl[0] != '"' && dl[0] != '\n' && dl[0] != '\r') co.delimiter = dl[0];
-        else if (dl) {
-            snprintf(msg, cap, "--delimiter '%s': expected one character (not a quote or a line end), or 'tab'", dl);
-            return 0;
-        }
+        if (!(co.delimiter = gf_source_delimiter(opt->delimiter, msg, cap))) return 0;
         if (gf_csv_read(path, &co, &x, &y, err) != GF_OK) goto fail;
         has_test = opt->test_path != NULL;
         if (has_test && gf_csv_read(opt->test_path, &co, &tx, &ty, err) != GF_OK) goto fail;

@@ -51,6 +51,10 @@ typedef struct gf_source {
              "are; --scale 255 makes 0..255 pixels MNIST's 0..1)",                                           \
              (scale))
 
+/* The CSV delimiter --delimiter ARG names: ',' for NULL, '\t' for "tab",
+ * else ARG's one character; 0 (and a message in msg) for anything else. */
+char gf_source_delimiter(const char *arg, char *msg, size_t cap);
+
 /* Opens path; returns 0 with a one-line message (no "gradflow CMD: ") in msg,
  * and src left freed. gf_mnist_load's errors come back in *err with
  * *mnist_failed set, for gf_cli_data_error's hint. */

@@ -184,7 +184,7 @@ int gf_cli_load_test(const char *cmd, const char *where, const gf_cli_test_optio
     gf_error err;
     int ok = 0;
     if (csv) {
-        gf_csv_options co = { .label_column = o->label_column, .no_labels = !o->labels };
+        gf_csv_options co = { .delimiter = o->delimiter, .label_column = o->label_column, .no_labels = !o->labels };
         if (gf_csv_read(where, &co, &x, o->labels ? &y : NULL, &err) != GF_OK) goto fail;
     } else {
         if (gf_npy_read(ipath, &x, &err) != GF_OK) goto fail;

@@ -21,6 +21,7 @@ typedef struct gf_cli_test_options {
     int64_t features;         /* every example must have this many (0: any) */
     int64_t classes;          /* every label must be below it (0: any) */
     int label_column;         /* CSV: the label's column (negative from the end) */
+    char delimiter;           /* CSV: the field separator (0: ',') */
     float scale;              /* .npy and CSV: values divided by it (0: as they are) */
 } gf_cli_test_options;
 
