@@ -6,7 +6,7 @@
  * op table (onnx_ops.c) writes each op's nodes.
  */
 #include "onnx.h"
-#include "file_write.h"
+#include "atomic.h"
 #include "protobuf.h"
 #include "session.h"
 
@@ -466,14 +466,17 @@ static void write_model(gf_ox *x)
     if (head.nomem || name.nomem || tail.nomem) {
         nomem(x);
     } else {
-        gf_chunk chunks[] = { { head.p, head.len }, { x->nodes.p, x->nodes.len }, { name.p, name.len },
-                              { x->inits.p, x->inits.len }, { x->inputs.p, x->inputs.len },
-                              { x->outs.p, x->outs.len }, { tail.p, tail.len } };
-        char msg[480];
-        gf_status st = gf__write_atomic(x->path, chunks, 7, msg, sizeof msg);
+        const gf_pb *parts7[] = { &head, &x->nodes, &name, &x->inits, &x->inputs, &x->outs, &tail };
+        char msg[400];
+        gf_atomic a;
+        gf_status st = gf__atomic_open(&a, x->path, msg, sizeof msg);
+        if (st == GF_OK) {
+            for (int i = 0; i < 7; i++) gf__atomic_write(&a, parts7[i]->p, parts7[i]->len);
+            st = gf__atomic_close(&a, x->path, msg, sizeof msg);
+        }
         if (st != GF_OK) {
             x->st = st;
-            snprintf(x->msg, sizeof x->msg, "onnx export %s", msg);
+            snprintf(x->msg, sizeof x->msg, "onnx export %s: %s", x->path, msg);
         }
     }
     gf__pb_free(&head);
