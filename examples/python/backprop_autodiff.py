@@ -1,8 +1,3 @@
-# backprop_autodiff.py — the article "Back Propagation with TensorFlow",
-# second program: the same network, with the backward pass and the update
-# derived by automatic differentiation. It is backprop_manual.py with the
-# "Backward propagation" and "Updating the network" blocks replaced by the
-# article's two lines; TensorFlow 1 code with only its imports changed.
 import gradflow.compat.v1 as tf
 from gradflow.examples.tutorials.mnist import input_data
 mnist = input_data.read_data_sets("MNIST_data/", one_hot=True)

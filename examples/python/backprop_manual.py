@@ -1,8 +1,3 @@
-# backprop_manual.py — the article "Back Propagation with TensorFlow", first
-# program: Nielsen's 784-30-10 sigmoid network trained on MNIST with the
-# back-propagation step written by hand as graph operations. It is the
-# article's TensorFlow 1 program as docs/article.md gives it, with only its
-# two import lines changed; it reads MNIST_data/ (link data/mnist there).
 import gradflow.compat.v1 as tf
 from gradflow.examples.tutorials.mnist import input_data
 mnist = input_data.read_data_sets("MNIST_data/", one_hot=True)

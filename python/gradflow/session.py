@@ -215,14 +215,14 @@ class Session:
             ctypes.memmove(_tensor_data(t), arr.ctypes.data, arr.nbytes)
             self._modified.add(var._ptr)
 
-    def save(self, path):
+    def save_variables(self, path):
         """Writes every variable to path (gf_session_save, atomically)."""
         with self._lock:
             code = lib.gf_session_save(self._live_handle().ptr, path.encode())
             if code:
                 raise errors.run_error(code, _lib.text(_session_error(self._handle.ptr)))
 
-    def restore(self, path):
+    def restore_variables(self, path):
         """Sets every variable from path (gf_session_restore: all or none)."""
         with self._lock:
             code = lib.gf_session_restore(self._live_handle().ptr, path.encode())

@@ -172,7 +172,7 @@ class Saver:
         if global_step is not None:
             step = sess.run(global_step) if isinstance(global_step, Tensor) else global_step
             save_path = f"{save_path}-{int(step)}"
-        sess.save(save_path)
+        sess.save_variables(save_path)
         if save_path in self._last:
             self._last.remove(save_path)
         self._last.append(save_path)
@@ -192,7 +192,7 @@ class Saver:
         _check_session(sess)
         if save_path is None:
             raise ValueError("Can't load save_path when it is None.")
-        sess.restore(save_path)
+        sess.restore_variables(save_path)
 
 
 def _check_session(sess):

@@ -169,3 +169,91 @@ def test_make_install_installs_the_package(tmp_path):
     assert done.returncode == 0, done.stderr
     lib = done.stdout.split()[0]
     assert lib.startswith(str(prefix)) and lib.endswith(_lib.SONAME), lib
+
+
+LEAK_PROGRAM = r'''
+import ctypes, gc, os, sys
+import numpy as np
+libc = ctypes.CDLL(None)
+libc.malloc.restype = libc.realloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+libc.realloc.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+live = {}
+MALLOC = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)
+REALLOC = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)
+FREE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
+
+@MALLOC
+def counted_malloc(ctx, n):
+    p = libc.malloc(n)
+    live[p] = n
+    return p
+
+@REALLOC
+def counted_realloc(ctx, old, n):
+    p = libc.realloc(old, n)
+    live.pop(old, None)
+    live[p] = n
+    return p
+
+@FREE
+def counted_free(ctx, p):
+    live.pop(p)
+    libc.free(p)
+
+class Allocator(ctypes.Structure):
+    _fields_ = [("malloc", MALLOC), ("realloc", REALLOC), ("free", FREE), ("ctx", ctypes.c_void_p)]
+
+from gradflow._lib import lib
+lib.gf_set_allocator.argtypes = [ctypes.POINTER(Allocator)]
+allocator = Allocator(counted_malloc, counted_realloc, counted_free, None)
+lib.gf_set_allocator(ctypes.byref(allocator))
+
+import gradflow.compat.v1 as tf
+from gradflow.examples.tutorials.mnist import input_data
+
+def program(folder):
+    mnist = input_data.read_data_sets(sys.argv[1], one_hot=True)
+    x = tf.placeholder(tf.float32, [None, 784])
+    y = tf.placeholder(tf.float32, [None, 10])
+    w = tf.Variable(tf.truncated_normal([784, 10]))
+    logits = tf.matmul(x, w)
+    loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=logits))
+    step = tf.train.AdamOptimizer(0.01).minimize(loss)
+    manual = [tf.assign(w, w - 0.1 * tf.gradients(loss, [w])[0])]
+    try:
+        tf.matmul(w, w)
+    except ValueError:
+        pass
+    sess = tf.InteractiveSession()
+    for i in range(300):   # more fed arrays than the headers kept
+        xs, ys = mnist.train.next_batch(10)
+        sess.run(step, feed_dict={x: xs, y: ys})
+        values = sess.run([loss, manual], {x: xs, y: ys})
+    try:
+        sess.run(loss, {x: np.zeros((2, 3))})
+    except tf.errors.InvalidArgumentError:
+        pass
+    saver = tf.train.Saver()
+    saver.restore(sess, saver.save(sess, os.path.join(folder, "m")))
+    images = mnist.test.images
+    sess.close()
+    with tf.Session() as other:
+        other.run(loss, {x: images[:5], y: mnist.test.labels[:5]})
+    return values
+
+program(sys.argv[2])
+import gradflow.framework
+gradflow.framework._global_graph = None    # the default graph, with everything in it
+gc.collect()
+print("live", len(live), sum(live.values()))
+'''
+
+
+def test_the_binding_frees_what_the_library_allocates(tmp_path, mnist_dir):
+    """With a counting allocator set before anything is made: once a program's
+    graphs, sessions, tensors and datasets are garbage, nothing is left."""
+    done = child(["-c", LEAK_PROGRAM, mnist_dir, str(tmp_path)], python_env(), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-3:] == ["live", "0", "0"], done.stdout
