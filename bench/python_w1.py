@@ -6,11 +6,13 @@ written in plain NumPy, and the cost of one sess.run over the C call.
     GRADFLOW_LIB=build/libgradflow.so PYTHONPATH=python \\
         /usr/bin/python3 bench/python_w1.py [--data data/mnist] [--rounds 9] [--steps 2000]
 
-The workloads run in alternating rounds (the machine may be shared, and
-its speed drift), each round timing --steps steps of each; the table gives
-the median and the range over the rounds, and NumPy's time over
-gradflow's per round. Before timing, it checks that the NumPy steps and
-gradflow's move the weights alike from the same start.
+The machine may be shared and its speed drift: each round runs --steps
+steps of every workload in bursts of --burst steps, the workloads taking
+turns burst by burst. Each round gives a workload's mean time per step and
+that of its fastest burst (which leaves out most of what other processes
+cost); the tables give the median and the range over the rounds of each,
+and of NumPy's time over gradflow's. Before timing, it checks that the
+NumPy steps and gradflow's move the weights alike from the same start.
 
 - autodiff, manual: the article's loop, batch = next_batch(10) then
   sess.run(step, feed_dict=...), the step derived by GradientDescentOptimizer
@@ -21,8 +23,6 @@ gradflow's move the weights alike from the same start.
   fed arrays, a list of targets) minus the C call, timed as a direct ctypes
   call of gf_session_run with the arrays sess.run prepared, less the cost of
   calling a C function through ctypes (gf_session_run on a NULL session).
-  The three alternate in bursts of 50 calls; each round takes the fastest
-  burst of each, which leaves out most of what other processes cost.
 """
 import argparse
 import statistics
@@ -111,8 +111,8 @@ def check_numpy_matches(data):
                              "does not match gradflow's")
 
 
-def workloads(data, steps):
-    """name -> function timing `steps` steps, returning µs per step."""
+def workloads(data):
+    """name -> function running n steps of the workload."""
     mnist, a_0, y, weights, manual, autodiff = build(1, data)
     sess = tf.Session()
     start = [w.copy() for w in sess.run(weights)]
@@ -122,34 +122,29 @@ def workloads(data, steps):
     plan = next(p for p in sess._plans.values() if p.n_targets == 1 and p.n_feeds == 2)
     run_c, handle = lib.gf_session_run, sess._handle.ptr
 
-    def timed(body):
-        t0 = time.perf_counter()
-        body()
-        return (time.perf_counter() - t0) / steps * 1e6
-
     def gradflow_loop(step):
-        def body():
-            for _ in range(steps):
+        def run(n):
+            for _ in range(n):
                 batch_xs, batch_ys = mnist.train.next_batch(10)
                 sess.run(step, feed_dict={a_0: batch_xs, y: batch_ys})
-        return lambda: timed(body)
+        return run
 
     def gradflow_step(step):
-        def body():
-            for _ in range(steps):
+        def run(n):
+            for _ in range(n):
                 sess.run(step, feed_dict={a_0: xs, y: ys})
-        return lambda: timed(body)
+        return run
 
     def numpy_loop(is_manual, with_batches):
         w = [v.copy() for v in start]
 
-        def body():
+        def run(n):
             batch_xs, batch_ys = xs, ys
-            for _ in range(steps):
+            for _ in range(n):
                 if with_batches:
                     batch_xs, batch_ys = mnist.train.next_batch(10)
                 numpy_step(batch_xs, batch_ys, *w, manual=is_manual)
-        return lambda: timed(body)
+        return run
 
     def run_listed(n):
         for _ in range(n):
@@ -164,15 +159,6 @@ def workloads(data, steps):
         for _ in range(n):
             run_c(None, None, 0, None, 0, None, 0, None)
 
-    def fastest_bursts():
-        best = [float("inf")] * 3
-        for _ in range(max(steps // 50, 1)):
-            for i, fn in enumerate((run_listed, c_call, ctypes_call)):
-                t0 = time.perf_counter()
-                fn(50)
-                best[i] = min(best[i], (time.perf_counter() - t0) / 50 * 1e6)
-        return best
-
     return {
         "autodiff loop, gradflow": gradflow_loop(autodiff),
         "autodiff loop, NumPy": numpy_loop(False, True),
@@ -182,8 +168,29 @@ def workloads(data, steps):
         "autodiff step only, NumPy": numpy_loop(False, False),
         "manual step only, gradflow": gradflow_step(manual),
         "manual step only, NumPy": numpy_loop(True, False),
-        "sess.run overhead": fastest_bursts,
+        "sess.run([step], two feeds)": run_listed,
+        "gf_session_run through ctypes": c_call,
+        "a ctypes call (NULL session)": ctypes_call,
     }
+
+
+def one_round(work, steps, burst):
+    """Runs every workload steps steps, in bursts taken in turn; per
+    workload, (mean µs per step, µs per step of its fastest burst)."""
+    total = {name: 0.0 for name in work}
+    best = {name: float("inf") for name in work}
+    for _ in range(max(steps // burst, 1)):
+        for name, run in work.items():
+            t0 = time.perf_counter()
+            run(burst)
+            t = (time.perf_counter() - t0) / burst * 1e6
+            total[name] += t
+            best[name] = min(best[name], t)
+    return {name: (total[name] / max(steps // burst, 1), best[name]) for name in work}
+
+
+def show(label, values):
+    print(f"{label:46s}{statistics.median(values):8.2f}  {min(values):7.2f} - {max(values):7.2f}")
 
 
 def main():
@@ -191,26 +198,21 @@ def main():
     parser.add_argument("--data", default="data/mnist")
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--burst", type=int, default=50)
     args = parser.parse_args()
     check_numpy_matches(args.data)
-    work = workloads(args.data, args.steps)
-    times = {name: [] for name in work}
-    for _ in range(args.rounds):
-        for name, fn in work.items():
-            times[name].append(fn())
-    bursts = times.pop("sess.run overhead")
-    times["sess.run([step], two feeds) (fastest burst)"] = [b[0] for b in bursts]
-    times["gf_session_run through ctypes (fastest burst)"] = [b[1] for b in bursts]
-    times["a ctypes call, NULL session (fastest burst)"] = [b[2] for b in bursts]
-    times["sess.run overhead over the C call"] = [r - c + f for r, c, f in bursts]
-    print(f"{'µs per step (median, range over ' + str(args.rounds) + ' rounds)':52s}"
-          f"{'median':>8s}  {'range':>15s}")
-    for name, ts in times.items():
-        print(f"{name:52s}{statistics.median(ts):8.2f}  {min(ts):6.2f} - {max(ts):6.2f}")
-    for kind in ("autodiff loop", "manual loop", "autodiff step only", "manual step only"):
-        ratio = [n / g for n, g in zip(times[kind + ", NumPy"], times[kind + ", gradflow"])]
-        print(f"{'NumPy / gradflow, ' + kind:52s}{statistics.median(ratio):8.2f}  "
-              f"{min(ratio):6.2f} - {max(ratio):6.2f}")
+    work = workloads(args.data)
+    rounds = [one_round(work, args.steps, args.burst) for _ in range(args.rounds)]
+    for which, title in ((0, "mean"), (1, "fastest burst")):
+        print(f"\nµs per step, {title} (median and range over {args.rounds} rounds)")
+        for name in work:
+            show(name, [r[name][which] for r in rounds])
+        show("sess.run overhead over the C call",
+             [r["sess.run([step], two feeds)"][which] - r["gf_session_run through ctypes"][which]
+              + r["a ctypes call (NULL session)"][which] for r in rounds])
+        for kind in ("autodiff loop", "manual loop", "autodiff step only", "manual step only"):
+            show("NumPy / gradflow, " + kind,
+                 [r[kind + ", NumPy"][which] / r[kind + ", gradflow"][which] for r in rounds])
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-"""Graphs, tensors, operations and variables: what a TensorFlow 1 program
-builds before it runs anything.
+"""Graphs, tensors and operations: what a TensorFlow 1 program builds
+before it runs anything (variables are in variables.py, the ops in ops.py
+and nn.py).
 
 Every constructor calls the library and then checks the graph's sticky
 error, so that a mistake raises ValueError at the line that made it,
