@@ -98,6 +98,7 @@ class RunPlan:
             raise ValueError(f"Fetch {fetch!r} belongs to another graph than the session's")
         if isinstance(fetch, Initializer):
             self.initializers.append(fetch)
+            self._targets.extend(t for t in fetch.targets if t not in self._targets)
             return None
         if isinstance(fetch, Operation):
             if fetch.node() not in self._targets:
@@ -160,12 +161,18 @@ def _feed_entry(graph, key):
     return (key, t.dtype.code, t.dtype.as_numpy_dtype, t)
 
 
+# The ops that write variables, and how many of their first inputs they
+# write: assign (tf.assign), and the Adam update gf_minimize builds, which
+# writes the variable and its two moments.
+_WRITERS = {b"assign": 1, b"apply_adam": 3}
+
+
 def _is_assign(node):
     return lib.gf_node_op(node) == b"assign"
 
 
 def _assigned_variables(fetched, targets):
-    """The variables (node pointers) that assignments among what runs write."""
+    """The variables (node pointers) that what runs writes."""
     seen, stack, found = set(), [t._ptr for t in fetched] + list(targets), set()
     while stack:
         node = stack.pop()
@@ -173,9 +180,9 @@ def _assigned_variables(fetched, targets):
             continue
         seen.add(node)
         n = lib.gf_node_input_count(node)
-        if n and _is_assign(node):
-            found.add(lib.gf_node_input(node, 0))
-        stack.extend(lib.gf_node_input(node, i) for i in range(n))
+        inputs = [lib.gf_node_input(node, i) for i in range(n)]
+        found.update(inputs[:_WRITERS.get(lib.gf_node_op(node), 0)])
+        stack.extend(inputs)
     return frozenset(found)
 
 

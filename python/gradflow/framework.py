@@ -93,7 +93,7 @@ class Graph:
         self._operations = {}   # node pointer -> Operation
         self._variables = []    # in creation order
         self._defaulted = []    # placeholders with a default value
-        self._initializers = {}  # frozenset of variables -> group of their re-initialising assigns
+        self._variable_nodes = ((), 0)  # every variable node, and the node count it is of
         self._scope = ""
         self._finalized = False
         self.seed = None
@@ -139,16 +139,16 @@ class Graph:
             op = self._operations[ptr] = Operation(self, ptr)
         return op
 
-    def initializer_node(self, variables):
-        """A node that assigns each variable its initializer's value afresh."""
-        key = frozenset(variables)
-        ptr = self._initializers.get(key)
-        if ptr is None:
-            for v in variables:
-                one = self.build(lib.gf_assign, v._ptr, v._initial_value._ptr)
-                ptr = one if ptr is None else self.build(lib.gf_group, ptr, one)
-            self._initializers[key] = ptr
-        return ptr
+    def variable_nodes(self):
+        """Every variable node of the graph, those the library made (the
+        optimizers' slots) included."""
+        nodes, count = self._variable_nodes
+        now = lib.gf_graph_node_count(self._ptr)
+        if count != now:
+            found = [lib.gf_graph_node(self._ptr, i) for i in range(count, now)]
+            nodes += tuple(p for p in found if lib.gf_node_op(p) == b"variable")
+            self._variable_nodes = (nodes, now)
+        return nodes
 
     # -- TensorFlow's Graph API ---------------------------------------------
 

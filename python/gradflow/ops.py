@@ -354,11 +354,14 @@ def group(*inputs, name=None):
     for x in inputs:
         flat.extend(x if isinstance(x, (list, tuple)) else [x])
     graph = graph_of(*flat)
-    if all(isinstance(x, Initializer) for x in flat):
-        variables = [v for x in flat for v in x.variables]
-        return Initializer(graph, dict.fromkeys(variables), name or "group_deps")
+    inits = [x for x in flat if isinstance(x, Initializer)]
     ptrs = [x.node() if isinstance(x, Operation) else convert_to_tensor(x)._ptr
-            for x in flat if not (isinstance(x, Initializer) and not x.variables)]
+            for x in flat if not isinstance(x, Initializer)]
+    if inits:
+        lists = [x.variables for x in inits]
+        variables = None if None in lists else dict.fromkeys(v for vs in lists for v in vs)
+        targets = ptrs + [t for x in inits for t in x.targets]
+        return Initializer(graph, variables, name or "group_deps", targets)
     node = ptrs[0]
     for p in ptrs[1:]:
         node = graph.build(lib.gf_group, node, p)
@@ -372,10 +375,10 @@ def no_op(name=None):
 
 
 def global_variables_initializer():
-    """Gives every variable of the default graph its initial value (see
-    Initializer: in a session that has not changed them, nothing to do)."""
-    graph = get_default_graph()
-    return Initializer(graph, graph.get_collection("variables"), "init")
+    """Gives every variable of the default graph, the optimizers' slots
+    included, its initial value (see Initializer: in a session that has not
+    changed them, nothing to do)."""
+    return Initializer(get_default_graph(), None, "init")
 
 
 def variables_initializer(var_list, name="init"):

@@ -76,12 +76,13 @@ class Session:
         seed = self._graph.seed
         options.seed = framework.DEFAULT_SEED if seed is None else seed
         options.threads = int(getattr(config, "intra_op_parallelism_threads", 0) or 0)
+        self._options = options
         self._handle = _SessionHandle(self._graph._handle, options)
         # The library lets nothing add nodes to a graph while a session runs
         # on it: runs and building take the graph's lock.
         self._lock = self._graph._lock
         self._plans = {}
-        self._modified = set()   # variables changed since they were initialised
+        self._modified = set()   # variable nodes changed since they were initialised
         self._epoch = 0          # counts re-initialisations (see RunPlan.recorded)
         self._default_contexts = []
         code = lib.gf_session_status(self._handle.ptr)
@@ -115,11 +116,11 @@ class Session:
         if unused:
             plan = plan.unused_plan
         with self._lock:
-            handle = self._handle
-            if not handle.ptr:
+            if not self._handle.ptr:
                 raise RuntimeError("Attempted to use a closed Session.")
             if plan.initializers:
                 self._initialize(plan.initializers)
+            handle = self._handle
             if plan.empty:
                 return plan.build(())
             if len(handle.headers) > _MAX_HEADERS:
@@ -186,19 +187,35 @@ class Session:
         return plan
 
     def _initialize(self, initializers):
-        """Re-initialises the variables of initializers changed since their
-        initialisation; the others already hold their initial values."""
+        """Gives the variables of initializers that were changed since their
+        initialisation their initial values again, by starting the C session
+        afresh (every variable initialised with the same seed, so to the same
+        values) and copying over the changed variables that keep their values.
+        The random streams (dropout) start afresh too."""
+        stale = set()
         for init in initializers:
-            stale = [v for v in init.variables if v._ptr in self._modified]
-            if not stale:
-                continue
-            node = self._graph.initializer_node(stale)
-            target = (ctypes.c_void_p * 1)(node)
-            code = _run(self._handle.ptr, None, 0, None, 0, target, 1, None)
-            if code:
-                raise errors.run_error(code, _lib.text(_session_error(self._handle.ptr)))
-            self._modified.difference_update(v._ptr for v in stale)
-            self._epoch += 1
+            stale.update(p for p in init.variable_nodes() if p in self._modified)
+        if not stale:
+            return
+        old = self._handle
+        fresh = _SessionHandle(self._graph._handle, self._options)
+        code = lib.gf_session_status(fresh.ptr)
+        if code:
+            message = _lib.text(_session_error(fresh.ptr))
+            fresh.close()
+            raise errors.run_error(code, message)
+        kept = self._modified - stale
+        for node in kept:
+            src, dst = (lib.gf_session_variable(h.ptr, node) for h in (old, fresh))
+            if not src or not dst:
+                fresh.close()
+                raise errors.run_error(_lib.ERR_STATE, _lib.text(_session_error(fresh.ptr)))
+            ctypes.memmove(_tensor_data(dst), _tensor_data(src),
+                           4 * lib.gf_tensor_count(src))
+        self._handle = fresh
+        old.close()
+        self._modified = kept
+        self._epoch += 1
 
     def load_variable(self, var, value):
         """Writes value (shaped like var) into var's storage in this session."""
@@ -228,7 +245,7 @@ class Session:
             code = lib.gf_session_restore(self._live_handle().ptr, path.encode())
             if code:
                 raise errors.run_error(code, _lib.text(_session_error(self._handle.ptr)))
-            self._modified.update(v._ptr for v in self._graph._variables)
+            self._modified.update(self._graph.variable_nodes())
 
     def _live_handle(self):
         if not self._handle.ptr:

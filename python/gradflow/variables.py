@@ -80,17 +80,26 @@ def trainable_variables(scope=None):
 
 
 class Initializer(Operation):
-    """Runs as TensorFlow's variable initializers do: gives each of its
-    variables its initial value. A session initialises every variable when it
-    starts (or when a run first needs one), so this does nothing in a session
-    whose variables were not changed since; otherwise it assigns each changed
-    variable its initializer's value afresh. With no variables it is a no-op
+    """What TensorFlow's initializers do: gives variables their initial
+    values (variables None: every variable of the graph, the optimizers'
+    slots included), then runs targets (nodes it was grouped with). A session
+    initialises every variable when it starts (and one made later when a run
+    first needs it), so in a session that has not changed them since, this
+    has nothing to do; otherwise the changed ones get again the values they
+    were initialised with. With no variables and no targets it is a no-op
     (tf.no_op, tf.local_variables_initializer)."""
 
-    def __init__(self, graph, variables, name):
+    def __init__(self, graph, variables, name, targets=()):
         super().__init__(graph, None)
-        self.variables = list(variables)
+        self.variables = None if variables is None else list(variables)
+        self.targets = tuple(targets)
         self._name = name
+
+    def variable_nodes(self):
+        """The variables' nodes."""
+        if self.variables is None:
+            return self._graph.variable_nodes()
+        return [v._ptr for v in self.variables]
 
     @property
     def name(self):
@@ -109,9 +118,7 @@ class Initializer(Operation):
         return []
 
     def node(self):
-        if not self.variables:
-            raise ValueError(f"'{self._name}' runs nothing: it cannot be grouped with other ops")
-        return self._graph.initializer_node(self.variables)
+        raise ValueError(f"'{self._name}' is an initializer: it has no node of its own")
 
     def __repr__(self):
         return f"<tf.Operation '{self._name}' type=NoOp>"

@@ -156,6 +156,15 @@ def test_initializer_resets_changed_variables_only():
         np.testing.assert_array_equal(sess.run(v), [0, 0, 0])
         assert sess.run(tf.group(tf.global_variables_initializer(),
                                  tf.local_variables_initializer())) is None
+        # only the listed variables: the others keep their values
+        sess.run([step, tf.assign(r, r * 2)])
+        sess.run(tf.variables_initializer([v]))
+        np.testing.assert_array_equal(sess.run(v), [0, 0, 0])
+        np.testing.assert_array_equal(sess.run(r), first_r * 2)
+        # grouped with an op: initialised, then the op runs
+        sess.run(tf.group(tf.global_variables_initializer(), step.op))
+        np.testing.assert_array_equal(sess.run(v), [1, 1, 1])
+        np.testing.assert_array_equal(sess.run(r), first_r)
 
 
 def test_assignments_see_the_values_from_before_the_run():

@@ -55,6 +55,29 @@ def test_adam():
     np.testing.assert_allclose(got, w, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("make", [lambda: tf.train.GradientDescentOptimizer(0.01),
+                                  lambda: tf.train.MomentumOptimizer(0.01, 0.9),
+                                  lambda: tf.train.AdamOptimizer(0.1)])
+def test_the_initializer_restarts_training(make):
+    """After training, global_variables_initializer gives the variables and
+    the optimizer's slots their initial values: the first steps come again."""
+    w, w0, loss, grad = quadratic()
+    train = make().minimize(loss)
+    init = tf.global_variables_initializer()
+    with tf.Session() as sess:
+        sess.run(init)
+        sess.run(train)
+        first = sess.run(w)
+        sess.run(train)
+        second = sess.run(w)
+        sess.run(init)
+        np.testing.assert_array_equal(sess.run(w), w0)
+        sess.run(train)
+        np.testing.assert_array_equal(sess.run(w), first)
+        sess.run(train)
+        np.testing.assert_array_equal(sess.run(w), second)
+
+
 def test_var_list_global_step_and_apply_gradients():
     w, w0, loss, grad = quadratic()
     other = tf.Variable(tf.zeros([2]))
