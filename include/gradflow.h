@@ -199,6 +199,16 @@ gf_status gf_graph_status(const gf_graph *g);
 /* The first error's message, or "" when none. Owned by g. */
 const char *gf_graph_error(const gf_graph *g);
 
+/* Forgets g's error, so that building can go on after a failed constructor
+ * was reported where it happened (language bindings that raise at the
+ * offending call do this). Returns the code that was cleared: GF_OK when
+ * g had no error, GF_ERR_ARG for a NULL g. The nodes built before and after
+ * the failure stay valid; a node a failed constructor returned stays
+ * poisoned (used as an input, it fails again). A session on g that was
+ * running before the failure runs again; one started while g was in error
+ * keeps its error. */
+gf_status gf_graph_clear_error(gf_graph *g);
+
 /* The number of nodes built in g (poisoned nodes excluded). */
 int gf_graph_node_count(const gf_graph *g);
 

@@ -72,6 +72,15 @@ const char *gf_graph_error(const gf_graph *g)
     return g->error;
 }
 
+gf_status gf_graph_clear_error(gf_graph *g)
+{
+    if (!g) return GF_ERR_ARG;
+    gf_status was = g->status;
+    g->status = GF_OK;
+    g->error[0] = '\0';
+    return was;
+}
+
 int gf_graph_node_count(const gf_graph *g) { return g ? g->n_nodes : 0; }
 
 gf_node *gf__graph_fail(gf_graph *g, gf_status code, const char *fmt, ...)

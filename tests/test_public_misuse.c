@@ -95,6 +95,7 @@ static void c_graph_new(void) { gf_graph *g = gf_graph_new(); assert_non_null(g)
 static void c_graph_free(void) { gf_graph_free(NULL); }
 static void c_graph_status(void) { assert_int_equal(gf_graph_status(NULL), GF_ERR_ARG); }
 static void c_graph_error(void) { assert_non_null(gf_graph_error(NULL)); }
+static void c_graph_clear_error(void) { assert_int_equal(gf_graph_clear_error(NULL), GF_ERR_ARG); }
 static void c_graph_node_count(void) { assert_int_equal(gf_graph_node_count(NULL), 0); }
 static void c_node_name(void) { assert_string_equal(gf_node_name(NULL), ""); }
 static void c_node_op(void) { assert_non_null(gf_node_op(NULL)); }
@@ -616,6 +617,7 @@ static const struct { const char *fn; void (*run)(void); } cases[] = {
     C(gf_tensor_wrap, c_tensor_wrap), C(gf_tensor_free, c_tensor_free), C(gf_tensor_shape, c_tensor_shape),
     C(gf_tensor_dtype, c_tensor_dtype), C(gf_tensor_count, c_tensor_count), C(gf_tensor_data, c_tensor_data),
     C(gf_graph_new, c_graph_new), C(gf_graph_free, c_graph_free), C(gf_graph_status, c_graph_status),
+    C(gf_graph_clear_error, c_graph_clear_error),
     C(gf_graph_error, c_graph_error), C(gf_graph_node_count, c_graph_node_count),
     C(gf_node_name, c_node_name), C(gf_node_op, c_node_op), C(gf_node_shape, c_node_shape),
     C(gf_node_dtype, c_node_dtype), C(gf_node_graph, c_node_graph), C(gf_node_is_poisoned, c_node_is_poisoned),
