@@ -234,7 +234,8 @@ gf_node *gf_graph_find(const gf_graph *g, const char *name);
  * inputs always come before it); NULL outside that range or for a NULL g.
  * Owned by g. */
 gf_node *gf_graph_node(const gf_graph *g, int i);
-/* The number of inputs of n (0 to 2): 0 for sources, and for a NULL or
+/* The number of inputs of n (0 to 5: two for binary ops, three for the
+ * convolution gradients, five for Adam's update): 0 for sources, and for a NULL or
  * poisoned node. A variable's initializer is not an input. */
 int gf_node_input_count(const gf_node *n);
 /* The i-th input of n, i from 0 to gf_node_input_count(n)-1 (for binary
