@@ -515,10 +515,19 @@ static void made_add(made *m, const gf_tensor *t)
     m->n += k;
 }
 
-static void made_dataset(made *m, gf_dataset *d)
+/* A dataset's arrays: an IDX dataset makes its float copies when first
+ * asked, so that either may be NULL for want of memory (then the message is
+ * on d): GF_ERR_NOMEM, message in msg. */
+static gf_status made_dataset(made *m, gf_dataset *d, char *msg, size_t cap)
 {
-    made_add(m, gf_dataset_images(d));
-    made_add(m, gf_dataset_labels(d));
+    const gf_tensor *x = gf_dataset_images(d), *y = x ? gf_dataset_labels(d) : NULL;
+    if (!x || !y) {
+        snprintf(msg, cap, "%s", gf_dataset_error(d));
+        return GF_ERR_NOMEM;
+    }
+    made_add(m, x);
+    made_add(m, y);
+    return GF_OK;
 }
 
 typedef struct data_files {
@@ -569,8 +578,8 @@ static gf_status data_call(int k, const data_files *f, made *m, char *msg)
         if (st == GF_OK) {
             gf_dataset *parts[3] = { mn->train, mn->validation, mn->test };
             for (int i = 0; i < 3 && st == GF_OK; i++) {
-                made_dataset(m, parts[i]);
                 const gf_tensor *bx, *by;
+                if ((st = made_dataset(m, parts[i], err.message, sizeof err.message)) != GF_OK) break;
                 if ((st = gf_dataset_next_batch(parts[i], 2, &bx, &by)) != GF_OK)
                     snprintf(err.message, sizeof err.message, "%s", gf_dataset_error(parts[i]));
                 else
@@ -587,9 +596,13 @@ static gf_status data_call(int k, const data_files *f, made *m, char *msg)
         gf_dataset *all[3] = { d, a, b };
         for (int i = 0; i < 3; i++) {
             if (!all[i]) continue;
-            made_dataset(m, all[i]);
             const gf_tensor *bx, *by;
-            gf_status bs = gf_dataset_next_batch(all[i], 1, &bx, &by);
+            gf_status bs = made_dataset(m, all[i], err.message, sizeof err.message);
+            if (bs != GF_OK) {
+                st = bs;
+                break;
+            }
+            bs = gf_dataset_next_batch(all[i], 1, &bx, &by);
             if (bs != GF_OK) {
                 st = bs;
                 snprintf(err.message, sizeof err.message, "%s", gf_dataset_error(all[i]));
