@@ -709,8 +709,10 @@ void gf_idx_free(gf_idx *idx);
  * one-hot [n, classes], both float32 as next_batch gives them. Read from
  * IDX files (gf_mnist_load, gf_dataset_load_idx), a dataset keeps the
  * bytes it read: one per pixel and one class index per label, a quarter of
- * the floats' memory (47 MB for 60,000 28x28 images instead of 188 MB),
- * and makes each batch's floats, b / 255.0f exactly, as it gathers it. */
+ * the floats' memory (47 MB for 60,000 28x28 images instead of 188 MB;
+ * on Linux, images of 4 MB and more are moved to memory advised for 2 MiB
+ * pages), and makes each batch's floats, b / 255.0f exactly, as it
+ * gathers it. */
 typedef struct gf_dataset gf_dataset;
 
 typedef struct gf_mnist {

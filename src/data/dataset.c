@@ -20,7 +20,12 @@
  * the first time they are asked for, and owns. Each next_batch also
  * prefetches the rows of the next batch (of the same size, as far as the
  * epoch's order is known), so that when a training step later asks for
- * them they are in cache. */
+ * them they are in cache; large byte arrays sit on 2 MiB pages where Linux
+ * gives them (on_huge_pages), without which most of those prefetches
+ * would miss the TLB. */
+#if defined(__linux__)
+#define _DEFAULT_SOURCE /* MADV_HUGEPAGE */
+#endif
 #include "data/data.h"
 
 #include <math.h>
@@ -29,6 +34,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 typedef struct ds_store {
     atomic_long refs;
@@ -156,18 +164,17 @@ static ds_store *store_new(void *x, void *y)
     return s;
 }
 
-/* A dataset over rows, whose arrays (rows' x and y, or xb and yb) the
- * store takes over where own_x and own_y say; they are freed on failure. */
-static gf_status make(ds_rows rows, int own_x, gf_shape xshape, int own_y, int64_t ldim,
+/* A dataset over rows, whose memory own_x and own_y (the allocations
+ * that hold rows' x and y, or xb and yb; NULL where borrowed) the store
+ * takes over; they are freed on failure. */
+static gf_status make(ds_rows rows, void *own_x, gf_shape xshape, void *own_y, int64_t ldim,
                       uint64_t seed, uint64_t stream, gf_dataset **out, gf_error *err)
 {
     *out = NULL;
-    void *x = rows.bytes ? (void *)rows.xb : (void *)rows.x;
-    void *y = rows.bytes ? (void *)rows.yb : (void *)rows.y;
-    ds_store *s = store_new(own_x ? x : NULL, own_y ? y : NULL);
+    ds_store *s = store_new(own_x, own_y);
     if (!s) {
-        if (own_x) gf__free(x);
-        if (own_y) gf__free(y);
+        gf__free(own_x);
+        gf__free(own_y);
         return gf__error_set(err, GF_ERR_NOMEM, "dataset: out of memory");
     }
     *out = dataset_over(s, rows, xshape, ldim, seed, stream);
@@ -180,11 +187,43 @@ static gf_status make(ds_rows rows, int own_x, gf_shape xshape, int own_y, int64
     return GF_OK;
 }
 
+#define HUGE_PAGE ((size_t)2 << 20)
+
+/* next_batch reads rows scattered over the whole array, each on a page of
+ * its own: with 4 KiB pages nearly every row misses the TLB, and a CPU
+ * may drop a prefetch that does (in a virtual machine a page walk costs
+ * dozens of memory reads). So where Linux can back memory with 2 MiB pages
+ * (transparent huge pages, "madvise" or "always"), a large array moves to
+ * a new allocation whose 2 MiB-aligned part is advised so before anything
+ * is written to it. Returns the allocation to free, *at where the bytes
+ * now are; or x itself (*at = x) where that cannot be done. */
+static uint8_t *on_huge_pages(uint8_t *x, size_t len, uint8_t **at)
+{
+    *at = x;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (len < 2 * HUGE_PAGE || len > SIZE_MAX - 2 * HUGE_PAGE) return x;
+    uint8_t *raw = gf__malloc(len + HUGE_PAGE);
+    if (!raw) return x; /* not needed: keep the bytes where they are */
+    uintptr_t a = ((uintptr_t)raw + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+    size_t whole = (size_t)((uintptr_t)raw + len + HUGE_PAGE - a) & ~(HUGE_PAGE - 1);
+    (void)madvise((void *)a, whole, MADV_HUGEPAGE); /* advice: ignored where not taken */
+    memcpy((void *)a, x, len);
+    gf__free(x);
+    *at = (uint8_t *)a;
+    return raw;
+#else
+    (void)len;
+    return x;
+#endif
+}
+
 gf_status gf__dataset_adopt_bytes(uint8_t *x, gf_shape xshape, uint8_t *y, int64_t classes,
                                   uint64_t seed, uint64_t stream, gf_dataset **out, gf_error *err)
 {
-    ds_rows rows = { .xb = x, .yb = y, .bytes = 1 };
-    return make(rows, 1, xshape, 1, classes, seed, stream, out, err);
+    ds_rows rows = { .yb = y, .bytes = 1 };
+    uint8_t *xb, *own = on_huge_pages(x, (size_t)gf_shape_count(xshape), &xb);
+    rows.xb = xb;
+    return make(rows, own, xshape, y, classes, seed, stream, out, err);
 }
 
 gf_status gf__check_class_indices(const float *v, int64_t n, int64_t classes, int64_t *found,
@@ -283,8 +322,8 @@ gf_status gf_dataset_from_arrays(const gf_tensor *features, const gf_tensor *lab
         }
         memcpy(x, features->data, (size_t)xcount * sizeof *x);
     }
-    return make((ds_rows){ .x = x, .y = y }, !o.borrow, xs, own_y, classes, o.seed, o.stream, out,
-                err);
+    return make((ds_rows){ .x = x, .y = y }, o.borrow ? NULL : x, xs, own_y ? y : NULL, classes, o.seed,
+                o.stream, out, err);
 }
 
 gf_status gf_dataset_split(gf_dataset *d, int64_t k, gf_dataset **first, gf_dataset **rest)
