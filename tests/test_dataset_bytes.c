@@ -5,7 +5,8 @@
  * dataset of the same floats gives (bit for bit, across epochs and
  * splits), and the float arrays that gf_dataset_images, _labels and _head
  * lend, made on first request (from several threads at once: test_threads).
- * ctest runs it a second time with GF_NO_SIMD=1 (test_dataset_bytes_portable).
+ * ctest runs it once per unit: as the CPU allows, with GF_NO_AVX512=1
+ * (test_dataset_bytes_avx2) and with GF_NO_SIMD=1 (_portable).
  */
 #include "testutil.h"
 
@@ -78,16 +79,18 @@ static void every_byte_on_every_path(void **state)
 #else
     printf("# skipped: the AVX2 and AVX-512 paths (not an x86 GCC/clang build)\n");
 #endif
-    /* The path datasets use in this process: what the environment says. */
+    /* The path datasets use in this process: the kernels' unit, after
+     * GF_NO_SIMD and GF_NO_AVX512 (ctest runs this test under each). */
     gf__unit_floats_fn picked = gf__unit_floats_pick();
     check_path("picked", picked);
-    if (env_on("GF_NO_SIMD")) assert_ptr_equal(picked, gf__unit_floats_portable);
+    const char *unit = gf__simd_unit();
+    if (!strcmp(unit, "portable")) assert_ptr_equal(picked, gf__unit_floats_portable);
 #if GF_HAVE_AVX2_KERNELS
-    if (!env_on("GF_NO_SIMD") && gf__cpu_has_avx512() && !env_on("GF_NO_AVX512"))
-        assert_ptr_equal(picked, gf__unit_floats_avx512);
+    if (!strcmp(unit, "avx2")) assert_ptr_equal(picked, gf__unit_floats_avx2);
+    if (!strcmp(unit, "avx512")) assert_ptr_equal(picked, gf__unit_floats_avx512);
 #endif
-    printf("# datasets convert with the %s path here\n",
-           picked == gf__unit_floats_portable ? "portable" : gf__simd_unit());
+    if (env_on("GF_NO_SIMD")) assert_string_equal(unit, "portable");
+    printf("# datasets convert with the %s path here\n", unit);
 }
 
 /* ---- IDX files and the same data as floats ---- */
