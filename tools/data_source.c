@@ -35,6 +35,7 @@ void gf_source_close(gf_source *src)
         gf_dataset_free(src->all);
         gf_dataset_free(src->all_test);
     }
+    for (int i = 0; i < 4; i++) gf_tensor_free(src->arrays[i]);
     memset(src, 0, sizeof *src);
 }
 
@@ -71,7 +72,9 @@ static int64_t max_label(const gf_tensor *y)
     return m >= 0 && m < 1e9f ? (int64_t)m : -1;
 }
 
-/* features [n, ...] viewed as [n, features] for the dataset (copied). */
+/* features [n, ...] viewed as [n, features] for the dataset, which
+ * borrows x's floats (and y's rows): the caller keeps both until the
+ * dataset is freed, so that a large CSV file's floats are held once. */
 static gf_status make_dataset(gf_tensor *x, const gf_tensor *y, int64_t classes, uint64_t seed, uint64_t stream,
                               float scale, gf_dataset **out, gf_error *err)
 {
@@ -83,7 +86,7 @@ static gf_status make_dataset(gf_tensor *x, const gf_tensor *y, int64_t classes,
     }
     gf_tensor *flat = gf_tensor_wrap(GF_F32, gf_dims(2, (int)n, (int)per), gf_tensor_data(x), err);
     if (!flat) return err->code;
-    gf_dataset_options o = { .seed = seed, .stream = stream, .classes = classes };
+    gf_dataset_options o = { .seed = seed, .stream = stream, .classes = classes, .borrow = 1 };
     gf_status st = gf_dataset_from_arrays(flat, y, &o, out, err);
     gf_tensor_free(flat);
     return st;
@@ -223,10 +226,8 @@ int gf_source_open(const char *path, const gf_source_options *opt, gf_source *sr
 fail:
     snprintf(msg, cap, "%s", err->message);
 out:
-    gf_tensor_free(x);
-    gf_tensor_free(y);
-    gf_tensor_free(tx);
-    gf_tensor_free(ty);
+    /* The datasets borrow them: the source frees them when it closes. */
+    src->arrays[0] = x, src->arrays[1] = y, src->arrays[2] = tx, src->arrays[3] = ty;
     if (!ok) gf_source_close(src);
     return ok;
 }

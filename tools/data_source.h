@@ -29,6 +29,8 @@ typedef struct gf_source {
     const char *kind;       /* "MNIST", "npy" or "CSV" */
     gf_mnist *mnist;        /* an MNIST folder (owned), else NULL */
     gf_dataset *all, *all_test;      /* owned, others */
+    gf_tensor *arrays[4];   /* .npy and CSV: the arrays read (owned), which
+                               all and all_test borrow: held once, not copied */
     gf_mnist view;          /* train, validation (may be empty), test (NULL
                                when there is none) */
     int rank;               /* the example's shape: [features], [h,w], [h,w,c] */
