@@ -308,6 +308,8 @@ gf_status gf__plan_compile(const gf_run_ctx *c, unsigned disabled, const gf_feed
         p->fetch[i] = f;
     }
     if ((st = gf__plan_place(c, p)) != GF_OK) goto done;
+    for (int i = 0; i < p->n_steps; i++)
+        if (p->steps[i]->n.op->flags & GF_OPF_COLLECTIVE) p->n_collective++;
     for (int i = 0; i < n_fetches; i++) {
         gf_pnode *f = p->fetch[i];
         if (f->view && gf__tensor_reshape(&p->fetch_copy[i], f->n.dtype, f->n.shape) != GF_OK) {

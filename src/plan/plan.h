@@ -84,6 +84,8 @@ typedef struct gf_plan {
     size_t arena_floats;
     float **folded;                 /* buffers of folded constants */
     int n_folded;
+    int n_collective;               /* all-reduce steps (the run ends a
+                                     * data-parallel step when not 0) */
     unsigned disabled;
 } gf_plan;
 
@@ -133,6 +135,10 @@ typedef struct gf_run_ctx {
     gf_rng *rng;              /* by node id: every random node's stream */
     int threads;              /* threads a step may use (>= 1) */
     bool check_numerics;      /* every step's result checked for NaN/inf */
+    const gf_collective *coll; /* the all-reduce kernels' group and mode */
+    gf_accum *acc;            /* by node id, n_acc of them: every all-reduce
+                               * node's accumulator (NULL: none yet) */
+    int n_acc;
     char *err;                /* where a failure's message goes: err_len bytes */
     size_t err_len;
 } gf_run_ctx;

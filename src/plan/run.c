@@ -61,6 +61,10 @@ gf_status gf__plan_run(const gf_run_ctx *c, gf_plan *p, const gf_feed *feeds, in
                     ctx.finite_in |= 1u << j;
             }
             if (q->n.op->flags & GF_OPF_RANDOM) ctx.rng = &c->rng[q->orig->id];
+            if ((q->n.op->flags & GF_OPF_COLLECTIVE) && c->acc && q->orig->id < c->n_acc) {
+                ctx.coll = c->coll;
+                ctx.acc = &c->acc[q->orig->id];
+            }
             q->n.op->kernel(&q->val, in, &q->n, &ctx);
             if (ctx.status != GF_OK) return gf__plan_fail(c, ctx.status, "%s", kmsg);
             for (int j = 0; ctx.finite_seen && j < q->n.n_inputs && j < 32; j++) {
