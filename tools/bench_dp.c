@@ -21,8 +21,9 @@
 
 enum { GLOBAL_BATCH = 100, RANKS = 2 };
 
-/* The models' parameter counts: what a step all-reduces. */
+/* The models' parameter counts: what a step all-reduces (and one float). */
 static const struct { const char *key; int64_t floats; } models[] = {
+    { "one_float", 1 },                                      /* the latency alone */
     { "article", 784 * 30 + 30 + 30 * 10 + 10 },             /* 23,860 */
     { "softmax", 784 * 100 + 100 + 100 * 10 + 10 },          /* 79,510 */
     { "cnn", 5 * 5 * 32 + 32 + 5 * 5 * 32 * 64 + 64 + 3136 * 1024 + 1024 + 1024 * 10 + 10 }, /* 3,274,634 */

@@ -90,20 +90,28 @@ static void mpi_error(int rc, const char *what, char *msg, size_t len)
     snprintf(msg, len, "%s failed: %s", what, s);
 }
 
-static void pause_briefly(double waited)
+/* Between two polls: nothing at first (a collective often completes
+ * within microseconds), then a yield, then sleeps growing to 1 ms, so that
+ * a rank waiting for another leaves the CPU to it (and to anything else
+ * on an oversubscribed or shared machine). busy: how long to yield
+ * before sleeping. */
+static void pause_briefly(double waited, double busy)
 {
-    if (waited < 0.002) {
+    if (waited < 20e-6) return;
+    if (waited < busy) {
         sched_yield();
         return;
     }
-    struct timespec ts = { 0, waited < 0.1 ? 100000 : 1000000 }; /* 0.1 ms, later 1 ms */
+    long ns = waited < 0.01 ? 50000 : waited < 0.1 ? 200000 : 1000000;
+    struct timespec ts = { 0, ns };
     nanosleep(&ts, NULL);
 }
 
 /* Polls req[0..n) until each is done or the deadline passes (done[] says
- * which). patient: waiting for other ranks to arrive (back off to sleeps);
- * else data in flight between ranks all present (keep polling). 1 when
- * all finished; 0 on timeout (msg empty) or on an MPI error (msg set). */
+ * which). patient: waiting for the other ranks to arrive (sleep soon);
+ * else moving data between ranks all present, which needs this rank's
+ * polls to progress (keep yielding for 10 ms). 1 when all finished; 0 on
+ * timeout (msg empty) or on an MPI error (msg set). */
 static int wait_all(gf_mpi *m, MPI_Request *req, int *done, int n, int patient, char *msg, size_t len)
 {
     double start = MPI_Wtime();
@@ -126,7 +134,7 @@ static int wait_all(gf_mpi *m, MPI_Request *req, int *done, int n, int patient, 
         if (!left) break;
         double waited = MPI_Wtime() - start;
         if (waited > m->timeout) return 0;
-        if (patient || waited > 1.0) pause_briefly(waited);
+        pause_briefly(waited, patient ? 500e-6 : 0.01);
     }
     return 1;
 }
@@ -364,7 +372,7 @@ void gf_mpi_end(gf_mpi *m, int ok, const char *why)
                                     MPI_SUCCESS)
                 m->done[k++] = 0;
         double t0 = MPI_Wtime(); /* a moment for the message to leave */
-        while (MPI_Wtime() - t0 < 0.2) pause_briefly(1);
+        while (MPI_Wtime() - t0 < 0.2) pause_briefly(1, 0);
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
     MPI_Comm_free(&m->comm);
