@@ -235,6 +235,8 @@ static void check_model(const char *name, int steps)
         rank_job jobs[MAX_RANKS];
         tgroup t;
         run_group(name, size, steps, global, jobs, &t);
+        /* Every gradient of a step in one bucket: one group call a step. */
+        if (t.calls != steps) fail_msg("%s, %d ranks: %d all-reduce calls in %d steps", name, size, t.calls, steps);
         for (int r = 0; r < size; r++) {
             if (jobs[r].err[0]) fail_msg("%s, %d ranks: %s", name, size, jobs[r].err);
             assert_int_equal(jobs[r].n, n_ref);
@@ -389,6 +391,51 @@ static void group_failure_and_broadcast(void **state)
     }
 }
 
+/* An all-reduce of an all-reduce's result cannot share its bucket: each
+ * reduces alone, in graph order. */
+typedef struct nest_job {
+    member mem;
+    gf_status st;
+    float y;
+} nest_job;
+
+static void *nest_main(void *arg)
+{
+    nest_job *j = arg;
+    gf_graph *g = gf_graph_new();
+    gf_node *x = gf_placeholder(g, "x", GF_F32, gf_dims(0));
+    gf_node *y = gf_all_reduce_sum(gf_mul(gf_all_reduce_sum(x), gf_scalar(g, 2)));
+    gf_process_group grp = { j->mem.rank, j->mem.t->size, t_all_reduce, t_broadcast, &j->mem };
+    gf_session *s = gf_session_new(g, &(gf_session_options){ .group = &grp });
+    gf_tensor *xt = gf_tensor_new(GF_F32, gf_dims(0), NULL);
+    gf_tensor_data(xt)[0] = (float)(j->mem.rank + 1);
+    gf_feed f = { x, xt };
+    const gf_tensor *out = NULL;
+    j->st = gf_session_run(s, &f, 1, &y, 1, NULL, 0, &out);
+    if (j->st == GF_OK) j->y = gf_tensor_data(out)[0];
+    gf_tensor_free(xt);
+    gf_session_free(s);
+    gf_graph_free(g);
+    return NULL;
+}
+
+static void nested_all_reduce(void **state)
+{
+    (void)state;
+    tgroup t = { .size = 2 };
+    pthread_barrier_init(&t.bar, NULL, 2);
+    nest_job j[2] = { { .mem = { &t, 0 } }, { .mem = { &t, 1 } } };
+    pthread_t th[2];
+    for (int r = 0; r < 2; r++) assert_int_equal(pthread_create(&th[r], NULL, nest_main, &j[r]), 0);
+    for (int r = 0; r < 2; r++) pthread_join(th[r], NULL);
+    pthread_barrier_destroy(&t.bar);
+    for (int r = 0; r < 2; r++) {
+        assert_int_equal(j[r].st, GF_OK);
+        assert_true(j[r].y == 12.0f); /* (1 + 2) * 2, summed over 2 ranks */
+    }
+    assert_int_equal(t.calls, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -399,6 +446,7 @@ int main(void)
         cmocka_unit_test(group_of_one_is_alone),
         cmocka_unit_test(accumulated_mean_and_sum),
         cmocka_unit_test(group_failure_and_broadcast),
+        cmocka_unit_test(nested_all_reduce),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,12 +24,22 @@ static bool reserve(gf_accum *a, int64_t n)
     return true;
 }
 
+/* A mean: the sum divided once by the number of contributions. */
+static void divide(gf_tensor *out, int64_t parts)
+{
+    if (parts <= 1) return;
+    float d = (float)parts, *o = out->data;
+    int64_t cnt = gf_shape_count(out->shape);
+    for (int64_t i = 0; i < cnt; i++) o[i] = o[i] / d;
+}
+
 static void all_reduce(gf_tensor *out, const gf_tensor *x, const gf_node *n, gf_kctx *ctx, bool mean)
 {
     int64_t cnt = gf_shape_count(out->shape);
     memcpy(out->data, x->data, (size_t)cnt * sizeof(float));
     gf_accum *a = ctx->acc;
     const gf_collective *c = ctx->coll;
+    ctx->coll_parts = 1;
     if (!c || !a) return; /* alone, nothing accumulated: the identity */
     if (a->count > 0 && a->n != cnt) {
         ctx->status = GF_ERR_SHAPE;
@@ -63,6 +73,10 @@ static void all_reduce(gf_tensor *out, const gf_tensor *x, const gf_node *n, gf_
         for (int64_t i = 0; i < cnt; i++) o[i] = s[i] + o[i];
     }
     a->count = 0;
+    if (ctx->coll_defer) { /* the caller reduces a bucket of these at once */
+        ctx->coll_parts = parts;
+        return;
+    }
     const gf_process_group *g = c->group;
     if (g && g->size > 1) {
         char why[400] = "";
@@ -75,11 +89,12 @@ static void all_reduce(gf_tensor *out, const gf_tensor *x, const gf_node *n, gf_
         }
         parts *= g->size;
     }
-    if (mean && parts > 1) {
-        float d = (float)parts;
-        float *o = out->data;
-        for (int64_t i = 0; i < cnt; i++) o[i] = o[i] / d;
-    }
+    if (mean) divide(out, parts);
+}
+
+void gf__all_reduce_finish(const gf_node *n, gf_tensor *out, int64_t contributions)
+{
+    if (n->op == GF_OP(ALL_REDUCE_MEAN)) divide(out, contributions);
 }
 
 GF_KERNEL(gf__k_all_reduce_sum) { all_reduce(out, in[0], n, ctx, false); }

@@ -47,6 +47,9 @@ typedef struct gf_kctx {
     gf_rng *rng;                /* random ops only */
     const gf_collective *coll;  /* collective ops only (NULL: alone, nothing accumulated) */
     gf_accum *acc;              /* collective ops only: the node's accumulator */
+    bool coll_defer;            /* collective ops: leave the group's sum and the mean
+                                   to the caller (a bucket, plan/run.c) ... */
+    int64_t coll_parts;         /* ... and say here how many micro-batches it summed */
     int threads;                /* threads a large kernel may use (>= 1) */
     gf_status status;           /* the few kernels that can fail set these */
     char *msg;                  /* (check_numerics); msg_len bytes */

@@ -86,6 +86,14 @@ typedef struct gf_plan {
     int n_folded;
     int n_collective;               /* all-reduce steps (the run ends a
                                      * data-parallel step when not 0) */
+    /* The bucket: n_bucket all-reduce steps from steps[bucket_first] on,
+     * their results side by side in bucket [bucket_floats] (64-byte
+     * granules: the gaps are zeroed before use), reduced over the group in
+     * one call (place.c; 0: each reduces alone). */
+    int n_bucket, bucket_first;
+    float *bucket;
+    size_t bucket_at, bucket_floats;
+    char bucket_name[GF_NAME_MAX];  /* what the group is told it reduces */
     unsigned disabled;
 } gf_plan;
 
