@@ -558,9 +558,12 @@ typedef struct gf_session_options {
                           GF_ERR_NUMERIC naming the op (slower: fusion and
                           in-place updates are off, nothing is committed) */
     const gf_process_group *group; /* NULL: alone. Otherwise copied; group->ctx is
-                          borrowed and must outlive the session. The
-                          session starts with rank 0's variables (every
-                          rank's gf_session_new broadcasts them) */
+                          borrowed and must outlive the session. Every
+                          rank's gf_session_new first checks (one
+                          all_reduce) that all ranks run the same graph
+                          (ops, names, shapes, constants) with the same
+                          seed, else GF_ERR_GROUP on every rank; then the
+                          ranks start from rank 0's variables (broadcast) */
 } gf_session_options;
 
 /* A session on g: allocates every variable and initialises it by running its

@@ -295,6 +295,59 @@ static gf_status init_variables(gf_session *s)
 gf_status gf__session_init_variables(gf_session *s) { return init_variables(s); }
 
 
+/* ---- a group's ranks run one graph with one seed ---- */
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+/* What must be the same on every rank: each node's op, name, dtype,
+ * shape, inputs and constant values (learning rates and the like are
+ * constants), and the seed, which also keys the random numbers drawn
+ * during steps. (Attributes are left out: their padding bytes are not
+ * defined.) */
+static uint64_t fingerprint(const gf_session *s)
+{
+    uint64_t h = fnv(0xcbf29ce484222325ULL, &s->seed, sizeof s->seed);
+    for (int i = 0; i < s->g->n_nodes; i++) {
+        const gf_node *n = s->g->nodes[i];
+        h = fnv(h, n->op->name, strlen(n->op->name) + 1);
+        h = fnv(h, n->name, strlen(n->name) + 1);
+        h = fnv(h, &n->dtype, sizeof n->dtype);
+        h = fnv(h, &n->shape, sizeof n->shape);
+        for (int j = 0; j < n->n_inputs; j++) h = fnv(h, &n->inputs[j]->id, sizeof(int));
+        if (n->value) h = fnv(h, n->value, (size_t)gf_shape_count(n->shape) * sizeof(float));
+    }
+    return h;
+}
+
+/* Before anything else, a group's ranks check that they run the same
+ * graph with the same seed: the sum over the ranks of each 16-bit piece
+ * of the fingerprint is size times this rank's on every rank only when
+ * all are equal (the sums are exact in float32). */
+static gf_status same_graph(gf_session *s)
+{
+    if (s->group.size < 2) return GF_OK;
+    uint64_t h = fingerprint(s);
+    float piece[4];
+    for (int i = 0; i < 4; i++) piece[i] = (float)(h >> (16 * i) & 0xffff);
+    char why[400] = "";
+    gf_status st = s->group.all_reduce(s->group.ctx, piece, 4, "graph and seed", why, sizeof why);
+    if (st != GF_OK)
+        return gf__session_fail(s, st, "session: checking that the group's %d ranks run one graph: %s",
+                                s->group.size, why[0] ? why : gf_status_string(st));
+    for (int i = 0; i < 4; i++)
+        if (piece[i] != (float)s->group.size * (float)(h >> (16 * i) & 0xffff))
+            return gf__session_fail(s, GF_ERR_GROUP, "session: the group's ranks do not all run the same graph "
+                                    "with the same seed (rank %d's fingerprint %016llx is not everyone's): "
+                                    "every rank must build the same nodes, constants included, and use the "
+                                    "same seed", s->group.rank, (unsigned long long)h);
+    return GF_OK;
+}
+
 /* ---- the public API ---- */
 
 /* GRADFLOW_DISABLE="cse,fold,transpose,fuse,inplace,reuse" or "all". */
@@ -346,7 +399,8 @@ gf_session *gf_session_new(gf_graph *g, const gf_session_options *opt)
         s->status = gf__session_fail(s, GF_ERR_STATE, "session: the graph is in error: %s", g->error);
         return s;
     }
-    gf_status st = init_variables(s);
+    gf_status st = same_graph(s);
+    if (st == GF_OK) st = init_variables(s);
     if (st != GF_OK) s->status = st;
     return s;
 }

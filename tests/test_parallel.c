@@ -235,8 +235,10 @@ static void check_model(const char *name, int steps)
         rank_job jobs[MAX_RANKS];
         tgroup t;
         run_group(name, size, steps, global, jobs, &t);
-        /* Every gradient of a step in one bucket: one group call a step. */
-        if (t.calls != steps) fail_msg("%s, %d ranks: %d all-reduce calls in %d steps", name, size, t.calls, steps);
+        /* The session's check that all run one graph, then every gradient
+         * of a step in one bucket: one group call a step. */
+        if (t.calls != steps + 1)
+            fail_msg("%s, %d ranks: %d all-reduce calls in %d steps", name, size, t.calls, steps);
         for (int r = 0; r < size; r++) {
             if (jobs[r].err[0]) fail_msg("%s, %d ranks: %s", name, size, jobs[r].err);
             assert_int_equal(jobs[r].n, n_ref);
@@ -346,8 +348,7 @@ static void *fail_main(void *arg)
     gf_node *v = gf_variable(g, "v", gf_truncated_normal(g, gf_dims(1, 1), 0, 1));
     gf_node *step = gf_assign(v, gf_name(gf_all_reduce_sum(x), "all_reduce/v"));
     gf_process_group grp = { j->mem.rank, j->mem.t->size, t_all_reduce, t_broadcast, &j->mem };
-    /* Different seeds: rank 0's initial value wins. */
-    gf_session *s = gf_session_new(g, &(gf_session_options){ .seed = 10 + (uint64_t)j->mem.rank, .group = &grp });
+    gf_session *s = gf_session_new(g, &(gf_session_options){ .seed = 10, .group = &grp });
     j->start = gf_session_status(s);
     if (j->start == GF_OK) j->init = gf_tensor_data(gf_session_variable(s, v))[0];
     gf_tensor *xt = gf_tensor_new(GF_F32, gf_dims(1, 1), NULL);
@@ -366,18 +367,20 @@ static void *fail_main(void *arg)
 static void group_failure_and_broadcast(void **state)
 {
     (void)state;
-    tgroup t = { .size = 2, .fail_at = 1 };
+    tgroup t = { .size = 2, .fail_at = 2 }; /* the first is the session's check of the graph */
     pthread_barrier_init(&t.bar, NULL, 2);
     fail_job j[2] = { { .mem = { &t, 0 } }, { .mem = { &t, 1 } } };
     pthread_t th[2];
     for (int r = 0; r < 2; r++) assert_int_equal(pthread_create(&th[r], NULL, fail_main, &j[r]), 0);
     for (int r = 0; r < 2; r++) pthread_join(th[r], NULL);
     pthread_barrier_destroy(&t.bar);
-    /* Rank 1's own seed would start elsewhere: the broadcast gave it rank 0's. */
+    /* Rank 0 draws what a plain session draws (shard 0 of step 0), and
+     * rank 1, which draws as shard 1, got it by the broadcast. */
     gf_graph *g = gf_graph_new();
+    gf_placeholder(g, "x", GF_F32, gf_dims(1, 1)); /* the nodes in the same places */
     gf_node *v = gf_variable(g, "v", gf_truncated_normal(g, gf_dims(1, 1), 0, 1));
-    gf_session *s = gf_session_new(g, &(gf_session_options){ .seed = 11 });
-    assert_true(gf_tensor_data(gf_session_variable(s, v))[0] != j[0].init);
+    gf_session *s = gf_session_new(g, &(gf_session_options){ .seed = 10 });
+    assert_true(gf_tensor_data(gf_session_variable(s, v))[0] == j[0].init);
     gf_session_free(s);
     gf_graph_free(g);
     for (int r = 0; r < 2; r++) {
@@ -433,7 +436,54 @@ static void nested_all_reduce(void **state)
         assert_int_equal(j[r].st, GF_OK);
         assert_true(j[r].y == 12.0f); /* (1 + 2) * 2, summed over 2 ranks */
     }
-    assert_int_equal(t.calls, 2);
+    assert_int_equal(t.calls, 3); /* the graph check, then one reduction at a time */
+}
+
+/* Ranks with another seed, or another graph, refuse to start, all of them. */
+typedef struct seed_job {
+    member mem;
+    uint64_t seed;
+    float rate;
+    gf_status st;
+    char msg[1024];
+} seed_job;
+
+static void *seed_main(void *arg)
+{
+    seed_job *j = arg;
+    gf_graph *g = gf_graph_new();
+    gf_node *v = gf_variable(g, "v", gf_zeros(g, gf_dims(1, 3)));
+    gf_node *step = gf_assign(v, gf_sub(v, gf_mul(gf_scalar(g, j->rate), gf_all_reduce_sum(v))));
+    (void)step;
+    gf_process_group grp = { j->mem.rank, j->mem.t->size, t_all_reduce, t_broadcast, &j->mem };
+    gf_session *s = gf_session_new(g, &(gf_session_options){ .seed = j->seed, .group = &grp });
+    j->st = gf_session_status(s);
+    snprintf(j->msg, sizeof j->msg, "%s", gf_session_error(s));
+    gf_session_free(s);
+    gf_graph_free(g);
+    return NULL;
+}
+
+static void ranks_must_agree(void **state)
+{
+    (void)state;
+    const struct { uint64_t seed1; float rate1; gf_status want; } cases[] = {
+        { 5, 0.1f, GF_OK }, { 6, 0.1f, GF_ERR_GROUP }, { 5, 0.2f, GF_ERR_GROUP } };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        tgroup t = { .size = 2 };
+        pthread_barrier_init(&t.bar, NULL, 2);
+        seed_job j[2] = { { .mem = { &t, 0 }, .seed = 5, .rate = 0.1f },
+                          { .mem = { &t, 1 }, .seed = cases[c].seed1, .rate = cases[c].rate1 } };
+        pthread_t th[2];
+        for (int r = 0; r < 2; r++) assert_int_equal(pthread_create(&th[r], NULL, seed_main, &j[r]), 0);
+        for (int r = 0; r < 2; r++) pthread_join(th[r], NULL);
+        pthread_barrier_destroy(&t.bar);
+        for (int r = 0; r < 2; r++) {
+            assert_int_equal(j[r].st, cases[c].want);
+            if (cases[c].want != GF_OK)
+                gf_test_contains(j[r].msg, "the group's ranks do not all run the same graph with the same seed");
+        }
+    }
 }
 
 int main(void)
@@ -447,6 +497,7 @@ int main(void)
         cmocka_unit_test(accumulated_mean_and_sum),
         cmocka_unit_test(group_failure_and_broadcast),
         cmocka_unit_test(nested_all_reduce),
+        cmocka_unit_test(ranks_must_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -401,6 +401,14 @@ static gf_status refuse(void *ctx, float *buf, int64_t n, const char *name, char
     snprintf(msg, len, "the peers of \"%s\" are gone", name);
     return GF_ERR_GROUP;
 }
+/* The all_reduce of two ranks holding the same values (the sum is twice
+ * them), so that a session's start check passes. */
+static gf_status twice(void *ctx, float *buf, int64_t n, const char *name, char *msg, size_t len)
+{
+    (void)ctx; (void)name; (void)msg; (void)len;
+    for (int64_t i = 0; i < n; i++) buf[i] = buf[i] + buf[i];
+    return GF_OK;
+}
 static void c_session_accumulate(void)
 {
     assert_int_equal(gf_session_accumulate(NULL, NULL, 0, NULL, 0), GF_ERR_ARG);
@@ -433,6 +441,11 @@ static void c_session_broadcast(void)
     }
     gf_process_group failing = { .rank = 1, .size = 2, refuse, refuse, NULL };
     gf_session *s = gf_session_new(e.g, &(gf_session_options){ .group = &failing });
+    session_failed(s, gf_session_status(s), GF_ERR_GROUP, "checking that the group's 2 ranks run one graph: "
+                                                           "the peers of \"graph and seed\" are gone");
+    gf_session_free(s);
+    failing.all_reduce = twice; /* the check passes; the broadcast fails */
+    s = gf_session_new(e.g, &(gf_session_options){ .group = &failing });
     session_failed(s, gf_session_status(s), GF_ERR_GROUP, "broadcasting variable \"v\" from rank 0 to rank 1 of 2");
     session_failed(s, gf_session_broadcast(s), GF_ERR_GROUP, "peers of \"v\" are gone");
     gf_session_free(s);
