@@ -640,15 +640,16 @@ const gf_tensor *gf_session_variable(gf_session *s, gf_node *var);
 
 /* Gradient accumulation: runs one micro-batch of a step. Computes what
  * the all-reduce nodes that targets need (the step's gradients) need,
- * with these feeds, and adds their inputs into the session's sums;
- * nothing past them runs, no variable changes. The gf_session_run of the
- * step with the last micro-batch adds it, reduces over the group and
- * applies the update: K - 1 calls and one run sum K micro-batches,
- * first to last. While a step is open, the session draws its random
- * numbers (dropout) for micro-batch k of rank r as it would for rank
- * k * size + r of a group; see docs/parallel.md. Errors as
- * gf_session_run's; GF_ERR_ARG when the targets need no all-reduce node.
- * A failed call or run discards the micro-batches accumulated so far. */
+ * with these feeds (borrowed for the call, as the targets), and adds
+ * their inputs into the session's sums; nothing past them runs, no
+ * variable changes. The gf_session_run of the step with the last
+ * micro-batch adds it, reduces over the group and applies the update:
+ * K - 1 calls and one run sum K micro-batches, first to last. Micro-batch
+ * k of rank r draws its random numbers (dropout) as shard k * size + r,
+ * so that micro-batch k of one process draws what rank k of a group
+ * draws (docs/parallel.md). Errors as gf_session_run's; GF_ERR_ARG when
+ * the targets need no all-reduce node. A failed call or run discards the
+ * micro-batches accumulated so far. */
 gf_status gf_session_accumulate(gf_session *s, const gf_feed *feeds, int n_feeds, gf_node *const *targets,
                                 int n_targets);
 

@@ -222,8 +222,8 @@ static gf_status all_reduce(void *ctx, float *buf, int64_t n, const char *name, 
     gf_status st = exchange(m, &mine, msg, len);
     if (st != GF_OK) return st;
     int p = m->size;
-    if (n / p > INT32_MAX - 1) {
-        snprintf(msg, len, "%lld floats: more than MPI's counts hold", (long long)n);
+    if (n > INT32_MAX) { /* MPI's counts and displacements are ints */
+        snprintf(msg, len, "%lld floats: more than MPI's int counts hold", (long long)n);
         return GF_ERR_GROUP;
     }
     /* Chunk c is [n*c/p, n*(c+1)/p): rank c sums it. */
