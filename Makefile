@@ -96,7 +96,7 @@ FUZZ_RUNS    ?= 40000
 FUZZ_SECONDS ?= 600
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_CC      ?= clang
-FUZZ_TARGETS ?= fuzz_idx fuzz_graph fuzz_checkpoint fuzz_npy fuzz_csv
+FUZZ_TARGETS ?= fuzz_idx fuzz_graph fuzz_checkpoint fuzz_npy fuzz_csv fuzz_model
 FUZZ_FLAGS   ?= -timeout=30 -rss_limit_mb=2048
 
 .PHONY: fuzz-long

@@ -21,5 +21,6 @@ int gf_fuzz_graph(const uint8_t *data, size_t size);      /* fuzz_graph.c */
 int gf_fuzz_checkpoint(const uint8_t *data, size_t size); /* fuzz_checkpoint.c */
 int gf_fuzz_npy(const uint8_t *data, size_t size);        /* fuzz_npy.c */
 int gf_fuzz_csv(const uint8_t *data, size_t size);        /* fuzz_csv.c */
+int gf_fuzz_model(const uint8_t *data, size_t size);      /* fuzz_model.c */
 
 #endif

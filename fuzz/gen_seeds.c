@@ -1,12 +1,13 @@
 /*
  * gen_seeds.c — writes the seed corpora of the fuzz targets into DIR/<target>/
- * (fuzz/corpus): valid IDX files, checkpoints, and graph programs.
+ * (fuzz/corpus): valid IDX files, checkpoints, graph programs and model files.
  */
 /* Usage: fuzz_gen_seeds DIR. The files are committed; rerun this only when
  * a target's input format changes (make fuzz-seeds). */
 #include "fuzz_checkpoint.c"
 #include "fuzz_graph.c"
 #include "fuzz_idx.c"
+#include "fuzz_model.c"
 
 #include <errno.h>
 #include <sys/stat.h>
@@ -112,6 +113,87 @@ static void checkpoint_seeds(void)
     put("fuzz_checkpoint", "no-records", empty, sizeof empty);
 }
 
+/* ---- model files ---- */
+
+/* Saves s with sig and writes the file as seed NAME, after a mode byte. */
+static void model_seed(gf_session *s, const gf_signature *sig, const char *name, int mode)
+{
+    char buf[640];
+    const char *path = gf_fuzz_path("seed.gfm", buf, sizeof buf);
+    if (!path || gf_model_save(s, sig, path) != GF_OK) {
+        fprintf(stderr, "model seed %s: %s\n", name, gf_session_error(s));
+        exit(1);
+    }
+    FILE *fp = fopen(path, "rb");
+    static uint8_t file[1 << 17];
+    size_t n = fp ? fread(file + 1, 1, sizeof file - 1, fp) : 0;
+    if (fp) fclose(fp);
+    remove(path);
+    if (n == 0 || n == sizeof file - 1) exit(1);
+    file[0] = (uint8_t)mode;
+    put("fuzz_model", name, file, n + 1);
+}
+
+static void model_seeds(void)
+{
+    /* An affine layer trained by Adam, with train's signature. */
+    gf_graph *g = gf_graph_new();
+    gf_node *x = gf_placeholder(g, "x", GF_F32, gf_dims(2, GF_ANY, 3));
+    gf_node *y = gf_placeholder(g, "y", GF_F32, gf_dims(2, GF_ANY, 2));
+    gf_node *w = gf_variable(g, "w", gf_truncated_normal(g, gf_dims(2, 3, 2), 0, 0.5f));
+    gf_node *b = gf_variable(g, "b", gf_zeros(g, gf_dims(1, 2)));
+    gf_node *logits = gf_add(gf_matmul(x, w), b), *probs = gf_name(gf_softmax(logits), "probs");
+    gf_node *cost = gf_reduce_mean(gf_softmax_cross_entropy_with_logits(y, logits), NULL, 0, 0);
+    gf_node *train = gf_minimize(gf_adam(g, 0.01f, 0, 0, 0), cost, NULL, 0);
+    gf_session *s = gf_session_new(g, &(gf_session_options){ .seed = 3 });
+    gf_signature_entry in[] = { { "images", x }, { "labels", y } };
+    gf_signature_entry out[] = { { "probs", probs }, { "classes", gf_argmax(probs, 1) }, { "cost", cost },
+                                 { "train", train } };
+    gf_signature sig = { in, 2, out, 4 };
+    model_seed(s, &sig, "affine-adam-repair", 0x07);
+    model_seed(s, &sig, "affine-adam-raw", 0x00);
+    gf_session_free(s);
+    gf_graph_free(g);
+
+    /* Two small convolutions, pooling, momentum: the gradient ops. */
+    g = gf_graph_new();
+    x = gf_placeholder(g, "img", GF_F32, gf_dims(4, GF_ANY, 4, 4, 1));
+    y = gf_placeholder(g, "y", GF_F32, gf_dims(2, GF_ANY, 2));
+    gf_node *f1 = gf_variable(g, "f1", gf_truncated_normal(g, gf_dims(4, 2, 2, 1, 2), 0, 0.5f));
+    gf_node *f2 = gf_variable(g, "f2", gf_truncated_normal(g, gf_dims(4, 2, 2, 2, 2), 0, 0.5f));
+    gf_node *h = gf_max_pool(gf_relu(gf_conv2d(x, f1, 1, 1, GF_SAME)), 2, 2, 2, 2, GF_SAME);
+    h = gf_avg_pool(gf_conv2d(h, f2, 1, 1, GF_VALID), 1, 1, 1, 1, GF_VALID);
+    logits = gf_reshape(h, gf_dims(2, GF_ANY, 2));
+    cost = gf_reduce_sum(gf_softmax_cross_entropy_with_logits(y, logits), NULL, 0, 0);
+    train = gf_minimize(gf_momentum(g, 0.1f, 0.9f), cost, NULL, 0);
+    s = gf_session_new(g, &(gf_session_options){ .seed = 4 });
+    gf_signature_entry cin[] = { { "images", x }, { "labels", y } };
+    gf_signature_entry cout[] = { { "probs", gf_softmax(logits) }, { "train", train } };
+    sig = (gf_signature){ cin, 2, cout, 2 };
+    model_seed(s, &sig, "conv-momentum-repair", 0x07);
+    gf_session_free(s);
+    gf_graph_free(g);
+
+    /* Dropout (both kinds), layout ops, a message, a constant. */
+    g = gf_graph_new();
+    x = gf_placeholder(g, "x", GF_F32, gf_dims(2, GF_ANY, 4));
+    gf_node *kp = gf_placeholder(g, "keep", GF_F32, gf_dims(0));
+    gf_node *idx = gf_placeholder(g, "idx", GF_I32, gf_dims(1, 2));
+    gf_node *d = gf_dropout_keep(gf_dropout(x, 0.5f, 7), kp, 3);
+    gf_node *t = gf_transpose(gf_concat(d, gf_constant(g, gf_dims(2, 1, 4), (const float[]){ 1, 2, 3, 4 }), 0));
+    gf_node *r = gf_reshape(gf_slice_rows(gf_transpose(t), 0, 1), gf_dims(2, 2, 2));
+    gf_node *oh = gf_one_hot(idx, 3);
+    gf_node *gr = gf_gather_rows(r, idx);
+    gf_node *all = gf_check_numerics(gf_reduce_sum(gr, (const int[]){ 1 }, 1, 1), "sum");
+    s = gf_session_new(g, &(gf_session_options){ .seed = 5 });
+    gf_signature_entry din[] = { { "images", x }, { "keep_prob", kp }, { "indices", idx } };
+    gf_signature_entry dout[] = { { "sum", all }, { "one_hot", oh }, { "bool", gf_cast(r, GF_BOOL) } };
+    sig = (gf_signature){ din, 3, dout, 3 };
+    model_seed(s, &sig, "dropout-layout-repair", 0x07);
+    gf_session_free(s);
+    gf_graph_free(g);
+}
+
 /* ---- graph programs, assembled with fuzz_graph.c's opcodes ---- */
 
 typedef struct prog {
@@ -211,5 +293,6 @@ int main(int argc, char **argv)
     idx_seeds();
     checkpoint_seeds();
     graph_seeds();
+    model_seeds();
     return 0;
 }

@@ -201,6 +201,16 @@ gf_status gf_graph_status(const gf_graph *g);
 /* The first error's message, or "" when none. Owned by g. */
 const char *gf_graph_error(const gf_graph *g);
 
+/* Forgets g's error, so that building can go on after a failed constructor
+ * was reported where it happened (language bindings that raise at the
+ * offending call do this). Returns the code that was cleared: GF_OK when
+ * g had no error, GF_ERR_ARG for a NULL g. The nodes built before and after
+ * the failure stay valid; a node a failed constructor returned stays
+ * poisoned (used as an input, it fails again). A session on g that was
+ * running before the failure runs again; one started while g was in error
+ * keeps its error. */
+gf_status gf_graph_clear_error(gf_graph *g);
+
 /* The number of nodes built in g (poisoned nodes excluded). */
 int gf_graph_node_count(const gf_graph *g);
 
@@ -711,6 +721,128 @@ gf_status gf_session_save(gf_session *s, const char *path);
  * its name, a dtype or shape that differs, a variable of the graph with no
  * tensor in the file), GF_ERR_NOMEM. Memory: one copy of the variables. */
 gf_status gf_session_restore(gf_session *s, const char *path);
+
+/* ------------------------------------------------------------------ */
+/* Model files                                                        */
+/* ------------------------------------------------------------------ */
+
+/* A model file holds a whole graph (every node: op, attributes, inputs,
+ * name, shape, dtype), the values of its variables, the session's seed and
+ * random streams, and a signature: named inputs and outputs, so that a
+ * program can run the model without the code that built it (TensorFlow's
+ * SavedModel). Versioned, little-endian, a CRC32 per section and one over
+ * the whole file, written atomically; docs/model-format.md specifies it.
+ *
+ * A signature names nodes by keys. The conventions of `gradflow train`:
+ * inputs "images" (a placeholder [?,features]) and, for training,
+ * "labels" and any other placeholder the step needs; outputs "probs"
+ * ([?,classes]), "classes" (int32 [?], the answer) and, for training,
+ * "cost" (a scalar to fetch) and "train" (a target to run). */
+typedef struct gf_signature_entry {
+    const char *key;   /* 1 to 63 bytes, unique within the signature */
+    gf_node *node;
+} gf_signature_entry;
+
+/* Borrowed arrays: the caller keeps them (and the keys) alive during the
+ * call that takes the signature. */
+typedef struct gf_signature {
+    const gf_signature_entry *inputs;  /* placeholders, fed by callers */
+    int n_inputs;                      /* 0 to 1024 */
+    const gf_signature_entry *outputs; /* nodes fetched (or run, as targets) */
+    int n_outputs;                     /* 0 to 1024 */
+} gf_signature;
+
+/* Writes s's graph, the current values of its variables, its seed and
+ * random streams, and sig to path, atomically as gf_session_save does (a
+ * temporary file renamed over path; a failure leaves a previous file
+ * untouched). sig may be NULL (no entries). Every input must be a
+ * placeholder, and every placeholder an output needs must be an input
+ * (training outputs such as "train" name theirs as inputs too). Reports
+ * like gf_session_save: a gf_status, the message in gf_session_error(s):
+ * GF_ERR_ARG (a NULL or empty key, a key given twice, more than 1024
+ * inputs or outputs, a node of another graph, an input that is not a
+ * placeholder, an output that needs a placeholder the signature does not
+ * list), GF_ERR_STATE (the graph is in
+ * error), GF_ERR_IO, GF_ERR_NOMEM. */
+gf_status gf_model_save(gf_session *s, const gf_signature *sig, const char *path);
+
+/* A model read back: a new graph, a session on it and the signature. */
+typedef struct gf_model gf_model;
+
+/* How gf_model_load makes its session. A zeroed struct (or NULL): one
+ * thread, every rewrite on, numerics unchecked. The session's seed is the
+ * saved one, and its random streams continue where the saved session's
+ * were, so the loaded model computes what the saved one would have. */
+typedef struct gf_model_options {
+    int threads;         /* as gf_session_options.threads */
+    unsigned disable;    /* as gf_session_options.disable */
+    int check_numerics;  /* as gf_session_options.check_numerics */
+} gf_model_options;
+
+/* Reads path into a new model: every node is rebuilt through its op's
+ * constructor (so every shape rule runs again), the variables get the
+ * saved values (their initializers do not run), the random streams their
+ * saved states. The whole file is checked: no allocation is larger than
+ * what the file holds, every node's op must exist, its inputs come before
+ * it, its attributes are in range and its shape and dtype are what the
+ * rebuilt node has. Returns the model, owned by the caller (free with
+ * gf_model_free), or NULL with err filled: GF_ERR_IO (cannot open or
+ * read), GF_ERR_FORMAT (not a model file, another version, damaged or
+ * truncated, a node or signature that does not check out; the message
+ * names the section, the node and the field), GF_ERR_NOMEM. opt may be
+ * NULL. */
+gf_model *gf_model_load(const char *path, const gf_model_options *opt, gf_error *err);
+
+/* Frees the session, the graph and the signature of m (NULL is fine).
+ * Everything m lent (graph, session, nodes, keys, fetched tensors) is
+ * dangling afterwards. */
+void gf_model_free(gf_model *m);
+
+/* The model's graph and session, owned by m: add nodes, run, save and
+ * restore as with any others, but never free them. NULL for a NULL m. */
+gf_graph *gf_model_graph(const gf_model *m);
+gf_session *gf_model_session(const gf_model *m);
+
+/* The model's signature, owned by m (its arrays, keys and nodes live as
+ * long as m): to list the entries. NULL for a NULL m. */
+const gf_signature *gf_model_signature(const gf_model *m);
+
+/* The node of the input (a placeholder) or output named key, owned by m's
+ * graph; NULL when m or key is NULL or the signature has no such entry. */
+gf_node *gf_model_input(const gf_model *m, const char *key);
+gf_node *gf_model_output(const gf_model *m, const char *key);
+
+/* ------------------------------------------------------------------ */
+/* ONNX export                                                        */
+/* ------------------------------------------------------------------ */
+
+/* Writes to path an ONNX model (IR version 7, opset 13) that computes the
+ * outputs from the inputs as s's graph does: the nodes the outputs need,
+ * down to the inputs, op by op (docs/onnx.md lists the ops that map and
+ * what each becomes), with the variables' current values in s and the
+ * graph's constants as initializers (float32). The model's inputs are
+ * inputs[0..n_inputs-1], named input_names[k], its outputs
+ * outputs[0..n_outputs-1], named output_names[k]; either names array may
+ * be NULL (the nodes' own names). An open first dimension is written as
+ * the symbolic dimension "batch". Any node may be an input (the model
+ * starts there), and every placeholder an output needs must be one.
+ * What only training needs (gradients, assignments, optimizer updates)
+ * is not needed by an inference output and is left out; dropout made by
+ * gf_dropout_keep becomes the identity, which needs its keep_prob to be a
+ * placeholder that is not an input (fed 1 for evaluation) or the constant
+ * 1 (gf_dropout's fixed keep_prob below 1 is refused). Everything is
+ * borrowed for the call. The model is assembled in memory (about the size
+ * of its variables), then written atomically as gf_session_save writes a
+ * checkpoint: a failure leaves any previous file at path untouched.
+ * Errors, with gf_session_error(s) naming the node, op or name at fault:
+ * GF_ERR_ARG (NULLs, counts, a node of another graph, a name given twice,
+ * an op without an ONNX mapping, a dropout that cannot be dropped),
+ * GF_ERR_FEED (a placeholder an output needs is not an input),
+ * GF_ERR_SHAPE (a reshape to a zero dimension, a filter of unknown
+ * shape), GF_ERR_STATE (the graph is in error), GF_ERR_IO, GF_ERR_NOMEM. */
+gf_status gf_onnx_export(gf_session *s, gf_node *const *inputs, const char *const *input_names, int n_inputs,
+                         gf_node *const *outputs, const char *const *output_names, int n_outputs,
+                         const char *path);
 
 /* ------------------------------------------------------------------ */
 /* Random numbers                                                     */

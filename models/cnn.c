@@ -65,6 +65,12 @@ static gf_status build(gf_cnn_net *net, int height, int width, int classes, floa
     gf_node *hit = gf_cast(gf_equal(gf_argmax(net->y_conv, 1), gf_argmax(net->y_, 1)), GF_F32);
     net->accuracy = gf_name(gf_reduce_mean(hit, NULL, 0, 0), "accuracy");
     net->correct = gf_name(gf_reduce_sum(hit, NULL, 0, 0), "correct");
+
+    /* Not in the tutorial: the output again without dropout, for inference
+     * (a model file's signature), built last so that no node before it
+     * moves (random streams follow node positions). Dropout with
+     * keep_prob 1 multiplies by ones, so the bits are those of probs. */
+    net->infer_probs = gf_name(gf_softmax(gf_add(gf_matmul(h_fc1, net->W_fc2), net->b_fc2)), "infer_probs");
     return gf_graph_status(g);
 }
 

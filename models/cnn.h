@@ -19,6 +19,9 @@ typedef struct gf_cnn_net {
     gf_node *h_pool2;              /* [?,7,7,64], the second block's output */
     gf_node *y_conv;               /* logits [?,10] */
     gf_node *probs;                /* softmax(y_conv) */
+    gf_node *infer_probs;          /* "infer_probs": the same softmax with dropout left out, from x
+                                    * alone (bitwise probs with keep_prob 1): what a saved model
+                                    * answers with */
     gf_node *cross_entropy;        /* scalar: the batch's mean softmax cross-entropy */
     gf_node *accuracy;             /* scalar: fraction of argmax(y_conv) == argmax(y_) */
     gf_node *correct;              /* scalar: the number of those, as a float */

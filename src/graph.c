@@ -72,6 +72,15 @@ const char *gf_graph_error(const gf_graph *g)
     return g->error;
 }
 
+gf_status gf_graph_clear_error(gf_graph *g)
+{
+    if (!g) return GF_ERR_ARG;
+    gf_status was = g->status;
+    g->status = GF_OK;
+    g->error[0] = '\0';
+    return was;
+}
+
 int gf_graph_node_count(const gf_graph *g) { return g ? g->n_nodes : 0; }
 
 gf_node *gf__graph_fail(gf_graph *g, gf_status code, const char *fmt, ...)
@@ -232,7 +241,8 @@ bool gf__attrs_equal(const gf_attrs *a, const gf_attrs *b)
            a->dropout.seed == b->dropout.seed && (ta == tb || (ta && tb && !strcmp(ta, tb))) &&
            a->window.ksize_h == b->window.ksize_h && a->window.ksize_w == b->window.ksize_w &&
            a->window.stride_h == b->window.stride_h && a->window.stride_w == b->window.stride_w &&
-           a->window.padding == b->window.padding;
+           a->window.padding == b->window.padding && same_float(a->adam.beta1, b->adam.beta1) &&
+           same_float(a->adam.beta2, b->adam.beta2) && same_float(a->adam.epsilon, b->adam.epsilon);
 }
 
 gf_node *gf__node_build(gf_graph *g, const gf_op *op, gf_node *const *inputs, int n_inputs,

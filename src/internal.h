@@ -78,7 +78,7 @@ void gf__shape_pad4(gf_shape s, int64_t dim[GF_MAX_RANK]);
 
 typedef struct gf_op gf_op;
 
-#define GF_MAX_INPUTS 3
+#define GF_MAX_INPUTS 5
 #define GF_NAME_MAX 64
 
 /* The attributes of a reduction: reduce_sum, reduce_mean, and the one a
@@ -119,6 +119,7 @@ typedef struct gf_attrs {
         int stride_h, stride_w;              /* >= 1 */
         int padding;                         /* gf_padding */
     } window;                                /* conv2d and its backprops, the pools and their gradients */
+    struct { float beta1, beta2, epsilon; } adam; /* apply_adam */
 } gf_attrs;
 
 /* True when a and b hold the same attributes (floats compared bit for

@@ -214,26 +214,16 @@ static gf_status init_run(gf_session *s, gf_node **vars, gf_node **inits, int n)
     return st;
 }
 
+static gf_status add_variables(gf_session *s);
+
 /* Gives storage and a first value to every variable that has none yet
  * (all of them at session start; those added to the graph later on first
  * use), in graph order so the result does not depend on what is run. */
 static gf_status init_variables(gf_session *s)
 {
     gf_graph *g = s->g;
-    if (g->n_variables > s->n_vars) {
-        gf_tensor **v = gf__realloc(s->vars, (size_t)g->n_variables * sizeof *v);
-        if (!v) return gf__session_fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
-        s->vars = v;
-        unsigned char *flags = gf__realloc(s->var_flags, (size_t)g->n_variables * sizeof *flags);
-        if (!flags) return gf__session_fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
-        s->var_flags = flags;
-        for (int i = s->n_vars; i < g->n_variables; i++) {
-            s->vars[i] = gf__calloc(1, sizeof *s->vars[i]);
-            if (!s->vars[i]) return gf__session_fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
-            s->var_flags[i] = 0;
-            s->n_vars = i + 1;
-        }
-    }
+    gf_status grown = add_variables(s);
+    if (grown != GF_OK) return grown;
     if (s->n_ready == g->n_variables) return GF_OK;
     /* The variables still without a value, in graph order, initialised by
      * one run so that an initializer they share runs once (as TensorFlow's
@@ -365,7 +355,46 @@ static unsigned disabled_by_env(void)
     return bits;
 }
 
-gf_session *gf_session_new(gf_graph *g, const gf_session_options *opt)
+uint64_t gf__session_seed(const gf_session *s) { return s->seed; }
+
+gf_rng *gf__session_streams(gf_session *s, int *n)
+{
+    *n = 0;
+    if (make_streams(s) != GF_OK) return NULL;
+    *n = s->n_rng;
+    return s->rng;
+}
+
+/* Storage for every variable of the graph not yet in s (no value yet). */
+static gf_status add_variables(gf_session *s)
+{
+    gf_graph *g = s->g;
+    if (g->n_variables <= s->n_vars) return GF_OK;
+    gf_tensor **v = gf__realloc(s->vars, (size_t)g->n_variables * sizeof *v);
+    if (!v) return gf__session_fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
+    s->vars = v;
+    unsigned char *flags = gf__realloc(s->var_flags, (size_t)g->n_variables * sizeof *flags);
+    if (!flags) return gf__session_fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
+    s->var_flags = flags;
+    for (int i = s->n_vars; i < g->n_variables; i++) {
+        s->vars[i] = gf__calloc(1, sizeof *s->vars[i]);
+        if (!s->vars[i]) return gf__session_fail(s, GF_ERR_NOMEM, "session: out of memory for variables");
+        s->var_flags[i] = 0;
+        s->n_vars = i + 1;
+    }
+    return GF_OK;
+}
+
+static gf_session *session_start(gf_graph *g, const gf_session_options *opt, const float *const *values);
+
+gf_session *gf_session_new(gf_graph *g, const gf_session_options *opt) { return session_start(g, opt, NULL); }
+
+gf_session *gf__session_new_restored(gf_graph *g, const gf_session_options *opt, const float *const *values)
+{
+    return session_start(g, opt, values);
+}
+
+static gf_session *session_start(gf_graph *g, const gf_session_options *opt, const float *const *values)
 {
     gf_session *s = gf__calloc(1, sizeof *s);
     if (!s) return NULL;
@@ -400,6 +429,22 @@ gf_session *gf_session_new(gf_graph *g, const gf_session_options *opt)
         return s;
     }
     gf_status st = same_graph(s);
+    if (st == GF_OK && values) { /* the given values, before init_variables would run the initializers */
+        st = add_variables(s);
+        for (int i = 0; st == GF_OK && i < g->n_nodes; i++) {
+            gf_node *n = g->nodes[i];
+            if (n->var_index < 0) continue;
+            gf_tensor *t = s->vars[n->var_index];
+            if (gf__tensor_reshape(t, GF_F32, n->shape) != GF_OK) {
+                st = gf__session_fail(s, GF_ERR_NOMEM, "variable \"%s\": out of memory", n->name);
+                break;
+            }
+            int64_t k = gf_shape_count(n->shape);
+            if (k > 0) memcpy(t->data, values[n->var_index], (size_t)k * sizeof(float));
+            s->var_flags[n->var_index] = GF_VAR_READY;
+            s->n_ready++;
+        }
+    }
     if (st == GF_OK) st = init_variables(s);
     if (st != GF_OK) s->status = st;
     return s;

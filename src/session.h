@@ -21,4 +21,18 @@ gf_tensor *gf__session_var(gf_session *s, int var_index);
  * clears it. */
 void gf__session_set_var_finite(gf_session *s, int var_index, bool finite);
 
+/* What a model file keeps of a session (io/model_save.c, io/model_load.c):
+ * its seed, and the random stream of every random node (by node id; *n
+ * gets how many, streams beyond the last random node are not made). Made
+ * for every random node of the graph first: NULL with GF_ERR_NOMEM's
+ * message on s when that fails. */
+uint64_t gf__session_seed(const gf_session *s);
+gf_rng *gf__session_streams(gf_session *s, int *n);
+
+/* A session on g whose variables take the given values instead of running
+ * their initializers: values[k] holds gf_shape_count floats for the
+ * variable of var_index k (copied). As gf_session_new otherwise (NULL only
+ * when out of memory; else check gf_session_status). */
+gf_session *gf__session_new_restored(gf_graph *g, const gf_session_options *opt, const float *const *values);
+
 #endif

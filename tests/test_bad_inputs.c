@@ -609,7 +609,8 @@ static int replay_all(const char *top)
     return replay_folder(top, "fuzz_idx", gf_fuzz_idx) +
            replay_folder(top, "fuzz_graph", gf_fuzz_graph) +
            replay_folder(top, "fuzz_checkpoint", gf_fuzz_checkpoint) +
-           replay_folder(top, "fuzz_npy", gf_fuzz_npy) + replay_folder(top, "fuzz_csv", gf_fuzz_csv);
+           replay_folder(top, "fuzz_npy", gf_fuzz_npy) + replay_folder(top, "fuzz_csv", gf_fuzz_csv) +
+           replay_folder(top, "fuzz_model", gf_fuzz_model);
 }
 
 static void test_replay_regressions(void **state)

@@ -7,6 +7,7 @@
  * and the README's option lists against each command's --help.
  */
 #include "testutil.h"
+#include "zoo.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -32,7 +33,7 @@ static void unknown_options_are_named(void **state)
 {
     (void)state;
     if (!gf_test_gradflow()) skip();
-    static const char *cmds[] = { "train", "eval x.gf", "predict x.gf a.pgm", "graph", "bench", "gradcheck",
+    static const char *cmds[] = { "train", "eval x.gf", "predict x.gf a.pgm", "inspect x.gf", "graph", "bench", "gradcheck",
                                   "data check d" };
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
         assert_int_equal(cli("%s --bogus", cmds[i]), 2);
@@ -224,9 +225,10 @@ static void softmax_numbering_and_loss(void **state)
 
 /* ---- eval and predict: the network is read from the checkpoint ---- */
 
-/* eval and predict recognise a softmax checkpoint (no --hidden given) and
- * count what train's final evaluation counted; a checkpoint of another
- * network is refused, naming its tensors. */
+/* eval and predict run a softmax model file with no --hidden and count
+ * what train's final evaluation counted; an old checkpoint of the same
+ * network is recognised from its tensors; a checkpoint of another network
+ * is refused, naming its tensors. */
 static void eval_recognises_the_model(void **state)
 {
     (void)state;
@@ -241,11 +243,12 @@ static void eval_recognises_the_model(void **state)
     while (fin > out && fin[-1] != '\n') fin--;
     long long want = (long long)gf_test_json_num(fin, "correct"), total = (long long)gf_test_json_num(fin, "total");
     assert_int_equal(cli("eval '%s/s.gf' --data '%s' --json", dir, mnist), 0);
-    gf_test_contains(out, "\"model\":\"softmax\",\"hidden\":40,");
+    gf_test_contains(out, "\"format\":\"model\",");
+    gf_test_contains(out, "\"classes\":10,");
     assert_int_equal((long long)gf_test_json_num(out, "total"), total);
     assert_int_equal((long long)gf_test_json_num(out, "correct"), want);
     assert_int_equal(cli("eval '%s/s.gf' --data '%s'", dir, mnist), 0);
-    gf_test_contains(out, "(--model softmax: 784-40-10, relu, softmax)");
+    gf_test_contains(out, "(a model file: images [?,784] -> probs [?,10] (softmax); ");
     /* Its outputs are a softmax: the ten sum to 1. */
     assert_int_equal(cli("predict '%s/s.gf' idx:%s:3 --json", dir, mnist), 0);
     const char *o = strstr(out, "\"outputs\":[");
@@ -253,6 +256,23 @@ static void eval_recognises_the_model(void **state)
     double sum = 0;
     for (char *p = (char *)o + 11, *end; *p && *p != ']'; p = end + (*end == ',')) sum += strtod(p, &end);
     assert_true(fabs(sum - 1) < 1e-4);
+    /* A model file says its own sizes. */
+    assert_int_equal(cli("eval '%s/s.gf' --data '%s' --hidden 40", dir, mnist), 1);
+    gf_test_contains(out, "is a model file, which says its own sizes; leave out --hidden");
+
+    /* An old checkpoint of the softmax model (variables only). */
+    gf_zoo_net z;
+    assert_int_equal(gf_zoo_build_softmax(&z, 40, 0), GF_OK);
+    gf_session *zs = gf_session_new(z.g, &(gf_session_options){ .seed = 3 });
+    char old[4200];
+    snprintf(old, sizeof old, "%s/old.gf", dir);
+    assert_int_equal(gf_session_save(zs, old), GF_OK);
+    gf_session_free(zs);
+    gf_graph_free(z.g);
+    assert_int_equal(cli("eval '%s' --data '%s' --json", old, mnist), 0);
+    gf_test_contains(out, "\"format\":\"checkpoint\",\"model\":\"softmax\",\"hidden\":40,");
+    assert_int_equal(cli("eval '%s' --data '%s'", old, mnist), 0);
+    gf_test_contains(out, "(--model softmax: 784-40-10, relu, softmax)");
 
     /* A checkpoint of some other graph. */
     gf_graph *g = gf_graph_new();
@@ -452,7 +472,7 @@ static void docs_point_inside_the_repository(void **state)
     gf_test_contains(md, "step = tf.train.GradientDescentOptimizer(0.1).minimize(cost)");
     free(md);
     if (!gf_test_gradflow()) return;
-    static const char *cmds[] = { "train", "bench", "eval", "predict", "graph", "gradcheck", "data" };
+    static const char *cmds[] = { "train", "bench", "eval", "predict", "export", "graph", "gradcheck", "data" };
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
         assert_int_equal(cli("%s --help", cmds[i]), 0);
         lacks(out, "REFERENCE");
@@ -486,7 +506,7 @@ static void readme_lists_what_help_lists(void **state)
     size_t len;
     char *readme = (char *)gf_test_read_file(GF_SOURCE_DIR "/README.md", &len);
     assert_non_null(readme);
-    static const char *cmds[] = { "train", "eval", "predict", "graph", "bench", "gradcheck" };
+    static const char *cmds[] = { "train", "eval", "predict", "inspect", "export", "graph", "bench", "gradcheck" };
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
         char labels[2048], key[64], got[2048] = "";
         help_labels(cmds[i], labels, sizeof labels);
@@ -516,7 +536,7 @@ static void readme_lists_what_help_lists(void **state)
             n++;
         }
     }
-    assert_int_equal(n, 7);
+    assert_int_equal(n, 9);
     free(readme);
 }
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 static char out[1 << 17];
 
@@ -135,6 +136,23 @@ static void csv_files(void **state)
     assert_int_equal(cli("data check %s", train), 0);
     gf_test_contains(out, "  train: 80 examples of 4x4, values 0..255, 4 classes: 0:20 1:20 2:20 3:20");
     gf_test_contains(out, "  test: none");
+    /* Another delimiter, gzipped: read with --delimiter, and named when missing. */
+    char semi[4200];
+    snprintf(semi, sizeof semi, "%s/semi.csv.gz", dir);
+    gzFile z = gzopen(semi, "wb");
+    assert_non_null(z);
+    for (int i = 0; i < 12; i++) gzprintf(z, "%d;%d;%d;%d;%d\n", i % 3, i, 2 * i, 255 - i, 7);
+    gzclose(z);
+    assert_int_equal(cli("data check --delimiter ';' --scale 255 --validation 3 %s", semi), 0);
+    gf_test_contains(out, "CSV, 9 train / 3 validation / 0 test, examples 2x2 (4 features), 3 classes");
+    gf_test_contains(out, "values 0..1,");
+    assert_int_equal(cli("train --data %s --delimiter ';' --validation 3 --steps 5 --batch 3 --quiet", semi), 0);
+    gf_test_contains(out, "final step     5  correct ");
+    assert_int_equal(cli("data check %s", semi), 1);
+    one_line(out);
+    gf_test_contains(out, "semi.csv.gz:1:1: one field per line with the delimiter ',': the label, and no features");
+    assert_int_equal(cli("data check --delimiter ab %s", semi), 1);
+    gf_test_contains(out, "--delimiter 'ab': expected one character");
     gf_test_rmdir(dir);
 }
 
@@ -159,15 +177,17 @@ static void idx_and_npy_train_alike(void **state)
     npy_to(dir, "test_images.npy", gf_dataset_images(m->test));
     npy_to(dir, "test_labels.npy", gf_dataset_labels(m->test));
     gf_mnist_free(m);
-    static const char *models[] = { "article", "softmax" };
-    for (int i = 0; i < 2; i++) {
+    /* Flat 784-feature examples are 28x28 images, as MNIST's: the cnn takes them. */
+    static const char *models[] = { "article", "softmax", "cnn --batch 10" };
+    for (int i = 0; i < 3; i++) {
         static char a[sizeof out];
-        assert_int_equal(cli("train --data %s --model %s --validation 0 --steps 300 --eval-every 100 --json --quiet",
-                             gf_test_mnist_dir(), models[i]), 0);
+        int steps = i == 2 ? 20 : 300;
+        assert_int_equal(cli("train --data %s --model %s --validation 0 --steps %d --eval-every 100 --json --quiet",
+                             gf_test_mnist_dir(), models[i], steps), 0);
         drop_timing(out);
         snprintf(a, sizeof a, "%s", out);
-        assert_int_equal(cli("train --data %s --model %s --steps 300 --eval-every 100 --json --quiet", dir,
-                             models[i]), 0);
+        assert_int_equal(cli("train --data %s --model %s --steps %d --eval-every 100 --json --quiet", dir,
+                             models[i], steps), 0);
         drop_timing(out);
         assert_string_equal(a, out);
     }

@@ -123,8 +123,45 @@ static void learns_and_is_the_same_at_1_and_2_threads(void **state)
     assert_true(ce1[1] == ce2[1]);
 }
 
-/* `gradflow train --model cnn` saves a checkpoint that eval and predict
- * recognise; eval counts what train's final evaluation counted. */
+/* A steady training step and evaluation of the CNN call no allocator
+ * (convolution scratch is per thread and kept between runs). */
+static long n_allocs;
+static void *count_malloc(void *ctx, size_t n) { (void)ctx; n_allocs++; return malloc(n); }
+static void *count_realloc(void *ctx, void *p, size_t n) { (void)ctx; n_allocs++; return realloc(p, n); }
+static void count_free(void *ctx, void *p) { (void)ctx; free(p); }
+
+static void steady_step_allocates_nothing(void **state)
+{
+    (void)state;
+    gf_set_allocator(&(gf_allocator){ count_malloc, count_realloc, count_free, NULL });
+    gf_cnn_net net;
+    assert_int_equal(gf_cnn_build(&net, 1e-4f), GF_OK);
+    gf_session *s = gf_session_new(net.g, &(gf_session_options){ .seed = 1, .threads = 2 });
+    enum { B = 4 };
+    gf_tensor *x = gf_tensor_new(GF_F32, gf_dims(2, B, 784), NULL), *y = gf_tensor_new(GF_F32, gf_dims(2, B, 10), NULL);
+    gf_tensor *keep = gf_tensor_new(GF_F32, gf_dims(0), NULL), *one = gf_tensor_new(GF_F32, gf_dims(0), NULL);
+    for (int i = 0; i < B * 784; i++) gf_tensor_data(x)[i] = (float)(i % 13) / 13.0f;
+    for (int i = 0; i < B * 10; i++) gf_tensor_data(y)[i] = i % 11 == 0;
+    gf_tensor_data(keep)[0] = 0.5f;
+    gf_tensor_data(one)[0] = 1.0f;
+    gf_feed train[3] = { { net.x, x }, { net.y_, y }, { net.keep_prob, keep } };
+    gf_feed eval[3] = { { net.x, x }, { net.y_, y }, { net.keep_prob, one } };
+    const gf_tensor *res;
+    for (int i = 0; i < 7; i++) {
+        if (i == 2) n_allocs = 0; /* after the plans are compiled */
+        assert_int_equal(gf_session_run(s, train, 3, NULL, 0, &net.train_step, 1, NULL), GF_OK);
+        assert_int_equal(gf_session_run(s, eval, 3, &net.correct, 1, NULL, 0, &res), GF_OK);
+    }
+    assert_int_equal(n_allocs, 0);
+    gf_tensor_free(x), gf_tensor_free(y), gf_tensor_free(keep), gf_tensor_free(one);
+    gf_session_free(s);
+    gf_graph_free(net.g);
+    gf_set_allocator(NULL);
+}
+
+/* `gradflow train --model cnn` saves a model file that eval and predict
+ * run with no flags (its signature's "probs" leaves dropout out); eval
+ * counts what train's final evaluation counted. */
 static void cli_train_eval_predict(void **state)
 {
     (void)state;
@@ -146,7 +183,7 @@ static void cli_train_eval_predict(void **state)
 
     snprintf(args, sizeof args, "eval '%s/cnn.gf' --data '%s' --json", dir, mnist);
     assert_int_equal(gf_test_run_gradflow(args, 0, out, sizeof out), 0);
-    if (!strstr(out, "\"model\":\"cnn\"")) fail_msg("not recognised as the cnn: %s", out);
+    if (!strstr(out, "\"format\":\"model\"")) fail_msg("not read as a model file: %s", out);
     assert_int_equal((long long)gf_test_json_num(out, "total"), total);
     assert_int_equal((long long)gf_test_json_num(out, "correct"), correct);
 
@@ -158,8 +195,25 @@ static void cli_train_eval_predict(void **state)
     for (char *p = (char *)o + 11, *end; *p && *p != ']'; p = end + (*end == ',')) sum += strtod(p, &end);
     assert_true(fabs(sum - 1) < 1e-4);
 
-    /* The cnn has no --hidden. */
-    snprintf(args, sizeof args, "eval '%s/cnn.gf' --data '%s' --hidden 30", dir, mnist);
+    /* Its signature: images in, the output without dropout. */
+    snprintf(args, sizeof args, "inspect '%s/cnn.gf'", dir);
+    assert_int_equal(gf_test_run_gradflow(args, 0, out, sizeof out), 0);
+    gf_test_contains(out, "input  keep_prob");
+    gf_test_contains(out, "output probs        infer_probs          softmax");
+    gf_test_contains(out, "W_conv1                  [5,5,1,32]");
+    /* An old checkpoint of the cnn is recognised, and has no --hidden. */
+    gf_cnn_net net;
+    assert_int_equal(gf_cnn_build(&net, 0), GF_OK);
+    gf_session *s = gf_session_new(net.g, NULL);
+    char old[4200];
+    snprintf(old, sizeof old, "%s/old.gf", dir);
+    assert_int_equal(gf_session_save(s, old), GF_OK);
+    gf_session_free(s);
+    gf_graph_free(net.g);
+    snprintf(args, sizeof args, "eval '%s' --data '%s' --json", old, mnist);
+    assert_int_equal(gf_test_run_gradflow(args, 0, out, sizeof out), 0);
+    if (!strstr(out, "\"model\":\"cnn\"")) fail_msg("not recognised as the cnn: %s", out);
+    snprintf(args, sizeof args, "eval '%s' --data '%s' --hidden 30", old, mnist);
     assert_int_equal(gf_test_run_gradflow(args, 1, out, sizeof out), 1);
     if (!strstr(out, "holds --model cnn, which has no --hidden")) fail_msg("%s", out);
     gf_test_rmdir(dir);
@@ -171,6 +225,7 @@ int main(void)
         cmocka_unit_test(shapes_are_the_tutorials),
         cmocka_unit_test(learns_and_is_the_same_at_1_and_2_threads),
         cmocka_unit_test(cli_train_eval_predict),
+        cmocka_unit_test(steady_step_allocates_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -85,7 +85,7 @@ static void ref_pool(const ref_geom *g, bool max, const float *x, const float *w
                             int iy = oy * g->sh - g->ph + ky, ix = ox * g->sw - g->pw + kx;
                             if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w) continue;
                             size_t xi = X4(b, iy, ix, c, g->h, g->w, g->c);
-                            if (cnt == 0 || x[xi] > x[best]) best = xi;
+                            if (cnt == 0 || x[xi] > x[best] || (isnan(x[xi]) && !isnan(x[best]))) best = xi;
                             s += x[xi];
                             cnt++;
                         }
@@ -255,6 +255,34 @@ static void pools_match_reference(void **state)
     }
 }
 
+/* Max pooling with more channels than the kernel takes at once (64) and
+ * an odd count, values with many ties and some NaN: exactly the
+ * reference's first maximum, value and gradient. ctest runs this file
+ * with the SIMD kernels and again with GF_NO_SIMD=1, so both paths meet
+ * the same reference. */
+static void max_pool_many_channels_exact(void **state)
+{
+    (void)state;
+    gf_rng r;
+    gf_rng_seed(&r, 91, 4);
+    for (int t = 0; t < 8; t++) {
+        gf_padding p = t & 1 ? GF_VALID : GF_SAME;
+        int k = 2 + t % 3 / 2, s = 1 + t / 4;
+        ref_geom g = make_geom(2, 7, 6, 70, k, k, 70, s, s, p);
+        size_t nx = count(2, 7, 6, 70), ny = count(2, g.oh, g.ow, 70);
+        float *x = malloc(sizeof(float) * nx), *wt = random_floats(&r, ny);
+        for (size_t i = 0; i < nx; i++) x[i] = gf_rng_below(&r, 50) == 0 ? NAN : (float)gf_rng_below(&r, 4);
+        float *y = malloc(sizeof(float) * ny), *dx = malloc(sizeof(float) * nx);
+        float *ry = malloc(sizeof(float) * ny), *rdx = malloc(sizeof(float) * nx);
+        ref_pool(&g, true, x, wt, ry, rdx);
+        run_pool(&g, true, p, x, wt, y, dx);
+        for (size_t i = 0; i < ny; i++)
+            if (!(y[i] == ry[i] || (isnan(y[i]) && isnan(ry[i])))) fail_msg("case %d: y[%zu] %g, want %g", t, i, (double)y[i], (double)ry[i]);
+        assert_memory_equal(dx, rdx, sizeof(float) * nx);
+        free(x), free(wt), free(y), free(dx), free(ry), free(rdx);
+    }
+}
+
 /* Worked by hand: x = 1..9 as a 3x3 image. */
 static void small_cases_by_hand(void **state)
 {
@@ -412,6 +440,7 @@ int main(void)
         cmocka_unit_test(pools_match_reference),
         cmocka_unit_test(small_cases_by_hand),
         cmocka_unit_test(max_pool_ties_padding_nan),
+        cmocka_unit_test(max_pool_many_channels_exact),
         cmocka_unit_test(conv_bits_do_not_depend_on_threads),
         cmocka_unit_test(open_batch),
         cmocka_unit_test(dropout_keep_values),

@@ -151,7 +151,7 @@ static void test_errors(void **state)
     expect_error("\n \n\r\n", NULL, GF_ERR_FORMAT, ": no data rows (only blank lines)");
     expect_error("1,2\n", &(gf_csv_options){ .label_column = 5 }, GF_ERR_ARG,
                  ":1:1: label column 5 is outside this line's 2 fields (columns 0..1, or -1..-2 from the end)");
-    expect_error("1\n2\n", NULL, GF_ERR_FORMAT, ":1:1: one field per line: the label, and no features");
+    expect_error("1\n2\n", NULL, GF_ERR_FORMAT, ":1:1: one field per line with the delimiter ',': the label, and no features");
     expect_error("1,2\n3,1e\n", NULL, GF_ERR_FORMAT, ":2:3: field 2, \"1e\", is not a number");
     expect_error("1,2\n3,\x01\xff\n", NULL, GF_ERR_FORMAT, ":2:3: field 2, \"??\", is not a number");
     expect_error("", NULL, GF_ERR_FORMAT, ": empty file (0 bytes)");

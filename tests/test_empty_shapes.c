@@ -49,6 +49,13 @@ static gf_node *b_assign(gf_graph *g, gf_node *x)
     gf_node *v = gf_variable(g, "w", gf_zeros(g, gf_dims(2, 0, 3)));
     return gf_assign(v, gf_add(v, gf_reduce_sum(x, NULL, 0, 0)));
 }
+static gf_node *b_apply_adam(gf_graph *g, gf_node *x)
+{
+    gf_node *v[3];
+    for (int i = 0; i < 3; i++) v[i] = gf_variable(g, (const char *[]){ "w", "m", "v" }[i], gf_zeros(g, gf_dims(2, 0, 3)));
+    return gf__apply_adam(v[0], v[1], v[2], gf_reshape(x, gf_dims(2, 0, 3)), gf_reduce_sum(x, NULL, 0, 0), 0.9f,
+                          0.999f, 1e-8f);
+}
 static gf_node *b_group(gf_graph *g, gf_node *x) { (void)g; return gf_group(gf_exp(x), gf_neg(x)); }
 static gf_node *b_sum_to(gf_graph *g, gf_node *x) { return gf__sum_to(x, gf_constant(g, gf_dims(2, 1, 1), (float[]){ 0 })); }
 static gf_node *b_broadcast_like(gf_graph *g, gf_node *x) { return gf__broadcast_like(gf_scalar(g, 5), x); }
@@ -130,7 +137,7 @@ static const struct { const char *op; build_fn build; } cases[] = {
     { "conv2d", b_conv2d }, { "conv2d_backprop_input", b_conv2d_backprop_input },
     { "conv2d_backprop_filter", b_conv2d_backprop_filter }, { "max_pool", b_max_pool }, { "avg_pool", b_avg_pool },
     { "max_pool_grad", b_max_pool_grad }, { "max_pool_grad_grad", b_max_pool_grad_grad },
-    { "avg_pool_grad", b_avg_pool_grad },
+    { "avg_pool_grad", b_avg_pool_grad }, { "apply_adam", b_apply_adam },
 };
 #define N_CASES ((int)(sizeof cases / sizeof cases[0]))
 

@@ -50,6 +50,11 @@ static int have_avx2(void)
     return GF_HAVE_AVX2_KERNELS && gf__cpu_has_avx2_fma();
 }
 
+static int have_avx512(void)
+{
+    return GF_HAVE_AVX512_KERNELS && gf__cpu_has_avx512();
+}
+
 /* o [n] = exp(x [n]) by the portable path, checked bit for bit against the
  * AVX2 one (when the CPU has it) and against gf__exp_block. */
 static void exp_checked(float *o, const float *x, int64_t n)
@@ -62,6 +67,14 @@ static void exp_checked(float *o, const float *x, int64_t n)
             if (float_to_bits(v[i]) != float_to_bits(o[i]))
                 fail_msg("exp(%a): AVX2 %a, portable %a", (double)x[i], (double)v[i], (double)o[i]);
     }
+#if GF_HAVE_AVX512_KERNELS
+    if (have_avx512()) {
+        gf__exp_block_avx512(v, x, n);
+        for (int64_t i = 0; i < n; i++)
+            if (float_to_bits(v[i]) != float_to_bits(o[i]))
+                fail_msg("exp(%a): AVX-512 %a, portable %a", (double)x[i], (double)v[i], (double)o[i]);
+    }
+#endif
     gf__exp_block(v, x, n);
     assert_memory_equal(v, o, (size_t)n * sizeof *o);
     free(v);
@@ -139,8 +152,9 @@ static void error_vs_double(void **state)
     measure(&e, x, N);
     free(x);
     printf("# exp: %lld values; max error %.3f ulp (normal, at %a), %.3f x 2^-149 (subnormal, at %a); "
-           "AVX2 %s\n", (long long)e.count, e.normal, (double)e.at_normal, e.subnormal, (double)e.at_subnormal,
-           have_avx2() ? "compared bit for bit" : "not on this CPU");
+           "AVX2 %s; AVX-512 %s\n", (long long)e.count, e.normal, (double)e.at_normal, e.subnormal,
+           (double)e.at_subnormal, have_avx2() ? "compared bit for bit" : "not on this CPU (skipped)",
+           have_avx512() ? "compared bit for bit" : "not on this CPU (skipped)");
     assert_true(e.normal <= 2.0);
     assert_true(e.subnormal <= 1.0);
 }

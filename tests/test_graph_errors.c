@@ -191,6 +191,56 @@ static void test_sticky(void **state)
     gf_graph_free(g);
 }
 
+/* gf_graph_clear_error: building and running go on after a reported
+ * failure, and what the failure returned stays unusable. */
+static void test_clear_error(void **state)
+{
+    (void)state;
+    gf_graph *g = gf_graph_new();
+    assert_int_equal(gf_graph_clear_error(g), GF_OK); /* nothing to clear */
+    gf_node *x = gf_placeholder(g, "x", GF_F32, gf_dims(2, GF_ANY, 3));
+    gf_node *v = gf_variable(g, "v", gf_zeros(g, gf_dims(2, 1, 3)));
+    gf_node *sum = gf_add(x, v);
+    gf_session *before = gf_session_new(g, NULL);
+    assert_int_equal(gf_session_status(before), GF_OK);
+
+    gf_node *bad = poisoned(gf_matmul(x, v)); /* [?,3] x [1,3] */
+    int count = gf_graph_node_count(g);
+    gf_session *during = gf_session_new(g, NULL);
+    assert_int_equal(gf_session_status(during), GF_ERR_STATE);
+    gf_tensor *xs = gf_tensor_new(GF_F32, gf_dims(2, 2, 3), NULL);
+    gf_feed feed = { x, xs };
+    const gf_tensor *out = NULL;
+    SESSION_ERROR(before, gf_session_run(before, &feed, 1, &sum, 1, NULL, 0, &out), GF_ERR_STATE, "matmul");
+
+    assert_int_equal(gf_graph_clear_error(g), GF_ERR_SHAPE);
+    assert_int_equal(gf_graph_status(g), GF_OK);
+    assert_string_equal(gf_graph_error(g), "");
+    assert_int_equal(gf_graph_node_count(g), count);
+    assert_true(gf_node_is_poisoned(bad));
+
+    /* the graph builds again; the poisoned node is refused as an input */
+    gf_node *twice = gf_mul(sum, gf_scalar(g, 2));
+    assert_false(gf_node_is_poisoned(twice));
+    poisoned(gf_exp(bad));
+    assert_has(gf_graph_error(g), "poisoned");
+    assert_int_equal(gf_graph_clear_error(g), GF_ERR_ARG);
+
+    /* the session started before runs the new node; the one started in
+     * error keeps its error */
+    float *px = gf_tensor_data(xs);
+    for (int i = 0; i < 6; i++) px[i] = (float)i;
+    assert_int_equal(gf_session_run(before, &feed, 1, &twice, 1, NULL, 0, &out), GF_OK);
+    for (int i = 0; i < 6; i++) assert_true(gf_tensor_data(out)[i] == 2.0f * (float)i);
+    SESSION_ERROR(during, gf_session_run(during, &feed, 1, &twice, 1, NULL, 0, &out), GF_ERR_STATE, "3 and 1");
+    assert_int_equal(gf_graph_clear_error(NULL), GF_ERR_ARG);
+
+    gf_tensor_free(xs);
+    gf_session_free(during);
+    gf_session_free(before);
+    gf_graph_free(g);
+}
+
 /* ---- bad arguments ---- */
 
 static void test_null_inputs(void **state)
@@ -1153,6 +1203,7 @@ int main(void)
         cmocka_unit_test(test_matmul_message),
         cmocka_unit_test(test_dtype_errors),
         cmocka_unit_test(test_sticky),
+        cmocka_unit_test(test_clear_error),
         cmocka_unit_test(test_null_inputs),
         cmocka_unit_test(test_other_graph),
         cmocka_unit_test(test_reduce_argmax_transpose_errors),

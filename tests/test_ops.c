@@ -340,6 +340,44 @@ static void test_reduce_3d(void **state)
 
 /* ---- argmax, equal, cast ---- */
 
+/* Rows of 1..40 with ties, -0 and +0, infinities and NaN: the first
+ * maximum (the first NaN when there is one), on whichever kernel path
+ * this run dispatches to (ctest runs this file on each: AVX-512, AVX2,
+ * portable). */
+static void argmax_rows_random(void **state)
+{
+    (void)state;
+    gf_rng r;
+    gf_rng_seed(&r, 17, 5);
+    static const float pool[] = { 1, 2, 2, 3, 3, -0.0f, 0.0f, -1, INFINITY, -INFINITY, NAN };
+    for (int len = 1; len <= 40; len++) {
+        enum { ROWS = 60 };
+        float x[ROWS * 40], want[ROWS];
+        for (int i = 0; i < ROWS; i++) {
+            for (int k = 0; k < len; k++) {
+                uint32_t pick = gf_rng_below(&r, 40);
+                x[i * len + k] = pick < 11 && (pick != 10 || i % 7 == 0) ? pool[pick] : (float)gf_rng_below(&r, 3);
+            }
+            int best = 0;
+            for (int k = 1; k < len; k++) {
+                float a = x[i * len + k], b = x[i * len + best];
+                if (isnan(b)) break;
+                if (isnan(a) || a > b) best = k;
+            }
+            want[i] = (float)best;
+        }
+        gf_graph *g = gf_graph_new();
+        gf_node *y = gf_argmax(gf_test_const(g, gf_dims(2, ROWS, len), x), 1);
+        gf_session *s = gf_session_new(g, NULL);
+        const gf_tensor *t = gf_test_run1(s, NULL, 0, y);
+        for (int i = 0; i < ROWS; i++)
+            if (gf_tensor_data(t)[i] != want[i])
+                fail_msg("len %d row %d: argmax %g, want %g", len, i, (double)gf_tensor_data(t)[i], (double)want[i]);
+        gf_session_free(s);
+        gf_graph_free(g);
+    }
+}
+
 static void test_argmax(void **state)
 {
     (void)state;
@@ -775,6 +813,7 @@ int main(void)
         cmocka_unit_test(test_reduce_2d),
         cmocka_unit_test(test_reduce_3d),
         cmocka_unit_test(test_argmax),
+        cmocka_unit_test(argmax_rows_random),
         cmocka_unit_test(test_argmax_many_rows),
         cmocka_unit_test(test_equal),
         cmocka_unit_test(test_cast),

@@ -369,6 +369,79 @@ static void convolution_flops_are_dense(void **state)
     gf_graph_free(g);
 }
 
+/* Adam's update of a [300,301] weight (two chunks of the kernel's split
+ * and a tail that is not a multiple of 8) as gf_minimize builds it, one
+ * apply_adam step in place, against the same formulas written as separate
+ * ops and assigns: the same bits, at 1 and 2 threads and under
+ * check_numerics; and a variable fetched with the update reads as it was
+ * before the run. */
+enum { AR = 300, AC = 301 };
+
+static gf_node *literal_adam(gf_graph *g, gf_node *w, gf_node *grad, float lr)
+{
+    gf_node *m = gf_set_trainable(gf_variable(g, "m", gf_zeros(g, gf_dims(2, AR, AC))), 0);
+    gf_node *v = gf_set_trainable(gf_variable(g, "v", gf_zeros(g, gf_dims(2, AR, AC))), 0);
+    gf_node *b1p = gf_set_trainable(gf_variable(g, "b1p", gf_scalar(g, 0.9f)), 0);
+    gf_node *b2p = gf_set_trainable(gf_variable(g, "b2p", gf_scalar(g, 0.999f)), 0);
+    gf_node *one = gf_scalar(g, 1.0f);
+    gf_node *lr_t = gf_div(gf_mul(gf_scalar(g, lr), gf_sqrt(gf_sub(one, b2p))), gf_sub(one, b1p));
+    gf_node *m_new = gf_add(gf_mul(gf_scalar(g, 0.9f), m), gf_mul(gf_scalar(g, 1 - 0.9f), grad));
+    gf_node *v_new = gf_add(gf_mul(gf_scalar(g, 0.999f), v), gf_mul(gf_scalar(g, 1 - 0.999f), gf_mul(grad, grad)));
+    gf_node *den = gf_add(gf_sqrt(v_new), gf_scalar(g, 1e-8f));
+    gf_node *up = gf_group(gf_group(gf_assign(m, m_new), gf_assign(v, v_new)),
+                           gf_assign(w, gf_sub(w, gf_div(gf_mul(lr_t, m_new), den))));
+    return gf_group(up, gf_group(gf_assign(b1p, gf_mul(b1p, gf_scalar(g, 0.9f))),
+                                 gf_assign(b2p, gf_mul(b2p, gf_scalar(g, 0.999f)))));
+}
+
+static float *adam_weights(bool literal, int threads, bool check)
+{
+    static float w0[AR * AC], x0[4 * AR];
+    gf_rng r;
+    gf_rng_seed(&r, 3, 1);
+    for (int i = 0; i < AR * AC; i++) w0[i] = (float)gf_rng_normal(&r) * 0.1f;
+    for (int i = 0; i < 4 * AR; i++) x0[i] = (float)gf_rng_uniform(&r);
+    gf_graph *g = gf_graph_new();
+    gf_node *x = gf_constant(g, gf_dims(2, 4, AR), x0);
+    gf_node *w = gf_variable(g, "w", gf_constant(g, gf_dims(2, AR, AC), w0));
+    gf_node *y = gf_matmul(x, w), *cost = gf_reduce_sum(gf_mul(y, y), NULL, 0, 0), *step, *grad;
+    if (literal) {
+        assert_int_equal(gf_gradients(g, &cost, 1, &w, 1, NULL, &grad), GF_OK);
+        step = literal_adam(g, w, grad, 0.01f);
+    } else {
+        step = gf_minimize(gf_adam(g, 0.01f, 0.9f, 0.999f, 1e-8f), cost, NULL, 0);
+    }
+    assert_int_equal(gf_graph_status(g), GF_OK);
+    gf_session *s = gf_session_new(g, &(gf_session_options){ .threads = threads, .check_numerics = check });
+    gf_plan_stats ps;
+    assert_int_equal(gf_session_plan_stats(s, NULL, 0, NULL, 0, &step, 1, &ps), GF_OK);
+    if (!literal && !check) assert_true(ps.inplace >= 1);
+    for (int it = 0; it < 3; it++) {
+        const gf_tensor *old;
+        float before = gf_tensor_data(gf_session_variable(s, w))[AR * AC - 1];
+        if (gf_session_run(s, NULL, 0, &w, 1, &step, 1, &old)) fail_msg("%s", gf_session_error(s));
+        assert_true(gf_tensor_data(old)[AR * AC - 1] == before);
+    }
+    float *out = malloc(sizeof w0);
+    memcpy(out, gf_tensor_data(gf_session_variable(s, w)), sizeof w0);
+    assert_true(memcmp(out, w0, sizeof w0) != 0);
+    gf_session_free(s);
+    gf_graph_free(g);
+    return out;
+}
+
+static void adam_in_place_matches_literal(void **state)
+{
+    (void)state;
+    float *want = adam_weights(true, 1, false);
+    float *got[3] = { adam_weights(false, 1, false), adam_weights(false, 2, false), adam_weights(false, 1, true) };
+    for (int i = 0; i < 3; i++) {
+        assert_memory_equal(got[i], want, (size_t)AR * AC * sizeof(float));
+        free(got[i]);
+    }
+    free(want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -382,6 +455,7 @@ int main(void)
         cmocka_unit_test(folding_stops_at_four_megabytes),
         cmocka_unit_test(gradient_check_compiles_once),
         cmocka_unit_test(convolution_flops_are_dense),
+        cmocka_unit_test(adam_in_place_matches_literal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -95,6 +95,7 @@ static void c_graph_new(void) { gf_graph *g = gf_graph_new(); assert_non_null(g)
 static void c_graph_free(void) { gf_graph_free(NULL); }
 static void c_graph_status(void) { assert_int_equal(gf_graph_status(NULL), GF_ERR_ARG); }
 static void c_graph_error(void) { assert_non_null(gf_graph_error(NULL)); }
+static void c_graph_clear_error(void) { assert_int_equal(gf_graph_clear_error(NULL), GF_ERR_ARG); }
 static void c_graph_node_count(void) { assert_int_equal(gf_graph_node_count(NULL), 0); }
 static void c_node_name(void) { assert_string_equal(gf_node_name(NULL), ""); }
 static void c_node_op(void) { assert_non_null(gf_node_op(NULL)); }
@@ -516,6 +517,60 @@ static void c_session_restore(void)
     session_failed(e.s, gf_session_restore(e.s, NULL), GF_ERR_ARG, "path");
     free_env(&e);
 }
+static void c_model_save(void)
+{
+    gf_signature_entry in[] = { { "x", NULL } };
+    gf_signature bad = { in, 1, NULL, 0 };
+    assert_int_equal(gf_model_save(NULL, NULL, "/nonexistent/x"), GF_ERR_ARG);
+    env e = make_env();
+    session_failed(e.s, gf_model_save(e.s, NULL, NULL), GF_ERR_ARG, "path");
+    session_failed(e.s, gf_model_save(e.s, NULL, ""), GF_ERR_ARG, "path");
+    session_failed(e.s, gf_model_save(e.s, &bad, "/nonexistent/x"), GF_ERR_ARG, "input \"x\" is NULL");
+    bad.n_inputs = 0;
+    bad.n_outputs = 2; /* outputs NULL */
+    session_failed(e.s, gf_model_save(e.s, &bad, "/nonexistent/x"), GF_ERR_ARG, "the array is NULL");
+    session_failed(e.s, gf_model_save(e.s, NULL, "/nonexistent/x"), GF_ERR_IO, "/nonexistent");
+    free_env(&e);
+}
+static void c_model_load(void)
+{
+    gf_error err = { 0 };
+    assert_null(gf_model_load(NULL, NULL, &err));
+    assert_int_equal(err.code, GF_ERR_ARG);
+    assert_null(gf_model_load("", NULL, NULL));
+    assert_null(gf_model_load("/nonexistent/x", NULL, &err));
+    assert_int_equal(err.code, GF_ERR_IO);
+    assert_null(gf_model_load("/", &(gf_model_options){ .threads = -5 }, &err));
+    assert_int_equal(err.code, GF_ERR_IO);
+    assert_non_null(strstr(err.message, "not a regular file"));
+}
+static void c_model_free(void) { gf_model_free(NULL); }
+static void c_model_graph(void) { assert_null(gf_model_graph(NULL)); }
+static void c_model_session(void) { assert_null(gf_model_session(NULL)); }
+static void c_model_signature(void) { assert_null(gf_model_signature(NULL)); }
+static void c_model_input(void) { assert_null(gf_model_input(NULL, "x")); }
+static void c_model_output(void) { assert_null(gf_model_output(NULL, NULL)); }
+static void c_onnx_export(void)
+{
+    assert_int_equal(gf_onnx_export(NULL, NULL, NULL, 0, NULL, NULL, 1, "/nonexistent/x.onnx"), GF_ERR_ARG);
+    env e = make_env();
+    gf_node *y = gf_exp(e.x), *null_node = NULL;
+    session_failed(e.s, gf_onnx_export(e.s, &e.x, NULL, 1, &y, NULL, 1, NULL), GF_ERR_ARG, "path");
+    session_failed(e.s, gf_onnx_export(e.s, &e.x, NULL, 1, NULL, NULL, 1, "/nonexistent/x.onnx"), GF_ERR_ARG,
+                   "at least one output");
+    session_failed(e.s, gf_onnx_export(e.s, &e.x, NULL, 1, &y, NULL, 0, "/nonexistent/x.onnx"), GF_ERR_ARG,
+                   "at least one output");
+    session_failed(e.s, gf_onnx_export(e.s, NULL, NULL, 1, &y, NULL, 1, "/nonexistent/x.onnx"), GF_ERR_ARG,
+                   "n_inputs 1");
+    session_failed(e.s, gf_onnx_export(e.s, &e.x, NULL, 1, &null_node, NULL, 1, "/nonexistent/x.onnx"), GF_ERR_ARG,
+                   "output 0 is NULL");
+    session_failed(e.s, gf_onnx_export(e.s, &e.x, (const char *[]){ "" }, 1, &y, NULL, 1, "/nonexistent/x.onnx"),
+                   GF_ERR_ARG, "input name 0 is NULL or empty");
+    gf_node *poisoned = gf_add(e.x, NULL);
+    session_failed(e.s, gf_onnx_export(e.s, &e.x, NULL, 1, &poisoned, NULL, 1, "/nonexistent/x.onnx"), GF_ERR_ARG,
+                   "poisoned");
+    free_env(&e);
+}
 static void c_rng_seed(void) { gf_rng_seed(NULL, 1, 2); }
 static void c_rng_u32(void) { assert_int_equal(gf_rng_u32(NULL), 0); }
 static void c_rng_below(void)
@@ -629,6 +684,7 @@ static const struct { const char *fn; void (*run)(void); } cases[] = {
     C(gf_tensor_wrap, c_tensor_wrap), C(gf_tensor_free, c_tensor_free), C(gf_tensor_shape, c_tensor_shape),
     C(gf_tensor_dtype, c_tensor_dtype), C(gf_tensor_count, c_tensor_count), C(gf_tensor_data, c_tensor_data),
     C(gf_graph_new, c_graph_new), C(gf_graph_free, c_graph_free), C(gf_graph_status, c_graph_status),
+    C(gf_graph_clear_error, c_graph_clear_error),
     C(gf_graph_error, c_graph_error), C(gf_graph_node_count, c_graph_node_count),
     C(gf_node_name, c_node_name), C(gf_node_op, c_node_op), C(gf_node_shape, c_node_shape),
     C(gf_node_dtype, c_node_dtype), C(gf_node_graph, c_node_graph), C(gf_node_is_poisoned, c_node_is_poisoned),
@@ -651,6 +707,10 @@ static const struct { const char *fn; void (*run)(void); } cases[] = {
     C(gf_session_run, c_session_run), C(gf_session_plan_stats, c_session_plan_stats),
     C(gf_session_variable, c_session_variable), C(gf_gradient_check, c_gradient_check),
     C(gf_session_save, c_session_save), C(gf_session_restore, c_session_restore),
+    C(gf_model_save, c_model_save), C(gf_model_load, c_model_load), C(gf_model_free, c_model_free),
+    C(gf_model_graph, c_model_graph), C(gf_model_session, c_model_session),
+    C(gf_model_signature, c_model_signature), C(gf_model_input, c_model_input), C(gf_model_output, c_model_output),
+    C(gf_onnx_export, c_onnx_export),
     C(gf_rng_seed, c_rng_seed), C(gf_rng_u32, c_rng_u32), C(gf_rng_below, c_rng_below),
     C(gf_rng_uniform, c_rng_uniform), C(gf_rng_normal, c_rng_normal), C(gf_idx_read, c_idx_read),
     C(gf_idx_free, c_idx_free), C(gf_mnist_load, c_mnist_load), C(gf_mnist_free, c_mnist_free),

@@ -617,13 +617,14 @@ static void eval_errors_png(void **state)
     long long want = total - correct < 100 ? total - correct : 100;
     assert_int_equal(shown, want);
 
-    /* Which digits are wrong, computed here from the checkpoint. */
-    gf_article_net net;
-    assert_int_equal(gf_article_build_manual(&net, 30, 0.5f), GF_OK);
-    gf_session *s = gf_session_new(net.g, NULL);
+    /* Which digits are wrong, computed here from the model file. */
     char path[4200];
     snprintf(path, sizeof path, "%s/ck.gf", dir);
-    assert_int_equal(gf_session_restore(s, path), GF_OK);
+    gf_error lerr;
+    gf_model *model = gf_model_load(path, NULL, &lerr);
+    if (!model) fail_msg("%s", lerr.message);
+    gf_session *s = gf_model_session(model);
+    struct { gf_node *a_0, *a_2; } net = { gf_model_input(model, "images"), gf_model_output(model, "probs") };
     gf_mnist *m;
     gf_error err;
     assert_int_equal(gf_mnist_load(mnist, NULL, &m, &err), GF_OK);
@@ -676,8 +677,7 @@ static void eval_errors_png(void **state)
     free(rgb);
     free(file);
     gf_mnist_free(m);
-    gf_session_free(s);
-    gf_graph_free(net.g);
+    gf_model_free(model);
 
     /* --errors-max, and text output. */
     assert_int_equal(run_cli(&out, "eval '%s/ck.gf' --data '%s' --errors '%s/few.png' --errors-max 3", dir, mnist,

@@ -19,6 +19,8 @@ int gf_cli_bench(int argc, char **argv);  /* tools/cmd_bench.c  */
 int gf_cli_eval(int argc, char **argv);   /* tools/cmd_eval.c   */
 int gf_cli_predict(int argc, char **argv); /* tools/cmd_predict.c */
 int gf_cli_graph(int argc, char **argv);   /* tools/cmd_graph.c   */
+int gf_cli_inspect(int argc, char **argv); /* tools/cmd_inspect.c */
+int gf_cli_export(int argc, char **argv);  /* tools/cmd_export.c  */
 
 /* Prints "gradflow CMD: MESSAGE" for the dataset in DIR that could not be
  * loaded (err from gf_mnist_load); when files are missing (GF_ERR_IO),

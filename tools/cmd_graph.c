@@ -1,5 +1,6 @@
-/* cmd_graph.c — `gradflow graph`: the built-in programs' training steps as
- * Graphviz DOT (forward, gradient and update parts apart), or as a PNG via dot. */
+/* cmd_graph.c — `gradflow graph [FILE]`: the built-in programs' training
+ * steps, or the graph of a model file, as Graphviz DOT (forward, gradient
+ * and update parts apart), or as a PNG via dot. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,8 @@
 #include <unistd.h>
 
 #include "article.h"
+#include "ckpt_cli.h"
+#include "model_cli.h"
 #include "atomic_file.h"
 #include "cli.h"
 #include "plot_svg.h"
@@ -22,6 +25,12 @@ static const char graph_intro[] =
     "need, found by following inputs back from the targets to the placeholders,\n"
     "variables and constants (a variable's initializer is not an input, so it\n"
     "is not drawn; nor is the evaluation's accuracy count).\n"
+    "\n"
+    "With FILE, draws the network saved there instead: a model file (any graph\n"
+    "saved with gf_model_save, e.g. by 'gradflow train --save'), every node its\n"
+    "signature's outputs need, its training step (the output \"train\") a\n"
+    "target; or a checkpoint of an older gradflow train, whose network is\n"
+    "recognised from its tensors (as 'gradflow eval' does) and drawn as above.\n"
     "\n"
     "Each node is labelled with its name, its op and its inferred shape (? for a\n"
     "dimension known only when the session runs). Nodes are grouped in three\n"
@@ -37,9 +46,10 @@ static const char graph_epilog[] =
     "Examples:\n"
     "  gradflow graph --step autodiff > step.dot && dot -Tsvg step.dot > step.svg\n"
     "  gradflow graph --model softmax --png softmax.png\n"
+    "  gradflow graph net.gfm -o net.dot\n"
     "\n"
-    "Exit status: 0 success; 1 failure (a file that cannot be written, dot missing\n"
-    "or failing); 2 usage error.\n";
+    "Exit status: 0 success; 1 failure (FILE unreadable or damaged, a file that\n"
+    "cannot be written, dot missing or failing); 2 usage error.\n";
 
 enum part { PART_FORWARD, PART_GRADIENTS, PART_UPDATE, PART_N };
 
@@ -275,11 +285,19 @@ int gf_cli_graph(int argc, char **argv)
                  "printed",
                  &png),
     };
-    gf_cmd_spec spec = { "graph", "gradflow graph [--model article|softmax|cnn] [--step manual|autodiff]\n"
+    gf_cmd_spec spec = { "graph", "gradflow graph [FILE] [--model article|softmax|cnn] [--step manual|autodiff]\n"
                                   "                      [--hidden N] [--png FILE.png] [-o FILE]",
                          graph_intro, graph_epilog, opts, GF_OPTS_N(opts) };
-    int parsed = gf_opts_parse_only(&spec, argc, argv);
+    const char **pos = calloc((size_t)argc + 1, sizeof *pos);
+    int n_pos = 0;
+    if (!pos) return GF_EXIT_FAIL;
+    int parsed = gf_opts_parse(&spec, argc, argv, pos, &n_pos);
+    const char *file = n_pos > 0 ? pos[0] : NULL, *second = n_pos > 1 ? pos[1] : NULL;
+    free(pos);
     if (parsed != GF_OPTS_CONTINUE) return parsed;
+    if (second) return gf_opts_usage_error(&spec, "one FILE expected, got '%s' and '%s'", file, second);
+    if (file && (gf_opts_given(&spec, "--model") || gf_opts_given(&spec, "--step") || gf_opts_given(&spec, "--hidden")))
+        return gf_opts_usage_error(&spec, "FILE says which network it holds; leave out --model, --step and --hidden");
     if (png && !gf_opts_has_ext(png, ".png"))
         return gf_opts_usage_error(&spec, "--png %s: dot writes a PNG picture there; give a FILE ending in .png "
                                           "(for SVG: -o FILE.dot, then dot -Tsvg)", png);
@@ -306,15 +324,58 @@ int gf_cli_graph(int argc, char **argv)
         return GF_EXIT_FAIL;
     }
 
-    /* Build the network; name the forward roots and, for the manual step, the
-     * hand-written gradients. */
+    /* Build the network (or read it); name the forward roots and, for the
+     * manual step, the hand-written gradients. */
     gf_graph *g = NULL;
-    gf_node *targets[4] = { 0 }, *fwd_roots[2] = { 0 }, *grad_roots[4] = { 0 };
-    int n_targets = 0, n_fwd = 0, n_grad = 0;
-    gf_status built;
+    gf_model *m = NULL;
+    gf_node *targets_buf[4] = { 0 }, *fwd_buf[2] = { 0 }, *grad_roots[4] = { 0 };
+    gf_node **targets = targets_buf, **fwd_roots = fwd_buf, **roots_mem = NULL;
+    int n_targets = 0, n_fwd = 0, n_grad = 0, n_bordered = -1; /* -1: every target has a border */
+    gf_status built = GF_OK;
     char title[256];
     const char *grad_label, *update_label;
-    if (cnn) {
+    if (file && gf_cli_file_kind_of(file) == GF_CLI_CHECKPOINT) { /* train's network, recognised */
+        gf_cli_net n;
+        int ok = gf_cli_ckpt_net_load("graph", file, -1, &n);
+        const char *name = n.name;
+        hidden = n.hidden;
+        gf_cli_net_free(&n);
+        if (!ok) return GF_EXIT_FAIL;
+        softmax = !strcmp(name, "softmax");
+        cnn = !strcmp(name, "cnn");
+        autodiff = softmax || cnn;
+        if (!hidden) hidden = 30;
+        file = NULL;
+    }
+    if (file) { /* a model file: its signature's outputs, "train" the target */
+        gf_error e;
+        if (!(m = gf_model_load(file, NULL, &e))) {
+            fprintf(stderr, "gradflow graph: %s\n", e.message);
+            return GF_EXIT_FAIL;
+        }
+        g = gf_model_graph(m);
+        const gf_signature *sig = gf_model_signature(m);
+        roots_mem = calloc(2 * (size_t)sig->n_outputs + 2, sizeof *roots_mem);
+        if (!roots_mem) {
+            fprintf(stderr, "gradflow graph: out of memory\n");
+            gf_model_free(m);
+            return GF_EXIT_FAIL;
+        }
+        targets = roots_mem;
+        fwd_roots = roots_mem + sig->n_outputs + 1;
+        gf_node *train = gf_model_output(m, "train");
+        if (train) targets[n_targets++] = train;
+        n_bordered = n_targets;
+        for (int i = 0; i < sig->n_outputs; i++)
+            if (sig->outputs[i].node != train) {
+                targets[n_targets++] = sig->outputs[i].node;
+                fwd_roots[n_fwd++] = sig->outputs[i].node;
+            }
+        snprintf(title, sizeof title, "%s: %d nodes, %d inputs, %d outputs", file, gf_graph_node_count(g),
+                 sig->n_inputs, sig->n_outputs);
+        grad_label = "gradients: built by gf_gradients";
+        update_label = "update";
+    } else if (cnn) {
         gf_cnn_net c;
         built = gf_cnn_build(&c, 0);
         g = c.g;
@@ -359,6 +420,7 @@ int gf_cli_graph(int argc, char **argv)
         gf_graph_free(g);
         return GF_EXIT_FAIL;
     }
+    if (n_bordered < 0) n_bordered = n_targets;
 
     int rc = GF_EXIT_FAIL;
     walk w = { .n = gf_graph_node_count(g) };
@@ -384,7 +446,7 @@ int gf_cli_graph(int argc, char **argv)
     mark_ancestors(&w, sorted, targets, n_targets, w.in, stack);
     mark_ancestors(&w, sorted, fwd_roots, n_fwd, w.fwd, stack);
     mark_ancestors(&w, sorted, grad_roots, n_grad, w.grad, stack);
-    for (int t = 0; t < n_targets; t++) {
+    for (int t = 0; t < n_bordered; t++) {
         int i = index_of(sorted, w.n, targets[t]);
         if (i >= 0) w.target[i] = 1;
     }
@@ -442,6 +504,8 @@ done:
     free(w.node);
     free(stack);
     free(sorted);
-    gf_graph_free(g);
+    free(roots_mem);
+    if (m) gf_model_free(m);
+    else gf_graph_free(g);
     return rc;
 }

@@ -1,7 +1,7 @@
 /*
- * cmd_predict.c — `gradflow predict FILE IMAGE...`: the digit the network
- * saved in a checkpoint sees in PGM or PNG images or MNIST test images;
- * warns when an image looks blank or inverted.
+ * cmd_predict.c — `gradflow predict FILE IMAGE...`: the class the network
+ * of a model file (or an old checkpoint) answers for PGM or PNG images or
+ * test images of a folder; warns when an image looks blank or inverted.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -13,39 +13,42 @@
 #include <png.h>
 #endif
 
-#include "ckpt_cli.h"
+#include "model_cli.h"
+#include "test_data.h"
 #include "cli.h"
 #include "opts.h"
 
 static const char predict_intro[] =
-    "Restores the network saved in the checkpoint FILE (written by 'gradflow\n"
-    "train --save FILE'; recognised from its tensors, as 'gradflow eval' does)\n"
-    "and prints, for each IMAGE, the digit it answers:\n"
+    "Loads the network saved in FILE (a model file, as 'gradflow train --save\n"
+    "FILE' writes it, or an old checkpoint: see 'gradflow eval --help') and\n"
+    "prints, for each IMAGE, the class it answers (the digit, for MNIST):\n"
     "\n"
     "  IMAGE  digit D  (p=P)[  label L]\n"
     "\n"
-    "D is the output unit with the largest value (the first on ties) and P that\n"
-    "value. For --model softmax and cnn the outputs are a softmax: P is the\n"
-    "network's probability of D. The article's outputs are sigmoids, one per\n"
-    "digit: P is in (0,1) but is not a calibrated probability and the ten need\n"
-    "not sum to 1.\n"
+    "D is the output (\"probs\") with the largest value (the first on ties) and P\n"
+    "that value. When the outputs are a softmax (--model softmax and cnn) P is\n"
+    "the network's probability of D. The article's outputs are sigmoids, one\n"
+    "per digit: P is in (0,1) but is not a calibrated probability and the ten\n"
+    "need not sum to 1.\n"
     "L is the true label, for MNIST test images when the labels file is there.\n"
-    "The images are run in batches of 1000 (100 for --model cnn).\n"
+    "The images are run in batches of 1000 (100 for convolutional networks).\n"
     "\n"
-    "IMAGE is one of (the formats predict reads: PGM, PNG and MNIST's IDX):\n"
-    "  PATH.pgm      a PGM image, binary (P5) or ASCII (P2), 28x28 pixels,\n"
+    "IMAGE is one of (the formats predict reads: PGM, PNG and MNIST's IDX), of\n"
+    "as many pixels as the network takes values (28x28 for MNIST's networks):\n"
+    "  PATH.pgm      a PGM image, binary (P5) or ASCII (P2), e.g. 28x28 pixels,\n"
     "                maxval 1..65535 (8 or 16 bits; comments allowed). Pixels\n"
     "                are scaled to value/maxval.\n"
-    "  PATH.png      a PNG image, 28x28 pixels, any colour type and bit depth,\n"
+    "  PATH.png      a PNG image, e.g. 28x28 pixels, any colour type and depth,\n"
     "                read as gray; a transparent pixel counts as white paper\n"
     "                (alpha is composited over white, as a viewer shows it).\n"
     "                Needs a build with libpng (Debian: libpng-dev); without it,\n"
     "                convert to PGM, e.g. 'pngtopnm in.png | ppmtopgm > out.pgm'.\n"
     "  idx:DIR:N     test image N (from 0) of the MNIST folder DIR\n"
-    "                (DIR/t10k-images-idx3-ubyte[.gz]); DIR may also be an IDX\n"
+    "                (DIR/t10k-images-idx3-ubyte[.gz]), or of a folder of .npy\n"
+    "                files (DIR/test_images.npy); DIR may also be an IDX\n"
     "                image file itself (no label then).\n"
     "\n"
-    "The network was trained on MNIST: a light digit (high values) on a dark\n"
+    "MNIST's networks were trained on a light digit (high values) on a dark\n"
     "background (0), centred, about 20x20. A PGM or PNG whose border is mostly\n"
     "light looks like dark ink on paper: predict says so on stderr and suggests\n"
     "--invert (and says when an image is blank).\n";
@@ -55,7 +58,7 @@ static const char predict_epilog[] =
     "are still predicted.\n"
     "\n"
     "Exit status: 0 every image predicted; 1 failure (unreadable, damaged or\n"
-    "mismatched checkpoint, any IMAGE unreadable); 2 usage error.\n";
+    "mismatched FILE, any IMAGE unreadable); 2 usage error.\n";
 
 /* ---- PGM ---- */
 
@@ -88,11 +91,25 @@ static long pgm_number(const unsigned char *b, size_t n, size_t *i)
     return v;
 }
 
+/* The pixels an image must have: the network's input size. */
+static int64_t want_pixels = 784;
+
+/* w x h against want_pixels: 1, or 0 said on stderr. */
+static int size_fits(const char *path, long w, long h)
+{
+    if ((int64_t)w * h == want_pixels) return 1;
+    char b[64];
+    fprintf(stderr, "gradflow predict: %s: %ldx%ld pixels, expected %s (the network takes %lld values)\n", path, w,
+            h, gf_cli_size_text(want_pixels, b, sizeof b), (long long)want_pixels);
+    return 0;
+}
+
 #ifdef GF_HAVE_PNG
-/* Reads a 28x28 PNG (any colour type, through libpng's simplified API, as
- * 8-bit gray and alpha) into px (784 values in [0,1]), compositing alpha
+/* Reads a PNG of want_pixels pixels (any colour type, through libpng's
+ * simplified API, as 8-bit gray and alpha) into px (values in [0,1]) and
+ * its width into *width, compositing alpha
  * over white paper; prints why not. */
-static int read_png(const char *path, float *px)
+static int read_png(const char *path, float *px, long *width)
 {
     png_image im;
     memset(&im, 0, sizeof im);
@@ -101,22 +118,29 @@ static int read_png(const char *path, float *px)
         fprintf(stderr, "gradflow predict: %s: a damaged or truncated PNG image (libpng: %s)\n", path, im.message);
         return 0;
     }
-    if (im.width != 28 || im.height != 28) {
-        fprintf(stderr, "gradflow predict: %s: %ux%u pixels, expected 28x28\n", path, im.width, im.height);
+    if (!size_fits(path, (long)im.width, (long)im.height)) {
         png_image_free(&im);
         return 0;
     }
-    unsigned char ga[2 * 784];
+    *width = (long)im.width;
+    unsigned char *ga = malloc(2 * (size_t)want_pixels);
+    if (!ga) {
+        fprintf(stderr, "gradflow predict: out of memory\n");
+        png_image_free(&im);
+        return 0;
+    }
     im.format = PNG_FORMAT_GA;
-    if (!png_image_finish_read(&im, NULL, ga, 2 * 28, NULL)) {
+    if (!png_image_finish_read(&im, NULL, ga, (png_int_32)(2 * im.width), NULL)) {
         fprintf(stderr, "gradflow predict: %s: a damaged or truncated PNG image (libpng: %s)\n", path, im.message);
         png_image_free(&im);
+        free(ga);
         return 0;
     }
-    for (int k = 0; k < 784; k++) {
+    for (int64_t k = 0; k < want_pixels; k++) {
         int gray = ga[2 * k], alpha = ga[2 * k + 1];
         px[k] = (float)(gray * alpha + 255 * (255 - alpha)) / (255.0f * 255.0f);
     }
+    free(ga);
     return 1;
 }
 #endif
@@ -136,31 +160,40 @@ static const char *other_format(const unsigned char *b, size_t n)
     return NULL;
 }
 
-/* Reads a 28x28 PGM or PNG into px (784 values in [0,1], light ink on
- * dark as given, before any --invert); prints why not. */
-static int read_image(const char *path, float *px)
+/* Reads a PGM or PNG of want_pixels pixels into px (values in [0,1],
+ * light ink on dark as given, before any --invert) and its width into
+ * *width; prints why not. */
+static int read_image(const char *path, float *px, long *width)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
         fprintf(stderr, "gradflow predict: %s: %s\n", path, strerror(errno));
         return 0;
     }
-    static unsigned char b[1 << 16];
-    size_t n = fread(b, 1, sizeof b, f);
+    /* Enough for an ASCII PGM of want_pixels 16-bit values and comments. */
+    size_t cap = 65536 + 8 * (size_t)want_pixels;
+    unsigned char *b = malloc(cap);
+    if (!b) {
+        fclose(f);
+        fprintf(stderr, "gradflow predict: out of memory\n");
+        return 0;
+    }
+    size_t n = fread(b, 1, cap, f);
     int err = ferror(f);
     fclose(f);
+    int ok = 0;
     if (err) {
         fprintf(stderr, "gradflow predict: %s: read error\n", path);
-        return 0;
+        goto out;
     }
     if (n >= 8 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8)) {
 #ifdef GF_HAVE_PNG
-        return read_png(path, px);
+        ok = read_png(path, px, width);
 #else
         fprintf(stderr, "gradflow predict: %s: a PNG image, but this gradflow was built without libpng: convert it "
                         "to PGM ('pngtopnm in.png | ppmtopgm > out.pgm') or rebuild with libpng-dev\n", path);
-        return 0;
 #endif
+        goto out;
     }
     if (n < 2 || b[0] != 'P' || (b[1] != '5' && b[1] != '2')) {
         const char *what = other_format(b, n);
@@ -175,69 +208,77 @@ static int read_image(const char *path, float *px)
         else
             fprintf(stderr, "gradflow predict: %s: not a PGM (P5 or P2)%s image, the formats predict reads\n", path,
                     or_png);
-        return 0;
+        goto out;
     }
     int binary = b[1] == '5';
     size_t i = 2;
     long w = pgm_number(b, n, &i), h = pgm_number(b, n, &i), maxval = pgm_number(b, n, &i);
     if (w < 0 || h < 0 || maxval < 0) {
         fprintf(stderr, "gradflow predict: %s: a bad or truncated PGM header\n", path);
-        return 0;
+        goto out;
     }
-    if (w != 28 || h != 28) {
-        fprintf(stderr, "gradflow predict: %s: %ldx%ld pixels, expected 28x28\n", path, w, h);
-        return 0;
-    }
+    if (!size_fits(path, w, h)) goto out;
+    *width = w;
     if (maxval < 1) {
         fprintf(stderr, "gradflow predict: %s: maxval %ld, expected 1 to 65535\n", path, maxval);
-        return 0;
+        goto out;
     }
     int bytes = maxval > 255 ? 2 : 1; /* P5: 16-bit samples are big-endian */
     if (binary) {
         if (i >= n || !isspace(b[i])) {
             fprintf(stderr, "gradflow predict: %s: a bad PGM header\n", path);
-            return 0;
+            goto out;
         }
         i++; /* the single whitespace before the raster */
-        if (n - i < (size_t)(784 * bytes)) {
-            fprintf(stderr, "gradflow predict: %s: truncated: %zu of 784 pixels\n", path, (n - i) / (size_t)bytes);
-            return 0;
+        if (n - i < (size_t)(want_pixels * bytes)) {
+            fprintf(stderr, "gradflow predict: %s: truncated: %zu of %lld pixels\n", path, (n - i) / (size_t)bytes,
+                    (long long)want_pixels);
+            goto out;
         }
     }
-    for (int k = 0; k < 784; k++) {
+    for (int64_t k = 0; k < want_pixels; k++) {
         long v;
         if (!binary) v = pgm_number(b, n, &i);
         else if (bytes == 1) v = b[i++];
         else v = (long)b[i] << 8 | b[i + 1], i += 2;
         if (v < 0) {
-            fprintf(stderr, "gradflow predict: %s: truncated or bad pixel data at pixel %d\n", path, k);
-            return 0;
+            fprintf(stderr, "gradflow predict: %s: truncated or bad pixel data at pixel %lld\n", path, (long long)k);
+            goto out;
         }
         if (v > maxval) {
-            fprintf(stderr, "gradflow predict: %s: pixel %d is %ld, above maxval %ld\n", path, k, v, maxval);
-            return 0;
+            fprintf(stderr, "gradflow predict: %s: pixel %lld is %ld, above maxval %ld\n", path, (long long)k, v,
+                    maxval);
+            goto out;
         }
         px[k] = (float)v / (float)maxval;
     }
-    return 1;
+    ok = 1;
+out:
+    free(b);
+    return ok;
 }
 
-/* Applies --invert and says on stderr when the image looks blank or like
- * dark ink on light paper, which the network (trained on MNIST's light
- * digits on black) answers confidently and wrongly. */
-static void check_ink(const char *path, int invert, float *px)
+/* Applies --invert and says on stderr when the image (w pixels wide) looks
+ * blank or like dark ink on light paper, which a network trained on
+ * MNIST's light digits on black answers confidently and wrongly. */
+static void check_ink(const char *path, int invert, float *px, long w)
 {
+    int64_t n = want_pixels, h = w > 0 ? n / w : 0;
     if (invert)
-        for (int k = 0; k < 784; k++) px[k] = 1.0f - px[k];
+        for (int64_t k = 0; k < n; k++) px[k] = 1.0f - px[k];
     float lo = px[0], hi = px[0];
     double border = 0;
-    for (int k = 0; k < 784; k++) {
+    int64_t on_border = 0;
+    for (int64_t k = 0; k < n; k++) {
         if (px[k] < lo) lo = px[k];
         if (px[k] > hi) hi = px[k];
-        int r = k / 28, c = k % 28;
-        if (r == 0 || r == 27 || c == 0 || c == 27) border += px[k];
+        int64_t r = k / w, c = k % w;
+        if (r == 0 || r == h - 1 || c == 0 || c == w - 1) {
+            border += px[k];
+            on_border++;
+        }
     }
-    border /= 108;
+    border /= (double)(on_border ? on_border : 1);
     if (hi - lo < 1.0f / 255) {
         fprintf(stderr, "gradflow predict: %s: warning: the image is blank (every pixel %.2f): there is no digit "
                         "to see\n", path, (double)lo);
@@ -277,7 +318,8 @@ static int read_idx(const char *spec, idx_cache *c, float *px, int *label)
         if (!c->where) return 0;
         memcpy(c->where, spec + 4, len);
         c->where[len] = '\0';
-        if (!gf_cli_load_test("predict", c->where, 2, &c->test)) {
+        gf_cli_test_options o = { .labels = 2, .features = want_pixels };
+        if (!gf_cli_load_test("predict", c->where, &o, &c->test)) {
             free(c->where);
             c->where = NULL;
             return 0;
@@ -288,7 +330,7 @@ static int read_idx(const char *spec, idx_cache *c, float *px, int *label)
                 (long long)c->test.n, (long long)c->test.n - 1);
         return 0;
     }
-    memcpy(px, c->test.images + 784 * k, 784 * sizeof(float));
+    memcpy(px, c->test.images + want_pixels * k, (size_t)want_pixels * sizeof(float));
     *label = c->test.labels ? c->test.labels[k] : -1;
     return 1;
 }
@@ -299,14 +341,17 @@ int gf_cli_predict(int argc, char **argv)
     int64_t hidden = -1;
     int json = 0, invert = 0, n_images = 0;
     gf_opt opts[] = {
-        GF_OPT_I("--hidden", "N", 1, 100000, "hidden units of the network saved in FILE (default: read\nfrom FILE)", &hidden),
+        GF_OPT_I("--hidden", "N", 1, 100000,
+                 "an old checkpoint's hidden units (default: read from FILE);\na model file says its own sizes",
+                 &hidden),
         GF_OPT_F("--invert", "use 1 - value for PGM and PNG pixels (dark ink on light\npaper)", &invert),
         GF_OPT_F("--json",
                  "one JSON object per image: {\"image\":IMAGE,\"digit\":D,\"p\":P,\n"
-                 "\"outputs\":[10 values],\"label\":L (MNIST only)}",
+                 "\"outputs\":[one value per class],\"label\":L (test sets\n"
+                 "with labels only)}",
                  &json),
     };
-    gf_cmd_spec spec = { "predict", "gradflow predict FILE IMAGE... [--hidden N] [--invert] [--json]", predict_intro,
+    gf_cmd_spec spec = { "predict", "gradflow predict FILE IMAGE... [--invert] [--json]", predict_intro,
                          predict_epilog, opts, GF_OPTS_N(opts) };
     const char **images = calloc((size_t)argc + 1, sizeof *images);
     if (!images) return GF_EXIT_FAIL;
@@ -317,57 +362,62 @@ int gf_cli_predict(int argc, char **argv)
     }
     if (n_images < 2) {
         free(images);
-        return gf_opts_usage_error(&spec, "%s (usage: gradflow predict FILE IMAGE... [--hidden N] [--invert] "
-                                          "[--json])", n_images ? "no IMAGE given" : "missing the checkpoint FILE and IMAGEs");
+        return gf_opts_usage_error(&spec, "%s (usage: gradflow predict FILE IMAGE... [--invert] [--json])",
+                                   n_images ? "no IMAGE given" : "missing the model FILE and IMAGEs");
     }
     file = images[0];
     images++; /* freed as images - 1 */
     n_images--;
 
-    gf_cli_model net = { 0 };
-    gf_session *s = NULL;
-    float *outs = NULL;
+    gf_cli_net net = { 0 };
+    float *outs = NULL, *px = NULL;
     idx_cache cache = { 0 };
-    float *px = malloc((size_t)n_images * 784 * sizeof *px);
     int *label = malloc((size_t)n_images * sizeof *label), *good = malloc((size_t)n_images * sizeof *good);
     int rc = GF_EXIT_FAIL, n_good = 0, failed = 0;
-    if (!px || !label || !good) {
+    if (!label || !good) {
         fprintf(stderr, "gradflow predict: out of memory\n");
         goto out;
     }
-    if (!gf_cli_load_model("predict", file, (int)hidden, &net, &s)) goto out;
+    if (!gf_cli_net_load("predict", file, (int)hidden, &net)) goto out;
+    want_pixels = net.features;
+    int64_t k = net.n_classes;
+    px = malloc((size_t)(n_images * want_pixels) * sizeof *px);
+    if (!px) {
+        fprintf(stderr, "gradflow predict: out of memory\n");
+        goto out;
+    }
     for (int i = 0; i < n_images; i++) {
         int ok;
+        long w = 0;
+        float *at = px + want_pixels * n_good;
         label[n_good] = -1;
-        if (!strncmp(images[i], "idx:", 4)) ok = read_idx(images[i], &cache, px + 784 * n_good, &label[n_good]);
-        else if ((ok = read_image(images[i], px + 784 * n_good))) check_ink(images[i], invert, px + 784 * n_good);
+        if (!strncmp(images[i], "idx:", 4)) ok = read_idx(images[i], &cache, at, &label[n_good]);
+        else if ((ok = read_image(images[i], at, &w))) check_ink(images[i], invert, at, w);
         if (ok) good[n_good++] = i;
         else failed = 1;
     }
     if (n_good) {
-        outs = malloc((size_t)n_good * 10 * sizeof *outs);
+        outs = malloc((size_t)(n_good * k) * sizeof *outs);
         if (!outs) {
             fprintf(stderr, "gradflow predict: out of memory\n");
             goto out;
         }
-        if (!gf_cli_model_outputs("predict", &net, s, px, n_good, outs)) goto out;
-        for (int k = 0; k < n_good; k++) {
-            const float *row = outs + 10 * k;
-            int best = 0;
-            for (int j = 1; j < 10; j++)
-                if (row[j] > row[best]) best = j;
-            const char *name = images[good[k]];
+        if (!gf_cli_net_outputs("predict", &net, px, n_good, outs)) goto out;
+        for (int i = 0; i < n_good; i++) {
+            const float *row = outs + k * i;
+            int best = gf_cli_argmax(row, k);
+            const char *name = images[good[i]];
             if (json) {
                 printf("{\"image\":");
                 gf_cli_json_string(stdout, name);
                 printf(",\"digit\":%d,\"p\":%.6f,\"outputs\":[", best, (double)row[best]);
-                for (int j = 0; j < 10; j++) printf("%s%.6f", j ? "," : "", (double)row[j]);
+                for (int64_t j = 0; j < k; j++) printf("%s%.6f", j ? "," : "", (double)row[j]);
                 printf("]");
-                if (label[k] >= 0) printf(",\"label\":%d", label[k]);
+                if (label[i] >= 0) printf(",\"label\":%d", label[i]);
                 printf("}\n");
             } else {
                 printf("%s  digit %d  (p=%.3f)", name, best, (double)row[best]);
-                if (label[k] >= 0) printf("  label %d", label[k]);
+                if (label[i] >= 0) printf("  label %d", label[i]);
                 printf("\n");
             }
         }
@@ -381,7 +431,6 @@ out:
     free(label);
     free(good);
     free(images - 1);
-    gf_session_free(s);
-    gf_cli_model_free(&net);
+    gf_cli_net_free(&net);
     return rc;
 }

@@ -1,7 +1,7 @@
 /*
  * cmd_train.c — `gradflow train`: trains the article's network on an MNIST
- * folder and prints each evaluation, as text or as JSON lines; saves and
- * resumes checkpoints.
+ * folder and prints each evaluation, as text or as JSON lines; saves model
+ * files and resumes from them (or from old checkpoints).
  */
 #include <errno.h>
 #include <math.h>
@@ -16,7 +16,7 @@
 #include "zoo.h"
 #include "cli.h"
 #include "atomic_file.h"
-#include "ckpt_cli.h"
+#include "model_cli.h"
 #include "plot_svg.h"
 #include "progress.h"
 #include "opts.h"
@@ -54,8 +54,8 @@ static const char train_epilog[] =
     "gf_gradients sums it; for --model softmax and cnn the mean softmax\n"
     "cross-entropy (cnn: with dropout, as the step sees it).\n"
     "\n"
-    "Exit status: 0 success, 1 failure (data or run error, a checkpoint that\n"
-    "cannot be read or written), 2 usage error.\n";
+    "Exit status: 0 success, 1 failure (data or run error, a model file or\n"
+    "checkpoint that cannot be read or written), 2 usage error.\n";
 
 typedef struct report {
     int json;
@@ -183,12 +183,15 @@ static int save_dir_ok(const char *file)
     return 0;
 }
 
-/* Saves the session; prints what it did, or why not. */
+/* The signature --save writes (set before training starts). */
+static gf_signature save_sig;
+
+/* Saves the session as a model file; prints what it did, or why not. */
 static int save_now(gf_session *s, const char *file, int64_t after, report *rep)
 {
     if (!rep->lead) return 1; /* rank 0 saves for the group */
     gf_progress_clear(&rep->progress);
-    if (gf_session_save(s, file) != GF_OK) {
+    if (gf_model_save(s, &save_sig, file) != GF_OK) {
         fprintf(stderr, "gradflow train: %s\n", gf_session_error(s));
         return 0;
     }
@@ -233,7 +236,7 @@ static gf_status train_saving(const gf_article_net *net, gf_session *s, gf_mnist
         if (st != GF_OK) return st;
         at = end;
         if (at % every == 0 && at < opt->steps && !save_now(s, file, at, rep)) {
-            snprintf(msg, msg_len, "stopped: the checkpoint could not be saved");
+            snprintf(msg, msg_len, "stopped: the model file could not be saved");
             return GF_ERR_IO;
         }
     }
@@ -244,7 +247,7 @@ static gf_status train_saving(const gf_article_net *net, gf_session *s, gf_mnist
 int gf_cli_train(int argc, char **argv)
 {
     const char *dir = "data/mnist", *step = "manual", *save = NULL, *resume = NULL, *model = "article";
-    const char *plot_file = NULL, *test_data = NULL;
+    const char *plot_file = NULL, *test_data = NULL, *delimiter = NULL;
     int quiet = 0, json = 0, check = 0;
     int64_t label_column = 0, validation = -1;
     float scale = 0;
@@ -291,19 +294,12 @@ int gf_cli_train(int argc, char **argv)
                  "line is detected; gzipped or plain). The models size\n"
                  "their input and output layers from it (docs/data.md)",
                  &dir),
-        GF_OPT_S("--test-data", "FILE", "a CSV --data's test set: a CSV file of the same layout", &test_data),
-        GF_OPT_I("--label-column", "N", -1000000, 1000000,
-                 "a CSV file's label column, 0-based; negative counts from\nthe end (-1: the last) (default 0)",
-                 &label_column),
+        GF_SOURCE_OPTS(&test_data, &label_column, &delimiter, &scale),
         GF_OPT_I("--validation", "N", 0, 1000000000,
                  "split the first N training examples off as a validation\n"
                  "set (default: 5000 of MNIST's 60,000 for --model article\n"
                  "and cnn, else 0); with no test set, the evaluations use it",
                  &validation),
-        GF_OPT_X("--scale", "X", 1e-30, 1e30,
-                 "divide .npy and CSV features by X (default: taken as they\n"
-                 "are; --scale 255 makes 0..255 pixels MNIST's 0..1)",
-                 &scale),
         GF_OPT_I("--hidden", "N", 1, 100000, "hidden units (default 30; 100 for --model softmax)", &hidden),
         GF_OPT_I("--batch", "N", 1, 1000000, "examples per step (default 10; 16 for --model softmax; 50\nfor cnn)", &opt.batch),
         GF_OPT_I("--steps", "N", 0, 1000000000, "training steps (default 10000; 10 epochs for --model\nsoftmax; 20000 for cnn)",
@@ -323,7 +319,7 @@ int gf_cli_train(int argc, char **argv)
         GF_OPT_I("--eval-every", "N", 1, 1000000000,
                  "evaluate every N steps (default 1000; one epoch for\n--model softmax)", &opt.eval_every),
         GF_OPT_I("--eval-size", "N", 1, 100000000,
-                 "test images per evaluation (default 1000; all for\n--model softmax and cnn)", &opt.eval_size),
+                 "test images per evaluation (default 1000, or all when\nfewer; all for --model softmax and cnn)", &opt.eval_size),
         GF_OPT_I("--seed", "N", 0, INT64_MAX, "seed for initial weights and shuffling (default 1)", &seed),
         GF_OPT_F("--json",
                  "one JSON object per line instead of text: for each\n"
@@ -336,21 +332,26 @@ int gf_cli_train(int argc, char **argv)
         GF_OPT_F("--check-numerics",
                  "check every op's result for NaN and infinity; stop at\nthe first, naming the op (slower)", &check),
         GF_OPT_S("--save", "FILE",
-                 "write a checkpoint of the network's variables to FILE\n"
-                 "when training ends; 'gradflow eval FILE' and 'gradflow\n"
-                 "predict FILE' read it. Saving is atomic: until the new\n"
-                 "file is complete, the previous FILE stays whole, even if\n"
-                 "the disk fills or the process is killed\n"
-                 "(docs/checkpoint-format.md)",
+                 "write a model file of the network to FILE when training\n"
+                 "ends: its graph, its variables and a signature (inputs\n"
+                 "images and labels, and keep_prob for cnn; outputs probs,\n"
+                 "classes, cost and train). 'gradflow eval FILE', 'predict\n"
+                 "FILE', 'inspect FILE' and 'graph FILE' read it, with no\n"
+                 "--model or --hidden, and so can a C program\n"
+                 "(gf_model_load). Saving is atomic: until the new file is\n"
+                 "complete, the previous FILE stays whole, even if the disk\n"
+                 "fills or the process is killed (docs/model-format.md)",
                  &save),
         GF_OPT_I("--save-every", "N", 1, 1000000000,
                  "also save FILE after every N-th step (needs --save);\n"
                  "prints {\"saved\":FILE,\"after_steps\":S} with --json",
                  &save_every),
         GF_OPT_S("--resume", "FILE",
-                 "start from the checkpoint FILE instead of random weights\n"
-                 "(same --model and --hidden; the step count, the shuffling\n"
-                 "and the evaluations start afresh)",
+                 "start from the weights in FILE, a model file (--save's)\n"
+                 "or an older gradflow's checkpoint, instead of random\n"
+                 "weights (same --model and --hidden: every variable is\n"
+                 "taken by name and must have its shape; the step count,\n"
+                 "the shuffling and the evaluations start afresh)",
                  &resume),
         GF_OPT_S("--plot", "FILE.svg",
                  "when training ends, write the accuracy curve (correct/total\n"
@@ -446,11 +447,13 @@ int gf_cli_train(int argc, char **argv)
     /* The article holds out TensorFlow's 5000 validation images; the softmax
      * model trains on the whole training set, as the usual benchmarks do. */
     gf_source_options so = { .seed = (uint64_t)seed, .validation = validation, .mnist_no_validation = softmax,
-                             .test_path = test_data, .label_column = (int)label_column, .scale = scale };
+                             .test_path = test_data, .label_column = (int)label_column, .delimiter = delimiter,
+                             .scale = scale };
     gf_source src;
     char src_msg[4400];
     int mnist_failed;
     gf_tensor *keep_t = NULL, *one_t = NULL; /* cnn: keep_prob's two values */
+    gf_node *keep_node = NULL, *infer = NULL;  /* cnn: keep_prob, and the output without dropout */
     gf_feed train_feed[1], eval_feed[1];
     if (!gf_source_open(dir, &so, &src, src_msg, sizeof src_msg, &err, &mnist_failed)) {
         if (mnist_failed) gf_cli_data_error("train", dir, &err);
@@ -488,7 +491,7 @@ int gf_cli_train(int argc, char **argv)
     char msg[1024];
     if (opt.eval_every < 0) opt.eval_every = softmax ? (n_train + opt.batch - 1) / opt.batch : 1000;
     if (opt.steps < 0) opt.steps = cnn ? GF_CNN_STEPS : softmax ? 10 * opt.eval_every : 10000; /* softmax: 10 epochs */
-    if (opt.eval_size < 0) opt.eval_size = adam ? n_test : 1000;
+    if (opt.eval_size < 0) opt.eval_size = adam || n_test < 1000 ? n_test : 1000;
     opt.at_end = adam;
     if (opt.eval_size > n_test) {
         fprintf(stderr, "gradflow train: --eval-size %lld exceeds the %lld test images in %s\n",
@@ -524,6 +527,8 @@ int gf_cli_train(int argc, char **argv)
         net = (gf_article_net){ .g = c.g, .a_0 = c.x, .y = c.y_, .a_2 = c.probs, .acct_res = c.correct,
                                 .step = { c.train_step }, .n_step = 1 };
         opt.train_loss = c.cross_entropy;
+        keep_node = c.keep_prob;
+        infer = c.infer_probs;
         gf_error terr;
         keep_t = gf_tensor_new(GF_F32, gf_dims(0), &terr);
         one_t = gf_tensor_new(GF_F32, gf_dims(0), &terr);
@@ -576,6 +581,15 @@ int gf_cli_train(int argc, char **argv)
         fprintf(stderr, "gradflow train: %s\n", net.g ? gf_graph_error(net.g) : "out of memory");
         goto out;
     }
+    /* The signature of --save: its nodes are added before the session starts. */
+    gf_signature_entry sig_entries[7];
+    gf_cli_train_sig ts = { .images = net.a_0, .labels = net.y, .keep_prob = keep_node,
+                            .probs = infer ? infer : net.a_2, .cost = opt.train_loss, .steps = net.step,
+                            .n_steps = net.n_step };
+    if (gf_cli_train_signature(&ts, sig_entries, &save_sig) != GF_OK) {
+        fprintf(stderr, "gradflow train: %s\n", gf_graph_error(net.g));
+        goto out;
+    }
     opt.micro = (int)accumulate;
     opt.rank = rank;
     opt.size = ranks;
@@ -591,10 +605,7 @@ int gf_cli_train(int argc, char **argv)
         goto out;
     }
     if (resume && lead) { /* rank 0 reads it; the others get its values */
-        if (gf_session_restore(s, resume) != GF_OK) {
-            fprintf(stderr, "gradflow train: %s\n", gf_session_error(s));
-            goto out;
-        }
+        if (!gf_cli_resume("train", s, net.g, resume)) goto out;
         if (!rep.json) printf("resumed from %s\n", resume);
     }
     if (resume && mpi && gf_session_broadcast(s) != GF_OK) {

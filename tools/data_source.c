@@ -111,6 +111,15 @@ static int open_mnist(const char *path, const gf_source_options *opt, gf_source 
     return 1;
 }
 
+char gf_source_delimiter(const char *arg, char *msg, size_t cap)
+{
+    if (!arg) return ',';
+    if (!strcmp(arg, "tab")) return '\t';
+    if (strlen(arg) == 1 && arg[0] != '"' && arg[0] != '\n' && arg[0] != '\r') return arg[0];
+    snprintf(msg, cap, "--delimiter '%s': expected one character (not a quote or a line end), or 'tab'", arg);
+    return 0;
+}
+
 int gf_source_open(const char *path, const gf_source_options *opt, gf_source *src, char *msg, size_t cap,
                    gf_error *err, int *mnist_failed)
 {
@@ -128,9 +137,9 @@ int gf_source_open(const char *path, const gf_source_options *opt, gf_source *sr
         for (int i = 0; i < 4; i++) snprintf(p[i], sizeof p[i], "%s/%s", path, names[i]);
         npy = is_dir(path) && (exists(p[0]) || exists(p[1]));
         if (!npy) {
-            if (opt->test_path || opt->scale > 0) {
-                snprintf(msg, cap, "%s is an MNIST folder: --test-data and --scale are for .npy folders and CSV "
-                                   "files (its images are read as 0..1)", path);
+            if (opt->test_path || opt->scale > 0 || opt->delimiter) {
+                snprintf(msg, cap, "%s is an MNIST folder: --test-data, --delimiter and --scale are for .npy folders "
+                                   "and CSV files (its images are read as 0..1)", path);
                 return 0;
             }
             if (!open_mnist(path, opt, src, err)) {
@@ -140,9 +149,10 @@ int gf_source_open(const char *path, const gf_source_options *opt, gf_source *sr
             }
             return 1;
         }
-        if (opt->test_path) {
-            snprintf(msg, cap, "%s holds .npy files: its test set is test_images.npy and test_labels.npy, "
-                               "not --test-data", path);
+        if (opt->test_path || opt->delimiter) {
+            snprintf(msg, cap, "%s holds .npy files: %s", path,
+                     opt->test_path ? "its test set is test_images.npy and test_labels.npy, not --test-data"
+                                    : "--delimiter is for CSV files");
             return 0;
         }
     } else if (!exists(path)) {
@@ -160,6 +170,7 @@ int gf_source_open(const char *path, const gf_source_options *opt, gf_source *sr
     } else {
         src->kind = "CSV";
         gf_csv_options co = { .label_column = opt->label_column };
+        if (!(co.delimiter = gf_source_delimiter(opt->delimiter, msg, cap))) return 0;
         if (gf_csv_read(path, &co, &x, &y, err) != GF_OK) goto fail;
         has_test = opt->test_path != NULL;
         if (has_test && gf_csv_read(opt->test_path, &co, &tx, &ty, err) != GF_OK) goto fail;
@@ -179,7 +190,7 @@ int gf_source_open(const char *path, const gf_source_options *opt, gf_source *sr
             goto out;
         }
     }
-    if (!npy) square_shape(src);
+    if (src->rank == 1) square_shape(src); /* flat examples: images if square, as MNIST's */
     /* Class indices: counted over both sets, so that they agree. */
     int64_t classes = 0, a = max_label(y), b = max_label(ty);
     if (a >= 0 || b >= 0) classes = (a > b ? a : b) + 1;

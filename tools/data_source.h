@@ -19,6 +19,7 @@ typedef struct gf_source_options {
     int mnist_no_validation;
     const char *test_path;  /* CSV: the test set's file, or NULL */
     int label_column;       /* CSV: the label's column (negative: from the end) */
+    const char *delimiter;  /* CSV: "," (NULL), ";", "tab", ... (one character) */
     float scale;            /* features divided by it (0: as they are); not
                                for MNIST folders, already 0..1 */
 } gf_source_options;
@@ -34,6 +35,25 @@ typedef struct gf_source {
     int64_t shape[3];
     int64_t features, classes;
 } gf_source;
+
+/* The options train and data check share, rows of an option table: the
+ * variables they fill are a gf_source_options' test_path, label_column
+ * (int64_t), delimiter and scale (float). */
+#define GF_SOURCE_OPTS(test_path, label_column, delimiter, scale)                                           \
+    GF_OPT_S("--test-data", "FILE", "a CSV --data's test set: a CSV file of the same layout", (test_path)), \
+    GF_OPT_I("--label-column", "N", -1000000, 1000000,                                                    \
+             "a CSV file's label column, 0-based; negative counts from\nthe end (-1: the last) (default 0)",  \
+             (label_column)),                                                                              \
+    GF_OPT_S("--delimiter", "C", "a CSV file's field separator: one character, or 'tab'\n(default ',')",     \
+             (delimiter)),                                                                                 \
+    GF_OPT_X("--scale", "X", 1e-30, 1e30,                                                                  \
+             "divide .npy and CSV features by X (default: taken as they\n"                                  \
+             "are; --scale 255 makes 0..255 pixels MNIST's 0..1)",                                           \
+             (scale))
+
+/* The CSV delimiter --delimiter ARG names: ',' for NULL, '\t' for "tab",
+ * else ARG's one character; 0 (and a message in msg) for anything else. */
+char gf_source_delimiter(const char *arg, char *msg, size_t cap);
 
 /* Opens path; returns 0 with a one-line message (no "gradflow CMD: ") in msg,
  * and src left freed. gf_mnist_load's errors come back in *err with

@@ -16,11 +16,13 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-    { "train", gf_cli_train, "train the article's 784-30-10 network (manual or autodiff step)\n"
-                             "or the softmax model; --save FILE writes a checkpoint" },
-    { "eval", gf_cli_eval, "accuracy and confusion matrix of a checkpoint on the test set" },
-    { "predict", gf_cli_predict, "the digit a checkpoint's network sees in PGM, PNG or MNIST images" },
-    { "graph", gf_cli_graph, "the training step's graph as Graphviz DOT (--png renders it)" },
+    { "train", gf_cli_train, "train the article's 784-30-10 network (manual or autodiff step),\n"
+                             "the softmax model or the cnn; --save FILE writes a model file" },
+    { "eval", gf_cli_eval, "accuracy and confusion matrix of a model file on a test set" },
+    { "predict", gf_cli_predict, "the class a model file's network sees in PGM, PNG or IDX images" },
+    { "inspect", gf_cli_inspect, "a model file's signature, ops and tensors (or a checkpoint's)" },
+    { "export", gf_cli_export, "a model file's (or checkpoint's) network as an ONNX model (--onnx OUT.onnx)" },
+    { "graph", gf_cli_graph, "a training step's or a model file's graph as Graphviz DOT (--png)" },
     { "data", gf_cli_data, "check or convert MNIST folders, and how to get MNIST" },
     { "gradcheck", gf_cli_gradcheck, "check every op's gradient against finite differences" },
     { "bench", gf_cli_bench, "time the article's workloads against plain C and this core's peak" },

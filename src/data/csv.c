@@ -272,8 +272,9 @@ static gf_status first_line(csv *c, const char *line, const char *end, bool *is_
                        (long long)n - 1, (long long)n);
     if (n < 2)
         return fail_at(c, 1, GF_ERR_FORMAT,
-                       "one field per line: the label, and no features (set no_labels for a "
-                       "file without labels)");
+                       "one field per line with the delimiter '%s': the label, and no features (another "
+                       "delimiter? set no_labels for a file without labels)",
+                       c->delim == '\t' ? "\\t" : (char[2]){ c->delim, 0 });
     c->label = lc;
     return GF_OK;
 }

@@ -12,14 +12,11 @@
  * DIR/.BASE.tmp-XXXXXX, synced, then renamed over the path (as
  * io/checkpoint.c does). */
 #include "data/data.h"
+#include "io/atomic.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define NPY_MAX_HEADER ((uint32_t)1 << 20)
 #define NPY_MAX_DIMS 32
@@ -473,76 +470,23 @@ gf_status gf_npy_write(const char *path, const gf_tensor *t, gf_error *err)
     if (t->shape.rank < 0 || t->shape.rank > GF_MAX_RANK || count < 0 ||
         (count > 0 && !t->data) || (unsigned)t->dtype > GF_BOOL)
         return gf__error_set(err, GF_ERR_ARG, "gf_npy_write: %s: not a valid tensor", path);
-    mode_t mode = 0644;
-    struct stat sb;
-    if (stat(path, &sb) == 0) {
-        if (!S_ISREG(sb.st_mode))
-            return gf__error_set(err, GF_ERR_IO, "%s: exists and is not a regular file", path);
-        mode = sb.st_mode & 07777;
-    } else if (errno != ENOENT) {
-        return gf__error_set(err, GF_ERR_IO, "%s: %s", path, strerror(errno));
+    /* The checkpoints' atomic save (io/atomic.h): a temporary file,
+     * fsync'ed and renamed over path. */
+    char msg[400];
+    gf_atomic a;
+    gf_status st = gf__atomic_open(&a, path, msg, sizeof msg);
+    if (st != GF_OK) return gf__error_set(err, st, "%s: %s", path, msg);
+    char head[256];
+    gf__atomic_write(&a, head, header_for(t, head));
+    unsigned char chunk[16384];
+    int item = t->dtype == GF_BOOL ? 1 : 4;
+    int64_t per = (int64_t)sizeof chunk / item;
+    for (int64_t done = 0; done < count; done += per) {
+        int64_t n = count - done < per ? count - done : per;
+        for (int64_t k = 0; k < n; k++) put_item(chunk + k * item, t->data[done + k], t->dtype);
+        gf__atomic_write(&a, chunk, (size_t)(n * item));
     }
-    const char *slash = strrchr(path, '/');
-    const char *base = slash ? slash + 1 : path;
-    if (!*base)
-        return gf__error_set(err, GF_ERR_ARG, "%s: the path names a directory, not a file", path);
-    size_t dlen = slash ? (size_t)(slash - path) : 1;
-    if (slash && dlen == 0) dlen = 1;
-    size_t tlen = dlen + strlen(base) + 16;
-    char *tmp = gf__malloc(tlen), *dir = gf__malloc(dlen + 1);
-    if (!tmp || !dir) {
-        gf__free(tmp);
-        gf__free(dir);
-        return gf__error_set(err, GF_ERR_NOMEM, "%s: out of memory", path);
-    }
-    memcpy(dir, slash ? path : ".", dlen);
-    dir[dlen] = '\0';
-    snprintf(tmp, tlen, "%s/.%s.tmp-XXXXXX", dir, base);
-    gf_status st = GF_OK;
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        st = gf__error_set(err, GF_ERR_IO, "%s: cannot create a temporary file in %s: %s", path,
-                           dir, strerror(errno));
-        goto out;
-    }
-    int e = 0;
-    FILE *f = NULL;
-    if (fchmod(fd, mode) != 0) e = errno;
-    if (!e && !(f = fdopen(fd, "wb"))) e = errno ? errno : EIO;
-    if (!f) close(fd);
-    if (f) {
-        char head[256];
-        size_t hl = header_for(t, head);
-        if (fwrite(head, 1, hl, f) != hl) e = errno ? errno : EIO;
-        unsigned char chunk[16384];
-        int item = t->dtype == GF_BOOL ? 1 : 4;
-        int64_t per = (int64_t)sizeof chunk / item;
-        for (int64_t done = 0; done < count && !e; done += per) {
-            int64_t n = count - done < per ? count - done : per;
-            for (int64_t k = 0; k < n; k++) put_item(chunk + k * item, t->data[done + k], t->dtype);
-            if (fwrite(chunk, (size_t)item, (size_t)n, f) != (size_t)n) e = errno ? errno : EIO;
-        }
-        if (!e && fflush(f) != 0) e = errno ? errno : EIO;
-        if (!e && fsync(fileno(f)) != 0) e = errno;
-        if (fclose(f) != 0 && !e) e = errno ? errno : EIO;
-    }
-    if (e) {
-        unlink(tmp);
-        st = gf__error_set(err, GF_ERR_IO, "%s: cannot write: %s", path, strerror(e));
-    } else if (rename(tmp, path) != 0) {
-        e = errno;
-        unlink(tmp);
-        st = gf__error_set(err, GF_ERR_IO, "%s: cannot rename the temporary file over it: %s",
-                           path, strerror(e));
-    } else {
-        int dfd = open(dir, O_RDONLY | O_DIRECTORY);
-        if (dfd >= 0) {
-            (void)fsync(dfd); /* the rename's durability; the file is in place either way */
-            close(dfd);
-        }
-    }
-out:
-    gf__free(tmp);
-    gf__free(dir);
-    return st;
+    if ((st = gf__atomic_close(&a, path, msg, sizeof msg)) != GF_OK)
+        return gf__error_set(err, st, "%s: %s", path, msg);
+    return GF_OK;
 }

@@ -4,6 +4,7 @@
  */
 #include "ops/op.h"
 #include "session.h"
+#include "io/atomic.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -90,28 +91,16 @@ static const char *dims_str(char *out, size_t cap, int rank, const int64_t *dim)
 /* ---- saving ---- */
 
 typedef struct writer {
-    FILE *f;
+    gf_atomic a;
     uLong file_crc, rec_crc;
     uint64_t bytes;
-    int err; /* errno of the first failure; 0 when none */
 } writer;
-
-void (*gf__checkpoint_probe)(const char *point);
-
-static void probe(const char *point)
-{
-    if (gf__checkpoint_probe) gf__checkpoint_probe(point);
-}
 
 static void w_bytes(writer *w, const unsigned char *p, size_t n)
 {
-    if (w->err || n == 0) return;
-    errno = 0;
-    if (fwrite(p, 1, n, w->f) != n) {
-        w->err = errno ? errno : EIO;
-        return;
-    }
-    probe("write");
+    if (w->a.err || n == 0) return;
+    gf__atomic_write(&w->a, p, n);
+    if (w->a.err) return;
     w->file_crc = crc_update(w->file_crc, p, n);
     w->rec_crc = crc_update(w->rec_crc, p, n);
     w->bytes += n;
@@ -153,20 +142,6 @@ static void w_tensor(writer *w, const gf_node *var, const gf_tensor *t)
     w_u32(w, crc);
 }
 
-/* Splits path into its directory ("." when none) and base name. */
-static gf_status split_path(const char *path, char **dir, const char **base)
-{
-    const char *slash = strrchr(path, '/');
-    size_t dlen = slash ? (size_t)(slash - path) : 1;
-    if (slash && dlen == 0) dlen = 1; /* "/name": the root */
-    *dir = gf__malloc(dlen + 1);
-    if (!*dir) return GF_ERR_NOMEM;
-    memcpy(*dir, slash ? path : ".", dlen);
-    (*dir)[dlen] = '\0';
-    *base = slash ? slash + 1 : path;
-    return GF_OK;
-}
-
 /* The session's variables, initialised (those added to the graph after the
  * session started get their first value here); GF_OK or the failure's own
  * code (GF_ERR_NOMEM for memory) on s. */
@@ -198,106 +173,31 @@ gf_status gf_session_save(gf_session *s, const char *path)
     gf_status st = check_args(s, path);
     if (st != GF_OK) return st;
     gf_graph *g = gf__session_graph(s);
-
-    /* Never rename over a device, directory or pipe: only regular files are
-     * replaced, and they keep their permission bits. */
-    mode_t mode = 0644;
-    struct stat sb;
-    if (stat(path, &sb) == 0) {
-        if (!S_ISREG(sb.st_mode))
-            return gf__session_fail(s, GF_ERR_IO, "checkpoint %s: exists and is not a regular file", path);
-        mode = sb.st_mode & 07777;
-    } else if (errno != ENOENT) {
-        return gf__session_fail(s, GF_ERR_IO, "checkpoint %s: %s", path, strerror(errno));
-    }
-
-    char *dir;
-    const char *base;
-    if (split_path(path, &dir, &base) != GF_OK)
-        return gf__session_fail(s, GF_ERR_NOMEM, "checkpoint %s: out of memory", path);
-    if (!*base) {
-        gf__free(dir);
-        return gf__session_fail(s, GF_ERR_ARG, "checkpoint %s: the path names a directory, not a file", path);
-    }
-    /* The temporary file: DIR/.BASE.tmp-XXXXXX, in the target's directory so
-     * that rename() is atomic. */
-    size_t dlen = strlen(dir), blen = strlen(base), tlen = dlen + blen + 16;
-    char *tmp = gf__malloc(tlen);
-    if (!tmp) {
-        gf__free(dir);
-        return gf__session_fail(s, GF_ERR_NOMEM, "checkpoint %s: out of memory", path);
-    }
-    snprintf(tmp, tlen, "%s/.%s.tmp-XXXXXX", dir, base);
-
-    int fd = mkstemp(tmp);
-    probe("create");
-    if (fd < 0) {
-        int e = errno;
-        st = gf__session_fail(s, GF_ERR_IO, "checkpoint %s: cannot create a temporary file in %s: %s", path, dir,
-                              strerror(e));
-        gf__free(tmp);
-        gf__free(dir);
-        return st;
-    }
+    char msg[768];
     writer w = { .file_crc = crc32(0L, Z_NULL, 0) };
-    if (fchmod(fd, mode) != 0) w.err = errno;
-    w.f = w.err ? NULL : fdopen(fd, "wb");
-    if (!w.f) {
-        if (!w.err) w.err = errno ? errno : EIO;
-        close(fd);
-    } else {
-        unsigned char h[HEADER_BYTES];
-        memcpy(h, MAGIC, 8);
-        put_u32(h + 8, CK_VERSION);
-        put_u32(h + 12, 0);
-        put_u32(h + 16, (uint32_t)g->n_variables);
-        put_u32(h + 20, (uint32_t)crc32(crc32(0L, Z_NULL, 0), h, 20));
-        w_bytes(&w, h, HEADER_BYTES);
-        for (int i = 0; i < g->n_nodes && !w.err; i++) {
-            gf_node *n = g->nodes[i];
-            if (n->var_index >= 0) w_tensor(&w, n, gf__session_var(s, n->var_index));
-        }
-        unsigned char t[TRAILER_BYTES];
-        memcpy(t, END_MAGIC, 8);
-        put_u64(t + 8, w.bytes + TRAILER_BYTES);
-        w_bytes(&w, t, 16);
-        put_u32(t, (uint32_t)w.file_crc);
-        w_bytes(&w, t, 4);
-        if (!w.err && fflush(w.f) != 0) w.err = errno ? errno : EIO;
-        probe("flush");
-        if (!w.err && fsync(fileno(w.f)) != 0) w.err = errno;
-        probe("fsync");
-        if (fclose(w.f) != 0 && !w.err) w.err = errno ? errno : EIO;
-        probe("close");
+    if ((st = gf__atomic_open(&w.a, path, msg, sizeof msg)) != GF_OK)
+        return gf__session_fail(s, st, "checkpoint %s: %s", path, msg);
+    unsigned char h[HEADER_BYTES];
+    memcpy(h, MAGIC, 8);
+    put_u32(h + 8, CK_VERSION);
+    put_u32(h + 12, 0);
+    put_u32(h + 16, (uint32_t)g->n_variables);
+    put_u32(h + 20, (uint32_t)crc32(crc32(0L, Z_NULL, 0), h, 20));
+    w_bytes(&w, h, HEADER_BYTES);
+    for (int i = 0; i < g->n_nodes && !w.a.err; i++) {
+        gf_node *n = g->nodes[i];
+        if (n->var_index >= 0) w_tensor(&w, n, gf__session_var(s, n->var_index));
     }
-    if (w.err) {
-        unlink(tmp);
-        st = gf__session_fail(s, GF_ERR_IO, "checkpoint %s: cannot write: %s", path, strerror(w.err));
-    } else if (rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        st = gf__session_fail(s, GF_ERR_IO, "checkpoint %s: cannot rename the temporary file over it: %s", path,
-                              strerror(e));
-    } else {
-        probe("rename");
-        /* Make the rename itself durable. A directory that cannot be opened
-         * or a file system that cannot sync directories (EINVAL) is let go:
-         * the new checkpoint is in place either way. */
-        int dfd = open(dir, O_RDONLY | O_DIRECTORY);
-        if (dfd >= 0) {
-            if (fsync(dfd) != 0 && errno != EINVAL && errno != ENOTSUP) {
-                int e = errno;
-                st = gf__session_fail(s, GF_ERR_IO, "checkpoint %s: written, but syncing directory %s failed: %s",
-                                      path, dir, strerror(e));
-            }
-            close(dfd);
-        }
-        probe("sync directory");
-    }
-    gf__free(tmp);
-    gf__free(dir);
-    if (st == GF_OK) gf__session_fail(s, GF_OK, "%s", "");
-    return st;
+    unsigned char t[TRAILER_BYTES];
+    memcpy(t, END_MAGIC, 8);
+    put_u64(t + 8, w.bytes + TRAILER_BYTES);
+    w_bytes(&w, t, 16);
+    put_u32(t, (uint32_t)w.file_crc);
+    w_bytes(&w, t, 4);
+    if ((st = gf__atomic_close(&w.a, path, msg, sizeof msg)) != GF_OK)
+        return gf__session_fail(s, st, "checkpoint %s: %s", path, msg);
+    gf__session_fail(s, GF_OK, "%s", "");
+    return GF_OK;
 }
 
 /* ---- restoring ---- */

@@ -181,8 +181,64 @@ __attribute__((target("avx2"))) void gf__exp_block_avx2(float *o, const float *a
 }
 #endif
 
+#if GF_HAVE_AVX512_KERNELS
+#define AVX512 __attribute__((target("avx512f")))
+
+/* exp8 on 16 lanes, operation for operation (and so the same bits). */
+AVX512 static inline __m512 exp16(__m512 x)
+{
+    __m512 c = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(EXP_LO)), _mm512_set1_ps(EXP_HI));
+    __m512 t = _mm512_add_ps(_mm512_mul_ps(c, _mm512_set1_ps(LOG2E)), _mm512_set1_ps(0.5f));
+    __m512 fn = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    __m512i n = _mm512_cvttps_epi32(fn);
+    __m512 r = _mm512_sub_ps(c, _mm512_mul_ps(fn, _mm512_set1_ps(C1)));
+    r = _mm512_sub_ps(r, _mm512_mul_ps(fn, _mm512_set1_ps(C2)));
+    __m512 z = _mm512_mul_ps(r, r);
+    __m512 p = _mm512_mul_ps(_mm512_set1_ps(P0), r);
+    p = _mm512_mul_ps(_mm512_add_ps(p, _mm512_set1_ps(P1)), r);
+    p = _mm512_mul_ps(_mm512_add_ps(p, _mm512_set1_ps(P2)), r);
+    p = _mm512_mul_ps(_mm512_add_ps(p, _mm512_set1_ps(P3)), r);
+    p = _mm512_mul_ps(_mm512_add_ps(p, _mm512_set1_ps(P4)), r);
+    p = _mm512_add_ps(p, _mm512_set1_ps(P5));
+    p = _mm512_add_ps(_mm512_mul_ps(p, z), r);
+    p = _mm512_add_ps(p, _mm512_set1_ps(1.0f));
+    const __m512i bias = _mm512_set1_epi32(127);
+    __m512i h = _mm512_sub_epi32(_mm512_srai_epi32(_mm512_add_epi32(n, _mm512_set1_epi32(256)), 1),
+                                 _mm512_set1_epi32(128));
+    __m512i e1 = _mm512_slli_epi32(_mm512_add_epi32(h, bias), 23);
+    __m512i e2 = _mm512_slli_epi32(_mm512_add_epi32(_mm512_sub_epi32(n, h), bias), 23);
+    p = _mm512_mul_ps(p, _mm512_castsi512_ps(e1));
+    p = _mm512_mul_ps(p, _mm512_castsi512_ps(e2));
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), p, x); /* NaN: x */
+}
+
+/* The same as gf__exp_block_portable, 32 then 16 lanes at a time (two
+ * independent vectors in flight, as exp8xU does for AVX2), the last n % 16
+ * through masked loads and stores. Built without FMA. */
+AVX512 void gf__exp_block_avx512(float *o, const float *a, int64_t n)
+{
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m512 x0 = _mm512_loadu_ps(a + i), x1 = _mm512_loadu_ps(a + i + 16);
+        _mm512_storeu_ps(o + i, exp16(x0));
+        _mm512_storeu_ps(o + i + 16, exp16(x1));
+    }
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(o + i, exp16(_mm512_loadu_ps(a + i)));
+    if (i < n) {
+        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        _mm512_mask_storeu_ps(o + i, m, exp16(_mm512_maskz_loadu_ps(m, a + i)));
+    }
+}
+#endif
+
 void gf__exp_block(float *o, const float *a, int64_t n)
 {
+#if GF_HAVE_AVX512_KERNELS
+    if (gf__avx512_enabled()) {
+        gf__exp_block_avx512(o, a, n);
+        return;
+    }
+#endif
 #if GF_HAVE_AVX2_KERNELS
     if (gf__simd_enabled()) {
         gf__exp_block_avx2(o, a, n);

@@ -18,6 +18,8 @@ int64_t gf__first_nonfinite(const float *x, int64_t n);
 void gf__exp_block(float *o, const float *a, int64_t n);
 void gf__exp_block_portable(float *o, const float *a, int64_t n);
 void gf__exp_block_avx2(float *o, const float *a, int64_t n);
+/* The same with AVX-512 (simd.h: where gf__cpu_has_avx512()); same bits. */
+void gf__exp_block_avx512(float *o, const float *a, int64_t n);
 /* gemm.c */
 /* C [m,n] = alpha * op(A) [m,k] @ op(B) [k,n] + beta * C, op = transpose
  * when ta/tb; lda/ldb/ldc are row strides of A, B, C as stored. beta == 0

@@ -18,6 +18,7 @@
  */
 #include "kernels.h"
 
+#include "simd.h"
 #include "threads.h"
 
 #include <string.h>
@@ -52,31 +53,62 @@ static pwin pwin_of(const pgeom *g, int64_t oy, int64_t ox)
     return v;
 }
 
-/* Channels whose maxima argmax_chunk finds at once. */
+/* Channels whose maxima the gradients find at once. */
 #define CHUNK 64
 
-/* Offsets in image b's x (xb) of the first maxima of channels c0 ..
- * c0+nc-1 (nc <= CHUNK) in window v: best[k] for channel c0+k. The window
- * is walked once in row-major order with the channels contiguous; per
- * channel, a value replaces the best when strictly larger, or when it is
- * NaN and the best is not. */
-static void argmax_chunk(const pgeom *g, const float *xb, pwin v, int64_t c0, int64_t nc, int64_t *best)
+/* m [n] = the larger of m and p, per channel: p's value replaces m's when
+ * strictly larger, or when it is NaN and m's is not. Branch-free, so the
+ * compiler vectorises it. */
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE void max_into(float *restrict m, const float *restrict p, int64_t n)
 {
-    float bv[CHUNK];
-    const int64_t first = (v.y0 * g->w + v.x0) * g->c + c0;
-    for (int64_t k = 0; k < nc; k++) {
-        best[k] = first + k;
-        bv[k] = xb[first + k];
+    for (int64_t k = 0; k < n; k++) {
+        float a = p[k], b = m[k];
+        int32_t take = (a > b) | ((a != a) & (b == b));
+        m[k] = take ? a : b;
     }
+}
+
+/* m [nc] = the maxima of channels c0 .. c0+nc-1 in window v of image xb,
+ * walked in row-major order (max_into's rule). */
+INLINE void window_max(const pgeom *g, const float *xb, pwin v, int64_t c0, int64_t nc, float *restrict m)
+{
+    memcpy(m, xb + (v.y0 * g->w + v.x0) * g->c + c0, (size_t)nc * sizeof *m);
+    for (int64_t iy = v.y0; iy < v.y1; iy++)
+        for (int64_t ix = v.x0; ix < v.x1; ix++) max_into(m, xb + (iy * g->w + ix) * g->c + c0, nc);
+}
+
+/* The gradients route to each channel's first maximum in window order:
+ * under max_into's rule, the first element equal to the window's maximum
+ * (the first NaN when the maximum is NaN). For channels c0 .. c0+nc-1 of
+ * window v, with maxima m: max_pool_grad (dx not NULL) adds d[k] to dx at
+ * that element; max_pool_grad_grad sets gy[k] to gx's value there (dx and
+ * gx are one image in xb's layout). */
+INLINE void route_first_max(const pgeom *g, const float *xb, pwin v, int64_t c0, int64_t nc, const float *m,
+                            float *dx, const float *d, const float *gx, float *gy)
+{
+    int32_t done[CHUNK] = { 0 };
     for (int64_t iy = v.y0; iy < v.y1; iy++)
         for (int64_t ix = v.x0; ix < v.x1; ix++) {
             const int64_t at = (iy * g->w + ix) * g->c + c0;
-            const float *p = xb + at;
-            for (int64_t k = 0; k < nc; k++) {
-                float a = p[k], b = bv[k];
-                int take = a > b || (a != a && b == b);
-                bv[k] = take ? a : b;
-                best[k] = take ? at + k : best[k];
+            const float *restrict p = xb + at;
+            if (dx) {
+                float *restrict o = dx + at;
+                for (int64_t k = 0; k < nc; k++) {
+                    int32_t take = (done[k] ^ 1) & ((p[k] == m[k]) | ((p[k] != p[k]) & (m[k] != m[k])));
+                    float sum = o[k] + d[k]; /* computed either way: no branch */
+                    o[k] = take ? sum : o[k];
+                    done[k] |= take;
+                }
+            } else {
+                const float *restrict q = gx + at;
+                for (int64_t k = 0; k < nc; k++) {
+                    int32_t take = (done[k] ^ 1) & ((p[k] == m[k]) | ((p[k] != p[k]) & (m[k] != m[k])));
+                    float val = q[k]; /* read either way: no branch */
+                    gy[k] = take ? val : gy[k];
+                    done[k] |= take;
+                }
             }
         }
 }
@@ -92,7 +124,7 @@ typedef struct pool_job {
     int64_t images;  /* per task */
 } pool_job;
 
-static void pool_image(const pool_job *j, int64_t b)
+INLINE void pool_image_body(const pool_job *j, int64_t b)
 {
     const pgeom *g = &j->g;
     const int64_t C = g->c, ximg = g->h * g->w * C, yimg = g->oh * g->ow * C;
@@ -110,17 +142,9 @@ static void pool_image(const pool_job *j, int64_t b)
             pwin v = pwin_of(g, oy, ox);
             int64_t yo = b * yimg + (oy * g->ow + ox) * C;
             switch (j->kind) {
-            case MAX_FWD: {
-                float *o = j->out + yo;
-                memcpy(o, xb + (v.y0 * g->w + v.x0) * C, (size_t)C * sizeof(float));
-                for (int64_t iy = v.y0; iy < v.y1; iy++)
-                    for (int64_t ix = v.x0; ix < v.x1; ix++) {
-                        const float *p = xb + (iy * g->w + ix) * C;
-                        for (int64_t c = 0; c < C; c++)
-                            if (p[c] > o[c] || (p[c] != p[c] && o[c] == o[c])) o[c] = p[c];
-                    }
+            case MAX_FWD:
+                window_max(g, xb, v, 0, C, j->out + yo);
                 break;
-            }
             case AVG_FWD: {
                 float *o = j->out + yo;
                 memset(o, 0, (size_t)C * sizeof(float));
@@ -136,12 +160,13 @@ static void pool_image(const pool_job *j, int64_t b)
             case MAX_GRAD:
             case MAX_GRAD_GRAD:
                 for (int64_t c0 = 0; c0 < C; c0 += CHUNK) {
-                    int64_t nc = C - c0 < CHUNK ? C - c0 : CHUNK, best[CHUNK];
-                    argmax_chunk(g, xb, v, c0, nc, best);
+                    int64_t nc = C - c0 < CHUNK ? C - c0 : CHUNK;
+                    float m[CHUNK];
+                    window_max(g, xb, v, c0, nc, m);
                     if (j->kind == MAX_GRAD)
-                        for (int64_t k = 0; k < nc; k++) j->out[b * ximg + best[k]] += j->in[yo + c0 + k];
+                        route_first_max(g, xb, v, c0, nc, m, j->out + b * ximg, j->in + yo + c0, NULL, NULL);
                     else
-                        for (int64_t k = 0; k < nc; k++) j->out[yo + c0 + k] = j->in[b * ximg + best[k]];
+                        route_first_max(g, xb, v, c0, nc, m, NULL, NULL, j->in + b * ximg, j->out + yo + c0);
                 }
                 break;
             case AVG_GRAD: {
@@ -158,11 +183,28 @@ static void pool_image(const pool_job *j, int64_t b)
         }
 }
 
+/* One image; the same code built again for AVX2 (8 floats a step) and
+ * AVX-512 (16), taken as the SIMD kernels dispatch: the loops only
+ * compare, select and add, so all give the same bits. */
+static void pool_image(const pool_job *j, int64_t b) { pool_image_body(j, b); }
+#if GF_HAVE_AVX2_KERNELS
+__attribute__((target("avx2"))) static void pool_image_avx2(const pool_job *j, int64_t b) { pool_image_body(j, b); }
+__attribute__((target("avx512f"))) static void pool_image_avx512(const pool_job *j, int64_t b)
+{
+    pool_image_body(j, b);
+}
+#endif
+
 static void pool_task(void *arg, int t)
 {
     const pool_job *j = arg;
+    void (*one)(const pool_job *, int64_t) = pool_image;
+#if GF_HAVE_AVX2_KERNELS
+    if (gf__avx512_enabled()) one = pool_image_avx512;
+    else if (gf__simd_enabled()) one = pool_image_avx2;
+#endif
     for (int64_t b = (int64_t)t * j->images, e = b + j->images < j->g.n ? b + j->images : j->g.n; b < e; b++)
-        pool_image(j, b);
+        one(j, b);
 }
 
 static void run_pool(pool_job *j, int threads)

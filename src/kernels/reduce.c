@@ -141,6 +141,45 @@ __attribute__((target("avx2"))) static void argmax_rows_avx2(float *out, const f
 }
 #endif
 
+#if GF_HAVE_AVX512_KERNELS
+/* argmax_rows_avx2 with 16 lanes and masks: a row of 10 is one masked
+ * load. Same answers (they are indices: no rounding to differ). */
+__attribute__((target("avx512f"))) static void argmax_rows_avx512(float *out, const float *x, int64_t rows,
+                                                                   int64_t len)
+{
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
+    const int64_t body = len / 16 * 16;
+    const __mmask16 tail = (__mmask16)((1u << (len - body)) - 1);
+    for (int64_t r = 0; r < rows; r++) {
+        const float *p = x + r * len;
+        __m512 m = ninf;
+        __mmask16 nan = 0;
+        for (int64_t j = 0; j < body; j += 16) {
+            __m512 v = _mm512_loadu_ps(p + j);
+            m = _mm512_max_ps(m, v);
+            nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+        }
+        if (tail) { /* the last len % 16, the other lanes -inf */
+            __m512 v = _mm512_mask_loadu_ps(ninf, tail, p + body);
+            m = _mm512_max_ps(m, v);
+            nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+        }
+        if (nan) {
+            out[r] = (float)argmax_at(p, len, 1);
+            continue;
+        }
+        const __m512 mv = _mm512_set1_ps(_mm512_reduce_max_ps(m)); /* every lane: the row's max */
+        int64_t j = 0;
+        unsigned hit = 0;
+        for (; j < body; j += 16)
+            if ((hit = _mm512_cmp_ps_mask(_mm512_loadu_ps(p + j), mv, _CMP_EQ_OQ))) break;
+        if (!hit) /* the max is in the tail */
+            hit = _mm512_mask_cmp_ps_mask(tail, _mm512_maskz_loadu_ps(tail, p + body), mv, _CMP_EQ_OQ);
+        out[r] = (float)(j + __builtin_ctz(hit));
+    }
+}
+#endif
+
 /* argmax over len of x [outer,len,inner] for outer rows lo .. hi-1. */
 typedef struct argmax_job {
     float *out;
@@ -150,6 +189,12 @@ typedef struct argmax_job {
 
 static void argmax_rows(const argmax_job *j, int64_t lo, int64_t hi)
 {
+#if GF_HAVE_AVX512_KERNELS
+    if (j->inner == 1 && j->len >= 1 && gf__avx512_enabled()) {
+        argmax_rows_avx512(j->out + lo, j->x + lo * j->len, hi - lo, j->len);
+        return;
+    }
+#endif
 #if GF_HAVE_AVX2_KERNELS
     if (j->inner == 1 && j->len >= 1 && gf__simd_enabled()) {
         argmax_rows_avx2(j->out + lo, j->x + lo * j->len, hi - lo, j->len);

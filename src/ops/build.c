@@ -280,6 +280,21 @@ gf_node *gf_assign(gf_node *var, gf_node *value)
     return build(GF_OP(ASSIGN), var, value, NULL);
 }
 
+gf_node *gf__apply_adam(gf_node *var, gf_node *m, gf_node *v, gf_node *grad, gf_node *lr_t, float beta1,
+                        float beta2, float epsilon)
+{
+    gf_node *in[5] = { var, m, v, grad, lr_t };
+    for (int i = 0; i < 3; i++)
+        if (!unusable(in[i]) && !(in[i]->op->flags & GF_OPF_VARIABLE))
+            return gf__graph_fail(in[i]->graph, GF_ERR_ARG, "apply_adam: input %d (\"%s\", op %s) is not a variable",
+                                  i, in[i]->name, in[i]->op->name);
+    gf_attrs at = { .adam = { .beta1 = beta1, .beta2 = beta2, .epsilon = epsilon } };
+    gf_graph *g = unusable(var) ? NULL : var->graph;
+    for (int i = 0; i < 5 && !g; i++)
+        if (in[i] && in[i]->graph) g = in[i]->graph;
+    return gf__node_build(g, GF_OP(APPLY_ADAM), in, 5, &at);
+}
+
 /* ---- internal ops for gradient rules ---- */
 
 gf_node *gf__broadcast_like(gf_node *g, gf_node *like)

@@ -20,7 +20,9 @@ enum {
                                     is the identity when inputs[0] already has the output's shape */
     GF_OPF_CONTROL = 1 << 7,     /* inputs are run first, their values never read */
     GF_OPF_SHAPE_LAST = 1 << 8,  /* the last input lends only its shape, never its values */
-    GF_OPF_COLLECTIVE = 1 << 9   /* sums over micro-batches and a group: never folded,
+    GF_OPF_UPDATE = 1 << 9,      /* with ASSIGN: changes inputs[0] and the variables inputs[1..2]
+                                    in place, after every other step of the run (no commit) */
+    GF_OPF_COLLECTIVE = 1 << 10  /* sums over micro-batches and a group: never folded,
                                     merged or fused; the kernel gets gf_kctx.coll */
 };
 /* Flags under which an op's last input lends only its shape. */
@@ -202,6 +204,9 @@ enum { GF_CTOR_CUSTOM, GF_CTOR_UNARY, GF_CTOR_BINARY, GF_CTOR_INTERNAL_BINARY };
     X(AVG_POOL, avg_pool, 1, 0, gf__shape_pool, gf__k_avg_pool, gf__grad_avg_pool, NONE, CUSTOM)                 \
     X(AVG_POOL_GRAD, avg_pool_grad, 2, GF_OPF_SHAPE_LAST, gf__shape_avg_pool_grad, gf__k_avg_pool_grad,         \
       gf__grad_avg_pool_grad, NONE, CUSTOM)                                                                      \
+    /* Training ops of the optimizers (train/optimizer.c, kernels/optimizer.c). */                              \
+    X(APPLY_ADAM, apply_adam, 5, GF_OPF_ASSIGN | GF_OPF_UPDATE, gf__shape_apply_adam, gf__k_apply_adam, NONE,    \
+      NONE, CUSTOM)                                                                                              \
     /* Data parallelism (kernels/collective.c): x summed, or averaged, over the session's micro-batches and     \
      * group. No gradient: differentiate first, then reduce (gf_minimize_ex). */                                \
     X(ALL_REDUCE_SUM, all_reduce_sum, 1, GF_OPF_COLLECTIVE, gf__shape_unary, gf__k_all_reduce_sum, NONE, NONE,   \
@@ -301,6 +306,14 @@ gf_node *gf__dropout_keep_mask(gf_node *x, gf_node *keep_prob, uint64_t seed);
  * out [shape of input_like] = the gradient of conv2d(input, filter) with
  * respect to its input, given dy [batch, oh, ow, out] (a transposed
  * convolution). */
+/* The Adam update of var with its slots m and v (all variables of one
+ * shape), given grad and the float32 scalar lr_t (the bias-corrected
+ * learning rate), in place when the run ends, as TensorFlow's ApplyAdam:
+ *   m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g g;  var -= lr_t m / (sqrt(v) + eps)
+ * Its value is var's new value. Built by gf_minimize (train/optimizer.c). */
+gf_node *gf__apply_adam(gf_node *var, gf_node *m, gf_node *v, gf_node *grad, gf_node *lr_t, float beta1,
+                        float beta2, float epsilon);
+
 gf_node *gf__conv2d_backprop_input(gf_node *dy, gf_node *filter, gf_node *input_like, int stride_h,
                                    int stride_w, int padding);
 /* out [shape of filter_like] = the gradient of conv2d(input, filter) with

@@ -155,6 +155,37 @@ bool gf__shape_cast(SHAPE_ARGS)
     return true;
 }
 
+/* apply_adam(var, m, v, grad, lr_t): four float32 tensors of var's shape
+ * and a float32 scalar. */
+bool gf__shape_apply_adam(SHAPE_ARGS)
+{
+    (void)n;
+    static const char *what[5] = { "var", "m", "v", "grad", "lr_t" };
+    char a[GF_SHAPE_STR], b[GF_SHAPE_STR];
+    for (int i = 0; i < 5; i++)
+        if (dt[i] != GF_F32) {
+            snprintf(msg, len, "%s has dtype %s: expected float32", what[i], gf_dtype_name(dt[i]));
+            return false;
+        }
+    for (int i = 1; i < 4; i++) {
+        bool ok = in[i].rank == in[0].rank;
+        for (int d = 0; ok && d < in[0].rank; d++)
+            ok = in[i].dim[d] == in[0].dim[d] || (i == 3 && in[i].dim[d] == GF_ANY);
+        if (!ok) {
+            snprintf(msg, len, "%s has shape %s: expected var's shape %s", what[i],
+                     gf_shape_format(in[i], b, sizeof b), gf_shape_format(in[0], a, sizeof a));
+            return false;
+        }
+    }
+    if (gf_shape_count(in[4]) != 1 || in[4].rank > 1) {
+        snprintf(msg, len, "lr_t has shape %s: expected a scalar", gf_shape_format(in[4], a, sizeof a));
+        return false;
+    }
+    *out = in[0];
+    *out_dt = GF_F32;
+    return true;
+}
+
 bool gf__shape_assign(SHAPE_ARGS)
 {
     (void)n;

@@ -41,7 +41,16 @@ static bool match(gf_pnode *a, gf_pnode *v, gf_pnode *e)
     return fits(a->x, v) && a->x->n.dtype == GF_F32 && a->x != v && a->scale != v;
 }
 
-static bool is_update(const gf_pnode *a) { return a->kind == GF_STEP_AXPY || a->kind == GF_STEP_GEMM; }
+/* Whether update a reads a variable that update b writes. */
+static bool reads_written(const gf_pnode *a, const gf_pnode *b)
+{
+    gf_pnode *in[GF_FUSED_MAX_IN + 4], *w[3];
+    int k = gf__step_inputs(a, in), kw = gf__pn_assigned(b, w);
+    for (int i = 0; i < k; i++)
+        for (int j = 0; j < kw; j++)
+            if (in[i] == w[j] && !(i == 0 && j == 0 && a == b)) return true;
+    return false;
+}
 
 void gf__opt_inplace(gf_plan *p)
 {
@@ -56,16 +65,18 @@ void gf__opt_inplace(gf_plan *p)
         if (v->fetched || readers > 0 || !match(a, v, gf__pn_in(a, 1))) continue;
         a->kind = GF_STEP_AXPY;
     }
-    /* Updates run last, one after another: one that reads a variable that
-     * an earlier one changes in place must not run in place itself. */
+    /* Updates run last, one after another: an AXPY that reads a variable
+     * another update changes in place must not run in place itself (it
+     * then runs with the other steps, before any update), nor one whose
+     * variable an update op (apply_adam, always in place) reads. */
     for (int i = 0; i < p->n_pn; i++) {
         gf_pnode *a = &p->pn[i];
-        if (!is_update(a)) continue;
-        for (int j = 0; j < p->n_pn; j++) {
+        if (a->kind != GF_STEP_AXPY || !a->live) continue;
+        for (int j = 0; j < p->n_pn && a->kind == GF_STEP_AXPY; j++) {
             gf_pnode *b = &p->pn[j];
-            if (b == a || !is_update(b)) continue;
-            gf_pnode *v = gf__pn_in(b, 0);
-            if (a->scale == v || a->x == v) a->kind = GF_STEP_KERNEL;
+            if (b == a || !b->live || !gf__pn_updates(b)) continue;
+            if (reads_written(a, b) || ((b->n.op->flags & GF_OPF_UPDATE) && reads_written(b, a)))
+                a->kind = GF_STEP_KERNEL;
         }
     }
 }
@@ -81,9 +92,10 @@ void gf__opt_inplace_gemm(gf_plan *p)
         bool clash = false;
         for (int j = 0; j < p->n_pn && !clash; j++) {
             gf_pnode *b = &p->pn[j];
-            if (!is_update(b)) continue;
-            gf_pnode *v = gf__pn_in(b, 0);
-            clash = gf__pn_in(x, 0) == v || gf__pn_in(x, 1) == v;
+            if (!gf__pn_updates(b) || !b->live) continue;
+            gf_pnode *w[3];
+            for (int k = 0, kw = gf__pn_assigned(b, w); k < kw; k++)
+                clash |= gf__pn_in(x, 0) == w[k] || gf__pn_in(x, 1) == w[k];
         }
         if (!clash) a->kind = GF_STEP_GEMM;
     }

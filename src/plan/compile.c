@@ -269,16 +269,22 @@ gf_status gf__plan_compile(const gf_run_ctx *c, unsigned disabled, const gf_feed
 
     /* Two assignments to one variable in one run would race: refuse. */
     for (int i = 0; i < n; i++) {
-        gf_node *a = &p->pn[i].n;
-        if (!(a->op->flags & GF_OPF_ASSIGN)) continue;
-        for (int j = i + 1; j < n; j++) {
-            gf_node *b = &p->pn[j].n;
-            if ((b->op->flags & GF_OPF_ASSIGN) && PN(b->inputs[0])->orig == PN(a->inputs[0])->orig) {
-                st = gf__plan_fail(c, GF_ERR_ARG,
-                                   "variable \"%s\" is assigned twice in one run (by \"%s\" and \"%s\")",
-                                   a->inputs[0]->name, a->name, b->name);
-                goto done;
-            }
+        gf_pnode *a = &p->pn[i], *va[3], *vb[3];
+        if (!(a->n.op->flags & GF_OPF_ASSIGN)) continue;
+        int ka = gf__pn_assigned(a, va);
+        for (int j = i; j < n; j++) {
+            gf_pnode *b = &p->pn[j];
+            if (!(b->n.op->flags & GF_OPF_ASSIGN)) continue;
+            int kb = gf__pn_assigned(b, vb);
+            for (int x = 0; x < ka; x++)
+                for (int y = b == a ? x + 1 : 0; y < kb; y++)
+                    if (va[x]->orig == vb[y]->orig) {
+                        st = gf__plan_fail(c, GF_ERR_ARG,
+                                           "variable \"%s\" is assigned twice in one run (by \"%s\"%s%s%s)",
+                                           va[x]->n.name, a->n.name, a == b ? "" : " and \"",
+                                           a == b ? "" : b->n.name, a == b ? "" : "\"");
+                        goto done;
+                    }
         }
     }
     if ((st = resolve(c, p, feeds, n_feeds)) != GF_OK) goto done;
@@ -362,7 +368,7 @@ void gf__plan_stats(const gf_plan *p, gf_plan_stats *out)
     out->buffer_bytes = p->arena_floats * sizeof(float);
     for (int i = 0; i < p->n_steps; i++) {
         out->fused += p->steps[i]->kind == GF_STEP_FUSED;
-        out->inplace += p->steps[i]->kind == GF_STEP_AXPY || p->steps[i]->kind == GF_STEP_GEMM;
+        out->inplace += gf__pn_updates(p->steps[i]);
     }
     for (int i = 0; i < p->n_pn; i++) { /* the graph as written */
         const gf_node *n = &p->pn[i].n;

@@ -67,7 +67,7 @@ static bool is_step(const gf_pnode *q)
     return q->live && !q->alias && !q->view && !q->produced_by && !q->absorbed;
 }
 
-static bool is_update(const gf_pnode *q) { return q->kind == GF_STEP_AXPY || q->kind == GF_STEP_GEMM; }
+static bool is_update(const gf_pnode *q) { return gf__pn_updates(q); }
 
 /* The pass each step runs in (pass[i] for pn[i]): ordinary steps (0),
  * in-place updates (3). With all-reduce steps that read no other's
@@ -141,7 +141,7 @@ gf_status gf__plan_place(const gf_run_ctx *c, gf_plan *p)
     bool reuse = !(p->disabled & GF_PLAN_NO_REUSE);
     for (int i = 0; i < p->n_steps; i++) {
         gf_pnode *q = p->steps[i], *in[GF_FUSED_MAX_IN + 4];
-        if (q->kind == GF_STEP_AXPY || q->kind == GF_STEP_GEMM) continue; /* writes the variable */
+        if (gf__pn_updates(q)) continue; /* writes the variable */
         if (p->n_bucket && i == p->bucket_first) { /* the bucket: one block, reduced at once */
             size_t total = 0;
             for (int b = 0; b < p->n_bucket; b++) total += floats_of(p->steps[i + b]);
@@ -186,7 +186,7 @@ gf_status gf__plan_place(const gf_run_ctx *c, gf_plan *p)
         q->val.dtype = q->n.dtype;
         q->val.shape = q->n.shape;
         q->val.capacity = 0;
-        if (q->kind == GF_STEP_AXPY || q->kind == GF_STEP_GEMM) q->view = true; /* the variable */
+        if (gf__pn_updates(q)) q->view = true; /* the variable */
         else q->val.data = p->arena + at[q - p->pn];
         if (p->n_bucket && i == p->bucket_first) p->bucket = p->arena + p->bucket_at;
         for (int k = 0; q->kind == GF_STEP_FUSED && k < q->fused->prog.n_insn; k++) {

@@ -105,6 +105,27 @@ static inline gf_pnode *gf__pn_in(const gf_pnode *p, int j)
     return x;
 }
 
+/* Whether step p changes variables in place (so runs after every other
+ * step, and commits nothing): the AXPY and GEMM updates and the update ops
+ * (GF_OPF_UPDATE: apply_adam). */
+static inline bool gf__pn_updates(const gf_pnode *p)
+{
+    return p->kind == GF_STEP_AXPY || p->kind == GF_STEP_GEMM || (p->n.op->flags & GF_OPF_UPDATE);
+}
+
+/* The variables an assignment writes into vars (at most 3): inputs[0],
+ * and an update op's slots inputs[1..2]; returns how many. */
+static inline int gf__pn_assigned(const gf_pnode *p, gf_pnode **vars)
+{
+    int k = 0;
+    vars[k++] = gf__pn_in(p, 0);
+    if (p->n.op->flags & GF_OPF_UPDATE) {
+        vars[k++] = gf__pn_in(p, 1);
+        vars[k++] = gf__pn_in(p, 2);
+    }
+    return k;
+}
+
 /* The pnodes a step reads, by kind; returns how many (at most 8). */
 int gf__step_inputs(const gf_pnode *p, gf_pnode **in);
 

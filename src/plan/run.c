@@ -15,6 +15,21 @@ static void axpy(float *restrict v, float alpha, const float *restrict x, int64_
     for (int64_t i = 0; i < n; i++) v[i] += alpha * x[i];
 }
 
+/* Fetch f into outs[f]: a step's own buffer, or a copy of a view (a source
+ * or an in-place result), so that what the caller holds outlives its
+ * feeds and the next run. */
+static void copy_fetch(gf_plan *p, int f, const gf_tensor **outs)
+{
+    gf_pnode *q = p->fetch[f];
+    if (!q->view) {
+        outs[f] = &q->val;
+        return;
+    }
+    int64_t cnt = gf_shape_count(q->n.shape);
+    if (cnt > 0) memcpy(p->fetch_copy[f].data, q->val.data, (size_t)cnt * sizeof(float));
+    outs[f] = &p->fetch_copy[f];
+}
+
 /* With checking on: the first NaN or infinity in a step's result. */
 static gf_status check_step(const gf_run_ctx *c, const gf_pnode *q)
 {
@@ -82,9 +97,13 @@ gf_status gf__plan_run(const gf_run_ctx *c, gf_plan *p, const gf_feed *feeds, in
         unsigned fl = q->n.op->flags;
         if (fl & GF_OPF_PLACEHOLDER) q->val.data = gf__plan_feed(feeds, n_feeds, q->orig)->value->data;
         else if (fl & GF_OPF_VARIABLE) q->val.data = c->vars[q->n.var_index]->data;
-        else if (q->kind == GF_STEP_AXPY || q->kind == GF_STEP_GEMM)
+        else if (gf__pn_updates(q))
             q->val.data = c->vars[gf__pn_in(q, 0)->n.var_index]->data;
     }
+    /* Fetched variables are copied first: the caller gets their values
+     * from before the run, which the in-place updates change. */
+    for (int f = 0; f < p->n_fetch; f++)
+        if (p->fetch[f]->view && (p->fetch[f]->n.op->flags & GF_OPF_VARIABLE)) copy_fetch(p, f, outs);
     for (int i = 0; i < p->n_steps; i++) {
         gf_pnode *q = p->steps[i];
         if (p->n_bucket && i == p->bucket_first) {
@@ -103,6 +122,7 @@ gf_status gf__plan_run(const gf_run_ctx *c, gf_plan *p, const gf_feed *feeds, in
             const gf_tensor *in[GF_MAX_INPUTS] = { NULL };
             for (int j = 0; j < q->n.n_inputs; j++) in[j] = &gf__pn_in(q, j)->val;
             gf_kctx ctx = { .threads = threads, .msg = kmsg, .msg_len = sizeof kmsg };
+            unsigned fl = q->n.op->flags;
             /* Variables known finite are said so; those a kernel checks
              * are remembered (GF_VAR_FINITE). */
             for (int j = 0; j < q->n.n_inputs && j < 32; j++) {
@@ -121,6 +141,11 @@ gf_status gf__plan_run(const gf_run_ctx *c, gf_plan *p, const gf_feed *feeds, in
                 const gf_pnode *x = gf__pn_in(q, j);
                 if ((ctx.finite_seen >> j & 1) && (x->n.op->flags & GF_OPF_VARIABLE))
                     c->var_flags[x->n.var_index] |= GF_VAR_FINITE;
+            }
+            if (fl & GF_OPF_UPDATE) { /* it changed its variables */
+                gf_pnode *w[3];
+                for (int j = 0, k = gf__pn_assigned(q, w); j < k; j++)
+                    c->var_flags[w[j]->n.var_index] &= (unsigned char)~GF_VAR_FINITE;
             }
             if (checking && check_step(c, q) != GF_OK) return GF_ERR_NUMERIC;
             break;
@@ -154,18 +179,9 @@ gf_status gf__plan_run(const gf_run_ctx *c, gf_plan *p, const gf_feed *feeds, in
         }
         }
     }
-    /* Fetches: views (sources, in-place results) are copied, so that what
-     * the caller holds outlives its feeds and the next run. */
-    for (int f = 0; f < p->n_fetch; f++) {
-        gf_pnode *q = p->fetch[f];
-        if (!q->view) {
-            outs[f] = &q->val;
-            continue;
-        }
-        int64_t cnt = gf_shape_count(q->n.shape);
-        if (cnt > 0) memcpy(p->fetch_copy[f].data, q->val.data, (size_t)cnt * sizeof(float));
-        outs[f] = &p->fetch_copy[f];
-    }
+    /* The other fetches, now that every step has run. */
+    for (int f = 0; f < p->n_fetch; f++)
+        if (!(p->fetch[f]->view && (p->fetch[f]->n.op->flags & GF_OPF_VARIABLE))) copy_fetch(p, f, outs);
     for (int i = 0; i < p->n_commit; i++) {
         gf_pnode *a = p->commit[i];
         int vi = gf__pn_in(a, 0)->n.var_index;

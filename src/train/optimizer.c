@@ -152,13 +152,10 @@ gf_node *gf_minimize_ex(gf_optimizer *opt, gf_node *cost, gf_node *const *var_li
             break;
         }
         case OPT_ADAM: {
+            /* One op, as TensorFlow's ApplyAdam: m, s and v change in place
+             * in one pass (kernels/optimizer.c). */
             gf_node *m = slot(g, v, "adam_m"), *s = slot(g, v, "adam_v");
-            gf_node *b1 = gf_scalar(g, opt->beta1), *b2 = gf_scalar(g, opt->beta2);
-            gf_node *m_new = gf_add(gf_mul(b1, m), gf_mul(gf_scalar(g, 1 - opt->beta1), gr));
-            gf_node *v_new = gf_add(gf_mul(b2, s), gf_mul(gf_scalar(g, 1 - opt->beta2), gf_mul(gr, gr)));
-            gf_node *denom = gf_add(gf_sqrt(v_new), gf_scalar(g, opt->epsilon));
-            update = gf_group(gf_group(gf_assign(m, m_new), gf_assign(s, v_new)),
-                              gf_assign(v, gf_sub(v, gf_div(gf_mul(lr_t, m_new), denom))));
+            update = gf__apply_adam(v, m, s, gr, lr_t, opt->beta1, opt->beta2, opt->epsilon);
             break;
         }
         }

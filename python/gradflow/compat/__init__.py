@@ -1,0 +1,1 @@
+"""TensorFlow's compat namespace: gradflow.compat.v1 speaks TensorFlow 1's API."""
