@@ -182,6 +182,20 @@ static int run_ranks(bench_state *st, char *line, size_t cap)
     return 1;
 }
 
+/* What two threads of pure arithmetic gain over one, now (the peak's FMA
+ * chains, ~20 ms each way, rounds times): the most two ranks can gain on
+ * a machine that other processes share. Adds into *one and *two. */
+static void fma_rounds(int rounds, double *one, double *two)
+{
+    long trips = 100000;
+    double t = bench_fma_seconds(1, trips);
+    trips = t > 0 ? (long)((double)trips * 0.02 / t) + 1 : trips;
+    for (int r = 0; r < rounds; r++) {
+        *one += bench_fma_seconds(1, trips);
+        *two += bench_fma_seconds(2, trips);
+    }
+}
+
 int bench_run_cnn_dp(bench_state *st, int64_t warm, int64_t steps)
 {
     if (!gf_mpi_built()) {
@@ -193,9 +207,14 @@ int bench_run_cnn_dp(bench_state *st, int64_t warm, int64_t steps)
     }
     timing one, half;
     char line[4096];
-    if (!time_alone(st, GLOBAL_BATCH, warm, steps, &one) || !time_alone(st, GLOBAL_BATCH / RANKS, warm, steps, &half) ||
-        !run_ranks(st, line, sizeof line))
+    double fma1 = 0, fma2 = 0; /* measured between the runs */
+    fma_rounds(3, &fma1, &fma2);
+    if (!time_alone(st, GLOBAL_BATCH, warm, steps, &one) || !time_alone(st, GLOBAL_BATCH / RANKS, warm, steps, &half))
         return 0;
+    fma_rounds(3, &fma1, &fma2);
+    if (!run_ranks(st, line, sizeof line)) return 0;
+    fma_rounds(3, &fma1, &fma2);
+    double fma_gain = fma1 > 0 && fma2 > 0 ? 2 * fma1 / fma2 : 0;
     double us = json_num(line, "us_per_step"), us_best = json_num(line, "us_per_step_best");
     double ar = json_num(line, "allreduce_cnn_us");
     jline j;
@@ -212,6 +231,7 @@ int bench_run_cnn_dp(bench_state *st, int64_t warm, int64_t steps)
     j_num(&j, "speedup", one.us / us);
     j_num(&j, "speedup_best", one.us_best / us_best);
     j_num(&j, "predicted_ranks_us_per_step", half.us + ar); /* docs/scaling.md's model */
+    j_num(&j, "fma_two_thread_gain", fma_gain);
     for (int i = 0; i < N_MODELS; i++) {
         char key[64];
         snprintf(key, sizeof key, "allreduce_%s_floats", models[i].key);
@@ -239,6 +259,7 @@ int bench_run_cnn_dp(bench_state *st, int64_t warm, int64_t steps)
         r->speedup_best = one.us_best / us_best;
         r->bl = one.us; /* the one-rank step, for the table's note */
         r->on_cpu[0] = ar;
+        r->fma_speedup = fma_gain;
     }
     return 1;
 }
