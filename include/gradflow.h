@@ -43,7 +43,9 @@
  *   threads, once the graph is finished: while they run, nothing may add
  *   nodes to it (no constructor, gf_gradients, gf_minimize, gf_name).
  * - One object (a session, a dataset, a graph being built) must not be used
- *   from two threads at once: lock around it.
+ *   from two threads at once: lock around it. (Excepted: gf_dataset_images
+ *   and gf_dataset_labels, which may be called on one dataset from several
+ *   threads at once.)
  * - gf_set_allocator changes process-wide state: call it before any thread
  *   uses the library.
  * - Results do not depend on gf_session_options.threads or on how many
@@ -236,7 +238,8 @@ gf_node *gf_graph_find(const gf_graph *g, const char *name);
  * inputs always come before it); NULL outside that range or for a NULL g.
  * Owned by g. */
 gf_node *gf_graph_node(const gf_graph *g, int i);
-/* The number of inputs of n (0 to 2): 0 for sources, and for a NULL or
+/* The number of inputs of n (0 to 5: two for binary ops, three for the
+ * convolution gradients, five for Adam's update): 0 for sources, and for a NULL or
  * poisoned node. A variable's initializer is not an input. */
 int gf_node_input_count(const gf_node *n);
 /* The i-th input of n, i from 0 to gf_node_input_count(n)-1 (for binary
@@ -883,7 +886,13 @@ gf_status gf_idx_read(const char *path, size_t max_bytes, gf_idx *out, gf_error 
 void gf_idx_free(gf_idx *idx);
 
 /* One split of a dataset: images [n, rows*cols] scaled to [0,1], labels
- * one-hot [n, classes], both float32. */
+ * one-hot [n, classes], both float32 as next_batch gives them. Read from
+ * IDX files (gf_mnist_load, gf_dataset_load_idx), a dataset keeps the
+ * bytes it read: one per pixel and one class index per label, a quarter of
+ * the floats' memory (47 MB for 60,000 28x28 images instead of 188 MB;
+ * on Linux, images of 4 MB and more are moved to memory advised for 2 MiB
+ * pages), and makes each batch's floats, b / 255.0f exactly, as it
+ * gathers it. */
 typedef struct gf_dataset gf_dataset;
 
 typedef struct gf_mnist {
@@ -946,7 +955,10 @@ gf_status gf_dataset_from_arrays(const gf_tensor *features, const gf_tensor *lab
  * [n, rows*cols*...] scaled to [0,1]) and labels [n] (ubyte class
  * indices, one-hot to opt->classes, or to the largest found + 1 when 0).
  * Gzipped or plain, as gf_idx_read reads them. *out as for
- * gf_dataset_from_arrays (opt->borrow is ignored). */
+ * gf_dataset_from_arrays (opt->borrow is ignored). The dataset keeps the
+ * bytes read (see gf_dataset): the same batches, bit for bit, as
+ * gf_dataset_from_arrays gives for the floats (float)b / 255.0f and the
+ * class indices. */
 gf_status gf_dataset_load_idx(const char *images_path, const char *labels_path,
                               const gf_dataset_options *opt, gf_dataset **out,
                               gf_error *err);
@@ -969,14 +981,29 @@ int64_t gf_dataset_count(const gf_dataset *d);
 /* The width of a label row: the number of classes (0 for NULL). */
 int64_t gf_dataset_classes(const gf_dataset *d);
 /* All images [n, ...] ([n, rows*cols] from IDX files) and labels
- * [n, classes], in file order (next_batch shuffles an index, not these).
- * Owned by the dataset. */
+ * [n, classes] as float32, in file order (next_batch shuffles an index,
+ * not these). Owned by the dataset, valid until it is freed.
+ * Memory: a dataset made from arrays lends its arrays. One read from IDX
+ * files holds bytes, so the first call of each makes a float copy of that
+ * dataset's own rows (4 bytes per pixel: 188 MB for 60,000 28x28 images;
+ * n * classes floats for the labels), owned by the dataset and kept until
+ * it is freed; later calls return the same tensor. Splits make their own
+ * copies of their rows (a split and the dataset it was split from do not
+ * share them). NULL when d is NULL, or when that allocation fails
+ * (GF_ERR_NOMEM; gf_dataset_error(d) says so, and a later call tries
+ * again). next_batch never needs these copies.
+ * Threads: these two may be called on one dataset from several threads at
+ * once (the first call makes the copy, the others wait for it); every
+ * other call on a dataset, gf_dataset_error included, follows the rule of
+ * one thread at a time. */
 const gf_tensor *gf_dataset_images(const gf_dataset *d);
 const gf_tensor *gf_dataset_labels(const gf_dataset *d);
 /* The first n rows of images and labels as tensors that borrow the
- * dataset's memory (mnist.test.images[:n]). Owned by the dataset, valid
- * until the next gf_dataset_head call or its free. n is clamped to
- * 1..count; count 0 gives NULLs. */
+ * dataset's arrays of gf_dataset_images / _labels (mnist.test.images[:n]),
+ * made as those make them: only the ones asked for (images or labels may
+ * be NULL). Owned by the dataset, valid until the next gf_dataset_head
+ * call or its free. n is clamped to 1..count; count 0 gives NULLs.
+ * GF_ERR_NOMEM (message on d) when a float copy cannot be made. */
 gf_status gf_dataset_head(gf_dataset *d, int64_t n,
                           const gf_tensor **images, const gf_tensor **labels);
 
@@ -984,7 +1011,10 @@ gf_status gf_dataset_head(gf_dataset *d, int64_t n,
  * batch and at the start of every epoch; a batch that crosses the end of an
  * epoch takes the rest of the old epoch and the start of the new one. The
  * tensors are owned by the dataset and valid until the next call.
- * GF_ERR_ARG when n < 1 or n > count. */
+ * Each call also prefetches the rows of the next batch of n (as far as the
+ * epoch's order goes), so that they are in cache by the next call.
+ * GF_ERR_ARG when n < 1 or n > count; GF_ERR_NOMEM when a batch larger
+ * than any before cannot be allocated. */
 gf_status gf_dataset_next_batch(gf_dataset *d, int64_t n,
                                 const gf_tensor **images, const gf_tensor **labels);
 /* Epochs completed so far by next_batch. */

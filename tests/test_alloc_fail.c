@@ -538,14 +538,23 @@ static void made_add(made *m, const gf_tensor *t)
     m->n += k;
 }
 
-static void made_dataset(made *m, gf_dataset *d)
+/* A dataset's arrays: an IDX dataset makes its float copies when first
+ * asked, so that either may be NULL for want of memory (then the message is
+ * on d): GF_ERR_NOMEM, message in msg. */
+static gf_status made_dataset(made *m, gf_dataset *d, char *msg, size_t cap)
 {
-    made_add(m, gf_dataset_images(d));
-    made_add(m, gf_dataset_labels(d));
+    const gf_tensor *x = gf_dataset_images(d), *y = x ? gf_dataset_labels(d) : NULL;
+    if (!x || !y) {
+        snprintf(msg, cap, "%s", gf_dataset_error(d));
+        return GF_ERR_NOMEM;
+    }
+    made_add(m, x);
+    made_add(m, y);
+    return GF_OK;
 }
 
 typedef struct data_files {
-    char *dir, *npy, *npy_out, *csv, *csv_gz, *img, *lab, *mnist;
+    char *dir, *npy, *npy_out, *csv, *csv_gz, *img, *lab, *mnist, *big_img, *big_lab;
 } data_files;
 
 /* One call of kind k; GF_OK or its error (message in msg); what it made in m. */
@@ -585,6 +594,9 @@ static gf_status data_call(int k, const data_files *f, made *m, char *msg)
         break;
     }
     case 6: st = gf_dataset_load_idx(f->img, f->lab, &(gf_dataset_options){ .seed = 1 }, &d, &err); break;
+    case 8: /* images large enough to be moved to memory for 2 MiB pages (and kept where they are without) */
+        st = gf_dataset_load_idx(f->big_img, f->big_lab, &(gf_dataset_options){ .seed = 1 }, &d, &err);
+        break;
     case 7: {
         gf_mnist *mn = NULL;
         st = gf_mnist_load(f->mnist, &(gf_mnist_options){ .seed = 2, .validation_size = 2, .classes = -1 }, &mn,
@@ -592,8 +604,8 @@ static gf_status data_call(int k, const data_files *f, made *m, char *msg)
         if (st == GF_OK) {
             gf_dataset *parts[3] = { mn->train, mn->validation, mn->test };
             for (int i = 0; i < 3 && st == GF_OK; i++) {
-                made_dataset(m, parts[i]);
                 const gf_tensor *bx, *by;
+                if ((st = made_dataset(m, parts[i], err.message, sizeof err.message)) != GF_OK) break;
                 if ((st = gf_dataset_next_batch(parts[i], 2, &bx, &by)) != GF_OK)
                     snprintf(err.message, sizeof err.message, "%s", gf_dataset_error(parts[i]));
                 else
@@ -610,9 +622,13 @@ static gf_status data_call(int k, const data_files *f, made *m, char *msg)
         gf_dataset *all[3] = { d, a, b };
         for (int i = 0; i < 3; i++) {
             if (!all[i]) continue;
-            made_dataset(m, all[i]);
             const gf_tensor *bx, *by;
-            gf_status bs = gf_dataset_next_batch(all[i], 1, &bx, &by);
+            gf_status bs = made_dataset(m, all[i], err.message, sizeof err.message);
+            if (bs != GF_OK) {
+                st = bs;
+                break;
+            }
+            bs = gf_dataset_next_batch(all[i], 1, &bx, &by);
             if (bs != GF_OK) {
                 st = bs;
                 snprintf(err.message, sizeof err.message, "%s", gf_dataset_error(all[i]));
@@ -656,6 +672,15 @@ static void data_with_every_allocation_failing(void **state)
     for (int i = 0; i < 30; i++) img[16 + i] = (unsigned char)(i * 9);
     f.img = gf_test_write_file(f.dir, "img-idx3-ubyte", img, sizeof img);
     f.lab = gf_test_write_file(f.dir, "lab-idx1-ubyte", lab, sizeof lab);
+    enum { BIG = 5400 }; /* 5400 28x28 images: 4.2 MB */
+    unsigned char *big = malloc(16 + (size_t)BIG * 784), big_lab[8 + BIG] = { 0, 0, 8, 1, 0, 0, BIG >> 8, BIG & 255 };
+    assert_non_null(big);
+    memcpy(big, (unsigned char[]){ 0, 0, 8, 3, 0, 0, BIG >> 8, BIG & 255, 0, 0, 0, 28, 0, 0, 0, 28 }, 16);
+    for (size_t i = 0; i < (size_t)BIG * 784; i++) big[16 + i] = (unsigned char)(i * 7 + i / 784);
+    for (int i = 0; i < BIG; i++) big_lab[8 + i] = (unsigned char)(i % 10);
+    f.big_img = gf_test_write_file(f.dir, "big-idx3-ubyte", big, 16 + (size_t)BIG * 784);
+    f.big_lab = gf_test_write_file(f.dir, "big-idx1-ubyte", big_lab, sizeof big_lab);
+    free(big);
     f.mnist = gf_test_path(f.dir, "mnist");
     assert_int_equal(mkdir(f.mnist, 0755), 0);
     free(gf_test_write_file(f.mnist, "train-images-idx3-ubyte", img, sizeof img));
@@ -664,9 +689,9 @@ static void data_with_every_allocation_failing(void **state)
     free(gf_test_write_file(f.mnist, "t10k-labels-idx1-ubyte", lab, sizeof lab));
     static const char *names[] = { "npy read", "npy write", "csv read", "csv read (gzip)",
                                    "dataset from arrays, split", "dataset borrowed, split", "dataset load_idx",
-                                   "mnist load, classes counted" };
+                                   "mnist load, classes counted", "dataset load_idx, 4 MB of images" };
     gf_set_allocator(&(gf_allocator){ fail_malloc, fail_realloc, plain_free, NULL });
-    for (int k = 0; k < 8; k++) {
+    for (int k = 0; k < 9; k++) {
         made want = { 0 };
         char msg[512];
         if (data_call(k, &f, &want, msg) != GF_OK) fail_msg("%s: %s", names[k], msg);
@@ -708,6 +733,8 @@ static void data_with_every_allocation_failing(void **state)
     free(f.csv_gz);
     free(f.img);
     free(f.lab);
+    free(f.big_img);
+    free(f.big_lab);
     gf_test_rmdir(f.dir);
 }
 

@@ -151,6 +151,69 @@ static void quick_cnn_lines(void **state)
     }
 }
 
+/* w1-loop: one line, next_batch timed inside the step's time, over the
+ * dataset the data says (arrays for generated images, the IDX bytes of a
+ * folder), and no other workload. */
+static void check_w1_loop(const char *args, const char *want_data, const char *want_dataset)
+{
+    static char out[1 << 16];
+    assert_int_equal(gf_test_run_gradflow(args, 0, out, sizeof out), 0);
+    const char *loop = NULL, *targets = NULL;
+    for (char *save = NULL, *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (strstr(line, "\"bench\":\"w1-manual\"") || strstr(line, "\"bench\":\"w1-autodiff\"") ||
+            strstr(line, "\"bench\":\"eval\"") || strstr(line, "\"bench\":\"cnn-"))
+            fail_msg("--only w1-loop ran another workload: %s", line);
+        if (strstr(line, "\"bench\":\"w1-loop\"")) loop = line;
+        if (strstr(line, "\"bench\":\"targets\"")) targets = line;
+    }
+    if (!loop) fail_msg("no w1-loop line in: %s", out);
+    if (!targets) fail_msg("no targets line");
+    char data[64], dataset[32], step[32];
+    json_string(loop, "data", data, sizeof data);
+    json_string(loop, "dataset", dataset, sizeof dataset);
+    json_string(loop, "step", step, sizeof step);
+    assert_string_equal(data, want_data);
+    assert_string_equal(dataset, want_dataset);
+    assert_string_equal(step, "autodiff");
+    assert_true(gf_test_json_num(loop, "steps") == 1000);
+    assert_true(gf_test_json_num(loop, "batch") == 10);
+    assert_true(gf_test_json_num(loop, "hidden") == 30);
+    assert_true(gf_test_json_num(loop, "examples") == 10000);
+    double us = gf_test_json_num(loop, "us_per_step"), nb = gf_test_json_num(loop, "next_batch_us");
+    double run = gf_test_json_num(loop, "run_us");
+    assert_true(nb > 0 && run > 0 && us > 0);
+    assert_true(fabs(nb + run - us) <= 1e-3 * us); /* the step is the two parts */
+    assert_true(gf_test_json_num(loop, "next_batch_frac") > 0 && gf_test_json_num(loop, "next_batch_frac") < 1);
+    assert_true(gf_test_json_num(loop, "next_batch_us_best_block") > 0);
+    assert_true(gf_test_json_num(loop, "step_dense_flops") > 0);
+    /* 1000 steps of the article's step learn something: well above the
+     * tenth a guess gets (generated labels are random: no claim there). */
+    double correct = gf_test_json_num(loop, "correct"), images = gf_test_json_num(loop, "eval_images");
+    assert_true(images > 0 && correct >= 0 && correct <= images);
+    if (strcmp(want_data, "generated")) assert_true(correct > 0.5 * images);
+    assert_non_null(strstr(targets, "\"w1_loop_next_batch_us\":{"));
+}
+
+static void quick_w1_loop_lines(void **state)
+{
+    (void)state;
+    if (!gf_test_gradflow()) skip();
+    check_w1_loop("bench --quick --only w1-loop --json --generated", "generated", "arrays");
+    const char *dir = gf_test_mnist_dir();
+    if (!dir) {
+        printf("# w1-loop on IDX files not run: no MNIST in the test data folder\n");
+        return;
+    }
+    char args[4200];
+    snprintf(args, sizeof args, "bench --quick --only w1-loop --json --data '%s'", dir);
+    gf_mnist *m = NULL;
+    gf_error err = { 0 };
+    assert_int_equal(gf_mnist_load(dir, NULL, &m, &err), GF_OK);
+    const char *kind = m->is_subset ? "mnist-subset" : "mnist";
+    gf_mnist_free(m);
+    check_w1_loop(args, kind, "idx");
+}
+
 static void usage_errors_exit_2(void **state)
 {
     (void)state;
@@ -161,6 +224,7 @@ static void usage_errors_exit_2(void **state)
     assert_int_equal(gf_test_run_gradflow("bench --frobnicate 2>/dev/null", 0, out, sizeof out), 2);
     assert_int_equal(gf_test_run_gradflow("bench --help", 0, out, sizeof out), 0);
     assert_non_null(strstr(out, "usage: gradflow bench"));
+    assert_non_null(strstr(out, "w1-loop"));
 }
 
 int main(void)
@@ -169,6 +233,7 @@ int main(void)
         cmocka_unit_test(quick_w1_manual_on_generated_data),
         cmocka_unit_test(quick_eval_lines),
         cmocka_unit_test(quick_cnn_lines),
+        cmocka_unit_test(quick_w1_loop_lines),
         cmocka_unit_test(usage_errors_exit_2),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

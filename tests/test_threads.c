@@ -1,11 +1,15 @@
 /*
  * test_threads.c — what include/gradflow.h promises about threads: several
  * sessions on one finished graph, and separate graphs, used at once from
- * several threads, give the bits a lone thread gives. Run under TSan in CI.
+ * several threads, give the bits a lone thread gives; a dataset's float
+ * arrays asked for by several threads at once are made once. Run under
+ * TSan in CI.
  */
 #include "testutil.h"
 
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "article.h"
@@ -106,11 +110,92 @@ static void separate_graphs_in_parallel(void **state)
     for (int i = 0; i < N_THREADS; i++) assert_memory_equal(jobs[i].w_2, alone.w_2, sizeof alone.w_2);
 }
 
+/* Threads that ask one dataset read from IDX files for its images and
+ * labels at once (the first call makes the float copies) all get the one
+ * copy, with the right values. */
+typedef struct asker {
+    const gf_dataset *d;
+    pthread_barrier_t *go;
+    const gf_tensor *x, *y;
+} asker;
+
+static void *ask(void *arg)
+{
+    asker *a = arg;
+    pthread_barrier_wait(a->go);
+    a->x = gf_dataset_images(a->d);
+    a->y = gf_dataset_labels(a->d);
+    return NULL;
+}
+
+/* dir/name: an IDX ubyte file of rank 1 or 2. */
+static char *idx_file(const char *dir, const char *name, uint32_t n, uint32_t dim, const uint8_t *data)
+{
+    int rank = dim ? 2 : 1;
+    size_t hl = 4 + 4 * (size_t)rank, len = (size_t)n * (dim ? dim : 1);
+    uint8_t *buf = malloc(hl + len);
+    assert_non_null(buf);
+    uint32_t dims[2] = { n, dim };
+    buf[0] = buf[1] = 0;
+    buf[2] = 8;
+    buf[3] = (uint8_t)rank;
+    for (int i = 0; i < rank; i++)
+        for (int k = 0; k < 4; k++) buf[4 + 4 * i + k] = (uint8_t)(dims[i] >> (24 - 8 * k));
+    memcpy(buf + hl, data, len);
+    char *path = gf_test_write_file(dir, name, buf, hl + len);
+    free(buf);
+    return path;
+}
+
+static void dataset_arrays_from_threads(void **state)
+{
+    (void)state;
+    enum { N = 2000, DIM = 300 };
+    char *dir = gf_test_tmpdir();
+    uint8_t *img = malloc((size_t)N * DIM), lab[N];
+    assert_non_null(img);
+    for (int i = 0; i < N * DIM; i++) img[i] = (uint8_t)(i * 31 + 7);
+    for (int i = 0; i < N; i++) lab[i] = (uint8_t)(i % 10);
+    char *ip = idx_file(dir, "img", N, DIM, img), *lp = idx_file(dir, "lab", N, 0, lab);
+    for (int round = 0; round < 5; round++) {
+        gf_dataset *d = NULL;
+        gf_error err = { 0 };
+        assert_int_equal(gf_dataset_load_idx(ip, lp, NULL, &d, &err), GF_OK);
+        pthread_barrier_t go;
+        assert_int_equal(pthread_barrier_init(&go, NULL, N_THREADS), 0);
+        asker a[N_THREADS];
+        pthread_t th[N_THREADS];
+        for (int t = 0; t < N_THREADS; t++) {
+            a[t] = (asker){ .d = d, .go = &go };
+            assert_int_equal(pthread_create(&th[t], NULL, ask, &a[t]), 0);
+        }
+        for (int t = 0; t < N_THREADS; t++) assert_int_equal(pthread_join(th[t], NULL), 0);
+        pthread_barrier_destroy(&go);
+        for (int t = 0; t < N_THREADS; t++) {
+            assert_non_null(a[t].x);
+            assert_non_null(a[t].y);
+            assert_ptr_equal(gf_tensor_data(a[t].x), gf_tensor_data(a[0].x));
+            assert_ptr_equal(gf_tensor_data(a[t].y), gf_tensor_data(a[0].y));
+        }
+        const float *x = gf_tensor_data(a[0].x), *y = gf_tensor_data(a[0].y);
+        for (int i = 0; i < N * DIM; i++)
+            if (x[i] != (float)img[i] / 255.0f) fail_msg("round %d: image float %d is %.9g", round, i, (double)x[i]);
+        for (int i = 0; i < N; i++)
+            for (int c = 0; c < 10; c++) assert_true(y[i * 10 + c] == (c == lab[i] ? 1.0f : 0.0f));
+        gf_dataset_free(d);
+    }
+    free(img);
+    free(ip);
+    free(lp);
+    gf_test_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sessions_share_a_finished_graph),
         cmocka_unit_test(separate_graphs_in_parallel),
+        cmocka_unit_test(dataset_arrays_from_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,21 +22,14 @@ int bench_fail(bench_state *st, const char *fmt, ...)
     return 0;
 }
 
-static row *add_row(bench_state *st)
+row *bench_add_row(bench_state *st)
 {
     row *r = &st->rows[st->n_rows < 15 ? st->n_rows++ : 15];
     memset(r, 0, sizeof *r);
     return r;
 }
 
-/* The fastest of ten equal blocks of steps, in us per step: a figure less
- * disturbed by other processes than the mean over all steps. */
-typedef struct blocks {
-    int64_t per, in;
-    double sum, best;
-} blocks;
-
-static void blocks_init(blocks *b, int64_t steps)
+void blocks_init(blocks *b, int64_t steps)
 {
     b->per = steps >= 10 ? steps / 10 : 1;
     b->in = 0;
@@ -44,7 +37,7 @@ static void blocks_init(blocks *b, int64_t steps)
     b->best = -1;
 }
 
-static void blocks_add(blocks *b, double seconds)
+void blocks_add(blocks *b, double seconds)
 {
     b->sum += seconds;
     if (++b->in == b->per) {
@@ -272,7 +265,7 @@ static void trainer_report(bench_state *st, const trainer *t)
     if (sp->evals > 0) j_plan(&j, "eval_plan", &t->eps);
     j_end(&j);
 
-    row *r = add_row(st);
+    row *r = bench_add_row(st);
     snprintf(r->name, sizeof r->name, "%s", sp->name);
     r->threads = cfg->threads;
     r->has_steps = 1;
@@ -471,7 +464,7 @@ int bench_run_eval(bench_state *st, int64_t n, int passes)
         j_plan(&j, "plan", &eps);
         j_end(&j);
 
-        row *r = add_row(st);
+        row *r = bench_add_row(st);
         snprintf(r->name, sizeof r->name, "eval");
         r->threads = counts[c];
         r->train_s = -1;
@@ -591,7 +584,7 @@ int bench_run_cnn_train(bench_state *st, int64_t warm, int64_t steps)
     j_plan(&j, "plan", &ps);
     j_end(&j);
 
-    row *r = add_row(st);
+    row *r = bench_add_row(st);
     snprintf(r->name, sizeof r->name, "cnn-train");
     r->threads = cfg->threads;
     r->has_steps = 1;
@@ -698,7 +691,7 @@ int bench_run_cnn_eval(bench_state *st, int64_t n, int passes)
         j_plan(&j, "plan", &eps);
         j_end(&j);
 
-        row *r = add_row(st);
+        row *r = bench_add_row(st);
         snprintf(r->name, sizeof r->name, "cnn-eval");
         r->threads = counts[c];
         r->train_s = -1;

@@ -19,7 +19,7 @@ typedef struct bench_cfg {
     unsigned only; /* bit per workload; 0: all */
 } bench_cfg;
 
-enum { W1_MANUAL, W1_AUTODIFF, W2, W3, WEVAL, CNN_TRAIN, CNN_EVAL, CNN_DP, N_WORKLOADS };
+enum { W1_MANUAL, W1_AUTODIFF, W2, W3, WEVAL, CNN_TRAIN, CNN_EVAL, W1_LOOP, CNN_DP, N_WORKLOADS };
 
 typedef struct train_spec {
     const char *name;
@@ -44,7 +44,8 @@ typedef struct row {
     double on_cpu[2];   /* ... from these one-thread passes, seconds */
     double fma_speedup; /* eval, 2 threads: the FMA chains' gain on two threads, same rounds */
     int cycled, repeated;
-    int no_baseline;    /* cnn rows: no plain-C baseline (bl, ratio unset) */
+    int no_baseline;    /* cnn rows, w1-loop: no plain-C baseline (bl, ratio unset) */
+    double batch_us, batch_us_best; /* w1-loop: next_batch's share of a step, mean and fastest block */
 } row;
 
 typedef struct bench_state {
@@ -61,6 +62,20 @@ typedef struct bench_state {
 
 /* Sets st->err (printf-style); returns 0, for `return fail(...)`. */
 int bench_fail(bench_state *st, const char *fmt, ...);
+
+/* A new, zeroed row of the closing table (the last one over again when
+ * the table is full). */
+row *bench_add_row(bench_state *st);
+
+/* The fastest of ten equal blocks of steps, in us per step: a figure less
+ * disturbed by other processes than the mean over all steps. */
+typedef struct blocks {
+    int64_t per, in;
+    double sum, best; /* best: -1 until a block is complete */
+} blocks;
+void blocks_init(blocks *b, int64_t steps);
+/* One step of `seconds`. */
+void blocks_add(blocks *b, double seconds);
 
 /* Runs n (1 or 2) training workloads side by side, in 50 rounds of a
  * fiftieth of their steps: each workload's graph block, then its
@@ -85,6 +100,14 @@ int bench_run_cnn_train(bench_state *st, int64_t warm, int64_t steps);
  * failure (st->err). */
 int bench_run_cnn_eval(bench_state *st, int64_t n, int passes);
 
+/* w1-loop (bench_loop.c): a user's training loop as it runs, timed whole:
+ * gf_dataset_next_batch(10) from a gf_dataset of the training images
+ * (the loaded folder's, kept as bytes; with generated images, one made by
+ * gf_dataset_from_arrays) and the article's autodiff step (784-30-10,
+ * gradient descent 0.1), `steps` steps after one untimed one; then one
+ * evaluation of 1000 test images, untimed. Adds a line and a row; 0 on
+ * failure (st->err). */
+int bench_run_w1_loop(bench_state *st, int64_t steps);
 /* cnn-dp (bench_dp.c): the Deep MNIST training step at a global batch
  * of 100 on one process and on 2 ranks under mpirun (gradflow bench
  * started again as those ranks), and the all-reduce of each model's

@@ -92,6 +92,10 @@ static void describe_set(const char *name, gf_dataset *d, const char *shape)
         return;
     }
     const gf_tensor *x = gf_dataset_images(d), *y = gf_dataset_labels(d);
+    if (!x || !y) { /* an IDX dataset's floats are made on this first request */
+        printf(" (%s)\n", gf_dataset_error(d));
+        return;
+    }
     const float *px = gf_tensor_data(x), *py = gf_tensor_data(y);
     float lo = px[0], hi = px[0];
     for (int64_t i = 1; i < gf_tensor_count(x); i++) {

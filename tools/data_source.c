@@ -105,7 +105,15 @@ static int open_mnist(const char *path, const gf_source_options *opt, gf_source 
     }
     src->kind = "MNIST";
     src->view = *src->mnist;
-    take_shape(src, gf_dataset_images(src->mnist->test));
+    const gf_tensor *test_x = gf_dataset_images(src->mnist->test); /* made from the bytes read */
+    if (!test_x) {
+        snprintf(err->message, sizeof err->message, "%s: %s", path, gf_dataset_error(src->mnist->test));
+        err->code = GF_ERR_NOMEM;
+        gf_mnist_free(src->mnist);
+        src->mnist = NULL;
+        return 0;
+    }
+    take_shape(src, test_x);
     square_shape(src);
     src->classes = gf_dataset_classes(src->mnist->test);
     return 1;

@@ -1,7 +1,8 @@
 /*
  * data.h — shared inside src/data/: datasets made from arrays the library
- * owns (dataset.c), and the byte source of the CSV reader (source.c: a
- * plain file or a gzip stream, told apart by magic). Not installed.
+ * owns (dataset.c), bytes made floats (pixels.c), and the byte source of
+ * the CSV reader (source.c: a plain file or a gzip stream, told apart by
+ * magic). Not installed.
  */
 #ifndef GF_DATA_H
 #define GF_DATA_H
@@ -11,18 +12,31 @@
 #include <stdio.h>
 #include <zlib.h>
 
-/* A dataset over x (features, shape xshape = [n, ...]) and y (labels
- * [n, ldim]), both owned by gf__malloc and taken over by the dataset
- * whatever the outcome (freed on failure; NULL is fine when n or the row
- * size is 0). *out is NULL on failure: GF_ERR_NOMEM, message in err. */
-gf_status gf__dataset_adopt(float *x, gf_shape xshape, float *y, int64_t ldim, uint64_t seed,
-                            uint64_t stream, gf_dataset **out, gf_error *err);
+/* A dataset of an IDX pair, kept as the bytes read: pixels x [n, ...]
+ * (xshape; next_batch makes them floats b / 255) and class indices y [n],
+ * each below classes (checked by the caller). Both owned by gf__malloc and
+ * taken over by the dataset whatever the outcome (freed on failure). *out
+ * is NULL on failure: GF_ERR_NOMEM, message in err. */
+gf_status gf__dataset_adopt_bytes(uint8_t *x, gf_shape xshape, uint8_t *y, int64_t classes,
+                                  uint64_t seed, uint64_t stream, gf_dataset **out, gf_error *err);
 
 /* What gf_dataset_from_arrays checks of class-index labels: every value of
  * v (n of them) integral and in 0..classes-1; with classes 0, finds it
  * (the largest + 1) into *found. what names them in messages. */
 gf_status gf__check_class_indices(const float *v, int64_t n, int64_t classes, int64_t *found,
                                   const char *what, gf_error *err);
+
+/* pixels.c: o[i] = (float)p[i] / 255.0f for i < n, the same bits on every
+ * path. gf__unit_floats_pick gives this process's path: AVX-512 when
+ * gf__avx512_enabled(), AVX2 when gf__simd_enabled() (so GF_NO_SIMD=1 and
+ * GF_NO_AVX512=1 choose), else portable C. The variants are there for the
+ * tests; _avx2 and _avx512 exist where GF_HAVE_AVX2_KERNELS (kernels/simd.h)
+ * and need a CPU that has them. */
+typedef void (*gf__unit_floats_fn)(float *o, const uint8_t *p, int64_t n);
+gf__unit_floats_fn gf__unit_floats_pick(void);
+void gf__unit_floats_portable(float *o, const uint8_t *p, int64_t n);
+void gf__unit_floats_avx2(float *o, const uint8_t *p, int64_t n);
+void gf__unit_floats_avx512(float *o, const uint8_t *p, int64_t n);
 
 /* ---- a byte source: a plain file or gzip members (source.c) ---- */
 

@@ -3,7 +3,8 @@
  * them: train/validation/test splits, one-hot labels, and next_batch.
  */
 /* Semantics kept (docs/article.md): images are float32 byte/255 flattened to
- * rows*cols; labels one-hot [n,10] (or another class count); the first 5000
+ * rows*cols (kept as the bytes, made floats as batches are gathered);
+ * labels one-hot [n,10] (or another class count); the first 5000
  * training images are the validation set when the files hold 60000. The
  * splits are datasets of dataset.c (one next_batch for every dataset): the
  * training file becomes one dataset, split into validation and train with
@@ -54,27 +55,18 @@ static gf_status check_labels(const gf_idx *labels, int64_t classes, label_rule 
     return GF_OK;
 }
 
-/* A dataset of an IDX pair: images [n, ...] as floats byte/255 [n, rest]
- * and labels one-hot [n, classes] (labels checked already). */
-static gf_status idx_dataset(const gf_idx *images, const gf_idx *labels, int64_t classes,
-                             uint64_t seed, uint64_t stream, const char *ip, gf_dataset **out,
-                             gf_error *err)
+/* A dataset of an IDX pair (labels checked already): images [n, rest] and
+ * labels one-hot [n, classes] as next_batch gives them, kept as the bytes
+ * read, which the dataset takes over (images and labels are left empty). */
+static gf_status idx_dataset(gf_idx *images, gf_idx *labels, int64_t classes, uint64_t seed,
+                             uint64_t stream, gf_dataset **out, gf_error *err)
 {
-    int64_t n = images->dim[0], dim = images->count / n;
-    float *x = gf__malloc((size_t)(n * dim) * sizeof(float));
-    float *y = gf__calloc((size_t)(n * classes), sizeof(float));
-    if (!x || !y) {
-        gf__free(x);
-        gf__free(y);
-        return gf__error_set(err, GF_ERR_NOMEM, "%s: out of memory for %lld examples", ip,
-                             (long long)n);
-    }
-    float scale[256];
-    for (int b = 0; b < 256; b++) scale[b] = (float)b / 255.0f;
-    for (int64_t i = 0; i < n * dim; i++) x[i] = scale[images->data[i]];
-    for (int64_t i = 0; i < n; i++) y[i * classes + labels->data[i]] = 1.0f;
-    int64_t dims[2] = { n, dim };
-    return gf__dataset_adopt(x, gf_shape_from(2, dims), y, classes, seed, stream, out, err);
+    int64_t n = images->dim[0], dims[2] = { n, images->count / n };
+    uint8_t *x = images->data, *y = labels->data;
+    images->data = labels->data = NULL;
+    gf_idx_free(images);
+    gf_idx_free(labels);
+    return gf__dataset_adopt_bytes(x, gf_shape_from(2, dims), y, classes, seed, stream, out, err);
 }
 
 /* Resolves DIR/NAME.gz, else DIR/NAME, into a malloc'ed path; NULL with err
@@ -202,14 +194,13 @@ gf_status gf_mnist_load(const char *dir, const gf_mnist_options *opt, gf_mnist *
         goto done;
     }
     /* The training file is one dataset, split: validation then train. */
-    rc = idx_dataset(&tr_img, &tr_lab, classes, seed, STREAM_TRAIN, dir, &all, err);
-    gf_idx_free(&tr_img);
+    rc = idx_dataset(&tr_img, &tr_lab, classes, seed, STREAM_TRAIN, &all, err);
     if (rc != GF_OK) goto done;
     if (gf_dataset_split(all, n_val, &m->validation, &m->train) != GF_OK) {
         rc = gf__error_set(err, GF_ERR_NOMEM, "mnist: out of memory for the datasets of %s", dir);
         goto done;
     }
-    rc = idx_dataset(&te_img, &te_lab, classes, seed, STREAM_TEST, dir, &m->test, err);
+    rc = idx_dataset(&te_img, &te_lab, classes, seed, STREAM_TEST, &m->test, err);
     if (rc != GF_OK) goto done;
 
     size_t len = strlen(dir) + sizeof "/SUBSET";
@@ -281,7 +272,7 @@ gf_status gf_dataset_load_idx(const char *images_path, const char *labels_path,
     }
     int64_t classes = o.classes ? o.classes : max_label(&lab) + 1;
     if ((rc = check_labels(&lab, classes, LABELS_CLASSES, labels_path, err)) != GF_OK) goto done;
-    rc = idx_dataset(&img, &lab, classes, o.seed, o.stream, images_path, out, err);
+    rc = idx_dataset(&img, &lab, classes, o.seed, o.stream, out, err);
 done:
     gf_idx_free(&img);
     gf_idx_free(&lab);
