@@ -18,8 +18,9 @@ string(REGEX REPLACE "//[^\n]*" " " text "${text}")
 string(REGEX REPLACE "\n[ \t]*#[^\n]*" "\n" text "${text}")
 
 # Functions: a gf_ name followed by "(" (a function-pointer typedef has
-# "(*name)(" and is not matched). Objects: "extern ... gf_name;" or "[...];".
-string(REGEX MATCHALL "[^A-Za-z0-9_]gf_[A-Za-z0-9_]*[ \t\n]*\\(" calls "${text}")
+# "(*name)(" and is not matched, nor is a pointer member's return type,
+# "gf_status (*fn)("). Objects: "extern ... gf_name;" or "[...];".
+string(REGEX MATCHALL "[^A-Za-z0-9_]gf_[A-Za-z0-9_]*[ \t\n]*\\([ \t\n]*[^* \t\n]" calls "${text}")
 string(REGEX MATCHALL "extern[^;{}()]*[^A-Za-z0-9_]gf_[A-Za-z0-9_]*[ \t\n]*(\\[[^];]*\\])?[ \t\n]*;" objects "${text}")
 set(names "")
 foreach(m IN LISTS calls objects)

@@ -78,7 +78,9 @@ typedef enum gf_status {
     GF_ERR_IO,       /* a file could not be opened, read or written */
     GF_ERR_FORMAT,   /* a file's contents are malformed or truncated */
     GF_ERR_STATE,    /* an object is in error, or used in the wrong order */
-    GF_ERR_NUMERIC   /* a NaN or infinity where numerics are checked */
+    GF_ERR_NUMERIC,  /* a NaN or infinity where numerics are checked */
+    GF_ERR_GROUP     /* a data-parallel group failed: a member reported an
+                        error, did not answer in time, or disagreed */
 } gf_status;
 
 /* The name of a status code, e.g. "shape error". Static storage. */
@@ -439,6 +441,22 @@ gf_node *gf_max_pool(gf_node *x, int ksize_h, int ksize_w, int stride_h, int str
  * GF_SAME, padding is not counted). */
 gf_node *gf_avg_pool(gf_node *x, int ksize_h, int ksize_w, int stride_h, int stride_w, gf_padding padding);
 
+/* --- Data parallelism: sums over micro-batches and processes ---------
+ *
+ * x (float32) summed elementwise over the micro-batches the session has
+ * accumulated for this step (gf_session_accumulate) and this run's, and
+ * then over the processes of the session's group (gf_session_options.
+ * group), in a fixed order: micro-batches first to last, then ranks 0 to
+ * size-1, one float32 addition at a time, so that N processes and one
+ * process accumulating the same N micro-batches give the same bits
+ * (docs/parallel.md says exactly when). Alone and with nothing
+ * accumulated, the identity. No gradient: differentiate first, then
+ * reduce (gf_minimize_ex does). */
+gf_node *gf_all_reduce_sum(gf_node *x);
+/* The same sum divided by the number of contributions (micro-batches
+ * times the group's size): the mean of a per-batch mean. */
+gf_node *gf_all_reduce_mean(gf_node *x);
+
 /* ------------------------------------------------------------------ */
 /* Automatic differentiation                                          */
 /* ------------------------------------------------------------------ */
@@ -489,6 +507,17 @@ gf_optimizer *gf_adam(gf_graph *g, float learning_rate, float beta1, float beta2
  * and not trainable. */
 gf_node *gf_minimize(gf_optimizer *opt, gf_node *cost, gf_node *const *var_list, int n_vars);
 
+/* Data-parallel training: every gradient goes through gf_all_reduce_sum
+ * (a cost that sums over the examples) or gf_all_reduce_mean (a cost
+ * that is a mean over the batch) before the update, so that a step sums
+ * the gradients of every micro-batch and process of the group. */
+#define GF_ALL_REDUCE_SUM 1u
+#define GF_ALL_REDUCE_MEAN 2u
+/* gf_minimize with flags: 0, GF_ALL_REDUCE_SUM or GF_ALL_REDUCE_MEAN
+ * (anything else is a GF_ERR_ARG on the graph). */
+gf_node *gf_minimize_ex(gf_optimizer *opt, gf_node *cost, gf_node *const *var_list, int n_vars,
+                        unsigned flags);
+
 /* ------------------------------------------------------------------ */
 /* Sessions                                                           */
 /* ------------------------------------------------------------------ */
@@ -509,6 +538,29 @@ enum {
     GF_NO_REWRITES = 63u
 };
 
+/* A data-parallel group: `size` processes (ranks) running the same graph,
+ * each on its share of every batch, whose sessions sum their gradients
+ * (gf_all_reduce_sum/mean) and start from rank 0's variables. gradflow
+ * never talks to the network itself: the caller supplies these two
+ * collective operations (the gradflow command's, over MPI, are in
+ * tools/mpi_group.c). Every rank must call them in the same order, which
+ * the same graph run in the same sequence of calls does. Each returns
+ * GF_OK, or an error (GF_ERR_GROUP: a rank failed, hung or disagreed)
+ * with a message in msg (msg_len bytes), which the run reports naming
+ * the node; name is the node's (or the variable's) name, the same on
+ * every rank.
+ * all_reduce: replaces buf [n] on every rank by the elementwise sum of
+ *   all ranks' buf, each element added in rank order as float32:
+ *   ((buf_0 + buf_1) + buf_2) + ... Any other order gives other bits.
+ * broadcast: copies rank 0's buf [n] into every rank's buf. */
+typedef struct gf_process_group {
+    int rank;   /* this process: 0..size-1 */
+    int size;   /* processes in the group, >= 1 (1: alone; no call is made) */
+    gf_status (*all_reduce)(void *ctx, float *buf, int64_t n, const char *name, char *msg, size_t msg_len);
+    gf_status (*broadcast)(void *ctx, float *buf, int64_t n, const char *name, char *msg, size_t msg_len);
+    void *ctx;  /* passed to both */
+} gf_process_group;
+
 typedef struct gf_session_options {
     uint64_t seed;     /* seeds every random initializer; same seed, same bits */
     int threads;       /* threads large kernels may use (0 or 1: one); results
@@ -518,6 +570,13 @@ typedef struct gf_session_options {
                           infinity; the first one fails the run with
                           GF_ERR_NUMERIC naming the op (slower: fusion and
                           in-place updates are off, nothing is committed) */
+    const gf_process_group *group; /* NULL: alone. Otherwise copied; group->ctx is
+                          borrowed and must outlive the session. Every
+                          rank's gf_session_new first checks (one
+                          all_reduce) that all ranks run the same graph
+                          (ops, names, shapes, constants) with the same
+                          seed, else GF_ERR_GROUP on every rank; then the
+                          ranks start from rank 0's variables (broadcast) */
 } gf_session_options;
 
 /* A session on g: allocates every variable and initialises it by running its
@@ -591,6 +650,26 @@ gf_status gf_session_plan_stats(gf_session *s, const gf_feed *feeds, int n_feeds
  * or free of s. Writing into its data sets the variable (between runs).
  * NULL (with the message on s) for a non-variable. */
 const gf_tensor *gf_session_variable(gf_session *s, gf_node *var);
+
+/* Gradient accumulation: runs one micro-batch of a step. Computes what
+ * the all-reduce nodes that targets need (the step's gradients) need,
+ * with these feeds (borrowed for the call, as the targets), and adds
+ * their inputs into the session's sums; nothing past them runs, no
+ * variable changes. The gf_session_run of the step with the last
+ * micro-batch adds it, reduces over the group and applies the update:
+ * K - 1 calls and one run sum K micro-batches, first to last. Micro-batch
+ * k of rank r draws its random numbers (dropout) as shard k * size + r,
+ * so that micro-batch k of one process draws what rank k of a group
+ * draws (docs/parallel.md). Errors as gf_session_run's; GF_ERR_ARG when
+ * the targets need no all-reduce node. A failed call or run discards the
+ * micro-batches accumulated so far. */
+gf_status gf_session_accumulate(gf_session *s, const gf_feed *feeds, int n_feeds, gf_node *const *targets,
+                                int n_targets);
+
+/* Copies rank 0's variables to every rank of s's group (after a
+ * gf_session_restore on rank 0, say); every rank must call it. GF_OK at
+ * once without a group. Errors: the group's (on s). */
+gf_status gf_session_broadcast(gf_session *s);
 
 /* Gradient checking: compares gf_gradients(sum(y), x) with central finite
  * differences, f evaluated in float32 and differenced in double (per

@@ -4,6 +4,9 @@
  */
 #include "article.h"
 
+#include <stdbool.h>
+#include <stdio.h>
+
 static gf_node *sigma(gf_graph *g, gf_node *x)
 {
     return gf_div(gf_scalar(g, 1.0f), gf_add(gf_scalar(g, 1.0f), gf_exp(gf_neg(x))));
@@ -41,7 +44,16 @@ gf_status gf_article_build_manual(gf_article_net *net, int hidden, float eta_val
     return gf_article_build_manual_sized(net, 784, hidden, 10, eta_value);
 }
 
-gf_status gf_article_build_manual_sized(gf_article_net *net, int inputs, int hidden, int outputs, float eta_value)
+/* gf_all_reduce_sum (sum) or _mean of x, named "all_reduce/VAR" (dp), or x. */
+static gf_node *reduced(gf_node *x, gf_node *var, bool sum, bool dp)
+{
+    if (!dp) return x;
+    char name[80];
+    snprintf(name, sizeof name, "all_reduce/%s", gf_node_name(var));
+    return gf_name(sum ? gf_all_reduce_sum(x) : gf_all_reduce_mean(x), name);
+}
+
+static gf_status build_manual(gf_article_net *net, int inputs, int hidden, int outputs, float eta_value, bool dp)
 {
     gf_graph *g = net->g = gf_graph_new();
     if (!g) return GF_ERR_NOMEM;
@@ -59,12 +71,27 @@ gf_status gf_article_build_manual_sized(gf_article_net *net, int inputs, int hid
 
     gf_node *eta = gf_name(gf_scalar(g, eta_value), "eta");
     int axis0[] = { 0 };
-    net->step[0] = gf_assign(net->w_1, gf_sub(net->w_1, gf_mul(eta, d_w_1)));
-    net->step[1] = gf_assign(net->b_1, gf_sub(net->b_1, gf_mul(eta, gf_reduce_mean(d_b_1, axis0, 1, 0))));
-    net->step[2] = gf_assign(net->w_2, gf_sub(net->w_2, gf_mul(eta, d_w_2)));
-    net->step[3] = gf_assign(net->b_2, gf_sub(net->b_2, gf_mul(eta, gf_reduce_mean(d_b_2, axis0, 1, 0))));
+    /* Data-parallel: the weight gradients are sums over the batch, the
+     * bias gradients means; each is reduced as what it is. */
+    gf_node *g_w_1 = reduced(d_w_1, net->w_1, true, dp), *g_w_2 = reduced(d_w_2, net->w_2, true, dp);
+    gf_node *g_b_1 = reduced(gf_reduce_mean(d_b_1, axis0, 1, 0), net->b_1, false, dp);
+    gf_node *g_b_2 = reduced(gf_reduce_mean(d_b_2, axis0, 1, 0), net->b_2, false, dp);
+    net->step[0] = gf_assign(net->w_1, gf_sub(net->w_1, gf_mul(eta, g_w_1)));
+    net->step[1] = gf_assign(net->b_1, gf_sub(net->b_1, gf_mul(eta, g_b_1)));
+    net->step[2] = gf_assign(net->w_2, gf_sub(net->w_2, gf_mul(eta, g_w_2)));
+    net->step[3] = gf_assign(net->b_2, gf_sub(net->b_2, gf_mul(eta, g_b_2)));
     net->n_step = 4;
     return gf_graph_status(g);
+}
+
+gf_status gf_article_build_manual_sized(gf_article_net *net, int inputs, int hidden, int outputs, float eta)
+{
+    return build_manual(net, inputs, hidden, outputs, eta, false);
+}
+
+gf_status gf_article_build_manual_dp(gf_article_net *net, int inputs, int hidden, int outputs, float eta)
+{
+    return build_manual(net, inputs, hidden, outputs, eta, true);
 }
 
 gf_status gf_article_build_autodiff(gf_article_net *net, int hidden, float lr)
@@ -72,7 +99,7 @@ gf_status gf_article_build_autodiff(gf_article_net *net, int hidden, float lr)
     return gf_article_build_autodiff_sized(net, 784, hidden, 10, lr);
 }
 
-gf_status gf_article_build_autodiff_sized(gf_article_net *net, int inputs, int hidden, int outputs, float lr)
+static gf_status build_autodiff(gf_article_net *net, int inputs, int hidden, int outputs, float lr, unsigned flags)
 {
     gf_graph *g = net->g = gf_graph_new();
     if (!g) return GF_ERR_NOMEM;
@@ -80,13 +107,21 @@ gf_status gf_article_build_autodiff_sized(gf_article_net *net, int inputs, int h
     forward(net, inputs, hidden, outputs, &a_1, &z_1, &z_2);
     gf_node *diff = gf_name(gf_sub(net->a_2, net->y), "diff");
     gf_node *cost = gf_name(gf_mul(diff, diff), "cost");
-    net->step[0] = gf_minimize(gf_gradient_descent(g, lr), cost, NULL, 0);
+    net->step[0] = gf_minimize_ex(gf_gradient_descent(g, lr), cost, NULL, 0, flags);
     net->n_step = 1;
     return gf_graph_status(g);
 }
 
-#include <stdbool.h>
-#include <stdio.h>
+gf_status gf_article_build_autodiff_sized(gf_article_net *net, int inputs, int hidden, int outputs, float lr)
+{
+    return build_autodiff(net, inputs, hidden, outputs, lr, 0);
+}
+
+gf_status gf_article_build_autodiff_dp(gf_article_net *net, int inputs, int hidden, int outputs, float lr)
+{
+    return build_autodiff(net, inputs, hidden, outputs, lr, GF_ALL_REDUCE_SUM); /* its cost sums */
+}
+
 #include <time.h>
 
 static double now_seconds(void)
@@ -135,6 +170,53 @@ gf_status gf_article_count(const gf_article_net *net, gf_session *s, const gf_te
     return GF_OK;
 }
 
+/* One training step on the global batch xs, ys: alone, the step run on
+ * it; data-parallel, this rank's shards of it, micro-batch k being shard
+ * k * size + rank of the batch cut in size * micro (gf_session_accumulate
+ * for all but the last). *loss gets opt->train_loss from the last run. */
+static gf_status train_step(const gf_article_net *net, gf_session *s, const gf_article_train_opts *opt,
+                            const gf_tensor *xs, const gf_tensor *ys, const gf_tensor **loss, char *msg,
+                            size_t msg_len)
+{
+    int with_loss = opt->train_loss != NULL;
+    int micro = opt->micro > 1 ? opt->micro : 1, size = opt->size > 1 ? opt->size : 1;
+    gf_feed feed[2 + GF_ARTICLE_MAX_FEEDS];
+    if (micro == 1 && size == 1) {
+        int n_feed = join_feeds(feed, net->a_0, xs, net->y, ys, opt->train_feeds, opt->n_train_feeds);
+        return gf_session_run(s, feed, n_feed, with_loss ? &opt->train_loss : NULL, with_loss, net->step,
+                              net->n_step, with_loss ? loss : NULL);
+    }
+    int64_t n = gf_tensor_shape(xs).dim[0], parts = (int64_t)micro * size, rows = n / parts;
+    if (n % parts) {
+        snprintf(msg, msg_len, "a batch of %lld examples does not split into %lld equal shards",
+                 (long long)n, (long long)parts);
+        return GF_ERR_ARG;
+    }
+    int64_t in = gf_tensor_count(xs) / n, out = gf_tensor_count(ys) / n;
+    gf_node *targets[5];
+    int n_targets = 0;
+    for (int i = 0; i < net->n_step && i < 4; i++) targets[n_targets++] = net->step[i];
+    if (with_loss) targets[n_targets++] = opt->train_loss; /* its all-reduce sums the shards' losses */
+    gf_status st = GF_OK;
+    for (int k = 0; k < micro && st == GF_OK; k++) {
+        int64_t shard = (int64_t)k * size + opt->rank;
+        gf_tensor *vx = gf_tensor_wrap(GF_F32, gf_dims(2, (int)rows, (int)in), gf_tensor_data(xs) + in * rows * shard,
+                                       NULL);
+        gf_tensor *vy = gf_tensor_wrap(GF_F32, gf_dims(2, (int)rows, (int)out),
+                                       gf_tensor_data(ys) + out * rows * shard, NULL);
+        int n_feed = join_feeds(feed, net->a_0, vx, net->y, vy, opt->train_feeds, opt->n_train_feeds);
+        if (!vx || !vy) st = GF_ERR_NOMEM;
+        else if (k < micro - 1) st = gf_session_accumulate(s, feed, n_feed, targets, n_targets);
+        else st = gf_session_run(s, feed, n_feed, with_loss ? &opt->train_loss : NULL, with_loss, net->step,
+                                 net->n_step, with_loss ? loss : NULL);
+        gf_tensor_free(vx);
+        gf_tensor_free(vy);
+    }
+    if (st == GF_ERR_NOMEM && !gf_session_error(s)[0]) snprintf(msg, msg_len, "out of memory");
+    else if (st != GF_OK) snprintf(msg, msg_len, "%s", gf_session_error(s));
+    return st;
+}
+
 gf_status gf_article_train(const gf_article_net *net, gf_session *s, gf_mnist *data,
                            const gf_article_train_opts *opt, gf_article_eval_fn on_eval,
                            void *ctx, double *train_seconds, char *msg, size_t msg_len)
@@ -156,7 +238,8 @@ gf_status gf_article_train(const gf_article_net *net, gf_session *s, gf_mnist *d
             return st;
         }
         gf_feed feed[2 + GF_ARTICLE_MAX_FEEDS];
-        if (opt->batch_accuracy && opt->batch_every > 0 && (opt->first_step + i) % opt->batch_every == 0) {
+        if (opt->batch_accuracy && opt->batch_every > 0 && (opt->first_step + i) % opt->batch_every == 0 &&
+            !opt->no_eval) {
             int n_feed = join_feeds(feed, net->a_0, xs, net->y, ys, opt->eval_feeds, opt->n_eval_feeds);
             const gf_tensor *acc;
             st = gf_session_run(s, feed, n_feed, &opt->batch_accuracy, 1, NULL, 0, &acc);
@@ -166,20 +249,14 @@ gf_status gf_article_train(const gf_article_net *net, gf_session *s, gf_mnist *d
             }
             if (opt->on_batch) opt->on_batch(ctx, opt->first_step + i, gf_tensor_data(acc)[0]);
         }
-        int n_feed = join_feeds(feed, net->a_0, xs, net->y, ys, opt->train_feeds, opt->n_train_feeds);
         double t0 = now_seconds();
         const gf_tensor *loss = NULL;
-        int with_loss = opt->train_loss != NULL;
-        st = gf_session_run(s, feed, n_feed, with_loss ? &opt->train_loss : NULL, with_loss, net->step,
-                            net->n_step, with_loss ? &loss : NULL);
+        st = train_step(net, s, opt, xs, ys, &loss, msg, msg_len);
         spent += now_seconds() - t0;
-        if (st != GF_OK) {
-            snprintf(msg, msg_len, "%s", gf_session_error(s));
-            return st;
-        }
-        if (with_loss && opt->on_loss) opt->on_loss(ctx, gf_tensor_data(loss)[0]);
+        if (st != GF_OK) return st;
+        if (loss && opt->on_loss) opt->on_loss(ctx, gf_tensor_data(loss)[0]);
         if (opt->on_step) opt->on_step(ctx, i + 1, opt->steps);
-        bool due = opt->eval_every > 0 &&
+        bool due = !opt->no_eval && opt->eval_every > 0 &&
                    (opt->at_end ? (i + 1) % opt->eval_every == 0 : i % opt->eval_every == 0);
         if (due) {
             int64_t correct;

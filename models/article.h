@@ -31,6 +31,16 @@ gf_status gf_article_build_autodiff(gf_article_net *net, int hidden, float lr);
 gf_status gf_article_build_manual_sized(gf_article_net *net, int inputs, int hidden, int outputs, float eta);
 gf_status gf_article_build_autodiff_sized(gf_article_net *net, int inputs, int hidden, int outputs, float lr);
 
+/* The same two networks for data-parallel training and gradient
+ * accumulation (docs/parallel.md). The manual step's updates read
+ * gf_all_reduce_sum of the weight gradients (sums over the batch) and
+ * gf_all_reduce_mean of the bias gradients (means over it), the
+ * automatic step minimises with GF_ALL_REDUCE_SUM (its cost sums over
+ * the examples): a step of N shards of b examples is then the step the
+ * global batch of N*b examples asks for. */
+gf_status gf_article_build_manual_dp(gf_article_net *net, int inputs, int hidden, int outputs, float eta);
+gf_status gf_article_build_autodiff_dp(gf_article_net *net, int inputs, int hidden, int outputs, float lr);
+
 
 
 /* Optional hooks of the training loop (gf_article_train_opts). Both get the
@@ -72,6 +82,15 @@ typedef struct gf_article_train_opts {
     gf_node *batch_accuracy;
     int64_t batch_every, first_step;
     gf_article_cost_fn on_batch;
+    /* Data parallelism and gradient accumulation (docs/parallel.md), for
+     * the _dp networks: every global batch of `batch` examples is cut into
+     * size * micro equal shards (else the step fails, naming the sizes);
+     * this process, rank `rank` of `size`, runs shard k * size + rank as
+     * its micro-batch k, with gf_session_accumulate for all but the last
+     * (targets: the step and train_loss, which should then be an
+     * all-reduce of the loss). 0 and 1 mean none. no_eval: no evaluation
+     * and no batch_accuracy (ranks other than 0). */
+    int micro, rank, size, no_eval;
 } gf_article_train_opts;
 
 #define GF_ARTICLE_MAX_FEEDS 4

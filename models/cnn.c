@@ -21,7 +21,7 @@ gf_status gf_cnn_build(gf_cnn_net *net, float lr)
     return gf_cnn_build_sized(net, 28, 28, 10, lr);
 }
 
-gf_status gf_cnn_build_sized(gf_cnn_net *net, int height, int width, int classes, float lr)
+static gf_status build(gf_cnn_net *net, int height, int width, int classes, float lr, unsigned flags)
 {
     /* Two 2x2 SAME poolings of stride 2: each halves a side, rounding up. */
     int ph = (height + 3) / 4, pw = (width + 3) / 4;
@@ -59,7 +59,8 @@ gf_status gf_cnn_build_sized(gf_cnn_net *net, int height, int width, int classes
 
     net->cross_entropy = gf_name(
         gf_reduce_mean(gf_softmax_cross_entropy_with_logits(net->y_, net->y_conv), NULL, 0, 0), "cross_entropy");
-    net->train_step = gf_minimize(gf_adam(g, lr > 0 ? lr : GF_CNN_LR, 0, 0, 0), net->cross_entropy, NULL, 0);
+    net->train_step =
+        gf_minimize_ex(gf_adam(g, lr > 0 ? lr : GF_CNN_LR, 0, 0, 0), net->cross_entropy, NULL, 0, flags);
 
     gf_node *hit = gf_cast(gf_equal(gf_argmax(net->y_conv, 1), gf_argmax(net->y_, 1)), GF_F32);
     net->accuracy = gf_name(gf_reduce_mean(hit, NULL, 0, 0), "accuracy");
@@ -71,6 +72,16 @@ gf_status gf_cnn_build_sized(gf_cnn_net *net, int height, int width, int classes
      * keep_prob 1 multiplies by ones, so the bits are those of probs. */
     net->infer_probs = gf_name(gf_softmax(gf_add(gf_matmul(h_fc1, net->W_fc2), net->b_fc2)), "infer_probs");
     return gf_graph_status(g);
+}
+
+gf_status gf_cnn_build_sized(gf_cnn_net *net, int height, int width, int classes, float lr)
+{
+    return build(net, height, width, classes, lr, 0);
+}
+
+gf_status gf_cnn_build_dp(gf_cnn_net *net, int height, int width, int classes, float lr)
+{
+    return build(net, height, width, classes, lr, GF_ALL_REDUCE_MEAN); /* the loss is a mean */
 }
 
 gf_status gf_cnn_count_correct(const gf_cnn_net *net, gf_session *s, const float *images, const float *labels,

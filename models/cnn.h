@@ -49,6 +49,9 @@ gf_status gf_cnn_build(gf_cnn_net *net, float lr);
  * classes (28, 28 and 10 above): the dense layer takes the second pooling's
  * ceil(height/4) x ceil(width/4) x 64 outputs. */
 gf_status gf_cnn_build_sized(gf_cnn_net *net, int height, int width, int classes, float lr);
+/* The same for data-parallel training and gradient accumulation: Adam
+ * minimises with GF_ALL_REDUCE_MEAN (the loss is the batch's mean). */
+gf_status gf_cnn_build_dp(gf_cnn_net *net, int height, int width, int classes, float lr);
 
 /* How many of the n images (784 floats each, labels one-hot 10 floats
  * each) the network answers right, run `batch` images at a time with

@@ -11,7 +11,7 @@ gf_status gf_zoo_build_softmax(gf_zoo_net *net, int hidden, float lr)
     return gf_zoo_build_softmax_sized(net, 784, hidden, 10, lr);
 }
 
-gf_status gf_zoo_build_softmax_sized(gf_zoo_net *net, int inputs, int hidden, int outputs, float lr)
+static gf_status build_softmax(gf_zoo_net *net, int inputs, int hidden, int outputs, float lr, unsigned flags)
 {
     memset(net, 0, sizeof *net);
     gf_graph *g = net->g = gf_graph_new();
@@ -28,10 +28,20 @@ gf_status gf_zoo_build_softmax_sized(gf_zoo_net *net, int inputs, int hidden, in
     net->probs = gf_name(gf_softmax(net->logits), "probs");
     gf_node *xent = gf_softmax_cross_entropy_with_logits(net->y, net->logits);
     net->loss = gf_name(gf_reduce_mean(xent, NULL, 0, 0), "loss");
-    net->step = gf_minimize(gf_adam(g, lr, 0, 0, 0), net->loss, NULL, 0);
+    net->step = gf_minimize_ex(gf_adam(g, lr, 0, 0, 0), net->loss, NULL, 0, flags);
 
     gf_node *hit = gf_cast(gf_equal(gf_argmax(net->logits, 1), gf_argmax(net->y, 1)), GF_F32);
     net->accuracy = gf_name(gf_reduce_mean(hit, NULL, 0, 0), "accuracy");
     net->correct = gf_name(gf_reduce_sum(hit, NULL, 0, 0), "correct");
     return gf_graph_status(g);
+}
+
+gf_status gf_zoo_build_softmax_sized(gf_zoo_net *net, int inputs, int hidden, int outputs, float lr)
+{
+    return build_softmax(net, inputs, hidden, outputs, lr, 0);
+}
+
+gf_status gf_zoo_build_softmax_dp(gf_zoo_net *net, int inputs, int hidden, int outputs, float lr)
+{
+    return build_softmax(net, inputs, hidden, outputs, lr, GF_ALL_REDUCE_MEAN); /* the loss is a mean */
 }

@@ -29,5 +29,8 @@ gf_status gf_zoo_build_softmax(gf_zoo_net *net, int hidden, float lr);
 
 /* The same model for other data: `inputs` features, `outputs` classes. */
 gf_status gf_zoo_build_softmax_sized(gf_zoo_net *net, int inputs, int hidden, int outputs, float lr);
+/* The same for data-parallel training and gradient accumulation: Adam
+ * minimises with GF_ALL_REDUCE_MEAN (the loss is the batch's mean). */
+gf_status gf_zoo_build_softmax_dp(gf_zoo_net *net, int inputs, int hidden, int outputs, float lr);
 
 #endif

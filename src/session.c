@@ -29,6 +29,20 @@ struct gf_session {
     int threads;
     bool check_numerics;    /* every step's result checked for NaN/inf */
     unsigned disabled;      /* GF_PLAN_NO_* rewrites turned off */
+    /* Data parallelism (docs/parallel.md): the group, every all-reduce
+     * node's accumulator, and where the open step stands. */
+    gf_process_group group;       /* size 1 when alone */
+    gf_collective coll;     /* lent to the all-reduce kernels */
+    int n_acc;
+    gf_accum *acc;          /* by node id, up to the last all-reduce node */
+    int acc_scanned;        /* graph nodes looked at for all-reduce ops */
+    int n_collective;       /* all-reduce nodes in the graph: random numbers
+                             * are drawn per step and shard when not 0 */
+    int64_t dp_steps;       /* runs that finished a step (all-reduce nodes) */
+    int micro;              /* micro-batches accumulated in the open step */
+    gf_node **frontier;     /* gf_session_accumulate's scratch: n_nodes each */
+    bool *seen;
+    int scratch_nodes;
 };
 
 #define MAX_PLANS 32
@@ -72,15 +86,82 @@ static gf_status make_streams(gf_session *s)
     return GF_OK;
 }
 
+/* Gives every all-reduce node of the graph its (empty) accumulator. */
+static gf_status make_accums(gf_session *s)
+{
+    gf_graph *g = s->g;
+    int need = s->n_acc;
+    for (int i = s->acc_scanned; i < g->n_nodes; i++)
+        if (g->nodes[i]->op->flags & GF_OPF_COLLECTIVE) {
+            need = i + 1;
+            s->n_collective++;
+        }
+    s->acc_scanned = g->n_nodes;
+    if (need > s->n_acc) {
+        gf_accum *a = gf__realloc(s->acc, (size_t)need * sizeof *a);
+        if (!a) return gf__session_fail(s, GF_ERR_NOMEM, "session: out of memory for all-reduce accumulators");
+        memset(a + s->n_acc, 0, (size_t)(need - s->n_acc) * sizeof *a);
+        s->acc = a;
+        s->n_acc = need;
+    }
+    return GF_OK;
+}
+
+/* In a graph with all-reduce nodes, each run draws its random numbers
+ * from streams keyed by the steps finished and the run's shard (micro-
+ * batch k of rank r: k * size + r), so that micro-batch k of one process
+ * and rank k of a group draw alike; else each stream goes on from the
+ * previous run. Shard 0 of step 0 is the plain seeding. */
+static void key_streams(gf_session *s)
+{
+    uint64_t shard = (uint64_t)s->micro * (uint64_t)s->group.size + (uint64_t)s->group.rank;
+    uint64_t seed = s->seed;
+    if (s->dp_steps || shard) { /* splitmix64 of the pair, folded into the seed */
+        uint64_t z = (uint64_t)s->dp_steps * 0x9E3779B97F4A7C15ULL + (shard + 1) * 0xD1B54A32D192ED03ULL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+        seed ^= z ^ (z >> 31);
+    }
+    for (int i = 0; i < s->n_rng; i++)
+        if (s->g->nodes[i]->op->flags & GF_OPF_RANDOM) gf_rng_seed(&s->rng[i], seed, (uint64_t)i);
+}
+
+/* The open step's micro-batches are dropped (a failed run). */
+static void discard_step(gf_session *s)
+{
+    for (int i = 0; i < s->n_acc; i++) s->acc[i].count = 0;
+    s->micro = 0;
+}
+
 /* What a plan needs of s to compile and run (plan/plan.h): made for each call,
  * after the variables and the streams are allocated. */
 static gf_status run_ctx(gf_session *s, gf_run_ctx *c)
 {
     gf_status st = make_streams(s);
+    if (st == GF_OK) st = make_accums(s);
     if (st != GF_OK) return st;
+    if (s->n_collective) key_streams(s);
     *c = (gf_run_ctx){ .graph = s->g, .vars = s->vars, .var_flags = s->var_flags, .rng = s->rng,
                        .threads = s->threads, .check_numerics = s->check_numerics,
+                       .coll = &s->coll, .acc = s->acc, .n_acc = s->n_acc,
                        .err = s->error, .err_len = sizeof s->error };
+    return GF_OK;
+}
+
+/* Copies rank 0's value of vars[0..n) to every rank (a group of 2 or more). */
+static gf_status broadcast_vars(gf_session *s, gf_node *const *vars, int n)
+{
+    for (int i = 0; i < n && s->group.size > 1; i++) {
+        gf_tensor *t = s->vars[vars[i]->var_index];
+        char why[400] = "";
+        gf_status st = s->group.broadcast(s->group.ctx, t->data, gf_shape_count(t->shape), vars[i]->name, why,
+                                          sizeof why);
+        if (st != GF_OK)
+            return gf__session_fail(s, st, "broadcasting variable \"%s\" from rank 0 to rank %d of %d: %s",
+                                    vars[i]->name, s->group.rank, s->group.size,
+                                    why[0] ? why : gf_status_string(st));
+        gf__session_set_var_finite(s, vars[i]->var_index, false);
+    }
     return GF_OK;
 }
 
@@ -174,6 +255,7 @@ static gf_status init_variables(gf_session *s)
         }
         progress = n > 0;
         if (n) st = init_run(s, vars, inits, n);
+        if (n && st == GF_OK) st = broadcast_vars(s, vars, n); /* rank 0's values */
     }
     if (st == GF_OK && s->n_ready < g->n_variables) { /* a cycle: v's init reads v */
         for (int i = 0; i < g->n_nodes; i++)
@@ -185,7 +267,7 @@ static gf_status init_variables(gf_session *s)
     }
     gf__free(stack);
     gf__free(seen);
-    for (int i = 0; st != GF_OK && i < n; i++) {
+    for (int i = 0; st != GF_OK && st != GF_ERR_GROUP && i < n; i++) {
         if (s->var_flags[vars[i]->var_index] & GF_VAR_READY) continue;
         gf_status one = init_run(s, &vars[i], &inits[i], 1);
         if (one != GF_OK) {
@@ -202,6 +284,59 @@ static gf_status init_variables(gf_session *s)
 
 gf_status gf__session_init_variables(gf_session *s) { return init_variables(s); }
 
+
+/* ---- a group's ranks run one graph with one seed ---- */
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+/* What must be the same on every rank: each node's op, name, dtype,
+ * shape, inputs and constant values (learning rates and the like are
+ * constants), and the seed, which also keys the random numbers drawn
+ * during steps. (Attributes are left out: their padding bytes are not
+ * defined.) */
+static uint64_t fingerprint(const gf_session *s)
+{
+    uint64_t h = fnv(0xcbf29ce484222325ULL, &s->seed, sizeof s->seed);
+    for (int i = 0; i < s->g->n_nodes; i++) {
+        const gf_node *n = s->g->nodes[i];
+        h = fnv(h, n->op->name, strlen(n->op->name) + 1);
+        h = fnv(h, n->name, strlen(n->name) + 1);
+        h = fnv(h, &n->dtype, sizeof n->dtype);
+        h = fnv(h, &n->shape, sizeof n->shape);
+        for (int j = 0; j < n->n_inputs; j++) h = fnv(h, &n->inputs[j]->id, sizeof(int));
+        if (n->value) h = fnv(h, n->value, (size_t)gf_shape_count(n->shape) * sizeof(float));
+    }
+    return h;
+}
+
+/* Before anything else, a group's ranks check that they run the same
+ * graph with the same seed: the sum over the ranks of each 16-bit piece
+ * of the fingerprint is size times this rank's on every rank only when
+ * all are equal (the sums are exact in float32). */
+static gf_status same_graph(gf_session *s)
+{
+    if (s->group.size < 2) return GF_OK;
+    uint64_t h = fingerprint(s);
+    float piece[4];
+    for (int i = 0; i < 4; i++) piece[i] = (float)(h >> (16 * i) & 0xffff);
+    char why[400] = "";
+    gf_status st = s->group.all_reduce(s->group.ctx, piece, 4, "graph and seed", why, sizeof why);
+    if (st != GF_OK)
+        return gf__session_fail(s, st, "session: checking that the group's %d ranks run one graph: %s",
+                                s->group.size, why[0] ? why : gf_status_string(st));
+    for (int i = 0; i < 4; i++)
+        if (piece[i] != (float)s->group.size * (float)(h >> (16 * i) & 0xffff))
+            return gf__session_fail(s, GF_ERR_GROUP, "session: the group's ranks do not all run the same graph "
+                                    "with the same seed (rank %d's fingerprint %016llx is not everyone's): "
+                                    "every rank must build the same nodes, constants included, and use the "
+                                    "same seed", s->group.rank, (unsigned long long)h);
+    return GF_OK;
+}
 
 /* ---- the public API ---- */
 
@@ -270,6 +405,21 @@ static gf_session *session_start(gf_graph *g, const gf_session_options *opt, con
     s->check_numerics = opt && opt->check_numerics;
     if (s->check_numerics) /* one op per step, and commits only after every check */
         s->disabled |= GF_NO_FUSE | GF_NO_INPLACE;
+    s->group = (gf_process_group){ .rank = 0, .size = 1 };
+    if (opt && opt->group) {
+        const gf_process_group *gr = opt->group;
+        if (gr->size < 1 || gr->rank < 0 || gr->rank >= gr->size ||
+            (gr->size > 1 && (!gr->all_reduce || !gr->broadcast))) {
+            s->status = gf__session_fail(s, GF_ERR_ARG, "session: group of size %d with rank %d%s: expected "
+                                         "size >= 1, 0 <= rank < size, and both collective functions",
+                                         gr->size, gr->rank,
+                                         gr->size > 1 && (!gr->all_reduce || !gr->broadcast)
+                                             ? " and a NULL collective function" : "");
+            return s;
+        }
+        s->group = *gr;
+        s->coll.group = &s->group;
+    }
     if (!g) {
         s->status = gf__session_fail(s, GF_ERR_ARG, "session: graph is NULL");
         return s;
@@ -278,8 +428,8 @@ static gf_session *session_start(gf_graph *g, const gf_session_options *opt, con
         s->status = gf__session_fail(s, GF_ERR_STATE, "session: the graph is in error: %s", g->error);
         return s;
     }
-    gf_status st = GF_OK;
-    if (values) { /* the given values, before init_variables would run the initializers */
+    gf_status st = same_graph(s);
+    if (st == GF_OK && values) { /* the given values, before init_variables would run the initializers */
         st = add_variables(s);
         for (int i = 0; st == GF_OK && i < g->n_nodes; i++) {
             gf_node *n = g->nodes[i];
@@ -311,6 +461,10 @@ void gf_session_free(gf_session *s)
     gf__free(s->vars);
     gf__free(s->var_flags);
     gf__free(s->rng);
+    for (int i = 0; i < s->n_acc; i++) gf__free(s->acc[i].data);
+    gf__free(s->acc);
+    gf__free(s->frontier);
+    gf__free(s->seen);
     gf__free(s);
 }
 
@@ -424,10 +578,102 @@ gf_status gf_session_run(gf_session *s, const gf_feed *feeds, int n_feeds,
     gf_status st = prepare(s, feeds, n_feeds, fetches, n_fetches, targets, n_targets, outs, &p, &c);
     if (st != GF_OK) return st;
     st = gf__plan_run(&c, p, feeds, n_feeds, outs);
-    if (st != GF_OK)
+    if (st != GF_OK) {
         for (int i = 0; i < n_fetches; i++) outs[i] = NULL;
-    else
+        if (p->n_collective || s->micro) discard_step(s);
+    } else {
         s->error[0] = '\0';
+        if (p->n_collective) { /* a step finished */
+            s->dp_steps++;
+            s->micro = 0;
+        }
+    }
+    return st;
+}
+
+/* The all-reduce nodes that targets need and no other all-reduce node
+ * stands between: into s->frontier; returns how many, or -1 (message on
+ * s) when out of memory. */
+static int frontier(gf_session *s, gf_node *const *targets, int n_targets)
+{
+    int nn = s->g->n_nodes;
+    if (s->scratch_nodes < nn) {
+        gf_node **f = gf__realloc(s->frontier, 2 * (size_t)nn * sizeof *f);
+        if (f) s->frontier = f;
+        bool *seen = f ? gf__realloc(s->seen, (size_t)nn * sizeof *seen) : NULL;
+        if (seen) s->seen = seen;
+        if (!f || !seen) {
+            gf__session_fail(s, GF_ERR_NOMEM, "accumulate: out of memory");
+            return -1;
+        }
+        s->scratch_nodes = nn;
+    }
+    gf_node **stack = s->frontier + nn; /* the upper half */
+    int n = 0, sp = 0;
+    memset(s->seen, 0, (size_t)nn * sizeof *s->seen);
+    for (int i = 0; i < n_targets; i++)
+        if (!s->seen[targets[i]->id]) {
+            s->seen[targets[i]->id] = true;
+            stack[sp++] = targets[i];
+        }
+    while (sp) {
+        gf_node *x = stack[--sp];
+        if (x->op->flags & GF_OPF_COLLECTIVE) {
+            s->frontier[n++] = x;
+            continue;
+        }
+        for (int j = 0; j < x->n_inputs; j++)
+            if (!s->seen[x->inputs[j]->id]) {
+                s->seen[x->inputs[j]->id] = true;
+                stack[sp++] = x->inputs[j];
+            }
+    }
+    return n;
+}
+
+gf_status gf_session_accumulate(gf_session *s, const gf_feed *feeds, int n_feeds, gf_node *const *targets,
+                                int n_targets)
+{
+    if (!s) return GF_ERR_ARG;
+    if (s->status != GF_OK) return s->status;
+    gf_status st = check_nodes(s, "targets", targets, n_targets);
+    if (st == GF_OK && n_targets == 0)
+        st = gf__session_fail(s, GF_ERR_ARG, "accumulate: no targets: give the training step");
+    int n = st == GF_OK ? frontier(s, targets, n_targets) : -1;
+    if (n == 0)
+        st = gf__session_fail(s, GF_ERR_ARG, "accumulate: target \"%s\" needs no all-reduce node, so there is "
+                              "nothing to accumulate: build the step with gf_minimize_ex(..., GF_ALL_REDUCE_SUM "
+                              "or GF_ALL_REDUCE_MEAN), or place gf_all_reduce_sum/mean", targets[0]->name);
+    else if (n < 0 && st == GF_OK)
+        st = GF_ERR_NOMEM;
+    gf_plan *p = NULL;
+    gf_run_ctx c;
+    if (st == GF_OK) st = prepare(s, feeds, n_feeds, NULL, 0, s->frontier, n, NULL, &p, &c);
+    if (st == GF_OK) {
+        s->coll.accumulate = true;
+        st = gf__plan_run(&c, p, feeds, n_feeds, NULL);
+        s->coll.accumulate = false;
+    }
+    if (st != GF_OK) {
+        discard_step(s);
+        return st;
+    }
+    s->micro++;
+    s->error[0] = '\0';
+    return GF_OK;
+}
+
+gf_status gf_session_broadcast(gf_session *s)
+{
+    if (!s) return GF_ERR_ARG;
+    if (s->status != GF_OK) return s->status;
+    if (s->g->status != GF_OK)
+        return gf__session_fail(s, GF_ERR_STATE, "broadcast: the graph is in error: %s", s->g->error);
+    gf_status st = init_variables(s);
+    gf_graph *g = s->g;
+    for (int i = 0; st == GF_OK && i < g->n_nodes; i++)
+        if (g->nodes[i]->var_index >= 0) st = broadcast_vars(s, &g->nodes[i], 1);
+    if (st == GF_OK) s->error[0] = '\0';
     return st;
 }
 

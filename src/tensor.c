@@ -22,6 +22,7 @@ const char *gf_status_string(gf_status st)
     case GF_ERR_FORMAT: return "format error";
     case GF_ERR_STATE: return "bad state";
     case GF_ERR_NUMERIC: return "numeric error";
+    case GF_ERR_GROUP: return "group error";
     }
     return "unknown status";
 }

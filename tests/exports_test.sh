@@ -34,12 +34,13 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 awk 'NF >= 2 { sub(/@.*/, "", $NF); print $NF }' "$tmp/nm.txt" | sort -u >"$tmp/exported"
 
 # The header's declarations, comments and macros gone: a gf_ name followed
-# by "(" is a function; "extern ... gf_name;" an object.
+# by "(" is a function, unless "(*" follows (a function pointer member's
+# return type, "gf_status (*fn)(...)"); "extern ... gf_name;" an object.
 "$CC" -E -P -x c "$hdr" >"$tmp/hdr.i" 2>"$tmp/cpp.log" ||
     { cat "$tmp/cpp.log" >&2; fail "$CC -E $hdr failed"; }
 tr '\n' ' ' <"$tmp/hdr.i" >"$tmp/hdr1"
 {
-    grep -oE '(^|[^A-Za-z0-9_])gf_[A-Za-z0-9_]*[[:space:]]*\(' "$tmp/hdr1" |
+    grep -oE '(^|[^A-Za-z0-9_])gf_[A-Za-z0-9_]*[[:space:]]*\([[:space:]]*[^*[:space:]]' "$tmp/hdr1" |
         grep -oE 'gf_[A-Za-z0-9_]*' || true
 } | sort -u >"$tmp/functions"
 {

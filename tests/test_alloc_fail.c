@@ -1,6 +1,7 @@
 /*
  * test_alloc_fail.c — fails the N-th allocation, for every N, while building
- * the article's graphs, planning, running steps and evaluating, and while
+ * the article's graphs, planning, running steps (accumulated micro-batches
+ * too) and evaluating, and while
  * saving and restoring checkpoints, and while reading .npy, CSV and IDX
  * files into datasets: every path must report an error or finish
  * correctly, and free what it took (LSan).
@@ -48,12 +49,34 @@ static void plain_free(void *ctx, void *p)
     free(p);
 }
 
-/* Builds, plans and runs one net; returns GF_OK or the first error. The
- * final b_2 goes to out (10 floats) when everything succeeded. */
+/* One step of kind 2: the data-parallel manual step, its batch of 10 in
+ * two micro-batches of 5 (gf_session_accumulate, then the run). */
+static gf_status accumulated_step(const gf_article_net *net, gf_session *s, gf_tensor *x, gf_tensor *y)
+{
+    gf_status st = GF_OK;
+    for (int k = 0; k < 2 && st == GF_OK; k++) {
+        gf_tensor *hx = gf_tensor_wrap(GF_F32, gf_dims(2, 5, 784), gf_tensor_data(x) + k * 5 * 784, NULL);
+        gf_tensor *hy = gf_tensor_wrap(GF_F32, gf_dims(2, 5, 10), gf_tensor_data(y) + k * 5 * 10, NULL);
+        gf_feed half[2] = { { net->a_0, hx }, { net->y, hy } };
+        if (!hx || !hy) st = GF_ERR_NOMEM;
+        else if (k == 0) st = gf_session_accumulate(s, half, 2, net->step, net->n_step);
+        else st = gf_session_run(s, half, 2, NULL, 0, net->step, net->n_step, NULL);
+        gf_tensor_free(hx);
+        gf_tensor_free(hy);
+    }
+    return st;
+}
+
+/* Builds, plans and runs one net (kind 0: the manual step, 1: autodiff,
+ * 2: the manual step with all-reduce nodes, accumulating two
+ * micro-batches); returns GF_OK or the first error. The final b_2 goes to
+ * out (10 floats) when everything succeeded. */
 static gf_status scenario(int kind, float *out)
 {
     gf_article_net net = { 0 };
-    gf_status st = kind ? gf_article_build_autodiff(&net, 30, 0.1f) : gf_article_build_manual(&net, 30, 0.5f);
+    gf_status st = kind == 2 ? gf_article_build_manual_dp(&net, 784, 30, 10, 0.5f)
+                   : kind    ? gf_article_build_autodiff(&net, 30, 0.1f)
+                             : gf_article_build_manual(&net, 30, 0.5f);
     gf_session *s = NULL;
     gf_tensor *x = NULL, *y = NULL;
     if (st != GF_OK) goto done;
@@ -72,7 +95,7 @@ static gf_status scenario(int kind, float *out)
     for (int i = 0; i < 10; i++) gf_tensor_data(y)[i * 10 + i % 10] = 1.0f;
     gf_feed feed[2] = { { net.a_0, x }, { net.y, y } };
     for (int step = 0; step < 3 && st == GF_OK; step++) {
-        st = gf_session_run(s, feed, 2, NULL, 0, net.step, net.n_step, NULL);
+        st = kind == 2 ? accumulated_step(&net, s, x, y) : gf_session_run(s, feed, 2, NULL, 0, net.step, net.n_step, NULL);
         const gf_tensor *res;
         if (st == GF_OK) st = gf_session_run(s, feed, 2, &net.acct_res, 1, NULL, 0, &res);
         if (st == GF_OK && !(gf_tensor_data(res)[0] >= 0 && gf_tensor_data(res)[0] <= 10)) st = GF_ERR_STATE;
@@ -93,7 +116,7 @@ done:
 static void every_allocation_can_fail(void **state)
 {
     (void)state;
-    for (int kind = 0; kind < 2; kind++) {
+    for (int kind = 0; kind < 3; kind++) {
         float want[10], got[10];
         assert_int_equal(scenario(kind, want), GF_OK); /* the reference run */
         gf_set_allocator(&(gf_allocator){ fail_malloc, fail_realloc, plain_free, NULL });
@@ -117,8 +140,8 @@ static void every_allocation_can_fail(void **state)
         }
         armed = false;
         gf_set_allocator(NULL);
-        print_message("%s: %ld allocation points, %ld reported an error\n", kind ? "autodiff" : "manual",
-                      n_points, n_errors);
+        print_message("%s: %ld allocation points, %ld reported an error\n",
+                      kind == 2 ? "manual, accumulating" : kind ? "autodiff" : "manual", n_points, n_errors);
         assert_true(n_points > 50);
         assert_true(n_errors > n_points / 2);
     }

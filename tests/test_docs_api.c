@@ -3,7 +3,7 @@
  *
  * The rules (simple string scanning, no C parser):
  * - A header function is any `gf_...(` outside comments and preprocessor
- *   lines; its declaration runs from the previous ';', '{' or '}' to the
+ *   lines, except `gf_...(*` (a function pointer's return type); its declaration runs from the previous ';', '{' or '}' to the
  *   next ';', whitespace collapsed. Its section is the last boxed title
  *   ("/ * ---- * /" then "/ * Title * /") and its subsection the last
  *   "/ * --- Title ---" above it.
@@ -228,7 +228,9 @@ static void parse_header(const char *h, fn_list *out)
         while (is_ident(c[j])) j++;
         size_t k = j;
         while (isspace((unsigned char)c[k])) k++;
-        if (c[k] != '(') { i = j - 1; continue; }
+        size_t after = k + 1; /* "gf_status (*fn)(...)": a function pointer's return type */
+        while (c[k] == '(' && isspace((unsigned char)c[after])) after++;
+        if (c[k] != '(' || c[after] == '*') { i = j - 1; continue; }
         size_t start = i;
         while (start > 0 && c[start - 1] != ';' && c[start - 1] != '{' && c[start - 1] != '}') start--;
         const char *semi = strchr(c + k, ';');

@@ -385,6 +385,73 @@ static void c_minimize(void)
     assert_int_not_equal(gf_graph_status(e.g), GF_OK);
     free_env(&e);
 }
+static void c_minimize_ex(void)
+{
+    POISON(gf_minimize_ex(NULL, NULL, NULL, 0, GF_ALL_REDUCE_SUM));
+    env e = make_env();
+    gf_optimizer *o = gf_gradient_descent(e.g, 0.1f);
+    gf_node *cost = gf_reduce_sum(gf_square(e.v), NULL, 0, 0);
+    POISON(gf_minimize_ex(o, cost, NULL, 0, GF_ALL_REDUCE_SUM | GF_ALL_REDUCE_MEAN));
+    graph_failed(e.g, GF_ERR_ARG, "flags 0x3");
+    free_env(&e);
+}
+/* A group whose collectives fail, for the misuse cases. */
+static gf_status refuse(void *ctx, float *buf, int64_t n, const char *name, char *msg, size_t len)
+{
+    (void)ctx; (void)buf; (void)n;
+    snprintf(msg, len, "the peers of \"%s\" are gone", name);
+    return GF_ERR_GROUP;
+}
+/* The all_reduce of two ranks holding the same values (the sum is twice
+ * them), so that a session's start check passes. */
+static gf_status twice(void *ctx, float *buf, int64_t n, const char *name, char *msg, size_t len)
+{
+    (void)ctx; (void)name; (void)msg; (void)len;
+    for (int64_t i = 0; i < n; i++) buf[i] = buf[i] + buf[i];
+    return GF_OK;
+}
+static void c_session_accumulate(void)
+{
+    assert_int_equal(gf_session_accumulate(NULL, NULL, 0, NULL, 0), GF_ERR_ARG);
+    env e = make_env();
+    session_failed(e.s, gf_session_accumulate(e.s, NULL, 0, NULL, 1), GF_ERR_ARG, "targets");
+    session_failed(e.s, gf_session_accumulate(e.s, NULL, 0, NULL, 0), GF_ERR_ARG, "no targets");
+    gf_node *plain = gf_assign(e.v, gf_add(e.v, e.v));
+    session_failed(e.s, gf_session_accumulate(e.s, NULL, 0, &plain, 1), GF_ERR_ARG, "nothing to accumulate");
+    gf_node *step = gf_assign(e.v, gf_all_reduce_sum(gf_reduce_sum(e.x, (const int[]){ 0 }, 1, 0)));
+    session_failed(e.s, gf_session_accumulate(e.s, NULL, 0, &step, 1), GF_ERR_FEED, "\"x\"");
+    gf_tensor *bad = gf_tensor_new(GF_F32, gf_dims(2, 2, 4), NULL);
+    gf_feed f = { e.x, bad };
+    session_failed(e.s, gf_session_accumulate(e.s, &f, 1, &step, 1), GF_ERR_FEED, "expected [?,3]");
+    session_failed(e.s, gf_session_accumulate(e.s, &f, -1, &step, 1), GF_ERR_ARG, "feeds");
+    gf_tensor_free(bad);
+    free_env(&e);
+}
+static void c_session_broadcast(void)
+{
+    assert_int_equal(gf_session_broadcast(NULL), GF_ERR_ARG);
+    env e = make_env();
+    assert_int_equal(gf_session_broadcast(e.s), GF_OK); /* alone: nothing to do */
+    gf_process_group bad[] = { { .rank = 0, .size = 0 }, { .rank = 2, .size = 2, refuse, refuse, NULL },
+                               { .rank = -1, .size = 1 }, { .rank = 0, .size = 2, refuse, NULL, NULL } };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        gf_session *s = gf_session_new(e.g, &(gf_session_options){ .group = &bad[i] });
+        session_failed(s, gf_session_status(s), GF_ERR_ARG, "group of size");
+        session_failed(s, gf_session_broadcast(s), GF_ERR_ARG, "group of size");
+        gf_session_free(s);
+    }
+    gf_process_group failing = { .rank = 1, .size = 2, refuse, refuse, NULL };
+    gf_session *s = gf_session_new(e.g, &(gf_session_options){ .group = &failing });
+    session_failed(s, gf_session_status(s), GF_ERR_GROUP, "checking that the group's 2 ranks run one graph: "
+                                                           "the peers of \"graph and seed\" are gone");
+    gf_session_free(s);
+    failing.all_reduce = twice; /* the check passes; the broadcast fails */
+    s = gf_session_new(e.g, &(gf_session_options){ .group = &failing });
+    session_failed(s, gf_session_status(s), GF_ERR_GROUP, "broadcasting variable \"v\" from rank 0 to rank 1 of 2");
+    session_failed(s, gf_session_broadcast(s), GF_ERR_GROUP, "peers of \"v\" are gone");
+    gf_session_free(s);
+    free_env(&e);
+}
 static void c_session_new(void)
 {
     gf_session *s = gf_session_new(NULL, NULL);
@@ -633,7 +700,9 @@ static const struct { const char *fn; void (*run)(void); } cases[] = {
     C(gf_conv2d, c_conv2d), C(gf_max_pool, c_max_pool), C(gf_avg_pool, c_avg_pool),
     C(gf_gradients, c_gradients), C(gf_gradients_ex, c_gradients_ex),
     C(gf_gradient_descent, c_gradient_descent), C(gf_momentum, c_momentum), C(gf_adam, c_adam),
-    C(gf_minimize, c_minimize), C(gf_session_new, c_session_new), C(gf_session_free, c_session_free),
+    C(gf_minimize, c_minimize), C(gf_minimize_ex, c_minimize_ex),
+    C(gf_session_accumulate, c_session_accumulate), C(gf_session_broadcast, c_session_broadcast),
+    C(gf_session_new, c_session_new), C(gf_session_free, c_session_free),
     C(gf_session_status, c_session_status), C(gf_session_error, c_session_error),
     C(gf_session_run, c_session_run), C(gf_session_plan_stats, c_session_plan_stats),
     C(gf_session_variable, c_session_variable), C(gf_gradient_check, c_gradient_check),

@@ -19,7 +19,7 @@ typedef struct bench_cfg {
     unsigned only; /* bit per workload; 0: all */
 } bench_cfg;
 
-enum { W1_MANUAL, W1_AUTODIFF, W2, W3, WEVAL, CNN_TRAIN, CNN_EVAL, W1_LOOP, N_WORKLOADS };
+enum { W1_MANUAL, W1_AUTODIFF, W2, W3, WEVAL, CNN_TRAIN, CNN_EVAL, W1_LOOP, CNN_DP, N_WORKLOADS };
 
 typedef struct train_spec {
     const char *name;
@@ -108,5 +108,15 @@ int bench_run_cnn_eval(bench_state *st, int64_t n, int passes);
  * evaluation of 1000 test images, untimed. Adds a line and a row; 0 on
  * failure (st->err). */
 int bench_run_w1_loop(bench_state *st, int64_t steps);
+/* cnn-dp (bench_dp.c): the Deep MNIST training step at a global batch
+ * of 100 on one process and on 2 ranks under mpirun (gradflow bench
+ * started again as those ranks), and the all-reduce of each model's
+ * parameter count; `steps` steps timed after `warm`. Adds a line and a
+ * row (speedup: one rank's time over the ranks'); a line saying why when
+ * gradflow was built without MPI. 0 on failure (st->err). */
+int bench_run_cnn_dp(bench_state *st, int64_t warm, int64_t steps);
+/* The same workload's part as one of the ranks (gradflow bench started by
+ * mpirun): rank 0 prints the "cnn-dp-ranks" line. 0 on failure. */
+int bench_dp_rank_main(bench_state *st, int64_t warm, int64_t steps);
 
 #endif

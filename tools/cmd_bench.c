@@ -11,6 +11,7 @@
 #include "bench_baseline.h"
 #include "bench_workloads.h"
 #include "cli.h"
+#include "mpi_group.h"
 #include "opts.h"
 
 
@@ -37,6 +38,15 @@ static const char bench_intro[] =
     "               bytes; generated images: one made from arrays) and the\n"
     "               w1-autodiff step, 10,000 steps; us_per_step is both,\n"
     "               next_batch_us the part spent in next_batch (no baseline)\n"
+    "  cnn-dp       data-parallel training of the same network at a global batch\n"
+    "               of 100: one process, then 2 ranks of 50 under mpirun (this\n"
+    "               command started again as the ranks), 20 steps each after 3\n"
+    "               untimed, and the all-reduce of each model's parameter count\n"
+    "               (article 23,860, softmax 79,510, cnn 3,274,634 floats; and\n"
+    "               one float, the latency) on the 2 ranks (docs/scaling.md);\n"
+    "               fma_two_thread_gain: what two threads of the peak's FMA\n"
+    "               loop gain over one between those runs, the most 2 ranks\n"
+    "               can gain on a machine that others share\n"
     "\n"
     "Output: one JSON object per line on stdout (an \"info\" line, a \"peak\" line,\n"
     "one per workload and per thread count for eval, and a \"targets\" line that\n"
@@ -70,7 +80,7 @@ static const char bench_intro[] =
 static const char bench_epilog[] = "Exit status: 0 success, 1 failure (a run failed), 2 usage error.\n";
 
 static const char *const workload_names[N_WORKLOADS] = { "w1-manual", "w1-autodiff", "w2", "w3",
-                                                          "eval", "cnn-train", "cnn-eval", "w1-loop" };
+                                                          "eval", "cnn-train", "cnn-eval", "w1-loop", "cnn-dp" };
 
 /* ------------------------------------------------------------------ */
 /* The speed targets, checked on what ran                             */
@@ -143,6 +153,8 @@ static void print_targets(const bench_state *st)
     if (loop) target(&t, "w1_loop_next_batch_us", loop->batch_us, loop->batch_us_best, "<=", 1.5);
     if (e1) target(&t, "eval_1t_peak_frac", e1->peak_frac, e1->peak_frac_best, ">=", 0.70);
     if (e2) target(&t, "eval_2t_speedup", e2->speedup, e2->speedup_best, ">=", 1.7);
+    const row *dp = find_row(st, "cnn-dp", -1);
+    if (dp) target(&t, "cnn_dp_speedup", dp->speedup, dp->speedup_best, ">=", 1.6);
     double worst = 0;
     for (int i = 0; i < st->n_rows; i++) {
         const row *r = &st->rows[i];
@@ -226,6 +238,16 @@ static void print_table(const bench_state *st)
     }
     for (int i = 0; i < st->n_rows; i++) {
         const row *r = &st->rows[i];
+        if (!strcmp(r->name, "cnn-dp"))
+            fprintf(f, "cnn-dp: %d ranks of 50 images, %.1f ms a step, against %.1f ms for one process\n"
+                       "  with the batch of 100: %.2fx (fastest tenth: %.2fx); the all-reduce of the\n"
+                       "  CNN's 3,274,634 floats takes %.2f ms of it. Two threads of pure arithmetic\n"
+                       "  gained %.2fx over one in the same minutes: the most two ranks can gain now.\n",
+                    r->threads, 1e-3 * r->us_per_step, 1e-3 * r->bl, r->speedup, r->speedup_best,
+                    1e-3 * r->on_cpu[0], r->fma_speedup);
+    }
+    for (int i = 0; i < st->n_rows; i++) {
+        const row *r = &st->rows[i];
         if (!strcmp(r->name, "cnn-eval") && r->threads != 1)
             fprintf(f, "cnn-eval with %d threads: %.2fx one thread (fastest passes: %.2fx).\n", r->threads,
                     r->speedup, r->speedup_best);
@@ -267,8 +289,8 @@ static int parse_only(const char *list, unsigned *mask)
         while (k < N_WORKLOADS && strcmp(tok, workload_names[k])) k++;
         if (k == N_WORKLOADS) {
             fprintf(stderr, "gradflow bench: unknown workload '%s' in --only (expected "
-                            "w1-manual, w1-autodiff, w1, w1-loop, w2, w3, eval, cnn-train, cnn-eval or "
-                            "cnn)\n", tok);
+                            "w1-manual, w1-autodiff, w1, w1-loop, w2, w3, eval, cnn-train, cnn-eval, "
+                            "cnn or cnn-dp)\n", tok);
             return 0;
         }
         *mask |= 1u << k;
@@ -309,10 +331,22 @@ int gf_cli_bench(int argc, char **argv)
     cfg.seed = (uint64_t)seed;
     unsigned want = cfg.only ? cfg.only : (1u << N_WORKLOADS) - 1;
 
+    int rank = 0;
+    if (gf_mpi_launched(&rank) > 1 && want != 1u << CNN_DP) {
+        if (rank == 0)
+            fprintf(stderr, "gradflow bench: under mpirun, bench runs as the ranks of --only cnn-dp only; run "
+                            "'gradflow bench --only cnn-dp' alone and it starts them\n");
+        return GF_EXIT_USAGE;
+    }
     bench_state st = { .cfg = &cfg };
     if (!bench_open_source(&st.src, cfg.data_dir, cfg.generated, cfg.quick, cfg.seed)) {
         fprintf(stderr, "gradflow bench: out of memory for the data\n");
         return GF_EXIT_FAIL;
+    }
+    if (gf_mpi_launched(NULL) > 1) { /* one of cnn-dp's ranks */
+        int ok = bench_dp_rank_main(&st, cfg.quick ? 1 : 3, cfg.quick ? 3 : 20);
+        bench_close_source(&st.src);
+        return ok ? GF_EXIT_OK : GF_EXIT_FAIL;
     }
     st.pk = bench_measure_peak();
 
@@ -366,6 +400,7 @@ int gf_cli_bench(int argc, char **argv)
                  : w == CNN_TRAIN ? bench_run_cnn_train(&st, cfg.quick ? 2 : 5, 200 / div)
                  : w == CNN_EVAL  ? bench_run_cnn_eval(&st, cfg.quick ? 500 : 10000, cfg.quick ? 1 : 3)
                  : w == W1_LOOP   ? bench_run_w1_loop(&st, 10000 / div)
+                 : w == CNN_DP    ? bench_run_cnn_dp(&st, cfg.quick ? 1 : 3, cfg.quick ? 3 : 20)
                                   : bench_run_train(&st, group, n);
         if (n == 2) want &= ~(1u << W1_AUTODIFF);
         if (!ok) {

@@ -21,6 +21,7 @@
 #include "progress.h"
 #include "opts.h"
 #include "data_source.h"
+#include "mpi_group.h"
 
 static const char train_intro[] =
     "Trains a network on an MNIST folder with mini-batch gradient descent and\n"
@@ -34,7 +35,16 @@ static const char train_intro[] =
     "Every model numbers an evaluation by the training steps done before it. The\n"
     "article's loop evaluates after steps 1, 1001, 2001, ... (its i = 0, 1000,\n"
     "2000, ...); --model softmax after steps N, 2N, ... (the end of each epoch);\n"
-    "--model cnn after steps N, 2N, ... (N = --eval-every).\n";
+    "--model cnn after steps N, 2N, ... (N = --eval-every).\n"
+    "\n"
+    "Data-parallel (docs/parallel.md): under mpirun -np N, each of the N processes\n"
+    "draws the same global batch of --batch examples, trains on its 1/N of it, and\n"
+    "the gradients are summed in rank order before every update; rank 0's initial\n"
+    "weights are everyone's, and only rank 0 prints, evaluates and saves.\n"
+    "--accumulate K cuts each batch into K micro-batches summed the same way, so\n"
+    "that 'mpirun -np 2 gradflow train --batch 20' and 'gradflow train --batch 20\n"
+    "--accumulate 2' save the same bits. --batch must split into N x K equal\n"
+    "shards. A rank that fails or dies stops every rank.\n";
 
 static const char train_epilog[] =
     "The training loss (--json, --plot) is the quantity the step minimises, on its\n"
@@ -49,6 +59,7 @@ static const char train_epilog[] =
 
 typedef struct report {
     int json;
+    int lead;             /* rank 0 (or alone): prints and saves */
     int at_end;           /* the loop's numbering: 1 steps done, 0 the article's i */
     int64_t offset;       /* steps done before the gf_article_train call reporting */
     int64_t steps;        /* the run's length */
@@ -178,6 +189,7 @@ static gf_signature save_sig;
 /* Saves the session as a model file; prints what it did, or why not. */
 static int save_now(gf_session *s, const char *file, int64_t after, report *rep)
 {
+    if (!rep->lead) return 1; /* rank 0 saves for the group */
     gf_progress_clear(&rep->progress);
     if (gf_model_save(s, &save_sig, file) != GF_OK) {
         fprintf(stderr, "gradflow train: %s\n", gf_session_error(s));
@@ -243,7 +255,8 @@ int gf_cli_train(int argc, char **argv)
     int64_t hidden = -1, seed = 1, save_every = 0; /* -1: the model's default */
     gf_article_train_opts opt = { .batch = -1, .steps = -1, .eval_every = -1, .eval_size = -1 };
     float eta = 0.5f, lr = -1, keep = GF_CNN_KEEP;
-    int64_t train_acc_every = 100;
+    int64_t train_acc_every = 100, accumulate = 1;
+    float timeout = 120;
     report rep = { 0 };
 
     gf_opt opts[] = {
@@ -346,6 +359,17 @@ int gf_cli_train(int argc, char **argv)
                  "picture, atomically (FILE must end in .svg); prints\n"
                  "{\"plot\":FILE,\"evaluations\":N} with --json",
                  &plot_file),
+        GF_OPT_I("--accumulate", "K", 1, 1000000,
+                 "sum the gradients of K micro-batches of --batch/K\n"
+                 "examples (per rank under mpirun) before each update:\n"
+                 "the bits of K ranks (docs/parallel.md) (default 1)",
+                 &accumulate),
+        GF_OPT_X("--timeout", "S", 0, 1e7,
+                 "under mpirun: how long a rank waits for the others at\n"
+                 "each exchange (rank 0's evaluations included) before it\n"
+                 "stops every rank, naming those that did not answer\n"
+                 "(default 120)",
+                 &timeout),
         GF_OPT_F("--quiet",
                  "no progress line. On a terminal, stderr otherwise shows a\n"
                  "line refreshed up to ten times a second: step/total,\n"
@@ -387,6 +411,29 @@ int gf_cli_train(int argc, char **argv)
                                    plot_file);
     if (hidden < 0) hidden = softmax ? 100 : 30;
     if (opt.batch < 0) opt.batch = cnn ? GF_CNN_BATCH : softmax ? 16 : 10;
+    /* Data parallelism: the job mpirun started, and the split of a batch. */
+    int rank = 0, ranks = gf_mpi_launched(&rank);
+    if (!ranks && gf_opts_given(&spec, "--timeout"))
+        return gf_opts_usage_error(&spec, "--timeout is how long ranks wait for each other under mpirun; "
+                                          "this process was not started by mpirun");
+    if (ranks > 1 && !gf_mpi_built()) {
+        if (rank == 0)
+            fprintf(stderr, "gradflow train: started by mpirun as %d processes, but this gradflow was built "
+                            "without MPI: each would train alone. Install openmpi-bin and libopenmpi-dev "
+                            "(scripts/install-deps does, as root) and build gradflow again\n", ranks);
+        return GF_EXIT_FAIL;
+    }
+    if (ranks < 1) ranks = 1;
+    int64_t shards = ranks * accumulate;
+    if (opt.batch % shards) {
+        if (rank) return GF_EXIT_USAGE; /* rank 0 says why */
+        return gf_opts_usage_error(&spec, "--batch %lld does not split into %d rank%s x %lld micro-batch%s of "
+                                          "equal size: give a multiple of %lld", (long long)opt.batch, ranks,
+                                   ranks == 1 ? "" : "s", (long long)accumulate, accumulate == 1 ? "" : "es",
+                                   (long long)shards);
+    }
+    bool dp = shards > 1, lead = rank == 0;
+    rep.lead = lead;
     if (lr < 0) lr = cnn ? GF_CNN_LR : softmax ? 0.0f : 0.1f; /* 0: Adam's default */
     if (save && !save_dir_ok(save)) return GF_EXIT_FAIL;
     char plot_err[4400];
@@ -439,6 +486,9 @@ int gf_cli_train(int argc, char **argv)
     int rc = GF_EXIT_FAIL;
     gf_article_net net = { 0 };
     gf_session *s = NULL;
+    gf_mpi *mpi = NULL; /* the group, when mpirun started 2 or more ranks */
+    int agreed = 0;     /* every rank got past the last exchange */
+    char msg[1024];
     if (opt.eval_every < 0) opt.eval_every = softmax ? (n_train + opt.batch - 1) / opt.batch : 1000;
     if (opt.steps < 0) opt.steps = cnn ? GF_CNN_STEPS : softmax ? 10 * opt.eval_every : 10000; /* softmax: 10 epochs */
     if (opt.eval_size < 0) opt.eval_size = adam || n_test < 1000 ? n_test : 1000;
@@ -453,7 +503,7 @@ int gf_cli_train(int argc, char **argv)
                 (long long)opt.batch, (long long)n_train, dir);
         goto out;
     }
-    if (!rep.json)
+    if (!rep.json && lead)
     {
         if (src.mnist) {
             printf("data: %s%s (%lld train, %lld test)\n", dir,
@@ -464,11 +514,16 @@ int gf_cli_train(int argc, char **argv)
             gf_source_describe(&src, desc, sizeof desc);
             printf("data: %s%s\n", desc, eval_on_validation ? "; evaluated on the validation set" : "");
         }
+        if (dp)
+            printf("data-parallel: %d rank%s x %lld micro-batch%s of %lld examples per step of %lld\n", ranks,
+                   ranks == 1 ? "" : "s", (long long)accumulate, accumulate == 1 ? "" : "es",
+                   (long long)(opt.batch / shards), (long long)opt.batch);
     }
     gf_status built;
     if (cnn) { /* the tutorial's network, seen through the training loop's struct */
         gf_cnn_net c;
-        built = gf_cnn_build_sized(&c, (int)img_h, (int)img_w, (int)src.classes, lr);
+        built = dp ? gf_cnn_build_dp(&c, (int)img_h, (int)img_w, (int)src.classes, lr)
+                   : gf_cnn_build_sized(&c, (int)img_h, (int)img_w, (int)src.classes, lr);
         net = (gf_article_net){ .g = c.g, .a_0 = c.x, .y = c.y_, .a_2 = c.probs, .acct_res = c.correct,
                                 .step = { c.train_step }, .n_step = 1 };
         opt.train_loss = c.cross_entropy;
@@ -495,14 +550,17 @@ int gf_cli_train(int argc, char **argv)
         opt.on_batch = on_batch;
     } else if (softmax) { /* the zoo net, seen through the training loop's struct */
         gf_zoo_net z = { 0 };
-        built = gf_zoo_build_softmax_sized(&z, (int)src.features, (int)hidden, (int)src.classes, lr);
+        built = dp ? gf_zoo_build_softmax_dp(&z, (int)src.features, (int)hidden, (int)src.classes, lr)
+                   : gf_zoo_build_softmax_sized(&z, (int)src.features, (int)hidden, (int)src.classes, lr);
         net = (gf_article_net){ .g = z.g, .a_0 = z.x, .y = z.y, .w_1 = z.w_1, .b_1 = z.b_1, .w_2 = z.w_2,
                                 .b_2 = z.b_2, .a_2 = z.probs, .acct_res = z.correct, .step = { z.step },
                                 .n_step = 1 };
         opt.train_loss = z.loss;
     } else {
-        built = manual ? gf_article_build_manual_sized(&net, (int)src.features, (int)hidden, (int)src.classes, eta)
-                       : gf_article_build_autodiff_sized(&net, (int)src.features, (int)hidden, (int)src.classes, lr);
+        int in = (int)src.features, out = (int)src.classes;
+        built = manual ? (dp ? gf_article_build_manual_dp : gf_article_build_manual_sized)(&net, in, (int)hidden, out, eta)
+                       : (dp ? gf_article_build_autodiff_dp : gf_article_build_autodiff_sized)(&net, in, (int)hidden,
+                                                                                              out, lr);
         /* The quantity the step descends (see the help's last paragraph). */
         if (built == GF_OK && manual)
             opt.train_loss = gf_mul(gf_scalar(net.g, 0.5f),
@@ -512,7 +570,13 @@ int gf_cli_train(int argc, char **argv)
         if (built == GF_OK) built = gf_graph_status(net.g);
     }
     opt.on_loss = on_loss;
-    if (plot_file) rep.plot = &plot;
+    if (plot_file && lead) rep.plot = &plot;
+    /* Data-parallel: the loss printed is the global batch's (the shards'
+     * losses summed, or averaged for the mean cross-entropies). */
+    if (built == GF_OK && dp)
+        opt.train_loss = gf_name(adam ? gf_all_reduce_mean(opt.train_loss) : gf_all_reduce_sum(opt.train_loss),
+                                 "all_reduce/loss");
+    if (built == GF_OK) built = gf_graph_status(net.g);
     if (built != GF_OK) {
         fprintf(stderr, "gradflow train: %s\n", net.g ? gf_graph_error(net.g) : "out of memory");
         goto out;
@@ -526,33 +590,58 @@ int gf_cli_train(int argc, char **argv)
         fprintf(stderr, "gradflow train: %s\n", gf_graph_error(net.g));
         goto out;
     }
-    s = gf_session_new(net.g, &(gf_session_options){ .seed = (uint64_t)seed, .check_numerics = check });
+    opt.micro = (int)accumulate;
+    opt.rank = rank;
+    opt.size = ranks;
+    opt.no_eval = !lead;
+    if (ranks > 1 && !(mpi = gf_mpi_start(timeout, msg, sizeof msg))) {
+        fprintf(stderr, "gradflow train: rank %d: %s\n", rank, msg);
+        goto out;
+    }
+    s = gf_session_new(net.g, &(gf_session_options){ .seed = (uint64_t)seed, .check_numerics = check,
+                                                     .group = mpi ? gf_mpi_group(mpi) : NULL });
     if (!s || gf_session_status(s) != GF_OK) {
         fprintf(stderr, "gradflow train: %s\n", s ? gf_session_error(s) : "out of memory");
         goto out;
     }
-    if (resume) {
+    if (resume && lead) { /* rank 0 reads it; the others get its values */
         if (!gf_cli_resume("train", s, net.g, resume)) goto out;
         if (!rep.json) printf("resumed from %s\n", resume);
     }
+    if (resume && mpi && gf_session_broadcast(s) != GF_OK) {
+        fprintf(stderr, "gradflow train: rank %d: %s\n", rank, gf_session_error(s));
+        goto out;
+    }
     double seconds = 0;
-    char msg[1024];
     opt.on_step = on_step;
     plot.steps = opt.steps;
     rep.steps = opt.steps;
     rep.at_end = opt.at_end;
-    gf_progress_start(&rep.progress, !quiet, opt.steps, opt.batch);
+    gf_progress_start(&rep.progress, !quiet && lead, opt.steps, opt.batch);
     gf_status trained = save_every
         ? train_saving(&net, s, data, &opt, &rep, save, save_every, &seconds, msg, sizeof msg)
         : gf_article_train(&net, s, data, &opt, on_eval, &rep, &seconds, msg, sizeof msg);
     gf_progress_clear(&rep.progress);
     if (trained != GF_OK) {
-        fprintf(stderr, "gradflow train: %s\n", msg);
+        if (mpi) fprintf(stderr, "gradflow train: rank %d: %s\n", rank, msg);
+        else fprintf(stderr, "gradflow train: %s\n", msg);
         goto out;
     }
-    if (!final_eval(&rep, &net, s, data, &opt)) goto out;
+    int finished = !lead || final_eval(&rep, &net, s, data, &opt);
     gf_progress_clear(&rep.progress);
-    if (save && !save_now(s, save, opt.steps, &rep)) goto out;
+    if (finished && save && !save_now(s, save, opt.steps, &rep)) finished = 0;
+    if (mpi) { /* every rank learns whether rank 0 evaluated and saved */
+        agreed = 1;
+        if (!gf_mpi_agree(mpi, finished ? NULL : "could not evaluate or save (its message is above)", msg,
+                          sizeof msg)) {
+            if (!lead) fprintf(stderr, "gradflow train: rank %d: stopping: %s\n", rank, msg);
+            goto out;
+        }
+    }
+    if (!finished || !lead) {
+        rc = finished ? GF_EXIT_OK : GF_EXIT_FAIL;
+        goto out;
+    }
     double rate = seconds > 0 ? (double)opt.steps / seconds : 0;
     if (rep.json)
         printf("{\"steps\":%lld,\"train_seconds\":%.6f,\"steps_per_second\":%.1f}\n",
@@ -590,6 +679,9 @@ int gf_cli_train(int argc, char **argv)
     }
     rc = GF_EXIT_OK;
 out:
+    /* A rank that fails stops the others (MPI_Abort, after telling them);
+     * after the last exchange every rank ends normally. */
+    if (mpi) gf_mpi_end(mpi, agreed, "stopped with an error (its message is above)");
     gf_tensor_free(keep_t);
     gf_tensor_free(one_t);
     gf_plot_free(&plot);

@@ -26,7 +26,8 @@ MAX_RANK = 4
 ANY = -1
 
 # gf_status codes, in the header's order.
-OK, ERR_ARG, ERR_SHAPE, ERR_FEED, ERR_NOMEM, ERR_IO, ERR_FORMAT, ERR_STATE, ERR_NUMERIC = range(9)
+(OK, ERR_ARG, ERR_SHAPE, ERR_FEED, ERR_NOMEM, ERR_IO, ERR_FORMAT, ERR_STATE, ERR_NUMERIC,
+ ERR_GROUP) = range(10)
 
 
 class Shape(Structure):
@@ -40,9 +41,9 @@ class Error(Structure):
 
 
 class SessionOptions(Structure):
-    """gf_session_options."""
+    """gf_session_options (group: a gf_process_group *, always NULL here)."""
     _fields_ = [("seed", c_uint64), ("threads", c_int), ("disable", c_uint),
-                ("check_numerics", c_int)]
+                ("check_numerics", c_int), ("group", c_void_p)]
 
 
 class Mnist(Structure):

@@ -20,6 +20,7 @@ INVALID_ARGUMENT = 3
 NOT_FOUND = 5
 RESOURCE_EXHAUSTED = 8
 FAILED_PRECONDITION = 9
+ABORTED = 10
 DATA_LOSS = 15
 
 
@@ -62,6 +63,11 @@ class DataLossError(OpError):
         super().__init__(node_def, op, message, DATA_LOSS)
 
 
+class AbortedError(OpError):
+    def __init__(self, node_def, op, message):
+        super().__init__(node_def, op, message, ABORTED)
+
+
 class FeedError(InvalidArgumentError, ValueError):
     """A feed the placeholder refuses, or a placeholder left unfed."""
 
@@ -75,6 +81,7 @@ _RUN_ERRORS = {
     _lib.ERR_FORMAT: DataLossError,
     _lib.ERR_STATE: FailedPreconditionError,
     _lib.ERR_NUMERIC: InvalidArgumentError,
+    _lib.ERR_GROUP: AbortedError,
 }
 
 

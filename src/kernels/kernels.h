@@ -51,4 +51,9 @@ void gf__gemm_portable(int ta, int tb, int64_t m, int64_t n, int64_t k, float al
                        const float *a, int64_t lda, const float *b, int64_t ldb,
                        float beta, float *c, int64_t ldc);
 
+/* collective.c: the end of an all-reduce whose group sum its caller made
+ * (gf_kctx.coll_defer): a mean divides out [shape] once by contributions
+ * (micro-batches times ranks); a sum is left as it is. */
+void gf__all_reduce_finish(const gf_node *n, gf_tensor *out, int64_t contributions);
+
 #endif

@@ -20,15 +20,38 @@ enum {
                                     is the identity when inputs[0] already has the output's shape */
     GF_OPF_CONTROL = 1 << 7,     /* inputs are run first, their values never read */
     GF_OPF_SHAPE_LAST = 1 << 8,  /* the last input lends only its shape, never its values */
-    GF_OPF_UPDATE = 1 << 9       /* with ASSIGN: changes inputs[0] and the variables inputs[1..2]
+    GF_OPF_UPDATE = 1 << 9,      /* with ASSIGN: changes inputs[0] and the variables inputs[1..2]
                                     in place, after every other step of the run (no commit) */
+    GF_OPF_COLLECTIVE = 1 << 10  /* sums over micro-batches and a group: never folded,
+                                    merged or fused; the kernel gets gf_kctx.coll */
 };
 /* Flags under which an op's last input lends only its shape. */
 #define GF_OPF_SHAPE_ONLY (GF_OPF_LIKE | GF_OPF_SHAPE_LAST)
 
+/* One all-reduce node's sum of the micro-batches added so far (owned by
+ * the session, by node id): count of them, n floats each. */
+typedef struct gf_accum {
+    float *data;
+    int64_t n, cap;
+    int count;
+} gf_accum;
+
+/* What the all-reduce kernels (kernels/collective.c) need of a run, lent
+ * by the session: its group, and whether this run only adds micro-batches
+ * into the accumulators (gf_session_accumulate) or finishes the sum. */
+typedef struct gf_collective {
+    const gf_process_group *group;      /* NULL: alone */
+    bool accumulate;
+} gf_collective;
+
 /* Per-run context a kernel may need. */
 typedef struct gf_kctx {
     gf_rng *rng;                /* random ops only */
+    const gf_collective *coll;  /* collective ops only (NULL: alone, nothing accumulated) */
+    gf_accum *acc;              /* collective ops only: the node's accumulator */
+    bool coll_defer;            /* collective ops: leave the group's sum and the mean
+                                   to the caller (a bucket, plan/run.c) ... */
+    int64_t coll_parts;         /* ... and say here how many micro-batches it summed */
     int threads;                /* threads a large kernel may use (>= 1) */
     gf_status status;           /* the few kernels that can fail set these */
     char *msg;                  /* (check_numerics); msg_len bytes */
@@ -180,10 +203,16 @@ enum { GF_CTOR_CUSTOM, GF_CTOR_UNARY, GF_CTOR_BINARY, GF_CTOR_INTERNAL_BINARY };
       gf__grad_max_pool_grad_grad, NONE, CUSTOM)                                                               \
     X(AVG_POOL, avg_pool, 1, 0, gf__shape_pool, gf__k_avg_pool, gf__grad_avg_pool, NONE, CUSTOM)                 \
     X(AVG_POOL_GRAD, avg_pool_grad, 2, GF_OPF_SHAPE_LAST, gf__shape_avg_pool_grad, gf__k_avg_pool_grad,         \
-      gf__grad_avg_pool_grad, NONE, CUSTOM)                                                                   \
+      gf__grad_avg_pool_grad, NONE, CUSTOM)                                                                      \
     /* Training ops of the optimizers (train/optimizer.c, kernels/optimizer.c). */                              \
     X(APPLY_ADAM, apply_adam, 5, GF_OPF_ASSIGN | GF_OPF_UPDATE, gf__shape_apply_adam, gf__k_apply_adam, NONE,    \
-      NONE, CUSTOM)
+      NONE, CUSTOM)                                                                                              \
+    /* Data parallelism (kernels/collective.c): x summed, or averaged, over the session's micro-batches and     \
+     * group. No gradient: differentiate first, then reduce (gf_minimize_ex). */                                \
+    X(ALL_REDUCE_SUM, all_reduce_sum, 1, GF_OPF_COLLECTIVE, gf__shape_unary, gf__k_all_reduce_sum, NONE, NONE,   \
+      UNARY)                                                                                                     \
+    X(ALL_REDUCE_MEAN, all_reduce_mean, 1, GF_OPF_COLLECTIVE, gf__shape_unary, gf__k_all_reduce_mean, NONE,      \
+      NONE, UNARY)
 
 #define GF_OP_ENUM(ID, ...) GF_OP_##ID,
 enum { GF_OPS(GF_OP_ENUM) GF_OP_COUNT };

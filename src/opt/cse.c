@@ -11,7 +11,8 @@
 static bool mergeable(const gf_pnode *q)
 {
     unsigned fl = q->n.op->flags;
-    return !(fl & (GF_OPF_RANDOM | GF_OPF_ASSIGN | GF_OPF_PLACEHOLDER | GF_OPF_VARIABLE)) && !q->alias;
+    return !(fl & (GF_OPF_RANDOM | GF_OPF_ASSIGN | GF_OPF_PLACEHOLDER | GF_OPF_VARIABLE | GF_OPF_COLLECTIVE)) &&
+           !q->alias;
 }
 
 static uint64_t mix(uint64_t h, uint64_t v) { return (h ^ v) * 0x100000001b3ULL; }

@@ -19,7 +19,8 @@ gf_status gf__opt_fold(gf_plan *p)
     for (int i = 0; i < p->n_pn; i++) {
         gf_pnode *q = &p->pn[i];
         unsigned fl = q->n.op->flags;
-        if (q->alias || q->view || q->n.n_inputs == 0 || (fl & (GF_OPF_RANDOM | GF_OPF_ASSIGN))) continue;
+        if (q->alias || q->view || q->n.n_inputs == 0 || (fl & (GF_OPF_RANDOM | GF_OPF_ASSIGN | GF_OPF_COLLECTIVE)))
+            continue;
         bool all = true;
         for (int j = 0; j < q->n.n_inputs && all; j++) /* shape-only inputs need not be constant */
             all = is_const(gf__pn_in(q, j)) || (j == q->n.n_inputs - 1 && (fl & GF_OPF_SHAPE_ONLY));

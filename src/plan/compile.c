@@ -216,6 +216,7 @@ gf_status gf__plan_compile(const gf_run_ctx *c, unsigned disabled, const gf_feed
     gf_graph *g = c->graph;
     int n_roots = n_fetches + n_targets;
     gf_plan *p = gf__calloc(1, sizeof *p);
+    if (p) p->bucket_first = -1;
     gf_node **order = gf__malloc(((size_t)g->n_nodes + 1) * sizeof *order);
     gf_node **roots = gf__malloc(((size_t)n_roots + 1) * sizeof *roots);
     int *index = gf__malloc(((size_t)g->n_nodes + 1) * sizeof *index);
@@ -314,6 +315,13 @@ gf_status gf__plan_compile(const gf_run_ctx *c, unsigned disabled, const gf_feed
         p->fetch[i] = f;
     }
     if ((st = gf__plan_place(c, p)) != GF_OK) goto done;
+    for (int i = 0; i < p->n_steps; i++)
+        if (p->steps[i]->n.op->flags & GF_OPF_COLLECTIVE) p->n_collective++;
+    if (p->n_bucket > 1) /* the same on every rank: the same graph gives the same plan */
+        snprintf(p->bucket_name, sizeof p->bucket_name, "%.40s+%d", p->steps[p->bucket_first]->n.name,
+                 p->n_bucket - 1);
+    else if (p->n_bucket)
+        snprintf(p->bucket_name, sizeof p->bucket_name, "%s", p->steps[p->bucket_first]->n.name);
     for (int i = 0; i < n_fetches; i++) {
         gf_pnode *f = p->fetch[i];
         if (f->view && gf__tensor_reshape(&p->fetch_copy[i], f->n.dtype, f->n.shape) != GF_OK) {

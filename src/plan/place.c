@@ -62,13 +62,55 @@ static size_t floats_of(const gf_pnode *q)
     return (n + 15) / 16 * 16 + (n == 0 ? 16 : 0); /* 64-byte granules */
 }
 
+static bool is_step(const gf_pnode *q)
+{
+    return q->live && !q->alias && !q->view && !q->produced_by && !q->absorbed;
+}
+
+static bool is_update(const gf_pnode *q) { return gf__pn_updates(q); }
+
+/* The pass each step runs in (pass[i] for pn[i]): ordinary steps (0),
+ * in-place updates (3). With all-reduce steps that read no other's
+ * result, those run together as one bucket (1), after every step they
+ * need and before every step that reads them (2), so that run.c reduces
+ * them in one group call. Returns the bucket's size (0: no bucket). */
+static int passes(gf_plan *p, unsigned char *pass)
+{
+    unsigned char *dep = gf__calloc((size_t)p->n_pn + 1, 1); /* reads an all-reduce result */
+    int n_coll = 0;
+    bool nested = false;
+    for (int i = 0; i < p->n_pn; i++) {
+        gf_pnode *q = &p->pn[i], *in[GF_FUSED_MAX_IN + 4];
+        pass[i] = is_update(q) ? 3 : 0;
+        if (!dep || !is_step(q)) continue;
+        bool coll = q->kind == GF_STEP_KERNEL && (q->n.op->flags & GF_OPF_COLLECTIVE);
+        int k = gf__step_inputs(q, in);
+        bool reads = false;
+        for (int j = 0; j < k; j++) reads |= dep[in[j] - p->pn];
+        nested |= coll && reads;
+        n_coll += coll;
+        dep[i] = coll || reads;
+        for (int s2 = 0; dep[i] && q->kind == GF_STEP_FUSED && s2 < q->fused->prog.n_insn; s2++)
+            if (q->fused->store[s2]) dep[q->fused->store[s2] - p->pn] = 1; /* its side results too */
+        if (!is_update(q)) pass[i] = coll ? 1 : reads ? 2 : 0;
+    }
+    if (!dep || nested || n_coll == 0) { /* one reduction at a time, in graph order */
+        for (int i = 0; i < p->n_pn; i++) pass[i] = is_update(&p->pn[i]) ? 3 : 0;
+        n_coll = 0;
+    }
+    gf__free(dep);
+    return n_coll;
+}
+
 gf_status gf__plan_place(const gf_run_ctx *c, gf_plan *p)
 {
     p->steps = gf__malloc(((size_t)p->n_pn + 1) * sizeof *p->steps);
     p->commit = gf__malloc(((size_t)p->n_pn + 1) * sizeof *p->commit);
     size_t *at = gf__malloc(((size_t)p->n_pn + 1) * sizeof *at);
-    if (!p->steps || !p->commit || !at) {
+    unsigned char *pass = gf__malloc((size_t)p->n_pn + 1);
+    if (!p->steps || !p->commit || !at || !pass) {
         gf__free(at);
+        gf__free(pass);
         return gf__plan_fail(c, GF_ERR_NOMEM, "session: out of memory planning a run");
     }
     /* at[i]: pn[i]'s offset in the arena; NOT_PLACED until placed (a value
@@ -76,17 +118,19 @@ gf_status gf__plan_place(const gf_run_ctx *c, gf_plan *p)
      * e.g. of a group that runs before the chain: never release it). */
     enum { NOT_PLACED = -1 };
     for (int i = 0; i <= p->n_pn; i++) at[i] = (size_t)NOT_PLACED;
-    /* Ordinary steps in topological order, then the in-place updates, so
-     * that every other read of a variable comes before it changes. */
-    for (int pass = 0; pass < 2; pass++)
+    /* Ordinary steps in topological order (the all-reduce bucket in the
+     * middle: passes()), then the in-place updates, so that every other
+     * read of a variable comes before it changes. */
+    p->n_bucket = passes(p, pass);
+    for (int ps = 0; ps < 4; ps++)
         for (int i = 0; i < p->n_pn; i++) {
             gf_pnode *q = &p->pn[i];
-            if (!q->live || q->alias || q->view || q->produced_by || q->absorbed) continue;
-            bool upd = gf__pn_updates(q);
-            if (upd != (pass == 1)) continue;
+            if (!is_step(q) || pass[i] != ps) continue;
+            if (ps == 1 && p->bucket_first < 0) p->bucket_first = p->n_steps;
             p->steps[p->n_steps++] = q;
-            if (!upd && (q->n.op->flags & GF_OPF_ASSIGN)) p->commit[p->n_commit++] = q;
+            if (!is_update(q) && (q->n.op->flags & GF_OPF_ASSIGN)) p->commit[p->n_commit++] = q;
         }
+    gf__free(pass);
     for (int i = 0; i < p->n_pn; i++) p->pn[i].last_use = -1;
     for (int i = 0; i < p->n_steps; i++) {
         gf_pnode *in[GF_FUSED_MAX_IN + 4];
@@ -98,7 +142,19 @@ gf_status gf__plan_place(const gf_run_ctx *c, gf_plan *p)
     for (int i = 0; i < p->n_steps; i++) {
         gf_pnode *q = p->steps[i], *in[GF_FUSED_MAX_IN + 4];
         if (gf__pn_updates(q)) continue; /* writes the variable */
-        at[q - p->pn] = place(&pl, floats_of(q));
+        if (p->n_bucket && i == p->bucket_first) { /* the bucket: one block, reduced at once */
+            size_t total = 0;
+            for (int b = 0; b < p->n_bucket; b++) total += floats_of(p->steps[i + b]);
+            size_t base = place(&pl, total);
+            p->bucket_at = base;
+            p->bucket_floats = total;
+            for (int b = 0; b < p->n_bucket; b++) {
+                at[p->steps[i + b] - p->pn] = base;
+                base += floats_of(p->steps[i + b]);
+            }
+        } else if (!(p->n_bucket && i > p->bucket_first && i < p->bucket_first + p->n_bucket)) {
+            at[q - p->pn] = place(&pl, floats_of(q));
+        }
         for (int s2 = 0; q->kind == GF_STEP_FUSED && s2 < q->fused->prog.n_insn; s2++) {
             gf_pnode *side = q->fused->store[s2]; /* stored on the side */
             if (side) at[side - p->pn] = place(&pl, floats_of(side));
@@ -132,6 +188,7 @@ gf_status gf__plan_place(const gf_run_ctx *c, gf_plan *p)
         q->val.capacity = 0;
         if (gf__pn_updates(q)) q->view = true; /* the variable */
         else q->val.data = p->arena + at[q - p->pn];
+        if (p->n_bucket && i == p->bucket_first) p->bucket = p->arena + p->bucket_at;
         for (int k = 0; q->kind == GF_STEP_FUSED && k < q->fused->prog.n_insn; k++) {
             gf_pnode *side = q->fused->store[k];
             if (!side) continue;

@@ -84,6 +84,16 @@ typedef struct gf_plan {
     size_t arena_floats;
     float **folded;                 /* buffers of folded constants */
     int n_folded;
+    int n_collective;               /* all-reduce steps (the run ends a
+                                     * data-parallel step when not 0) */
+    /* The bucket: n_bucket all-reduce steps from steps[bucket_first] on,
+     * their results side by side in bucket [bucket_floats] (64-byte
+     * granules: the gaps are zeroed before use), reduced over the group in
+     * one call (place.c; 0: each reduces alone). */
+    int n_bucket, bucket_first;
+    float *bucket;
+    size_t bucket_at, bucket_floats;
+    char bucket_name[GF_NAME_MAX];  /* what the group is told it reduces */
     unsigned disabled;
 } gf_plan;
 
@@ -154,6 +164,10 @@ typedef struct gf_run_ctx {
     gf_rng *rng;              /* by node id: every random node's stream */
     int threads;              /* threads a step may use (>= 1) */
     bool check_numerics;      /* every step's result checked for NaN/inf */
+    const gf_collective *coll; /* the all-reduce kernels' group and mode */
+    gf_accum *acc;            /* by node id, n_acc of them: every all-reduce
+                               * node's accumulator (NULL: none yet) */
+    int n_acc;
     char *err;                /* where a failure's message goes: err_len bytes */
     size_t err_len;
 } gf_run_ctx;

@@ -42,6 +42,50 @@ static gf_status check_step(const gf_run_ctx *c, const gf_pnode *q)
                          (long long)bad, gf_shape_format(q->val.shape, b, sizeof b));
 }
 
+/* The all-reduce bucket (place.c): each step's own part (its micro-
+ * batches: kernels/collective.c), then one group call over the block of
+ * all their results, then each mean divided. */
+static gf_status run_bucket(const gf_run_ctx *c, gf_plan *p, char *kmsg, size_t kmsg_len)
+{
+    int64_t parts = 1;
+    for (int b = 0; b < p->n_bucket; b++) {
+        gf_pnode *q = p->steps[p->bucket_first + b];
+        int64_t cnt = gf_shape_count(q->val.shape), granule = (cnt + 15) / 16 * 16 + (cnt == 0 ? 16 : 0);
+        memset(q->val.data + cnt, 0, (size_t)(granule - cnt) * sizeof(float)); /* the gap is reduced too */
+        if (cnt == 0) continue;
+        const gf_tensor *in[GF_MAX_INPUTS] = { &gf__pn_in(q, 0)->val };
+        gf_kctx ctx = { .threads = c->threads, .msg = kmsg, .msg_len = kmsg_len, .coll_defer = true };
+        if (c->acc && q->orig->id < c->n_acc) {
+            ctx.coll = c->coll;
+            ctx.acc = &c->acc[q->orig->id];
+        }
+        q->n.op->kernel(&q->val, in, &q->n, &ctx);
+        if (ctx.status != GF_OK) return gf__plan_fail(c, ctx.status, "%s", kmsg);
+        parts = ctx.coll_parts; /* the same for every node of a step */
+    }
+    if (c->coll && c->coll->accumulate) return GF_OK; /* a micro-batch: summed, no more */
+    const gf_process_group *g = c->coll ? c->coll->group : NULL;
+    if (g && g->size > 1) {
+        char why[400] = "";
+        gf_status st = g->all_reduce(g->ctx, p->bucket, (int64_t)p->bucket_floats, p->bucket_name, why, sizeof why);
+        const gf_pnode *first = p->steps[p->bucket_first];
+        if (st != GF_OK && p->n_bucket == 1)
+            return gf__plan_fail(c, st, "all-reduce \"%s\" (%lld elements) across the group: %s", first->n.name,
+                                 (long long)gf_shape_count(first->val.shape), why[0] ? why : gf_status_string(st));
+        if (st != GF_OK)
+            return gf__plan_fail(c, st, "all-reduce \"%s\" and %d more (%zu floats in all) across the group: %s",
+                                 first->n.name, p->n_bucket - 1, p->bucket_floats,
+                                 why[0] ? why : gf_status_string(st));
+        parts *= g->size;
+    }
+    for (int b = 0; b < p->n_bucket; b++) {
+        gf_pnode *q = p->steps[p->bucket_first + b];
+        gf__all_reduce_finish(&q->n, &q->val, parts);
+        if (c->check_numerics && check_step(c, q) != GF_OK) return GF_ERR_NUMERIC;
+    }
+    return GF_OK;
+}
+
 gf_status gf__plan_run(const gf_run_ctx *c, gf_plan *p, const gf_feed *feeds, int n_feeds, const gf_tensor **outs)
 {
     int threads = c->threads;
@@ -62,6 +106,12 @@ gf_status gf__plan_run(const gf_run_ctx *c, gf_plan *p, const gf_feed *feeds, in
         if (p->fetch[f]->view && (p->fetch[f]->n.op->flags & GF_OPF_VARIABLE)) copy_fetch(p, f, outs);
     for (int i = 0; i < p->n_steps; i++) {
         gf_pnode *q = p->steps[i];
+        if (p->n_bucket && i == p->bucket_first) {
+            gf_status st = run_bucket(c, p, kmsg, sizeof kmsg);
+            if (st != GF_OK) return st;
+            i += p->n_bucket - 1;
+            continue;
+        }
         switch (q->kind) {
         case GF_STEP_KERNEL: {
             /* A result with no elements needs no kernel (only a random op
@@ -81,6 +131,10 @@ gf_status gf__plan_run(const gf_run_ctx *c, gf_plan *p, const gf_feed *feeds, in
                     ctx.finite_in |= 1u << j;
             }
             if (q->n.op->flags & GF_OPF_RANDOM) ctx.rng = &c->rng[q->orig->id];
+            if ((q->n.op->flags & GF_OPF_COLLECTIVE) && c->acc && q->orig->id < c->n_acc) {
+                ctx.coll = c->coll;
+                ctx.acc = &c->acc[q->orig->id];
+            }
             q->n.op->kernel(&q->val, in, &q->n, &ctx);
             if (ctx.status != GF_OK) return gf__plan_fail(c, ctx.status, "%s", kmsg);
             for (int j = 0; ctx.finite_seen && j < q->n.n_inputs && j < 32; j++) {

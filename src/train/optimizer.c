@@ -74,9 +74,17 @@ static gf_node *join(gf_node *all, gf_node *update) { return all ? gf_group(all,
 
 gf_node *gf_minimize(gf_optimizer *opt, gf_node *cost, gf_node *const *var_list, int n_vars)
 {
+    return gf_minimize_ex(opt, cost, var_list, n_vars, 0);
+}
+
+gf_node *gf_minimize_ex(gf_optimizer *opt, gf_node *cost, gf_node *const *var_list, int n_vars, unsigned flags)
+{
     if (!opt) return gf__graph_fail(cost ? cost->graph : NULL, GF_ERR_ARG, "minimize: optimizer is NULL");
     gf_graph *g = opt->g;
     if (g->status != GF_OK) return &g->poison;
+    if (flags != 0 && flags != GF_ALL_REDUCE_SUM && flags != GF_ALL_REDUCE_MEAN)
+        return gf__graph_fail(g, GF_ERR_ARG, "minimize: flags 0x%x: expected 0, GF_ALL_REDUCE_SUM or "
+                              "GF_ALL_REDUCE_MEAN", flags);
     if (!cost || cost->graph != g || cost->id < 0)
         return gf__graph_fail(g, GF_ERR_ARG, "minimize: cost is %s",
                               !cost ? "NULL" : cost->graph != g ? "from another graph" : "a poisoned node");
@@ -112,6 +120,14 @@ gf_node *gf_minimize(gf_optimizer *opt, gf_node *cost, gf_node *const *var_list,
             goto out;
         }
     if (gf_gradients(g, &cost, 1, vars, n, NULL, grads) != GF_OK) goto out;
+    /* Data parallelism: each gradient summed over micro-batches and ranks. */
+    for (int i = 0; flags && i < n; i++) {
+        if (!grads[i]) continue;
+        char name[GF_NAME_MAX];
+        snprintf(name, sizeof name, "all_reduce/%.40s", vars[i]->name);
+        grads[i] = gf_name(flags == GF_ALL_REDUCE_SUM ? gf_all_reduce_sum(grads[i]) : gf_all_reduce_mean(grads[i]),
+                           name);
+    }
 
     gf_node *lr = gf_scalar(g, opt->lr), *lr_t = lr;
     gf_node *b1p = NULL, *b2p = NULL;
