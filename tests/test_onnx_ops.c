@@ -54,6 +54,7 @@ static gf_node *var(ocase *c, const char *name, gf_shape s)
 
 static void out(ocase *c, gf_node *n)
 {
+    if (c->n_out == MAX_IO) fail_msg("%s: more than %d outputs: raise MAX_IO", c->name, MAX_IO);
     c->out[c->n_out++] = n;
 }
 
@@ -196,6 +197,13 @@ static void sources_and_identities(ocase *c)
     out(c, gf_add(x, gf_zeros(c->g, gf_dims(1, 4)))), out(c, v), out(c, x), out(c, gf_add(x, v));
 }
 
+/* A session in no group: the all-reduces leave values as they are. */
+static void collectives(ocase *c)
+{
+    gf_node *x = ph(c, "x", GF_F32, gf_dims(2, GF_ANY, 5), gf_dims(2, 3, 5), -2, 2, 0);
+    out(c, gf_all_reduce_sum(gf_mul(x, x))), out(c, gf_all_reduce_mean(gf_neg(x)));
+}
+
 typedef void (*builder)(ocase *c);
 static const struct {
     const char *name;
@@ -207,7 +215,7 @@ static const struct {
     { "typed_inputs", typed_inputs }, { "softmaxes", softmaxes }, { "reshapes", reshapes },
     { "convolutions", convolutions }, { "convolution_of_a_fed_filter", convolution_of_a_fed_filter },
     { "pools", pools }, { "open_spatial_sizes", open_spatial_sizes },
-    { "sources_and_identities", sources_and_identities },
+    { "sources_and_identities", sources_and_identities }, { "collectives", collectives },
 };
 #define N_CASES ((int)(sizeof cases / sizeof cases[0]))
 

@@ -297,6 +297,8 @@ static const gf_ox_row rows[] = {
     { GF_OP_LOG_SOFTMAX, "LogSoftmax", last_axis },
     { GF_OP_RESHAPE, "Reshape", reshape },
     { GF_OP_CHECK_NUMERICS, "Identity", plain },
+    { GF_OP_ALL_REDUCE_SUM, "Identity", plain },
+    { GF_OP_ALL_REDUCE_MEAN, "Identity", plain },
     { GF_OP_CONV2D, "Transpose, Conv, Transpose", conv2d },
     { GF_OP_MAX_POOL, "MaxPool", pool },
     { GF_OP_AVG_POOL, "AveragePool", pool },
