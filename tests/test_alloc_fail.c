@@ -19,35 +19,6 @@
 
 #include "article.h"
 
-static long fail_at, n_calls;
-static bool failed_once;
-static bool armed; /* allocations are counted, and the fail_at-th fails, only while armed */
-
-static void *fail_malloc(void *ctx, size_t n)
-{
-    (void)ctx;
-    if (armed && ++n_calls == fail_at) {
-        failed_once = true;
-        return NULL;
-    }
-    return malloc(n);
-}
-
-static void *fail_realloc(void *ctx, void *p, size_t n)
-{
-    (void)ctx;
-    if (armed && ++n_calls == fail_at) {
-        failed_once = true;
-        return NULL;
-    }
-    return realloc(p, n);
-}
-
-static void plain_free(void *ctx, void *p)
-{
-    (void)ctx;
-    free(p);
-}
 
 /* One step of kind 2: the data-parallel manual step, its batch of 10 in
  * two micro-batches of 5 (gf_session_accumulate, then the run). */
@@ -119,26 +90,26 @@ static void every_allocation_can_fail(void **state)
     for (int kind = 0; kind < 3; kind++) {
         float want[10], got[10];
         assert_int_equal(scenario(kind, want), GF_OK); /* the reference run */
-        gf_set_allocator(&(gf_allocator){ fail_malloc, fail_realloc, plain_free, NULL });
-        armed = true;
+        gf_set_allocator(&gf_test_fail_allocator);
+        gf_fail.armed = true;
         long n_errors = 0, n_points = 0;
-        for (fail_at = 1;; fail_at++) {
-            n_calls = 0;
-            failed_once = false;
+        for (gf_fail.at = 1;; gf_fail.at++) {
+            gf_fail.calls = 0;
+            gf_fail.failed = false;
             gf_status st = scenario(kind, got);
-            if (!failed_once) break; /* ran past the last allocation */
+            if (!gf_fail.failed) break; /* ran past the last allocation */
             n_points++;
             if (st != GF_OK) {
                 n_errors++;
             } else if (memcmp(got, want, sizeof want)) {
                 /* an allocation that is only an optimisation may fail
                  * silently, but then the results must not change */
-                armed = false;
+                gf_fail.armed = false;
                 gf_set_allocator(NULL);
-                fail_msg("allocation %ld failed silently and changed the result", fail_at);
+                fail_msg("allocation %ld failed silently and changed the result", gf_fail.at);
             }
         }
-        armed = false;
+        gf_fail.armed = false;
         gf_set_allocator(NULL);
         print_message("%s: %ld allocation points, %ld reported an error\n",
                       kind == 2 ? "manual, accumulating" : kind ? "autodiff" : "manual", n_points, n_errors);
@@ -350,7 +321,7 @@ static void sweep_save(int kind, const refs *f, bool late, tally *t)
     size_t n_want = late ? f->n_b2l : f->n_b2;
     rig check; /* restores what a failed save left, to read its values */
     assert_int_equal(rig_make(&check, kind, 5, 0, false), GF_OK);
-    for (fail_at = 1;; fail_at++) {
+    for (gf_fail.at = 1;; gf_fail.at++) {
         rig r;
         assert_int_equal(rig_make(&r, kind, 2, 2, late), GF_OK);
         if (late) {
@@ -359,15 +330,15 @@ static void sweep_save(int kind, const refs *f, bool late, tally *t)
             spit(path, f->b1, f->n_b1);
             assert_int_equal(chmod(path, 0640), 0);
         }
-        n_calls = 0;
-        failed_once = false;
-        armed = true;
+        gf_fail.calls = 0;
+        gf_fail.failed = false;
+        gf_fail.armed = true;
         gf_status st = gf_session_save(r.s, path);
-        armed = false;
+        gf_fail.armed = false;
         size_t n_got = 0;
         unsigned char *got = gf_test_read_file(path, &n_got);
         struct stat sb;
-        if (!failed_once) { /* ran past the last allocation */
+        if (!gf_fail.failed) { /* ran past the last allocation */
             if (st != GF_OK) fail_msg("save with no allocation failing: %s", gf_session_error(r.s));
             assert_true(same_bytes(got, n_got, want, n_want));
             free(got);
@@ -377,22 +348,22 @@ static void sweep_save(int kind, const refs *f, bool late, tally *t)
         t->points++;
         if (st == GF_OK) { /* an allocation that is only an optimisation */
             if (!same_bytes(got, n_got, want, n_want))
-                fail_msg("save: allocation %ld failed silently and the file is wrong", fail_at);
+                fail_msg("save: allocation %ld failed silently and the file is wrong", gf_fail.at);
         } else {
             t->errors++;
             const char *msg = gf_session_error(r.s);
             if (st != GF_ERR_NOMEM)
-                fail_msg("save: allocation %ld failed: %s \"%s\", expected %s", fail_at, gf_status_string(st),
+                fail_msg("save: allocation %ld failed: %s \"%s\", expected %s", gf_fail.at, gf_status_string(st),
                          msg, gf_status_string(GF_ERR_NOMEM));
             if (!strstr(msg, path) || !strstr(msg, "out of memory"))
                 fail_msg("save: allocation %ld failed: the message \"%s\" should name the path and the "
-                         "memory", fail_at, msg);
+                         "memory", gf_fail.at, msg);
             assert_int_equal(gf_session_status(r.s), GF_OK); /* not sticky */
             if (late) {
-                if (got) fail_msg("save: allocation %ld failed, yet %s exists", fail_at, path);
+                if (got) fail_msg("save: allocation %ld failed, yet %s exists", gf_fail.at, path);
             } else {
                 if (!same_bytes(got, n_got, f->b1, f->n_b1))
-                    fail_msg("save: allocation %ld failed and the previous file changed", fail_at);
+                    fail_msg("save: allocation %ld failed and the previous file changed", gf_fail.at);
                 assert_int_equal(stat(path, &sb), 0);
                 assert_int_equal(sb.st_mode & 07777, 0640);
                 assert_int_equal(gf_session_restore(check.s, path), GF_OK);
@@ -409,7 +380,7 @@ static void sweep_save(int kind, const refs *f, bool late, tally *t)
             assert_int_equal(stat(path, &sb), 0);
             assert_int_equal(sb.st_mode & 07777, 0640);
         }
-        if (stray_files(f->dir)) fail_msg("save: allocation %ld failed: a temporary file is left", fail_at);
+        if (stray_files(f->dir)) fail_msg("save: allocation %ld failed: a temporary file is left", gf_fail.at);
         free(got);
         rig_free(&r);
     }
@@ -429,52 +400,52 @@ static void sweep_restore(int kind, const refs *f, int mode, tally *t)
     const char *path = mode == 2 ? f->rl_path : f->r_path;
     const float *want = mode == 2 ? f->v1l : f->v1, *before = mode == 0 ? f->v0 : mode == 1 ? f->v2 : f->v2l;
     int64_t n = mode == 2 ? f->n_v1l : f->n_v1;
-    for (fail_at = 1;; fail_at++) {
+    for (gf_fail.at = 1;; gf_fail.at++) {
         rig r;
         gf_status st;
         long start = 0;
-        n_calls = 0;
-        failed_once = false;
+        gf_fail.calls = 0;
+        gf_fail.failed = false;
         if (mode == 0) {
-            armed = true;
+            gf_fail.armed = true;
             st = rig_make(&r, kind, 3, 0, false);
-            start = n_calls;
+            start = gf_fail.calls;
             if (st == GF_OK) st = gf_session_restore(r.s, path);
         } else {
             assert_int_equal(rig_make(&r, kind, 2, 2, mode == 2), GF_OK);
-            armed = true;
+            gf_fail.armed = true;
             st = gf_session_restore(r.s, path);
         }
-        armed = false;
-        if (!failed_once) {
+        gf_fail.armed = false;
+        if (!gf_fail.failed) {
             if (st != GF_OK) fail_msg("restore with no allocation failing: %s", gf_session_error(r.s));
             assert_true(holds(r.s, r.net.g, want, n));
             rig_free(&r);
             break;
         }
-        if (fail_at <= start) {
+        if (gf_fail.at <= start) {
             t->others++;
             if (st == GF_OK && !holds(r.s, r.net.g, want, n))
-                fail_msg("restore: allocation %ld (building) failed silently and changed the result", fail_at);
+                fail_msg("restore: allocation %ld (building) failed silently and changed the result", gf_fail.at);
             rig_free(&r);
             continue;
         }
         t->points++;
         if (st == GF_OK) {
             if (!holds(r.s, r.net.g, want, n))
-                fail_msg("restore: allocation %ld failed silently and the values are wrong", fail_at);
+                fail_msg("restore: allocation %ld failed silently and the values are wrong", gf_fail.at);
         } else {
             t->errors++;
             const char *msg = gf_session_error(r.s);
             if (st != GF_ERR_NOMEM)
-                fail_msg("restore: allocation %ld failed: %s \"%s\", expected %s", fail_at,
+                fail_msg("restore: allocation %ld failed: %s \"%s\", expected %s", gf_fail.at,
                          gf_status_string(st), msg, gf_status_string(GF_ERR_NOMEM));
             if (!strstr(msg, path) || !strstr(msg, "out of memory"))
                 fail_msg("restore: allocation %ld failed: the message \"%s\" should name the path and the "
-                         "memory", fail_at, msg);
+                         "memory", gf_fail.at, msg);
             assert_int_equal(gf_session_status(r.s), GF_OK);
             if (!holds(r.s, r.net.g, before, n))
-                fail_msg("restore: allocation %ld failed and a variable changed", fail_at);
+                fail_msg("restore: allocation %ld failed and a variable changed", gf_fail.at);
             /* The session is still fine: the same restore now succeeds. */
             assert_int_equal(gf_session_restore(r.s, path), GF_OK);
             assert_true(holds(r.s, r.net.g, want, n));
@@ -487,7 +458,7 @@ static void checkpoints_with_every_allocation_failing(void **state)
 {
     (void)state;
     /* Installed while no gradflow object exists; unarmed, it just counts nothing. */
-    gf_set_allocator(&(gf_allocator){ fail_malloc, fail_realloc, plain_free, NULL });
+    gf_set_allocator(&gf_test_fail_allocator);
     for (int kind = 0; kind < 2; kind++) {
         refs f;
         refs_make(&f, kind);
@@ -690,20 +661,20 @@ static void data_with_every_allocation_failing(void **state)
     static const char *names[] = { "npy read", "npy write", "csv read", "csv read (gzip)",
                                    "dataset from arrays, split", "dataset borrowed, split", "dataset load_idx",
                                    "mnist load, classes counted", "dataset load_idx, 4 MB of images" };
-    gf_set_allocator(&(gf_allocator){ fail_malloc, fail_realloc, plain_free, NULL });
+    gf_set_allocator(&gf_test_fail_allocator);
     for (int k = 0; k < 9; k++) {
         made want = { 0 };
         char msg[512];
         if (data_call(k, &f, &want, msg) != GF_OK) fail_msg("%s: %s", names[k], msg);
         long points = 0, errors = 0;
-        for (fail_at = 1;; fail_at++) {
+        for (gf_fail.at = 1;; gf_fail.at++) {
             made got = { 0 };
-            n_calls = 0;
-            failed_once = false;
-            armed = true;
+            gf_fail.calls = 0;
+            gf_fail.failed = false;
+            gf_fail.armed = true;
             gf_status st = data_call(k, &f, &got, msg);
-            armed = false;
-            if (!failed_once) {
+            gf_fail.armed = false;
+            if (!gf_fail.failed) {
                 assert_int_equal(st, GF_OK);
                 free(got.v);
                 break;
@@ -711,11 +682,11 @@ static void data_with_every_allocation_failing(void **state)
             points++;
             if (st == GF_OK) {
                 if (got.n != want.n || memcmp(got.v, want.v, want.n * sizeof(float)))
-                    fail_msg("%s: allocation %ld failed silently and changed the result", names[k], fail_at);
+                    fail_msg("%s: allocation %ld failed silently and changed the result", names[k], gf_fail.at);
             } else {
                 errors++;
                 if (st != GF_ERR_NOMEM || !strstr(msg, "out of memory"))
-                    fail_msg("%s: allocation %ld failed: %s \"%s\", expected out of memory", names[k], fail_at,
+                    fail_msg("%s: allocation %ld failed: %s \"%s\", expected out of memory", names[k], gf_fail.at,
                              gf_status_string(st), msg);
             }
             free(got.v);

@@ -17,34 +17,6 @@
 #include "article.h"
 #include "cnn.h"
 
-static long fail_at, n_calls;
-static bool failed_once, armed;
-
-static void *fail_malloc(void *ctx, size_t n)
-{
-    (void)ctx;
-    if (armed && ++n_calls == fail_at) {
-        failed_once = true;
-        return NULL;
-    }
-    return malloc(n);
-}
-
-static void *fail_realloc(void *ctx, void *p, size_t n)
-{
-    (void)ctx;
-    if (armed && ++n_calls == fail_at) {
-        failed_once = true;
-        return NULL;
-    }
-    return realloc(p, n);
-}
-
-static void plain_free(void *ctx, void *p)
-{
-    (void)ctx;
-    free(p);
-}
 
 /* A network and its session (kind 0: the article's, 1: the cnn), with the
  * signature train saves. */
@@ -139,15 +111,15 @@ static void sweep(int kind)
     probs_of(m, b.in, want, 6);
     gf_model_free(m);
 
-    gf_set_allocator(&(gf_allocator){ fail_malloc, fail_realloc, plain_free, NULL });
+    gf_set_allocator(&gf_test_fail_allocator);
     long points = 0, errors = 0;
-    for (fail_at = 1;; fail_at++) { /* loading */
-        n_calls = 0;
-        failed_once = false;
-        armed = true;
+    for (gf_fail.at = 1;; gf_fail.at++) { /* loading */
+        gf_fail.calls = 0;
+        gf_fail.failed = false;
+        gf_fail.armed = true;
         m = gf_model_load(path, NULL, &err);
-        armed = false;
-        if (!failed_once) {
+        gf_fail.armed = false;
+        if (!gf_fail.failed) {
             assert_non_null(m);
             gf_model_free(m);
             break;
@@ -155,24 +127,24 @@ static void sweep(int kind)
         points++;
         if (m) {
             probs_of(m, b.in, got, 6);
-            if (memcmp(got, want, sizeof want)) fail_msg("load: allocation %ld failed silently and changed the result", fail_at);
+            if (memcmp(got, want, sizeof want)) fail_msg("load: allocation %ld failed silently and changed the result", gf_fail.at);
             gf_model_free(m);
         } else {
             errors++;
             if (err.code != GF_ERR_NOMEM || !strstr(err.message, "out of memory"))
-                fail_msg("load: allocation %ld: code %d: %s", fail_at, err.code, err.message);
+                fail_msg("load: allocation %ld: code %d: %s", gf_fail.at, err.code, err.message);
         }
     }
     print_message("%s load: %ld allocation points, %ld reported an error\n", kind ? "cnn" : "article", points, errors);
     assert_true(points > 20 && errors > points / 2);
     points = errors = 0;
-    for (fail_at = 1;; fail_at++) { /* saving over the old file */
-        n_calls = 0;
-        failed_once = false;
-        armed = true;
+    for (gf_fail.at = 1;; gf_fail.at++) { /* saving over the old file */
+        gf_fail.calls = 0;
+        gf_fail.failed = false;
+        gf_fail.armed = true;
         gf_status st = net_save(&b, over);
-        armed = false;
-        if (!failed_once) {
+        gf_fail.armed = false;
+        if (!gf_fail.failed) {
             assert_int_equal(st, GF_OK);
             break;
         }
@@ -180,15 +152,15 @@ static void sweep(int kind)
         size_t n;
         unsigned char *now = gf_test_read_file(over, &n);
         if (st == GF_OK) {
-            if (n != n_new || memcmp(now, fresh, n)) fail_msg("save: allocation %ld: other bytes written", fail_at);
+            if (n != n_new || memcmp(now, fresh, n)) fail_msg("save: allocation %ld: other bytes written", gf_fail.at);
             free(gf_test_write_file(dir, "over.gfm", old, n_old));
         } else {
             errors++;
-            if (st != GF_ERR_NOMEM) fail_msg("save: allocation %ld: %s", fail_at, gf_session_error(b.s));
-            if (n != n_old || memcmp(now, old, n)) fail_msg("save: allocation %ld: the old file changed", fail_at);
+            if (st != GF_ERR_NOMEM) fail_msg("save: allocation %ld: %s", gf_fail.at, gf_session_error(b.s));
+            if (n != n_old || memcmp(now, old, n)) fail_msg("save: allocation %ld: the old file changed", gf_fail.at);
         }
         free(now);
-        if (stray_files(dir)) fail_msg("save: allocation %ld left a temporary file", fail_at);
+        if (stray_files(dir)) fail_msg("save: allocation %ld left a temporary file", gf_fail.at);
     }
     gf_set_allocator(NULL);
     print_message("%s save: %ld allocation points, %ld reported an error\n", kind ? "cnn" : "article", points, errors);

@@ -186,34 +186,11 @@ static void files_are_replaced_whole_or_not_at_all(void **state)
 
 /* ---- every allocation failing in turn ---- */
 
-static long fail_at, n_calls;
-static bool armed, failed_once;
-
-static void *fail_malloc(void *ctx, size_t n)
-{
-    (void)ctx;
-    if (armed && ++n_calls == fail_at) return failed_once = true, NULL;
-    return malloc(n);
-}
-
-static void *fail_realloc(void *ctx, void *p, size_t n)
-{
-    (void)ctx;
-    if (armed && ++n_calls == fail_at) return failed_once = true, NULL;
-    return realloc(p, n);
-}
-
-static void plain_free(void *ctx, void *p)
-{
-    (void)ctx;
-    free(p);
-}
-
 static void every_allocation_can_fail(void **state)
 {
     (void)state;
     char *dir = gf_test_tmpdir(), *path = gf_test_path(dir, "m.onnx"), *ref = gf_test_path(dir, "ref.onnx");
-    gf_set_allocator(&(gf_allocator){ fail_malloc, fail_realloc, plain_free, NULL });
+    gf_set_allocator(&gf_test_fail_allocator);
     gf_cnn_net c;
     assert_int_equal(gf_cnn_build_sized(&c, 8, 8, 3, 0), GF_OK);
     gf_node *outs[] = { c.probs, gf_argmax(c.y_conv, 1) };
@@ -223,19 +200,19 @@ static void every_allocation_can_fail(void **state)
     size_t want_len, len;
     unsigned char *want = gf_test_read_file(ref, &want_len), *got;
     long points = 0;
-    for (fail_at = 1;; fail_at++) {
-        n_calls = 0;
-        failed_once = false;
-        armed = true;
+    for (gf_fail.at = 1;; gf_fail.at++) {
+        gf_fail.calls = 0;
+        gf_fail.failed = false;
+        gf_fail.armed = true;
         gf_status st = gf_onnx_export(s, &c.x, NULL, 1, outs, NULL, 2, path);
-        armed = false;
-        if (!failed_once) {
+        gf_fail.armed = false;
+        if (!gf_fail.failed) {
             assert_int_equal(st, GF_OK);
             break;
         }
         points++;
         if (st != GF_ERR_NOMEM || !strstr(gf_session_error(s), "out of memory"))
-            fail_msg("allocation %ld failed: %s \"%s\", expected out of memory", fail_at, gf_status_string(st),
+            fail_msg("allocation %ld failed: %s \"%s\", expected out of memory", gf_fail.at, gf_status_string(st),
                      gf_session_error(s));
         assert_null(gf_test_read_file(path, &len));
     }

@@ -234,3 +234,33 @@ void gf_test_contains(const char *text, const char *want)
 {
     if (!strstr(text, want)) fail_msg("expected '%s' in:\n%s", want, text);
 }
+
+gf_test_fail gf_fail;
+
+static void *fail_malloc(void *ctx, size_t n)
+{
+    (void)ctx;
+    if (gf_fail.armed && ++gf_fail.calls == gf_fail.at) {
+        gf_fail.failed = true;
+        return NULL;
+    }
+    return malloc(n);
+}
+
+static void *fail_realloc(void *ctx, void *p, size_t n)
+{
+    (void)ctx;
+    if (gf_fail.armed && ++gf_fail.calls == gf_fail.at) {
+        gf_fail.failed = true;
+        return NULL;
+    }
+    return realloc(p, n);
+}
+
+static void plain_free(void *ctx, void *p)
+{
+    (void)ctx;
+    free(p);
+}
+
+const gf_allocator gf_test_fail_allocator = { fail_malloc, fail_realloc, plain_free, NULL };

@@ -7,6 +7,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
@@ -64,6 +65,17 @@ void gf_test_write_png28(const char *path, const unsigned char *pixels, int chan
 /* The number after "key": in a JSON line; fails the test when it is absent
  * or not a number. */
 double gf_test_json_num(const char *line, const char *key);
+
+/* The allocation-failure sweeps' allocator (gf_set_allocator(&gf_test_fail_allocator)):
+ * while gf_fail.armed, it counts its malloc and realloc calls in
+ * gf_fail.calls and makes call number gf_fail.at return NULL (setting
+ * gf_fail.failed); disarmed, it is malloc, realloc and free. */
+typedef struct gf_test_fail {
+    long at, calls;
+    bool failed, armed;
+} gf_test_fail;
+extern gf_test_fail gf_fail;
+extern const gf_allocator gf_test_fail_allocator;
 
 /* gf_test_run_gradflow with printf-style arguments and stderr joined. */
 int gf_test_gradflowf(char *out, size_t cap, const char *fmt, ...)
