@@ -104,14 +104,9 @@ int gf_cli_eval(int argc, char **argv)
     };
     gf_cmd_spec spec = { "eval", "gradflow eval FILE [--data PATH] [--json] [--errors FILE.png]", eval_intro,
                          eval_epilog, opts, GF_OPTS_N(opts) };
-    const char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    int n_pos = 0;
-    if (!pos) return GF_EXIT_FAIL;
-    int parsed = gf_opts_parse(&spec, argc, argv, pos, &n_pos);
-    const char *first = n_pos > 0 ? pos[0] : NULL, *second = n_pos > 1 ? pos[1] : NULL;
-    free(pos);
+    const char *first;
+    int parsed = gf_opts_parse_file(&spec, argc, argv, &first);
     if (parsed != GF_OPTS_CONTINUE) return parsed;
-    if (second) return gf_opts_usage_error(&spec, "one FILE expected, got '%s' and '%s'", first, second);
     if (!first)
         return gf_opts_usage_error(&spec, "missing the model FILE (usage: gradflow eval FILE [--data PATH] [--json] "
                                           "[--errors FILE.png])");

@@ -94,14 +94,9 @@ int gf_cli_export(int argc, char **argv)
     };
     gf_cmd_spec spec = { "export", "gradflow export FILE --onnx OUT.onnx", export_intro, export_epilog, opts,
                          GF_OPTS_N(opts) };
-    const char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    int n_pos = 0;
-    if (!pos) return GF_EXIT_FAIL;
-    int parsed = gf_opts_parse(&spec, argc, argv, pos, &n_pos);
-    const char *file = n_pos > 0 ? pos[0] : NULL, *second = n_pos > 1 ? pos[1] : NULL;
-    free(pos);
+    const char *file;
+    int parsed = gf_opts_parse_file(&spec, argc, argv, &file);
     if (parsed != GF_OPTS_CONTINUE) return parsed;
-    if (second) return gf_opts_usage_error(&spec, "one FILE expected, got '%s' and '%s'", file, second);
     if (!file) return gf_opts_usage_error(&spec, "missing the FILE to export (usage: gradflow export FILE --onnx OUT.onnx)");
     if (!onnx || !*onnx)
         return gf_opts_usage_error(&spec, "say where to write the model: --onnx OUT.onnx (ONNX is the one format "

@@ -288,14 +288,9 @@ int gf_cli_graph(int argc, char **argv)
     gf_cmd_spec spec = { "graph", "gradflow graph [FILE] [--model article|softmax|cnn] [--step manual|autodiff]\n"
                                   "                      [--hidden N] [--png FILE.png] [-o FILE]",
                          graph_intro, graph_epilog, opts, GF_OPTS_N(opts) };
-    const char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    int n_pos = 0;
-    if (!pos) return GF_EXIT_FAIL;
-    int parsed = gf_opts_parse(&spec, argc, argv, pos, &n_pos);
-    const char *file = n_pos > 0 ? pos[0] : NULL, *second = n_pos > 1 ? pos[1] : NULL;
-    free(pos);
+    const char *file;
+    int parsed = gf_opts_parse_file(&spec, argc, argv, &file);
     if (parsed != GF_OPTS_CONTINUE) return parsed;
-    if (second) return gf_opts_usage_error(&spec, "one FILE expected, got '%s' and '%s'", file, second);
     if (file && (gf_opts_given(&spec, "--model") || gf_opts_given(&spec, "--step") || gf_opts_given(&spec, "--hidden")))
         return gf_opts_usage_error(&spec, "FILE says which network it holds; leave out --model, --step and --hidden");
     if (png && !gf_opts_has_ext(png, ".png"))

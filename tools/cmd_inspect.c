@@ -160,7 +160,7 @@ static void print_ops(int json, gf_graph *g)
 
 int gf_cli_inspect(int argc, char **argv)
 {
-    int json = 0, n_pos = 0;
+    int json = 0;
     gf_opt opts[] = {
         GF_OPT_F("--json",
                  "print one JSON object: {\"file\":FILE,\"format\":\"model\" or\n"
@@ -172,13 +172,9 @@ int gf_cli_inspect(int argc, char **argv)
     };
     gf_cmd_spec spec = { "inspect", "gradflow inspect FILE [--json]", inspect_intro, inspect_epilog, opts,
                          GF_OPTS_N(opts) };
-    const char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    if (!pos) return GF_EXIT_FAIL;
-    int parsed = gf_opts_parse(&spec, argc, argv, pos, &n_pos);
-    const char *file = n_pos > 0 ? pos[0] : NULL, *second = n_pos > 1 ? pos[1] : NULL;
-    free(pos);
+    const char *file;
+    int parsed = gf_opts_parse_file(&spec, argc, argv, &file);
     if (parsed != GF_OPTS_CONTINUE) return parsed;
-    if (second) return gf_opts_usage_error(&spec, "one FILE expected, got '%s' and '%s'", file, second);
     if (!file) return gf_opts_usage_error(&spec, "missing the FILE to inspect (usage: gradflow inspect FILE [--json])");
 
     gf_model *m = NULL;

@@ -278,6 +278,21 @@ void gf_opts_help(FILE *f, const gf_cmd_spec *spec)
     if (spec->epilog && *spec->epilog) fprintf(f, "\n%s", spec->epilog);
 }
 
+int gf_opts_parse_file(gf_cmd_spec *spec, int argc, char **argv, const char **file)
+{
+    const char **pos = calloc((size_t)argc + 1, sizeof *pos);
+    int n_pos = 0;
+    *file = NULL;
+    if (!pos) return GF_EXIT_FAIL;
+    int parsed = gf_opts_parse(spec, argc, argv, pos, &n_pos);
+    const char *first = n_pos > 0 ? pos[0] : NULL, *second = n_pos > 1 ? pos[1] : NULL;
+    free(pos);
+    if (parsed != GF_OPTS_CONTINUE) return parsed;
+    if (second) return gf_opts_usage_error(spec, "one FILE expected, got '%s' and '%s'", first, second);
+    *file = first;
+    return GF_OPTS_CONTINUE;
+}
+
 int gf_opts_parse_only(gf_cmd_spec *spec, int argc, char **argv)
 {
     const char **pos = calloc((size_t)argc + 1, sizeof *pos);

@@ -62,6 +62,11 @@ typedef struct gf_cmd_spec {
  * "--steps: 'abc' is not an integer", ...). */
 int gf_opts_parse(gf_cmd_spec *spec, int argc, char **argv, const char **pos, int *n_pos);
 
+/* gf_opts_parse for a command of at most one argument, FILE: *file gets
+ * it (an argv string), or NULL when none is given; a second argument is a
+ * usage error ("one FILE expected, got 'a' and 'b'"). */
+int gf_opts_parse_file(gf_cmd_spec *spec, int argc, char **argv, const char **file);
+
 /* gf_opts_parse for a command that takes only options: an argument that is
  * not one is a usage error ("unexpected argument 'x' (train takes only
  * options)"). Returns GF_OPTS_CONTINUE or the exit status. */
