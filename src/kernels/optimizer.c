@@ -10,9 +10,6 @@
 
 #include <math.h>
 
-#if GF_HAVE_AVX2_KERNELS
-#include <immintrin.h>
-#endif
 
 /* The scalars of one Adam update. */
 typedef struct adam_args {
@@ -40,50 +37,31 @@ static inline __attribute__((always_inline)) void adam_loop(const adam_args *a, 
 
 static void adam_scalar(const adam_args *a, int64_t i, int64_t end) { adam_loop(a, i, end); }
 
-#if GF_HAVE_AVX512_KERNELS
-/* The same loop built for AVX-512: the compiler's 16-lane vectors of the
- * same operations (no FMA: ISO C does not contract), so the same bits. */
+#if GF_HAVE_AVX2_KERNELS
+/* The same loop built for AVX2 and AVX-512: the compiler's 8- and 16-lane
+ * vectors of the same operations (no FMA: -ffp-contract=off), so the same
+ * bits. */
+__attribute__((target("avx2"))) static void adam_avx2(const adam_args *a, int64_t i, int64_t end)
+{
+    adam_loop(a, i, end);
+}
 __attribute__((target("avx512f"))) static void adam_avx512(const adam_args *a, int64_t i, int64_t end)
 {
     adam_loop(a, i, end);
 }
 #endif
 
-#if GF_HAVE_AVX2_KERNELS
-__attribute__((target("avx2"))) static int64_t adam_avx2(const adam_args *a, int64_t i, int64_t end)
-{
-    const __m256 b1 = _mm256_set1_ps(a->b1), c1 = _mm256_set1_ps(a->c1);
-    const __m256 b2 = _mm256_set1_ps(a->b2), c2 = _mm256_set1_ps(a->c2);
-    const __m256 eps = _mm256_set1_ps(a->eps), lr = _mm256_set1_ps(a->lr_t);
-    for (; i + 8 <= end; i += 8) {
-        __m256 g = _mm256_loadu_ps(a->g + i);
-        __m256 m = _mm256_add_ps(_mm256_mul_ps(b1, _mm256_loadu_ps(a->m + i)), _mm256_mul_ps(c1, g));
-        __m256 v = _mm256_add_ps(_mm256_mul_ps(b2, _mm256_loadu_ps(a->v + i)),
-                                 _mm256_mul_ps(c2, _mm256_mul_ps(g, g)));
-        __m256 d = _mm256_add_ps(_mm256_sqrt_ps(v), eps);
-        _mm256_storeu_ps(a->m + i, m);
-        _mm256_storeu_ps(a->v + i, v);
-        __m256 w = _mm256_sub_ps(_mm256_loadu_ps(a->var + i), _mm256_div_ps(_mm256_mul_ps(lr, m), d));
-        _mm256_storeu_ps(a->var + i, w);
-    }
-    return i;
-}
-#endif
 
 static void adam_task(void *arg, int task)
 {
     const adam_args *a = arg;
     int64_t i = (int64_t)task * a->chunk, end = i + a->chunk < a->n ? i + a->chunk : a->n;
-#if GF_HAVE_AVX512_KERNELS
-    if (gf__avx512_enabled()) {
-        adam_avx512(a, i, end);
-        return;
-    }
-#endif
 #if GF_HAVE_AVX2_KERNELS
-    if (gf__simd_enabled()) i = adam_avx2(a, i, end);
+    if (gf__avx512_enabled()) adam_avx512(a, i, end);
+    else if (gf__simd_enabled()) adam_avx2(a, i, end);
+    else
 #endif
-    adam_scalar(a, i, end);
+        adam_scalar(a, i, end);
 }
 
 /* apply_adam(var, m, v, grad, lr_t): out is var's storage (the planner
