@@ -5,11 +5,13 @@
 #ifndef GF_FUZZ_UTIL_H
 #define GF_FUZZ_UTIL_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Aborts (a finding for libFuzzer, a failure for the replaying test) when a
@@ -68,6 +70,24 @@ static inline int gf_fuzz_write(const char *path, const uint8_t *data, size_t n)
     if (!f) return -1;
     size_t w = n ? fwrite(data, 1, n, f) : 0;
     return (fclose(f) == 0 && w == n) ? 0 : -1;
+}
+
+/* The seed generators (gen_seeds.c, gen_data_seeds.c): writes n bytes as
+ * DIR/TARGET/NAME, making DIR/TARGET; on failure, says why and exits. */
+static inline void gf_fuzz_seed_put(const char *dir, const char *target, const char *name, const void *bytes,
+                                    size_t n)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, target);
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+        perror(path);
+        exit(1);
+    }
+    snprintf(path, sizeof path, "%s/%s/%s", dir, target, name);
+    if (gf_fuzz_write(path, bytes, n) != 0) {
+        perror(path);
+        exit(1);
+    }
 }
 
 /* Reads a whole element array so that ASan sees every byte of it. */

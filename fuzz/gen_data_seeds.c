@@ -14,17 +14,7 @@ static const char *out_dir;
 
 static void put(const char *target, const char *name, const void *bytes, size_t n)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", out_dir, target);
-    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-        perror(path);
-        exit(1);
-    }
-    snprintf(path, sizeof path, "%s/%s/%s", out_dir, target, name);
-    if (gf_fuzz_write(path, bytes, n) != 0) {
-        perror(path);
-        exit(1);
-    }
+    gf_fuzz_seed_put(out_dir, target, name, bytes, n);
 }
 
 /* A .npy file: version major.0, the dict, padded to 64, then n data bytes. */

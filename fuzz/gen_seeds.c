@@ -15,19 +15,9 @@
 
 static const char *out_dir;
 
-static void put(const char *target, const char *name, const uint8_t *bytes, size_t n)
+static void put(const char *target, const char *name, const void *bytes, size_t n)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", out_dir, target);
-    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-        perror(path);
-        exit(1);
-    }
-    snprintf(path, sizeof path, "%s/%s/%s", out_dir, target, name);
-    if (gf_fuzz_write(path, bytes, n) != 0) {
-        perror(path);
-        exit(1);
-    }
+    gf_fuzz_seed_put(out_dir, target, name, bytes, n);
 }
 
 static size_t gzip_into(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
