@@ -1,10 +1,12 @@
 /*
  * bench_conv.c — times the Deep MNIST tutorial's two convolution layers at
- * batch 50 through sessions (the kernels of src/kernels/conv.c): forward,
- * the filter's gradient and the input's gradient, at 1 and 2 threads, with
- * GFLOP/s counted as 2 * M * K * O dense FLOPs (M = batch * oh * ow, K =
- * kh * kw * in, O = out) and the FMA peak as `gradflow bench` measures it;
- * JSON lines.
+ * batch 50 through sessions (the kernels of src/kernels/conv.c for the
+ * first, winograd.c for the second): forward, the filter's gradient and
+ * the input's gradient, at 1 and 2 threads, with GFLOP/s counted as
+ * 2 * M * K * O dense FLOPs of the direct sum (M = batch * oh * ow, K =
+ * kh * kw * in, O = out; Winograd's transforms multiply less, so the
+ * second layer's rates are effective ones and may pass the peak) and the
+ * FMA peak as `gradflow bench` measures it; JSON lines.
  *
  *   usage: bench_conv [--seconds S]
  */

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/kernels.h"
+
 /* ---- the reference ---- */
 
 typedef struct ref_geom {
@@ -186,6 +188,19 @@ static void run_pool(const ref_geom *g, bool max, gf_padding p, const float *x, 
 
 static size_t count(int a, int b, int c, int d) { return (size_t)a * b * c * d; }
 
+/* |got - want| <= tol * (1 + max |want|) everywhere: the bound for sums
+ * whose rounding follows their largest terms, not each result (Winograd's
+ * transforms add multiples of the inputs before the products). */
+static void assert_close_scaled(const float *got, const float *want, size_t n, double tol)
+{
+    double big = 0;
+    for (size_t i = 0; i < n; i++) big = fmax(big, fabs((double)want[i]));
+    for (size_t i = 0; i < n; i++)
+        if (!(fabs((double)got[i] - want[i]) <= tol * (1 + big)))
+            fail_msg("element %zu: got %.9g, want %.9g (tol %g of 1 + %g)", i, (double)got[i], (double)want[i], tol,
+                     big);
+}
+
 static void check_conv_case(gf_rng *r, const ref_geom *g, gf_padding p)
 {
     size_t nx = count(g->n, g->h, g->w, g->c), nf = count(g->kh, g->kw, g->c, g->o);
@@ -197,9 +212,9 @@ static void check_conv_case(gf_rng *r, const ref_geom *g, gf_padding p)
           *rdf = malloc(sizeof(float) * (nf + 1));
     ref_conv(g, x, f, wt, ry, rdx, rdf);
     run_conv(g, p, x, f, wt, 1, y, dx, df);
-    gf_test_assert_close(y, ry, (int64_t)ny, 1e-4);
-    gf_test_assert_close(dx, rdx, (int64_t)nx, 1e-4);
-    gf_test_assert_close(df, rdf, (int64_t)nf, 1e-4);
+    assert_close_scaled(y, ry, ny, 2e-5);
+    assert_close_scaled(dx, rdx, nx, 2e-5);
+    assert_close_scaled(df, rdf, nf, 2e-5);
     free(x), free(f), free(wt), free(y), free(dx), free(df), free(ry), free(rdx), free(rdf);
 }
 
@@ -228,6 +243,40 @@ static void conv_matches_reference(void **state)
     check_conv_case(&r, &strided, GF_VALID);
     ref_geom one = make_geom(2, 5, 6, 7, 1, 1, 3, 1, 1, GF_VALID);
     check_conv_case(&r, &one, GF_VALID);
+}
+
+/* Stride-1 3x3 and 5x5 filters with 8 or more channels run by Winograd's
+ * transforms (winograd.c): odd sizes that leave partial tiles, channel
+ * counts past one pass of the transforms (32), SAME and VALID, one image
+ * and several, against the direct sum. */
+static void winograd_matches_reference(void **state)
+{
+    (void)state;
+    gf_rng r;
+    gf_rng_seed(&r, 77, 3);
+    const int chans[4] = { 8, 11, 40, 64 };
+    for (int k = 3; k <= 5; k += 2)
+        for (int t = 0; t < 6; t++) {
+            gf_padding p = t % 2 ? GF_VALID : GF_SAME;
+            /* At least one 4x4 tile of outputs with VALID; drawn one by one
+             * (the order of a call's arguments is the compiler's). */
+            int n = 1 + (int)gf_rng_below(&r, 3);
+            int h = k + 3 + (int)gf_rng_below(&r, 9);
+            int w = k + 3 + (int)gf_rng_below(&r, 9);
+            int c = chans[gf_rng_below(&r, 4)];
+            int o = chans[gf_rng_below(&r, 4)];
+            ref_geom g = make_geom(n, h, w, c, k, k, o, 1, 1, p);
+            gf_conv_dims d = { g.n, g.h, g.w, g.c, g.kh, g.kw, g.o, g.oh, g.ow, 1, 1, g.ph, g.pw };
+            assert_true(gf__winograd_fits(&d));
+            check_conv_case(&r, &g, p);
+        }
+    /* What stays direct: one input channel, stride 2, a 4x4 filter. */
+    gf_conv_dims one = { 2, 28, 28, 1, 5, 5, 32, 28, 28, 1, 1, 2, 2 }, strided = one, even = one;
+    strided.c = 32, strided.sh = strided.sw = 2;
+    even.c = 32, even.kh = even.kw = 4;
+    assert_false(gf__winograd_fits(&one));
+    assert_false(gf__winograd_fits(&strided));
+    assert_false(gf__winograd_fits(&even));
 }
 
 static void pools_match_reference(void **state)
@@ -437,6 +486,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(conv_matches_reference),
+        cmocka_unit_test(winograd_matches_reference),
         cmocka_unit_test(pools_match_reference),
         cmocka_unit_test(small_cases_by_hand),
         cmocka_unit_test(max_pool_ties_padding_nan),

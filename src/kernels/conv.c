@@ -20,6 +20,11 @@
  * the chunk stays in cache while the GEMM reads it. A 1x1 convolution with
  * stride 1 is already P = x and skips it.
  *
+ * Stride-1 3x3 and 5x5 filters with 8 channels or more in and out go to
+ * winograd.c instead (4.8 times fewer multiplications on the tutorial's
+ * second layer); the rest, and the tutorial's one-channel first layer,
+ * come here.
+ *
  * Bits do not depend on the thread count: chunks are fixed by the shapes
  * alone, each runs as one task on one thread (a one-thread GEMM), and
  *   - conv2d: each output row belongs to one chunk;
@@ -71,6 +76,11 @@ static geom geom_of(gf_shape x, gf_shape f, const gf_node *node)
     r -= r % CHUNK_ROW_MULTIPLE;
     g.rows = r < CHUNK_ROW_MULTIPLE ? CHUNK_ROW_MULTIPLE : r;
     return g;
+}
+
+static gf_conv_dims dims_of(const geom *g)
+{
+    return (gf_conv_dims){ g->n, g->h, g->w, g->c, g->kh, g->kw, g->o, g->oh, g->ow, g->sh, g->sw, g->ph, g->pw };
 }
 
 /* P needs no building: 1x1 filter, stride 1 (then there is no padding). */
@@ -175,6 +185,12 @@ GF_KERNEL(gf__k_conv2d)
         gf__gemm(0, 0, g.m, g.o, g.k, 1.0f, in[0]->data, g.k, in[1]->data, g.o, 0.0f, out->data, g.o, ctx->threads);
         return;
     }
+    gf_conv_dims d = dims_of(&g);
+    if (gf__winograd_fits(&d)) {
+        int64_t lack = gf__winograd_conv2d(&d, in[0]->data, in[1]->data, out->data, ctx->threads);
+        if (lack) no_memory(ctx, n, lack);
+        return;
+    }
     fwd_job j = { &g, in[0]->data, in[1]->data, out->data, 0 };
     int64_t chunks = (g.m + g.rows - 1) / g.rows;
     gf__parallel_for(ctx->threads, (int)chunks, fwd_task, &j);
@@ -226,6 +242,12 @@ GF_KERNEL(gf__k_conv2d_backprop_input)
         gf__gemm(0, 1, g.m, g.k, g.o, 1.0f, in[0]->data, g.o, in[1]->data, g.o, 0.0f, out->data, g.k, ctx->threads);
         return;
     }
+    gf_conv_dims d = dims_of(&g);
+    if (gf__winograd_fits(&d)) {
+        int64_t lack = gf__winograd_backprop_input(&d, in[0]->data, in[1]->data, out->data, ctx->threads);
+        if (lack) no_memory(ctx, n, lack);
+        return;
+    }
     /* Whole images per task: about a chunk's rows each, at least one image. */
     int64_t per = g.oh * g.ow, images = per > 0 ? g.rows / per : g.n;
     if (images < 1) images = 1;
@@ -275,6 +297,12 @@ GF_KERNEL(gf__k_conv2d_backprop_filter)
     int64_t ko = g.k * g.o;
     if (g.m == 0) { /* no rows: sums of nothing */
         memset(out->data, 0, (size_t)ko * sizeof(float));
+        return;
+    }
+    gf_conv_dims d = dims_of(&g);
+    if (gf__winograd_fits(&d)) {
+        int64_t lack = gf__winograd_backprop_filter(&d, in[0]->data, in[1]->data, out->data, ctx->threads);
+        if (lack) no_memory(ctx, n, lack);
         return;
     }
     /* The parts: whole chunks, as many as MAX_PARTS and memory allow. */

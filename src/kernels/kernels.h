@@ -56,4 +56,24 @@ void gf__gemm_portable(int ta, int tb, int64_t m, int64_t n, int64_t k, float al
  * (micro-batches times ranks); a sum is left as it is. */
 void gf__all_reduce_finish(const gf_node *n, gf_tensor *out, int64_t contributions);
 
+/* winograd.c: stride-1 convolutions with square 3x3 and 5x5 filters by
+ * Winograd's transforms. The shapes of one conv2d (conv.c's comment): */
+typedef struct gf_conv_dims {
+    int64_t n, h, w, c;     /* input x [n,h,w,c] */
+    int64_t kh, kw, o;      /* filter f [kh,kw,c,o] */
+    int64_t oh, ow;         /* output y [n,oh,ow,o] */
+    int64_t sh, sw, ph, pw; /* strides; padding before (gf__window_out) */
+} gf_conv_dims;
+/* 1 when the three below take these shapes and pay: stride 1, a square 3x3
+ * or 5x5 filter, at least 8 channels in and out, an output of at least
+ * one tile. */
+int gf__winograd_fits(const gf_conv_dims *d);
+/* y = conv2d(x, f); dx = its gradient to x given dy; df = to f given x
+ * and dy (the ops' shapes, d fitting). threads >= 1; the same bits for
+ * every thread count. Each returns 0, or the floats of scratch it could
+ * not have (then the output is undefined). */
+int64_t gf__winograd_conv2d(const gf_conv_dims *d, const float *x, const float *f, float *y, int threads);
+int64_t gf__winograd_backprop_input(const gf_conv_dims *d, const float *dy, const float *f, float *dx, int threads);
+int64_t gf__winograd_backprop_filter(const gf_conv_dims *d, const float *x, const float *dy, float *df,
+                                     int threads);
 #endif
