@@ -47,7 +47,9 @@ int gf_mpi_launched(int *rank)
 #include <time.h>
 
 enum { KIND_ALL_REDUCE = 1, KIND_BROADCAST, KIND_AGREE };
-enum { TAG_HEADER = 7101 };
+enum { TAG_HEADER = 7101, TAG_DATA = 7102 };
+/* Floats summed at a time (a stack buffer). */
+#define SUM_BLOCK 2048
 
 static const char *kind_name(int k)
 {
@@ -72,9 +74,10 @@ struct gf_mpi {
     header *h;        /* size of them: what each rank said */
     MPI_Request *req; /* 2 * size */
     int *done;        /* 2 * size */
-    int *counts, *displs, *rcounts, *rdispls;
+    int *counts, *displs; /* each rank's chunk of an all-reduce */
     float *scratch;
     int64_t scratch_cap;
+    const float **src; /* size: the parts an all-reduce adds */
 };
 
 int gf_mpi_built(void) { return 1; }
@@ -226,13 +229,13 @@ static gf_status all_reduce(void *ctx, float *buf, int64_t n, const char *name, 
         snprintf(msg, len, "%lld floats: more than MPI's int counts hold", (long long)n);
         return GF_ERR_GROUP;
     }
-    /* Chunk c is [n*c/p, n*(c+1)/p): rank c sums it. */
+    /* Chunk c is [n*c/p, n*(c+1)/p): rank c sums it. Each rank sends
+     * chunk c of its buf to rank c and receives its own chunk from every
+     * other rank (its own part stays where it is: no copy to itself). */
     int64_t lo = n * m->rank / p, mine_n = n * (m->rank + 1) / p - lo;
     for (int c = 0; c < p; c++) {
         m->displs[c] = (int)(n * c / p);
         m->counts[c] = (int)(n * (c + 1) / p - n * c / p);
-        m->rcounts[c] = (int)mine_n;
-        m->rdispls[c] = (int)(mine_n * c);
     }
     if (mine_n * p > m->scratch_cap) {
         float *s = realloc(m->scratch, (size_t)(mine_n * p) * sizeof *s);
@@ -243,20 +246,40 @@ static gf_status all_reduce(void *ctx, float *buf, int64_t n, const char *name, 
         m->scratch = s;
         m->scratch_cap = mine_n * p;
     }
-    MPI_Request req;
-    int rc = MPI_Ialltoallv(buf, m->counts, m->displs, MPI_FLOAT, m->scratch, m->rcounts, m->rdispls, MPI_FLOAT,
-                            m->comm, &req);
+    int k = 0, rc = MPI_SUCCESS;
+    for (int r = 0; r < p && rc == MPI_SUCCESS; r++) {
+        if (r == m->rank) continue;
+        rc = MPI_Irecv(m->scratch + (int64_t)r * mine_n, (int)mine_n, MPI_FLOAT, r, TAG_DATA, m->comm, &m->req[k]);
+        if (rc == MPI_SUCCESS) m->done[k++] = 0;
+        if (rc == MPI_SUCCESS)
+            rc = MPI_Isend(buf + m->displs[r], m->counts[r], MPI_FLOAT, r, TAG_DATA, m->comm, &m->req[k]);
+        if (rc == MPI_SUCCESS) m->done[k++] = 0;
+    }
     if (rc != MPI_SUCCESS) {
-        mpi_error(rc, "MPI_Ialltoallv", msg, len);
+        mpi_error(rc, "sending a part to sum", msg, len);
         return GF_ERR_GROUP;
     }
-    if ((st = wait_data(m, &req, "exchange", name, msg, len)) != GF_OK) return st;
-    float *out = buf + lo;
-    for (int64_t i = 0; i < mine_n; i++) out[i] = m->scratch[i];
-    for (int r = 1; r < p; r++) { /* rank order, one float addition at a time */
-        const float *s = m->scratch + (int64_t)r * mine_n;
-        for (int64_t i = 0; i < mine_n; i++) out[i] = out[i] + s[i];
+    if (!wait_all(m, m->req, m->done, k, 0, msg, len)) {
+        if (!msg[0])
+            snprintf(msg, len, "the exchange of \"%s\" did not complete within %g s (a rank stopped or hung)", name,
+                     m->timeout);
+        return GF_ERR_GROUP;
     }
+    /* out = x_0 + x_1 + ... in rank order, one float addition at a time
+     * (x_r: this rank's own chunk, in place, for r == rank), a block of
+     * SUM_BLOCK elements at a time through acc. */
+    float *out = buf + lo, acc[SUM_BLOCK];
+    for (int r = 0; r < p; r++) m->src[r] = r == m->rank ? out : m->scratch + (int64_t)r * mine_n;
+    for (int64_t i0 = 0; i0 < mine_n; i0 += SUM_BLOCK) {
+        int64_t nb = mine_n - i0 < SUM_BLOCK ? mine_n - i0 : SUM_BLOCK;
+        memcpy(acc, m->src[0] + i0, (size_t)nb * sizeof *acc);
+        for (int r = 1; r < p; r++) {
+            const float *x = m->src[r] + i0;
+            for (int64_t i = 0; i < nb; i++) acc[i] = acc[i] + x[i];
+        }
+        memcpy(out + i0, acc, (size_t)nb * sizeof *acc);
+    }
+    MPI_Request req;
     rc = MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_FLOAT, buf, m->counts, m->displs, MPI_FLOAT, m->comm, &req);
     if (rc != MPI_SUCCESS) {
         mpi_error(rc, "MPI_Iallgatherv", msg, len);
@@ -311,15 +334,14 @@ gf_mpi *gf_mpi_start(double timeout_s, char *msg, size_t len)
     m->h = calloc(p, sizeof *m->h);
     m->req = calloc(2 * p, sizeof *m->req);
     m->done = calloc(2 * p, sizeof *m->done);
-    m->counts = calloc(4 * p, sizeof *m->counts);
-    if (!m->h || !m->req || !m->done || !m->counts) {
+    m->counts = calloc(2 * p, sizeof *m->counts);
+    m->src = calloc(p, sizeof *m->src);
+    if (!m->h || !m->req || !m->done || !m->counts || !m->src) {
         snprintf(msg, len, "out of memory");
         gf_mpi_end(m, 0, "out of memory");
         return NULL;
     }
     m->displs = m->counts + p;
-    m->rcounts = m->counts + 2 * p;
-    m->rdispls = m->counts + 3 * p;
     m->group = (gf_process_group){ .rank = m->rank, .size = m->size, .all_reduce = all_reduce,
                                    .broadcast = broadcast, .ctx = m };
     return m;
@@ -380,6 +402,7 @@ void gf_mpi_end(gf_mpi *m, int ok, const char *why)
     free(m->req);
     free(m->done);
     free(m->counts);
+    free(m->src);
     free(m->scratch);
     free(m);
     MPI_Finalize();
