@@ -243,6 +243,12 @@ static void conv_matches_reference(void **state)
     check_conv_case(&r, &strided, GF_VALID);
     ref_geom one = make_geom(2, 5, 6, 7, 1, 1, 3, 1, 1, GF_VALID);
     check_conv_case(&r, &one, GF_VALID);
+    /* The direct sums' widest filter and most channels (conv_direct.c),
+     * and one past them (im2col again). */
+    ref_geom widest = make_geom(2, 11, 13, 4, 3, 8, 20, 1, 2, GF_SAME);
+    check_conv_case(&r, &widest, GF_SAME);
+    ref_geom wider = make_geom(2, 12, 12, 2, 2, 9, 17, 2, 1, GF_VALID);
+    check_conv_case(&r, &wider, GF_VALID);
 }
 
 /* Stride-1 3x3 and 5x5 filters with 8 or more channels run by Winograd's
@@ -402,14 +408,28 @@ static void max_pool_ties_padding_nan(void **state)
     gf_graph_free(g);
 }
 
-/* The tutorial's second layer (smaller batch): the same bits at 1, 2 and
- * 3 threads, forward and both gradients. */
+static void one_layer_bits(gf_rng *rp, const ref_geom *gp);
+
+/* The tutorial's two layers (smaller batch): the same bits at 1, 2 and 3
+ * threads, forward and both gradients. */
 static void conv_bits_do_not_depend_on_threads(void **state)
 {
     (void)state;
     gf_rng r;
     gf_rng_seed(&r, 5, 5);
-    ref_geom g = make_geom(4, 14, 14, 32, 5, 5, 64, 1, 1, GF_SAME);
+    for (int layer = 0; layer < 2; layer++) {
+        ref_geom g = layer ? make_geom(4, 14, 14, 32, 5, 5, 64, 1, 1, GF_SAME)
+                           : make_geom(9, 28, 28, 1, 5, 5, 32, 1, 1, GF_SAME);
+        one_layer_bits(&r, &g);
+    }
+}
+
+/* conv2d of g's shapes and both gradients at 1, 2 and 3 threads: the same
+ * bits. */
+static void one_layer_bits(gf_rng *rp, const ref_geom *gp)
+{
+    gf_rng r = *rp;
+    ref_geom g = *gp;
     size_t nx = count(g.n, g.h, g.w, g.c), nf = count(g.kh, g.kw, g.c, g.o), ny = count(g.n, g.oh, g.ow, g.o);
     float *x = random_floats(&r, nx), *f = random_floats(&r, nf), *wt = random_floats(&r, ny);
     float *res[3][3];

@@ -22,8 +22,8 @@
  *
  * Stride-1 3x3 and 5x5 filters with 8 channels or more in and out go to
  * winograd.c instead (4.8 times fewer multiplications on the tutorial's
- * second layer); the rest, and the tutorial's one-channel first layer,
- * come here.
+ * second layer); conv2d and the filter's gradient over 1 to 4 input
+ * channels (its first layer) to conv_direct.c; the rest come here.
  *
  * Bits do not depend on the thread count: chunks are fixed by the shapes
  * alone, each runs as one task on one thread (a one-thread GEMM), and
@@ -191,6 +191,11 @@ GF_KERNEL(gf__k_conv2d)
         if (lack) no_memory(ctx, n, lack);
         return;
     }
+    if (gf__conv_direct_fits(&d)) {
+        int64_t lack = gf__conv_direct(&d, in[0]->data, in[1]->data, out->data, ctx->threads);
+        if (lack) no_memory(ctx, n, lack);
+        return;
+    }
     fwd_job j = { &g, in[0]->data, in[1]->data, out->data, 0 };
     int64_t chunks = (g.m + g.rows - 1) / g.rows;
     gf__parallel_for(ctx->threads, (int)chunks, fwd_task, &j);
@@ -302,6 +307,11 @@ GF_KERNEL(gf__k_conv2d_backprop_filter)
     gf_conv_dims d = dims_of(&g);
     if (gf__winograd_fits(&d)) {
         int64_t lack = gf__winograd_backprop_filter(&d, in[0]->data, in[1]->data, out->data, ctx->threads);
+        if (lack) no_memory(ctx, n, lack);
+        return;
+    }
+    if (gf__conv_direct_fits(&d)) {
+        int64_t lack = gf__conv_direct_backprop_filter(&d, in[0]->data, in[1]->data, out->data, ctx->threads);
         if (lack) no_memory(ctx, n, lack);
         return;
     }

@@ -75,5 +75,12 @@ int gf__winograd_fits(const gf_conv_dims *d);
 int64_t gf__winograd_conv2d(const gf_conv_dims *d, const float *x, const float *f, float *y, int threads);
 int64_t gf__winograd_backprop_input(const gf_conv_dims *d, const float *dy, const float *f, float *dx, int threads);
 int64_t gf__winograd_backprop_filter(const gf_conv_dims *d, const float *x, const float *dy, float *df,
-                                     int threads);
+                                     int threads);/* conv_direct.c: conv2d and its filter gradient as direct sums, for 1 to 4
+ * input channels and filters at most 8 wide (what Winograd does not take):
+ * the same contract as the two above. */
+int gf__conv_direct_fits(const gf_conv_dims *d);
+int64_t gf__conv_direct(const gf_conv_dims *d, const float *x, const float *f, float *y, int threads);
+int64_t gf__conv_direct_backprop_filter(const gf_conv_dims *d, const float *x, const float *dy, float *df,
+                                        int threads);
+
 #endif
