@@ -65,7 +65,7 @@
 /* At most this many blocks (larger ones past it). */
 #define MAX_BLOCKS (1 << 20)
 /* backprop_filter: at most this many parts, each with its own dU. */
-#define MAX_PARTS 8
+#define MAX_PARTS 4
 
 /* The matrices. F(4x4, 3x3), a = 6, from the points 0, 1, -1, 2, -2 and
  * infinity (the last column of AT and row of G are infinity's):
@@ -415,7 +415,7 @@ AI void gemv_vf_t(int rows, int n, const float *mat, int ld, const vf *x, int xs
 
 /* Channel ci of u = G g GT of each pair (ci, o) of f (flip: of the filter
  * turned 180 degrees), CV output channels at a time. */
-static void filter_forward_task(void *arg, int task)
+AI void filter_forward(void *arg, int task)
 {
     const filter_job *j = arg;
     const transform *t = j->t;
@@ -437,7 +437,7 @@ static void filter_forward_task(void *arg, int task)
 }
 
 /* Channel ci of df = GT du G, du the parts' sum (added in part order). */
-static void filter_backward_task(void *arg, int task)
+AI void filter_backward(void *arg, int task)
 {
     const filter_job *j = arg;
     const transform *t = j->t;
@@ -460,6 +460,29 @@ static void filter_backward_task(void *arg, int task)
         for (int k = 0; k < r; k++) gemv_vf_t(r, a, &t->g[0][0], MAXR, tmp + k * a, 1, g + k * r, 1); /* tmp G */
         for (int e = 0; e < r * r; e++) put(j->df + (e * c + ci) * o + c0, &g[e], nc);
     }
+}
+
+/* Both built as portable C and again for AVX2 and AVX-512, as the tiles'
+ * transforms (the same bits). */
+static void filter_forward_c(void *arg, int t) { filter_forward(arg, t); }
+static void filter_backward_c(void *arg, int t) { filter_backward(arg, t); }
+#if GF_HAVE_AVX2_KERNELS
+__attribute__((target("avx2"))) static void filter_forward_avx2(void *arg, int t) { filter_forward(arg, t); }
+__attribute__((target("avx2"))) static void filter_backward_avx2(void *arg, int t) { filter_backward(arg, t); }
+__attribute__((target("avx512f"))) static void filter_forward_avx512(void *arg, int t) { filter_forward(arg, t); }
+__attribute__((target("avx512f"))) static void filter_backward_avx512(void *arg, int t) { filter_backward(arg, t); }
+#endif
+
+typedef void (*task_fn)(void *, int);
+
+/* filter_forward (backward: filter_backward) as the SIMD kernels dispatch. */
+static task_fn filter_fn(int backward)
+{
+#if GF_HAVE_AVX2_KERNELS
+    if (gf__avx512_enabled()) return backward ? filter_backward_avx512 : filter_forward_avx512;
+    if (gf__simd_enabled()) return backward ? filter_backward_avx2 : filter_forward_avx2;
+#endif
+    return backward ? filter_backward_c : filter_forward_c;
 }
 
 /* u [a*a, O, C] = u [a*a, C, O] transposed, from tmp; a task per e. */
@@ -534,7 +557,7 @@ int64_t gf__winograd_conv2d(const gf_conv_dims *d, const float *x, const float *
     float *u = gf__scratch(3, (size_t)cu);
     if (!u) return cu;
     filter_job fj = { .t = t, .c = d->c, .o = d->o, .f = f, .u = u, .flip = 0 };
-    gf__parallel_for(threads, (int)d->c, filter_forward_task, &fj);
+    gf__parallel_for(threads, (int)d->c, filter_fn(0), &fj);
     conv_job j = { .t = t, .n = d->n, .ih = d->h, .iw = d->w, .ci = d->c, .oh = d->oh, .ow = d->ow,
                    .co = d->o, .py = d->ph, .px = d->pw, .in = x, .u = u, .out = y };
     return run_conv(&j, threads);
@@ -547,7 +570,7 @@ int64_t gf__winograd_backprop_input(const gf_conv_dims *d, const float *dy, cons
     float *u = gf__scratch(3, (size_t)(2 * cu)); /* U, then U before its transpose */
     if (!u) return 2 * cu;
     filter_job fj = { .t = t, .c = d->c, .o = d->o, .f = f, .u = u + cu, .flip = 1 };
-    gf__parallel_for(threads, (int)d->c, filter_forward_task, &fj);
+    gf__parallel_for(threads, (int)d->c, filter_fn(0), &fj);
     transpose_job tj = { u + cu, u, d->c, d->o };
     gf__parallel_for(threads, t->a * t->a, transpose_task, &tj);
     conv_job j = { .t = t, .n = d->n, .ih = d->oh, .iw = d->ow, .ci = d->o, .oh = d->h, .ow = d->w,
@@ -598,6 +621,6 @@ int64_t gf__winograd_backprop_filter(const gf_conv_dims *d, const float *x, cons
     if (j.failed) return j.a2 * j.block * (j.ci + j.co);
     filter_job fj = { .t = t, .c = d->c, .o = d->o, .parts = parts, .df = df };
     memcpy(fj.part, j.part, sizeof fj.part);
-    gf__parallel_for(threads, (int)d->c, filter_backward_task, &fj);
+    gf__parallel_for(threads, (int)d->c, filter_fn(1), &fj);
     return 0;
 }
