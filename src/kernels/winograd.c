@@ -50,6 +50,7 @@
  */
 #include "kernels.h"
 
+#include "gemm_impl.h"
 #include "simd.h"
 #include "threads.h"
 
@@ -154,194 +155,227 @@ typedef float vu __attribute__((vector_size(CV * sizeof(float)), aligned(sizeof(
  * (x[l*xs] in, o[i*os] out; the tests check them against the direct sum). */
 #define AI static inline __attribute__((always_inline))
 
+/* One vector of CV floats from x, to o (any alignment). */
+#define L(x) (*(const vu *)(x))
+#define S(o, v) (*(vu *)(o) = (v))
+
 /* o = BT x, 6 -> 6. */
-AI void bt6(const vf *x, int xs, vf *o, int os)
+AI void bt6(const float *x, int64_t xs, float *o, int64_t os)
 {
-    vf d0 = x[0], d1 = x[xs], d2 = x[2 * xs], d3 = x[3 * xs], d4 = x[4 * xs], d5 = x[5 * xs];
+    vf d0 = L(x), d1 = L(x + xs), d2 = L(x + 2 * xs), d3 = L(x + 3 * xs), d4 = L(x + 4 * xs), d5 = L(x + 5 * xs);
     vf s12 = d1 + d2, s34 = d3 + d4, t12 = d1 - d2, t43 = d4 - d3, t42 = d4 - d2, t31 = d3 - d1;
-    o[0] = (4.0f * d0 - 5.0f * d2) + d4;
-    o[os] = s34 - 4.0f * s12;
-    o[2 * os] = t43 + 4.0f * t12;
-    o[3 * os] = t42 + 2.0f * t31;
-    o[4 * os] = t42 - 2.0f * t31;
-    o[5 * os] = (4.0f * d1 - 5.0f * d3) + d5;
+    S(o, (4.0f * d0 - 5.0f * d2) + d4);
+    S(o + os, s34 - 4.0f * s12);
+    S(o + 2 * os, t43 + 4.0f * t12);
+    S(o + 3 * os, t42 + 2.0f * t31);
+    S(o + 4 * os, t42 - 2.0f * t31);
+    S(o + 5 * os, (4.0f * d1 - 5.0f * d3) + d5);
 }
 
 /* o = AT x, 6 -> 4. */
-AI void at6(const vf *x, int xs, vf *o, int os)
+AI void at6(const float *x, int64_t xs, float *o, int64_t os)
 {
-    vf d0 = x[0], d1 = x[xs], d2 = x[2 * xs], d3 = x[3 * xs], d4 = x[4 * xs], d5 = x[5 * xs];
+    vf d0 = L(x), d1 = L(x + xs), d2 = L(x + 2 * xs), d3 = L(x + 3 * xs), d4 = L(x + 4 * xs), d5 = L(x + 5 * xs);
     vf s12 = d1 + d2, s34 = d3 + d4, t12 = d1 - d2, t34 = d3 - d4;
-    o[0] = (d0 + s12) + s34;
-    o[os] = t12 + 2.0f * t34;
-    o[2 * os] = s12 + 4.0f * s34;
-    o[3 * os] = (t12 + 8.0f * t34) + d5;
+    S(o, (d0 + s12) + s34);
+    S(o + os, t12 + 2.0f * t34);
+    S(o + 2 * os, s12 + 4.0f * s34);
+    S(o + 3 * os, (t12 + 8.0f * t34) + d5);
 }
 
 /* o = A x = AT transposed, 4 -> 6. */
-AI void a6(const vf *x, int xs, vf *o, int os)
+AI void a6(const float *x, int64_t xs, float *o, int64_t os)
 {
-    vf g0 = x[0], g1 = x[xs], g2 = x[2 * xs], g3 = x[3 * xs];
+    vf g0 = L(x), g1 = L(x + xs), g2 = L(x + 2 * xs), g3 = L(x + 3 * xs);
     vf e = g0 + g2, od = g1 + g3, e4 = g0 + 4.0f * g2, o28 = 2.0f * g1 + 8.0f * g3;
-    o[0] = g0;
-    o[os] = e + od;
-    o[2 * os] = e - od;
-    o[3 * os] = e4 + o28;
-    o[4 * os] = e4 - o28;
-    o[5 * os] = g3;
+    S(o, g0);
+    S(o + os, e + od);
+    S(o + 2 * os, e - od);
+    S(o + 3 * os, e4 + o28);
+    S(o + 4 * os, e4 - o28);
+    S(o + 5 * os, g3);
 }
 
 /* o = BT x, 8 -> 8: rows in pairs, an even part plus and minus an odd. */
-AI void bt8(const vf *x, int xs, vf *o, int os)
+AI void bt8(const float *x, int64_t xs, float *o, int64_t os)
 {
-    vf d0 = x[0], d1 = x[xs], d2 = x[2 * xs], d3 = x[3 * xs], d4 = x[4 * xs], d5 = x[5 * xs], d6 = x[6 * xs],
-       d7 = x[7 * xs];
+    vf d0 = L(x), d1 = L(x + xs), d2 = L(x + 2 * xs), d3 = L(x + 3 * xs), d4 = L(x + 4 * xs), d5 = L(x + 5 * xs), d6 = L(x + 6 * xs),
+       d7 = L(x + 7 * xs);
     vf e1 = (d2 + d6) - 4.25f * d4, o1 = (d1 + d5) - 4.25f * d3;
     vf e3 = (0.25f * d2 - 1.25f * d4) + d6, o3 = (0.5f * d1 - 2.5f * d3) + 2.0f * d5;
     vf e5 = (4.0f * d2 - 5.0f * d4) + d6, o5 = (2.0f * d1 - 2.5f * d3) + 0.5f * d5;
-    o[0] = (d6 - d0) + 5.25f * (d2 - d4);
-    o[os] = e1 + o1;
-    o[2 * os] = e1 - o1;
-    o[3 * os] = e3 + o3;
-    o[4 * os] = e3 - o3;
-    o[5 * os] = e5 + o5;
-    o[6 * os] = e5 - o5;
-    o[7 * os] = (d7 - d1) + 5.25f * (d3 - d5);
+    S(o, (d6 - d0) + 5.25f * (d2 - d4));
+    S(o + os, e1 + o1);
+    S(o + 2 * os, e1 - o1);
+    S(o + 3 * os, e3 + o3);
+    S(o + 4 * os, e3 - o3);
+    S(o + 5 * os, e5 + o5);
+    S(o + 6 * os, e5 - o5);
+    S(o + 7 * os, (d7 - d1) + 5.25f * (d3 - d5));
 }
 
 /* o = AT x, 8 -> 4. */
-AI void at8(const vf *x, int xs, vf *o, int os)
+AI void at8(const float *x, int64_t xs, float *o, int64_t os)
 {
-    vf d0 = x[0], d1 = x[xs], d2 = x[2 * xs], d3 = x[3 * xs], d4 = x[4 * xs], d5 = x[5 * xs], d6 = x[6 * xs],
-       d7 = x[7 * xs];
+    vf d0 = L(x), d1 = L(x + xs), d2 = L(x + 2 * xs), d3 = L(x + 3 * xs), d4 = L(x + 4 * xs), d5 = L(x + 5 * xs), d6 = L(x + 6 * xs),
+       d7 = L(x + 7 * xs);
     vf s12 = d1 + d2, s34 = d3 + d4, s56 = d5 + d6, t12 = d1 - d2, t34 = d3 - d4, t56 = d5 - d6;
-    o[0] = ((d0 + s12) + s34) + s56;
-    o[os] = (t12 + 2.0f * t34) + 0.5f * t56;
-    o[2 * os] = (s12 + 4.0f * s34) + 0.25f * s56;
-    o[3 * os] = ((t12 + 8.0f * t34) + 0.125f * t56) + d7;
+    S(o, ((d0 + s12) + s34) + s56);
+    S(o + os, (t12 + 2.0f * t34) + 0.5f * t56);
+    S(o + 2 * os, (s12 + 4.0f * s34) + 0.25f * s56);
+    S(o + 3 * os, ((t12 + 8.0f * t34) + 0.125f * t56) + d7);
 }
 
 /* o = A x = AT transposed, 4 -> 8. */
-AI void a8(const vf *x, int xs, vf *o, int os)
+AI void a8(const float *x, int64_t xs, float *o, int64_t os)
 {
-    vf g0 = x[0], g1 = x[xs], g2 = x[2 * xs], g3 = x[3 * xs];
+    vf g0 = L(x), g1 = L(x + xs), g2 = L(x + 2 * xs), g3 = L(x + 3 * xs);
     vf e1 = g0 + g2, o1 = g1 + g3, e3 = g0 + 4.0f * g2, o3 = 2.0f * g1 + 8.0f * g3;
     vf e5 = g0 + 0.25f * g2, o5 = 0.5f * g1 + 0.125f * g3;
-    o[0] = g0;
-    o[os] = e1 + o1;
-    o[2 * os] = e1 - o1;
-    o[3 * os] = e3 + o3;
-    o[4 * os] = e3 - o3;
-    o[5 * os] = e5 + o5;
-    o[6 * os] = e5 - o5;
-    o[7 * os] = g3;
+    S(o, g0);
+    S(o + os, e1 + o1);
+    S(o + 2 * os, e1 - o1);
+    S(o + 3 * os, e3 + o3);
+    S(o + 4 * os, e3 - o3);
+    S(o + 5 * os, e5 + o5);
+    S(o + 6 * os, e5 - o5);
+    S(o + 7 * os, g3);
 }
 
 /* The three by the tile side a (a constant where inlined). */
-AI void bt_1d(int a, const vf *x, int xs, vf *o, int os)
+AI void bt_1d(int a, const float *x, int64_t xs, float *o, int64_t os)
 {
     if (a == 6) bt6(x, xs, o, os);
     else bt8(x, xs, o, os);
 }
-AI void at_1d(int a, const vf *x, int xs, vf *o, int os)
+AI void at_1d(int a, const float *x, int64_t xs, float *o, int64_t os)
 {
     if (a == 6) at6(x, xs, o, os);
     else at8(x, xs, o, os);
 }
-AI void a_1d(int a, const vf *x, int xs, vf *o, int os)
+AI void a_1d(int a, const float *x, int64_t xs, float *o, int64_t os)
 {
     if (a == 6) a6(x, xs, o, os);
     else a8(x, xs, o, os);
 }
 
-/* d [side][side] = the side x side window at (y0, x0) of an image [ih, iw,
- * ch], channels c0 .. c0+nc-1, zeros outside it and past nc. */
-AI void gather(const float *img, int64_t ih, int64_t iw, int64_t ch,
-                                                         int64_t y0, int64_t x0, int64_t c0, int nc, int side, vf *d)
+/* d [side][side][CV] = the side x side window at (y0, x0) of an image [ih,
+ * iw, ch], channels c0 .. c0+nc-1, zeros outside it and past nc. */
+AI void gather(const float *img, int64_t ih, int64_t iw, int64_t ch, int64_t y0, int64_t x0, int64_t c0, int nc,
+               int side, float *d)
 {
     for (int i = 0; i < side; i++)
         for (int k = 0; k < side; k++) {
-            vf *o = d + i * side + k;
+            float *o = d + (i * side + k) * CV;
             int64_t y = y0 + i, x = x0 + k;
             if (y < 0 || y >= ih || x < 0 || x >= iw) {
-                *o = (vf){ 0 };
+                S(o, (vf){ 0 });
                 continue;
             }
             const float *src = img + (y * iw + x) * ch + c0;
-            if (nc == CV) *o = *(const vu *)src;
+            if (nc == CV) S(o, L(src));
             else {
-                *o = (vf){ 0 };
+                S(o, (vf){ 0 });
                 memcpy(o, src, (size_t)nc * sizeof(float));
             }
         }
 }
 
-/* CV floats of o to dst, the first nc of them. */
+/* CV floats of *o to dst, the first nc of them. */
 AI void put(float *dst, const vf *o, int nc)
 {
-    if (nc == CV) *(vu *)dst = *o;
+    if (nc == CV) S(dst, *o);
     else memcpy(dst, o, (size_t)nc * sizeof(float));
 }
 
-/* v [a*a, vs] (position e at v + e*vs) = BT d B of tile t's input window. */
+/* v [a*a, vs] (position e at v + e*vs) = BT d B of tile t's input window:
+ * read in place when it lies inside the image (and CV channels are left),
+ * else gathered with its zeros first. */
 AI void input_tile(const conv_job *j, const transform *tf, int64_t t, float *v, int64_t vs)
 {
     const int a = tf->a;
     int64_t per = j->tyn * j->txn, b = t / per, r = t % per;
     int64_t y0 = (r / j->txn) * MT - j->py, x0 = (r % j->txn) * MT - j->px;
     const float *img = j->in + b * j->ih * j->iw * j->ci;
+    int inside = y0 >= 0 && x0 >= 0 && y0 + a <= j->ih && x0 + a <= j->iw;
     for (int64_t c0 = 0; c0 < j->ci; c0 += CV) {
         int nc = j->ci - c0 < CV ? (int)(j->ci - c0) : CV;
-        vf d[MAXA * MAXA], tmp[MAXA * MAXA], o[MAXA];
-        gather(img, j->ih, j->iw, j->ci, y0, x0, c0, nc, a, d);
-        for (int k = 0; k < a; k++) bt_1d(a, d + k, a, tmp + k, a); /* column k of tmp = BT d */
+        _Alignas(64) float d[MAXA * MAXA * CV], tmp[MAXA * MAXA * CV];
+        const float *x = d;
+        int64_t xs = (int64_t)a * CV, xk = CV; /* x's row and column strides */
+        if (inside && nc == CV) x = img + (y0 * j->iw + x0) * j->ci + c0, xs = j->iw * j->ci, xk = j->ci;
+        else gather(img, j->ih, j->iw, j->ci, y0, x0, c0, nc, a, d);
+        for (int k = 0; k < a; k++) bt_1d(a, x + k * xk, xs, tmp + k * CV, (int64_t)a * CV); /* tmp = BT d */
         for (int i = 0; i < a; i++) { /* row i of v = tmp B */
-            bt_1d(a, tmp + i * a, 1, o, 1);
-            for (int k = 0; k < a; k++) put(v + (i * a + k) * vs + c0, &o[k], nc);
+            const float *row = tmp + i * a * CV;
+            if (nc == CV) bt_1d(a, row, CV, v + i * a * vs + c0, vs);
+            else {
+                _Alignas(64) float o[MAXA * CV];
+                bt_1d(a, row, CV, o, CV);
+                for (int k = 0; k < a; k++) memcpy(v + (i * a + k) * vs + c0, o + k * CV, (size_t)nc * sizeof(float));
+            }
         }
     }
 }
 
-/* Tile t's outputs (those inside OH, OW) = AT M A, M [a*a, ms] at mm. */
+/* Tile t's outputs (those inside OH, OW) = AT M A, M [a*a, ms] at mm,
+ * read and written in place where CV channels are left. */
 AI void output_tile(const conv_job *j, const transform *tf, int64_t t, const float *mm, int64_t ms)
 {
     const int a = tf->a;
     int64_t per = j->tyn * j->txn, b = t / per, r = t % per;
     int64_t y0 = (r / j->txn) * MT, x0 = (r % j->txn) * MT;
+    int whole = y0 + MT <= j->oh && x0 + MT <= j->ow;
     for (int64_t c0 = 0; c0 < j->co; c0 += CV) {
         int nc = j->co - c0 < CV ? (int)(j->co - c0) : CV;
-        vf d[MAXA * MAXA], tmp[MT * MAXA], o[MT];
-        for (int e = 0; e < a * a; e++) {
-            if (nc == CV) d[e] = *(const vu *)(mm + e * ms + c0);
-            else {
-                d[e] = (vf){ 0 };
-                memcpy(&d[e], mm + e * ms + c0, (size_t)nc * sizeof(float));
+        _Alignas(64) float d[MAXA * MAXA * CV], tmp[MT * MAXA * CV], o[MT * CV];
+        const float *x = mm + c0;
+        int64_t xs = (int64_t)a * ms, xk = ms; /* M's position (p, q) at p*xs + q*xk */
+        if (nc < CV) {
+            for (int e = 0; e < a * a; e++) {
+                S(d + e * CV, (vf){ 0 });
+                memcpy(d + e * CV, mm + e * ms + c0, (size_t)nc * sizeof(float));
             }
+            x = d, xs = (int64_t)a * CV, xk = CV;
         }
-        for (int q = 0; q < a; q++) at_1d(a, d + q, a, tmp + q, a); /* column q of tmp = AT M */
+        for (int q = 0; q < a; q++) at_1d(a, x + q * xk, xs, tmp + q * CV, (int64_t)a * CV); /* tmp = AT M */
         for (int i = 0; i < MT && y0 + i < j->oh; i++) { /* row i of out = tmp A */
-            at_1d(a, tmp + i * a, 1, o, 1);
-            for (int k = 0; k < MT && x0 + k < j->ow; k++)
-                put(j->out + ((b * j->oh + y0 + i) * j->ow + x0 + k) * j->co + c0, &o[k], nc);
+            float *dst = j->out + ((b * j->oh + y0 + i) * j->ow + x0) * j->co + c0;
+            if (whole && nc == CV) {
+                at_1d(a, tmp + i * a * CV, CV, dst, j->co);
+                continue;
+            }
+            at_1d(a, tmp + i * a * CV, CV, o, CV);
+            for (int k = 0; k < MT && x0 + k < j->ow; k++) memcpy(dst + k * j->co, o + k * CV, (size_t)nc * sizeof(float));
         }
     }
 }
 
-/* w [a*a, ws] = A dy AT of tile t's 4x4 outputs of dy (zeros past OH, OW). */
+/* w [a*a, ws] = A dy AT of tile t's 4x4 outputs of dy (zeros past OH, OW),
+ * read in place when the tile lies inside dy. */
 AI void grad_tile(const conv_job *j, const transform *tf, int64_t t, float *w, int64_t ws)
 {
     const int a = tf->a;
     int64_t per = j->tyn * j->txn, b = t / per, r = t % per;
     int64_t y0 = (r / j->txn) * MT, x0 = (r % j->txn) * MT;
     const float *img = j->dy + b * j->oh * j->ow * j->co;
+    int whole = y0 + MT <= j->oh && x0 + MT <= j->ow;
     for (int64_t c0 = 0; c0 < j->co; c0 += CV) {
         int nc = j->co - c0 < CV ? (int)(j->co - c0) : CV;
-        vf d[MT * MT], tmp[MAXA * MT], o[MAXA];
-        gather(img, j->oh, j->ow, j->co, y0, x0, c0, nc, MT, d);
-        for (int k = 0; k < MT; k++) a_1d(a, d + k, MT, tmp + k, MT); /* column k of tmp = A dy */
+        _Alignas(64) float d[MT * MT * CV], tmp[MAXA * MT * CV];
+        const float *x = d;
+        int64_t xs = MT * CV, xk = CV;
+        if (whole && nc == CV) x = img + (y0 * j->ow + x0) * j->co + c0, xs = j->ow * j->co, xk = j->co;
+        else gather(img, j->oh, j->ow, j->co, y0, x0, c0, nc, MT, d);
+        for (int k = 0; k < MT; k++) a_1d(a, x + k * xk, xs, tmp + k * CV, MT * CV); /* tmp = A dy */
         for (int p = 0; p < a; p++) { /* row p of w = tmp AT */
-            a_1d(a, tmp + p * MT, 1, o, 1);
-            for (int q = 0; q < a; q++) put(w + (p * a + q) * ws + c0, &o[q], nc);
+            const float *row = tmp + p * MT * CV;
+            if (nc == CV) a_1d(a, row, CV, w + p * a * ws + c0, ws);
+            else {
+                _Alignas(64) float o[MAXA * CV];
+                a_1d(a, row, CV, o, CV);
+                for (int q = 0; q < a; q++) memcpy(w + (p * a + q) * ws + c0, o + q * CV, (size_t)nc * sizeof(float));
+            }
         }
     }
 }
@@ -522,6 +556,23 @@ static void set_tiles(conv_job *j)
     if (j->tiles / j->block >= MAX_BLOCKS) j->block = j->tiles / MAX_BLOCKS + 1; /* task numbers are ints */
 }
 
+/* c_e = op(a_e) [m,k] @ b_e [k,n] (+ beta c_e) for the count positions e
+ * of a block, x_e = x + e * sx, one thread. Their shapes are the same:
+ * one GEMM plan serves them all (gf__gemm would make one per call; every
+ * plan gives the same bits). */
+static void block_gemms(int ta, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, int64_t sa,
+                        const float *b, int64_t sb, float beta, float *c, int64_t sc, int count)
+{
+    if (!gf__simd_enabled() || m <= 0 || n <= 0 || k <= 0) {
+        for (int e = 0; e < count; e++)
+            gf__gemm(ta, 0, m, n, k, 1.0f, a + e * sa, lda, b + e * sb, n, beta, c + e * sc, n, 1);
+        return;
+    }
+    gf_gemm_plan plan = gf__gemm_avx2_plan(ta, 0, m, n, k, a, lda);
+    for (int e = 0; e < count; e++)
+        gf__gemm_avx2(&plan, ta, 0, m, n, k, 1.0f, a + e * sa, lda, b + e * sb, n, beta, c + e * sc, n, NULL);
+}
+
 /* Block t of tiles: V, M = V @ U position by position, the outputs. */
 static void conv_task(void *arg, int task)
 {
@@ -535,9 +586,7 @@ static void conv_task(void *arg, int task)
     float *mm = v + j->a2 * nt * j->ci;
     tile_fns fn = tile_fns_now();
     for (int64_t i = 0; i < nt; i++) fn.input(j, t0 + i, v + i * j->ci, nt * j->ci);
-    for (int e = 0; e < j->a2; e++)
-        gf__gemm(0, 0, nt, j->co, j->ci, 1.0f, v + e * nt * j->ci, j->ci, j->u + e * j->ci * j->co, j->co, 0.0f,
-                 mm + e * nt * j->co, j->co, 1);
+    block_gemms(0, nt, j->co, j->ci, v, j->ci, nt * j->ci, j->u, j->ci * j->co, 0.0f, mm, nt * j->co, (int)j->a2);
     for (int64_t i = 0; i < nt; i++) fn.output(j, t0 + i, mm + i * j->co, nt * j->co);
 }
 
@@ -597,9 +646,8 @@ static void filter_task(void *arg, int p)
             fn.input(j, t0 + i, v + i * j->ci, nt * j->ci);
             fn.grad(j, t0 + i, w + i * j->co, nt * j->co);
         }
-        for (int e = 0; e < j->a2; e++)
-            gf__gemm(1, 0, j->ci, j->co, nt, 1.0f, v + e * nt * j->ci, j->ci, w + e * nt * j->co, j->co,
-                     b == b0 ? 0.0f : 1.0f, j->part[p] + e * j->ci * j->co, j->co, 1);
+        block_gemms(1, j->ci, j->co, nt, v, j->ci, nt * j->ci, w, nt * j->co, b == b0 ? 0.0f : 1.0f, j->part[p],
+                    j->ci * j->co, (int)j->a2);
     }
 }
 
