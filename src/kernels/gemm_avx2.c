@@ -429,7 +429,7 @@ gf_gemm_plan gf__gemm_avx2_plan(int ta, int tb, int64_t m, int64_t n, int64_t k,
     p.kc = kc_for(k, max);
     int forced = atomic_load_explicit(&force_path, memory_order_relaxed);
     int skips = forced == GF_GEMM_DIRECT_SKIP || forced == GF_GEMM_SPARSE_ROWS;
-    int sparse = !forced && !tb && m * n * k >= 16384 && looks_sparse(ta, m, k, a, lda);
+    int sparse = !forced && a && !tb && m * n * k >= 16384 && looks_sparse(ta, m, k, a, lda);
     if (forced) p.path = skips && tb ? GF_GEMM_DIRECT : forced;
     /* Skipping zeros beats packing while B fits in L2 (784-100-10 at batch
      * 100: 705 -> 460-480 us a step). */

@@ -23,6 +23,8 @@ typedef struct gf_gemm_plan {
     int path;   /* GF_GEMM_* */
     int64_t kc; /* k's blocks: kc long, the last one the rest */
 } gf_gemm_plan;
+/* a: A as stored, sampled for zeros to choose a skipping path; NULL: A is
+ * taken as dense (products that share one plan across many A). */
 gf_gemm_plan gf__gemm_avx2_plan(int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda);
 /* gemm_avx2.c: the AVX2+FMA GEMM on one block (of rows or columns of the
  * problem the plan was made for), one thread; same contract as gf__gemm

@@ -21,6 +21,7 @@
 #include "simd.h"
 #include "threads.h"
 
+#include <math.h>
 #include <string.h>
 
 /* Images per task: fixed by the shape. */
@@ -71,10 +72,12 @@ INLINE void max_into(float *restrict m, const float *restrict p, int64_t n)
 }
 
 /* m [nc] = the maxima of channels c0 .. c0+nc-1 in window v of image xb,
- * walked in row-major order (max_into's rule). */
+ * walked in row-major order (max_into's rule), from -infinity: the first
+ * element replaces it unless it is -infinity itself, the same value (a
+ * loop, not a call to memcpy for a few dozen floats per window). */
 INLINE void window_max(const pgeom *g, const float *xb, pwin v, int64_t c0, int64_t nc, float *restrict m)
 {
-    memcpy(m, xb + (v.y0 * g->w + v.x0) * g->c + c0, (size_t)nc * sizeof *m);
+    for (int64_t k = 0; k < nc; k++) m[k] = -INFINITY;
     for (int64_t iy = v.y0; iy < v.y1; iy++)
         for (int64_t ix = v.x0; ix < v.x1; ix++) max_into(m, xb + (iy * g->w + ix) * g->c + c0, nc);
 }

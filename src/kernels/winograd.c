@@ -558,8 +558,9 @@ static void set_tiles(conv_job *j)
 
 /* c_e = op(a_e) [m,k] @ b_e [k,n] (+ beta c_e) for the count positions e
  * of a block, x_e = x + e * sx, one thread. Their shapes are the same:
- * one GEMM plan serves them all (gf__gemm would make one per call; every
- * plan gives the same bits). */
+ * one dense GEMM plan serves them all (gf__gemm would make one per call,
+ * and a zero-skipping path chosen from one position's zeros slowed the
+ * others down; every path gives the same bits). */
 static void block_gemms(int ta, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, int64_t sa,
                         const float *b, int64_t sb, float beta, float *c, int64_t sc, int count)
 {
@@ -568,7 +569,7 @@ static void block_gemms(int ta, int64_t m, int64_t n, int64_t k, const float *a,
             gf__gemm(ta, 0, m, n, k, 1.0f, a + e * sa, lda, b + e * sb, n, beta, c + e * sc, n, 1);
         return;
     }
-    gf_gemm_plan plan = gf__gemm_avx2_plan(ta, 0, m, n, k, a, lda);
+    gf_gemm_plan plan = gf__gemm_avx2_plan(ta, 0, m, n, k, NULL, lda); /* dense: no sample of one e for all */
     for (int e = 0; e < count; e++)
         gf__gemm_avx2(&plan, ta, 0, m, n, k, 1.0f, a + e * sa, lda, b + e * sb, n, beta, c + e * sc, n, NULL);
 }
