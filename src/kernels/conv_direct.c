@@ -101,8 +101,9 @@ AI void fwd_eight(const direct_job *j, const float *xr, int64_t xs, const float 
  * copied with their padding as zeros (rows: KH x PW x C, PW covering the
  * row's pixels rounded up to 8), so that every pixel is taken 8 at a time
  * with no check (the pixels past OW are computed and dropped). */
-AI void fwd_row(direct_job *j, int task)
+AI void fwd_row(void *arg, int task)
 {
+    direct_job *j = arg;
     const gf_conv_dims *d = j->d;
     const int64_t b = task / d->oh, oy = task % d->oh, c = d->c, op = j->op;
     const int64_t pw = j->pw, owr = (d->ow + 7) / 8 * 8;
@@ -161,8 +162,9 @@ AI void filter_row(const float *r, int64_t sw, const float *gr, int64_t ow, int6
 /* Part t's df [KH,KW,C,op]: for each (ky, c) and output-channel vector,
  * the KW taps' sums over the part's pixels in order, each row of channel
  * c first copied with its padding as zeros. */
-AI void filter_part(direct_job *j, int t)
+AI void filter_part(void *arg, int t)
 {
+    direct_job *j = arg;
     const gf_conv_dims *d = j->d;
     const int64_t c = d->c, b0 = (int64_t)t * j->part_images, kw = d->kw;
     const int64_t b1 = b0 + j->part_images < d->n ? b0 + j->part_images : d->n;
@@ -197,29 +199,9 @@ AI void filter_part(direct_job *j, int t)
             }
 }
 
-/* Both built as portable C and again for AVX2 and AVX-512 (the compiler's
- * vectors of the same operations), taken as the SIMD kernels dispatch. */
-static void fwd_task_c(void *arg, int t) { fwd_row(arg, t); }
-static void filter_task_c(void *arg, int t) { filter_part(arg, t); }
-#if GF_HAVE_AVX2_KERNELS
-__attribute__((target("avx2"))) static void fwd_task_avx2(void *arg, int t) { fwd_row(arg, t); }
-__attribute__((target("avx2"))) static void filter_task_avx2(void *arg, int t) { filter_part(arg, t); }
-__attribute__((target("avx512f"))) static void fwd_task_avx512(void *arg, int t) { fwd_row(arg, t); }
-__attribute__((target("avx512f"))) static void filter_task_avx512(void *arg, int t) { filter_part(arg, t); }
-#endif
-
-typedef void (*task_fn)(void *, int);
-
-static task_fn pick(task_fn c, task_fn avx2, task_fn avx512)
-{
-#if GF_HAVE_AVX2_KERNELS
-    if (gf__avx512_enabled()) return avx512;
-    if (gf__simd_enabled()) return avx2;
-#else
-    (void)avx2, (void)avx512;
-#endif
-    return c;
-}
+/* Both built as portable C and again for AVX2 and AVX-512 (simd.h). */
+GF_SIMD_TASKS(fwd_task, fwd_row)
+GF_SIMD_TASKS(filter_task, filter_part)
 
 int64_t gf__conv_direct(const gf_conv_dims *d, const float *x, const float *f, float *y, int threads)
 {
@@ -234,7 +216,7 @@ int64_t gf__conv_direct(const gf_conv_dims *d, const float *x, const float *f, f
     j.pw = ((d->ow + 7) / 8 * 8 - 1) * d->sw + d->kw;
     j.rows_floats = d->kh * j.pw * d->c;
     if (d->n * d->oh > 0)
-        gf__parallel_for(threads, (int)(d->n * d->oh), pick(fwd_task_c, fwd_task_avx2, fwd_task_avx512), &j);
+        gf__parallel_for(threads, (int)(d->n * d->oh), GF_SIMD_PICK(fwd_task), &j);
     return j.failed ? j.rows_floats : 0;
 }
 
@@ -253,7 +235,7 @@ int64_t gf__conv_direct_backprop_filter(const gf_conv_dims *d, const float *x, c
     float *buf = gf__scratch(3, (size_t)(parts * k * op));
     if (!buf) return parts * k * op;
     for (int64_t p = 0; p < parts; p++) j.part[p] = buf + p * k * op;
-    gf__parallel_for(threads, (int)parts, pick(filter_task_c, filter_task_avx2, filter_task_avx512), &j);
+    gf__parallel_for(threads, (int)parts, GF_SIMD_PICK(filter_task), &j);
     if (j.failed) return j.rows_floats;
     for (int64_t i = 0; i < k; i++) /* the parts in order, O unpadded */
         for (int64_t o = 0; o < d->o; o++) {

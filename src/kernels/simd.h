@@ -39,4 +39,22 @@ const char *gf__simd_unit(void);
  * when the OS saves zmm state), space-separated; elsewhere "portable". */
 const char *gf__cpu_isa(void);
 
+
+/* Three copies of a task body(void *arg, int task) (an always-inline
+ * function): name_c, and on x86 name_avx2 and name_avx512, the compiler's
+ * vectors of the same code for each unit; GF_SIMD_PICK(name) is the one
+ * the SIMD kernels' dispatch takes. */
+#define GF_SIMD_TASKS(name, body)                                                                                \
+    static void name##_c(void *arg, int task) { body(arg, task); }                                             \
+    GF_SIMD_TASKS_X86(name, body)
+#if GF_HAVE_AVX2_KERNELS
+#define GF_SIMD_TASKS_X86(name, body)                                                                            \
+    __attribute__((target("avx2"))) static void name##_avx2(void *arg, int task) { body(arg, task); }         \
+    __attribute__((target("avx512f"))) static void name##_avx512(void *arg, int task) { body(arg, task); }
+#define GF_SIMD_PICK(name) (gf__avx512_enabled() ? name##_avx512 : gf__simd_enabled() ? name##_avx2 : name##_c)
+#else
+#define GF_SIMD_TASKS_X86(name, body)
+#define GF_SIMD_PICK(name) (name##_c)
+#endif
+
 #endif

@@ -199,8 +199,8 @@ AI void a6(const float *x, int64_t xs, float *o, int64_t os)
 /* o = BT x, 8 -> 8: rows in pairs, an even part plus and minus an odd. */
 AI void bt8(const float *x, int64_t xs, float *o, int64_t os)
 {
-    vf d0 = L(x), d1 = L(x + xs), d2 = L(x + 2 * xs), d3 = L(x + 3 * xs), d4 = L(x + 4 * xs), d5 = L(x + 5 * xs), d6 = L(x + 6 * xs),
-       d7 = L(x + 7 * xs);
+    vf d0 = L(x), d1 = L(x + xs), d2 = L(x + 2 * xs), d3 = L(x + 3 * xs);
+    vf d4 = L(x + 4 * xs), d5 = L(x + 5 * xs), d6 = L(x + 6 * xs), d7 = L(x + 7 * xs);
     vf e1 = (d2 + d6) - 4.25f * d4, o1 = (d1 + d5) - 4.25f * d3;
     vf e3 = (0.25f * d2 - 1.25f * d4) + d6, o3 = (0.5f * d1 - 2.5f * d3) + 2.0f * d5;
     vf e5 = (4.0f * d2 - 5.0f * d4) + d6, o5 = (2.0f * d1 - 2.5f * d3) + 0.5f * d5;
@@ -217,8 +217,8 @@ AI void bt8(const float *x, int64_t xs, float *o, int64_t os)
 /* o = AT x, 8 -> 4. */
 AI void at8(const float *x, int64_t xs, float *o, int64_t os)
 {
-    vf d0 = L(x), d1 = L(x + xs), d2 = L(x + 2 * xs), d3 = L(x + 3 * xs), d4 = L(x + 4 * xs), d5 = L(x + 5 * xs), d6 = L(x + 6 * xs),
-       d7 = L(x + 7 * xs);
+    vf d0 = L(x), d1 = L(x + xs), d2 = L(x + 2 * xs), d3 = L(x + 3 * xs);
+    vf d4 = L(x + 4 * xs), d5 = L(x + 5 * xs), d6 = L(x + 6 * xs), d7 = L(x + 7 * xs);
     vf s12 = d1 + d2, s34 = d3 + d4, s56 = d5 + d6, t12 = d1 - d2, t34 = d3 - d4, t56 = d5 - d6;
     S(o, ((d0 + s12) + s34) + s56);
     S(o + os, (t12 + 2.0f * t34) + 0.5f * t56);
@@ -288,34 +288,57 @@ AI void put(float *dst, const vf *o, int nc)
     else memcpy(dst, o, (size_t)nc * sizeof(float));
 }
 
-/* v [a*a, vs] (position e at v + e*vs) = BT d B of tile t's input window:
- * read in place when it lies inside the image (and CV channels are left),
- * else gathered with its zeros first. */
+/* out [a*a, os] (position (i, k) at out + (i*a + k)*os) = T x T^T for CV
+ * channels (the first nc written), x an n x n window (row stride xs,
+ * column stride xk), T = BT (n = a) or A (n = 4): the transform of an
+ * input tile or of a tile of dy. */
+AI void window_2d(int a, int by_a, const float *x, int64_t xs, int64_t xk, float *out, int64_t os, int nc)
+{
+    const int n = by_a ? MT : a;
+    _Alignas(64) float tmp[MAXA * MAXA * CV];
+    for (int k = 0; k < n; k++) { /* column k of tmp = T x */
+        if (by_a) a_1d(a, x + k * xk, xs, tmp + k * CV, (int64_t)n * CV);
+        else bt_1d(a, x + k * xk, xs, tmp + k * CV, (int64_t)n * CV);
+    }
+    for (int i = 0; i < a; i++) { /* row i of out = tmp T^T */
+        const float *row = tmp + i * n * CV;
+        _Alignas(64) float o[MAXA * CV];
+        float *dst = nc == CV ? out + i * a * os : o;
+        int64_t ds = nc == CV ? os : CV;
+        if (by_a) a_1d(a, row, CV, dst, ds);
+        else bt_1d(a, row, CV, dst, ds);
+        if (nc < CV)
+            for (int k = 0; k < a; k++) memcpy(out + (i * a + k) * os, o + k * CV, (size_t)nc * sizeof(float));
+    }
+}
+
+/* out [a*a, os] = window_2d of the side x side window at (y0, x0) of an
+ * image img [ih, iw, ch] (side = 4 with A, else a), every channel, CV at a
+ * time: read in place when the window lies inside the image and a full
+ * vector of channels is left, else gathered with its zeros first. */
+AI void image_window(int a, int by_a, const float *img, int64_t ih, int64_t iw, int64_t ch, int64_t y0, int64_t x0,
+                     float *out, int64_t os)
+{
+    const int side = by_a ? MT : a;
+    int inside = y0 >= 0 && x0 >= 0 && y0 + side <= ih && x0 + side <= iw;
+    for (int64_t c0 = 0; c0 < ch; c0 += CV) {
+        int nc = ch - c0 < CV ? (int)(ch - c0) : CV;
+        _Alignas(64) float d[MAXA * MAXA * CV];
+        if (inside && nc == CV) {
+            window_2d(a, by_a, img + (y0 * iw + x0) * ch + c0, iw * ch, ch, out + c0, os, nc);
+            continue;
+        }
+        gather(img, ih, iw, ch, y0, x0, c0, nc, side, d);
+        window_2d(a, by_a, d, (int64_t)side * CV, CV, out + c0, os, nc);
+    }
+}
+
+/* v [a*a, vs] (position e at v + e*vs) = BT d B of tile t's input window. */
 AI void input_tile(const conv_job *j, const transform *tf, int64_t t, float *v, int64_t vs)
 {
-    const int a = tf->a;
     int64_t per = j->tyn * j->txn, b = t / per, r = t % per;
-    int64_t y0 = (r / j->txn) * MT - j->py, x0 = (r % j->txn) * MT - j->px;
-    const float *img = j->in + b * j->ih * j->iw * j->ci;
-    int inside = y0 >= 0 && x0 >= 0 && y0 + a <= j->ih && x0 + a <= j->iw;
-    for (int64_t c0 = 0; c0 < j->ci; c0 += CV) {
-        int nc = j->ci - c0 < CV ? (int)(j->ci - c0) : CV;
-        _Alignas(64) float d[MAXA * MAXA * CV], tmp[MAXA * MAXA * CV];
-        const float *x = d;
-        int64_t xs = (int64_t)a * CV, xk = CV; /* x's row and column strides */
-        if (inside && nc == CV) x = img + (y0 * j->iw + x0) * j->ci + c0, xs = j->iw * j->ci, xk = j->ci;
-        else gather(img, j->ih, j->iw, j->ci, y0, x0, c0, nc, a, d);
-        for (int k = 0; k < a; k++) bt_1d(a, x + k * xk, xs, tmp + k * CV, (int64_t)a * CV); /* tmp = BT d */
-        for (int i = 0; i < a; i++) { /* row i of v = tmp B */
-            const float *row = tmp + i * a * CV;
-            if (nc == CV) bt_1d(a, row, CV, v + i * a * vs + c0, vs);
-            else {
-                _Alignas(64) float o[MAXA * CV];
-                bt_1d(a, row, CV, o, CV);
-                for (int k = 0; k < a; k++) memcpy(v + (i * a + k) * vs + c0, o + k * CV, (size_t)nc * sizeof(float));
-            }
-        }
-    }
+    image_window(tf->a, 0, j->in + b * j->ih * j->iw * j->ci, j->ih, j->iw, j->ci, (r / j->txn) * MT - j->py,
+                 (r % j->txn) * MT - j->px, v, vs);
 }
 
 /* Tile t's outputs (those inside OH, OW) = AT M A, M [a*a, ms] at mm,
@@ -346,38 +369,18 @@ AI void output_tile(const conv_job *j, const transform *tf, int64_t t, const flo
                 continue;
             }
             at_1d(a, tmp + i * a * CV, CV, o, CV);
-            for (int k = 0; k < MT && x0 + k < j->ow; k++) memcpy(dst + k * j->co, o + k * CV, (size_t)nc * sizeof(float));
+            for (int k = 0; k < MT && x0 + k < j->ow; k++)
+                memcpy(dst + k * j->co, o + k * CV, (size_t)nc * sizeof(float));
         }
     }
 }
 
-/* w [a*a, ws] = A dy AT of tile t's 4x4 outputs of dy (zeros past OH, OW),
- * read in place when the tile lies inside dy. */
+/* w [a*a, ws] = A dy AT of tile t's 4x4 outputs of dy (zeros past OH, OW). */
 AI void grad_tile(const conv_job *j, const transform *tf, int64_t t, float *w, int64_t ws)
 {
-    const int a = tf->a;
     int64_t per = j->tyn * j->txn, b = t / per, r = t % per;
-    int64_t y0 = (r / j->txn) * MT, x0 = (r % j->txn) * MT;
-    const float *img = j->dy + b * j->oh * j->ow * j->co;
-    int whole = y0 + MT <= j->oh && x0 + MT <= j->ow;
-    for (int64_t c0 = 0; c0 < j->co; c0 += CV) {
-        int nc = j->co - c0 < CV ? (int)(j->co - c0) : CV;
-        _Alignas(64) float d[MT * MT * CV], tmp[MAXA * MT * CV];
-        const float *x = d;
-        int64_t xs = MT * CV, xk = CV;
-        if (whole && nc == CV) x = img + (y0 * j->ow + x0) * j->co + c0, xs = j->ow * j->co, xk = j->co;
-        else gather(img, j->oh, j->ow, j->co, y0, x0, c0, nc, MT, d);
-        for (int k = 0; k < MT; k++) a_1d(a, x + k * xk, xs, tmp + k * CV, MT * CV); /* tmp = A dy */
-        for (int p = 0; p < a; p++) { /* row p of w = tmp AT */
-            const float *row = tmp + p * MT * CV;
-            if (nc == CV) a_1d(a, row, CV, w + p * a * ws + c0, ws);
-            else {
-                _Alignas(64) float o[MAXA * CV];
-                a_1d(a, row, CV, o, CV);
-                for (int q = 0; q < a; q++) memcpy(w + (p * a + q) * ws + c0, o + q * CV, (size_t)nc * sizeof(float));
-            }
-        }
-    }
+    image_window(tf->a, 1, j->dy + b * j->oh * j->ow * j->co, j->oh, j->ow, j->co, (r / j->txn) * MT,
+                 (r % j->txn) * MT, w, ws);
 }
 
 /* The three for each transform (its tile side a constant), built as
@@ -496,28 +499,9 @@ AI void filter_backward(void *arg, int task)
     }
 }
 
-/* Both built as portable C and again for AVX2 and AVX-512, as the tiles'
- * transforms (the same bits). */
-static void filter_forward_c(void *arg, int t) { filter_forward(arg, t); }
-static void filter_backward_c(void *arg, int t) { filter_backward(arg, t); }
-#if GF_HAVE_AVX2_KERNELS
-__attribute__((target("avx2"))) static void filter_forward_avx2(void *arg, int t) { filter_forward(arg, t); }
-__attribute__((target("avx2"))) static void filter_backward_avx2(void *arg, int t) { filter_backward(arg, t); }
-__attribute__((target("avx512f"))) static void filter_forward_avx512(void *arg, int t) { filter_forward(arg, t); }
-__attribute__((target("avx512f"))) static void filter_backward_avx512(void *arg, int t) { filter_backward(arg, t); }
-#endif
-
-typedef void (*task_fn)(void *, int);
-
-/* filter_forward (backward: filter_backward) as the SIMD kernels dispatch. */
-static task_fn filter_fn(int backward)
-{
-#if GF_HAVE_AVX2_KERNELS
-    if (gf__avx512_enabled()) return backward ? filter_backward_avx512 : filter_forward_avx512;
-    if (gf__simd_enabled()) return backward ? filter_backward_avx2 : filter_forward_avx2;
-#endif
-    return backward ? filter_backward_c : filter_forward_c;
-}
+/* Both built as portable C and again for AVX2 and AVX-512 (simd.h). */
+GF_SIMD_TASKS(filter_forward_task, filter_forward)
+GF_SIMD_TASKS(filter_backward_task, filter_backward)
 
 /* u [a*a, O, C] = u [a*a, C, O] transposed, from tmp; a task per e. */
 typedef struct transpose_job {
@@ -607,7 +591,7 @@ int64_t gf__winograd_conv2d(const gf_conv_dims *d, const float *x, const float *
     float *u = gf__scratch(3, (size_t)cu);
     if (!u) return cu;
     filter_job fj = { .t = t, .c = d->c, .o = d->o, .f = f, .u = u, .flip = 0 };
-    gf__parallel_for(threads, (int)d->c, filter_fn(0), &fj);
+    gf__parallel_for(threads, (int)d->c, GF_SIMD_PICK(filter_forward_task), &fj);
     conv_job j = { .t = t, .n = d->n, .ih = d->h, .iw = d->w, .ci = d->c, .oh = d->oh, .ow = d->ow,
                    .co = d->o, .py = d->ph, .px = d->pw, .in = x, .u = u, .out = y };
     return run_conv(&j, threads);
@@ -620,7 +604,7 @@ int64_t gf__winograd_backprop_input(const gf_conv_dims *d, const float *dy, cons
     float *u = gf__scratch(3, (size_t)(2 * cu)); /* U, then U before its transpose */
     if (!u) return 2 * cu;
     filter_job fj = { .t = t, .c = d->c, .o = d->o, .f = f, .u = u + cu, .flip = 1 };
-    gf__parallel_for(threads, (int)d->c, filter_fn(0), &fj);
+    gf__parallel_for(threads, (int)d->c, GF_SIMD_PICK(filter_forward_task), &fj);
     transpose_job tj = { u + cu, u, d->c, d->o };
     gf__parallel_for(threads, t->a * t->a, transpose_task, &tj);
     conv_job j = { .t = t, .n = d->n, .ih = d->oh, .iw = d->ow, .ci = d->o, .oh = d->h, .ow = d->w,
@@ -670,6 +654,6 @@ int64_t gf__winograd_backprop_filter(const gf_conv_dims *d, const float *x, cons
     if (j.failed) return j.a2 * j.block * (j.ci + j.co);
     filter_job fj = { .t = t, .c = d->c, .o = d->o, .parts = parts, .df = df };
     memcpy(fj.part, j.part, sizeof fj.part);
-    gf__parallel_for(threads, (int)d->c, filter_fn(1), &fj);
+    gf__parallel_for(threads, (int)d->c, GF_SIMD_PICK(filter_backward_task), &fj);
     return 0;
 }
