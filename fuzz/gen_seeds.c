@@ -164,6 +164,29 @@ static void model_seeds(void)
     gf_session_free(s);
     gf_graph_free(g);
 
+    /* The convolutions' other kernels: a one-channel layer summed directly,
+     * 8 -> 8 channels of 3x3 by Winograd's transforms, Adam. */
+    g = gf_graph_new();
+    x = gf_placeholder(g, "img", GF_F32, gf_dims(4, GF_ANY, 4, 4, 1));
+    y = gf_placeholder(g, "y", GF_F32, gf_dims(2, GF_ANY, 2));
+    f1 = gf_variable(g, "f1", gf_truncated_normal(g, gf_dims(4, 3, 3, 1, 8), 0, 0.5f));
+    f2 = gf_variable(g, "f2", gf_truncated_normal(g, gf_dims(4, 3, 3, 8, 8), 0, 0.5f));
+    gf_node *f3 = gf_variable(g, "f3", gf_truncated_normal(g, gf_dims(4, 2, 2, 8, 2), 0, 0.5f));
+    h = gf_relu(gf_conv2d(gf_relu(gf_conv2d(x, f1, 1, 1, GF_SAME)), f2, 1, 1, GF_SAME));
+    h = gf_conv2d(gf_max_pool(h, 2, 2, 2, 2, GF_VALID), f3, 1, 1, GF_VALID);
+    logits = gf_reshape(h, gf_dims(2, GF_ANY, 2));
+    cost = gf_reduce_sum(gf_softmax_cross_entropy_with_logits(y, logits), NULL, 0, 0);
+    train = gf_minimize(gf_adam(g, 0.01f, 0.9f, 0.999f, 1e-8f), cost, NULL, 0);
+    s = gf_session_new(g, &(gf_session_options){ .seed = 5 });
+    sig = (gf_signature){ cin, 2, cout, 2 };
+    cout[0].node = gf_softmax(logits);
+    cout[1].node = train;
+    cin[0].node = x;
+    cin[1].node = y;
+    model_seed(s, &sig, "conv-winograd-adam-repair", 0x07);
+    gf_session_free(s);
+    gf_graph_free(g);
+
     /* Dropout (both kinds), layout ops, a message, a constant. */
     g = gf_graph_new();
     x = gf_placeholder(g, "x", GF_F32, gf_dims(2, GF_ANY, 4));
