@@ -430,7 +430,11 @@ typedef enum gf_padding { GF_SAME = 0, GF_VALID = 1 } gf_padding;
  * out] give [batch, oh, ow, out], each output the sum over the window and
  * the input channels of input * filter (a cross-correlation, as
  * TensorFlow). in must match (GF_ERR_SHAPE naming both shapes).
- * Differentiable, twice too. */
+ * Differentiable, twice too. Stride-1 3x3 and 5x5 filters with 8 or more
+ * channels in and out run by Winograd's transforms (as cuDNN and oneDNN
+ * may): results differ from the plain sum by about 1e-5 of the largest
+ * output, and an infinity or NaN in the input may also make NaN outputs of
+ * the 4x4 output tiles that read it which the plain sum keeps finite. */
 gf_node *gf_conv2d(gf_node *input, gf_node *filter, int stride_h, int stride_w, gf_padding padding);
 /* tf.nn.max_pool: the largest value in each ksize_h x ksize_w window of x
  * [batch, height, width, channels], per channel; padding never wins and a

@@ -39,9 +39,9 @@
  * Rounding: the transforms add and subtract multiples of the inputs before
  * the products, so results differ from the direct sum in the last bits
  * (about 5e-6 of the largest result on the tutorial's layer; the tests'
- * bound is 2e-5). An infinity or NaN in the input makes the whole output
- * tile whose window holds it NaN (the transforms subtract it from itself),
- * where the direct sum keeps it to the outputs that read it.
+ * bound is 2e-5). An infinity or NaN in the input may also make NaN outputs
+ * of the output tiles whose windows hold it (the transforms subtract it
+ * from itself), where the direct sum keeps it to the outputs that read it.
  *
  * Bits do not depend on the thread count: blocks of tiles are fixed by the
  * shapes, each output tile is computed by one task in one order, and the
