@@ -47,7 +47,7 @@ typedef struct direct_job {
     const float *x, *f, *dy; /* f: the filter with O padded to op, zeros past O */
     float *y;
     int64_t op;      /* O rounded up to VL */
-    int64_t pw;      /* floats of a padded row's channel: the taps of ceil(OW/8)*8 pixels */
+    int64_t row_len; /* pixels of a padded row: the taps of the pixels computed */
     int64_t rows_floats; /* a task's scratch for padded rows (threads.h, slot 2) */
     int failed;          /* a task found no scratch (written only as 1) */
     float *part[MAX_PARTS]; /* backprop_filter: df [KH,KW,C,op] of each part */
@@ -106,7 +106,7 @@ AI void fwd_row(void *arg, int task)
     direct_job *j = arg;
     const gf_conv_dims *d = j->d;
     const int64_t b = task / d->oh, oy = task % d->oh, c = d->c, op = j->op;
-    const int64_t pw = j->pw, owr = (d->ow + 7) / 8 * 8;
+    const int64_t len = j->row_len, owr = (d->ow + 7) / 8 * 8;
     float *rows = gf__scratch(2, (size_t)j->rows_floats);
     if (!rows) {
         j->failed = 1;
@@ -118,9 +118,9 @@ AI void fwd_row(void *arg, int task)
     if (ky0 < 0) ky0 = 0;
     if (ky1 > d->kh) ky1 = d->kh;
     for (int64_t ky = ky0; ky < ky1; ky++) {
-        float *r = rows + ky * pw * c;
+        float *r = rows + ky * len * c;
         const float *src = img + (oy * d->sh - d->ph + ky) * d->w * c;
-        for (int64_t i = 0; i < pw; i++) {
+        for (int64_t i = 0; i < len; i++) {
             int64_t ix = i - d->pw;
             for (int64_t ci = 0; ci < c; ci++) r[i * c + ci] = ix >= 0 && ix < d->w ? src[ix * c + ci] : 0.0f;
         }
@@ -130,7 +130,7 @@ AI void fwd_row(void *arg, int task)
             vl acc[8];
             for (int p = 0; p < 8; p++) acc[p] = (vl){ 0 };
             for (int64_t ky = ky0; ky < ky1; ky++)
-                fwd_eight(j, rows + (ky * pw + ox * d->sw) * c, d->sw * c, j->f + ky * d->kw * c * op + o0, acc);
+                fwd_eight(j, rows + (ky * len + ox * d->sw) * c, d->sw * c, j->f + ky * d->kw * c * op + o0, acc);
             for (int p = 0; p < 8 && ox + p < d->ow; p++) store_n(yrow + (ox + p) * d->o + o0, &acc[p], d->o - o0);
         }
 }
@@ -183,7 +183,7 @@ AI void filter_part(void *arg, int t)
                         int64_t iy = oy * d->sh - d->ph + ky;
                         if (iy < 0 || iy >= d->h) continue;
                         const float *src = j->x + (b * d->h + iy) * d->w * c + ci;
-                        for (int64_t i = 0; i < j->pw + MAX_KW; i++) { /* + the default case's taps */
+                        for (int64_t i = 0; i < j->row_len + MAX_KW; i++) { /* + the default case's taps */
                             int64_t ix = i - d->pw;
                             r[i] = ix >= 0 && ix < d->w ? src[ix * c] : 0.0f;
                         }
@@ -213,8 +213,8 @@ int64_t gf__conv_direct(const gf_conv_dims *d, const float *x, const float *f, f
         memset(fp + i * op + d->o, 0, (size_t)(op - d->o) * sizeof(float));
     }
     direct_job j = { .d = d, .x = x, .f = fp, .y = y, .op = op };
-    j.pw = ((d->ow + 7) / 8 * 8 - 1) * d->sw + d->kw;
-    j.rows_floats = d->kh * j.pw * d->c;
+    j.row_len = ((d->ow + 7) / 8 * 8 - 1) * d->sw + d->kw;
+    j.rows_floats = d->kh * j.row_len * d->c;
     if (d->n * d->oh > 0)
         gf__parallel_for(threads, (int)(d->n * d->oh), GF_SIMD_PICK(fwd_task), &j);
     return j.failed ? j.rows_floats : 0;
@@ -230,8 +230,8 @@ int64_t gf__conv_direct_backprop_filter(const gf_conv_dims *d, const float *x, c
     if (j.part_images < 1) j.part_images = 1;
     parts = (d->n + j.part_images - 1) / j.part_images;
     if (parts < 1) parts = 1;
-    j.pw = (d->ow - 1) * d->sw + d->kw;
-    j.rows_floats = j.pw + MAX_KW;
+    j.row_len = (d->ow - 1) * d->sw + d->kw;
+    j.rows_floats = j.row_len + MAX_KW;
     float *buf = gf__scratch(3, (size_t)(parts * k * op));
     if (!buf) return parts * k * op;
     for (int64_t p = 0; p < parts; p++) j.part[p] = buf + p * k * op;
