@@ -11,22 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Writes an IDX ubyte file DIR/NAME. */
-static void write_idx(const char *dir, const char *name, int rank, const uint32_t *dims,
-                      const uint8_t *data, size_t n)
-{
-    size_t hl = 4 + 4 * (size_t)rank;
-    uint8_t *buf = malloc(hl + n);
-    assert_non_null(buf);
-    buf[0] = buf[1] = 0;
-    buf[2] = 8;
-    buf[3] = (uint8_t)rank;
-    for (int i = 0; i < rank; i++)
-        for (int k = 0; k < 4; k++) buf[4 + 4 * i + k] = (uint8_t)(dims[i] >> (24 - 8 * k));
-    memcpy(buf + hl, data, n);
-    free(gf_test_write_file(dir, name, buf, hl + n));
-    free(buf);
-}
 
 /* An MNIST folder of n_train and n_test images rows x cols; pixel 0 of
  * image i is i, label i % classes. */
@@ -43,9 +27,9 @@ static char *mnist_dir(int n_train, int n_test, int rows, int cols, int classes)
             for (size_t j = 0; j < dim; j++) img[i * dim + j] = (uint8_t)(j ? ((size_t)i * 13 + j * 7) : (size_t)i);
             lab[i] = (uint8_t)(i % classes);
         }
-        write_idx(dir, names[s][0], 3, (uint32_t[]){ (uint32_t)n, (uint32_t)rows, (uint32_t)cols }, img,
-                  (size_t)n * dim);
-        write_idx(dir, names[s][1], 1, (uint32_t[]){ (uint32_t)n }, lab, (size_t)n);
+        gf_test_write_idx(dir, names[s][0], 0, 3, (uint32_t[]){ (uint32_t)n, (uint32_t)rows, (uint32_t)cols },
+                          img, (size_t)n * dim);
+        gf_test_write_idx(dir, names[s][1], 0, 1, (uint32_t[]){ (uint32_t)n }, lab, (size_t)n);
         free(img);
         free(lab);
     }
@@ -308,9 +292,9 @@ static void test_load_idx(void **state)
     char *dir = gf_test_tmpdir();
     uint8_t img[6 * 5 * 7], lab[6] = { 3, 12, 0, 7, 12, 1 };
     for (size_t i = 0; i < sizeof img; i++) img[i] = (uint8_t)(i * 11);
-    write_idx(dir, "img", 3, (uint32_t[]){ 6, 5, 7 }, img, sizeof img);
-    write_idx(dir, "lab", 1, (uint32_t[]){ 6 }, lab, sizeof lab);
-    write_idx(dir, "lab5", 1, (uint32_t[]){ 5 }, lab, 5);
+    gf_test_write_idx(dir, "img", 0, 3, (uint32_t[]){ 6, 5, 7 }, img, sizeof img);
+    gf_test_write_idx(dir, "lab", 0, 1, (uint32_t[]){ 6 }, lab, sizeof lab);
+    gf_test_write_idx(dir, "lab5", 0, 1, (uint32_t[]){ 5 }, lab, 5);
     char *ip = gf_test_path(dir, "img"), *lp = gf_test_path(dir, "lab"), *l5 = gf_test_path(dir, "lab5");
     gf_dataset *d = NULL;
     gf_error err = { 0 };

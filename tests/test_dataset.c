@@ -18,35 +18,6 @@
  * which example it is; the rest cover every byte value. */
 static uint8_t pixel(int64_t i, int64_t j) { return (uint8_t)(j == 0 ? i : (i * 7 + j * 3) % 256); }
 
-static void write_idx(const char *dir, const char *name, int gz, int rank, const uint32_t *dims,
-                      const uint8_t *data, size_t n)
-{
-    size_t hl = 4 + 4 * (size_t)rank;
-    uint8_t *buf = malloc(hl + n);
-    assert_non_null(buf);
-    buf[0] = buf[1] = 0;
-    buf[2] = 8;
-    buf[3] = (uint8_t)rank;
-    for (int i = 0; i < rank; i++) {
-        buf[4 + 4 * i] = (uint8_t)(dims[i] >> 24);
-        buf[5 + 4 * i] = (uint8_t)(dims[i] >> 16);
-        buf[6 + 4 * i] = (uint8_t)(dims[i] >> 8);
-        buf[7 + 4 * i] = (uint8_t)dims[i];
-    }
-    memcpy(buf + hl, data, n);
-    char path[4200];
-    int path_len = snprintf(path, sizeof path, "%s/%s%s", dir, name, gz ? ".gz" : "");
-    assert_true(path_len < (int)sizeof path);
-    if (gz) {
-        gzFile f = gzopen(path, "wb");
-        assert_non_null(f);
-        assert_int_equal(gzwrite(f, buf, (unsigned)(hl + n)), (int)(hl + n));
-        assert_int_equal(gzclose(f), Z_OK);
-    } else {
-        free(gf_test_write_file(dir, name, buf, hl + n));
-    }
-    free(buf);
-}
 
 /* Writes images [n,28,28] (rank 3, or rank 2 [n,784] when flat) and labels
  * [n_labels] with label i%10 (or bad_label at index bad_at). */
@@ -61,9 +32,9 @@ static void write_split(const char *dir, const char *prefix, int gz, int64_t n, 
     uint32_t idims[3] = { (uint32_t)n, 28, 28 }, fdims[2] = { (uint32_t)n, PIX };
     uint32_t ldims[1] = { (uint32_t)n_labels };
     assert_true(snprintf(name, sizeof name, "%s-images-idx3-ubyte", prefix) < (int)sizeof name);
-    write_idx(dir, name, gz, flat ? 2 : 3, flat ? fdims : idims, img, (size_t)(n * PIX));
+    gf_test_write_idx(dir, name, gz, flat ? 2 : 3, flat ? fdims : idims, img, (size_t)(n * PIX));
     assert_true(snprintf(name, sizeof name, "%s-labels-idx1-ubyte", prefix) < (int)sizeof name);
-    write_idx(dir, name, gz, 1, ldims, lab, (size_t)n_labels);
+    gf_test_write_idx(dir, name, gz, 1, ldims, lab, (size_t)n_labels);
     free(img);
     free(lab);
 }

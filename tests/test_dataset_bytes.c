@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "data/data.h"
 #include "kernels/simd.h"
@@ -95,32 +94,6 @@ static void every_byte_on_every_path(void **state)
 
 /* ---- IDX files and the same data as floats ---- */
 
-static void write_idx(const char *path, int gz, int rank, const uint32_t *dims, const uint8_t *data, size_t n)
-{
-    size_t hl = 4 + 4 * (size_t)rank;
-    uint8_t *buf = malloc(hl + n);
-    assert_non_null(buf);
-    buf[0] = buf[1] = 0;
-    buf[2] = 8;
-    buf[3] = (uint8_t)rank;
-    for (int i = 0; i < rank; i++)
-        for (int k = 0; k < 4; k++) buf[4 + 4 * i + k] = (uint8_t)(dims[i] >> (24 - 8 * k));
-    memcpy(buf + hl, data, n);
-    FILE *f = NULL;
-    gzFile z = NULL;
-    if (gz) {
-        z = gzopen(path, "wb");
-        assert_non_null(z);
-        assert_int_equal(gzwrite(z, buf, (unsigned)(hl + n)), (int)(hl + n));
-        assert_int_equal(gzclose(z), Z_OK);
-    } else {
-        f = fopen(path, "wb");
-        assert_non_null(f);
-        assert_int_equal(fwrite(buf, 1, hl + n, f), hl + n);
-        assert_int_equal(fclose(f), 0);
-    }
-    free(buf);
-}
 
 /* An IDX pair read twice: as the library's byte dataset, and as floats
  * (float)b / 255.0f with class-index labels given to from_arrays. */
@@ -198,8 +171,8 @@ static void small_files_same_batches(void **state)
     for (int i = 0; i < N * ROWS * COLS; i++) img[i] = (uint8_t)(i * 97 + 11);
     for (int i = 0; i < N; i++) lab[i] = (uint8_t)((i * 5) % CLASSES);
     char *ip = gf_test_path(dir, "img-idx3-ubyte.gz"), *lp = gf_test_path(dir, "lab-idx1-ubyte");
-    write_idx(ip, 1, 3, (uint32_t[]){ N, ROWS, COLS }, img, sizeof img);
-    write_idx(lp, 0, 1, (uint32_t[]){ N }, lab, sizeof lab);
+    gf_test_write_idx(dir, "img-idx3-ubyte", 1, 3, (uint32_t[]){ N, ROWS, COLS }, img, sizeof img);
+    gf_test_write_idx(dir, "lab-idx1-ubyte", 0, 1, (uint32_t[]){ N }, lab, sizeof lab);
     static const int64_t sizes[] = { 8, 1, 17, 61, 3, 60 };
     for (uint64_t stream = 0; stream < 3; stream++) {
         pair p;
@@ -278,8 +251,8 @@ static void images_labels_and_head(void **state)
     for (int i = 0; i < N * DIM; i++) img[i] = (uint8_t)(i * 29 + 3);
     for (int i = 0; i < N; i++) lab[i] = (uint8_t)(i % CLASSES);
     char *ip = gf_test_path(dir, "img"), *lp = gf_test_path(dir, "lab");
-    write_idx(ip, 0, 2, (uint32_t[]){ N, DIM }, img, sizeof img);
-    write_idx(lp, 0, 1, (uint32_t[]){ N }, lab, sizeof lab);
+    gf_test_write_idx(dir, "img", 0, 2, (uint32_t[]){ N, DIM }, img, sizeof img);
+    gf_test_write_idx(dir, "lab", 0, 1, (uint32_t[]){ N }, lab, sizeof lab);
     gf_dataset *d = NULL;
     gf_error err = { 0 };
     assert_int_equal(gf_dataset_load_idx(ip, lp, NULL, &d, &err), GF_OK);

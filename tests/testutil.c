@@ -24,6 +24,32 @@ void gf_test_assert_close(const float *got, const float *want, int64_t n, double
     }
 }
 
+void gf_test_write_idx(const char *dir, const char *name, int gz, int rank, const uint32_t *dims,
+                       const uint8_t *data, size_t n)
+{
+    size_t hl = 4 + 4 * (size_t)rank;
+    uint8_t *buf = malloc(hl + n);
+    assert_non_null(buf);
+    buf[0] = buf[1] = 0;
+    buf[2] = 8;
+    buf[3] = (uint8_t)rank;
+    for (int i = 0; i < rank; i++)
+        for (int k = 0; k < 4; k++) buf[4 + 4 * i + k] = (uint8_t)(dims[i] >> (24 - 8 * k));
+    memcpy(buf + hl, data, n);
+    if (gz) {
+        char path[4200];
+        int path_len = snprintf(path, sizeof path, "%s/%s.gz", dir, name);
+        assert_true(path_len < (int)sizeof path);
+        gzFile f = gzopen(path, "wb");
+        assert_non_null(f);
+        assert_int_equal(gzwrite(f, buf, (unsigned)(hl + n)), (int)(hl + n));
+        assert_int_equal(gzclose(f), Z_OK);
+    } else {
+        free(gf_test_write_file(dir, name, buf, hl + n));
+    }
+    free(buf);
+}
+
 char *gf_test_tmpdir(void)
 {
     const char *base = getenv("TMPDIR");

@@ -27,6 +27,10 @@ char *gf_test_path(const char *dir, const char *name);
 
 /* Writes n bytes to dir/name; returns the malloc'ed full path. */
 char *gf_test_write_file(const char *dir, const char *name, const void *bytes, size_t n);
+/* Writes an IDX ubyte file DIR/NAME (DIR/NAME.gz, gzipped, when gz) of
+ * rank dims and n data bytes; a failure fails the test. */
+void gf_test_write_idx(const char *dir, const char *name, int gz, int rank, const uint32_t *dims,
+                       const uint8_t *data, size_t n);
 
 /* A file's bytes, malloc'ed (*len of them), or NULL when it cannot be
  * opened; a read error fails the test. */
