@@ -486,6 +486,66 @@ static void ranks_must_agree(void **state)
     }
 }
 
+/* The plan computes a gradient that only its all-reduce reads straight
+ * into the all-reduce's place (no copy). Values read before the bucket,
+ * fetched, taken by two all-reduces or read after the bucket must still be
+ * each rank's own. */
+typedef struct slot_job {
+    member mem;
+    gf_status st[2];
+    float y, s, s2, w, d; /* element 0 of each fetch */
+} slot_job;
+
+static void *slot_main(void *arg)
+{
+    slot_job *j = arg;
+    gf_graph *g = gf_graph_new();
+    gf_node *x = gf_placeholder(g, "x", GF_F32, gf_dims(1, 3));
+    gf_node *d = gf_mul(x, gf_scalar(g, 2)), *d2 = gf_mul(x, gf_scalar(g, 3));
+    gf_node *y = gf_add(d, gf_scalar(g, 1));                        /* reads d before the bucket */
+    gf_node *s = gf_all_reduce_sum(d), *s2 = gf_all_reduce_mean(d); /* d taken twice */
+    gf_node *w = gf_add(gf_all_reduce_sum(d2), d2);                 /* d2 read after the bucket */
+    gf_process_group grp = { j->mem.rank, j->mem.t->size, t_all_reduce, t_broadcast, &j->mem };
+    gf_session *ses = gf_session_new(g, &(gf_session_options){ .group = &grp });
+    gf_tensor *xt = gf_tensor_new(GF_F32, gf_dims(1, 3), NULL);
+    for (int i = 0; i < 3; i++) gf_tensor_data(xt)[i] = (float)(j->mem.rank + 1 + i);
+    gf_feed f = { x, xt };
+    const gf_tensor *out[4] = { NULL };
+    j->st[0] = gf_session_run(ses, &f, 1, (gf_node *[]){ y, s, s2, w }, 4, NULL, 0, out);
+    if (j->st[0] == GF_OK) {
+        j->y = gf_tensor_data(out[0])[0];
+        j->s = gf_tensor_data(out[1])[0];
+        j->s2 = gf_tensor_data(out[2])[0];
+        j->w = gf_tensor_data(out[3])[0];
+    }
+    j->st[1] = gf_session_run(ses, &f, 1, (gf_node *[]){ d, s }, 2, NULL, 0, out); /* d fetched */
+    if (j->st[1] == GF_OK) j->d = gf_tensor_data(out[0])[0];
+    gf_tensor_free(xt);
+    gf_session_free(ses);
+    gf_graph_free(g);
+    return NULL;
+}
+
+static void gradient_in_its_slot(void **state)
+{
+    (void)state;
+    tgroup t = { .size = 2 };
+    pthread_barrier_init(&t.bar, NULL, 2);
+    slot_job j[2] = { { .mem = { &t, 0 } }, { .mem = { &t, 1 } } };
+    pthread_t th[2];
+    for (int r = 0; r < 2; r++) assert_int_equal(pthread_create(&th[r], NULL, slot_main, &j[r]), 0);
+    for (int r = 0; r < 2; r++) pthread_join(th[r], NULL);
+    pthread_barrier_destroy(&t.bar);
+    for (int r = 0; r < 2; r++) { /* rank r feeds x[0] = r + 1 */
+        assert_int_equal(j[r].st[0], GF_OK);
+        assert_int_equal(j[r].st[1], GF_OK);
+        assert_true(j[r].y == 2.0f * (float)(r + 1) + 1.0f);
+        assert_true(j[r].s == 6.0f && j[r].s2 == 3.0f); /* 2 + 4, and its mean */
+        assert_true(j[r].w == 9.0f + 3.0f * (float)(r + 1));
+        assert_true(j[r].d == 2.0f * (float)(r + 1));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -498,6 +558,7 @@ int main(void)
         cmocka_unit_test(group_failure_and_broadcast),
         cmocka_unit_test(nested_all_reduce),
         cmocka_unit_test(ranks_must_agree),
+        cmocka_unit_test(gradient_in_its_slot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -102,6 +102,18 @@ static int passes(gf_plan *p, unsigned char *pass)
     return n_coll;
 }
 
+/* Whether gradient x, which bucket step r all-reduces, can be computed in
+ * r's part of the bucket: a float step of its own (not a view, a side
+ * result or an update), of r's size, that nobody fetches, that no other
+ * all-reduce takes, and that no step after the bucket reads (it changes
+ * to the sum there). */
+static bool into_slot(const gf_plan *p, const gf_pnode *x, const gf_pnode *r, const unsigned char *in_slot)
+{
+    return is_step(x) && !is_update(x) && (x->kind == GF_STEP_KERNEL || x->kind == GF_STEP_FUSED) &&
+           x->n.dtype == GF_F32 && !x->fetched && !(x->n.op->flags & (GF_OPF_ASSIGN | GF_OPF_COLLECTIVE)) &&
+           !in_slot[x - p->pn] && floats_of(x) == floats_of(r) && x->last_use < p->bucket_first + p->n_bucket;
+}
+
 gf_status gf__plan_place(const gf_run_ctx *c, gf_plan *p)
 {
     p->steps = gf__malloc(((size_t)p->n_pn + 1) * sizeof *p->steps);
@@ -139,39 +151,53 @@ gf_status gf__plan_place(const gf_run_ctx *c, gf_plan *p)
     }
     placer pl = { 0 };
     bool reuse = !(p->disabled & GF_PLAN_NO_REUSE);
+    /* The bucket is placed before every step, as one block reduced at
+     * once; a gradient that only steps up to the bucket read is computed
+     * straight into its all-reduce's part of it (in_slot: placed there,
+     * never released on its own), which saves copying it in. */
+    unsigned char *in_slot = gf__calloc((size_t)p->n_pn + 1, 1);
+    if (!in_slot) {
+        gf__free(at);
+        return gf__plan_fail(c, GF_ERR_NOMEM, "session: out of memory planning a run");
+    }
+    if (p->n_bucket) {
+        size_t total = 0, base;
+        for (int b = 0; b < p->n_bucket; b++) total += floats_of(p->steps[p->bucket_first + b]);
+        base = p->bucket_at = place(&pl, total);
+        p->bucket_floats = total;
+        for (int b = 0; b < p->n_bucket; b++) {
+            gf_pnode *r = p->steps[p->bucket_first + b], *x = gf__pn_in(r, 0);
+            at[r - p->pn] = base;
+            if (into_slot(p, x, r, in_slot)) {
+                at[x - p->pn] = base;
+                in_slot[x - p->pn] = 1;
+            }
+            base += floats_of(r);
+        }
+    }
     for (int i = 0; i < p->n_steps; i++) {
         gf_pnode *q = p->steps[i], *in[GF_FUSED_MAX_IN + 4];
         if (gf__pn_updates(q)) continue; /* writes the variable */
-        if (p->n_bucket && i == p->bucket_first) { /* the bucket: one block, reduced at once */
-            size_t total = 0;
-            for (int b = 0; b < p->n_bucket; b++) total += floats_of(p->steps[i + b]);
-            size_t base = place(&pl, total);
-            p->bucket_at = base;
-            p->bucket_floats = total;
-            for (int b = 0; b < p->n_bucket; b++) {
-                at[p->steps[i + b] - p->pn] = base;
-                base += floats_of(p->steps[i + b]);
-            }
-        } else if (!(p->n_bucket && i > p->bucket_first && i < p->bucket_first + p->n_bucket)) {
-            at[q - p->pn] = place(&pl, floats_of(q));
-        }
+        bool bucket = p->n_bucket && i >= p->bucket_first && i < p->bucket_first + p->n_bucket;
+        if (!bucket && !in_slot[q - p->pn]) at[q - p->pn] = place(&pl, floats_of(q));
         for (int s2 = 0; q->kind == GF_STEP_FUSED && s2 < q->fused->prog.n_insn; s2++) {
             gf_pnode *side = q->fused->store[s2]; /* stored on the side */
             if (side) at[side - p->pn] = place(&pl, floats_of(side));
         }
-        if (q->last_use < 0 && !q->fetched && !(q->n.op->flags & GF_OPF_ASSIGN) && reuse)
+        if (q->last_use < 0 && !q->fetched && !(q->n.op->flags & GF_OPF_ASSIGN) && !in_slot[q - p->pn] && reuse)
             release(&pl, at[q - p->pn], floats_of(q)); /* nobody reads it */
         int k = reuse ? gf__step_inputs(q, in) : 0;
         for (int j = 0; j < k; j++) {
             gf_pnode *x = in[j];
             bool placed = at[x - p->pn] != (size_t)NOT_PLACED;
-            bool keep = x->fetched || (x->n.op->flags & GF_OPF_ASSIGN);
+            bool keep = x->fetched || (x->n.op->flags & GF_OPF_ASSIGN) || in_slot[x - p->pn];
             bool dup = false; /* an input listed twice is released once */
             for (int m = 0; m < j; m++) dup |= in[m] == x;
             if (placed && !keep && !dup && x->last_use == i) release(&pl, at[x - p->pn], floats_of(x));
         }
     }
     gf__free(pl.free);
+    gf__free(in_slot);
     /* Never NULL, even when every buffer is empty: a kernel may form
      * data + 0 on an empty tensor, and that must be defined. */
     p->arena_floats = pl.end;
@@ -188,7 +214,6 @@ gf_status gf__plan_place(const gf_run_ctx *c, gf_plan *p)
         q->val.capacity = 0;
         if (gf__pn_updates(q)) q->view = true; /* the variable */
         else q->val.data = p->arena + at[q - p->pn];
-        if (p->n_bucket && i == p->bucket_first) p->bucket = p->arena + p->bucket_at;
         for (int k = 0; q->kind == GF_STEP_FUSED && k < q->fused->prog.n_insn; k++) {
             gf_pnode *side = q->fused->store[k];
             if (!side) continue;
@@ -196,6 +221,7 @@ gf_status gf__plan_place(const gf_run_ctx *c, gf_plan *p)
                                      .data = p->arena + at[side - p->pn] };
         }
     }
+    if (p->n_bucket) p->bucket = p->arena + p->bucket_at;
     gf__free(at);
     return GF_OK;
 }
