@@ -64,8 +64,9 @@
         for (int64_t i = 0; i < n; i++) { float x = a[i]; o[i] = (EXPR); }           \
     }
 
-/* The same for one IEEE operation (+ - * /, sqrt or negation), whose result is
- * the same bits at any vector width: a second copy of the loop built for
+/* The same for one IEEE operation (+ - * /, sqrt or negation) or a
+ * comparison and a choice (relu, maximum, a mask), whose result is the
+ * same bits at any vector width: a second copy of the loop built for
  * AVX2 (8 floats a step, not SSE's 4; no FMA) when the SIMD kernels are
  * on, and a third for AVX-512 (16) where the CPU has it. The fused sigmoid over an evaluation's [10000,30] spends most of
  * its time in such loops. */
@@ -118,7 +119,7 @@
 /* An elementwise op of the op list from its expression, written once: the
  * kernel gf__k_NAME and the block function gf__ew_NAME (the row's ew
  * column), both computing EXPR of x (and y), so the fused and the unfused
- * op give the same bits. _EXACT: EXPR is one IEEE operation, and the block
+ * op give the same bits. _EXACT: EXPR is one IEEE operation or a choice, and the block
  * gets the AVX2 copy above. */
 #define EW_OP1(name, EXPR) UNARY_KERNEL(gf__k_##name, EXPR) EW_UNARY(gf__ew_##name, EXPR)
 #define EW_OP2(name, EXPR) BINARY_KERNEL(gf__k_##name, EXPR) EW_BINARY(gf__ew_##name, EXPR)
@@ -162,12 +163,12 @@ GF_KERNEL(gf__k_exp)
  * mask broadcast). relu(NaN) and maximum with a NaN give NaN; maximum
  * returns its first input on ties (the one its gradient flows to). */
 #define MAXIMUM(x, y) (((x) >= (y) || (x) != (x)) ? (x) : (y))
-EW_OP1(relu, x < 0.0f ? 0.0f : x)
+EW_OP1_EXACT(relu, x < 0.0f ? 0.0f : x)
 EW_OP1(tanh, tanhf(x))
 EW_OP1(log, logf(x))
-EW_OP1(square, x * x)
-EW_OP2(maximum, MAXIMUM(x, y))
-EW_OP2(greater_mask, x > y ? 1.0f : 0.0f)
+EW_OP1_EXACT(square, x * x)
+EW_OP2_EXACT(maximum, MAXIMUM(x, y))
+EW_OP2_EXACT(greater_mask, x > y ? 1.0f : 0.0f)
 
 GF_KERNEL(gf__k_cast)
 {

@@ -86,17 +86,27 @@ INLINE void window_max(const pgeom *g, const float *xb, pwin v, int64_t c0, int6
  * under max_into's rule, the first element equal to the window's maximum
  * (the first NaN when the maximum is NaN). For channels c0 .. c0+nc-1 of
  * window v, with maxima m: max_pool_grad (dx not NULL) adds d[k] to dx at
- * that element; max_pool_grad_grad sets gy[k] to gx's value there (dx and
- * gx are one image in xb's layout). */
+ * that element, or with set (windows that share no element) writes the
+ * whole window, d[k] there and 0 elsewhere, into a dx not cleared before;
+ * max_pool_grad_grad sets gy[k] to gx's value there (dx and gx are one
+ * image in xb's layout). */
 INLINE void route_first_max(const pgeom *g, const float *xb, pwin v, int64_t c0, int64_t nc, const float *m,
-                            float *dx, const float *d, const float *gx, float *gy)
+                            float *dx, bool set, const float *d, const float *gx, float *gy)
 {
     int32_t done[CHUNK] = { 0 };
     for (int64_t iy = v.y0; iy < v.y1; iy++)
         for (int64_t ix = v.x0; ix < v.x1; ix++) {
             const int64_t at = (iy * g->w + ix) * g->c + c0;
             const float *restrict p = xb + at;
-            if (dx) {
+            if (dx && set) {
+                float *restrict o = dx + at;
+                for (int64_t k = 0; k < nc; k++) {
+                    int32_t take = (done[k] ^ 1) & ((p[k] == m[k]) | ((p[k] != p[k]) & (m[k] != m[k])));
+                    float sum = 0.0f + d[k]; /* as added to a cleared dx: -0 becomes +0 */
+                    o[k] = take ? sum : 0.0f;
+                    done[k] |= take;
+                }
+            } else if (dx) {
                 float *restrict o = dx + at;
                 for (int64_t k = 0; k < nc; k++) {
                     int32_t take = (done[k] ^ 1) & ((p[k] == m[k]) | ((p[k] != p[k]) & (m[k] != m[k])));
@@ -116,6 +126,49 @@ INLINE void route_first_max(const pgeom *g, const float *xb, pwin v, int64_t c0,
         }
 }
 
+/* A whole 2x2 window at p (rows `row` floats apart), all its c channels in
+ * one loop, by window_max's rule (p00, p01, p10, p11 in window order; the
+ * first element starts the maximum, as it replaces -infinity or equals
+ * it). The condition is written with || and &&, which GCC vectorises here
+ * (the int32_t form above it does not). */
+#define TAKE_MAX(a, m) ((a) > (m) || ((a) != (a) && (m) == (m)))
+#define MAX2X2(p, q, k, c)                                                                                        \
+    float a0 = p[k], a1 = p[c + k], a2 = q[k], a3 = q[c + k], m = a0;                                          \
+    m = TAKE_MAX(a1, m) ? a1 : m;                                                                              \
+    m = TAKE_MAX(a2, m) ? a2 : m;                                                                              \
+    m = TAKE_MAX(a3, m) ? a3 : m
+
+/* out [n] = the maxima of a 2x2 window's first n channels (pixels
+ * `stride` floats apart). */
+INLINE void max2x2(const float *restrict p, int64_t row, int64_t stride, int64_t n, float *restrict out)
+{
+    const float *restrict q = p + row;
+    for (int64_t k = 0; k < n; k++) {
+        MAX2X2(p, q, k, stride);
+        out[k] = m;
+    }
+}
+
+/* route_first_max for a whole 2x2 window with maxima m [n], written (set):
+ * 0 + d at each channel's first maximum, 0 at the window's other three. */
+#define FIRST_MAX(a, m) (((a) == (m)) | (((a) != (a)) & ((m) != (m))))
+INLINE void route2x2(const float *restrict p, int64_t row, int64_t stride, int64_t n, const float *restrict m,
+                     const float *restrict d, float *restrict o)
+{
+    for (int64_t k = 0; k < n; k++) {
+        float a0 = p[k], a1 = p[stride + k], a2 = p[row + k], a3 = p[row + stride + k], mk = m[k];
+        int32_t t0 = FIRST_MAX(a0, mk), t1 = (t0 ^ 1) & FIRST_MAX(a1, mk);
+        int32_t t2 = ((t0 | t1) ^ 1) & FIRST_MAX(a2, mk), t3 = (t0 | t1 | t2) ^ 1; /* m is one of the four */
+        float g = 0.0f + d[k];
+        (void)a3;
+        o[k] = t0 ? g : 0.0f;
+        o[stride + k] = t1 ? g : 0.0f;
+        o[row + k] = t2 ? g : 0.0f;
+        o[row + stride + k] = t3 ? g : 0.0f;
+    }
+}
+
+
 typedef enum { MAX_FWD, AVG_FWD, MAX_GRAD, MAX_GRAD_GRAD, AVG_GRAD } pool_kind;
 
 typedef struct pool_job {
@@ -132,18 +185,24 @@ INLINE void pool_image_body(const pool_job *j, int64_t b)
     const pgeom *g = &j->g;
     const int64_t C = g->c, ximg = g->h * g->w * C, yimg = g->oh * g->ow * C;
     const float *xb = j->x ? j->x + b * ximg : NULL;
-    switch (j->kind) {
-    case MAX_GRAD:
-    case AVG_GRAD:
+    /* Windows that tile the image (kernel == stride, the tutorial's 2x2
+     * pools) share no element: max_pool_grad writes each window whole,
+     * and only elements past the last window (VALID cuts them off) need
+     * clearing first. */
+    bool tiled = g->kh == g->sh && g->kw == g->sw;
+    bool cut = g->oh * g->sh - g->ph < g->h || g->ow * g->sw - g->pw < g->w;
+    bool set = j->kind == MAX_GRAD && tiled;
+    if (j->kind == AVG_GRAD || (j->kind == MAX_GRAD && (!tiled || cut)))
         memset(j->out + b * ximg, 0, (size_t)ximg * sizeof(float));
-        break;
-    default:
-        break;
-    }
     for (int64_t oy = 0; oy < g->oh; oy++)
         for (int64_t ox = 0; ox < g->ow; ox++) {
             pwin v = pwin_of(g, oy, ox);
             int64_t yo = b * yimg + (oy * g->ow + ox) * C;
+            bool whole2x2 = g->kh == 2 && g->kw == 2 && v.y1 - v.y0 == 2 && v.x1 - v.x0 == 2;
+            if (whole2x2 && j->kind == MAX_FWD) {
+                max2x2(xb + (v.y0 * g->w + v.x0) * C, g->w * C, C, C, j->out + yo);
+                continue;
+            }
             switch (j->kind) {
             case MAX_FWD:
                 window_max(g, xb, v, 0, C, j->out + yo);
@@ -165,11 +224,17 @@ INLINE void pool_image_body(const pool_job *j, int64_t b)
                 for (int64_t c0 = 0; c0 < C; c0 += CHUNK) {
                     int64_t nc = C - c0 < CHUNK ? C - c0 : CHUNK;
                     float m[CHUNK];
+                    if (whole2x2 && set) {
+                        int64_t at = (v.y0 * g->w + v.x0) * C + c0;
+                        max2x2(xb + at, g->w * C, C, nc, m);
+                        route2x2(xb + at, g->w * C, C, nc, m, j->in + yo + c0, j->out + b * ximg + at);
+                        continue;
+                    }
                     window_max(g, xb, v, c0, nc, m);
                     if (j->kind == MAX_GRAD)
-                        route_first_max(g, xb, v, c0, nc, m, j->out + b * ximg, j->in + yo + c0, NULL, NULL);
+                        route_first_max(g, xb, v, c0, nc, m, j->out + b * ximg, set, j->in + yo + c0, NULL, NULL);
                     else
-                        route_first_max(g, xb, v, c0, nc, m, NULL, NULL, j->in + b * ximg, j->out + yo + c0);
+                        route_first_max(g, xb, v, c0, nc, m, NULL, false, NULL, j->in + b * ximg, j->out + yo + c0);
                 }
                 break;
             case AVG_GRAD: {
