@@ -37,9 +37,16 @@ typedef float vl __attribute__((vector_size(VL * sizeof(float))));
 typedef float vlu __attribute__((vector_size(VL * sizeof(float)), aligned(sizeof(float))));
 #define AI static inline __attribute__((always_inline))
 
+/* The most floats of padded rows a task copies (16 MB): strides far wider
+ * than the filter make rows mostly gaps, which im2col skips. */
+#define MAX_ROWS_FLOATS ((int64_t)1 << 22)
+
 int gf__conv_direct_fits(const gf_conv_dims *d)
 {
-    return d->c >= 1 && d->c <= MAX_C && d->kw <= MAX_KW && d->o >= 1 && !gf__winograd_fits(d);
+    if (!(d->c >= 1 && d->c <= MAX_C && d->kw <= MAX_KW && d->o >= 1 && d->kh >= 1 && !gf__winograd_fits(d)))
+        return 0;
+    int64_t row_len = ((d->ow + 7) / 8 * 8 - 1) * d->sw + d->kw; /* gf__conv_direct's, the longer */
+    return row_len <= MAX_ROWS_FLOATS / (d->kh * d->c);
 }
 
 typedef struct direct_job {
