@@ -10,6 +10,8 @@
  */
 #include "mpi_util.h"
 
+#include <math.h>
+
 static char out[1 << 16];
 
 /* train ARGS under mpirun -np N and alone with --accumulate N: the same
@@ -117,6 +119,27 @@ static void resume_with_another_n(void **state)
     gf_test_rmdir(dir);
 }
 
+/* gradflow bench --only cnn-dp starts its own ranks under mpirun: one
+ * round with --quick, one process against 2 ranks, and the all-reduce of
+ * each model's parameter count. */
+static void bench_cnn_dp(void **state)
+{
+    (void)state;
+    int rc = gf_test_gradflowf(out, sizeof out, "bench --quick --only cnn-dp --json --generated");
+    if (rc != 0) fail_msg("gradflow bench --only cnn-dp: exit %d:\n%s", rc, out);
+    const char *line = strstr(out, "{\"bench\":\"cnn-dp\"");
+    if (!line) fail_msg("no cnn-dp line:\n%s", out);
+    if (strstr(line, "\"skipped\"")) fail_msg("cnn-dp skipped:\n%s", line);
+    assert_true(gf_test_json_num(line, "ranks") == 2 && gf_test_json_num(line, "rounds") == 1);
+    assert_true(gf_test_json_num(line, "global_batch") == 100);
+    double one = gf_test_json_num(line, "one_rank_us_per_step"), two = gf_test_json_num(line, "ranks_us_per_step");
+    assert_true(one > 0 && two > 0);
+    assert_true(gf_test_json_num(line, "speedup") == gf_test_json_num(line, "speedup_lowest_round"));
+    assert_true(fabs(gf_test_json_num(line, "speedup") - one / two) < 1e-3 * one / two);
+    assert_true(gf_test_json_num(line, "allreduce_cnn_floats") == 3274634);
+    assert_true(gf_test_json_num(line, "allreduce_cnn_us") > 0 && gf_test_json_num(line, "allreduce_one_float_us") > 0);
+}
+
 int main(void)
 {
     mpi_test_env();
@@ -127,6 +150,7 @@ int main(void)
         cmocka_unit_test(cnn_model),
         cmocka_unit_test(one_rank_is_a_plain_run),
         cmocka_unit_test(resume_with_another_n),
+        cmocka_unit_test(bench_cnn_dp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
