@@ -443,7 +443,7 @@ gf_gemm_plan gf__gemm_avx2_plan(int ta, int tb, int64_t m, int64_t n, int64_t k,
      * k <= 32), and products of few rows; over many rows the 6-row tiles
      * share B's loads and the zero scan and measured ~10% faster. They pay
      * from about 60% zeros: the article's products with MNIST's digits (81%
-     * zero) ran at 104-126 GFLOP/s-equivalent against 79-102 direct, with
+     * zero) ran at 104-137 GFLOP/s-equivalent against 79-103 direct, with
      * Fashion-MNIST's images (50% zero) at 56-77 against 79-103. */
     else if (n <= 32 && (ta ? p.kc <= 32 : m < 64))
         p.path = zeros >= 60 ? GF_GEMM_SPARSE_ROWS : GF_GEMM_DIRECT;
