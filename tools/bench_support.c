@@ -301,6 +301,13 @@ void bench_unpin(void) {}
 /* Data                                                               */
 /* ------------------------------------------------------------------ */
 
+/* 1 when a and b name the same directory. */
+static int same_dir(const char *a, const char *b)
+{
+    struct stat x, y;
+    return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
 static int load_dir(source *src, const char *dir, const char *kind, uint64_t seed, gf_error *err)
 {
     /* validation_size 0: the whole training file, so that one epoch of full
@@ -308,7 +315,10 @@ static int load_dir(source *src, const char *dir, const char *kind, uint64_t see
     if (gf_mnist_load(dir, &(gf_mnist_options){ .seed = seed, .validation_size = 0 }, &src->m,
                       err) != GF_OK)
         return 0;
-    src->kind = kind ? kind : src->m->is_subset ? "mnist-subset" : "mnist";
+    src->kind = kind                        ? kind
+                : src->m->is_subset           ? "mnist-subset"
+                : same_dir(dir, FASHION_DIR) ? "fashion-mnist"
+                                              : "mnist";
     src->dir = dir;
     src->train_x = gf_tensor_data(gf_dataset_images(src->m->train));
     src->train_y = gf_tensor_data(gf_dataset_labels(src->m->train));
