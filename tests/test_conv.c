@@ -230,9 +230,11 @@ static void conv_matches_reference(void **state)
         int h = 1 + (int)gf_rng_below(&r, 9), w = 1 + (int)gf_rng_below(&r, 9);
         int kh = 1 + (int)gf_rng_below(&r, 5), kw = 1 + (int)gf_rng_below(&r, 5);
         if (p == GF_VALID && (kh > h || kw > w)) p = GF_SAME; /* then the window overhangs */
-        ref_geom g = make_geom(1 + (int)gf_rng_below(&r, 3), h, w, 1 + (int)gf_rng_below(&r, 4), kh, kw,
-                               1 + (int)gf_rng_below(&r, 4), 1 + (int)gf_rng_below(&r, 3),
-                               1 + (int)gf_rng_below(&r, 3), p);
+        /* Drawn one declarator at a time (arguments would be drawn in
+         * whatever order the compiler picks: gcc and clang would differ). */
+        int n = 1 + (int)gf_rng_below(&r, 3), c = 1 + (int)gf_rng_below(&r, 4), o = 1 + (int)gf_rng_below(&r, 4);
+        int sh = 1 + (int)gf_rng_below(&r, 3), sw = 1 + (int)gf_rng_below(&r, 3);
+        ref_geom g = make_geom(n, h, w, c, kh, kw, o, sh, sw, p);
         check_conv_case(&r, &g, p);
     }
     /* Large enough for several patch chunks, filter-gradient parts and
@@ -301,7 +303,8 @@ static void pools_match_reference(void **state)
         int kh = 1 + (int)gf_rng_below(&r, 5), kw = 1 + (int)gf_rng_below(&r, 5);
         if (p == GF_VALID && (kh > h || kw > w)) p = GF_SAME;
         int n = 1 + (int)gf_rng_below(&r, 3), c = 1 + (int)gf_rng_below(&r, 4);
-        ref_geom g = make_geom(n, h, w, c, kh, kw, c, 1 + (int)gf_rng_below(&r, 3), 1 + (int)gf_rng_below(&r, 3), p);
+        int sh = 1 + (int)gf_rng_below(&r, 3), sw = 1 + (int)gf_rng_below(&r, 3);
+        ref_geom g = make_geom(n, h, w, c, kh, kw, c, sh, sw, p);
         size_t nx = count(n, h, w, c), ny = count(n, g.oh, g.ow, c);
         float *x = max ? distinct_floats(&r, nx) : random_floats(&r, nx), *wt = random_floats(&r, ny);
         float *y = malloc(sizeof(float) * ny), *dx = malloc(sizeof(float) * nx);
