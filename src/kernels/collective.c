@@ -24,20 +24,13 @@ static bool reserve(gf_accum *a, int64_t n)
     return true;
 }
 
-/* A mean: the sum divided once by the number of contributions. By a power
- * of two it multiplies by the inverse instead, which is exact and gives the
- * same bits (both round the same real number) at a fraction of the cost. */
+/* A mean: the sum divided once by the number of contributions. */
 static void divide(gf_tensor *out, int64_t parts)
 {
     if (parts <= 1) return;
     float d = (float)parts, *o = out->data;
     int64_t cnt = gf_shape_count(out->shape);
-    if ((parts & (parts - 1)) == 0) {
-        float inv = 1.0f / d;
-        for (int64_t i = 0; i < cnt; i++) o[i] = o[i] * inv;
-    } else {
-        for (int64_t i = 0; i < cnt; i++) o[i] = o[i] / d;
-    }
+    for (int64_t i = 0; i < cnt; i++) o[i] = o[i] / d;
 }
 
 static void all_reduce(gf_tensor *out, const gf_tensor *x, const gf_node *n, gf_kctx *ctx, bool mean)

@@ -399,7 +399,6 @@ AVX2 static int gemm_packed(int64_t kc_max, int ta, int tb, int64_t m, int64_t n
     return 1;
 }
 
-/* 1 when a sample of A's stored rows is at least a quarter zeros. */
 /* The share of zeros in a sample of A (about 17 elements across each of 4
  * rows), in percent. */
 static int zero_percent(int ta, int64_t m, int64_t k, const float *a, int64_t lda)

@@ -126,25 +126,21 @@ INLINE void route_first_max(const pgeom *g, const float *xb, pwin v, int64_t c0,
         }
 }
 
-/* A whole 2x2 window at p (rows `row` floats apart), all its c channels in
- * one loop, by window_max's rule (p00, p01, p10, p11 in window order; the
- * first element starts the maximum, as it replaces -infinity or equals
- * it). The condition is written with || and &&, which GCC vectorises here
- * (the int32_t form above it does not). */
+/* out [n] = the maxima of a 2x2 window's first n channels at p (pixels
+ * `stride` floats apart, rows `row`), all in one loop, by window_max's
+ * rule (p00, p01, p10, p11 in window order; the first element starts the
+ * maximum, as it replaces -infinity or equals it). The condition is
+ * written with || and &&: GCC vectorises that chain of choices, not the
+ * same chain with max_into's int32_t flags. */
 #define TAKE_MAX(a, m) ((a) > (m) || ((a) != (a) && (m) == (m)))
-#define MAX2X2(p, q, k, c)                                                                                        \
-    float a0 = p[k], a1 = p[c + k], a2 = q[k], a3 = q[c + k], m = a0;                                          \
-    m = TAKE_MAX(a1, m) ? a1 : m;                                                                              \
-    m = TAKE_MAX(a2, m) ? a2 : m;                                                                              \
-    m = TAKE_MAX(a3, m) ? a3 : m
-
-/* out [n] = the maxima of a 2x2 window's first n channels (pixels
- * `stride` floats apart). */
 INLINE void max2x2(const float *restrict p, int64_t row, int64_t stride, int64_t n, float *restrict out)
 {
     const float *restrict q = p + row;
     for (int64_t k = 0; k < n; k++) {
-        MAX2X2(p, q, k, stride);
+        float a1 = p[stride + k], a2 = q[k], a3 = q[stride + k], m = p[k];
+        m = TAKE_MAX(a1, m) ? a1 : m;
+        m = TAKE_MAX(a2, m) ? a2 : m;
+        m = TAKE_MAX(a3, m) ? a3 : m;
         out[k] = m;
     }
 }
@@ -156,18 +152,16 @@ INLINE void route2x2(const float *restrict p, int64_t row, int64_t stride, int64
                      const float *restrict d, float *restrict o)
 {
     for (int64_t k = 0; k < n; k++) {
-        float a0 = p[k], a1 = p[stride + k], a2 = p[row + k], a3 = p[row + stride + k], mk = m[k];
+        float a0 = p[k], a1 = p[stride + k], a2 = p[row + k], mk = m[k];
         int32_t t0 = FIRST_MAX(a0, mk), t1 = (t0 ^ 1) & FIRST_MAX(a1, mk);
         int32_t t2 = ((t0 | t1) ^ 1) & FIRST_MAX(a2, mk), t3 = (t0 | t1 | t2) ^ 1; /* m is one of the four */
         float g = 0.0f + d[k];
-        (void)a3;
         o[k] = t0 ? g : 0.0f;
         o[stride + k] = t1 ? g : 0.0f;
         o[row + k] = t2 ? g : 0.0f;
         o[row + stride + k] = t3 ? g : 0.0f;
     }
 }
-
 
 typedef enum { MAX_FWD, AVG_FWD, MAX_GRAD, MAX_GRAD_GRAD, AVG_GRAD } pool_kind;
 

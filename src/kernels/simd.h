@@ -39,7 +39,6 @@ const char *gf__simd_unit(void);
  * when the OS saves zmm state), space-separated; elsewhere "portable". */
 const char *gf__cpu_isa(void);
 
-
 /* Three copies of a task body(void *arg, int task) (an always-inline
  * function): name_c, and on x86 name_avx2 and name_avx512, the compiler's
  * vectors of the same code for each unit; GF_SIMD_PICK(name) is the one
