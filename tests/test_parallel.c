@@ -77,6 +77,25 @@ static gf_status t_broadcast(void *ctx, float *buf, int64_t n, const char *name,
     return collective(ctx, buf, n, name, msg, len, 1);
 }
 
+/* The process group of member m: the collectives above. */
+static gf_process_group group_of(member *m)
+{
+    return (gf_process_group){ .rank = m->rank, .size = m->t->size, .all_reduce = t_all_reduce,
+                               .broadcast = t_broadcast, .ctx = m };
+}
+
+/* Runs fn on t->size threads, thread r on jobs + r * job_size (job r of
+ * an array), and waits for them all. */
+static void run_threads(tgroup *t, void *(*fn)(void *), void *jobs, size_t job_size)
+{
+    pthread_barrier_init(&t->bar, NULL, (unsigned)t->size);
+    pthread_t th[MAX_RANKS];
+    for (int r = 0; r < t->size; r++)
+        assert_int_equal(pthread_create(&th[r], NULL, fn, (char *)jobs + (size_t)r * job_size), 0);
+    for (int r = 0; r < t->size; r++) pthread_join(th[r], NULL);
+    pthread_barrier_destroy(&t->bar);
+}
+
 /* ---- the models, and the data every run sees ---- */
 
 enum { IN = 64, OUT = 4 };
@@ -198,8 +217,7 @@ static void *rank_main(void *arg)
     rank_job *j = arg;
     model m;
     build(&m, j->name);
-    gf_process_group grp = { .rank = j->mem.rank, .size = j->mem.t->size, .all_reduce = t_all_reduce,
-                             .broadcast = t_broadcast, .ctx = &j->mem };
+    gf_process_group grp = group_of(&j->mem);
     gf_session *s = gf_session_new(m.net.g, &(gf_session_options){ .seed = 7, .group = &grp });
     int64_t rows = j->global / grp.size;
     gf_status st = gf_session_status(s);
@@ -215,14 +233,9 @@ static void run_group(const char *name, int size, int steps, int64_t global, ran
 {
     memset(t, 0, sizeof *t);
     t->size = size;
-    pthread_barrier_init(&t->bar, NULL, (unsigned)size);
-    pthread_t th[MAX_RANKS];
-    for (int r = 0; r < size; r++) {
+    for (int r = 0; r < size; r++)
         jobs[r] = (rank_job){ .name = name, .mem = { t, r }, .steps = steps, .global = global };
-        assert_int_equal(pthread_create(&th[r], NULL, rank_main, &jobs[r]), 0);
-    }
-    for (int r = 0; r < size; r++) pthread_join(th[r], NULL);
-    pthread_barrier_destroy(&t->bar);
+    run_threads(t, rank_main, jobs, sizeof *jobs);
 }
 
 /* N ranks and one process accumulating N micro-batches: the same bits. */
@@ -347,7 +360,7 @@ static void *fail_main(void *arg)
     gf_node *x = gf_placeholder(g, "x", GF_F32, gf_dims(1, 1));
     gf_node *v = gf_variable(g, "v", gf_truncated_normal(g, gf_dims(1, 1), 0, 1));
     gf_node *step = gf_assign(v, gf_name(gf_all_reduce_sum(x), "all_reduce/v"));
-    gf_process_group grp = { j->mem.rank, j->mem.t->size, t_all_reduce, t_broadcast, &j->mem };
+    gf_process_group grp = group_of(&j->mem);
     gf_session *s = gf_session_new(g, &(gf_session_options){ .seed = 10, .group = &grp });
     j->start = gf_session_status(s);
     if (j->start == GF_OK) j->init = gf_tensor_data(gf_session_variable(s, v))[0];
@@ -368,12 +381,8 @@ static void group_failure_and_broadcast(void **state)
 {
     (void)state;
     tgroup t = { .size = 2, .fail_at = 2 }; /* the first is the session's check of the graph */
-    pthread_barrier_init(&t.bar, NULL, 2);
     fail_job j[2] = { { .mem = { &t, 0 } }, { .mem = { &t, 1 } } };
-    pthread_t th[2];
-    for (int r = 0; r < 2; r++) assert_int_equal(pthread_create(&th[r], NULL, fail_main, &j[r]), 0);
-    for (int r = 0; r < 2; r++) pthread_join(th[r], NULL);
-    pthread_barrier_destroy(&t.bar);
+    run_threads(&t, fail_main, j, sizeof j[0]);
     /* Rank 0 draws what a plain session draws (shard 0 of step 0), and
      * rank 1, which draws as shard 1, got it by the broadcast. */
     gf_graph *g = gf_graph_new();
@@ -408,7 +417,7 @@ static void *nest_main(void *arg)
     gf_graph *g = gf_graph_new();
     gf_node *x = gf_placeholder(g, "x", GF_F32, gf_dims(0));
     gf_node *y = gf_all_reduce_sum(gf_mul(gf_all_reduce_sum(x), gf_scalar(g, 2)));
-    gf_process_group grp = { j->mem.rank, j->mem.t->size, t_all_reduce, t_broadcast, &j->mem };
+    gf_process_group grp = group_of(&j->mem);
     gf_session *s = gf_session_new(g, &(gf_session_options){ .group = &grp });
     gf_tensor *xt = gf_tensor_new(GF_F32, gf_dims(0), NULL);
     gf_tensor_data(xt)[0] = (float)(j->mem.rank + 1);
@@ -426,12 +435,8 @@ static void nested_all_reduce(void **state)
 {
     (void)state;
     tgroup t = { .size = 2 };
-    pthread_barrier_init(&t.bar, NULL, 2);
     nest_job j[2] = { { .mem = { &t, 0 } }, { .mem = { &t, 1 } } };
-    pthread_t th[2];
-    for (int r = 0; r < 2; r++) assert_int_equal(pthread_create(&th[r], NULL, nest_main, &j[r]), 0);
-    for (int r = 0; r < 2; r++) pthread_join(th[r], NULL);
-    pthread_barrier_destroy(&t.bar);
+    run_threads(&t, nest_main, j, sizeof j[0]);
     for (int r = 0; r < 2; r++) {
         assert_int_equal(j[r].st, GF_OK);
         assert_true(j[r].y == 12.0f); /* (1 + 2) * 2, summed over 2 ranks */
@@ -455,7 +460,7 @@ static void *seed_main(void *arg)
     gf_node *v = gf_variable(g, "v", gf_zeros(g, gf_dims(1, 3)));
     gf_node *step = gf_assign(v, gf_sub(v, gf_mul(gf_scalar(g, j->rate), gf_all_reduce_sum(v))));
     (void)step;
-    gf_process_group grp = { j->mem.rank, j->mem.t->size, t_all_reduce, t_broadcast, &j->mem };
+    gf_process_group grp = group_of(&j->mem);
     gf_session *s = gf_session_new(g, &(gf_session_options){ .seed = j->seed, .group = &grp });
     j->st = gf_session_status(s);
     snprintf(j->msg, sizeof j->msg, "%s", gf_session_error(s));
@@ -471,13 +476,9 @@ static void ranks_must_agree(void **state)
         { 5, 0.1f, GF_OK }, { 6, 0.1f, GF_ERR_GROUP }, { 5, 0.2f, GF_ERR_GROUP } };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         tgroup t = { .size = 2 };
-        pthread_barrier_init(&t.bar, NULL, 2);
         seed_job j[2] = { { .mem = { &t, 0 }, .seed = 5, .rate = 0.1f },
                           { .mem = { &t, 1 }, .seed = cases[c].seed1, .rate = cases[c].rate1 } };
-        pthread_t th[2];
-        for (int r = 0; r < 2; r++) assert_int_equal(pthread_create(&th[r], NULL, seed_main, &j[r]), 0);
-        for (int r = 0; r < 2; r++) pthread_join(th[r], NULL);
-        pthread_barrier_destroy(&t.bar);
+        run_threads(&t, seed_main, j, sizeof j[0]);
         for (int r = 0; r < 2; r++) {
             assert_int_equal(j[r].st, cases[c].want);
             if (cases[c].want != GF_OK)
@@ -505,7 +506,7 @@ static void *slot_main(void *arg)
     gf_node *y = gf_add(d, gf_scalar(g, 1));                        /* reads d before the bucket */
     gf_node *s = gf_all_reduce_sum(d), *s2 = gf_all_reduce_mean(d); /* d taken twice */
     gf_node *w = gf_add(gf_all_reduce_sum(d2), d2);                 /* d2 read after the bucket */
-    gf_process_group grp = { j->mem.rank, j->mem.t->size, t_all_reduce, t_broadcast, &j->mem };
+    gf_process_group grp = group_of(&j->mem);
     gf_session *ses = gf_session_new(g, &(gf_session_options){ .group = &grp });
     gf_tensor *xt = gf_tensor_new(GF_F32, gf_dims(1, 3), NULL);
     for (int i = 0; i < 3; i++) gf_tensor_data(xt)[i] = (float)(j->mem.rank + 1 + i);
@@ -530,12 +531,8 @@ static void gradient_in_its_slot(void **state)
 {
     (void)state;
     tgroup t = { .size = 2 };
-    pthread_barrier_init(&t.bar, NULL, 2);
     slot_job j[2] = { { .mem = { &t, 0 } }, { .mem = { &t, 1 } } };
-    pthread_t th[2];
-    for (int r = 0; r < 2; r++) assert_int_equal(pthread_create(&th[r], NULL, slot_main, &j[r]), 0);
-    for (int r = 0; r < 2; r++) pthread_join(th[r], NULL);
-    pthread_barrier_destroy(&t.bar);
+    run_threads(&t, slot_main, j, sizeof j[0]);
     for (int r = 0; r < 2; r++) { /* rank r feeds x[0] = r + 1 */
         assert_int_equal(j[r].st[0], GF_OK);
         assert_int_equal(j[r].st[1], GF_OK);

@@ -128,25 +128,6 @@ static void *ask(void *arg)
     return NULL;
 }
 
-/* dir/name: an IDX ubyte file of rank 1 or 2. */
-static char *idx_file(const char *dir, const char *name, uint32_t n, uint32_t dim, const uint8_t *data)
-{
-    int rank = dim ? 2 : 1;
-    size_t hl = 4 + 4 * (size_t)rank, len = (size_t)n * (dim ? dim : 1);
-    uint8_t *buf = malloc(hl + len);
-    assert_non_null(buf);
-    uint32_t dims[2] = { n, dim };
-    buf[0] = buf[1] = 0;
-    buf[2] = 8;
-    buf[3] = (uint8_t)rank;
-    for (int i = 0; i < rank; i++)
-        for (int k = 0; k < 4; k++) buf[4 + 4 * i + k] = (uint8_t)(dims[i] >> (24 - 8 * k));
-    memcpy(buf + hl, data, len);
-    char *path = gf_test_write_file(dir, name, buf, hl + len);
-    free(buf);
-    return path;
-}
-
 static void dataset_arrays_from_threads(void **state)
 {
     (void)state;
@@ -156,7 +137,9 @@ static void dataset_arrays_from_threads(void **state)
     assert_non_null(img);
     for (int i = 0; i < N * DIM; i++) img[i] = (uint8_t)(i * 31 + 7);
     for (int i = 0; i < N; i++) lab[i] = (uint8_t)(i % 10);
-    char *ip = idx_file(dir, "img", N, DIM, img), *lp = idx_file(dir, "lab", N, 0, lab);
+    gf_test_write_idx(dir, "img", 0, 2, (const uint32_t[]){ N, DIM }, img, (size_t)N * DIM);
+    gf_test_write_idx(dir, "lab", 0, 1, (const uint32_t[]){ N }, lab, N);
+    char *ip = gf_test_path(dir, "img"), *lp = gf_test_path(dir, "lab");
     for (int round = 0; round < 5; round++) {
         gf_dataset *d = NULL;
         gf_error err = { 0 };
