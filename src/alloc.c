@@ -4,6 +4,7 @@
  */
 #include "internal.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,4 +35,20 @@ void *gf__realloc(void *p, size_t n) { return current.realloc(current.ctx, p, n 
 void gf__free(void *p)
 {
     if (p) current.free(current.ctx, p);
+}
+
+/* The allocator's own pointer is kept in the word before the aligned one. */
+void *gf__malloc_aligned(size_t n)
+{
+    if (n > SIZE_MAX - 64 - sizeof(void *)) return NULL;
+    char *raw = gf__malloc(n + 64 + sizeof(void *));
+    if (!raw) return NULL;
+    uintptr_t at = ((uintptr_t)raw + sizeof(void *) + 63) & ~(uintptr_t)63;
+    ((void **)at)[-1] = raw;
+    return (void *)at;
+}
+
+void gf__free_aligned(void *p)
+{
+    if (p) gf__free(((void **)p)[-1]);
 }

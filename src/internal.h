@@ -22,6 +22,12 @@ void *gf__malloc(size_t n);
 void *gf__calloc(size_t count, size_t size);
 void *gf__realloc(void *p, size_t n);
 void gf__free(void *p);
+/* n bytes at a 64-byte boundary (a cache line, one AVX-512 vector), from
+ * the same allocator; free with gf__free_aligned. Tensor data and plan
+ * buffers use these: malloc's large blocks start 16 bytes past a page, so
+ * every row a kernel loads in vectors would straddle two cache lines. */
+void *gf__malloc_aligned(size_t n);
+void gf__free_aligned(void *p);
 
 /* ---- tensors (tensor.c) ---- */
 
@@ -30,6 +36,7 @@ struct gf_tensor {
     gf_shape shape;
     float *data;
     int64_t capacity; /* floats owned at data; 0 when borrowed */
+    bool aligned;     /* owned data is from gf__malloc_aligned, not gf__malloc */
 };
 
 /* Every tensor a kernel sees has storage, even one with no elements (so

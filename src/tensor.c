@@ -4,6 +4,7 @@
  */
 #include "internal.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,7 +157,9 @@ gf_tensor *gf_tensor_new(gf_dtype dt, gf_shape shape, gf_error *err)
     gf_tensor *t = tensor_make(dt, shape, err);
     if (!t) return NULL;
     int64_t n = gf_shape_count(shape);
-    t->data = gf__calloc((size_t)(n ? n : 1), sizeof(float));
+    size_t bytes = (size_t)(n ? n : 1) * sizeof(float);
+    t->data = (uint64_t)n <= SIZE_MAX / sizeof(float) ? gf__malloc_aligned(bytes) : NULL;
+    if (t->data) memset(t->data, 0, bytes);
     if (!t->data) {
         gf__free(t);
         char buf[GF_SHAPE_STR];
@@ -165,6 +168,7 @@ gf_tensor *gf_tensor_new(gf_dtype dt, gf_shape shape, gf_error *err)
         return NULL;
     }
     t->capacity = n ? n : 1;
+    t->aligned = true;
     return t;
 }
 
@@ -188,9 +192,11 @@ void gf_tensor_free(gf_tensor *t)
 
 void gf__tensor_release(gf_tensor *t)
 {
-    if (t->capacity) gf__free(t->data);
+    if (t->capacity && t->aligned) gf__free_aligned(t->data);
+    else if (t->capacity) gf__free(t->data);
     t->data = NULL;
     t->capacity = 0;
+    t->aligned = false;
 }
 
 gf_status gf__tensor_reshape(gf_tensor *t, gf_dtype dt, gf_shape shape)
@@ -199,11 +205,12 @@ gf_status gf__tensor_reshape(gf_tensor *t, gf_dtype dt, gf_shape shape)
     if (n < 0) return GF_ERR_SHAPE;
     if (n > t->capacity || (t->capacity == 0 && !t->data)) {
         int64_t cap = n ? n : 1;
-        float *p = gf__malloc((size_t)cap * sizeof(float));
+        float *p = (uint64_t)cap <= SIZE_MAX / sizeof(float) ? gf__malloc_aligned((size_t)cap * sizeof(float)) : NULL;
         if (!p) return GF_ERR_NOMEM;
-        if (t->capacity) gf__free(t->data);
+        gf__tensor_release(t);
         t->data = p;
         t->capacity = cap;
+        t->aligned = true;
     }
     t->dtype = dt;
     t->shape = shape;

@@ -205,7 +205,7 @@ void gf__plan_free(gf_plan *p)
     gf__free(p->fetch);
     gf__free(p->fetch_copy);
     gf__free(p->commit);
-    gf__free(p->arena);
+    gf__free_aligned(p->arena);
     gf__free(p);
 }
 

@@ -201,7 +201,7 @@ gf_status gf__plan_place(const gf_run_ctx *c, gf_plan *p)
     /* Never NULL, even when every buffer is empty: a kernel may form
      * data + 0 on an empty tensor, and that must be defined. */
     p->arena_floats = pl.end;
-    p->arena = gf__malloc((pl.end ? pl.end : 1) * sizeof(float));
+    p->arena = gf__malloc_aligned((pl.end ? pl.end : 1) * sizeof(float));
     if (!p->arena) {
         gf__free(at);
         return gf__plan_fail(c, GF_ERR_NOMEM, "session: out of memory for %zu bytes of buffers",
