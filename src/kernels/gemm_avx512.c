@@ -81,12 +81,18 @@ _Static_assert(MR == 12, "R_ALL lists MR rows");
 
 /* One tile: C [mr,nr] = alpha * A [mr,kc] @ B [kc,nr] + beta * C, A packed
  * [kc][MR] (zero-padded), B's row p at b + p*bs: packed [kc][NR]
- * (zero-padded), or in place with 32 floats readable in each row. */
+ * (zero-padded), or in place with 32 floats readable in each row. With
+ * pf, the 32 floats at pf + p*bs are fetched into the cache as well (the
+ * next panel of a B read in place). */
 AVX512 ALWAYS_INLINE void tile(const int mr, const int nv, int64_t kc, const float *a, const float *b, int64_t bs,
-                               int64_t nr, float *c, int64_t ldc, float alpha, float beta)
+                               int64_t nr, float *c, int64_t ldc, float alpha, float beta, const float *pf)
 {
     R_ALL(R_DECL)
     for (int64_t p = 0; p < kc; p++, a += MR, b += bs) {
+        if (pf) {
+            _mm_prefetch((const char *)(pf + p * bs), _MM_HINT_T0);
+            _mm_prefetch((const char *)(pf + p * bs + 16), _MM_HINT_T0);
+        }
         const __m512 b0 = _mm512_loadu_ps(b);
         const __m512 b1 = nv == 2 ? _mm512_loadu_ps(b + 16) : b0;
         R_ALL(R_STEP)
@@ -103,7 +109,7 @@ typedef void (*tile_fn)(int64_t kc, const float *a, const float *b, int64_t bs, 
     AVX512 static void tile_##R##_##V(int64_t kc, const float *a, const float *b, int64_t bs, int64_t nr,   \
                                       float *c, int64_t ldc, float alpha, float beta)                       \
     {                                                                                                       \
-        tile(R, V, kc, a, b, bs, nr, c, ldc, alpha, beta);                                                  \
+        tile(R, V, kc, a, b, bs, nr, c, ldc, alpha, beta, NULL);                                            \
     }
 #define TILE_ROWS(V)                                                                                        \
     TILE_INST(1, V) TILE_INST(2, V) TILE_INST(3, V) TILE_INST(4, V) TILE_INST(5, V) TILE_INST(6, V)         \
@@ -118,6 +124,20 @@ TILE_ROWS(2)
 
 /* tiles[nv-1][mr-1]. */
 static const tile_fn tiles[2][MR] = { TILE_PTRS(1), TILE_PTRS(2) };
+
+/* Whole-panel tiles that fetch the next panel (tiles_pf[mr-1]). */
+typedef void (*tile_pf_fn)(int64_t kc, const float *a, const float *b, int64_t bs, float *c, int64_t ldc,
+                           float alpha, float beta, const float *pf);
+#define TILE_PF(R)                                                                                          \
+    AVX512 static void tile_pf_##R(int64_t kc, const float *a, const float *b, int64_t bs, float *c,        \
+                                   int64_t ldc, float alpha, float beta, const float *pf)                   \
+    {                                                                                                       \
+        tile(R, 2, kc, a, b, bs, NR, c, ldc, alpha, beta, pf);                                              \
+    }
+TILE_PF(1) TILE_PF(2) TILE_PF(3) TILE_PF(4) TILE_PF(5) TILE_PF(6)
+TILE_PF(7) TILE_PF(8) TILE_PF(9) TILE_PF(10) TILE_PF(11) TILE_PF(12)
+static const tile_pf_fn tiles_pf[MR] = { tile_pf_1, tile_pf_2, tile_pf_3, tile_pf_4,  tile_pf_5,  tile_pf_6,
+                                         tile_pf_7, tile_pf_8, tile_pf_9, tile_pf_10, tile_pf_11, tile_pf_12 };
 
 /* ---- packing ------------------------------------------------------------ */
 
@@ -206,7 +226,12 @@ int gf__gemm_avx512_packed(int64_t kc_max, int ta, int tb, int64_t m, int64_t n,
         /* Few rows (the dense layer's batch): packing B would cost as
          * much as using it; its rows are read in place, one 32-column
          * panel at a time for all of A's panels. Whole panels only: the
-         * last columns (n % 32) take the packed loop below. */
+         * last columns (n % 32) take the packed loop below. A row of B
+         * may be a page of its own (the CNN's [3136,1024] weight: one
+         * 128-byte piece a page, which the hardware does not prefetch),
+         * so the first A panel's tile fetches the next B panel, which
+         * the next tiles find in the cache (fc1's product: 4.6 -> 3.7 ms
+         * with B not cached). */
         const int64_t mh = (m + (m + MR - 1) / MR - 1) / ((m + MR - 1) / MR), n32 = n / NR * NR;
         for (int64_t pc = 0; pc < k && n32 > 0; pc += kc_max) {
             int64_t kc = k - pc < kc_max ? k - pc : kc_max;
@@ -217,8 +242,14 @@ int gf__gemm_avx512_packed(int64_t kc_max, int ta, int tb, int64_t m, int64_t n,
             for (int64_t jr = 0; jr < n32; jr += NR)
                 for (int64_t ir = 0, q = 0; ir < m; ir += mh, q++) {
                     int64_t mr = m - ir < mh ? m - ir : mh;
-                    tiles[1][mr - 1](kc, abuf + q * MR * kc, b + pc * ldb + jr, ldb, NR, c + ir * ldc + jr, ldc,
-                                     alpha, be);
+                    const float *next = jr + NR < n32 ? b + pc * ldb + jr + NR /* the next panel */
+                                        : pc + 2 * kc <= k ? b + (pc + kc) * ldb /* the next block's first */
+                                                           : NULL;
+                    if (q == 0 && next)
+                        tiles_pf[mr - 1](kc, abuf, b + pc * ldb + jr, ldb, c + ir * ldc + jr, ldc, alpha, be, next);
+                    else
+                        tiles[1][mr - 1](kc, abuf + q * MR * kc, b + pc * ldb + jr, ldb, NR, c + ir * ldc + jr, ldc,
+                                         alpha, be);
                 }
         }
         if (n32 == n) return 1;
