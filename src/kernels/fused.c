@@ -52,13 +52,18 @@ static void fused_range(gf_tensor *out, const gf_fused_prog *f, int64_t lo, int6
     gf__shape_pad4(out->shape, d);
     float reg[GF_FUSED_MAX_IN + GF_FUSED_MAX_INSN][BLK];
     const float *src[GF_FUSED_MAX_IN + GF_FUSED_MAX_INSN];
-    int mode[GF_FUSED_MAX_IN]; /* 0 contiguous, 1 scalar, 2 gathered */
+    int mode[GF_FUSED_MAX_IN]; /* 0 contiguous, 1 the same every block, 2 gathered */
     for (int i = 0; i < f->n_in; i++) {
         int64_t n = gf_shape_count(f->in[i]->shape);
-        mode[i] = n == total ? 0 : n == 1 ? 1 : 2;
+        const int64_t *st = f->stride[i];
+        /* A row broadcast over the rest (a bias [32] under [50,28,28,32])
+         * whose rows fit a block exactly: every block (lo is a multiple of
+         * BLK) starts at a row's start and holds the same elements. */
+        bool rows = st[3] == 1 && d[3] > 0 && BLK % d[3] == 0;
+        for (int k = 0; k < 3; k++) rows &= st[k] == 0 || d[k] == 1;
+        mode[i] = n == total ? 0 : n == 1 || rows ? 1 : 2;
         if (mode[i] == 1) { /* filled once, as far as the first block reaches */
-            float v = f->in[i]->data[0];
-            for (int64_t j = 0; j < first; j++) reg[i][j] = v;
+            gather(reg[i], f->in[i]->data, d, st, lo, first);
             src[i] = reg[i];
         }
     }
