@@ -241,7 +241,8 @@ bool gf__attrs_equal(const gf_attrs *a, const gf_attrs *b)
            a->dropout.seed == b->dropout.seed && (ta == tb || (ta && tb && !strcmp(ta, tb))) &&
            a->window.ksize_h == b->window.ksize_h && a->window.ksize_w == b->window.ksize_w &&
            a->window.stride_h == b->window.stride_h && a->window.stride_w == b->window.stride_w &&
-           a->window.padding == b->window.padding && same_float(a->adam.beta1, b->adam.beta1) &&
+           a->window.padding == b->window.padding && a->window.relu_grad == b->window.relu_grad &&
+           same_float(a->adam.beta1, b->adam.beta1) &&
            same_float(a->adam.beta2, b->adam.beta2) && same_float(a->adam.epsilon, b->adam.epsilon);
 }
 

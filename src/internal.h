@@ -125,6 +125,8 @@ typedef struct gf_attrs {
         int ksize_h, ksize_w;                /* pools (conv2d: the filter's, not kept here) */
         int stride_h, stride_w;              /* >= 1 */
         int padding;                         /* gf_padding */
+        int relu_grad;                       /* max_pool_grad in plans only (opt/pool_mask.c):
+                                                the result times (x > 0 ? 1 : 0) */
     } window;                                /* conv2d and its backprops, the pools and their gradients */
     struct { float beta1, beta2, epsilon; } adam; /* apply_adam */
 } gf_attrs;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
+#include "plan/plan.h"
 
 /* ---- the reference ---- */
 
@@ -416,6 +417,75 @@ static void max_pool_ties_padding_nan(void **state)
     gf_graph_free(g);
 }
 
+/* relu's gradient through a max pool, mul(max_pool_grad(h, d),
+ * greater_mask(h, 0)), is one masked max_pool_grad step in the plan
+ * (opt/pool_mask.c) with the bits of the two ops run apart (GF_NO_FUSE):
+ * for tiled and overlapping windows, with ties, zeros of both signs, NaN,
+ * and gradients whose masked products are -0. Where the pool's gradient
+ * is fetched as well, it is not rewritten and stays unmasked. */
+static void relu_mask_folds_into_pool_grad(void **state)
+{
+    (void)state;
+    gf_rng r;
+    gf_rng_seed(&r, 17, 2);
+    for (int t = 0; t < 4; t++) {
+        int k = t < 2 ? 2 : 3, s = 2, h = 7 + t % 2, w = 6, c = 19;
+        gf_padding p = t % 2 ? GF_VALID : GF_SAME;
+        gf_graph *g = gf_graph_new();
+        gf_node *x = gf_placeholder(g, "x", GF_F32, gf_dims(4, 2, h, w, c));
+        gf_node *hr = gf_relu(x), *y = gf_max_pool(hr, k, k, s, s, p);
+        size_t nx = count(2, h, w, c), ny = (size_t)gf_shape_count(gf_node_shape(y));
+        float *wt = random_floats(&r, ny);
+        for (size_t i = 0; i < ny; i += 5) wt[i] = -wt[i] - 1.0f; /* negative: masked to -0 */
+        gf_node *loss = gf_reduce_sum(gf_mul(y, gf_test_const(g, gf_node_shape(y), wt)), NULL, 0, 0);
+        gf_node *xs[2] = { x, hr }, *d[2];
+        assert_int_equal(gf_gradients(g, &loss, 1, xs, 2, NULL, d), GF_OK);
+        gf_tensor *xv = gf_tensor_new(GF_F32, gf_dims(4, 2, h, w, c), NULL);
+        float *px = gf_tensor_data(xv);
+        for (size_t i = 0; i < nx; i++) {
+            unsigned u = gf_rng_below(&r, 40);
+            px[i] = u == 0 ? NAN : u == 1 ? -0.0f : u < 12 ? 0.0f : (float)gf_rng_below(&r, 5) - 2.0f;
+        }
+        gf_feed feed = { x, xv };
+        float *got[3];
+        for (int run = 0; run < 3; run++) { /* fused dx; literal dx; fused dx and dh fetched */
+            gf_session *ss = gf_session_new(g, &(gf_session_options){ .disable = run == 1 ? GF_NO_FUSE : 0 });
+            const gf_tensor *out[2];
+            assert_int_equal(gf_session_run(ss, &feed, 1, d, run == 2 ? 2 : 1, NULL, 0, out), GF_OK);
+            got[run] = malloc(sizeof(float) * nx * 2);
+            memcpy(got[run], gf_tensor_data(out[0]), sizeof(float) * nx);
+            if (run == 2) memcpy(got[run] + nx, gf_tensor_data(out[1]), sizeof(float) * nx);
+            gf_session_free(ss);
+        }
+        assert_memory_equal(got[0], got[1], sizeof(float) * nx);
+        assert_memory_equal(got[2], got[1], sizeof(float) * nx);
+        /* dh unmasked: not zero everywhere x <= 0 */
+        size_t unmasked = 0;
+        for (size_t i = 0; i < nx; i++) unmasked += !(px[i] > 0) && got[2][nx + i] != 0;
+        assert_true(unmasked > 0);
+        /* The plan: the masked pool gradient, and no mask left. */
+        char err[512];
+        gf_run_ctx ctx = { .graph = g, .err = err, .err_len = sizeof err };
+        gf_plan *plan;
+        assert_int_equal(gf__plan_compile(&ctx, 0, &feed, 1, d, 1, NULL, 0, &plan), GF_OK);
+        int masked = 0, others = 0;
+        for (int i = 0; i < plan->n_steps; i++) {
+            const gf_pnode *q = plan->steps[i];
+            masked += q->n.op == GF_OP(MAX_POOL_GRAD) && q->n.attrs.window.relu_grad;
+            others += q->n.op == GF_OP(GREATER_MASK);
+            for (int in = 0; q->kind == GF_STEP_FUSED && in < q->fused->prog.n_insn; in++)
+                others += q->fused->prog.insn[in].fn == GF_OP(GREATER_MASK)->ew;
+        }
+        assert_int_equal(masked, 1);
+        assert_int_equal(others, 0);
+        gf__plan_free(plan);
+        for (int run = 0; run < 3; run++) free(got[run]);
+        free(wt);
+        gf_tensor_free(xv);
+        gf_graph_free(g);
+    }
+}
+
 static void one_layer_bits(gf_rng *rp, const ref_geom *gp);
 
 /* The tutorial's two layers (smaller batch): the same bits at 1, 2 and 3
@@ -519,6 +589,7 @@ int main(void)
         cmocka_unit_test(small_cases_by_hand),
         cmocka_unit_test(max_pool_ties_padding_nan),
         cmocka_unit_test(max_pool_many_channels_exact),
+        cmocka_unit_test(relu_mask_folds_into_pool_grad),
         cmocka_unit_test(conv_bits_do_not_depend_on_threads),
         cmocka_unit_test(open_batch),
         cmocka_unit_test(dropout_keep_values),

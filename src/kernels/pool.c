@@ -172,6 +172,7 @@ typedef struct pool_job {
     const float *in; /* dy (grads), g (grad_grad) */
     float *out;
     int64_t images;  /* per task */
+    bool relu_grad;  /* max_pool_grad: then out *= (x > 0 ? 1 : 0) */
 } pool_job;
 
 INLINE void pool_image_body(const pool_job *j, int64_t b)
@@ -243,6 +244,12 @@ INLINE void pool_image_body(const pool_job *j, int64_t b)
             }
             }
         }
+    /* relu's gradient mask (opt/pool_mask.c), while the image is in cache:
+     * the operations of mul(out, greater_mask(x, 0)). */
+    if (j->relu_grad) {
+        float *restrict o = j->out + b * ximg;
+        for (int64_t i = 0; i < ximg; i++) o[i] = o[i] * (xb[i] > 0.0f ? 1.0f : 0.0f);
+    }
 }
 
 /* One image; the same code built again for AVX2 (8 floats a step) and
@@ -280,29 +287,30 @@ static void run_pool(pool_job *j, int threads)
 /* out [N,OH,OW,C] = the window maxima of x [N,H,W,C]. */
 GF_KERNEL(gf__k_max_pool)
 {
-    pool_job j = { MAX_FWD, pgeom_of(in[0]->shape, n), in[0]->data, NULL, out->data, 0 };
+    pool_job j = { MAX_FWD, pgeom_of(in[0]->shape, n), in[0]->data, NULL, out->data, 0, false };
     run_pool(&j, ctx->threads);
 }
 
 /* out [N,OH,OW,C] = the window means of x [N,H,W,C]. */
 GF_KERNEL(gf__k_avg_pool)
 {
-    pool_job j = { AVG_FWD, pgeom_of(in[0]->shape, n), in[0]->data, NULL, out->data, 0 };
+    pool_job j = { AVG_FWD, pgeom_of(in[0]->shape, n), in[0]->data, NULL, out->data, 0, false };
     run_pool(&j, ctx->threads);
 }
 
 /* out [N,H,W,C] = dy [N,OH,OW,C] added at each window's first maximum of
- * x [N,H,W,C]. */
+ * x [N,H,W,C]; with window.relu_grad (plans only), times (x > 0). */
 GF_KERNEL(gf__k_max_pool_grad)
 {
-    pool_job j = { MAX_GRAD, pgeom_of(in[0]->shape, n), in[0]->data, in[1]->data, out->data, 0 };
+    pool_job j = { MAX_GRAD, pgeom_of(in[0]->shape, n), in[0]->data, in[1]->data, out->data, 0,
+                   n->attrs.window.relu_grad != 0 };
     run_pool(&j, ctx->threads);
 }
 
 /* out [N,OH,OW,C] = g [N,H,W,C] at each window's first maximum of x. */
 GF_KERNEL(gf__k_max_pool_grad_grad)
 {
-    pool_job j = { MAX_GRAD_GRAD, pgeom_of(in[0]->shape, n), in[0]->data, in[1]->data, out->data, 0 };
+    pool_job j = { MAX_GRAD_GRAD, pgeom_of(in[0]->shape, n), in[0]->data, in[1]->data, out->data, 0, false };
     run_pool(&j, ctx->threads);
 }
 
@@ -310,6 +318,6 @@ GF_KERNEL(gf__k_max_pool_grad_grad)
  * count) added over each window. */
 GF_KERNEL(gf__k_avg_pool_grad)
 {
-    pool_job j = { AVG_GRAD, pgeom_of(out->shape, n), NULL, in[0]->data, out->data, 0 };
+    pool_job j = { AVG_GRAD, pgeom_of(out->shape, n), NULL, in[0]->data, out->data, 0, false };
     run_pool(&j, ctx->threads);
 }

@@ -303,6 +303,8 @@ gf_status gf__plan_compile(const gf_run_ctx *c, unsigned disabled, const gf_feed
         gf__plan_liveness(p, proots, n_roots);
     }
     if (!(disabled & GF_PLAN_NO_FUSE)) {
+        gf__opt_pool_mask(p);
+        gf__plan_liveness(p, proots, n_roots);
         if ((st = gf__opt_fuse(p)) != GF_OK) {
             gf__plan_fail(c, st, "session: out of memory fusing");
             goto done;

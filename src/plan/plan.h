@@ -143,6 +143,7 @@ gf_status gf__opt_fold(gf_plan *p);  /* GF_ERR_NOMEM when out of memory */
 void gf__opt_inplace(gf_plan *p);
 void gf__opt_inplace_gemm(gf_plan *p);
 gf_status gf__opt_fuse(gf_plan *p);
+void gf__opt_pool_mask(gf_plan *p); /* before fusing (under GF_NO_FUSE) */
 
 /* Bits of gf_run_ctx.var_flags, one byte per variable. */
 enum {
