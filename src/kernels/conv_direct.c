@@ -56,6 +56,7 @@ typedef struct direct_job {
     int64_t op;      /* O rounded up to VL */
     int64_t row_len; /* pixels of a padded row: the taps of the pixels computed */
     int64_t rows_floats; /* a task's scratch for padded rows (threads.h, slot 2) */
+    int whole_image;     /* backprop_filter: an image's padded rows fit rows_floats */
     int failed;          /* a task found no scratch (written only as 1) */
     float *part[MAX_PARTS]; /* backprop_filter: df [KH,KW,C,op] of each part */
     int64_t part_images;
@@ -166,44 +167,61 @@ AI void filter_row(const float *r, int64_t sw, const float *gr, int64_t ow, int6
     s[0] = s0, s[1] = s1, s[2] = s2, s[3] = s3, s[4] = s4, s[5] = s5, s[6] = s6, s[7] = s7;
 }
 
-/* Part t's df [KH,KW,C,op]: for each (ky, c) and output-channel vector,
- * the KW taps' sums over the part's pixels in order, each row of channel
- * c first copied with its padding as zeros. */
+/* r [row_len + MAX_KW] = row iy of channel ci of image b, with its
+ * padding (and the default case's extra taps) as zeros. */
+AI void padded_row(const direct_job *j, int64_t b, int64_t iy, int64_t ci, float *r)
+{
+    const gf_conv_dims *d = j->d;
+    const float *src = j->x + (b * d->h + iy) * d->w * d->c + ci;
+    for (int64_t i = 0; i < j->row_len + MAX_KW; i++) {
+        int64_t ix = i - d->pw;
+        r[i] = ix >= 0 && ix < d->w ? src[ix * d->c] : 0.0f;
+    }
+}
+
+/* Part t's df [KH,KW,C,op]: for each tap row (ky, c) and output-channel
+ * vector, the KW taps' sums over the part's pixels in order (images, then
+ * rows, then pixels; a row in the padding adds nothing). The sums live in
+ * df between rows; with whole_image, each image's rows are copied with
+ * their padding once (rows_floats: C x H rows), else each row when used. */
 AI void filter_part(void *arg, int t)
 {
     direct_job *j = arg;
     const gf_conv_dims *d = j->d;
-    const int64_t c = d->c, b0 = (int64_t)t * j->part_images, kw = d->kw;
+    const int64_t c = d->c, b0 = (int64_t)t * j->part_images, kw = d->kw, rl = j->row_len + MAX_KW;
     const int64_t b1 = b0 + j->part_images < d->n ? b0 + j->part_images : d->n;
     float *df = j->part[t], *r = gf__scratch(2, (size_t)j->rows_floats);
     if (!r) {
         j->failed = 1;
         return;
     }
-    for (int64_t ky = 0; ky < d->kh; ky++)
-        for (int64_t ci = 0; ci < c; ci++)
-            for (int64_t o0 = 0; o0 < d->o; o0 += VL) {
-                vl s[MAX_KW];
-                for (int k = 0; k < MAX_KW; k++) s[k] = (vl){ 0 };
-                for (int64_t b = b0; b < b1; b++)
-                    for (int64_t oy = 0; oy < d->oh; oy++) {
-                        int64_t iy = oy * d->sh - d->ph + ky;
-                        if (iy < 0 || iy >= d->h) continue;
-                        const float *src = j->x + (b * d->h + iy) * d->w * c + ci;
-                        for (int64_t i = 0; i < j->row_len + MAX_KW; i++) { /* + the default case's taps */
-                            int64_t ix = i - d->pw;
-                            r[i] = ix >= 0 && ix < d->w ? src[ix * c] : 0.0f;
-                        }
+    memset(df, 0, (size_t)(d->kh * kw * c * j->op) * sizeof(float));
+    for (int64_t b = b0; b < b1; b++) {
+        for (int64_t ci = 0; j->whole_image && ci < c; ci++)
+            for (int64_t iy = 0; iy < d->h; iy++) padded_row(j, b, iy, ci, r + (ci * d->h + iy) * rl);
+        for (int64_t oy = 0; oy < d->oh; oy++)
+            for (int64_t ky = 0; ky < d->kh; ky++) {
+                int64_t iy = oy * d->sh - d->ph + ky;
+                if (iy < 0 || iy >= d->h) continue;
+                for (int64_t ci = 0; ci < c; ci++) {
+                    const float *row = r + (ci * d->h + iy) * rl;
+                    if (!j->whole_image) padded_row(j, b, iy, ci, r), row = r;
+                    for (int64_t o0 = 0; o0 < d->o; o0 += VL) {
+                        float *sums = df + (ky * kw * c + ci) * j->op + o0; /* tap kx at sums + kx*c*op */
+                        vl s[MAX_KW];
+                        for (int64_t kx = 0; kx < MAX_KW; kx++) s[kx] = kx < kw ? *(vlu *)(sums + kx * c * j->op) : (vl){ 0 };
                         const float *gr = j->dy + (b * d->oh + oy) * d->ow * d->o + o0;
                         int64_t no = d->o - o0;
                         switch (kw) { /* the common widths with their taps as constants */
-                        case 3: filter_row(r, d->sw, gr, d->ow, d->o, no, 3, s); break;
-                        case 5: filter_row(r, d->sw, gr, d->ow, d->o, no, 5, s); break;
-                        default: filter_row(r, d->sw, gr, d->ow, d->o, no, MAX_KW, s); break;
+                        case 3: filter_row(row, d->sw, gr, d->ow, d->o, no, 3, s); break;
+                        case 5: filter_row(row, d->sw, gr, d->ow, d->o, no, 5, s); break;
+                        default: filter_row(row, d->sw, gr, d->ow, d->o, no, MAX_KW, s); break;
                         }
+                        for (int64_t kx = 0; kx < kw; kx++) *(vlu *)(sums + kx * c * j->op) = s[kx];
                     }
-                for (int64_t kx = 0; kx < kw; kx++) *(vlu *)(df + ((ky * kw + kx) * c + ci) * j->op + o0) = s[kx];
+                }
             }
+    }
 }
 
 /* Both built as portable C and again for AVX2 and AVX-512 (simd.h). */
@@ -239,6 +257,10 @@ int64_t gf__conv_direct_backprop_filter(const gf_conv_dims *d, const float *x, c
     if (parts < 1) parts = 1;
     j.row_len = (d->ow - 1) * d->sw + d->kw;
     j.rows_floats = j.row_len + MAX_KW;
+    if (d->c * d->h <= MAX_ROWS_FLOATS / j.rows_floats) { /* an image's rows copied once, not KH x O/VL times */
+        j.whole_image = 1;
+        j.rows_floats *= d->c * d->h;
+    }
     float *buf = gf__scratch(3, (size_t)(parts * k * op));
     if (!buf) return parts * k * op;
     for (int64_t p = 0; p < parts; p++) j.part[p] = buf + p * k * op;
