@@ -3,6 +3,7 @@
  * extremes, matmul, transpose, reductions, argmax, equal, cast, assign, broadcasting, open batches.
  */
 #include "testutil.h"
+#include "internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -423,6 +424,27 @@ static void test_argmax(void **state)
     gf_graph_free(g);
 }
 
+/* gf__rng_fill_u32 (dropout's draws) gives exactly the stream of
+ * gf_rng_u32 calls and leaves the generator where they would, for counts
+ * around its four interleaved chains, from several seeds and streams. */
+static void test_rng_fill_matches_draws(void **state)
+{
+    (void)state;
+    static const int64_t counts[] = { 0, 1, 3, 4, 5, 8, 255, 256, 1001 };
+    for (int seed = 0; seed < 3; seed++)
+        for (size_t ci = 0; ci < sizeof counts / sizeof counts[0]; ci++) {
+            gf_rng a, b;
+            gf_rng_seed(&a, 1234567ull * (uint64_t)seed + 9, (uint64_t)seed * 3 + 1);
+            b = a;
+            uint32_t got[1001], want[1001];
+            gf__rng_fill_u32(&a, got, counts[ci]);
+            for (int64_t i = 0; i < counts[ci]; i++) want[i] = gf_rng_u32(&b);
+            if (counts[ci]) assert_memory_equal(got, want, (size_t)counts[ci] * sizeof got[0]);
+            assert_true(a.state == b.state && a.inc == b.inc);
+            assert_int_equal(gf_rng_u32(&a), gf_rng_u32(&b));
+        }
+}
+
 /* argmax along rows of [rows,len] for lengths around the kernels' 8-float
  * blocks, with ties, NaN, infinities and -0 among small integers: against
  * the definition (first maximum; the first NaN wins), written out here. */
@@ -824,6 +846,7 @@ int main(void)
         cmocka_unit_test(test_dense_layer),
         cmocka_unit_test(test_rank4),
         cmocka_unit_test(test_zero_batch),
+        cmocka_unit_test(test_rng_fill_matches_draws),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,22 @@
 
 #include <stdio.h>
 
+/* out [cnt]: scale where the next draw of r is below threshold (at most
+ * 2^32: every draw), else 0, in order (the draws made 256 at a time; the
+ * comparison in 32 bits, so that it is a vector compare, not a branch
+ * taken at random). */
+static void keep_mask(gf_rng *r, uint64_t threshold, float scale, float *out, int64_t cnt)
+{
+    uint32_t u[256];
+    const bool all = threshold > UINT32_MAX;
+    const uint32_t t = all ? 0 : (uint32_t)threshold;
+    for (int64_t i = 0; i < cnt; i += 256) {
+        int64_t len = cnt - i < 256 ? cnt - i : 256;
+        gf__rng_fill_u32(r, u, len);
+        float *o = out + i;
+        for (int64_t k = 0; k < len; k++) o[k] = all || u[k] < t ? scale : 0.0f;
+    }
+}
 
 /* out [shape of the input] = 1/keep_prob with probability keep_prob, else
  * 0. The node's stream (seeded from the session seed and the node's id)
@@ -24,8 +40,7 @@ GF_KERNEL(gf__k_dropout_mask)
     /* kept when a 32-bit draw is below keep * 2^32 (keep = 1: always) */
     uint64_t threshold = (uint64_t)(keep * 4294967296.0);
     float scale = (float)(1.0 / keep);
-    int64_t cnt = gf_shape_count(out->shape);
-    for (int64_t i = 0; i < cnt; i++) out->data[i] = gf_rng_u32(&r) < threshold ? scale : 0.0f;
+    keep_mask(&r, threshold, scale, out->data, gf_shape_count(out->shape));
 }
 
 /* out [shape of x] = the mask above with keep_prob read from in[1] (a
@@ -47,6 +62,5 @@ GF_KERNEL(gf__k_dropout_keep_mask)
     double keep = kp;
     uint64_t threshold = (uint64_t)(keep * 4294967296.0);
     float scale = (float)(1.0 / keep);
-    int64_t cnt = gf_shape_count(out->shape);
-    for (int64_t i = 0; i < cnt; i++) out->data[i] = gf_rng_u32(&r) < threshold ? scale : 0.0f;
+    keep_mask(&r, threshold, scale, out->data, gf_shape_count(out->shape));
 }
