@@ -56,6 +56,7 @@ typedef struct direct_job {
     int64_t op;      /* O rounded up to VL */
     int64_t row_len; /* pixels of a padded row: the taps of the pixels computed */
     int64_t rows_floats; /* a task's scratch for padded rows (threads.h, slot 2) */
+    int64_t task_rows;   /* conv2d: output rows per task */
     int whole_image;     /* backprop_filter: an image's padded rows fit rows_floats */
     int failed;          /* a task found no scratch (written only as 1) */
     float *part[MAX_PARTS]; /* backprop_filter: df [KH,KW,C,op] of each part */
@@ -84,10 +85,12 @@ AI void store_n(float *p, const vl *v, int64_t n)
 /* ---- conv2d ---- */
 
 /* out[0..7] += the taps of image row xr (at the first pixel's first tap)
- * for 8 pixels xs floats apart, filter row fr [KW,C,op] at o0. */
-AI void fwd_eight(const direct_job *j, const float *xr, int64_t xs, const float *fr, vl *out)
+ * for 8 pixels xs floats apart, filter row fr [KW,C,op] at o0; KW and C
+ * constants where inlined with them (the tutorial's 5 and 1). */
+AI void fwd_eight(const direct_job *j, const float *xr, int64_t xs, const float *fr, vl *out, int64_t kw,
+                  int64_t c)
 {
-    const int64_t c = j->d->c, kw = j->d->kw, op = j->op;
+    const int64_t op = j->op;
     vl a0 = out[0], a1 = out[1], a2 = out[2], a3 = out[3], a4 = out[4], a5 = out[5], a6 = out[6], a7 = out[7];
     for (int64_t kx = 0; kx < kw; kx++)
         for (int64_t ci = 0; ci < c; ci++) {
@@ -105,42 +108,56 @@ AI void fwd_eight(const direct_job *j, const float *xr, int64_t xs, const float 
     out[0] = a0, out[1] = a1, out[2] = a2, out[3] = a3, out[4] = a4, out[5] = a5, out[6] = a6, out[7] = a7;
 }
 
-/* Output row (b, oy) = task. The rows of the image it reads are first
- * copied with their padding as zeros (rows: KH x PW x C, PW covering the
- * row's pixels rounded up to 8), so that every pixel is taken 8 at a time
- * with no check (the pixels past OW are computed and dropped). */
-AI void fwd_row(void *arg, int task)
+/* Output rows [oy0, oy0 + j->task_rows) of image b, task = b x blocks +
+ * block. The input rows they read are first copied, once each, with their
+ * padding as zeros (rows: up to (task_rows-1) x SH + KH of PW x C, PW
+ * covering a row's pixels rounded up to 8), so that every pixel is taken
+ * 8 at a time with no check (the pixels past OW are computed and
+ * dropped). Each output row sums its taps in the padding-free rows ky0 ..
+ * ky1-1, as before the copies were shared. */
+AI void fwd_rows(void *arg, int task)
 {
     direct_job *j = arg;
     const gf_conv_dims *d = j->d;
-    const int64_t b = task / d->oh, oy = task % d->oh, c = d->c, op = j->op;
-    const int64_t len = j->row_len, owr = (d->ow + 7) / 8 * 8;
+    const int64_t blocks = (d->oh + j->task_rows - 1) / j->task_rows;
+    const int64_t b = task / blocks, oy0 = task % blocks * j->task_rows, c = d->c, op = j->op;
+    const int64_t oy1 = oy0 + j->task_rows < d->oh ? oy0 + j->task_rows : d->oh;
+    const int64_t len = j->row_len, owr = (d->ow + 7) / 8 * 8, kw = d->kw;
     float *rows = gf__scratch(2, (size_t)j->rows_floats);
     if (!rows) {
         j->failed = 1;
         return;
     }
     const float *img = j->x + b * d->h * d->w * c;
-    float *yrow = j->y + (b * d->oh + oy) * d->ow * d->o;
-    int64_t ky0 = d->ph - oy * d->sh, ky1 = d->h + d->ph - oy * d->sh; /* ky in [ky0, ky1) lie inside */
-    if (ky0 < 0) ky0 = 0;
-    if (ky1 > d->kh) ky1 = d->kh;
-    for (int64_t ky = ky0; ky < ky1; ky++) {
-        float *r = rows + ky * len * c;
-        const float *src = img + (oy * d->sh - d->ph + ky) * d->w * c;
+    const int64_t iy_first = oy0 * d->sh - d->ph; /* rows[r] holds image row iy_first + r */
+    int64_t r0 = -iy_first > 0 ? -iy_first : 0, r1 = (oy1 - 1) * d->sh - d->ph + d->kh - iy_first;
+    if (r1 > d->h - iy_first) r1 = d->h - iy_first;
+    for (int64_t r = r0; r < r1; r++) {
+        float *dst = rows + r * len * c;
+        const float *src = img + (iy_first + r) * d->w * c;
         for (int64_t i = 0; i < len; i++) {
             int64_t ix = i - d->pw;
-            for (int64_t ci = 0; ci < c; ci++) r[i * c + ci] = ix >= 0 && ix < d->w ? src[ix * c + ci] : 0.0f;
+            for (int64_t ci = 0; ci < c; ci++) dst[i * c + ci] = ix >= 0 && ix < d->w ? src[ix * c + ci] : 0.0f;
         }
     }
-    for (int64_t o0 = 0; o0 < d->o; o0 += VL)
-        for (int64_t ox = 0; ox < owr; ox += 8) {
-            vl acc[8];
-            for (int p = 0; p < 8; p++) acc[p] = (vl){ 0 };
-            for (int64_t ky = ky0; ky < ky1; ky++)
-                fwd_eight(j, rows + (ky * len + ox * d->sw) * c, d->sw * c, j->f + ky * d->kw * c * op + o0, acc);
-            for (int p = 0; p < 8 && ox + p < d->ow; p++) store_n(yrow + (ox + p) * d->o + o0, &acc[p], d->o - o0);
-        }
+    for (int64_t oy = oy0; oy < oy1; oy++) {
+        float *yrow = j->y + (b * d->oh + oy) * d->ow * d->o;
+        int64_t ky0 = d->ph - oy * d->sh, ky1 = d->h + d->ph - oy * d->sh; /* ky in [ky0, ky1) lie inside */
+        if (ky0 < 0) ky0 = 0;
+        if (ky1 > d->kh) ky1 = d->kh;
+        const float *orow = rows + ((oy - oy0) * d->sh) * len * c; /* its ky = 0 */
+        for (int64_t o0 = 0; o0 < d->o; o0 += VL)
+            for (int64_t ox = 0; ox < owr; ox += 8) {
+                vl acc[8];
+                for (int p = 0; p < 8; p++) acc[p] = (vl){ 0 };
+                for (int64_t ky = ky0; ky < ky1; ky++) {
+                    const float *xr = orow + (ky * len + ox * d->sw) * c, *fr = j->f + ky * kw * c * op + o0;
+                    if (kw == 5 && c == 1) fwd_eight(j, xr, d->sw, fr, acc, 5, 1); /* the tutorial's first layer */
+                    else fwd_eight(j, xr, d->sw * c, fr, acc, kw, c);
+                }
+                for (int p = 0; p < 8 && ox + p < d->ow; p++) store_n(yrow + (ox + p) * d->o + o0, &acc[p], d->o - o0);
+            }
+    }
 }
 
 /* ---- backprop_filter ---- */
@@ -225,7 +242,7 @@ AI void filter_part(void *arg, int t)
 }
 
 /* Both built as portable C and again for AVX2 and AVX-512 (simd.h). */
-GF_SIMD_TASKS(fwd_task, fwd_row)
+GF_SIMD_TASKS(fwd_task, fwd_rows)
 GF_SIMD_TASKS(filter_task, filter_part)
 
 int64_t gf__conv_direct(const gf_conv_dims *d, const float *x, const float *f, float *y, int threads)
@@ -239,9 +256,13 @@ int64_t gf__conv_direct(const gf_conv_dims *d, const float *x, const float *f, f
     }
     direct_job j = { .d = d, .x = x, .f = fp, .y = y, .op = op };
     j.row_len = ((d->ow + 7) / 8 * 8 - 1) * d->sw + d->kw;
-    j.rows_floats = d->kh * j.row_len * d->c;
-    if (d->n * d->oh > 0)
-        gf__parallel_for(threads, (int)(d->n * d->oh), GF_SIMD_PICK(fwd_task), &j);
+    /* Four output rows a task share their input rows' copies, when their
+     * windows overlap (SH <= KH) and the copies fit the bound
+     * (gf__conv_direct_fits admits one row's KH rows). */
+    j.task_rows = d->sh <= d->kh && (3 * d->sh + d->kh) * d->c <= MAX_ROWS_FLOATS / j.row_len ? 4 : 1;
+    j.rows_floats = ((j.task_rows - 1) * d->sh + d->kh) * j.row_len * d->c;
+    int64_t tasks = d->n * ((d->oh + j.task_rows - 1) / j.task_rows);
+    if (tasks > 0) gf__parallel_for(threads, (int)tasks, GF_SIMD_PICK(fwd_task), &j);
     return j.failed ? j.rows_floats : 0;
 }
 
