@@ -486,6 +486,82 @@ static void relu_mask_folds_into_pool_grad(void **state)
     }
 }
 
+/* got and want hold the same bits, or NaN both (a NaN's sign and payload
+ * follow the operand order the compiler picks for a commutative add). */
+static void assert_same_bits_or_nan(const float *got, const float *want, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!(isnan(got[i]) && isnan(want[i])) && memcmp(&got[i], &want[i], sizeof got[i]))
+            fail_msg("element %zu: %a, want %a", i, (double)got[i], (double)want[i]);
+}
+
+/* A convolution's bias and relu, relu(conv2d(x, f) + b) (or b + conv),
+ * run as the direct-sum kernel's epilogue (opt/conv_epilogue.c), with the
+ * bits of the add and relu run apart (GF_NO_FUSE): 1 and 3 channels,
+ * 3x3 and 5x5, strides 1 and 2, SAME and VALID, 20 and 32 filters (a
+ * partial vector), inputs with NaN, infinities and signed zeros. The plan
+ * has no fused step left; fetching the convolution too leaves it as it
+ * was (no epilogue) and gives its own values. NaN's sign and payload
+ * aside (which the compiler's operand order decides), the same bits. */
+static void conv_bias_relu_epilogue(void **state)
+{
+    (void)state;
+    gf_rng r;
+    gf_rng_seed(&r, 23, 1);
+    for (int t = 0; t < 8; t++) {
+        int c = t % 2 ? 3 : 1, k = t % 4 < 2 ? 5 : 3, s = t < 4 ? 1 : 2, o = t % 3 ? 32 : 20, h = 9, w = 7;
+        gf_padding p = t % 3 == 1 ? GF_VALID : GF_SAME;
+        gf_graph *g = gf_graph_new();
+        gf_node *x = gf_placeholder(g, "x", GF_F32, gf_dims(4, 2, h, w, c));
+        float *fv = random_floats(&r, count(k, k, c, o)), *bv = random_floats(&r, (size_t)o);
+        bv[0] = -0.0f;
+        bv[1] = NAN;
+        gf_node *conv = gf_conv2d(x, gf_test_const(g, gf_dims(4, k, k, c, o), fv), s, s, p);
+        gf_node *b = gf_test_const(g, gf_dims(1, o), bv);
+        gf_node *hn = gf_relu(t % 2 ? gf_add(b, conv) : gf_add(conv, b));
+        size_t nx = count(2, h, w, c), ny = (size_t)gf_shape_count(gf_node_shape(conv));
+        gf_tensor *xv = gf_tensor_new(GF_F32, gf_dims(4, 2, h, w, c), NULL);
+        float *px = gf_tensor_data(xv);
+        for (size_t i = 0; i < nx; i++) {
+            unsigned u = gf_rng_below(&r, 60);
+            px[i] = u == 0 ? NAN : u == 1 ? INFINITY : u == 2 ? -0.0f : (float)gf_rng_uniform(&r) * 2.0f - 1.0f;
+        }
+        gf_feed feed = { x, xv };
+        gf_node *both[2] = { hn, conv };
+        float *got[3];
+        for (int run = 0; run < 3; run++) { /* epilogue; apart; h and the convolution fetched */
+            gf_session *ss = gf_session_new(g, &(gf_session_options){ .disable = run == 1 ? GF_NO_FUSE : 0 });
+            const gf_tensor *out[2];
+            assert_int_equal(gf_session_run(ss, &feed, 1, both, run == 2 ? 2 : 1, NULL, 0, out), GF_OK);
+            got[run] = malloc(sizeof(float) * ny * 2);
+            memcpy(got[run], gf_tensor_data(out[0]), sizeof(float) * ny);
+            if (run == 2) memcpy(got[run] + ny, gf_tensor_data(out[1]), sizeof(float) * ny);
+            gf_session_free(ss);
+        }
+        assert_same_bits_or_nan(got[0], got[1], ny);
+        assert_same_bits_or_nan(got[2], got[1], ny);
+        size_t negative = 0; /* the fetched convolution has its own values */
+        for (size_t i = 0; i < ny; i++) negative += got[2][ny + i] < 0;
+        assert_true(negative > 0);
+        char err[512];
+        gf_run_ctx ctx = { .graph = g, .err = err, .err_len = sizeof err };
+        gf_plan *plan;
+        assert_int_equal(gf__plan_compile(&ctx, 0, &feed, 1, &hn, 1, NULL, 0, &plan), GF_OK);
+        int fused = 0, epi = 0;
+        for (int i = 0; i < plan->n_steps; i++) {
+            fused += plan->steps[i]->kind == GF_STEP_FUSED;
+            epi += plan->steps[i]->epi_relu && plan->steps[i]->epi_bias;
+        }
+        assert_int_equal(fused, 0);
+        assert_int_equal(epi, 1);
+        gf__plan_free(plan);
+        for (int run = 0; run < 3; run++) free(got[run]);
+        free(fv), free(bv);
+        gf_tensor_free(xv);
+        gf_graph_free(g);
+    }
+}
+
 static void one_layer_bits(gf_rng *rp, const ref_geom *gp);
 
 /* The tutorial's two layers (smaller batch): the same bits at 1, 2 and 3
@@ -590,6 +666,7 @@ int main(void)
         cmocka_unit_test(max_pool_ties_padding_nan),
         cmocka_unit_test(max_pool_many_channels_exact),
         cmocka_unit_test(relu_mask_folds_into_pool_grad),
+        cmocka_unit_test(conv_bias_relu_epilogue),
         cmocka_unit_test(conv_bits_do_not_depend_on_threads),
         cmocka_unit_test(open_batch),
         cmocka_unit_test(dropout_keep_values),

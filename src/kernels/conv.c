@@ -173,33 +173,56 @@ static void fwd_task(void *arg, int t)
     gf__gemm(0, 0, nr, g->o, g->k, 1.0f, p, g->k, j->f, g->o, 0.0f, j->y + r0 * g->o, g->o, 1);
 }
 
-/* out [N,OH,OW,O] = conv2d(x [N,H,W,C], f [KH,KW,C,O]). */
+bool gf__conv2d_direct(gf_shape x, gf_shape f, const gf_node *n)
+{
+    geom g = geom_of(x, f, n);
+    if (g.k == 0 || p_is_x(&g)) return false;
+    gf_conv_dims d = dims_of(&g);
+    return !gf__winograd_fits(&d) && gf__conv_direct_fits(&d);
+}
+
+/* y [m,o] = relu?(y + bias) (or bias + y), element by element, for the
+ * paths that do not apply the epilogue as they store. */
+static void epilogue_pass(float *y, int64_t m, int64_t o, const gf_conv_epilogue *e)
+{
+    for (int64_t i = 0; i < m; i++, y += o)
+        for (int64_t c = 0; c < o; c++) {
+            float v = e->bias ? (e->bias_first ? e->bias[c] + y[c] : y[c] + e->bias[c]) : y[c];
+            y[c] = e->relu ? (v < 0.0f ? 0.0f : v) : v;
+        }
+}
+
+/* out [N,OH,OW,O] = conv2d(x [N,H,W,C], f [KH,KW,C,O]), then the
+ * planner's epilogue (ctx->epi_*) when it set one. */
 GF_KERNEL(gf__k_conv2d)
 {
     geom g = geom_of(in[0]->shape, in[1]->shape, n);
+    gf_conv_epilogue epi = { ctx->epi_bias, ctx->epi_bias_first, ctx->epi_relu };
+    bool after = epi.bias || epi.relu; /* applied below unless the path did */
     if (g.k == 0) { /* no input channels: sums of nothing */
         memset(out->data, 0, (size_t)gf_shape_count(out->shape) * sizeof(float));
-        return;
-    }
-    if (p_is_x(&g)) {
+    } else if (p_is_x(&g)) {
         gf__gemm(0, 0, g.m, g.o, g.k, 1.0f, in[0]->data, g.k, in[1]->data, g.o, 0.0f, out->data, g.o, ctx->threads);
-        return;
+    } else {
+        gf_conv_dims d = dims_of(&g);
+        int64_t lack = 0;
+        if (gf__winograd_fits(&d)) {
+            lack = gf__winograd_conv2d(&d, in[0]->data, in[1]->data, out->data, ctx->threads);
+        } else if (gf__conv_direct_fits(&d)) {
+            lack = gf__conv_direct(&d, in[0]->data, in[1]->data, out->data, ctx->threads, &epi);
+            after = false;
+        } else {
+            fwd_job j = { &g, in[0]->data, in[1]->data, out->data, 0 };
+            int64_t chunks = (g.m + g.rows - 1) / g.rows;
+            gf__parallel_for(ctx->threads, (int)chunks, fwd_task, &j);
+            lack = j.failed ? g.rows * g.k : 0;
+        }
+        if (lack) {
+            no_memory(ctx, n, lack);
+            return;
+        }
     }
-    gf_conv_dims d = dims_of(&g);
-    if (gf__winograd_fits(&d)) {
-        int64_t lack = gf__winograd_conv2d(&d, in[0]->data, in[1]->data, out->data, ctx->threads);
-        if (lack) no_memory(ctx, n, lack);
-        return;
-    }
-    if (gf__conv_direct_fits(&d)) {
-        int64_t lack = gf__conv_direct(&d, in[0]->data, in[1]->data, out->data, ctx->threads);
-        if (lack) no_memory(ctx, n, lack);
-        return;
-    }
-    fwd_job j = { &g, in[0]->data, in[1]->data, out->data, 0 };
-    int64_t chunks = (g.m + g.rows - 1) / g.rows;
-    gf__parallel_for(ctx->threads, (int)chunks, fwd_task, &j);
-    if (j.failed) no_memory(ctx, n, g.rows * g.k);
+    if (after) epilogue_pass(out->data, g.m, g.o, &epi);
 }
 
 /* ---- conv2d_backprop_input ---- */

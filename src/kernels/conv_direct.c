@@ -60,6 +60,7 @@ typedef struct direct_job {
     int whole_image;     /* backprop_filter: an image's padded rows fit rows_floats */
     int failed;          /* a task found no scratch (written only as 1) */
     float *part[MAX_PARTS]; /* backprop_filter: df [KH,KW,C,op] of each part */
+    const gf_conv_epilogue *epi; /* conv2d: applied as each vector is stored */
     int64_t part_images;
 } direct_job;
 
@@ -80,6 +81,24 @@ AI void store_n(float *p, const vl *v, int64_t n)
 {
     if (n >= VL) *(vlu *)p = *v;
     else memcpy(p, v, (size_t)n * sizeof(float));
+}
+
+typedef int32_t vli __attribute__((vector_size(VL * sizeof(float))));
+
+/* *v = the epilogue of *v (kernels.h) for output channels o0 .. o0+n-1:
+ * the add op's sum (in its operand order), then relu's v < 0 ? +0 : v
+ * (lanes below zero cleared: -0 and NaN kept, as relu keeps them). */
+AI void epilogue(const gf_conv_epilogue *e, int64_t o0, int64_t n, vl *v)
+{
+    if (e->bias) {
+        vl b;
+        load_n(&b, e->bias + o0, n);
+        *v = e->bias_first ? b + *v : *v + b;
+    }
+    if (e->relu) {
+        vli neg = *v < (vl){ 0 };
+        *v = (vl)((vli)*v & ~neg);
+    }
 }
 
 /* ---- conv2d ---- */
@@ -155,7 +174,10 @@ AI void fwd_rows(void *arg, int task)
                     if (kw == 5 && c == 1) fwd_eight(j, xr, d->sw, fr, acc, 5, 1); /* the tutorial's first layer */
                     else fwd_eight(j, xr, d->sw * c, fr, acc, kw, c);
                 }
-                for (int p = 0; p < 8 && ox + p < d->ow; p++) store_n(yrow + (ox + p) * d->o + o0, &acc[p], d->o - o0);
+                for (int p = 0; p < 8 && ox + p < d->ow; p++) {
+                    if (j->epi->bias || j->epi->relu) epilogue(j->epi, o0, d->o - o0, &acc[p]);
+                    store_n(yrow + (ox + p) * d->o + o0, &acc[p], d->o - o0);
+                }
             }
     }
 }
@@ -245,7 +267,8 @@ AI void filter_part(void *arg, int t)
 GF_SIMD_TASKS(fwd_task, fwd_rows)
 GF_SIMD_TASKS(filter_task, filter_part)
 
-int64_t gf__conv_direct(const gf_conv_dims *d, const float *x, const float *f, float *y, int threads)
+int64_t gf__conv_direct(const gf_conv_dims *d, const float *x, const float *f, float *y, int threads,
+                        const gf_conv_epilogue *epi)
 {
     const int64_t k = d->kh * d->kw * d->c, op = (d->o + VL - 1) / VL * VL;
     float *fp = gf__scratch(3, (size_t)(k * op)); /* f with O padded to op */
@@ -254,7 +277,7 @@ int64_t gf__conv_direct(const gf_conv_dims *d, const float *x, const float *f, f
         memcpy(fp + i * op, f + i * d->o, (size_t)d->o * sizeof(float));
         memset(fp + i * op + d->o, 0, (size_t)(op - d->o) * sizeof(float));
     }
-    direct_job j = { .d = d, .x = x, .f = fp, .y = y, .op = op };
+    direct_job j = { .d = d, .x = x, .f = fp, .y = y, .op = op, .epi = epi };
     j.row_len = ((d->ow + 7) / 8 * 8 - 1) * d->sw + d->kw;
     /* Four output rows a task share their input rows' copies, when their
      * windows overlap (SH <= KH) and the copies fit the bound

@@ -79,7 +79,18 @@ int64_t gf__winograd_backprop_filter(const gf_conv_dims *d, const float *x, cons
  * input channels and filters at most 8 wide (what Winograd does not take):
  * the same contract as the two above. */
 int gf__conv_direct_fits(const gf_conv_dims *d);
-int64_t gf__conv_direct(const gf_conv_dims *d, const float *x, const float *f, float *y, int threads);
+/* What gf__conv_direct does to each output vector as it stores it: + bias
+ * [O] (bias NULL: nothing; bias_first: bias + y, else y + bias), then relu
+ * (y < 0 ? 0 : y) with relu: the operations of the add and relu ops. */
+typedef struct gf_conv_epilogue {
+    const float *bias;
+    bool bias_first, relu;
+} gf_conv_epilogue;
+int64_t gf__conv_direct(const gf_conv_dims *d, const float *x, const float *f, float *y, int threads,
+                        const gf_conv_epilogue *epi);
+/* Whether conv2d of x by f (node n's strides and padding) takes
+ * gf__conv_direct, which applies an epilogue as it stores (conv.c). */
+bool gf__conv2d_direct(gf_shape x, gf_shape f, const gf_node *n);
 int64_t gf__conv_direct_backprop_filter(const gf_conv_dims *d, const float *x, const float *dy, float *df,
                                         int threads);
 

@@ -56,6 +56,10 @@ typedef struct gf_kctx {
     gf_status status;           /* the few kernels that can fail set these */
     char *msg;                  /* (check_numerics); msg_len bytes */
     size_t msg_len;
+    const float *epi_bias;      /* conv2d in plans (opt/conv_epilogue.c): then out =
+                                   out + bias[o] (bias + out with epi_bias_first),
+                                   and relu of that with epi_relu */
+    bool epi_bias_first, epi_relu;
     unsigned finite_in;         /* bit j: input j is known to be all finite */
     unsigned finite_seen;       /* out, bit j: the kernel found input j all finite */
 } gf_kctx;

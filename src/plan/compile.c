@@ -159,6 +159,7 @@ int gf__step_inputs(const gf_pnode *p, gf_pnode **in)
         if (p->view || p->produced_by) return 0; /* a fused step makes it */
         for (int j = 0; j < p->n.n_inputs; j++) /* a shape-only input is not read */
             if (!(j == p->n.n_inputs - 1 && (p->n.op->flags & GF_OPF_SHAPE_ONLY))) in[k++] = gf__pn_in(p, j);
+        if (p->epi_bias) in[k++] = p->epi_bias;
         return k;
     }
     return 0;
@@ -309,6 +310,8 @@ gf_status gf__plan_compile(const gf_run_ctx *c, unsigned disabled, const gf_feed
             gf__plan_fail(c, st, "session: out of memory fusing");
             goto done;
         }
+        gf__plan_liveness(p, proots, n_roots);
+        gf__opt_conv_epilogue(p);
         gf__plan_liveness(p, proots, n_roots);
     }
     for (int i = 0; i < n_fetches; i++) {

@@ -62,6 +62,9 @@ struct gf_pnode {
     /* FUSED */
     gf_fused *fused;
     gf_pnode *produced_by;          /* a value a fused step stores on the side */
+    /* conv2d: the epilogue opt/conv_epilogue.c gave it (gf_kctx.epi_*) */
+    gf_pnode *epi_bias;
+    bool epi_bias_first, epi_relu;
     int index;                      /* position in pn */
 };
 
@@ -144,6 +147,7 @@ void gf__opt_inplace(gf_plan *p);
 void gf__opt_inplace_gemm(gf_plan *p);
 gf_status gf__opt_fuse(gf_plan *p);
 void gf__opt_pool_mask(gf_plan *p); /* before fusing (under GF_NO_FUSE) */
+void gf__opt_conv_epilogue(gf_plan *p); /* after fusing (under GF_NO_FUSE) */
 
 /* Bits of gf_run_ctx.var_flags, one byte per variable. */
 enum {
