@@ -496,10 +496,12 @@ static void assert_same_bits_or_nan(const float *got, const float *want, size_t 
 }
 
 /* A convolution's bias and relu, relu(conv2d(x, f) + b) (or b + conv),
- * run as the direct-sum kernel's epilogue (opt/conv_epilogue.c), with the
- * bits of the add and relu run apart (GF_NO_FUSE): 1 and 3 channels,
- * 3x3 and 5x5, strides 1 and 2, SAME and VALID, 20 and 32 filters (a
- * partial vector), inputs with NaN, infinities and signed zeros. The plan
+ * run as the epilogue of the direct-sum or Winograd kernel that stores
+ * the output (opt/conv_epilogue.c), with the bits of the add and relu run
+ * apart (GF_NO_FUSE): direct sums over 1 and 3 channels with strides 1
+ * and 2, Winograd over 8 and 11 channels, 3x3 and 5x5, SAME and VALID, 20
+ * and 32 filters (a partial vector), inputs with NaN, infinities and
+ * signed zeros. The plan
  * has no fused step left; fetching the convolution too leaves it as it
  * was (no epilogue) and gives its own values. NaN's sign and payload
  * aside (which the compiler's operand order decides), the same bits. */
@@ -508,8 +510,9 @@ static void conv_bias_relu_epilogue(void **state)
     (void)state;
     gf_rng r;
     gf_rng_seed(&r, 23, 1);
-    for (int t = 0; t < 8; t++) {
+    for (int t = 0; t < 12; t++) {
         int c = t % 2 ? 3 : 1, k = t % 4 < 2 ? 5 : 3, s = t < 4 ? 1 : 2, o = t % 3 ? 32 : 20, h = 9, w = 7;
+        if (t >= 8) c = t % 2 ? 11 : 8, s = 1; /* Winograd's */
         gf_padding p = t % 3 == 1 ? GF_VALID : GF_SAME;
         gf_graph *g = gf_graph_new();
         gf_node *x = gf_placeholder(g, "x", GF_F32, gf_dims(4, 2, h, w, c));
@@ -517,14 +520,18 @@ static void conv_bias_relu_epilogue(void **state)
         bv[0] = -0.0f;
         bv[1] = NAN;
         gf_node *conv = gf_conv2d(x, gf_test_const(g, gf_dims(4, k, k, c, o), fv), s, s, p);
+        ref_geom rg = make_geom(2, h, w, c, k, k, o, s, s, p);
+        gf_conv_dims cd = { rg.n, rg.h, rg.w, rg.c, rg.kh, rg.kw, rg.o, rg.oh, rg.ow, s, s, rg.ph, rg.pw };
+        assert_int_equal(gf__winograd_fits(&cd), t >= 8);
         gf_node *b = gf_test_const(g, gf_dims(1, o), bv);
         gf_node *hn = gf_relu(t % 2 ? gf_add(b, conv) : gf_add(conv, b));
         size_t nx = count(2, h, w, c), ny = (size_t)gf_shape_count(gf_node_shape(conv));
         gf_tensor *xv = gf_tensor_new(GF_F32, gf_dims(4, 2, h, w, c), NULL);
         float *px = gf_tensor_data(xv);
         for (size_t i = 0; i < nx; i++) {
-            unsigned u = gf_rng_below(&r, 60);
-            px[i] = u == 0 ? NAN : u == 1 ? INFINITY : u == 2 ? -0.0f : (float)gf_rng_uniform(&r) * 2.0f - 1.0f;
+            unsigned u = gf_rng_below(&r, 60); /* the specials in the first image only */
+            px[i] = i < nx / 2 && u == 0 ? NAN : i < nx / 2 && u == 1 ? INFINITY : u == 2 ? -0.0f
+                                                                                  : (float)gf_rng_uniform(&r) * 2.0f - 1.0f;
         }
         gf_feed feed = { x, xv };
         gf_node *both[2] = { hn, conv };
@@ -542,7 +549,7 @@ static void conv_bias_relu_epilogue(void **state)
         assert_same_bits_or_nan(got[2], got[1], ny);
         size_t negative = 0; /* the fetched convolution has its own values */
         for (size_t i = 0; i < ny; i++) negative += got[2][ny + i] < 0;
-        assert_true(negative > 0);
+        if (!(negative > 0)) fail_msg("case %d: no negative output among %zu", t, ny);
         char err[512];
         gf_run_ctx ctx = { .graph = g, .err = err, .err_len = sizeof err };
         gf_plan *plan;

@@ -173,12 +173,12 @@ static void fwd_task(void *arg, int t)
     gf__gemm(0, 0, nr, g->o, g->k, 1.0f, p, g->k, j->f, g->o, 0.0f, j->y + r0 * g->o, g->o, 1);
 }
 
-bool gf__conv2d_direct(gf_shape x, gf_shape f, const gf_node *n)
+bool gf__conv2d_stores_epilogue(gf_shape x, gf_shape f, const gf_node *n)
 {
     geom g = geom_of(x, f, n);
     if (g.k == 0 || p_is_x(&g)) return false;
     gf_conv_dims d = dims_of(&g);
-    return !gf__winograd_fits(&d) && gf__conv_direct_fits(&d);
+    return gf__winograd_fits(&d) || gf__conv_direct_fits(&d);
 }
 
 /* y [m,o] = relu?(y + bias) (or bias + y), element by element, for the
@@ -207,7 +207,8 @@ GF_KERNEL(gf__k_conv2d)
         gf_conv_dims d = dims_of(&g);
         int64_t lack = 0;
         if (gf__winograd_fits(&d)) {
-            lack = gf__winograd_conv2d(&d, in[0]->data, in[1]->data, out->data, ctx->threads);
+            lack = gf__winograd_conv2d(&d, in[0]->data, in[1]->data, out->data, ctx->threads, &epi);
+            after = false;
         } else if (gf__conv_direct_fits(&d)) {
             lack = gf__conv_direct(&d, in[0]->data, in[1]->data, out->data, ctx->threads, &epi);
             after = false;

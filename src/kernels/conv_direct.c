@@ -83,23 +83,7 @@ AI void store_n(float *p, const vl *v, int64_t n)
     else memcpy(p, v, (size_t)n * sizeof(float));
 }
 
-typedef int32_t vli __attribute__((vector_size(VL * sizeof(float))));
 
-/* *v = the epilogue of *v (kernels.h) for output channels o0 .. o0+n-1:
- * the add op's sum (in its operand order), then relu's v < 0 ? +0 : v
- * (lanes below zero cleared: -0 and NaN kept, as relu keeps them). */
-AI void epilogue(const gf_conv_epilogue *e, int64_t o0, int64_t n, vl *v)
-{
-    if (e->bias) {
-        vl b;
-        load_n(&b, e->bias + o0, n);
-        *v = e->bias_first ? b + *v : *v + b;
-    }
-    if (e->relu) {
-        vli neg = *v < (vl){ 0 };
-        *v = (vl)((vli)*v & ~neg);
-    }
-}
 
 /* ---- conv2d ---- */
 
@@ -175,7 +159,8 @@ AI void fwd_rows(void *arg, int task)
                     else fwd_eight(j, xr, d->sw * c, fr, acc, kw, c);
                 }
                 for (int p = 0; p < 8 && ox + p < d->ow; p++) {
-                    if (j->epi->bias || j->epi->relu) epilogue(j->epi, o0, d->o - o0, &acc[p]);
+                    if (j->epi->bias || j->epi->relu)
+                        gf__conv_epilogue(j->epi, o0, (float *)&acc[p], d->o - o0 < VL ? (int)(d->o - o0) : VL);
                     store_n(yrow + (ox + p) * d->o + o0, &acc[p], d->o - o0);
                 }
             }

@@ -72,7 +72,6 @@ int gf__winograd_fits(const gf_conv_dims *d);
  * and dy (the ops' shapes, d fitting). threads >= 1; the same bits for
  * every thread count. Each returns 0, or the floats of scratch it could
  * not have (then the output is undefined). */
-int64_t gf__winograd_conv2d(const gf_conv_dims *d, const float *x, const float *f, float *y, int threads);
 int64_t gf__winograd_backprop_input(const gf_conv_dims *d, const float *dy, const float *f, float *dx, int threads);
 int64_t gf__winograd_backprop_filter(const gf_conv_dims *d, const float *x, const float *dy, float *df,
                                      int threads);/* conv_direct.c: conv2d and its filter gradient as direct sums, for 1 to 4
@@ -86,11 +85,27 @@ typedef struct gf_conv_epilogue {
     const float *bias;
     bool bias_first, relu;
 } gf_conv_epilogue;
+/* v [n] = the epilogue of output channels o0 .. o0+n-1 (n a vector's
+ * worth: inlined into each kernel's SIMD builds, the loops vectorise):
+ * relu's v < 0 ? +0 : v keeps -0 and NaN, as the relu op does. */
+static inline __attribute__((always_inline)) void gf__conv_epilogue(const gf_conv_epilogue *e, int64_t o0, float *v,
+                                                                     int n)
+{
+    if (e->bias && e->bias_first)
+        for (int i = 0; i < n; i++) v[i] = e->bias[o0 + i] + v[i];
+    else if (e->bias)
+        for (int i = 0; i < n; i++) v[i] = v[i] + e->bias[o0 + i];
+    if (e->relu)
+        for (int i = 0; i < n; i++) v[i] = v[i] < 0.0f ? 0.0f : v[i];
+}
 int64_t gf__conv_direct(const gf_conv_dims *d, const float *x, const float *f, float *y, int threads,
                         const gf_conv_epilogue *epi);
-/* Whether conv2d of x by f (node n's strides and padding) takes
- * gf__conv_direct, which applies an epilogue as it stores (conv.c). */
-bool gf__conv2d_direct(gf_shape x, gf_shape f, const gf_node *n);
+int64_t gf__winograd_conv2d(const gf_conv_dims *d, const float *x, const float *f, float *y, int threads,
+                            const gf_conv_epilogue *epi);
+/* Whether conv2d of x by f (node n's strides and padding) takes a kernel
+ * that applies an epilogue as it stores: gf__conv_direct or
+ * gf__winograd_conv2d (conv.c). */
+bool gf__conv2d_stores_epilogue(gf_shape x, gf_shape f, const gf_node *n);
 int64_t gf__conv_direct_backprop_filter(const gf_conv_dims *d, const float *x, const float *dy, float *df,
                                         int threads);
 

@@ -138,6 +138,7 @@ typedef struct conv_job {
     const float *in, *u; /* u: U [a2, ci, co] */
     const float *dy;     /* backprop_filter: dy [n, oh, ow, co] */
     float *out;          /* conv: out [n, oh, ow, co] */
+    const gf_conv_epilogue *epi; /* conv: applied as the outputs are stored */
     float *part[MAX_PARTS];
     int64_t part_blocks;
     int failed;
@@ -364,11 +365,13 @@ AI void output_tile(const conv_job *j, const transform *tf, int64_t t, const flo
         for (int q = 0; q < a; q++) at_1d(a, x + q * xk, xs, tmp + q * CV, (int64_t)a * CV); /* tmp = AT M */
         for (int i = 0; i < MT && y0 + i < j->oh; i++) { /* row i of out = tmp A */
             float *dst = j->out + ((b * j->oh + y0 + i) * j->ow + x0) * j->co + c0;
-            if (whole && nc == CV) {
+            bool epi = j->epi && (j->epi->bias || j->epi->relu);
+            if (whole && nc == CV && !epi) {
                 at_1d(a, tmp + i * a * CV, CV, dst, j->co);
                 continue;
             }
             at_1d(a, tmp + i * a * CV, CV, o, CV);
+            for (int k = 0; epi && k < MT; k++) gf__conv_epilogue(j->epi, c0, o + k * CV, nc);
             for (int k = 0; k < MT && x0 + k < j->ow; k++)
                 memcpy(dst + k * j->co, o + k * CV, (size_t)nc * sizeof(float));
         }
@@ -584,7 +587,8 @@ static int64_t run_conv(conv_job *j, int threads)
     return j->failed ? j->a2 * j->block * (j->ci + j->co) : 0;
 }
 
-int64_t gf__winograd_conv2d(const gf_conv_dims *d, const float *x, const float *f, float *y, int threads)
+int64_t gf__winograd_conv2d(const gf_conv_dims *d, const float *x, const float *f, float *y, int threads,
+                            const gf_conv_epilogue *epi)
 {
     const transform *t = transform_for(d->kh);
     int64_t cu = (int64_t)t->a * t->a * d->c * d->o;
@@ -593,7 +597,7 @@ int64_t gf__winograd_conv2d(const gf_conv_dims *d, const float *x, const float *
     filter_job fj = { .t = t, .c = d->c, .o = d->o, .f = f, .u = u, .flip = 0 };
     gf__parallel_for(threads, (int)d->c, GF_SIMD_PICK(filter_forward_task), &fj);
     conv_job j = { .t = t, .n = d->n, .ih = d->h, .iw = d->w, .ci = d->c, .oh = d->oh, .ow = d->ow,
-                   .co = d->o, .py = d->ph, .px = d->pw, .in = x, .u = u, .out = y };
+                   .co = d->o, .py = d->ph, .px = d->pw, .in = x, .u = u, .out = y, .epi = epi };
     return run_conv(&j, threads);
 }
 
