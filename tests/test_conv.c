@@ -569,6 +569,50 @@ static void conv_bias_relu_epilogue(void **state)
     }
 }
 
+/* The conv2d kernel applies an epilogue on every path: the 1x1 product
+ * and the im2col GEMM (stride 2 over 40 channels) apply it in a pass of
+ * their own, the direct sum and Winograd's as they store; all give the
+ * kernel's output without one, plus the bias, then relu. */
+static void conv_kernel_epilogue_every_path(void **state)
+{
+    (void)state;
+    gf_rng r;
+    gf_rng_seed(&r, 29, 5);
+    const int shapes[4][4] = { { 1, 1, 6, 1 }, { 3, 3, 40, 2 }, { 5, 5, 1, 1 }, { 3, 3, 8, 1 } }; /* kh kw c s */
+    for (int t = 0; t < 4; t++) {
+        int k = shapes[t][0], c = shapes[t][2], s = shapes[t][3], o = 20;
+        gf_graph *g = gf_graph_new();
+        gf_node *x = gf_placeholder(g, "x", GF_F32, gf_dims(4, 2, 9, 8, c));
+        gf_node *f = gf_placeholder(g, "f", GF_F32, gf_dims(4, k, k, c, o));
+        gf_node *conv = gf_conv2d(x, f, s, s, GF_SAME);
+        gf_tensor *xv = gf_tensor_new(GF_F32, gf_node_shape(x), NULL), *fv = gf_tensor_new(GF_F32, gf_node_shape(f), NULL);
+        gf_tensor *y = gf_tensor_new(GF_F32, gf_node_shape(conv), NULL), *ye = gf_tensor_new(GF_F32, gf_node_shape(conv), NULL);
+        for (int64_t i = 0; i < gf_tensor_count(xv); i++) gf_tensor_data(xv)[i] = (float)(2 * gf_rng_uniform(&r) - 1);
+        for (int64_t i = 0; i < gf_tensor_count(fv); i++) gf_tensor_data(fv)[i] = (float)(2 * gf_rng_uniform(&r) - 1);
+        float *bias = random_floats(&r, (size_t)o);
+        const gf_tensor *in[2] = { xv, fv };
+        char msg[256];
+        gf_kctx plain = { .threads = 1, .msg = msg, .msg_len = sizeof msg };
+        gf_kctx epi = { .threads = 1, .msg = msg, .msg_len = sizeof msg, .epi_bias = bias, .epi_relu = true };
+        GF_OP(CONV2D)->kernel(y, in, conv, &plain);
+        GF_OP(CONV2D)->kernel(ye, in, conv, &epi);
+        assert_int_equal(plain.status, GF_OK);
+        assert_int_equal(epi.status, GF_OK);
+        int64_t n = gf_tensor_count(y), cleared = 0;
+        for (int64_t i = 0; i < n; i++) {
+            float v = gf_tensor_data(y)[i] + bias[i % o], want = v < 0.0f ? 0.0f : v;
+            cleared += v < 0.0f;
+            if (memcmp(&want, &gf_tensor_data(ye)[i], sizeof want))
+                fail_msg("case %d, element %lld: %g, want %g", t, (long long)i, (double)gf_tensor_data(ye)[i], (double)want);
+        }
+        assert_true(cleared > 0);
+        assert_int_equal(gf__conv2d_stores_epilogue(gf_node_shape(x), gf_node_shape(f), conv), t >= 2);
+        free(bias);
+        gf_tensor_free(xv), gf_tensor_free(fv), gf_tensor_free(y), gf_tensor_free(ye);
+        gf_graph_free(g);
+    }
+}
+
 static void one_layer_bits(gf_rng *rp, const ref_geom *gp);
 
 /* The tutorial's two layers (smaller batch): the same bits at 1, 2 and 3
@@ -674,6 +718,7 @@ int main(void)
         cmocka_unit_test(max_pool_many_channels_exact),
         cmocka_unit_test(relu_mask_folds_into_pool_grad),
         cmocka_unit_test(conv_bias_relu_epilogue),
+        cmocka_unit_test(conv_kernel_epilogue_every_path),
         cmocka_unit_test(conv_bits_do_not_depend_on_threads),
         cmocka_unit_test(open_batch),
         cmocka_unit_test(dropout_keep_values),

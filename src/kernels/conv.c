@@ -181,15 +181,12 @@ bool gf__conv2d_stores_epilogue(gf_shape x, gf_shape f, const gf_node *n)
     return gf__winograd_fits(&d) || gf__conv_direct_fits(&d);
 }
 
-/* y [m,o] = relu?(y + bias) (or bias + y), element by element, for the
- * paths that do not apply the epilogue as they store. */
+/* y [m,o] = the epilogue of each row, for the paths that do not apply it
+ * as they store. */
 static void epilogue_pass(float *y, int64_t m, int64_t o, const gf_conv_epilogue *e)
 {
     for (int64_t i = 0; i < m; i++, y += o)
-        for (int64_t c = 0; c < o; c++) {
-            float v = e->bias ? (e->bias_first ? e->bias[c] + y[c] : y[c] + e->bias[c]) : y[c];
-            y[c] = e->relu ? (v < 0.0f ? 0.0f : v) : v;
-        }
+        for (int64_t c = 0; c < o; c += 256) gf__conv_epilogue(e, c, y + c, o - c < 256 ? (int)(o - c) : 256);
 }
 
 /* out [N,OH,OW,O] = conv2d(x [N,H,W,C], f [KH,KW,C,O]), then the

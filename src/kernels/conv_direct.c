@@ -83,8 +83,6 @@ AI void store_n(float *p, const vl *v, int64_t n)
     else memcpy(p, v, (size_t)n * sizeof(float));
 }
 
-
-
 /* ---- conv2d ---- */
 
 /* out[0..7] += the taps of image row xr (at the first pixel's first tap)
@@ -159,7 +157,7 @@ AI void fwd_rows(void *arg, int task)
                     else fwd_eight(j, xr, d->sw * c, fr, acc, kw, c);
                 }
                 for (int p = 0; p < 8 && ox + p < d->ow; p++) {
-                    if (j->epi->bias || j->epi->relu)
+                    if (j->epi && (j->epi->bias || j->epi->relu))
                         gf__conv_epilogue(j->epi, o0, (float *)&acc[p], d->o - o0 < VL ? (int)(d->o - o0) : VL);
                     store_n(yrow + (ox + p) * d->o + o0, &acc[p], d->o - o0);
                 }
