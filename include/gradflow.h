@@ -743,8 +743,10 @@ gf_status gf_session_restore(gf_session *s, const char *path);
  * A signature names nodes by keys. The conventions of `gradflow train`:
  * inputs "images" (a placeholder [?,features]) and, for training,
  * "labels" and any other placeholder the step needs; outputs "probs"
- * ([?,classes]), "classes" (int32 [?], the answer) and, for training,
- * "cost" (a scalar to fetch) and "train" (a target to run). */
+ * ([?,classes]), "classes" (int32 [?], the answer), for training, "cost"
+ * (a scalar to fetch) and "train" (a target to run), and "input_scale"
+ * (a constant: what train --scale divided the features by) when there
+ * was one. */
 typedef struct gf_signature_entry {
     const char *key;   /* 1 to 63 bytes, unique within the signature */
     gf_node *node;

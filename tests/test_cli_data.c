@@ -68,6 +68,61 @@ static void write_csv(const char *path, int n, int features, int classes)
     fclose(f);
 }
 
+/* train --scale X keeps X in the model file (its "input_scale" output):
+ * eval divides .npy and CSV features by it unless told otherwise, and
+ * predict's idx:DIR:N of a .npy folder does too, so an image answers as it
+ * does from a PGM of the same pixels (which predict reads as value/255). */
+static void scale_is_saved(void **state)
+{
+    (void)state;
+    if (!gf_test_gradflow()) skip();
+    char *dir = gf_test_tmpdir();
+    char train[4200], test[4200], model[4200], pgm[4200];
+    snprintf(train, sizeof train, "%s/train.csv", dir);
+    snprintf(test, sizeof test, "%s/test.csv", dir);
+    snprintf(model, sizeof model, "%s/m.gfm", dir);
+    snprintf(pgm, sizeof pgm, "%s/one.pgm", dir);
+    write_csv(train, 80, 16, 4);
+    write_csv(test, 20, 16, 4);
+    assert_int_equal(cli("train --data %s --test-data %s --scale 255 --model softmax --steps 100 --batch 5 --save %s "
+                         "--quiet", train, test, model), 0);
+    assert_int_equal(cli("inspect %s", model), 0);
+    gf_test_contains(out, "output input_scale");
+    char given[256], kept[256];
+    assert_int_equal(cli("eval %s --data %s --scale 255", model, test), 0);
+    snprintf(given, sizeof given, "%s", strstr(out, "correct: "));
+    assert_int_equal(cli("eval %s --data %s", model, test), 0);
+    gf_test_contains(out, "features divided by 255 (the model's --scale)");
+    snprintf(kept, sizeof kept, "%s", strstr(out, "correct: "));
+    assert_string_equal(kept, given);
+    assert_int_equal(cli("eval %s --data %s --scale 1", model, test), 0);
+    gf_test_contains(out, "features divided by 1\n");
+    /* predict: a .npy folder of 0..255 pixels against the same pixels as PGM. */
+    gf_tensor *x = gf_tensor_new(GF_F32, gf_dims(3, 1, 4, 4), NULL), *y = gf_tensor_new(GF_I32, gf_dims(1, 1), NULL);
+    FILE *f = fopen(pgm, "w");
+    assert_non_null(f);
+    fprintf(f, "P2\n4 4\n255\n");
+    for (int j = 0; j < 16; j++) {
+        int v = j == 2 ? 255 : (7 * 2 + j) % 5 * 10;
+        gf_tensor_data(x)[j] = (float)v;
+        fprintf(f, "%d\n", v);
+    }
+    fclose(f);
+    gf_tensor_data(y)[0] = 2;
+    npy_to(dir, "test_images.npy", x);
+    npy_to(dir, "test_labels.npy", y);
+    gf_tensor_free(x);
+    gf_tensor_free(y);
+    char from_pgm[256];
+    assert_int_equal(cli("predict %s %s", model, pgm), 0);
+    const char *d = strstr(out, "digit ");
+    assert_non_null(d);
+    snprintf(from_pgm, sizeof from_pgm, "%.*s", (int)strcspn(d, ")") + 1, d);
+    assert_int_equal(cli("predict %s idx:%s:0", model, dir), 0);
+    gf_test_contains(out, from_pgm);
+    gf_test_rmdir(dir);
+}
+
 static void npy_folder(void **state)
 {
     (void)state;
@@ -199,6 +254,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(npy_folder),
         cmocka_unit_test(csv_files),
+        cmocka_unit_test(scale_is_saved),
         cmocka_unit_test(idx_and_npy_train_alike),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

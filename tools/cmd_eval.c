@@ -76,7 +76,7 @@ int gf_cli_eval(int argc, char **argv)
         GF_OPT_S("--delimiter", "C", "a CSV file's field separator: one character, or 'tab'\n(default ',')",
                  &delimiter),
         GF_OPT_X("--scale", "X", 1e-30, 1e30,
-                 "divide .npy and CSV features by X, as train --scale did\n(default: taken as they are)", &scale),
+                 "divide .npy and CSV features by X (default: the X of\n'train --scale X', which the model file keeps; else taken\nas they are)", &scale),
         GF_OPT_I("--hidden", "N", 1, 100000,
                  "an old checkpoint's hidden units (default: read from FILE;\nanother N is refused, naming the "
                  "tensor); a model file\nsays its own sizes",
@@ -143,7 +143,7 @@ int gf_cli_eval(int argc, char **argv)
     }
     char msg[256];
     gf_cli_test_options to = { .labels = 1, .features = net.features, .classes = k,
-                               .label_column = (int)label_column, .scale = scale,
+                               .label_column = (int)label_column, .scale = scale > 0 ? scale : net.input_scale,
                                .delimiter = gf_source_delimiter(delimiter, msg, sizeof msg) };
     if (!to.delimiter) {
         fprintf(stderr, "gradflow eval: %s\n", msg);
@@ -217,7 +217,10 @@ int gf_cli_eval(int argc, char **argv)
         printf("}\n");
     } else {
         printf("%s: %s (%s)\n", net.model ? "model" : "checkpoint", file, net.desc);
-        printf("data: %s, %lld test examples\n", dir, (long long)test.n);
+        printf("data: %s, %lld test examples", dir, (long long)test.n);
+        if (to.scale > 0 && !test.height) /* .npy or CSV: divided as training's were */
+            printf(", features divided by %g%s", (double)to.scale, scale > 0 ? "" : " (the model's --scale)");
+        printf("\n");
         printf("correct: %lld/%lld (accuracy %.2f%%)\n\n", (long long)correct, (long long)test.n, 100.0 * accuracy);
         print_confusion(confusion, k);
         if (errors_png)

@@ -45,8 +45,9 @@ static const char predict_intro[] =
     "                convert to PGM, e.g. 'pngtopnm in.png | ppmtopgm > out.pgm'.\n"
     "  idx:DIR:N     test image N (from 0) of the MNIST folder DIR\n"
     "                (DIR/t10k-images-idx3-ubyte[.gz]), or of a folder of .npy\n"
-    "                files (DIR/test_images.npy); DIR may also be an IDX\n"
-    "                image file itself (no label then).\n"
+    "                files (DIR/test_images.npy, divided by the X of 'train\n"
+    "                --scale X' when the model was trained so); DIR may also\n"
+    "                be an IDX image file itself (no label then).\n"
     "\n"
     "MNIST's networks were trained on a light digit (high values) on a dark\n"
     "background (0), centred, about 20x20. A PGM or PNG whose border is mostly\n"
@@ -93,6 +94,9 @@ static long pgm_number(const unsigned char *b, size_t n, size_t *i)
 
 /* The pixels an image must have: the network's input size. */
 static int64_t want_pixels = 784;
+/* What .npy and CSV features are divided by: the model's "input_scale"
+ * (train --scale), or 0 (as they are). */
+static float model_scale;
 
 /* w x h against want_pixels: 1, or 0 said on stderr. */
 static int size_fits(const char *path, long w, long h)
@@ -318,7 +322,7 @@ static int read_idx(const char *spec, idx_cache *c, float *px, int *label)
         if (!c->where) return 0;
         memcpy(c->where, spec + 4, len);
         c->where[len] = '\0';
-        gf_cli_test_options o = { .labels = 2, .features = want_pixels };
+        gf_cli_test_options o = { .labels = 2, .features = want_pixels, .scale = model_scale };
         if (!gf_cli_load_test("predict", c->where, &o, &c->test)) {
             free(c->where);
             c->where = NULL;
@@ -380,6 +384,7 @@ int gf_cli_predict(int argc, char **argv)
     }
     if (!gf_cli_net_load("predict", file, (int)hidden, &net)) goto out;
     want_pixels = net.features;
+    model_scale = net.input_scale;
     int64_t k = net.n_classes;
     px = malloc((size_t)(n_images * want_pixels) * sizeof *px);
     if (!px) {

@@ -582,10 +582,10 @@ int gf_cli_train(int argc, char **argv)
         goto out;
     }
     /* The signature of --save: its nodes are added before the session starts. */
-    gf_signature_entry sig_entries[7];
+    gf_signature_entry sig_entries[8];
     gf_cli_train_sig ts = { .images = net.a_0, .labels = net.y, .keep_prob = keep_node,
                             .probs = infer ? infer : net.a_2, .cost = opt.train_loss, .steps = net.step,
-                            .n_steps = net.n_step };
+                            .n_steps = net.n_step, .input_scale = scale };
     if (gf_cli_train_signature(&ts, sig_entries, &save_sig) != GF_OK) {
         fprintf(stderr, "gradflow train: %s\n", gf_graph_error(net.g));
         goto out;

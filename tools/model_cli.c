@@ -6,6 +6,7 @@
 #include "ckpt_cli.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,6 +60,17 @@ static int load_model_file(const char *cmd, const char *file, gf_cli_net *n)
     if (!(n->features = width(cmd, file, "images", n->x)) || !(n->n_classes = width(cmd, file, "probs", n->probs)))
         return 0;
     n->probabilities = !strcmp(gf_node_op(n->probs), "softmax");
+    gf_node *scale = gf_model_output(n->model, "input_scale");
+    if (scale) { /* what train divided .npy and CSV features by */
+        const gf_tensor *v = NULL;
+        if (gf_session_run(n->s, NULL, 0, &scale, 1, NULL, 0, &v) != GF_OK || gf_tensor_count(v) != 1 ||
+            !(gf_tensor_data(v)[0] > 0) || !isfinite(gf_tensor_data(v)[0])) {
+            fprintf(stderr, "gradflow %s: %s: its \"input_scale\" output is not one positive number%s%s\n", cmd, file,
+                    v ? "" : ": ", v ? "" : gf_session_error(n->s));
+            return 0;
+        }
+        n->input_scale = gf_tensor_data(v)[0];
+    }
     n->batch = 1000;
     int convs = 0, nodes = gf_graph_node_count(n->g), vars = 0;
     for (int i = 0; i < nodes; i++) {
@@ -173,7 +185,10 @@ gf_status gf_cli_train_signature(const gf_cli_train_sig *t, gf_signature_entry *
     e[n_in + 1] = (gf_signature_entry){ "classes", classes };
     e[n_in + 2] = (gf_signature_entry){ "cost", t->cost };
     e[n_in + 3] = (gf_signature_entry){ "train", step };
-    *sig = (gf_signature){ e, n_in, e + n_in, 4 };
+    int n_out = 4;
+    if (t->input_scale > 0)
+        e[n_in + n_out++] = (gf_signature_entry){ "input_scale", gf_name(gf_scalar(g, t->input_scale), "input_scale") };
+    *sig = (gf_signature){ e, n_in, e + n_in, n_out };
     return gf_graph_status(g);
 }
 

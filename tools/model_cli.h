@@ -31,6 +31,7 @@ typedef struct gf_cli_net {
     int64_t features, n_classes;
     int64_t batch;       /* images per run: 100 for a convolutional network, else 1000 */
     int probabilities;   /* probs is a softmax (else, e.g., the article's sigmoids) */
+    float input_scale;   /* a model file's "input_scale" output (train --scale), else 0 */
     const char *name;    /* a checkpoint: train's --model ("article", "softmax", "cnn"); else NULL */
     int hidden;          /* a checkpoint of article or softmax: its hidden units */
     char desc[160];      /* e.g. "--model softmax: 784-100-10, relu, softmax" */
@@ -61,12 +62,16 @@ typedef struct gf_cli_train_sig {
     gf_node *cost;
     gf_node *const *steps;
     int n_steps;
+    float input_scale;                    /* train's --scale (0: none): saved as the
+                                             constant output "input_scale", so that
+                                             eval and predict divide .npy and CSV
+                                             features by it as training did */
 } gf_cli_train_sig;
 
-/* Adds the nodes the signature needs ("classes", and "train" when there
- * are several steps) to the graph of t's nodes; call before the session
- * starts. Fills sig, whose arrays live in entries (7 of them). Returns
- * the graph's status. */
+/* Adds the nodes the signature needs ("classes", "train" when there are
+ * several steps, "input_scale" when t has one) to the graph of t's nodes;
+ * call before the session starts. Fills sig, whose arrays live in entries
+ * (8 of them). Returns the graph's status. */
 gf_status gf_cli_train_signature(const gf_cli_train_sig *t, gf_signature_entry *entries, gf_signature *sig);
 
 /* Sets every variable of s (on graph g) from FILE: a model file, each
