@@ -417,6 +417,33 @@ static void max_pool_ties_padding_nan(void **state)
     gf_graph_free(g);
 }
 
+/* The three runs that test a rewrite, each of fetch[0] (n floats): got[0]
+ * rewritten, got[1] the ops run apart (GF_NO_FUSE), got[2] rewritten with
+ * fetch[1] (n floats, at got[2] + n) fetched too. got[i]: malloc'ed. */
+static void three_runs(gf_graph *g, const gf_feed *feed, gf_node *const fetch[2], size_t n, float *got[3])
+{
+    for (int run = 0; run < 3; run++) {
+        gf_session *ss = gf_session_new(g, &(gf_session_options){ .disable = run == 1 ? GF_NO_FUSE : 0 });
+        const gf_tensor *out[2];
+        assert_int_equal(gf_session_run(ss, feed, 1, fetch, run == 2 ? 2 : 1, NULL, 0, out), GF_OK);
+        got[run] = malloc(sizeof(float) * n * 2);
+        assert_non_null(got[run]);
+        memcpy(got[run], gf_tensor_data(out[0]), sizeof(float) * n);
+        if (run == 2) memcpy(got[run] + n, gf_tensor_data(out[1]), sizeof(float) * n);
+        gf_session_free(ss);
+    }
+}
+
+/* The optimised plan that fetches y: free with gf__plan_free. */
+static gf_plan *plan_of(gf_graph *g, const gf_feed *feed, gf_node *y)
+{
+    char err[512];
+    gf_run_ctx ctx = { .graph = g, .err = err, .err_len = sizeof err };
+    gf_plan *plan = NULL;
+    if (gf__plan_compile(&ctx, 0, feed, 1, &y, 1, NULL, 0, &plan) != GF_OK) fail_msg("%s", err);
+    return plan;
+}
+
 /* relu's gradient through a max pool, mul(max_pool_grad(h, d),
  * greater_mask(h, 0)), is one masked max_pool_grad step in the plan
  * (opt/pool_mask.c) with the bits of the two ops run apart (GF_NO_FUSE):
@@ -447,16 +474,8 @@ static void relu_mask_folds_into_pool_grad(void **state)
             px[i] = u == 0 ? NAN : u == 1 ? -0.0f : u < 12 ? 0.0f : (float)gf_rng_below(&r, 5) - 2.0f;
         }
         gf_feed feed = { x, xv };
-        float *got[3];
-        for (int run = 0; run < 3; run++) { /* fused dx; literal dx; fused dx and dh fetched */
-            gf_session *ss = gf_session_new(g, &(gf_session_options){ .disable = run == 1 ? GF_NO_FUSE : 0 });
-            const gf_tensor *out[2];
-            assert_int_equal(gf_session_run(ss, &feed, 1, d, run == 2 ? 2 : 1, NULL, 0, out), GF_OK);
-            got[run] = malloc(sizeof(float) * nx * 2);
-            memcpy(got[run], gf_tensor_data(out[0]), sizeof(float) * nx);
-            if (run == 2) memcpy(got[run] + nx, gf_tensor_data(out[1]), sizeof(float) * nx);
-            gf_session_free(ss);
-        }
+        float *got[3]; /* dx fused; dx apart; dx fused with dh fetched */
+        three_runs(g, &feed, d, nx, got);
         assert_memory_equal(got[0], got[1], sizeof(float) * nx);
         assert_memory_equal(got[2], got[1], sizeof(float) * nx);
         /* dh unmasked: not zero everywhere x <= 0 */
@@ -464,10 +483,7 @@ static void relu_mask_folds_into_pool_grad(void **state)
         for (size_t i = 0; i < nx; i++) unmasked += !(px[i] > 0) && got[2][nx + i] != 0;
         assert_true(unmasked > 0);
         /* The plan: the masked pool gradient, and no mask left. */
-        char err[512];
-        gf_run_ctx ctx = { .graph = g, .err = err, .err_len = sizeof err };
-        gf_plan *plan;
-        assert_int_equal(gf__plan_compile(&ctx, 0, &feed, 1, d, 1, NULL, 0, &plan), GF_OK);
+        gf_plan *plan = plan_of(g, &feed, d[0]);
         int masked = 0, others = 0;
         for (int i = 0; i < plan->n_steps; i++) {
             const gf_pnode *q = plan->steps[i];
@@ -501,9 +517,9 @@ static void assert_same_bits_or_nan(const float *got, const float *want, size_t 
  * apart (GF_NO_FUSE): direct sums over 1 and 3 channels with strides 1
  * and 2, Winograd over 8 and 11 channels, 3x3 and 5x5, SAME and VALID, 20
  * and 32 filters (a partial vector), inputs with NaN, infinities and
- * signed zeros. The plan
- * has no fused step left; fetching the convolution too leaves it as it
- * was (no epilogue) and gives its own values. NaN's sign and payload
+ * signed zeros. The plan has no fused step left; fetching the
+ * convolution too leaves it as it was (no epilogue) and gives its own
+ * values. NaN's sign and payload
  * aside (which the compiler's operand order decides), the same bits. */
 static void conv_bias_relu_epilogue(void **state)
 {
@@ -535,25 +551,14 @@ static void conv_bias_relu_epilogue(void **state)
         }
         gf_feed feed = { x, xv };
         gf_node *both[2] = { hn, conv };
-        float *got[3];
-        for (int run = 0; run < 3; run++) { /* epilogue; apart; h and the convolution fetched */
-            gf_session *ss = gf_session_new(g, &(gf_session_options){ .disable = run == 1 ? GF_NO_FUSE : 0 });
-            const gf_tensor *out[2];
-            assert_int_equal(gf_session_run(ss, &feed, 1, both, run == 2 ? 2 : 1, NULL, 0, out), GF_OK);
-            got[run] = malloc(sizeof(float) * ny * 2);
-            memcpy(got[run], gf_tensor_data(out[0]), sizeof(float) * ny);
-            if (run == 2) memcpy(got[run] + ny, gf_tensor_data(out[1]), sizeof(float) * ny);
-            gf_session_free(ss);
-        }
+        float *got[3]; /* epilogue; apart; h with the convolution fetched */
+        three_runs(g, &feed, both, ny, got);
         assert_same_bits_or_nan(got[0], got[1], ny);
         assert_same_bits_or_nan(got[2], got[1], ny);
         size_t negative = 0; /* the fetched convolution has its own values */
         for (size_t i = 0; i < ny; i++) negative += got[2][ny + i] < 0;
         if (!(negative > 0)) fail_msg("case %d: no negative output among %zu", t, ny);
-        char err[512];
-        gf_run_ctx ctx = { .graph = g, .err = err, .err_len = sizeof err };
-        gf_plan *plan;
-        assert_int_equal(gf__plan_compile(&ctx, 0, &feed, 1, &hn, 1, NULL, 0, &plan), GF_OK);
+        gf_plan *plan = plan_of(g, &feed, hn);
         int fused = 0, epi = 0;
         for (int i = 0; i < plan->n_steps; i++) {
             fused += plan->steps[i]->kind == GF_STEP_FUSED;
