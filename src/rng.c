@@ -18,22 +18,20 @@ void gf_rng_seed(gf_rng *r, uint64_t seed, uint64_t stream)
     gf_rng_u32(r);
 }
 
-uint32_t gf_rng_u32(gf_rng *r)
-{
-    if (!r) return 0;
-    uint64_t old = r->state;
-    r->state = old * PCG_MULT + r->inc;
-    uint32_t xorshifted = (uint32_t)(((old >> 18) ^ old) >> 27);
-    uint32_t rot = (uint32_t)(old >> 59);
-    return (xorshifted >> rot) | (xorshifted << ((32 - rot) & 31));
-}
-
 /* PCG32's output for the state before a step. */
 static inline uint32_t pcg_output(uint64_t old)
 {
     uint32_t xorshifted = (uint32_t)(((old >> 18) ^ old) >> 27);
     uint32_t rot = (uint32_t)(old >> 59);
     return (xorshifted >> rot) | (xorshifted << ((32 - rot) & 31));
+}
+
+uint32_t gf_rng_u32(gf_rng *r)
+{
+    if (!r) return 0;
+    uint64_t old = r->state;
+    r->state = old * PCG_MULT + r->inc;
+    return pcg_output(old);
 }
 
 void gf__rng_fill_u32(gf_rng *r, uint32_t *out, int64_t n)

@@ -159,7 +159,6 @@ gf_tensor *gf_tensor_new(gf_dtype dt, gf_shape shape, gf_error *err)
     int64_t n = gf_shape_count(shape);
     size_t bytes = (size_t)(n ? n : 1) * sizeof(float);
     t->data = (uint64_t)n <= SIZE_MAX / sizeof(float) ? gf__malloc_aligned(bytes) : NULL;
-    if (t->data) memset(t->data, 0, bytes);
     if (!t->data) {
         gf__free(t);
         char buf[GF_SHAPE_STR];
@@ -167,6 +166,7 @@ gf_tensor *gf_tensor_new(gf_dtype dt, gf_shape shape, gf_error *err)
                       gf_shape_format(shape, buf, sizeof buf));
         return NULL;
     }
+    memset(t->data, 0, bytes);
     t->capacity = n ? n : 1;
     t->aligned = true;
     return t;

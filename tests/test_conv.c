@@ -598,7 +598,7 @@ static void conv_kernel_epilogue_every_path(void **state)
         const gf_tensor *in[2] = { xv, fv };
         char msg[256];
         gf_kctx plain = { .threads = 1, .msg = msg, .msg_len = sizeof msg };
-        gf_kctx epi = { .threads = 1, .msg = msg, .msg_len = sizeof msg, .epi_bias = bias, .epi_relu = true };
+        gf_kctx epi = { .threads = 1, .msg = msg, .msg_len = sizeof msg, .epi = { .bias = bias, .relu = true } };
         GF_OP(CONV2D)->kernel(y, in, conv, &plain);
         GF_OP(CONV2D)->kernel(ye, in, conv, &epi);
         assert_int_equal(plain.status, GF_OK);

@@ -173,12 +173,25 @@ static void fwd_task(void *arg, int t)
     gf__gemm(0, 0, nr, g->o, g->k, 1.0f, p, g->k, j->f, g->o, 0.0f, j->y + r0 * g->o, g->o, 1);
 }
 
+/* The ways conv2d runs: no input channels (zeros), a 1x1 filter at stride
+ * 1 (one GEMM of x itself), Winograd's transforms, the direct sum, or
+ * im2col chunks and a GEMM; the first two and the last apply the planner's
+ * epilogue in a pass of their own, the others as they store. */
+typedef enum { CONV_ZERO, CONV_GEMM_X, CONV_WINOGRAD, CONV_DIRECT, CONV_IM2COL } conv_path;
+
+static conv_path path_of(const geom *g)
+{
+    if (g->k == 0) return CONV_ZERO;
+    if (p_is_x(g)) return CONV_GEMM_X;
+    gf_conv_dims d = dims_of(g);
+    return gf__winograd_fits(&d) ? CONV_WINOGRAD : gf__conv_direct_fits(&d) ? CONV_DIRECT : CONV_IM2COL;
+}
+
 bool gf__conv2d_stores_epilogue(gf_shape x, gf_shape f, const gf_node *n)
 {
     geom g = geom_of(x, f, n);
-    if (g.k == 0 || p_is_x(&g)) return false;
-    gf_conv_dims d = dims_of(&g);
-    return gf__winograd_fits(&d) || gf__conv_direct_fits(&d);
+    conv_path p = path_of(&g);
+    return p == CONV_WINOGRAD || p == CONV_DIRECT;
 }
 
 /* y [m,o] = the epilogue of each row, for the paths that do not apply it
@@ -190,37 +203,41 @@ static void epilogue_pass(float *y, int64_t m, int64_t o, const gf_conv_epilogue
 }
 
 /* out [N,OH,OW,O] = conv2d(x [N,H,W,C], f [KH,KW,C,O]), then the
- * planner's epilogue (ctx->epi_*) when it set one. */
+ * planner's epilogue (ctx->epi) when it set one. */
 GF_KERNEL(gf__k_conv2d)
 {
     geom g = geom_of(in[0]->shape, in[1]->shape, n);
-    gf_conv_epilogue epi = { ctx->epi_bias, ctx->epi_bias_first, ctx->epi_relu };
-    bool after = epi.bias || epi.relu; /* applied below unless the path did */
-    if (g.k == 0) { /* no input channels: sums of nothing */
+    gf_conv_dims d = dims_of(&g);
+    const gf_conv_epilogue *epi = &ctx->epi;
+    int64_t lack = 0;
+    conv_path path = path_of(&g);
+    switch (path) {
+    case CONV_ZERO: /* sums of nothing */
         memset(out->data, 0, (size_t)gf_shape_count(out->shape) * sizeof(float));
-    } else if (p_is_x(&g)) {
+        break;
+    case CONV_GEMM_X:
         gf__gemm(0, 0, g.m, g.o, g.k, 1.0f, in[0]->data, g.k, in[1]->data, g.o, 0.0f, out->data, g.o, ctx->threads);
-    } else {
-        gf_conv_dims d = dims_of(&g);
-        int64_t lack = 0;
-        if (gf__winograd_fits(&d)) {
-            lack = gf__winograd_conv2d(&d, in[0]->data, in[1]->data, out->data, ctx->threads, &epi);
-            after = false;
-        } else if (gf__conv_direct_fits(&d)) {
-            lack = gf__conv_direct(&d, in[0]->data, in[1]->data, out->data, ctx->threads, &epi);
-            after = false;
-        } else {
-            fwd_job j = { &g, in[0]->data, in[1]->data, out->data, 0 };
-            int64_t chunks = (g.m + g.rows - 1) / g.rows;
-            gf__parallel_for(ctx->threads, (int)chunks, fwd_task, &j);
-            lack = j.failed ? g.rows * g.k : 0;
-        }
-        if (lack) {
-            no_memory(ctx, n, lack);
-            return;
-        }
+        break;
+    case CONV_WINOGRAD:
+        lack = gf__winograd_conv2d(&d, in[0]->data, in[1]->data, out->data, ctx->threads, epi);
+        break;
+    case CONV_DIRECT:
+        lack = gf__conv_direct(&d, in[0]->data, in[1]->data, out->data, ctx->threads, epi);
+        break;
+    case CONV_IM2COL: {
+        fwd_job j = { &g, in[0]->data, in[1]->data, out->data, 0 };
+        int64_t chunks = (g.m + g.rows - 1) / g.rows;
+        gf__parallel_for(ctx->threads, (int)chunks, fwd_task, &j);
+        lack = j.failed ? g.rows * g.k : 0;
+        break;
     }
-    if (after) epilogue_pass(out->data, g.m, g.o, &epi);
+    }
+    if (lack) {
+        no_memory(ctx, n, lack);
+        return;
+    }
+    if ((epi->bias || epi->relu) && path != CONV_WINOGRAD && path != CONV_DIRECT)
+        epilogue_pass(out->data, g.m, g.o, epi);
 }
 
 /* ---- conv2d_backprop_input ---- */

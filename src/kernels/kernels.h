@@ -78,13 +78,6 @@ int64_t gf__winograd_backprop_filter(const gf_conv_dims *d, const float *x, cons
  * input channels and filters at most 8 wide (what Winograd does not take):
  * the same contract as the two above. */
 int gf__conv_direct_fits(const gf_conv_dims *d);
-/* What gf__conv_direct does to each output vector as it stores it: + bias
- * [O] (bias NULL: nothing; bias_first: bias + y, else y + bias), then relu
- * (y < 0 ? 0 : y) with relu: the operations of the add and relu ops. */
-typedef struct gf_conv_epilogue {
-    const float *bias;
-    bool bias_first, relu;
-} gf_conv_epilogue;
 /* v [n] = the epilogue of output channels o0 .. o0+n-1 (n a vector's
  * worth: inlined into each kernel's SIMD builds, the loops vectorise):
  * relu's v < 0 ? +0 : v keeps -0 and NaN, as the relu op does. */

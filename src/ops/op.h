@@ -45,6 +45,15 @@ typedef struct gf_collective {
 } gf_collective;
 
 /* Per-run context a kernel may need. */
+/* What conv2d does to each output vector as it stores it, when the
+ * planner says so (opt/conv_epilogue.c): + bias [O] (bias NULL: nothing;
+ * bias_first: bias + y, else y + bias), then relu (y < 0 ? 0 : y) with
+ * relu: the operations of the add and relu ops. */
+typedef struct gf_conv_epilogue {
+    const float *bias;
+    bool bias_first, relu;
+} gf_conv_epilogue;
+
 typedef struct gf_kctx {
     gf_rng *rng;                /* random ops only */
     const gf_collective *coll;  /* collective ops only (NULL: alone, nothing accumulated) */
@@ -56,10 +65,7 @@ typedef struct gf_kctx {
     gf_status status;           /* the few kernels that can fail set these */
     char *msg;                  /* (check_numerics); msg_len bytes */
     size_t msg_len;
-    const float *epi_bias;      /* conv2d in plans (opt/conv_epilogue.c): then out =
-                                   out + bias[o] (bias + out with epi_bias_first),
-                                   and relu of that with epi_relu */
-    bool epi_bias_first, epi_relu;
+    gf_conv_epilogue epi;       /* conv2d in plans: its epilogue (none: all zero) */
     unsigned finite_in;         /* bit j: input j is known to be all finite */
     unsigned finite_seen;       /* out, bit j: the kernel found input j all finite */
 } gf_kctx;

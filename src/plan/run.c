@@ -122,11 +122,9 @@ gf_status gf__plan_run(const gf_run_ctx *c, gf_plan *p, const gf_feed *feeds, in
             const gf_tensor *in[GF_MAX_INPUTS] = { NULL };
             for (int j = 0; j < q->n.n_inputs; j++) in[j] = &gf__pn_in(q, j)->val;
             gf_kctx ctx = { .threads = threads, .msg = kmsg, .msg_len = sizeof kmsg };
-            if (q->epi_bias || q->epi_relu) {
-                ctx.epi_bias = q->epi_bias ? q->epi_bias->val.data : NULL;
-                ctx.epi_bias_first = q->epi_bias_first;
-                ctx.epi_relu = q->epi_relu;
-            }
+            if (q->epi_bias || q->epi_relu)
+                ctx.epi = (gf_conv_epilogue){ q->epi_bias ? q->epi_bias->val.data : NULL, q->epi_bias_first,
+                                              q->epi_relu };
             unsigned fl = q->n.op->flags;
             /* Variables known finite are said so; those a kernel checks
              * are remembered (GF_VAR_FINITE). */
