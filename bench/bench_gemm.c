@@ -7,8 +7,9 @@
  * The image operand of the article's shapes holds real MNIST digits from
  * DIR when it loads (about 81% zero pixels, which the kernels can skip),
  * else pixels that are zero with probability 0.81, independently ("iid").
- * --paths adds the AVX2 plans forced: direct, packed, direct skipping zeros,
- * sparse rows (n <= 32). --wide R times only the AVX2 and the AVX-512
+ * --paths adds the plans forced: direct, packed, direct skipping zeros,
+ * sparse rows (n <= 32), and the AVX-512 paths (packed, direct, direct
+ * skipping zeros) where the CPU has them. --wide R times only the AVX2 and the AVX-512
  * packed paths, forced, in R alternating rounds (ranges of GFLOP/s and of
  * the share of the peak).
  */
@@ -43,7 +44,7 @@ typedef struct shape {
     int images; /* A holds images: MNIST pixels are ~81% zero */
 } shape;
 
-enum { RUN_SIMD, RUN_PORTABLE, RUN_DIRECT, RUN_PACKED, RUN_SKIP, RUN_SPARSE_ROWS, RUN_PACKED512 };
+enum { RUN_SIMD, RUN_PORTABLE, RUN_DIRECT, RUN_PACKED, RUN_SKIP, RUN_SPARSE_ROWS, RUN_PACKED512, RUN_DIRECT512, RUN_SKIP512 };
 
 /* Microseconds per call: the best of a few timed batches. */
 static double time_call(const shape *s, int how, int threads, const float *a, const float *b, float *c)
@@ -54,6 +55,8 @@ static double time_call(const shape *s, int how, int threads, const float *a, co
                                  : how == RUN_PACKED ? GF_GEMM_PACKED
                                  : how == RUN_SKIP   ? GF_GEMM_DIRECT_SKIP
                                  : how == RUN_PACKED512 ? GF_GEMM_PACKED512
+                                 : how == RUN_DIRECT512 ? GF_GEMM_DIRECT512
+                                 : how == RUN_SKIP512   ? GF_GEMM_SKIP512
                                                      : GF_GEMM_SPARSE_ROWS);
     double best = 1e30, total = 0;
     long reps = 1;
@@ -183,6 +186,13 @@ int main(int argc, char **argv)
                 printf(",\"direct_gflops\":%.2f,\"packed_gflops\":%.2f", flop / td * 1e-3, flop / tk * 1e-3);
                 if (!s->tb) printf(",\"skip_gflops\":%.2f,\"sparse_rows_gflops\":%.2f", flop / time_call(s, RUN_SKIP, 1, a, b, c) * 1e-3,
                                    flop / time_call(s, RUN_SPARSE_ROWS, 1, a, b, c) * 1e-3);
+                if (gf__cpu_has_avx512()) {
+                    printf(",\"packed512_gflops\":%.2f", flop / time_call(s, RUN_PACKED512, 1, a, b, c) * 1e-3);
+                    if (!s->tb)
+                        printf(",\"direct512_gflops\":%.2f,\"skip512_gflops\":%.2f",
+                               flop / time_call(s, RUN_DIRECT512, 1, a, b, c) * 1e-3,
+                               flop / time_call(s, RUN_SKIP512, 1, a, b, c) * 1e-3);
+                }
             }
         }
         printf("}\n");

@@ -94,7 +94,8 @@ static float A_(const prob *p, int64_t i, int64_t q) { return *A_at(p, i, q); }
 static float B_(const prob *p, int64_t q, int64_t j) { return *B_at(p, q, j); }
 
 /* Which implementation a run uses. */
-enum { IMPL_DEFAULT, IMPL_PORTABLE, IMPL_DIRECT, IMPL_PACKED, IMPL_SKIP, IMPL_SPARSE_ROWS, IMPL_PACKED512 };
+enum { IMPL_DEFAULT, IMPL_PORTABLE, IMPL_DIRECT, IMPL_PACKED, IMPL_SKIP, IMPL_SPARSE_ROWS, IMPL_PACKED512, IMPL_DIRECT512,
+       IMPL_SKIP512 };
 
 /* Whether this machine runs the AVX-512 path (else it is skipped, and
  * main says so). */
@@ -116,6 +117,8 @@ static float *run(const prob *p, int impl, int threads)
                                  : impl == IMPL_SKIP   ? GF_GEMM_DIRECT_SKIP
                                  : impl == IMPL_SPARSE_ROWS ? GF_GEMM_SPARSE_ROWS
                                  : impl == IMPL_PACKED512   ? GF_GEMM_PACKED512
+                                 : impl == IMPL_DIRECT512   ? GF_GEMM_DIRECT512
+                                 : impl == IMPL_SKIP512     ? GF_GEMM_SKIP512
                                                        : 0);
         gf__gemm(p->ta, p->tb, p->m, p->n, p->k, p->alpha, p->a, p->lda, p->b, p->ldb, p->beta, c, p->ldc, threads);
         gf__gemm_avx2_force_path(0);
@@ -160,10 +163,11 @@ static void check(const prob *p, const float *c, const char *what)
 
 static void check_all_impls(const prob *p)
 {
-    static const char *names[] = { "default", "portable", "direct", "packed", "skip", "sparse_rows", "packed512" };
+    static const char *names[] = { "default",   "portable",  "direct",   "packed",   "skip",
+                                   "sparse_rows", "packed512", "direct512", "skip512" };
     float *simd = NULL;
-    for (int impl = IMPL_DEFAULT; impl <= IMPL_PACKED512; impl++) {
-        if (impl == IMPL_PACKED512 && !have_avx512()) continue;
+    for (int impl = IMPL_DEFAULT; impl <= IMPL_SKIP512; impl++) {
+        if (impl >= IMPL_PACKED512 && !have_avx512()) continue;
         float *c = run(p, impl, 1);
         check(p, c, names[impl]);
         if (impl == IMPL_DIRECT) {
@@ -223,6 +227,10 @@ static void test_large(void **state)
         /* More rows and columns than the AVX-512 path's blocks (240, 512),
          * two k blocks, beta neither 0 nor 1. */
         p = make(t & 1, t >> 1, 253, 545, 270, 1, 0.75f, 0.5f, 0.0, 0.0f);
+        check_all_impls(&p);
+        unmake(&p);
+        /* Mostly zero, as MNIST's digits: whole 12-row tiles skip k. */
+        p = make(t & 1, t >> 1, 40, 30, 784, 2, -0.5f, 1.0f, 0.93, 0.0f);
         check_all_impls(&p);
         unmake(&p);
     }
@@ -309,16 +317,17 @@ static void test_threads_bitwise(void **state)
                              (long long)p.m, (long long)p.n, (long long)p.k);
                 free(cn);
             }
-            /* The AVX2 and AVX-512 packed paths, forced, on 1 to 3
+            /* The AVX2 packed and the AVX-512 paths, forced, on 1 to 3
              * threads: the same bits again. */
+            static const int forced[] = { IMPL_PACKED, IMPL_PACKED512, IMPL_DIRECT512, IMPL_SKIP512 };
+            static const char *fname[] = { "packed", "packed512", "direct512", "skip512" };
             for (int th = 1; th <= 3; th++)
-                for (int impl = IMPL_PACKED; impl <= IMPL_PACKED512; impl += IMPL_PACKED512 - IMPL_PACKED) {
-                    if (impl == IMPL_PACKED512 && !have_avx512()) continue;
-                    float *cn = run(&p, impl, th);
+                for (int f = 0; f < 4; f++) {
+                    if (forced[f] != IMPL_PACKED && !have_avx512()) continue;
+                    float *cn = run(&p, forced[f], th);
                     if (memcmp(c1, cn, (size_t)(p.m * p.ldc) * sizeof *c1) != 0)
-                        fail_msg("%s on %d threads differs: ta=%d tb=%d [%lld,%lld,%lld]",
-                                 impl == IMPL_PACKED ? "packed" : "packed512", th, p.ta, p.tb, (long long)p.m,
-                                 (long long)p.n, (long long)p.k);
+                        fail_msg("%s on %d threads differs: ta=%d tb=%d [%lld,%lld,%lld]", fname[f], th, p.ta,
+                                 p.tb, (long long)p.m, (long long)p.n, (long long)p.k);
                     free(cn);
                 }
             free(c1);
@@ -367,8 +376,8 @@ static void test_concurrent_callers(void **state)
 int main(void)
 {
     printf("# gemm: SIMD kernels %s\n", gf__simd_enabled() ? "on (AVX2+FMA)" : "off (portable only)");
-    if (have_avx512()) printf("# gemm: AVX-512 packed path tested against the AVX2 paths, bit for bit\n");
-    else printf("# gemm: SKIPPED the AVX-512 packed path: %s\n",
+    if (have_avx512()) printf("# gemm: AVX-512 packed, direct and skipping paths tested against the AVX2 paths, bit for bit\n");
+    else printf("# gemm: SKIPPED the AVX-512 paths: %s\n",
                 gf__simd_enabled() ? "this CPU (or OS) has no AVX-512F" : "SIMD kernels off");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shapes),

@@ -130,7 +130,8 @@ void gf__gemm_hinted(int ta, int tb, int64_t m, int64_t n, int64_t k, float alph
      * slower). */
     gf_gemm_plan plan = gf__gemm_avx2_plan(ta, tb, m, n, k, a, lda);
     gemm_job j = { ta, tb, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc, plan, 1, 0, b_finite };
-    const int wide = plan.path == GF_GEMM_PACKED512;
+    const int wide =
+        plan.path == GF_GEMM_PACKED512 || plan.path == GF_GEMM_DIRECT512 || plan.path == GF_GEMM_SKIP512;
     const int64_t split_r = wide ? GF_GEMM512_SPLIT_ROWS : GF_GEMM_SPLIT_ROWS;
     const int64_t split_c = wide ? GF_GEMM512_SPLIT_COLS : GF_GEMM_SPLIT_COLS;
     int64_t units_r = (m + split_r - 1) / split_r;
@@ -144,7 +145,7 @@ void gf__gemm_hinted(int ta, int tb, int64_t m, int64_t n, int64_t k, float alph
         if (hint) *hint = h;
         return;
     }
-    int64_t ntasks = (plan.path == GF_GEMM_PACKED || wide ? 2 : TASKS_PER_THREAD) * (int64_t)nt;
+    int64_t ntasks = (plan.path == GF_GEMM_PACKED || plan.path == GF_GEMM_PACKED512 ? 2 : TASKS_PER_THREAD) * (int64_t)nt;
     if (ntasks > work / PAR_WORK_PER_TASK) ntasks = work / PAR_WORK_PER_TASK;
     if (ntasks > units) ntasks = units;
     int64_t per = (units + ntasks - 1) / ntasks;

@@ -1,7 +1,10 @@
 /*
- * gemm_avx512.c — the packed (cache-blocked) matrix multiply with AVX-512
- * register tiles of MR x 32: the AVX2 packed path's arithmetic (gemm_avx2.c)
- * on twice as wide vectors and twice as many registers.
+ * gemm_avx512.c — the packed (cache-blocked) and the direct matrix multiply
+ * with AVX-512 register tiles of MR x 32: the AVX2 paths' arithmetic
+ * (gemm_avx2.c) on twice as wide vectors and twice as many registers.
+ *
+ * The direct path reads A and B in place with the same tiles (12 x 32),
+ * skipping, where asked, the k at which a row tile of A is all zero.
  *
  * Same bits as the AVX2 paths: each element of C is, for each of k's
  * blocks (plan->kc long, from the whole problem's shape) in order, the FMA
@@ -18,6 +21,9 @@
 #include "gemm_avx2.h"
 #include "kernels.h"
 #include "threads.h"
+
+#include <math.h>
+#include <string.h>
 
 #define AVX512 __attribute__((target("avx512f,avx2,fma")))
 
@@ -43,8 +49,13 @@ static inline __mmask16 first(int64_t n)
 }
 
 /* C [1,nr] = alpha * acc + beta * C for one row of a tile, as tile_row_out
- * of gemm_avx2.c does it lane by lane. */
-AVX512 ALWAYS_INLINE void row_out(const int nv, float *c, __mmask16 m0, __mmask16 m1, __m512 al, __m512 be,
+ * of gemm_avx2.c does it lane by lane. One vector (nr <= 16): lanes from
+ * m0 (masked); two (16 < nr <= 32): at 0 and at off1 = nr - 16, which
+ * overlaps the first when nr < 32 (both loads before both stores; the
+ * overlap's lanes hold the same values in both). Not masked stores: on
+ * AMD's Zen 4 one that leaves lanes out costs about 25 cycles (the weight
+ * update [784,30]: 6.7 us of masked stores against 1.25 unmasked). */
+AVX512 ALWAYS_INLINE void row_out(const int nv, float *c, __mmask16 m0, int64_t off1, __m512 al, __m512 be,
                                   float beta, __m512 acc0, __m512 acc1)
 {
     __m512 x0, x1 = acc1;
@@ -52,8 +63,8 @@ AVX512 ALWAYS_INLINE void row_out(const int nv, float *c, __mmask16 m0, __mmask1
         x0 = _mm512_mul_ps(al, acc0);
         if (nv == 2) x1 = _mm512_mul_ps(al, acc1);
     } else {
-        __m512 old0 = _mm512_maskz_loadu_ps(m0, c);
-        __m512 old1 = nv == 2 ? _mm512_maskz_loadu_ps(m1, c + 16) : old0;
+        __m512 old0 = nv == 2 ? _mm512_loadu_ps(c) : _mm512_maskz_loadu_ps(m0, c);
+        __m512 old1 = nv == 2 ? _mm512_loadu_ps(c + off1) : old0;
         if (beta != 1.0f) {
             old0 = _mm512_mul_ps(be, old0);
             old1 = _mm512_mul_ps(be, old1);
@@ -61,8 +72,12 @@ AVX512 ALWAYS_INLINE void row_out(const int nv, float *c, __mmask16 m0, __mmask1
         x0 = _mm512_fmadd_ps(al, acc0, old0);
         if (nv == 2) x1 = _mm512_fmadd_ps(al, acc1, old1);
     }
-    _mm512_mask_storeu_ps(c, m0, x0);
-    if (nv == 2) _mm512_mask_storeu_ps(c + 16, m1, x1);
+    if (nv == 2) {
+        _mm512_storeu_ps(c, x0);
+        _mm512_storeu_ps(c + off1, x1);
+    } else {
+        _mm512_mask_storeu_ps(c, m0, x0);
+    }
 }
 
 /* Rows written out (not loops over arrays) so that every compiler keeps
@@ -70,35 +85,50 @@ AVX512 ALWAYS_INLINE void row_out(const int nv, float *c, __mmask16 m0, __mmask1
 #define R_DECL(r) __m512 acc##r##0 = _mm512_setzero_ps(), acc##r##1 = _mm512_setzero_ps();
 #define R_STEP(r)                                                     \
     if (mr > r) {                                                     \
-        const __m512 av = _mm512_set1_ps(a[r]);                       \
+        const __m512 av = _mm512_set1_ps(ap[r * rs]);                 \
         acc##r##0 = _mm512_fmadd_ps(av, b0, acc##r##0);               \
         if (nv == 2) acc##r##1 = _mm512_fmadd_ps(av, b1, acc##r##1);  \
     }
 #define R_OUT(r) \
-    if (mr > r) row_out(nv, c + r * ldc, m0, m1, al, be, beta, acc##r##0, acc##r##1);
+    if (mr > r) row_out(nv, c + r * ldc, m0, off1, al, be, beta, acc##r##0, acc##r##1);
 #define R_ALL(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
 _Static_assert(MR == 12, "R_ALL lists MR rows");
 
-/* One tile: C [mr,nr] = alpha * A [mr,kc] @ B [kc,nr] + beta * C, A packed
- * [kc][MR] (zero-padded), B's row p at b + p*bs: packed [kc][NR]
- * (zero-padded), or in place with 32 floats readable in each row. With
- * pf, the 32 floats at pf + p*bs are fetched into the cache as well (the
- * next panel of a B read in place). */
-AVX512 ALWAYS_INLINE void tile(const int mr, const int nv, int64_t kc, const float *a, const float *b, int64_t bs,
+/* Where a tile finds op(A)'s element (r,p): packed [kc][MR] (PK: at
+ * a[t*MR + r] for the t-th p visited), or in place, in rows of A (ROWS,
+ * op(A) = A: a[r*as + p]) or in its columns (COLS, op(A) = A^T: a[r +
+ * p*as]). */
+enum { PK, ROWS, COLS };
+
+/* One tile: C [mr,nr] = alpha * op(A) [mr,kc] @ B [kc,nr] + beta * C, B's
+ * row p at b + p*bs: packed [kc][NR] (zero-padded) or in place with 32
+ * floats readable (PK), else in place with nr read. nv: 1 vector of
+ * columns (nr <= 16), or 2 (16 < nr <= 32: the second at nr - 16, see
+ * row_out). With sparse, p runs over idx[0 .. kc-1] only (the caller has
+ * checked that each skipped term is an exact zero). With pf (PK), the 32
+ * floats at pf + p*bs are fetched into the cache as well (the next panel
+ * of a B read in place). */
+AVX512 ALWAYS_INLINE void tile(const int mr, const int nv, const int lay, const int sparse, int64_t kc,
+                               const int32_t *idx, const float *a, int64_t as, const float *b, int64_t bs,
                                int64_t nr, float *c, int64_t ldc, float alpha, float beta, const float *pf)
 {
+    const __mmask16 m0 = first(nr);
+    const int64_t off1 = nr - 16;
     R_ALL(R_DECL)
-    for (int64_t p = 0; p < kc; p++, a += MR, b += bs) {
+    for (int64_t t = 0; t < kc; t++) {
+        const int64_t p = sparse ? idx[t] : t;
+        const float *bp = b + p * bs;
         if (pf) {
             _mm_prefetch((const char *)(pf + p * bs), _MM_HINT_T0);
             _mm_prefetch((const char *)(pf + p * bs + 16), _MM_HINT_T0);
         }
-        const __m512 b0 = _mm512_loadu_ps(b);
-        const __m512 b1 = nv == 2 ? _mm512_loadu_ps(b + 16) : b0;
+        const __m512 b0 = lay == PK || nv == 2 ? _mm512_loadu_ps(bp) : _mm512_maskz_loadu_ps(m0, bp);
+        const __m512 b1 = nv == 2 ? _mm512_loadu_ps(bp + off1) : b0;
+        const float *ap = lay == PK ? a + t * MR : lay == ROWS ? a + p : a + p * as;
+        const int64_t rs = lay == ROWS ? as : 1; /* from row to row of op(A) */
         R_ALL(R_STEP)
     }
     const __m512 al = _mm512_set1_ps(alpha), be = _mm512_set1_ps(beta);
-    const __mmask16 m0 = first(nr), m1 = first(nr - 16);
     R_ALL(R_OUT)
 }
 
@@ -109,7 +139,7 @@ typedef void (*tile_fn)(int64_t kc, const float *a, const float *b, int64_t bs, 
     AVX512 static void tile_##R##_##V(int64_t kc, const float *a, const float *b, int64_t bs, int64_t nr,   \
                                       float *c, int64_t ldc, float alpha, float beta)                       \
     {                                                                                                       \
-        tile(R, V, kc, a, b, bs, nr, c, ldc, alpha, beta, NULL);                                            \
+        tile(R, V, PK, 0, kc, NULL, a, MR, b, bs, nr, c, ldc, alpha, beta, NULL);                           \
     }
 #define TILE_ROWS(V)                                                                                        \
     TILE_INST(1, V) TILE_INST(2, V) TILE_INST(3, V) TILE_INST(4, V) TILE_INST(5, V) TILE_INST(6, V)         \
@@ -132,12 +162,43 @@ typedef void (*tile_pf_fn)(int64_t kc, const float *a, const float *b, int64_t b
     AVX512 static void tile_pf_##R(int64_t kc, const float *a, const float *b, int64_t bs, float *c,        \
                                    int64_t ldc, float alpha, float beta, const float *pf)                   \
     {                                                                                                       \
-        tile(R, 2, kc, a, b, bs, NR, c, ldc, alpha, beta, pf);                                              \
+        tile(R, 2, PK, 0, kc, NULL, a, MR, b, bs, NR, c, ldc, alpha, beta, pf);                             \
     }
 TILE_PF(1) TILE_PF(2) TILE_PF(3) TILE_PF(4) TILE_PF(5) TILE_PF(6)
 TILE_PF(7) TILE_PF(8) TILE_PF(9) TILE_PF(10) TILE_PF(11) TILE_PF(12)
 static const tile_pf_fn tiles_pf[MR] = { tile_pf_1, tile_pf_2, tile_pf_3, tile_pf_4,  tile_pf_5,  tile_pf_6,
                                          tile_pf_7, tile_pf_8, tile_pf_9, tile_pf_10, tile_pf_11, tile_pf_12 };
+
+/* Tiles of the direct path, A and B in place: dtiles[lay-ROWS][sparse][nv-1][mr-1]. */
+typedef void (*dtile_fn)(int64_t kc, const int32_t *idx, const float *a, int64_t as, const float *b, int64_t bs,
+                         int64_t nr, float *c, int64_t ldc, float alpha, float beta);
+#define DTILE_INST(R, V, L, S)                                                                                   \
+    AVX512 static void dtile_##R##_##V##_##L##_##S(int64_t kc, const int32_t *idx, const float *a, int64_t as,   \
+                                                   const float *b, int64_t bs, int64_t nr, float *c, int64_t ldc, \
+                                                   float alpha, float beta)                                      \
+    {                                                                                                            \
+        tile(R, V, L, S, kc, idx, a, as, b, bs, nr, c, ldc, alpha, beta, NULL);                                  \
+    }
+#define DTILE_ROWS(V, L, S)                                                                                      \
+    DTILE_INST(1, V, L, S) DTILE_INST(2, V, L, S) DTILE_INST(3, V, L, S) DTILE_INST(4, V, L, S)                  \
+    DTILE_INST(5, V, L, S) DTILE_INST(6, V, L, S) DTILE_INST(7, V, L, S) DTILE_INST(8, V, L, S)                  \
+    DTILE_INST(9, V, L, S) DTILE_INST(10, V, L, S) DTILE_INST(11, V, L, S) DTILE_INST(12, V, L, S)
+#define DTILE_PTRS(V, L, S)                                                                                      \
+    {                                                                                                            \
+        dtile_1_##V##_##L##_##S, dtile_2_##V##_##L##_##S, dtile_3_##V##_##L##_##S, dtile_4_##V##_##L##_##S,      \
+            dtile_5_##V##_##L##_##S, dtile_6_##V##_##L##_##S, dtile_7_##V##_##L##_##S, dtile_8_##V##_##L##_##S,  \
+            dtile_9_##V##_##L##_##S, dtile_10_##V##_##L##_##S, dtile_11_##V##_##L##_##S,                         \
+            dtile_12_##V##_##L##_##S                                                                             \
+    }
+#define DTILE_KIND(L, S) DTILE_ROWS(1, L, S) DTILE_ROWS(2, L, S)
+#define DTILE_KIND_PTRS(L, S) { DTILE_PTRS(1, L, S), DTILE_PTRS(2, L, S) }
+DTILE_KIND(ROWS, 0)
+DTILE_KIND(ROWS, 1)
+DTILE_KIND(COLS, 0)
+static const dtile_fn dtiles[2][2][2][MR] = {
+    { DTILE_KIND_PTRS(ROWS, 0), DTILE_KIND_PTRS(ROWS, 1) },
+    { DTILE_KIND_PTRS(COLS, 0), { { NULL }, { NULL } } }, /* skipping: op(A) = A only */
+};
 
 /* ---- packing ------------------------------------------------------------ */
 
@@ -277,6 +338,71 @@ int gf__gemm_avx512_packed(int64_t kc_max, int ta, int tb, int64_t m, int64_t n,
                                                ldc, alpha, be);
                     }
                 }
+            }
+        }
+    }
+    return 1;
+}
+
+/* ---- the direct path ----------------------------------------------------- */
+
+/* Most column tiles and k blocks whose B block finiteness the skipping
+ * direct path remembers (past them it declines). */
+#define MAX_CT 64
+#define MAX_KB 16
+
+int gf__gemm_avx512_direct(int64_t kc_max, int ta, int skip, int64_t m, int64_t n, int64_t k, float alpha,
+                           const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+                           int64_t ldc, int b_finite)
+{
+    const int64_t nct = (n + NR - 1) / NR, nkb = (k + kc_max - 1) / kc_max;
+    if (ta) {
+        /* k blocks, then column tiles, then row tiles: B's block [kc,32]
+         * stays in L1 over the row tiles (the weight update: [10,30]). */
+        for (int64_t p0 = 0; p0 < k; p0 += kc_max) {
+            const int64_t kc = k - p0 < kc_max ? k - p0 : kc_max;
+            const float be = p0 == 0 ? beta : 1.0f;
+            for (int64_t j0 = 0; j0 < n; j0 += NR) {
+                const int64_t nr = n - j0 < NR ? n - j0 : NR;
+                for (int64_t i0 = 0; i0 < m; i0 += MR) {
+                    const int64_t mr = m - i0 < MR ? m - i0 : MR;
+                    dtiles[1][0][nr > 16][mr - 1](kc, NULL, a + p0 * lda + i0, lda, b + p0 * ldb + j0, ldb, nr,
+                                                  c + i0 * ldc + j0, ldc, alpha, be);
+                }
+            }
+        }
+        return 1;
+    }
+    if (skip && (nct > MAX_CT || nkb > MAX_KB)) return 0;
+    /* Row tiles, then k blocks, then column tiles: each row tile of A is
+     * read once, in order (an evaluation's images stream from memory). */
+    signed char fin[MAX_KB][MAX_CT];
+    if (skip) memset(fin, b_finite ? 1 : -1, sizeof fin);
+    int32_t idx[KC_MAX + 8];
+    gf__nz_init();
+    /* A tile with nothing to add leaves C as it is (beta 1) when alpha*0
+     * is -0: C + -0 is C, whatever C (as in the AVX2 skipping path). */
+    const int keep_later = alpha * 0.0f == 0.0f && signbit(alpha * 0.0f);
+    const int keep_empty = beta == 1.0f && keep_later;
+    for (int64_t i0 = 0; i0 < m; i0 += MR) {
+        const int64_t mr = m - i0 < MR ? m - i0 : MR;
+        for (int64_t p0 = 0, kb = 0; p0 < k; p0 += kc_max, kb++) {
+            const int64_t kc = k - p0 < kc_max ? k - p0 : kc_max;
+            const float be = p0 == 0 ? beta : 1.0f;
+            const float *ap = a + i0 * lda + p0;
+            if (i0 + 3 * MR <= m) gf__prefetch_rows(ap + 2 * MR * lda, MR, kc, lda);
+            /* Skip only when it saves an eighth: the list costs. */
+            int64_t cnt = skip ? gf__nz_ks(0, 0, mr, kc, ap, lda, idx) : kc;
+            const int sparse = skip && cnt <= kc - kc / 8;
+            for (int64_t j0 = 0, ct = 0; j0 < n; j0 += NR, ct++) {
+                const int64_t nr = n - j0 < NR ? n - j0 : NR;
+                const float *bp = b + p0 * ldb + j0;
+                int sp = sparse; /* and this block of B finite: 0 * inf is NaN */
+                if (sp && fin[kb][ct] < 0) fin[kb][ct] = (signed char)gf__nz_all_finite(kc, nr, bp, ldb);
+                sp = sp && fin[kb][ct];
+                if (sp && cnt == 0 && (p0 == 0 ? keep_empty : keep_later)) continue;
+                dtiles[0][sp][nr > 16][mr - 1](sp ? cnt : kc, idx, ap, lda, bp, ldb, nr, c + i0 * ldc + j0, ldc,
+                                               alpha, be);
             }
         }
     }

@@ -16,8 +16,10 @@ enum {
     GF_GEMM_PACKED = 2,      /* cache-blocked, A and B packed in scratch buffers */
     GF_GEMM_DIRECT_SKIP = 3, /* direct, skipping the k where A's row tile is all zero */
     GF_GEMM_SPARSE_ROWS = 4, /* C at most 32 wide: per row of C, only the k where op(A) is not zero */
-    GF_GEMM_PACKED512 = 5    /* as PACKED, with AVX-512 tiles (gemm_avx512.c): chosen instead of PACKED
+    GF_GEMM_PACKED512 = 5,   /* as PACKED, with AVX-512 tiles (gemm_avx512.c): chosen instead of PACKED
                                 when gf__avx512_enabled(); forced, taken when the CPU has AVX-512 */
+    GF_GEMM_DIRECT512 = 6,   /* as DIRECT (!tb), with AVX-512 tiles; likewise */
+    GF_GEMM_SKIP512 = 7      /* as DIRECT_SKIP with op(A) = A (else DIRECT512), AVX-512 tiles; likewise */
 };
 typedef struct gf_gemm_plan {
     int path;   /* GF_GEMM_* */
@@ -50,8 +52,9 @@ void gf__gemm_avx2_force_path(int path);
  * tiles one thread would. */
 #define GF_GEMM_SPLIT_ROWS 6
 #define GF_GEMM_SPLIT_COLS 16
-/* The same for GF_GEMM_PACKED512 (its tiles are 12 x 32; it skips nothing,
- * so its bits do not depend on the grid: this is for speed alone). */
+/* The same for the AVX-512 paths (their tiles are 12 x 32; a skipping
+ * tile lists the k where its 12 rows are not all zero, so the grid keeps
+ * the bits of a -0 sum the same for every split). */
 #define GF_GEMM512_MR 12
 #define GF_GEMM512_SPLIT_ROWS 12
 #define GF_GEMM512_SPLIT_COLS 32
@@ -63,5 +66,12 @@ void gf__gemm_avx2_force_path(int path);
 int gf__gemm_avx512_packed(int64_t kc_max, int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
                            const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
                            int64_t ldc);
+/* gemm_avx512.c: the direct path (B in place: !tb), the same contract;
+ * skip (op(A) = A only) skips the k where a row tile of A is all zero, as
+ * GF_GEMM_DIRECT_SKIP; b_finite: B known finite. 0 when the shape does
+ * not suit (nothing written then). */
+int gf__gemm_avx512_direct(int64_t kc_max, int ta, int skip, int64_t m, int64_t n, int64_t k, float alpha,
+                           const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+                           int64_t ldc, int b_finite);
 
 #endif
