@@ -101,9 +101,12 @@ int64_t gf__shape_count_checked(gf_shape s)
     if (s.rank < 0 || s.rank > GF_MAX_RANK) return -1;
     int64_t n = 1;
     for (int i = 0; i < s.rank; i++) {
-        if (s.dim[i] < 0) return -1;
-        if (s.dim[i] > 0 && n > GF_MAX_ELEMENTS / s.dim[i]) return -2;
-        n *= s.dim[i];
+        int64_t d = s.dim[i];
+        if (d < 0) return -1;
+        /* n <= 2^40 here, so n * d fits when d < 2^23 (every real shape):
+         * no division (kernels count their shapes on every step). */
+        if (d >= ((int64_t)1 << 23) ? d > 0 && n > GF_MAX_ELEMENTS / d : n * d > GF_MAX_ELEMENTS) return -2;
+        n *= d;
     }
     return n;
 }
