@@ -44,7 +44,9 @@ typedef struct shape {
     int images; /* A holds images: MNIST pixels are ~81% zero */
 } shape;
 
-enum { RUN_SIMD, RUN_PORTABLE, RUN_DIRECT, RUN_PACKED, RUN_SKIP, RUN_SPARSE_ROWS, RUN_PACKED512, RUN_DIRECT512, RUN_SKIP512 };
+enum {
+    RUN_SIMD, RUN_PORTABLE, RUN_DIRECT, RUN_PACKED, RUN_SKIP, RUN_SPARSE_ROWS, RUN_PACKED512, RUN_DIRECT512, RUN_SKIP512
+};
 
 /* Microseconds per call: the best of a few timed batches. */
 static double time_call(const shape *s, int how, int threads, const float *a, const float *b, float *c)

@@ -94,8 +94,10 @@ static float A_(const prob *p, int64_t i, int64_t q) { return *A_at(p, i, q); }
 static float B_(const prob *p, int64_t q, int64_t j) { return *B_at(p, q, j); }
 
 /* Which implementation a run uses. */
-enum { IMPL_DEFAULT, IMPL_PORTABLE, IMPL_DIRECT, IMPL_PACKED, IMPL_SKIP, IMPL_SPARSE_ROWS, IMPL_PACKED512, IMPL_DIRECT512,
-       IMPL_SKIP512 };
+enum {
+    IMPL_DEFAULT, IMPL_PORTABLE, IMPL_DIRECT, IMPL_PACKED, IMPL_SKIP, IMPL_SPARSE_ROWS, IMPL_PACKED512, IMPL_DIRECT512,
+    IMPL_SKIP512
+};
 
 /* Whether this machine runs the AVX-512 path (else it is skipped, and
  * main says so). */
@@ -376,7 +378,8 @@ static void test_concurrent_callers(void **state)
 int main(void)
 {
     printf("# gemm: SIMD kernels %s\n", gf__simd_enabled() ? "on (AVX2+FMA)" : "off (portable only)");
-    if (have_avx512()) printf("# gemm: AVX-512 packed, direct and skipping paths tested against the AVX2 paths, bit for bit\n");
+    if (have_avx512())
+        printf("# gemm: AVX-512 packed, direct and skipping paths tested against the AVX2 paths, bit for bit\n");
     else printf("# gemm: SKIPPED the AVX-512 paths: %s\n",
                 gf__simd_enabled() ? "this CPU (or OS) has no AVX-512F" : "SIMD kernels off");
     const struct CMUnitTest tests[] = {

@@ -145,7 +145,8 @@ void gf__gemm_hinted(int ta, int tb, int64_t m, int64_t n, int64_t k, float alph
         if (hint) *hint = h;
         return;
     }
-    int64_t ntasks = (plan.path == GF_GEMM_PACKED || plan.path == GF_GEMM_PACKED512 ? 2 : TASKS_PER_THREAD) * (int64_t)nt;
+    const int packs = plan.path == GF_GEMM_PACKED || plan.path == GF_GEMM_PACKED512;
+    int64_t ntasks = (packs ? 2 : TASKS_PER_THREAD) * (int64_t)nt;
     if (ntasks > work / PAR_WORK_PER_TASK) ntasks = work / PAR_WORK_PER_TASK;
     if (ntasks > units) ntasks = units;
     int64_t per = (units + ntasks - 1) / ntasks;
