@@ -235,6 +235,16 @@ static void test_large(void **state)
         p = make(t & 1, t >> 1, 40, 30, 784, 2, -0.5f, 1.0f, 0.93, 0.0f);
         check_all_impls(&p);
         unmake(&p);
+        /* A all zero and C all -0: every tile has nothing to add. With
+         * alpha > 0 its terms are +0 and -0 + +0 is +0, so a skipping path
+         * may not leave C alone; with alpha < 0 it may (-0 + -0 is -0).
+         * The paths are compared bit for bit, signs of zeros included. */
+        for (int sign = -1; sign <= 1; sign += 2) {
+            p = make(t & 1, t >> 1, 40, 30, 64, 0, 0.5f * (float)sign, 1.0f, 1.0, 0.0f);
+            for (int64_t i = 0; i < p.m * p.ldc; i++) p.c0[i] = -0.0f; /* make() takes 0 as "random" */
+            check_all_impls(&p);
+            unmake(&p);
+        }
     }
 }
 

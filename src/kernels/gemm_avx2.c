@@ -298,6 +298,18 @@ AVX2 ALWAYS_INLINE void skip_tiles(int ta, int64_t i0, int64_t mr, int64_t p0, i
     }
 }
 
+/* Asks for rows [rows, kc] (row r at a + r*lda) in the level-2 cache:
+ * the rows of A a direct path reads next, from memory ([10000,784] @
+ * [784,30] over Fashion-MNIST's test images: 6.0 -> 5.5 ms a product). */
+AVX2 ALWAYS_INLINE void prefetch_rows(const float *a, int64_t rows, int64_t kc, int64_t lda)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        const float *row = a + r * lda;
+        for (int64_t q = 0; q < kc; q += 16) _mm_prefetch((const char *)(row + q), _MM_HINT_T1);
+        _mm_prefetch((const char *)(row + kc - 1), _MM_HINT_T1); /* the last line, when rows are not aligned */
+    }
+}
+
 /* The same with B in place (!tb), skipping the k where a row tile of op(A)
  * is all zero (MNIST images are ~81% zero pixels). Exact: a skipped term
  * is 0 * a finite B, and tiles where B is not all finite are not skipped.
@@ -315,10 +327,8 @@ AVX2 static int gemm_direct_skip(int64_t kc_max, int ta, int64_t m, int64_t n, i
     if (nct > MAX_CT) return 0;
     int32_t idx[KC_MAX + 8];
     gf__nz_init();
-    /* A tile with nothing to add leaves C as it is (beta 1) when alpha*0
-     * is -0: C + -0 is C, whatever C. */
-    const int keep_empty = beta == 1.0f && alpha * 0.0f == 0.0f && signbit(alpha * 0.0f);
-    const int keep_later = alpha * 0.0f == 0.0f && signbit(alpha * 0.0f);
+    const int keep_empty = beta == 1.0f && gf__nothing_keeps_c(alpha);
+    const int keep_later = gf__nothing_keeps_c(alpha);
     if (!ta && nkb <= MAX_KB) {
         signed char fin[MAX_KB][MAX_CT];
         memset(fin, known, sizeof fin);
@@ -330,7 +340,7 @@ AVX2 static int gemm_direct_skip(int64_t kc_max, int ta, int64_t m, int64_t n, i
                 /* The row tile two ahead, this k block: an evaluation's
                  * images stream from memory, which the hardware's
                  * prefetcher alone left the FMAs waiting for. */
-                if (i0 + 3 * MR <= m) gf__prefetch_rows(ap + 2 * MR * lda, MR, kc, lda);
+                if (i0 + 3 * MR <= m) prefetch_rows(ap + 2 * MR * lda, MR, kc, lda);
                 int64_t cnt = gf__nz_ks(0, 0, mr, kc, ap, lda, idx);
                 skip_tiles(0, i0, mr, p0, kc, cnt, idx, n, alpha, p0 == 0 ? beta : 1.0f,
                            p0 == 0 ? keep_empty : keep_later, ap, lda, b, ldb, c, ldc, fin[kb]);

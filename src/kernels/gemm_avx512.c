@@ -175,7 +175,8 @@ TILE_PF(7) TILE_PF(8) TILE_PF(9) TILE_PF(10) TILE_PF(11) TILE_PF(12)
 static const tile_pf_fn tiles_pf[MR] = { tile_pf_1, tile_pf_2, tile_pf_3, tile_pf_4,  tile_pf_5,  tile_pf_6,
                                          tile_pf_7, tile_pf_8, tile_pf_9, tile_pf_10, tile_pf_11, tile_pf_12 };
 
-/* Tiles of the direct path, A and B in place: dtiles[lay-ROWS][sparse][nv-1][mr-1]. */
+/* Tiles of the direct path, A and B in place: row_tiles[sparse][nv-1][mr-1]
+ * (op(A) = A, skipping or not), col_tiles[nv-1][mr-1] (op(A) = A^T). */
 typedef void (*dtile_fn)(int64_t kc, const int32_t *idx, const float *a, int64_t as, const float *b, int64_t bs,
                          int64_t nr, float *c, int64_t ldc, float alpha, float beta, const float *pfa);
 #define DTILE_INST(R, V, L, S)                                                                                   \
@@ -201,10 +202,8 @@ typedef void (*dtile_fn)(int64_t kc, const int32_t *idx, const float *a, int64_t
 DTILE_KIND(ROWS, 0)
 DTILE_KIND(ROWS, 1)
 DTILE_KIND(COLS, 0)
-static const dtile_fn dtiles[2][2][2][MR] = {
-    { DTILE_KIND_PTRS(ROWS, 0), DTILE_KIND_PTRS(ROWS, 1) },
-    { DTILE_KIND_PTRS(COLS, 0), { { NULL }, { NULL } } }, /* skipping: op(A) = A only */
-};
+static const dtile_fn row_tiles[2][2][MR] = { DTILE_KIND_PTRS(ROWS, 0), DTILE_KIND_PTRS(ROWS, 1) };
+static const dtile_fn col_tiles[2][MR] = DTILE_KIND_PTRS(COLS, 0);
 
 /* ---- packing ------------------------------------------------------------ */
 
@@ -372,8 +371,8 @@ int gf__gemm_avx512_direct(int64_t kc_max, int ta, int skip, int64_t m, int64_t 
                 const int64_t nr = n - j0 < NR ? n - j0 : NR;
                 for (int64_t i0 = 0; i0 < m; i0 += MR) {
                     const int64_t mr = m - i0 < MR ? m - i0 : MR;
-                    dtiles[1][0][nr > 16][mr - 1](kc, NULL, a + p0 * lda + i0, lda, b + p0 * ldb + j0, ldb, nr,
-                                                  c + i0 * ldc + j0, ldc, alpha, be, NULL);
+                    col_tiles[nr > 16][mr - 1](kc, NULL, a + p0 * lda + i0, lda, b + p0 * ldb + j0, ldb, nr,
+                                               c + i0 * ldc + j0, ldc, alpha, be, NULL);
                 }
             }
         }
@@ -386,9 +385,7 @@ int gf__gemm_avx512_direct(int64_t kc_max, int ta, int skip, int64_t m, int64_t 
     if (skip) memset(fin, b_finite ? 1 : -1, sizeof fin);
     int32_t idx[KC_MAX + 8];
     gf__nz_init();
-    /* A tile with nothing to add leaves C as it is (beta 1) when alpha*0
-     * is -0: C + -0 is C, whatever C (as in the AVX2 skipping path). */
-    const int keep_later = alpha * 0.0f == 0.0f && signbit(alpha * 0.0f);
+    const int keep_later = gf__nothing_keeps_c(alpha);
     const int keep_empty = beta == 1.0f && keep_later;
     for (int64_t i0 = 0; i0 < m; i0 += MR) {
         const int64_t mr = m - i0 < MR ? m - i0 : MR;
@@ -407,7 +404,7 @@ int gf__gemm_avx512_direct(int64_t kc_max, int ta, int skip, int64_t m, int64_t 
                 if (sp && fin[kb][ct] < 0) fin[kb][ct] = (signed char)gf__nz_all_finite(kc, nr, bp, ldb);
                 sp = sp && fin[kb][ct];
                 if (sp && cnt == 0 && (p0 == 0 ? keep_empty : keep_later)) continue;
-                dtiles[0][sp][nr > 16][mr - 1](sp ? cnt : kc, idx, ap, lda, bp, ldb, nr, c + i0 * ldc + j0, ldc,
+                row_tiles[sp][nr > 16][mr - 1](sp ? cnt : kc, idx, ap, lda, bp, ldb, nr, c + i0 * ldc + j0, ldc,
                                                alpha, be, j0 == 0 ? ahead : NULL);
             }
         }

@@ -187,11 +187,11 @@ AVX2 int gf__gemm_sparse_rows(int64_t kc_max, int ta, int64_t m, int64_t n, int6
     uint32_t bits[MASK_ROWS];
     int32_t rows[MASK_ROWS + 8];
     gf__nz_init();
-    const int keep_empty = beta == 1.0f && alpha * 0.0f == 0.0f && signbit(alpha * 0.0f);
+    const int keep_empty = beta == 1.0f && gf__nothing_keeps_c(alpha);
     for (int64_t p0 = 0; p0 < k; p0 += kc_max) {
         const int64_t kc = k - p0 < kc_max ? k - p0 : kc_max;
         const float be = p0 == 0 ? beta : 1.0f;
-        const int keep = p0 == 0 ? keep_empty : alpha * 0.0f == 0.0f && signbit(alpha * 0.0f);
+        const int keep = p0 == 0 ? keep_empty : gf__nothing_keeps_c(alpha);
         const float *bp = b + p0 * ldb;
         const int dense = !b_known && !gf__nz_all_finite(kc, n, bp, ldb);
         b_finite &= !dense;
