@@ -9,9 +9,9 @@
  * else pixels that are zero with probability 0.81, independently ("iid").
  * --paths adds the plans forced: direct, packed, direct skipping zeros,
  * sparse rows (n <= 32), and the AVX-512 paths (packed, direct, direct
- * skipping zeros) where the CPU has them. --wide R times only the AVX2 and the AVX-512
- * packed paths, forced, in R alternating rounds (ranges of GFLOP/s and of
- * the share of the peak).
+ * skipping zeros, row groups skipping zeros) where the CPU has them. --wide
+ * R times only the AVX2 and the AVX-512 packed paths, forced, in R
+ * alternating rounds (ranges of GFLOP/s and of the share of the peak).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,7 +45,8 @@ typedef struct shape {
 } shape;
 
 enum {
-    RUN_SIMD, RUN_PORTABLE, RUN_DIRECT, RUN_PACKED, RUN_SKIP, RUN_SPARSE_ROWS, RUN_PACKED512, RUN_DIRECT512, RUN_SKIP512
+    RUN_SIMD, RUN_PORTABLE, RUN_DIRECT, RUN_PACKED, RUN_SKIP, RUN_SPARSE_ROWS, RUN_PACKED512, RUN_DIRECT512,
+    RUN_SKIP512, RUN_GROUPS512
 };
 
 /* Microseconds per call: the best of a few timed batches. */
@@ -59,6 +60,7 @@ static double time_call(const shape *s, int how, int threads, const float *a, co
                                  : how == RUN_PACKED512 ? GF_GEMM_PACKED512
                                  : how == RUN_DIRECT512 ? GF_GEMM_DIRECT512
                                  : how == RUN_SKIP512   ? GF_GEMM_SKIP512
+                                 : how == RUN_GROUPS512 ? GF_GEMM_GROUPS512
                                                      : GF_GEMM_SPARSE_ROWS);
     double best = 1e30, total = 0;
     long reps = 1;
@@ -191,9 +193,10 @@ int main(int argc, char **argv)
                 if (gf__cpu_has_avx512()) {
                     printf(",\"packed512_gflops\":%.2f", flop / time_call(s, RUN_PACKED512, 1, a, b, c) * 1e-3);
                     if (!s->tb)
-                        printf(",\"direct512_gflops\":%.2f,\"skip512_gflops\":%.2f",
+                        printf(",\"direct512_gflops\":%.2f,\"skip512_gflops\":%.2f,\"groups512_gflops\":%.2f",
                                flop / time_call(s, RUN_DIRECT512, 1, a, b, c) * 1e-3,
-                               flop / time_call(s, RUN_SKIP512, 1, a, b, c) * 1e-3);
+                               flop / time_call(s, RUN_SKIP512, 1, a, b, c) * 1e-3,
+                               flop / time_call(s, RUN_GROUPS512, 1, a, b, c) * 1e-3);
                 }
             }
         }

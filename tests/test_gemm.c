@@ -96,7 +96,7 @@ static float B_(const prob *p, int64_t q, int64_t j) { return *B_at(p, q, j); }
 /* Which implementation a run uses. */
 enum {
     IMPL_DEFAULT, IMPL_PORTABLE, IMPL_DIRECT, IMPL_PACKED, IMPL_SKIP, IMPL_SPARSE_ROWS, IMPL_PACKED512, IMPL_DIRECT512,
-    IMPL_SKIP512
+    IMPL_SKIP512, IMPL_GROUPS512
 };
 
 /* Whether this machine runs the AVX-512 path (else it is skipped, and
@@ -121,6 +121,7 @@ static float *run(const prob *p, int impl, int threads)
                                  : impl == IMPL_PACKED512   ? GF_GEMM_PACKED512
                                  : impl == IMPL_DIRECT512   ? GF_GEMM_DIRECT512
                                  : impl == IMPL_SKIP512     ? GF_GEMM_SKIP512
+                                 : impl == IMPL_GROUPS512   ? GF_GEMM_GROUPS512
                                                        : 0);
         gf__gemm(p->ta, p->tb, p->m, p->n, p->k, p->alpha, p->a, p->lda, p->b, p->ldb, p->beta, c, p->ldc, threads);
         gf__gemm_avx2_force_path(0);
@@ -166,9 +167,9 @@ static void check(const prob *p, const float *c, const char *what)
 static void check_all_impls(const prob *p)
 {
     static const char *names[] = { "default",   "portable",  "direct",   "packed",   "skip",
-                                   "sparse_rows", "packed512", "direct512", "skip512" };
+                                   "sparse_rows", "packed512", "direct512", "skip512", "groups512" };
     float *simd = NULL;
-    for (int impl = IMPL_DEFAULT; impl <= IMPL_SKIP512; impl++) {
+    for (int impl = IMPL_DEFAULT; impl <= IMPL_GROUPS512; impl++) {
         if (impl >= IMPL_PACKED512 && !have_avx512()) continue;
         float *c = run(p, impl, 1);
         check(p, c, names[impl]);
@@ -331,10 +332,11 @@ static void test_threads_bitwise(void **state)
             }
             /* The AVX2 packed and the AVX-512 paths, forced, on 1 to 3
              * threads: the same bits again. */
-            static const int forced[] = { IMPL_PACKED, IMPL_PACKED512, IMPL_DIRECT512, IMPL_SKIP512 };
-            static const char *fname[] = { "packed", "packed512", "direct512", "skip512" };
+            static const int forced[] = { IMPL_PACKED, IMPL_PACKED512, IMPL_DIRECT512, IMPL_SKIP512,
+                                          IMPL_GROUPS512 };
+            static const char *fname[] = { "packed", "packed512", "direct512", "skip512", "groups512" };
             for (int th = 1; th <= 3; th++)
-                for (int f = 0; f < 4; f++) {
+                for (int f = 0; f < 5; f++) {
                     if (forced[f] != IMPL_PACKED && !have_avx512()) continue;
                     float *cn = run(&p, forced[f], th);
                     if (memcmp(c1, cn, (size_t)(p.m * p.ldc) * sizeof *c1) != 0)
@@ -345,6 +347,66 @@ static void test_threads_bitwise(void **state)
             free(c1);
             unmake(&p);
         }
+}
+
+/* What a call says it learnt of finiteness (the planner trusts it, and
+ * then skips zeros of A against B without checking B): a weight update
+ * (C += alpha * A^T @ B) says C is finite only when it is; a product of
+ * few rows of a mostly-zero A says B is finite only when it is. Every
+ * path the machine runs, forced, and as chosen; on AVX-512 the finite
+ * cases must be learnt (the planner then skips the check next step). */
+static void test_hints(void **state)
+{
+    (void)state;
+    static const int impls[] = { IMPL_DEFAULT, IMPL_SPARSE_ROWS, IMPL_DIRECT512, IMPL_SKIP512, IMPL_GROUPS512 };
+    static const int paths[] = { 0, GF_GEMM_SPARSE_ROWS, GF_GEMM_DIRECT512, GF_GEMM_SKIP512, GF_GEMM_GROUPS512 };
+    for (size_t f = 0; f < sizeof impls / sizeof impls[0]; f++) {
+        if (impls[f] >= IMPL_PACKED512 && !have_avx512()) continue;
+        for (int bad = 0; bad < 4; bad++) {
+            /* the update [784,30] += -0.05 * [10,784]^T @ [10,30] */
+            prob p = make(1, 0, 784, 30, 10, 0, -0.05f, 1.0f, 0.5, 0.0f);
+            if (bad == 1) p.b[7] = INFINITY;                 /* a term inf: C gets inf */
+            if (bad == 2) p.c0[5 * p.ldc + 29] = NAN;        /* C held NaN already */
+            if (bad == 3) *A_at(&p, 3, 2) = *B_at(&p, 2, 0) = 3e38f; /* a finite product that overflows */
+            float *c = alloc_f(p.m * p.ldc);
+            memcpy(c, p.c0, (size_t)(p.m * p.ldc) * sizeof *c);
+            gf_gemm_hint h = { 0, 0, 0 };
+            gf__gemm_avx2_force_path(paths[f]);
+            gf__gemm_hinted(1, 0, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, c, p.ldc, 1, &h);
+            gf__gemm_avx2_force_path(0);
+            int finite = 1;
+            for (int64_t i = 0; i < p.m * p.ldc; i++) finite &= isfinite(c[i]) != 0;
+            if (h.c_finite && !finite) fail_msg("path %d: C said finite, and is not (case %d)", paths[f], bad);
+            if (bad == 0 && impls[f] == IMPL_DIRECT512 && !h.c_finite)
+                fail_msg("the AVX-512 update did not say its finite C is finite");
+            free(c);
+            unmake(&p);
+            /* the forward [10,784] @ [784,30]: B finite, or one inf in a
+             * row of B where a row of A is zero */
+            p = make(0, 0, 10, 30, 784, 0, 1.0f, 0.0f, 0.5, NAN);
+            const int64_t col = bad == 3 ? 29 : 4; /* in the first vector of 16 columns, or the last */
+            if (bad) {
+                for (int64_t i = 0; i < p.m; i++) *A_at(&p, i, 300) = 0.0f;
+                *B_at(&p, 300, col) = bad == 2 ? NAN : INFINITY;
+            }
+            c = alloc_f(p.m * p.ldc);
+            h = (gf_gemm_hint){ 0, 0, 0 };
+            gf__gemm_avx2_force_path(paths[f]);
+            gf__gemm_hinted(0, 0, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, c, p.ldc, 1, &h);
+            gf__gemm_avx2_force_path(0);
+            if (h.b_checked && bad) fail_msg("path %d: B said finite, and is not (case %d)", paths[f], bad);
+            /* The row groups check B; the direct path (forced, or
+             * chosen: half of A zero, B not known finite) learns it as it
+             * reads. */
+            const int learns = impls[f] == IMPL_DIRECT512 || impls[f] == IMPL_GROUPS512 ||
+                               (impls[f] == IMPL_DEFAULT && have_avx512());
+            if (!bad && learns && !h.b_checked)
+                fail_msg("path %d did not say its finite B is finite", paths[f]);
+            if (bad && !isnan(c[col])) fail_msg("path %d: 0 * inf skipped (case %d)", paths[f], bad);
+            free(c);
+            unmake(&p);
+        }
+    }
 }
 
 /* Several callers at once (sessions on different threads), each asking
@@ -389,12 +451,14 @@ int main(void)
 {
     printf("# gemm: SIMD kernels %s\n", gf__simd_enabled() ? "on (AVX2+FMA)" : "off (portable only)");
     if (have_avx512())
-        printf("# gemm: AVX-512 packed, direct and skipping paths tested against the AVX2 paths, bit for bit\n");
+        printf("# gemm: AVX-512 packed, direct, skipping and row-group paths tested against the AVX2 paths, bit for "
+               "bit\n");
     else printf("# gemm: SKIPPED the AVX-512 paths: %s\n",
                 gf__simd_enabled() ? "this CPU (or OS) has no AVX-512F" : "SIMD kernels off");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shapes),
         cmocka_unit_test(test_large),
+        cmocka_unit_test(test_hints),
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_nan_inf),
         cmocka_unit_test(test_threads_bitwise),

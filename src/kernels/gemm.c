@@ -128,10 +128,10 @@ void gf__gemm_hinted(int ta, int tb, int64_t m, int64_t n, int64_t k, float alph
      * 10,000-image evaluation's product in 4.7 ms, 8 in 3.9). Packed
      * products keep 2: each task packs its own B (1024^3: 8 were 14%
      * slower). */
-    gf_gemm_plan plan = gf__gemm_avx2_plan(ta, tb, m, n, k, a, lda);
+    gf_gemm_plan plan = gf__gemm_avx2_plan(ta, tb, m, n, k, a, lda, b_finite);
     gemm_job j = { ta, tb, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc, plan, 1, 0, b_finite };
-    const int wide =
-        plan.path == GF_GEMM_PACKED512 || plan.path == GF_GEMM_DIRECT512 || plan.path == GF_GEMM_SKIP512;
+    const int wide = plan.path == GF_GEMM_PACKED512 || plan.path == GF_GEMM_DIRECT512 ||
+                     plan.path == GF_GEMM_SKIP512 || plan.path == GF_GEMM_GROUPS512;
     const int64_t split_r = wide ? GF_GEMM512_SPLIT_ROWS : GF_GEMM_SPLIT_ROWS;
     const int64_t split_c = wide ? GF_GEMM512_SPLIT_COLS : GF_GEMM_SPLIT_COLS;
     int64_t units_r = (m + split_r - 1) / split_r;

@@ -54,9 +54,11 @@ static inline __mmask16 first(int64_t n)
  * overlaps the first when nr < 32 (both loads before both stores; the
  * overlap's lanes hold the same values in both). Not masked stores: on
  * AMD's Zen 4 one that leaves lanes out costs about 25 cycles (the weight
- * update [784,30]: 6.7 us of masked stores against 1.25 unmasked). */
-AVX512 ALWAYS_INLINE void row_out(const int nv, float *c, __mmask16 m0, int64_t off1, __m512 al, __m512 be,
-                                  float beta, __m512 acc0, __m512 acc1)
+ * update [784,30]: 6.7 us of masked stores against 1.25 unmasked).
+ * Returns the sum of the values written, for a caller that asks whether
+ * all are finite. */
+AVX512 ALWAYS_INLINE __m512 row_out(const int nv, float *c, __mmask16 m0, int64_t off1, __m512 al, __m512 be,
+                                    float beta, __m512 acc0, __m512 acc1)
 {
     __m512 x0, x1 = acc1;
     if (beta == 0.0f) {
@@ -78,6 +80,13 @@ AVX512 ALWAYS_INLINE void row_out(const int nv, float *c, __mmask16 m0, int64_t 
     } else {
         _mm512_mask_storeu_ps(c, m0, x0);
     }
+    return nv == 2 ? _mm512_add_ps(x0, x1) : x0;
+}
+
+/* 1 when every lane of the sum fin is finite. */
+AVX512 static int all_finite(__m512 fin)
+{
+    return _mm512_cmp_ps_mask(_mm512_sub_ps(fin, fin), _mm512_setzero_ps(), _CMP_EQ_OQ) == 0xFFFF;
 }
 
 /* Rows written out (not loops over arrays) so that every compiler keeps
@@ -89,8 +98,11 @@ AVX512 ALWAYS_INLINE void row_out(const int nv, float *c, __mmask16 m0, int64_t 
         acc##r##0 = _mm512_fmadd_ps(av, b0, acc##r##0);               \
         if (nv == 2) acc##r##1 = _mm512_fmadd_ps(av, b1, acc##r##1);  \
     }
-#define R_OUT(r) \
-    if (mr > r) row_out(nv, c + r * ldc, m0, off1, al, be, beta, acc##r##0, acc##r##1);
+#define R_OUT(r)                                                                                   \
+    if (mr > r) {                                                                                  \
+        const __m512 w = row_out(nv, c + r * ldc, m0, off1, al, be, beta, acc##r##0, acc##r##1); \
+        if (lay == COLS && fin) sum = _mm512_add_ps(sum, w);                                       \
+    }
 #define R_ALL(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
 _Static_assert(MR == 12, "R_ALL lists MR rows");
 
@@ -110,14 +122,17 @@ enum { PK, ROWS, COLS };
  * of a B read in place). With pfa (ROWS), the rows of A at pfa (row r at
  * pfa + r*as, kc long) are fetched into L2, a line each step: A's row
  * tile after next, from memory, without the stall of asking for them all
- * at once (waiting on them was 6% of an evaluation's time). */
+ * at once (waiting on them was 6% of an evaluation's time). With fin, a
+ * sum that is finite only when the values were: of the values written to
+ * C (COLS), or of the values of B read (ROWS; adds, off the FMA pipes). */
 AVX512 ALWAYS_INLINE void tile(const int mr, const int nv, const int lay, const int sparse, int64_t kc,
                                const int32_t *idx, const float *a, int64_t as, const float *b, int64_t bs,
                                int64_t nr, float *c, int64_t ldc, float alpha, float beta, const float *pf,
-                               const float *pfa)
+                               const float *pfa, __m512 *fin)
 {
     const __mmask16 m0 = first(nr);
     const int64_t off1 = nr - 16;
+    __m512 sum = _mm512_setzero_ps(); /* for fin, in a register */
     R_ALL(R_DECL)
     for (int64_t t = 0; t < kc; t++) {
         const int64_t p = sparse ? idx[t] : t;
@@ -133,9 +148,11 @@ AVX512 ALWAYS_INLINE void tile(const int mr, const int nv, const int lay, const 
         const float *ap = lay == PK ? a + t * MR : lay == ROWS ? a + p : a + p * as;
         const int64_t rs = lay == ROWS ? as : 1; /* from row to row of op(A) */
         R_ALL(R_STEP)
+        if (lay == ROWS && fin) sum = _mm512_add_ps(sum, _mm512_add_ps(b0, b1));
     }
     const __m512 al = _mm512_set1_ps(alpha), be = _mm512_set1_ps(beta);
     R_ALL(R_OUT)
+    if (fin) *fin = _mm512_add_ps(*fin, sum); /* once a tile: *fin is in memory */
 }
 
 typedef void (*tile_fn)(int64_t kc, const float *a, const float *b, int64_t bs, int64_t nr, float *c, int64_t ldc,
@@ -145,7 +162,7 @@ typedef void (*tile_fn)(int64_t kc, const float *a, const float *b, int64_t bs, 
     AVX512 static void tile_##R##_##V(int64_t kc, const float *a, const float *b, int64_t bs, int64_t nr,   \
                                       float *c, int64_t ldc, float alpha, float beta)                       \
     {                                                                                                       \
-        tile(R, V, PK, 0, kc, NULL, a, MR, b, bs, nr, c, ldc, alpha, beta, NULL, NULL);                     \
+        tile(R, V, PK, 0, kc, NULL, a, MR, b, bs, nr, c, ldc, alpha, beta, NULL, NULL, NULL);                     \
     }
 #define TILE_ROWS(V)                                                                                        \
     TILE_INST(1, V) TILE_INST(2, V) TILE_INST(3, V) TILE_INST(4, V) TILE_INST(5, V) TILE_INST(6, V)         \
@@ -168,7 +185,7 @@ typedef void (*tile_pf_fn)(int64_t kc, const float *a, const float *b, int64_t b
     AVX512 static void tile_pf_##R(int64_t kc, const float *a, const float *b, int64_t bs, float *c,        \
                                    int64_t ldc, float alpha, float beta, const float *pf)                   \
     {                                                                                                       \
-        tile(R, 2, PK, 0, kc, NULL, a, MR, b, bs, NR, c, ldc, alpha, beta, pf, NULL);                       \
+        tile(R, 2, PK, 0, kc, NULL, a, MR, b, bs, NR, c, ldc, alpha, beta, pf, NULL, NULL);                       \
     }
 TILE_PF(1) TILE_PF(2) TILE_PF(3) TILE_PF(4) TILE_PF(5) TILE_PF(6)
 TILE_PF(7) TILE_PF(8) TILE_PF(9) TILE_PF(10) TILE_PF(11) TILE_PF(12)
@@ -178,13 +195,14 @@ static const tile_pf_fn tiles_pf[MR] = { tile_pf_1, tile_pf_2, tile_pf_3, tile_p
 /* Tiles of the direct path, A and B in place: row_tiles[sparse][nv-1][mr-1]
  * (op(A) = A, skipping or not), col_tiles[nv-1][mr-1] (op(A) = A^T). */
 typedef void (*dtile_fn)(int64_t kc, const int32_t *idx, const float *a, int64_t as, const float *b, int64_t bs,
-                         int64_t nr, float *c, int64_t ldc, float alpha, float beta, const float *pfa);
+                         int64_t nr, float *c, int64_t ldc, float alpha, float beta, const float *pfa,
+                         __m512 *fin);
 #define DTILE_INST(R, V, L, S)                                                                                   \
     AVX512 static void dtile_##R##_##V##_##L##_##S(int64_t kc, const int32_t *idx, const float *a, int64_t as,   \
                                                    const float *b, int64_t bs, int64_t nr, float *c, int64_t ldc, \
-                                                   float alpha, float beta, const float *pfa)                    \
+                                                   float alpha, float beta, const float *pfa, __m512 *fin)       \
     {                                                                                                            \
-        tile(R, V, L, S, kc, idx, a, as, b, bs, nr, c, ldc, alpha, beta, NULL, pfa);                             \
+        tile(R, V, L, S, kc, idx, a, as, b, bs, nr, c, ldc, alpha, beta, NULL, pfa, fin);                        \
     }
 #define DTILE_ROWS(V, L, S)                                                                                      \
     DTILE_INST(1, V, L, S) DTILE_INST(2, V, L, S) DTILE_INST(3, V, L, S) DTILE_INST(4, V, L, S)                  \
@@ -356,33 +374,40 @@ int gf__gemm_avx512_packed(int64_t kc_max, int ta, int tb, int64_t m, int64_t n,
 #define MAX_CT 64
 #define MAX_KB 16
 
-int gf__gemm_avx512_direct(int64_t kc_max, int ta, int skip, int64_t m, int64_t n, int64_t k, float alpha,
-                           const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
-                           int64_t ldc, int b_finite)
+/* The direct path with op(A) = A^T: k blocks, then column tiles, then
+ * row tiles, so that B's block [kc,32] stays in L1 over the row tiles
+ * (the weight update: [10,30]). 1 when every value written is finite. */
+AVX512 static int direct_cols(int64_t kc_max, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                              int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
 {
-    const int64_t nct = (n + NR - 1) / NR, nkb = (k + kc_max - 1) / kc_max;
-    if (ta) {
-        /* k blocks, then column tiles, then row tiles: B's block [kc,32]
-         * stays in L1 over the row tiles (the weight update: [10,30]). */
-        for (int64_t p0 = 0; p0 < k; p0 += kc_max) {
-            const int64_t kc = k - p0 < kc_max ? k - p0 : kc_max;
-            const float be = p0 == 0 ? beta : 1.0f;
-            for (int64_t j0 = 0; j0 < n; j0 += NR) {
-                const int64_t nr = n - j0 < NR ? n - j0 : NR;
-                for (int64_t i0 = 0; i0 < m; i0 += MR) {
-                    const int64_t mr = m - i0 < MR ? m - i0 : MR;
-                    col_tiles[nr > 16][mr - 1](kc, NULL, a + p0 * lda + i0, lda, b + p0 * ldb + j0, ldb, nr,
-                                               c + i0 * ldc + j0, ldc, alpha, be, NULL);
-                }
+    __m512 fin = _mm512_setzero_ps(); /* see row_out */
+    for (int64_t p0 = 0; p0 < k; p0 += kc_max) {
+        const int64_t kc = k - p0 < kc_max ? k - p0 : kc_max;
+        const float be = p0 == 0 ? beta : 1.0f;
+        for (int64_t j0 = 0; j0 < n; j0 += NR) {
+            const int64_t nr = n - j0 < NR ? n - j0 : NR;
+            for (int64_t i0 = 0; i0 < m; i0 += MR) {
+                const int64_t mr = m - i0 < MR ? m - i0 : MR;
+                col_tiles[nr > 16][mr - 1](kc, NULL, a + p0 * lda + i0, lda, b + p0 * ldb + j0, ldb, nr,
+                                           c + i0 * ldc + j0, ldc, alpha, be, NULL, &fin);
             }
         }
-        return 1;
     }
-    if (skip && (nct > MAX_CT || nkb > MAX_KB)) return 0;
-    /* Row tiles, then k blocks, then column tiles: each row tile of A is
-     * read once, in order (an evaluation's images stream from memory). */
+    return all_finite(fin); /* every value written, C's among them */
+}
+
+/* The direct path with op(A) = A: row tiles, then k blocks, then column
+ * tiles, so that each row tile of A is read once, in order (an
+ * evaluation's images stream from memory). skip: as GF_GEMM_DIRECT_SKIP.
+ * With learn (not skipping), the first row tile sums the values of B it
+ * reads (all of them); 1 when that sum is finite. */
+AVX512 static int direct_rows(int64_t kc_max, int skip, int learn, int64_t m, int64_t n, int64_t k, float alpha,
+                              const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+                              int64_t ldc, int b_finite)
+{
     signed char fin[MAX_KB][MAX_CT];
     if (skip) memset(fin, b_finite ? 1 : -1, sizeof fin);
+    __m512 finb = _mm512_setzero_ps(); /* the sum of B's values, by the first row tile */
     int32_t idx[KC_MAX + 8];
     gf__nz_init();
     const int keep_later = gf__nothing_keeps_c(alpha);
@@ -405,10 +430,139 @@ int gf__gemm_avx512_direct(int64_t kc_max, int ta, int skip, int64_t m, int64_t 
                 sp = sp && fin[kb][ct];
                 if (sp && cnt == 0 && (p0 == 0 ? keep_empty : keep_later)) continue;
                 row_tiles[sp][nr > 16][mr - 1](sp ? cnt : kc, idx, ap, lda, bp, ldb, nr, c + i0 * ldc + j0, ldc,
-                                               alpha, be, j0 == 0 ? ahead : NULL);
+                                               alpha, be, j0 == 0 ? ahead : NULL,
+                                               i0 == 0 && learn ? &finb : NULL);
             }
         }
     }
+    return learn && all_finite(finb);
+}
+
+int gf__gemm_avx512_direct(int64_t kc_max, int ta, int skip, int64_t m, int64_t n, int64_t k, float alpha,
+                           const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+                           int64_t ldc, int b_finite, int *c_finite, int *b_checked)
+{
+    const int64_t nct = (n + NR - 1) / NR, nkb = (k + kc_max - 1) / kc_max;
+    if (ta) {
+        const int fin = direct_cols(kc_max, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        if (c_finite) *c_finite = fin;
+        return 1;
+    }
+    if (skip && (nct > MAX_CT || nkb > MAX_KB)) return 0;
+    const int learn = b_checked && !skip && !b_finite;
+    const int fin = direct_rows(kc_max, skip, learn, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, b_finite);
+    if (learn) *b_checked = fin;
+    return 1;
+}
+
+/* ---- row groups over the union of their nonzeros --------------------------- */
+
+/* For few rows of a mostly-zero A (a training batch of images) and C 16
+ * to 32 wide: each group of up to 4 rows of C visits, in each k block,
+ * only the p where one of its rows of A is not zero, loading B's row p
+ * once for the group. Zen 4, [10,784] @ [784,30]: one B row costs as
+ * many load cycles as 2 FMAs, so a single row visiting its own nonzeros
+ * (SPARSE_ROWS) is load-bound; 3-4 rows per B row keep it FMA-bound, and
+ * 4 Fashion-MNIST images are all zero at 22% of the pixels (MNIST's
+ * digits: about half), which the group skips. */
+
+/* Lists in idx the p in [0,kc) where one of the g rows of A (row r at a
+ * + r*as) is not zero (NaN counts), ascending; how many. idx has room
+ * for kc + 16. */
+AVX512 ALWAYS_INLINE int64_t union_list(const int g, const float *a, int64_t as, int64_t kc, int32_t *idx)
+{
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    int64_t cnt = 0;
+    for (int64_t p = 0; p < kc; p += 16) {
+        const __mmask16 in = first(kc - p);
+        __mmask16 nz = 0;
+        _Pragma("GCC unroll 4") for (int r = 0; r < g; r++) nz |= _mm512_mask_cmp_ps_mask(
+            in, _mm512_maskz_loadu_ps(in, a + r * as + p), _mm512_setzero_ps(), _CMP_NEQ_UQ);
+        const __m512i ps = _mm512_add_epi32(iota, _mm512_set1_epi32((int)p));
+        _mm512_storeu_si512(idx + cnt, _mm512_maskz_compress_epi32(nz, ps));
+        cnt += __builtin_popcount(nz);
+    }
+    return cnt;
+}
+
+/* C's rows [g, nr] (16 <= nr <= 32: two vectors, the second at nr - 16)
+ * for one k block: the FMA chain over the p in idx [cnt], then row_out.
+ * A's row r at a + r*as, B's row p at b + p*bs. */
+AVX512 ALWAYS_INLINE void group_rows(const int g, int64_t cnt, const int32_t *idx, const float *a, int64_t as,
+                                     const float *b, int64_t bs, int64_t nr, float *c, int64_t ldc, float alpha,
+                                     float beta)
+{
+    const int64_t off1 = nr - 16;
+    __m512 acc[8];
+    _Pragma("GCC unroll 8") for (int r = 0; r < 2 * g; r++) acc[r] = _mm512_setzero_ps();
+    for (int64_t t = 0; t < cnt; t++) {
+        const int64_t p = idx[t];
+        const __m512 b0 = _mm512_loadu_ps(b + p * bs), b1 = _mm512_loadu_ps(b + p * bs + off1);
+        _Pragma("GCC unroll 4") for (int r = 0; r < g; r++) {
+            const __m512 av = _mm512_set1_ps(a[r * as + p]);
+            acc[2 * r] = _mm512_fmadd_ps(av, b0, acc[2 * r]);
+            acc[2 * r + 1] = _mm512_fmadd_ps(av, b1, acc[2 * r + 1]);
+        }
+    }
+    const __m512 al = _mm512_set1_ps(alpha), be = _mm512_set1_ps(beta);
+    _Pragma("GCC unroll 4") for (int r = 0; r < g; r++)
+        (void)row_out(2, c + r * ldc, 0, off1, al, be, beta, acc[2 * r], acc[2 * r + 1]);
+}
+
+/* One group of g rows for one k block, B's block finite (fin) or not
+ * (then every p is visited: 0 * inf is NaN). */
+typedef void (*group_fn)(int64_t kc, int fin, int keep, const float *a, int64_t as, const float *b, int64_t bs,
+                         int64_t nr, float *c, int64_t ldc, float alpha, float beta);
+#define GROUP_INST(G)                                                                                            \
+    AVX512 static void group_##G(int64_t kc, int fin, int keep, const float *a, int64_t as, const float *b,     \
+                                 int64_t bs, int64_t nr, float *c, int64_t ldc, float alpha, float beta)        \
+    {                                                                                                            \
+        int32_t idx[KC_MAX + 16];                                                                                \
+        int64_t cnt = kc;                                                                                        \
+        if (fin) cnt = union_list(G, a, as, kc, idx);                                                            \
+        else                                                                                                     \
+            for (int32_t p = 0; p < kc; p++) idx[p] = p;                                                        \
+        if (cnt == 0 && keep) return; /* C + alpha*0 is C */                                                    \
+        group_rows(G, cnt, idx, a, as, b, bs, nr, c, ldc, alpha, beta);                                         \
+    }
+GROUP_INST(1) GROUP_INST(2) GROUP_INST(3) GROUP_INST(4)
+static const group_fn groups[4] = { group_1, group_2, group_3, group_4 };
+
+/* How many of the rows left (1 .. MR) of a 12-row chunk the next group
+ * takes: 4, 4, 4 for a whole chunk, and no group of 1 save for a chunk of
+ * one row (10 rows: 4, 3, 3). The chunks lie on the split grid, so every
+ * thread count groups alike (the rows of a group share the -0 case of a
+ * skipped term). */
+static int group_size(int64_t left)
+{
+    return left <= 4 ? (int)left : left == 5 || left == 6 || left == 9 ? 3 : 4;
+}
+
+int gf__gemm_avx512_groups(int64_t kc_max, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                           int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc, int b_finite,
+                           int *b_checked)
+{
+    if (n < 16 || n > NR || kc_max > KC_MAX) return 0;
+    gf__nz_init();
+    const int keep_later = gf__nothing_keeps_c(alpha);
+    const int keep_empty = beta == 1.0f && keep_later;
+    int all_fin = 1;
+    /* k blocks, then groups: B's block stays in L1 over the rows. */
+    for (int64_t p0 = 0; p0 < k; p0 += kc_max) {
+        const int64_t kc = k - p0 < kc_max ? k - p0 : kc_max;
+        const float be = p0 == 0 ? beta : 1.0f;
+        const float *bp = b + p0 * ldb;
+        const int fin = b_finite || gf__nz_all_finite(kc, n, bp, ldb);
+        all_fin &= fin;
+        for (int64_t i0 = 0; i0 < m;) {
+            const int64_t chunk = i0 + MR - i0 % MR, end = chunk < m ? chunk : m;
+            const int g = group_size(end - i0);
+            groups[g - 1](kc, fin, p0 == 0 ? keep_empty : keep_later, a + i0 * lda + p0, lda, bp, ldb, n,
+                          c + i0 * ldc, ldc, alpha, be);
+            i0 += g;
+        }
+    }
+    if (b_checked) *b_checked = all_fin;
     return 1;
 }
 

@@ -556,7 +556,7 @@ static void block_gemms(int ta, int64_t m, int64_t n, int64_t k, const float *a,
             gf__gemm(ta, 0, m, n, k, 1.0f, a + e * sa, lda, b + e * sb, n, beta, c + e * sc, n, 1);
         return;
     }
-    gf_gemm_plan plan = gf__gemm_avx2_plan(ta, 0, m, n, k, NULL, lda); /* dense: no sample of one e for all */
+    gf_gemm_plan plan = gf__gemm_avx2_plan(ta, 0, m, n, k, NULL, lda, 0); /* dense: no sample of one e for all */
     for (int e = 0; e < count; e++)
         gf__gemm_avx2(&plan, ta, 0, m, n, k, 1.0f, a + e * sa, lda, b + e * sb, n, beta, c + e * sc, n, NULL);
 }
