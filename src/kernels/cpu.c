@@ -51,7 +51,10 @@ int gf__cpu_has_avx512(void)
     static atomic_int state;
     int s = atomic_load_explicit(&state, memory_order_relaxed);
     if (s == 0) {
-        s = gf__cpu_has_avx2_fma() && __builtin_cpu_supports("avx512f") && os_saves_zmm() ? 2 : 1;
+        s = gf__cpu_has_avx2_fma() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("bmi2") &&
+                    os_saves_zmm()
+                ? 2
+                : 1;
         atomic_store_explicit(&state, s, memory_order_relaxed);
     }
     return s == 2;

@@ -494,6 +494,10 @@ gf_gemm_plan gf__gemm_avx2_plan(int ta, int tb, int64_t m, int64_t n, int64_t k,
             if (b_finite || zeros >= 60) p.path = GF_GEMM_GROUPS512;
             else p.learn_b = p.path == GF_GEMM_DIRECT512;
         }
+        /* Their weight update, [784,10]^T @ [10,30] (B, the error term, is
+         * small enough to check every time): Fashion-MNIST 5.6 -> 4.8 us
+         * (direct), MNIST's digits 4.1-4.7 -> 3.0-3.8 (sparse rows). */
+        if (ta && n >= 16 && n <= 32 && k <= 16 && zeros >= 40) p.path = GF_GEMM_GROUPS512;
     }
     return p;
 }
@@ -510,9 +514,9 @@ void gf__gemm_avx2(const gf_gemm_plan *plan, int ta, int tb, int64_t m, int64_t 
     if ((plan->path == GF_GEMM_PACKED || plan->path == GF_GEMM_PACKED512) &&
         gemm_packed(plan->kc, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
         return;
-    if (plan->path == GF_GEMM_GROUPS512 && !ta && !tb && gf__cpu_has_avx512() &&
-        gf__gemm_avx512_groups(plan->kc, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, b_finite,
-                               hint ? &hint->b_checked : NULL))
+    if (plan->path == GF_GEMM_GROUPS512 && !tb && gf__cpu_has_avx512() &&
+        gf__gemm_avx512_groups(plan->kc, ta, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, b_finite,
+                               hint ? &hint->b_checked : NULL, hint ? &hint->c_finite : NULL))
         return;
     if ((plan->path == GF_GEMM_DIRECT512 || plan->path == GF_GEMM_SKIP512 || plan->path == GF_GEMM_GROUPS512) &&
         !tb && gf__cpu_has_avx512() &&

@@ -19,13 +19,12 @@
 #if GF_HAVE_AVX512_KERNELS
 
 #include "gemm_avx2.h"
+#include "gemm_avx512.h"
 #include "kernels.h"
 #include "threads.h"
 
 #include <math.h>
 #include <string.h>
-
-#define AVX512 __attribute__((target("avx512f,avx2,fma")))
 
 /* Tile: MR rows of C by NR columns (two vectors of 16). */
 #define MR GF_GEMM512_MR
@@ -41,53 +40,6 @@ _Static_assert(GF_GEMM512_SPLIT_ROWS % MR == 0 && GF_GEMM512_SPLIT_COLS % NR == 
 #ifndef MC512
 #define MC512 (MR * 20)
 #endif
-
-/* The mask of the first n lanes (none when n <= 0, all 16 from 16). */
-static inline __mmask16 first(int64_t n)
-{
-    return n <= 0 ? (__mmask16)0 : n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
-}
-
-/* C [1,nr] = alpha * acc + beta * C for one row of a tile, as tile_row_out
- * of gemm_avx2.c does it lane by lane. One vector (nr <= 16): lanes from
- * m0 (masked); two (16 < nr <= 32): at 0 and at off1 = nr - 16, which
- * overlaps the first when nr < 32 (both loads before both stores; the
- * overlap's lanes hold the same values in both). Not masked stores: on
- * AMD's Zen 4 one that leaves lanes out costs about 25 cycles (the weight
- * update [784,30]: 6.7 us of masked stores against 1.25 unmasked).
- * Returns the sum of the values written, for a caller that asks whether
- * all are finite. */
-AVX512 ALWAYS_INLINE __m512 row_out(const int nv, float *c, __mmask16 m0, int64_t off1, __m512 al, __m512 be,
-                                    float beta, __m512 acc0, __m512 acc1)
-{
-    __m512 x0, x1 = acc1;
-    if (beta == 0.0f) {
-        x0 = _mm512_mul_ps(al, acc0);
-        if (nv == 2) x1 = _mm512_mul_ps(al, acc1);
-    } else {
-        __m512 old0 = nv == 2 ? _mm512_loadu_ps(c) : _mm512_maskz_loadu_ps(m0, c);
-        __m512 old1 = nv == 2 ? _mm512_loadu_ps(c + off1) : old0;
-        if (beta != 1.0f) {
-            old0 = _mm512_mul_ps(be, old0);
-            old1 = _mm512_mul_ps(be, old1);
-        }
-        x0 = _mm512_fmadd_ps(al, acc0, old0);
-        if (nv == 2) x1 = _mm512_fmadd_ps(al, acc1, old1);
-    }
-    if (nv == 2) {
-        _mm512_storeu_ps(c, x0);
-        _mm512_storeu_ps(c + off1, x1);
-    } else {
-        _mm512_mask_storeu_ps(c, m0, x0);
-    }
-    return nv == 2 ? _mm512_add_ps(x0, x1) : x0;
-}
-
-/* 1 when every lane of the sum fin is finite. */
-AVX512 static int all_finite(__m512 fin)
-{
-    return _mm512_cmp_ps_mask(_mm512_sub_ps(fin, fin), _mm512_setzero_ps(), _CMP_EQ_OQ) == 0xFFFF;
-}
 
 /* Rows written out (not loops over arrays) so that every compiler keeps
  * the accumulators in registers. */
@@ -452,117 +404,6 @@ int gf__gemm_avx512_direct(int64_t kc_max, int ta, int skip, int64_t m, int64_t 
     const int learn = b_checked && !skip && !b_finite;
     const int fin = direct_rows(kc_max, skip, learn, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, b_finite);
     if (learn) *b_checked = fin;
-    return 1;
-}
-
-/* ---- row groups over the union of their nonzeros --------------------------- */
-
-/* For few rows of a mostly-zero A (a training batch of images) and C 16
- * to 32 wide: each group of up to 4 rows of C visits, in each k block,
- * only the p where one of its rows of A is not zero, loading B's row p
- * once for the group. Zen 4, [10,784] @ [784,30]: one B row costs as
- * many load cycles as 2 FMAs, so a single row visiting its own nonzeros
- * (SPARSE_ROWS) is load-bound; 3-4 rows per B row keep it FMA-bound, and
- * 4 Fashion-MNIST images are all zero at 22% of the pixels (MNIST's
- * digits: about half), which the group skips. */
-
-/* Lists in idx the p in [0,kc) where one of the g rows of A (row r at a
- * + r*as) is not zero (NaN counts), ascending; how many. idx has room
- * for kc + 16. */
-AVX512 ALWAYS_INLINE int64_t union_list(const int g, const float *a, int64_t as, int64_t kc, int32_t *idx)
-{
-    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    int64_t cnt = 0;
-    for (int64_t p = 0; p < kc; p += 16) {
-        const __mmask16 in = first(kc - p);
-        __mmask16 nz = 0;
-        _Pragma("GCC unroll 4") for (int r = 0; r < g; r++) nz |= _mm512_mask_cmp_ps_mask(
-            in, _mm512_maskz_loadu_ps(in, a + r * as + p), _mm512_setzero_ps(), _CMP_NEQ_UQ);
-        const __m512i ps = _mm512_add_epi32(iota, _mm512_set1_epi32((int)p));
-        _mm512_storeu_si512(idx + cnt, _mm512_maskz_compress_epi32(nz, ps));
-        cnt += __builtin_popcount(nz);
-    }
-    return cnt;
-}
-
-/* C's rows [g, nr] (16 <= nr <= 32: two vectors, the second at nr - 16)
- * for one k block: the FMA chain over the p in idx [cnt], then row_out.
- * A's row r at a + r*as, B's row p at b + p*bs. */
-AVX512 ALWAYS_INLINE void group_rows(const int g, int64_t cnt, const int32_t *idx, const float *a, int64_t as,
-                                     const float *b, int64_t bs, int64_t nr, float *c, int64_t ldc, float alpha,
-                                     float beta)
-{
-    const int64_t off1 = nr - 16;
-    __m512 acc[8];
-    _Pragma("GCC unroll 8") for (int r = 0; r < 2 * g; r++) acc[r] = _mm512_setzero_ps();
-    for (int64_t t = 0; t < cnt; t++) {
-        const int64_t p = idx[t];
-        const __m512 b0 = _mm512_loadu_ps(b + p * bs), b1 = _mm512_loadu_ps(b + p * bs + off1);
-        _Pragma("GCC unroll 4") for (int r = 0; r < g; r++) {
-            const __m512 av = _mm512_set1_ps(a[r * as + p]);
-            acc[2 * r] = _mm512_fmadd_ps(av, b0, acc[2 * r]);
-            acc[2 * r + 1] = _mm512_fmadd_ps(av, b1, acc[2 * r + 1]);
-        }
-    }
-    const __m512 al = _mm512_set1_ps(alpha), be = _mm512_set1_ps(beta);
-    _Pragma("GCC unroll 4") for (int r = 0; r < g; r++)
-        (void)row_out(2, c + r * ldc, 0, off1, al, be, beta, acc[2 * r], acc[2 * r + 1]);
-}
-
-/* One group of g rows for one k block, B's block finite (fin) or not
- * (then every p is visited: 0 * inf is NaN). */
-typedef void (*group_fn)(int64_t kc, int fin, int keep, const float *a, int64_t as, const float *b, int64_t bs,
-                         int64_t nr, float *c, int64_t ldc, float alpha, float beta);
-#define GROUP_INST(G)                                                                                            \
-    AVX512 static void group_##G(int64_t kc, int fin, int keep, const float *a, int64_t as, const float *b,     \
-                                 int64_t bs, int64_t nr, float *c, int64_t ldc, float alpha, float beta)        \
-    {                                                                                                            \
-        int32_t idx[KC_MAX + 16];                                                                                \
-        int64_t cnt = kc;                                                                                        \
-        if (fin) cnt = union_list(G, a, as, kc, idx);                                                            \
-        else                                                                                                     \
-            for (int32_t p = 0; p < kc; p++) idx[p] = p;                                                        \
-        if (cnt == 0 && keep) return; /* C + alpha*0 is C */                                                    \
-        group_rows(G, cnt, idx, a, as, b, bs, nr, c, ldc, alpha, beta);                                         \
-    }
-GROUP_INST(1) GROUP_INST(2) GROUP_INST(3) GROUP_INST(4)
-static const group_fn groups[4] = { group_1, group_2, group_3, group_4 };
-
-/* How many of the rows left (1 .. MR) of a 12-row chunk the next group
- * takes: 4, 4, 4 for a whole chunk, and no group of 1 save for a chunk of
- * one row (10 rows: 4, 3, 3). The chunks lie on the split grid, so every
- * thread count groups alike (the rows of a group share the -0 case of a
- * skipped term). */
-static int group_size(int64_t left)
-{
-    return left <= 4 ? (int)left : left == 5 || left == 6 || left == 9 ? 3 : 4;
-}
-
-int gf__gemm_avx512_groups(int64_t kc_max, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
-                           int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc, int b_finite,
-                           int *b_checked)
-{
-    if (n < 16 || n > NR || kc_max > KC_MAX) return 0;
-    gf__nz_init();
-    const int keep_later = gf__nothing_keeps_c(alpha);
-    const int keep_empty = beta == 1.0f && keep_later;
-    int all_fin = 1;
-    /* k blocks, then groups: B's block stays in L1 over the rows. */
-    for (int64_t p0 = 0; p0 < k; p0 += kc_max) {
-        const int64_t kc = k - p0 < kc_max ? k - p0 : kc_max;
-        const float be = p0 == 0 ? beta : 1.0f;
-        const float *bp = b + p0 * ldb;
-        const int fin = b_finite || gf__nz_all_finite(kc, n, bp, ldb);
-        all_fin &= fin;
-        for (int64_t i0 = 0; i0 < m;) {
-            const int64_t chunk = i0 + MR - i0 % MR, end = chunk < m ? chunk : m;
-            const int g = group_size(end - i0);
-            groups[g - 1](kc, fin, p0 == 0 ? keep_empty : keep_later, a + i0 * lda + p0, lda, bp, ldb, n,
-                          c + i0 * ldc, ldc, alpha, be);
-            i0 += g;
-        }
-    }
-    if (b_checked) *b_checked = all_fin;
     return 1;
 }
 

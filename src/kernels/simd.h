@@ -18,8 +18,9 @@
 
 /* cpu.c: 1 when the CPU has AVX2 and FMA (and the OS saves ymm registers). */
 int gf__cpu_has_avx2_fma(void);
-/* cpu.c: 1 when the CPU has AVX2, FMA and AVX-512F and the OS saves the
- * zmm registers and mask registers (XCR0, read with xgetbv). */
+/* cpu.c: 1 when the CPU has AVX2, FMA, AVX-512F and BMI2 (which every
+ * AVX-512 CPU has; the AVX-512 kernels use pext) and the OS saves the zmm
+ * registers and mask registers (XCR0, read with xgetbv). */
 int gf__cpu_has_avx512(void);
 /* cpu.c: 1 when the SIMD kernels are to be used: the CPU has them and the
  * environment does not set GF_NO_SIMD to a non-empty value other than "0".
