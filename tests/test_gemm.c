@@ -360,55 +360,58 @@ static void test_hints(void **state)
     (void)state;
     static const int impls[] = { IMPL_DEFAULT, IMPL_SPARSE_ROWS, IMPL_DIRECT512, IMPL_SKIP512, IMPL_GROUPS512 };
     static const int paths[] = { 0, GF_GEMM_SPARSE_ROWS, GF_GEMM_DIRECT512, GF_GEMM_SKIP512, GF_GEMM_GROUPS512 };
-    for (size_t f = 0; f < sizeof impls / sizeof impls[0]; f++) {
-        if (impls[f] >= IMPL_PACKED512 && !have_avx512()) continue;
-        for (int bad = 0; bad < 4; bad++) {
-            /* the update [784,30] += -0.05 * [10,784]^T @ [10,30] */
-            prob p = make(1, 0, 784, 30, 10, 0, -0.05f, 1.0f, 0.5, 0.0f);
-            if (bad == 1) p.b[7] = INFINITY;                 /* a term inf: C gets inf */
-            if (bad == 2) p.c0[5 * p.ldc + 29] = NAN;        /* C held NaN already */
-            if (bad == 3) *A_at(&p, 3, 2) = *B_at(&p, 2, 0) = 3e38f; /* a finite product that overflows */
-            float *c = alloc_f(p.m * p.ldc);
-            memcpy(c, p.c0, (size_t)(p.m * p.ldc) * sizeof *c);
-            gf_gemm_hint h = { 0, 0, 0 };
-            gf__gemm_avx2_force_path(paths[f]);
-            gf__gemm_hinted(1, 0, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, c, p.ldc, 1, &h);
-            gf__gemm_avx2_force_path(0);
-            int finite = 1;
-            for (int64_t i = 0; i < p.m * p.ldc; i++) finite &= isfinite(c[i]) != 0;
-            if (h.c_finite && !finite) fail_msg("path %d: C said finite, and is not (case %d)", paths[f], bad);
-            if (bad == 0 && (impls[f] == IMPL_DIRECT512 || impls[f] == IMPL_GROUPS512 ||
-                             (impls[f] == IMPL_DEFAULT && have_avx512())) &&
-                !h.c_finite)
-                fail_msg("path %d: the update did not say its finite C is finite", paths[f]);
-            free(c);
-            unmake(&p);
-            /* the forward [10,784] @ [784,30]: B finite, or one inf in a
-             * row of B where a row of A is zero */
-            p = make(0, 0, 10, 30, 784, 0, 1.0f, 0.0f, 0.5, NAN);
-            const int64_t col = bad == 3 ? 29 : 4; /* in the first vector of 16 columns, or the last */
-            if (bad) {
-                for (int64_t i = 0; i < p.m; i++) *A_at(&p, i, 300) = 0.0f;
-                *B_at(&p, 300, col) = bad == 2 ? NAN : INFINITY;
+    for (size_t f = 0; f < sizeof impls / sizeof impls[0]; f++)
+        for (int th = 1; th <= 2; th++)
+            for (int bad = 0; bad < 4; bad++) {
+                if (impls[f] >= IMPL_PACKED512 && !have_avx512()) continue;
+                /* the update [784,30] += -0.05 * [10,784]^T @ [10,30]; on 2
+                 * threads [7001,30] (enough work to split) */
+                prob p = make(1, 0, th == 1 ? 784 : 7001, 30, 10, 0, -0.05f, 1.0f, 0.5, 0.0f);
+                if (bad == 1) p.b[7] = INFINITY;                          /* a term inf: C gets inf */
+                if (bad == 2) p.c0[(p.m - 5) * p.ldc + 29] = NAN;         /* C held NaN already */
+                if (bad == 3) *A_at(&p, 3, 2) = *B_at(&p, 2, 0) = 3e38f; /* a finite product overflows */
+                float *c = alloc_f(p.m * p.ldc);
+                memcpy(c, p.c0, (size_t)(p.m * p.ldc) * sizeof *c);
+                gf_gemm_hint h = { 0, 0, 0 };
+                gf__gemm_avx2_force_path(paths[f]);
+                gf__gemm_hinted(1, 0, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, c, p.ldc, th, &h);
+                gf__gemm_avx2_force_path(0);
+                int finite = 1;
+                for (int64_t i = 0; i < p.m * p.ldc; i++) finite &= isfinite(c[i]) != 0;
+                if (h.c_finite && !finite)
+                    fail_msg("path %d, %d threads: C said finite, and is not (case %d)", paths[f], th, bad);
+                if (bad == 0 && (impls[f] == IMPL_DIRECT512 || impls[f] == IMPL_GROUPS512 ||
+                                 (impls[f] == IMPL_DEFAULT && have_avx512())) &&
+                    !h.c_finite)
+                    fail_msg("path %d, %d threads: the update did not say its finite C is finite", paths[f], th);
+                free(c);
+                unmake(&p);
+                /* the forward [10,784] @ [784,30] (on 2 threads [100,784]):
+                 * B finite, or one inf in a row of B where A is zero */
+                p = make(0, 0, th == 1 ? 10 : 100, 30, 784, 0, 1.0f, 0.0f, 0.5, NAN);
+                const int64_t col = bad == 3 ? 29 : 4; /* in the first vector of 16 columns, or the last */
+                if (bad) {
+                    for (int64_t i = 0; i < p.m; i++) *A_at(&p, i, 300) = 0.0f;
+                    *B_at(&p, 300, col) = bad == 2 ? NAN : INFINITY;
+                }
+                c = alloc_f(p.m * p.ldc);
+                h = (gf_gemm_hint){ 0, 0, 0 };
+                gf__gemm_avx2_force_path(paths[f]);
+                gf__gemm_hinted(0, 0, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, c, p.ldc, th, &h);
+                gf__gemm_avx2_force_path(0);
+                if (h.b_checked && bad)
+                    fail_msg("path %d, %d threads: B said finite, and is not (case %d)", paths[f], th, bad);
+                /* The row groups check B; the direct path (forced, or
+                 * chosen for few rows: half of A zero, B not known finite)
+                 * learns it as it reads. */
+                const int learns = impls[f] == IMPL_DIRECT512 || impls[f] == IMPL_GROUPS512 ||
+                                   (impls[f] == IMPL_DEFAULT && have_avx512() && th == 1);
+                if (!bad && learns && !h.b_checked)
+                    fail_msg("path %d, %d threads did not say its finite B is finite", paths[f], th);
+                if (bad && !isnan(c[col])) fail_msg("path %d: 0 * inf skipped (case %d)", paths[f], bad);
+                free(c);
+                unmake(&p);
             }
-            c = alloc_f(p.m * p.ldc);
-            h = (gf_gemm_hint){ 0, 0, 0 };
-            gf__gemm_avx2_force_path(paths[f]);
-            gf__gemm_hinted(0, 0, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, c, p.ldc, 1, &h);
-            gf__gemm_avx2_force_path(0);
-            if (h.b_checked && bad) fail_msg("path %d: B said finite, and is not (case %d)", paths[f], bad);
-            /* The row groups check B; the direct path (forced, or
-             * chosen: half of A zero, B not known finite) learns it as it
-             * reads. */
-            const int learns = impls[f] == IMPL_DIRECT512 || impls[f] == IMPL_GROUPS512 ||
-                               (impls[f] == IMPL_DEFAULT && have_avx512());
-            if (!bad && learns && !h.b_checked)
-                fail_msg("path %d did not say its finite B is finite", paths[f]);
-            if (bad && !isnan(c[col])) fail_msg("path %d: 0 * inf skipped (case %d)", paths[f], bad);
-            free(c);
-            unmake(&p);
-        }
-    }
 }
 
 /* Several callers at once (sessions on different threads), each asking

@@ -8,6 +8,8 @@
 #include "simd.h"
 #include "threads.h"
 
+#include <stdatomic.h>
+
 /* ---- the portable path -------------------------------------------------- */
 
 /* Columns of C accumulated at once per row. */
@@ -76,12 +78,22 @@ typedef struct gemm_job {
     gf_gemm_plan plan; /* the same for every block */
     int by_rows;
     int64_t step; /* rows or columns per task */
-    int b_finite; /* the caller's hint (nothing is reported back from tasks) */
+    int b_finite; /* the caller's hint */
+    /* What the tasks learnt (see gf_gemm_hint): the number of tasks that
+     * found all of the B they read finite, and that wrote only finite
+     * values. */
+    atomic_int b_checked, c_finite;
 } gemm_job;
+
+static void learnt(gemm_job *j, const gf_gemm_hint *h)
+{
+    if (h->b_checked) atomic_fetch_add_explicit(&j->b_checked, 1, memory_order_relaxed);
+    if (h->c_finite) atomic_fetch_add_explicit(&j->c_finite, 1, memory_order_relaxed);
+}
 
 static void gemm_task(void *arg, int t)
 {
-    const gemm_job *j = arg;
+    gemm_job *j = arg;
     int64_t lo = (int64_t)t * j->step;
     if (j->by_rows) { /* C [lo..hi, :] = op(A) [lo..hi, :] @ op(B) */
         int64_t hi = lo + j->step < j->m ? lo + j->step : j->m;
@@ -90,6 +102,7 @@ static void gemm_task(void *arg, int t)
         gf_gemm_hint h = { j->b_finite, 0, 0 };
         gf__gemm_avx2(&j->plan, j->ta, j->tb, hi - lo, j->n, j->k, j->alpha, a, j->lda, j->b, j->ldb, j->beta,
                       j->c + lo * j->ldc, j->ldc, &h);
+        learnt(j, &h);
     } else { /* C [:, lo..hi] = op(A) @ op(B) [:, lo..hi] */
         int64_t hi = lo + j->step < j->n ? lo + j->step : j->n;
         if (lo >= hi) return;
@@ -97,6 +110,7 @@ static void gemm_task(void *arg, int t)
         gf_gemm_hint h = { j->b_finite, 0, 0 };
         gf__gemm_avx2(&j->plan, j->ta, j->tb, j->m, hi - lo, j->k, j->alpha, j->a, j->lda, b, j->ldb, j->beta,
                       j->c + lo, j->ldc, &h);
+        learnt(j, &h);
     }
 }
 
@@ -129,7 +143,7 @@ void gf__gemm_hinted(int ta, int tb, int64_t m, int64_t n, int64_t k, float alph
      * products keep 2: each task packs its own B (1024^3: 8 were 14%
      * slower). */
     gf_gemm_plan plan = gf__gemm_avx2_plan(ta, tb, m, n, k, a, lda, b_finite);
-    gemm_job j = { ta, tb, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc, plan, 1, 0, b_finite };
+    gemm_job j = { ta, tb, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc, plan, 1, 0, b_finite, 0, 0 };
     const int wide = plan.path == GF_GEMM_PACKED512 || plan.path == GF_GEMM_DIRECT512 ||
                      plan.path == GF_GEMM_SKIP512 || plan.path == GF_GEMM_GROUPS512;
     const int64_t split_r = wide ? GF_GEMM512_SPLIT_ROWS : GF_GEMM_SPLIT_ROWS;
@@ -153,6 +167,14 @@ void gf__gemm_hinted(int ta, int tb, int64_t m, int64_t n, int64_t k, float alph
     j.step = per * (j.by_rows ? split_r : split_c);
     ntasks = ((j.by_rows ? m : n) + j.step - 1) / j.step;
     gf__parallel_for(nt, (int)ntasks, gemm_task, &j);
+    /* Every task covers a nonempty part of C: split by rows, each reads all
+     * of B (one that found it finite speaks for all); by columns, its own
+     * columns of B. Each writes its own part of C. */
+    if (hint) {
+        int nb = atomic_load(&j.b_checked), nc = atomic_load(&j.c_finite);
+        hint->b_checked = j.by_rows ? nb > 0 : nb == ntasks;
+        hint->c_finite = nc == ntasks;
+    }
 }
 
 /* out [m,n] = op(in0) @ op(in1). */

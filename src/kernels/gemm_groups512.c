@@ -21,6 +21,7 @@
 #include "kernels.h"
 
 #define MR GF_GEMM512_MR
+#define MAX_KB 64 /* most k blocks of the row groups (past them they decline) */
 
 /* ---- op(A) = A: row groups over the union of their nonzeros ---------------- */
 
@@ -112,20 +113,24 @@ static int row_groups_run(int64_t kc_max, int64_t m, int64_t n, int64_t k, float
 {
     const int keep_later = gf__nothing_keeps_c(alpha);
     const int keep_empty = beta == 1.0f && keep_later;
+    /* Whether each block of B is finite: checked once (0 * inf is NaN). */
+    signed char fin[MAX_KB];
     int all_fin = 1;
-    /* k blocks, then groups: B's block stays in L1 over the rows. */
-    for (int64_t p0 = 0; p0 < k; p0 += kc_max) {
-        const int64_t kc = k - p0 < kc_max ? k - p0 : kc_max;
-        const float be = p0 == 0 ? beta : 1.0f;
-        const float *bp = b + p0 * ldb;
-        const int fin = b_finite || gf__nz_all_finite(kc, n, bp, ldb);
-        all_fin &= fin;
-        for (int64_t i0 = 0; i0 < m;) {
-            const int64_t chunk = i0 + MR - i0 % MR, end = chunk < m ? chunk : m;
-            const int g = group_size(end - i0);
-            groups[g - 1](kc, fin, p0 == 0 ? keep_empty : keep_later, a + i0 * lda + p0, lda, bp, ldb, n,
-                          c + i0 * ldc, ldc, alpha, be);
-            i0 += g;
+    /* 12-row chunks, then k blocks, then the chunk's groups: A's rows are
+     * read once, in order, and B's block stays in L1 over the chunk. */
+    for (int64_t c0 = 0; c0 < m; c0 += MR) {
+        const int64_t end = c0 + MR < m ? c0 + MR : m;
+        for (int64_t p0 = 0, kb = 0; p0 < k; p0 += kc_max, kb++) {
+            const int64_t kc = k - p0 < kc_max ? k - p0 : kc_max;
+            const float be = p0 == 0 ? beta : 1.0f;
+            const float *bp = b + p0 * ldb;
+            if (c0 == 0) all_fin &= fin[kb] = (signed char)(b_finite || gf__nz_all_finite(kc, n, bp, ldb));
+            for (int64_t i0 = c0; i0 < end;) {
+                const int g = group_size(end - i0);
+                groups[g - 1](kc, fin[kb], p0 == 0 ? keep_empty : keep_later, a + i0 * lda + p0, lda, bp, ldb,
+                              n, c + i0 * ldc, ldc, alpha, be);
+                i0 += g;
+            }
         }
     }
     return all_fin;
@@ -231,7 +236,7 @@ int gf__gemm_avx512_groups(int64_t kc_max, int ta, int64_t m, int64_t n, int64_t
         if (c_finite) *c_finite = fin;
         return 1;
     }
-    if (kc_max > KC_MAX) return 0;
+    if (kc_max > KC_MAX || (k + kc_max - 1) / kc_max > MAX_KB) return 0;
     const int fin = row_groups_run(kc_max, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, b_finite);
     if (b_checked) *b_checked = fin;
     return 1;
