@@ -185,9 +185,9 @@ typedef __m512 (*col_group_fn)(uint32_t w, const float *a, int64_t as, const flo
 COL_GROUP_INST(1) COL_GROUP_INST(2) COL_GROUP_INST(3) COL_GROUP_INST(4)
 static const col_group_fn col_groups[4] = { col_group_1, col_group_2, col_group_3, col_group_4 };
 
-/* Per 16 rows of C: bit 4i + j of the result set when image i (< k <=
- * 16) is not zero at one of the rows 4j .. 4j+3 (of the first rows ones
- * that exist: A's rows at a + i*as). */
+/* For 16 rows of C (the first `rows` of them exist): bit 4i + j of the
+ * result is set when image i (i < k <= 16, A's row i at a + i*as) is not
+ * zero at one of the rows 4j .. 4j+3. */
 AVX512 static uint64_t lit_groups(int64_t k, int64_t rows, const float *a, int64_t as)
 {
     const __mmask16 in = first(rows);
@@ -202,6 +202,9 @@ AVX512 static uint64_t lit_groups(int64_t k, int64_t rows, const float *a, int64
     return t;
 }
 
+/* C [m,n] = alpha * A^T @ B + beta * C by column groups; b_fin: B is
+ * finite (else every image is visited). 1 when every value written is
+ * finite. */
 AVX512 static int col_groups_run(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
                                  const float *b, int64_t ldb, float beta, float *c, int64_t ldc, int b_fin)
 {
