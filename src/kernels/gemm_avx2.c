@@ -472,24 +472,20 @@ gf_gemm_plan gf__gemm_avx2_plan(int ta, int tb, int64_t m, int64_t n, int64_t k,
      * k only where all 12 images are 0 there: with Fashion-MNIST's 50%
      * zeros too few for the list to pay (its 10,000 test images @
      * [784,30]: 5.0 ms skipping with 6-row AVX2 tiles, 5.15 with 12-row
-     * ones, 4.8 not skipping). From 60% zeros a few-row product skips
-     * with them rather than by sparse rows ([10,784] @ [784,30] over
-     * MNIST's digits: 120 -> 127 GFLOP/s; the W1 step on Fashion-MNIST,
-     * whose batches sometimes sample that sparse, 6 alternating rounds:
-     * 0.2-0.8 us faster in each). Not where a column tile would be under
+     * ones, 4.8 not skipping). Not where a column tile would be under
      * 16 wide: its stores would be masked (see gemm_avx512.c's row_out). */
     if (!forced && !tb && gf__avx512_enabled() && (n % 32 == 0 || n % 32 >= 16)) {
         if (p.path == GF_GEMM_DIRECT) p.path = GF_GEMM_DIRECT512;
         else if (p.path == GF_GEMM_DIRECT_SKIP && !ta) p.path = zeros >= 60 ? GF_GEMM_SKIP512 : GF_GEMM_DIRECT512;
-        else if (p.path == GF_GEMM_SPARSE_ROWS && !ta) p.path = GF_GEMM_SKIP512;
         /* Few rows of a mostly-zero A (a training batch of images), C 16
          * to 32 wide: row groups over the union of their nonzeros, once B
          * is known finite; until then the direct path finds out as it
          * reads B (checking B first costs what the groups save at 50%
          * zeros: [10,784] @ [784,30] over Fashion-MNIST, us: direct 4.48,
-         * groups 4.17, groups checking B 5.0). From 60% zeros they pay
-         * even checking (MNIST's digits: 3.5-3.9 against SKIP512's
-         * 3.7-4.2; with B known finite 2.7). */
+         * groups 4.17, groups checking B 5.0). From 60% zeros, where the
+         * sparse rows would go, they pay even checking (MNIST's digits:
+         * 3.5-3.9 against the 12-row skipping tiles' 3.7-4.2 and the
+         * sparse rows' 3.9-4.1; with B known finite 2.7). */
         if (!ta && n >= 16 && n <= 32 && m < 64 && zeros >= 40) {
             if (b_finite || zeros >= 60) p.path = GF_GEMM_GROUPS512;
             else p.learn_b = p.path == GF_GEMM_DIRECT512;
