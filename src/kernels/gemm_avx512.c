@@ -114,7 +114,7 @@ typedef void (*tile_fn)(int64_t kc, const float *a, const float *b, int64_t bs, 
     AVX512 static void tile_##R##_##V(int64_t kc, const float *a, const float *b, int64_t bs, int64_t nr,   \
                                       float *c, int64_t ldc, float alpha, float beta)                       \
     {                                                                                                       \
-        tile(R, V, PK, 0, kc, NULL, a, MR, b, bs, nr, c, ldc, alpha, beta, NULL, NULL, NULL);                     \
+        tile(R, V, PK, 0, kc, NULL, a, MR, b, bs, nr, c, ldc, alpha, beta, NULL, NULL, NULL);               \
     }
 #define TILE_ROWS(V)                                                                                        \
     TILE_INST(1, V) TILE_INST(2, V) TILE_INST(3, V) TILE_INST(4, V) TILE_INST(5, V) TILE_INST(6, V)         \
@@ -137,7 +137,7 @@ typedef void (*tile_pf_fn)(int64_t kc, const float *a, const float *b, int64_t b
     AVX512 static void tile_pf_##R(int64_t kc, const float *a, const float *b, int64_t bs, float *c,        \
                                    int64_t ldc, float alpha, float beta, const float *pf)                   \
     {                                                                                                       \
-        tile(R, 2, PK, 0, kc, NULL, a, MR, b, bs, NR, c, ldc, alpha, beta, pf, NULL, NULL);                       \
+        tile(R, 2, PK, 0, kc, NULL, a, MR, b, bs, NR, c, ldc, alpha, beta, pf, NULL, NULL);                 \
     }
 TILE_PF(1) TILE_PF(2) TILE_PF(3) TILE_PF(4) TILE_PF(5) TILE_PF(6)
 TILE_PF(7) TILE_PF(8) TILE_PF(9) TILE_PF(10) TILE_PF(11) TILE_PF(12)

@@ -82,16 +82,16 @@ AVX512 ALWAYS_INLINE void group_rows(const int g, int64_t cnt, const int32_t *id
 typedef void (*group_fn)(int64_t kc, int fin, int keep, const float *a, int64_t as, const float *b, int64_t bs,
                          int64_t nr, float *c, int64_t ldc, float alpha, float beta);
 #define GROUP_INST(G)                                                                                            \
-    AVX512 static void group_##G(int64_t kc, int fin, int keep, const float *a, int64_t as, const float *b,     \
-                                 int64_t bs, int64_t nr, float *c, int64_t ldc, float alpha, float beta)        \
+    AVX512 static void group_##G(int64_t kc, int fin, int keep, const float *a, int64_t as, const float *b,      \
+                                 int64_t bs, int64_t nr, float *c, int64_t ldc, float alpha, float beta)         \
     {                                                                                                            \
         int32_t idx[KC_MAX + 16];                                                                                \
         int64_t cnt = kc;                                                                                        \
         if (fin) cnt = union_list(G, a, as, kc, idx);                                                            \
         else                                                                                                     \
-            for (int32_t p = 0; p < kc; p++) idx[p] = p;                                                        \
-        if (cnt == 0 && keep) return; /* C + alpha*0 is C */                                                    \
-        group_rows(G, cnt, idx, a, as, b, bs, nr, c, ldc, alpha, beta);                                         \
+            for (int32_t p = 0; p < kc; p++) idx[p] = p;                                                         \
+        if (cnt == 0 && keep) return; /* C + alpha*0 is C */                                                     \
+        group_rows(G, cnt, idx, a, as, b, bs, nr, c, ldc, alpha, beta);                                          \
     }
 GROUP_INST(1) GROUP_INST(2) GROUP_INST(3) GROUP_INST(4)
 static const group_fn groups[4] = { group_1, group_2, group_3, group_4 };
@@ -177,7 +177,7 @@ AVX512 ALWAYS_INLINE __m512 col_group(const int g, uint32_t w, const float *a, i
 typedef __m512 (*col_group_fn)(uint32_t w, const float *a, int64_t as, const float *b, int64_t bs, int64_t nr,
                                float *c, int64_t ldc, float alpha, float beta);
 #define COL_GROUP_INST(G)                                                                                        \
-    AVX512 static __m512 col_group_##G(uint32_t w, const float *a, int64_t as, const float *b, int64_t bs,        \
+    AVX512 static __m512 col_group_##G(uint32_t w, const float *a, int64_t as, const float *b, int64_t bs,       \
                                        int64_t nr, float *c, int64_t ldc, float alpha, float beta)               \
     {                                                                                                            \
         return col_group(G, w, a, as, b, bs, nr, c, ldc, alpha, beta);                                           \
