@@ -53,28 +53,43 @@ AVX512 ALWAYS_INLINE int64_t union_list(const int g, const float *a, int64_t as,
     return cnt;
 }
 
-/* C's rows [g, nr] (16 <= nr <= 32: two vectors, the second at nr - 16)
- * for one k block: the FMA chain over the p in idx [cnt], then row_out.
- * A's row r at a + r*as, B's row p at b + p*bs. */
+/* One step of a group's chains: for its rows r < g, two accumulators
+ * (16 <= nr <= 32 columns: the second vector at off1 = nr - 16) +=
+ * op(A)(r, p) * B's row p, op(A)(r, p) at ap[r * rs] and B's row at bp. */
+AVX512 ALWAYS_INLINE void group_step(const int g, __m512 *acc, const float *ap, int64_t rs, const float *bp,
+                                     int64_t off1)
+{
+    const __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + off1);
+    _Pragma("GCC unroll 4") for (int r = 0; r < g; r++) {
+        const __m512 av = _mm512_set1_ps(ap[r * rs]);
+        acc[2 * r] = _mm512_fmadd_ps(av, b0, acc[2 * r]);
+        acc[2 * r + 1] = _mm512_fmadd_ps(av, b1, acc[2 * r + 1]);
+    }
+}
+
+/* C's rows [g, nr] = alpha * acc + beta * C (row_out); the sum of the
+ * values written. */
+AVX512 ALWAYS_INLINE __m512 group_out(const int g, const __m512 *acc, float *c, int64_t ldc, int64_t off1,
+                                      float alpha, float beta)
+{
+    const __m512 al = _mm512_set1_ps(alpha), be = _mm512_set1_ps(beta);
+    __m512 sum = _mm512_setzero_ps();
+    _Pragma("GCC unroll 4") for (int r = 0; r < g; r++)
+        sum = _mm512_add_ps(sum, row_out(2, c + r * ldc, 0, off1, al, be, beta, acc[2 * r], acc[2 * r + 1]));
+    return sum;
+}
+
+/* C's rows [g, nr] (16 <= nr <= 32) for one k block: the FMA chain over
+ * the p in idx [cnt], then row_out. A's row r at a + r*as, B's row p at
+ * b + p*bs. */
 AVX512 ALWAYS_INLINE void group_rows(const int g, int64_t cnt, const int32_t *idx, const float *a, int64_t as,
                                      const float *b, int64_t bs, int64_t nr, float *c, int64_t ldc, float alpha,
                                      float beta)
 {
-    const int64_t off1 = nr - 16;
     __m512 acc[8];
     _Pragma("GCC unroll 8") for (int r = 0; r < 2 * g; r++) acc[r] = _mm512_setzero_ps();
-    for (int64_t t = 0; t < cnt; t++) {
-        const int64_t p = idx[t];
-        const __m512 b0 = _mm512_loadu_ps(b + p * bs), b1 = _mm512_loadu_ps(b + p * bs + off1);
-        _Pragma("GCC unroll 4") for (int r = 0; r < g; r++) {
-            const __m512 av = _mm512_set1_ps(a[r * as + p]);
-            acc[2 * r] = _mm512_fmadd_ps(av, b0, acc[2 * r]);
-            acc[2 * r + 1] = _mm512_fmadd_ps(av, b1, acc[2 * r + 1]);
-        }
-    }
-    const __m512 al = _mm512_set1_ps(alpha), be = _mm512_set1_ps(beta);
-    _Pragma("GCC unroll 4") for (int r = 0; r < g; r++)
-        (void)row_out(2, c + r * ldc, 0, off1, al, be, beta, acc[2 * r], acc[2 * r + 1]);
+    for (int64_t t = 0; t < cnt; t++) group_step(g, acc, a + idx[t], as, b + idx[t] * bs, nr - 16);
+    (void)group_out(g, acc, c, ldc, nr - 16, alpha, beta);
 }
 
 /* One group of g rows for one k block, B's block finite (fin) or not
@@ -154,24 +169,13 @@ static int row_groups_run(int64_t kc_max, int64_t m, int64_t n, int64_t k, float
 AVX512 ALWAYS_INLINE __m512 col_group(const int g, uint32_t w, const float *a, int64_t as, const float *b,
                                       int64_t bs, int64_t nr, float *c, int64_t ldc, float alpha, float beta)
 {
-    const int64_t off1 = nr - 16;
     __m512 acc[8];
     _Pragma("GCC unroll 8") for (int r = 0; r < 2 * g; r++) acc[r] = _mm512_setzero_ps();
-    while (w) {
+    for (; w; w &= w - 1) {
         const int64_t i = __builtin_ctz(w);
-        w &= w - 1;
-        const __m512 b0 = _mm512_loadu_ps(b + i * bs), b1 = _mm512_loadu_ps(b + i * bs + off1);
-        _Pragma("GCC unroll 4") for (int r = 0; r < g; r++) {
-            const __m512 av = _mm512_set1_ps(a[i * as + r]);
-            acc[2 * r] = _mm512_fmadd_ps(av, b0, acc[2 * r]);
-            acc[2 * r + 1] = _mm512_fmadd_ps(av, b1, acc[2 * r + 1]);
-        }
+        group_step(g, acc, a + i * as, 1, b + i * bs, nr - 16);
     }
-    const __m512 al = _mm512_set1_ps(alpha), be = _mm512_set1_ps(beta);
-    __m512 sum = _mm512_setzero_ps();
-    _Pragma("GCC unroll 4") for (int r = 0; r < g; r++)
-        sum = _mm512_add_ps(sum, row_out(2, c + r * ldc, 0, off1, al, be, beta, acc[2 * r], acc[2 * r + 1]));
-    return sum;
+    return group_out(g, acc, c, ldc, nr - 16, alpha, beta);
 }
 
 typedef __m512 (*col_group_fn)(uint32_t w, const float *a, int64_t as, const float *b, int64_t bs, int64_t nr,
