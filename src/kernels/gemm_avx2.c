@@ -449,7 +449,6 @@ gf_gemm_plan gf__gemm_avx2_plan(int ta, int tb, int64_t m, int64_t n, int64_t k,
     int skips = forced == GF_GEMM_DIRECT_SKIP || forced == GF_GEMM_SPARSE_ROWS;
     int zeros = !forced && a && !tb && m * n * k >= 16384 ? zero_percent(ta, m, k, a, lda) : 0;
     int sparse = zeros >= 25;
-    p.learn_b = forced == GF_GEMM_DIRECT512; /* so that tests reach it */
     if (forced) p.path = skips && tb ? GF_GEMM_DIRECT : forced;
     /* Skipping zeros beats packing while B fits in L2 (784-100-10 at batch
      * 100: 705 -> 460-480 us a step). */
