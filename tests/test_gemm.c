@@ -232,6 +232,16 @@ static void test_large(void **state)
         p = make(t & 1, t >> 1, 253, 545, 270, 1, 0.75f, 0.5f, 0.0, 0.0f);
         check_all_impls(&p);
         unmake(&p);
+        /* A batch of 100 half-zero images, as 784-100-10's step: the
+         * row groups' and the column groups' column tiles of 32 and the
+         * last 16 to 48 (100 = 32 + 32 + 36, 130 = 32 + 32 + 32 + 34),
+         * several k blocks of images. */
+        p = make(t & 1, t >> 1, 100, 100, 784, 4, 1.0f, 0.0f, 0.5, NAN);
+        check_all_impls(&p);
+        unmake(&p);
+        p = make(t & 1, t >> 1, 784, 130, 100, 5, -0.05f, 1.0f, 0.5, 0.0f);
+        check_all_impls(&p);
+        unmake(&p);
         /* Mostly zero, as MNIST's digits: whole 12-row tiles skip k. */
         p = make(t & 1, t >> 1, 40, 30, 784, 2, -0.5f, 1.0f, 0.93, 0.0f);
         check_all_impls(&p);
@@ -362,14 +372,16 @@ static void test_hints(void **state)
     static const int paths[] = { 0, GF_GEMM_SPARSE_ROWS, GF_GEMM_DIRECT512, GF_GEMM_SKIP512, GF_GEMM_GROUPS512 };
     for (size_t f = 0; f < sizeof impls / sizeof impls[0]; f++)
         for (int th = 1; th <= 2; th++)
-            for (int bad = 0; bad < 4; bad++) {
+            for (int bad = 0; bad < 8; bad++) {
                 if (impls[f] >= IMPL_PACKED512 && !have_avx512()) continue;
-                /* the update [784,30] += -0.05 * [10,784]^T @ [10,30]; on 2
-                 * threads [7001,30] (enough work to split) */
-                prob p = make(1, 0, th == 1 ? 784 : 7001, 30, 10, 0, -0.05f, 1.0f, 0.5, 0.0f);
-                if (bad == 1) p.b[7] = INFINITY;                          /* a term inf: C gets inf */
-                if (bad == 2) p.c0[(p.m - 5) * p.ldc + 29] = NAN;         /* C held NaN already */
-                if (bad == 3) *A_at(&p, 3, 2) = *B_at(&p, 2, 0) = 3e38f; /* a finite product overflows */
+                /* The update [784,30] += -0.05 * [10,784]^T @ [10,30]; on 2
+                 * threads [7001,30] (enough work to split). Cases 4..7 as
+                 * 0..3, 100 wide with a batch of 100 (784-100-10's). */
+                const int64_t wide = bad >= 4 ? 100 : 30, batch = bad >= 4 ? 100 : 10;
+                prob p = make(1, 0, th == 1 ? 784 : 7001, wide, batch, 0, -0.05f, 1.0f, 0.5, 0.0f);
+                if (bad % 4 == 1) p.b[7] = INFINITY;                          /* a term inf: C gets inf */
+                if (bad % 4 == 2) p.c0[(p.m - 5) * p.ldc + wide - 1] = NAN;   /* C held NaN already */
+                if (bad % 4 == 3) *A_at(&p, 3, 2) = *B_at(&p, 2, 0) = 3e38f; /* a finite product overflows */
                 float *c = alloc_f(p.m * p.ldc);
                 memcpy(c, p.c0, (size_t)(p.m * p.ldc) * sizeof *c);
                 gf_gemm_hint h = { 0, 0, 0 };
@@ -380,38 +392,40 @@ static void test_hints(void **state)
                 for (int64_t i = 0; i < p.m * p.ldc; i++) finite &= isfinite(c[i]) != 0;
                 if (h.c_finite && !finite)
                     fail_msg("path %d, %d threads: C said finite, and is not (case %d)", paths[f], th, bad);
-                if (bad == 0 && (impls[f] == IMPL_DIRECT512 || impls[f] == IMPL_GROUPS512 ||
+                if (bad % 4 == 0 && (impls[f] == IMPL_DIRECT512 || impls[f] == IMPL_GROUPS512 ||
                                  (impls[f] == IMPL_DEFAULT && have_avx512())) &&
                     !h.c_finite)
                     fail_msg("path %d, %d threads: the update did not say its finite C is finite", paths[f], th);
                 free(c);
                 unmake(&p);
-                /* the forward [10,784] @ [784,30] (on 2 threads [100,784]):
-                 * B finite, or one inf in a row of B where A is zero */
-                p = make(0, 0, th == 1 ? 10 : 100, 30, 784, 0, 1.0f, 0.0f, 0.0, NAN);
+                /* the forward [10,784] @ [784,30] (on 2 threads [100,784]),
+                 * or [100,784] @ [784,100]: B finite, or one inf in a row
+                 * of B where A is zero */
+                p = make(0, 0, th == 1 ? batch : 100, wide, 784, 0, 1.0f, 0.0f, 0.0, NAN);
                 /* Half of A zero, alternately: the plan's sample finds 50%,
                  * where the direct path (B not known finite) learns. */
                 for (int64_t i = 0; i < p.m; i++)
                     for (int64_t q = (i & 1); q < p.k; q += 2) *A_at(&p, i, q) = 0.0f;
-                const int64_t col = bad == 3 ? 29 : 4; /* in the first vector of 16 columns, or the last */
-                if (bad) {
+                const int64_t col = bad % 4 == 3 ? wide - 1 : 4; /* in the first vector of 16 columns, or the last */
+                if (bad % 4) {
                     for (int64_t i = 0; i < p.m; i++) *A_at(&p, i, 300) = 0.0f;
-                    *B_at(&p, 300, col) = bad == 2 ? NAN : INFINITY;
+                    *B_at(&p, 300, col) = bad % 4 == 2 ? NAN : INFINITY;
                 }
                 c = alloc_f(p.m * p.ldc);
                 h = (gf_gemm_hint){ 0, 0, 0 };
                 gf__gemm_avx2_force_path(paths[f]);
                 gf__gemm_hinted(0, 0, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, c, p.ldc, th, &h);
                 gf__gemm_avx2_force_path(0);
-                if (h.b_checked && bad)
+                if (h.b_checked && bad % 4)
                     fail_msg("path %d, %d threads: B said finite, and is not (case %d)", paths[f], th, bad);
                 /* The row groups check B; the direct path, chosen for few
-                 * rows (B not known finite), learns it as it reads. */
-                const int learns =
-                    impls[f] == IMPL_GROUPS512 || (impls[f] == IMPL_DEFAULT && have_avx512() && th == 1);
-                if (!bad && learns && !h.b_checked)
+                 * rows (B not known finite) 16 to 32 wide, learns it as it
+                 * reads. */
+                const int learns = impls[f] == IMPL_GROUPS512 ||
+                                   (impls[f] == IMPL_DEFAULT && have_avx512() && th == 1 && wide <= 32);
+                if (bad % 4 == 0 && learns && !h.b_checked)
                     fail_msg("path %d, %d threads did not say its finite B is finite", paths[f], th);
-                if (bad && !isnan(c[col])) fail_msg("path %d: 0 * inf skipped (case %d)", paths[f], bad);
+                if (bad % 4 && !isnan(c[col])) fail_msg("path %d: 0 * inf skipped (case %d)", paths[f], bad);
                 free(c);
                 unmake(&p);
             }
