@@ -218,7 +218,8 @@ typedef __m512 (*col_group_fn)(int64_t nq, const uint32_t *lit, const float *a, 
     }
 COL_GROUP_INST(1, 2) COL_GROUP_INST(2, 2) COL_GROUP_INST(3, 2) COL_GROUP_INST(4, 2)
 COL_GROUP_INST(1, 3) COL_GROUP_INST(2, 3) COL_GROUP_INST(3, 3) COL_GROUP_INST(4, 3)
-/* One word of images (k <= 32), two vectors: a training batch's update. */
+/* One word of images, two vectors: a training batch's update
+ * (col_groups_run16). */
 typedef __m512 (*col_group1_fn)(uint32_t w, const float *a, int64_t as, const float *b, int64_t bs, int64_t nr,
                                 float *c, int64_t ldc, float alpha, float beta);
 #define COL_GROUP1_INST(G)                                                                                       \
@@ -235,9 +236,8 @@ static const col_group_fn col_groups[2][4] = { { col_group_1_2, col_group_2_2, c
 /* The images of each group of 16 rows of C (the first `rows` of them
  * exist) in a k block of kc <= KC_MAX images (A's row i at a + i*as):
  * bit t of lit[j][q] is set when image 32q + t is not zero (NaN counts)
- * at one of the rows 4j .. 4j+3. In vector registers, an image a step:
- * gathering each image's mask in a general register cost about 9 cycles
- * an image. */
+ * at one of the rows 4j .. 4j+3. In vector registers, 32 images to a
+ * word (lit_groups16's general-register word holds 16). */
 AVX512 static void lit_groups(int64_t kc, int64_t rows, const float *a, int64_t as, uint32_t lit[4][KC_MAX / 32])
 {
     const __mmask16 in = first(rows);

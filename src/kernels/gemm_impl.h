@@ -20,8 +20,8 @@ enum {
                                 when gf__avx512_enabled(); forced, taken when the CPU has AVX-512 */
     GF_GEMM_DIRECT512 = 6,   /* as DIRECT (!tb), with AVX-512 tiles; likewise */
     GF_GEMM_SKIP512 = 7,     /* as DIRECT_SKIP with op(A) = A (else DIRECT512), AVX-512 tiles; likewise */
-    GF_GEMM_GROUPS512 = 8    /* C 16 to 32 wide: groups of up to 4 rows of C visit only the k where one
-                                of their rows of op(A) is not zero (else as SKIP512); likewise */
+    GF_GEMM_GROUPS512 = 8    /* C at least 16 wide: groups of up to 4 rows of C visit only the k where
+                                one of their rows of op(A) is not zero (else as SKIP512); likewise */
 };
 typedef struct gf_gemm_plan {
     int path;    /* GF_GEMM_* */
@@ -88,7 +88,7 @@ int gf__gemm_avx512_direct(int64_t kc_max, int ta, int skip, int64_t m, int64_t 
  * op(A) = A sets b_checked, to 1 when every block of B was found (or
  * known) finite; op(A) = A^T sets c_finite, to 1 when every value written
  * is finite. 0 when the shape does not suit (nothing written then): n <
- * 16 or n > 32, or op(A) = A^T with k over 16 or over one block. */
+ * 16, k blocks over KC_MAX long, or (op(A) = A) more than 64 of them. */
 int gf__gemm_avx512_groups(int64_t kc_max, int ta, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
                            int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc, int b_finite,
                            int *b_checked, int *c_finite);
