@@ -249,9 +249,102 @@ static void idx_and_npy_train_alike(void **state)
     gf_test_rmdir(dir);
 }
 
+/* DIR/NAME.gz, else DIR/NAME, of the test MNIST folder (static). */
+static const char *mnist_file(const char *name)
+{
+    static char path[4200];
+    snprintf(path, sizeof path, "%s/%s.gz", gf_test_mnist_dir(), name);
+    FILE *f = fopen(path, "rb");
+    if (!f) snprintf(path, sizeof path, "%s/%s", gf_test_mnist_dir(), name);
+    else fclose(f);
+    return path;
+}
+
+/* A file is what its first bytes say, whatever its name: an IDX or .npy
+ * file given where a folder belongs is named as such (not read as CSV
+ * text), eval takes CSV text named .txt, and refuses an IDX images file
+ * (it holds no labels) instead of crashing. A .npy test set of flat
+ * examples goes with square training images of as many features. An
+ * MNIST folder whose labels run past 9 says how many classes it makes. */
+static void files_by_content(void **state)
+{
+    (void)state;
+    if (!gf_test_gradflow() || !gf_test_mnist_dir()) skip();
+    char *dir = gf_test_tmpdir();
+    write_npy(dir, "train_images.npy", "train_labels.npy", 60, 4, 3);
+    write_npy(dir, "test_images.npy", "test_labels.npy", 20, 4, 3);
+    gf_error err;
+    char *ti = gf_test_path(dir, "test_images.npy");
+    gf_tensor *sq = NULL;
+    assert_int_equal(gf_npy_read(ti, &sq, &err), GF_OK);
+    gf_tensor *flat = gf_tensor_new(GF_F32, gf_dims(2, 20, 16), &err);
+    assert_non_null(flat);
+    memcpy(gf_tensor_data(flat), gf_tensor_data(sq), 20 * 16 * sizeof(float));
+    npy_to(dir, "test_images.npy", flat);
+    gf_tensor_free(sq);
+    gf_tensor_free(flat);
+    assert_int_equal(cli("data check %s", dir), 0);
+    gf_test_contains(out, "  test: 20 examples of 4x4, values 0..1, 3 classes: 0:7 1:7 2:6");
+    assert_int_equal(cli("train --data %s --steps 20 --batch 5 --save %s/m.gfm --quiet", dir, dir), 0);
+    gf_test_contains(out, "final step    20  correct ");
+    assert_int_equal(cli("train --data %s --steps 5 --quiet", ti), 1);
+    one_line(out);
+    gf_test_contains(out, "test_images.npy is a .npy file: give the folder that holds train_images.npy");
+    assert_int_equal(cli("eval %s/m.gfm --data %s", dir, ti), 1);
+    one_line(out);
+    gf_test_contains(out, "test_images.npy is a .npy file: give the folder that holds test_images.npy");
+    char txt[4200];
+    snprintf(txt, sizeof txt, "%s/test.txt", dir);
+    write_csv(txt, 20, 16, 3);
+    assert_int_equal(cli("eval %s/m.gfm --data %s --scale 1", dir, txt), 0);
+    gf_test_contains(out, "data: ");
+    gf_test_contains(out, "test.txt, 20 test examples");
+    /* IDX files: the images of the test MNIST folder. */
+    const char *images = mnist_file("t10k-images-idx3-ubyte");
+    assert_int_equal(cli("train --data %s --steps 5 --save %s/a.gfm --quiet", gf_test_mnist_dir(), dir), 0);
+    assert_int_equal(cli("eval %s/a.gfm --data %s", dir, images), 1);
+    one_line(out);
+    gf_test_contains(out, "is an IDX file of images, which holds no labels: give the folder that holds it");
+    assert_int_equal(cli("predict %s/a.gfm idx:%s:3", dir, images), 0);
+    gf_test_contains(out, "digit ");
+    assert_int_equal(cli("train --data %s --steps 5 --quiet", images), 1);
+    one_line(out);
+    gf_test_contains(out, "is an IDX file: give the folder that holds it with the other three MNIST files");
+    /* A label 12 among the test labels: 13 classes, said. */
+    char *bad = gf_test_path(dir, "bad");
+    char cmd[9000];
+    snprintf(cmd, sizeof cmd, "mkdir '%s'", bad);
+    assert_int_equal(system(cmd), 0);
+    static const char *const copied[] = { "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                                          "t10k-images-idx3-ubyte" };
+    for (int i = 0; i < 3; i++) { /* mnist_file's path is static: one at a time */
+        snprintf(cmd, sizeof cmd, "cp '%s' '%s'", mnist_file(copied[i]), bad);
+        assert_int_equal(system(cmd), 0);
+    }
+    gzFile in = gzopen(mnist_file("t10k-labels-idx1-ubyte"), "rb");
+    assert_non_null(in);
+    static unsigned char lab[20000];
+    int n = gzread(in, lab, sizeof lab);
+    gzclose(in);
+    assert_true(n > 100);
+    lab[8 + 5] = 12;
+    char *lp = gf_test_path(bad, "t10k-labels-idx1-ubyte");
+    FILE *f = fopen(lp, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(lab, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    assert_int_equal(cli("train --data %s --steps 5", bad), 0);
+    gf_test_contains(out, "note: the labels run from 0 to 12: 13 classes (MNIST's have 10;");
+    free(lp);
+    free(bad);
+    free(ti);
+    gf_test_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(files_by_content),
         cmocka_unit_test(npy_folder),
         cmocka_unit_test(csv_files),
         cmocka_unit_test(scale_is_saved),

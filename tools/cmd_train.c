@@ -509,6 +509,11 @@ int gf_cli_train(int argc, char **argv)
             printf("data: %s%s (%lld train, %lld test)\n", dir,
                    data->is_subset ? ", the 10,000-digit subset of MNIST" : "", (long long)n_train,
                    (long long)n_test);
+            /* One wrong label byte would quietly widen the network. */
+            if (src.classes != 10)
+                printf("note: the labels run from 0 to %lld: %lld classes (MNIST's have 10; 'gradflow data check "
+                       "%s' counts each class)\n",
+                       (long long)src.classes - 1, (long long)src.classes, dir);
         } else {
             char desc[4600];
             gf_source_describe(&src, desc, sizeof desc);

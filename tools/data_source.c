@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <zlib.h>
 
 static int is_dir(const char *p)
 {
@@ -131,6 +132,19 @@ char gf_source_delimiter(const char *arg, char *msg, size_t cap)
     return 0;
 }
 
+int gf_source_file_kind(const char *path)
+{
+    gzFile f = gzopen(path, "rb");
+    if (!f) return GF_FILE_NONE;
+    unsigned char h[6] = { 0 };
+    int got = gzread(f, h, sizeof h);
+    gzclose(f);
+    if (got >= 6 && !memcmp(h, "\x93NUMPY", 6)) return GF_FILE_NPY;
+    /* IDX: two zero bytes, the element type (0x08 .. 0x0E), the rank */
+    if (got >= 4 && h[0] == 0 && h[1] == 0 && h[2] >= 0x08 && h[2] <= 0x0E && h[3] >= 1) return GF_FILE_IDX;
+    return GF_FILE_TEXT;
+}
+
 int gf_source_open(const char *path, const gf_source_options *opt, gf_source *src, char *msg, size_t cap,
                    gf_error *err, int *mnist_failed)
 {
@@ -169,6 +183,14 @@ int gf_source_open(const char *path, const gf_source_options *opt, gf_source *sr
     } else if (!exists(path)) {
         snprintf(msg, cap, "%s: no such file", path);
         return 0;
+    } else if (gf_source_file_kind(path) == GF_FILE_IDX) { /* not to be read as CSV text */
+        snprintf(msg, cap, "%s is an IDX file: give the folder that holds it with the other three MNIST files "
+                           "(train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-...)", path);
+        return 0;
+    } else if (gf_source_file_kind(path) == GF_FILE_NPY) {
+        snprintf(msg, cap, "%s is a .npy file: give the folder that holds train_images.npy and train_labels.npy "
+                           "(and test_images.npy, test_labels.npy)", path);
+        return 0;
     }
     gf_tensor *x = NULL, *y = NULL, *tx = NULL, *ty = NULL;
     int ok = 0, has_test = 0;
@@ -195,10 +217,22 @@ int gf_source_open(const char *path, const gf_source_options *opt, gf_source *sr
     if (tx) {
         gf_source t = { 0 };
         take_shape(&t, tx);
-        if (t.features != src->features || t.rank != src->rank) {
+        if (t.features != src->features) {
             snprintf(msg, cap, "%s: the test examples have %lld features, the training examples %lld",
                      npy ? p[2] : opt->test_path, (long long)t.features, (long long)src->features);
             goto out;
+        }
+        char a[64], b[64];
+        gf_source_shape(&t, a, sizeof a);
+        gf_source_shape(src, b, sizeof b);
+        if (strcmp(a, b)) { /* the same features in another shape (784 and 28x28): the training set's */
+            gf_shape s = gf_tensor_shape(x);
+            s.dim[0] = gf_tensor_shape(tx).dim[0];
+            gf_tensor *t2 = gf_tensor_new(GF_F32, s, err);
+            if (!t2) goto fail;
+            memcpy(gf_tensor_data(t2), gf_tensor_data(tx), (size_t)gf_tensor_count(tx) * sizeof(float));
+            gf_tensor_free(tx);
+            tx = t2;
         }
     }
     if (src->rank == 1) square_shape(src); /* flat examples: images if square, as MNIST's */

@@ -57,6 +57,12 @@ typedef struct gf_source {
  * else ARG's one character; 0 (and a message in msg) for anything else. */
 char gf_source_delimiter(const char *arg, char *msg, size_t cap);
 
+/* What a file holds, by its first bytes (read through zlib, so the same
+ * for a gzipped file): an IDX array, a .npy array, or anything else (taken
+ * as CSV text). GF_FILE_NONE when it cannot be opened. */
+enum { GF_FILE_NONE, GF_FILE_IDX, GF_FILE_NPY, GF_FILE_TEXT };
+int gf_source_file_kind(const char *path);
+
 /* Opens path; returns 0 with a one-line message (no "gradflow CMD: ") in msg,
  * and src left freed. gf_mnist_load's errors come back in *err with
  * *mnist_failed set, for gf_cli_data_error's hint. */

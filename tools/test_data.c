@@ -4,6 +4,7 @@
  */
 #include "test_data.h"
 #include "cli.h"
+#include "data_source.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -74,6 +75,11 @@ static int load_idx(const char *cmd, const char *where, int is_file, const gf_cl
             if (labels == 1) return 0;
             labels = 0; /* optional and absent */
         }
+    }
+    if (is_file && o->labels == 1) { /* eval: the answers are needed */
+        fprintf(stderr, "gradflow %s: %s is an IDX file of images, which holds no labels: give the folder that "
+                        "holds it with t10k-labels-idx1-ubyte\n", cmd, where);
+        return 0;
     }
     gf_idx img, lab = { 0 };
     gf_error err;
@@ -172,9 +178,15 @@ int gf_cli_load_test(const char *cmd, const char *where, const gf_cli_test_optio
     memset(out, 0, sizeof *out);
     struct stat sb;
     int is_file = stat(where, &sb) == 0 && S_ISREG(sb.st_mode);
-    size_t len = strlen(where);
-    int csv = is_file && ((len >= 4 && !strcmp(where + len - 4, ".csv")) ||
-                          (len >= 7 && !strcmp(where + len - 7, ".csv.gz")));
+    /* A file: IDX or .npy by its first bytes, else CSV text (as train
+     * takes it, whatever its name). */
+    const int kind = is_file ? gf_source_file_kind(where) : GF_FILE_NONE;
+    if (kind == GF_FILE_NPY) {
+        fprintf(stderr, "gradflow %s: %s is a .npy file: give the folder that holds test_images.npy%s\n", cmd, where,
+                o->labels ? " and test_labels.npy" : "");
+        return 0;
+    }
+    int csv = kind == GF_FILE_TEXT;
     char ipath[4200], lpath[4200];
     snprintf(ipath, sizeof ipath, "%s/test_images.npy", where);
     snprintf(lpath, sizeof lpath, "%s/test_labels.npy", where);
