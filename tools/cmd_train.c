@@ -652,8 +652,8 @@ int gf_cli_train(int argc, char **argv)
         printf("{\"steps\":%lld,\"train_seconds\":%.6f,\"steps_per_second\":%.1f}\n",
                (long long)opt.steps, seconds, rate);
     else
-        printf("trained %lld steps of batch %lld in %.3f s: %.0f steps/s (%.1f us/step)\n",
-               (long long)opt.steps, (long long)opt.batch, seconds, rate,
+        printf("trained %lld step%s of batch %lld in %.3f s: %.0f steps/s (%.1f us/step)\n",
+               (long long)opt.steps, opt.steps == 1 ? "" : "s", (long long)opt.batch, seconds, rate,
                opt.steps ? 1e6 * seconds / (double)opt.steps : 0.0);
     if (plot_file) {
         char title[256], acc_label[256], loss_label[256];
