@@ -305,6 +305,9 @@ static void files_by_content(void **state)
     assert_int_equal(cli("eval %s/a.gfm --data %s", dir, images), 1);
     one_line(out);
     gf_test_contains(out, "is an IDX file of images, which holds no labels: give the folder that holds it");
+    assert_int_equal(cli("eval %s/a.gfm --data %s/nope", dir, dir), 1);
+    one_line(out);
+    gf_test_contains(out, "/nope: no such file or directory; ");
     assert_int_equal(cli("predict %s/a.gfm idx:%s:3", dir, images), 0);
     gf_test_contains(out, "digit ");
     assert_int_equal(cli("train --data %s --steps 5 --quiet", images), 1);

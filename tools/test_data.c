@@ -177,7 +177,13 @@ int gf_cli_load_test(const char *cmd, const char *where, const gf_cli_test_optio
 {
     memset(out, 0, sizeof *out);
     struct stat sb;
-    int is_file = stat(where, &sb) == 0 && S_ISREG(sb.st_mode);
+    if (stat(where, &sb) != 0) { /* as train says it */
+        char hint[4200];
+        gf_cli_fetch_hint(where, hint, sizeof hint);
+        fprintf(stderr, "gradflow %s: %s: no such file or directory; %s\n", cmd, where, hint);
+        return 0;
+    }
+    int is_file = S_ISREG(sb.st_mode);
     /* A file: IDX or .npy by its first bytes, else CSV text (as train
      * takes it, whatever its name). */
     const int kind = is_file ? gf_source_file_kind(where) : GF_FILE_NONE;
