@@ -237,14 +237,15 @@ static uint32_t le32(const unsigned char *p)
 /* Reads the data (count items, file order) into out (C order). */
 static gf_status read_data(gf__src *s, const npy_header *h, int64_t count, float *out)
 {
+    if (count == 0) return GF_OK; /* a zero dimension: the others' product may not fit in 64 bits */
     unsigned char chunk[GF_SRC_CHUNK];
     int64_t per = GF_SRC_CHUNK / h->dt.size, done = 0;
     int64_t idx[NPY_MAX_DIMS] = { 0 }, stride[NPY_MAX_DIMS];
     bool fortran = h->fortran && h->rank > 1;
     int64_t acc = 1;
-    for (int i = h->rank - 1; i >= 0; i--) {
+    for (int i = h->rank - 1; i >= 0; i--) { /* each dimension >= 1, their product count */
         stride[i] = acc;
-        acc *= h->dim[i] ? h->dim[i] : 1;
+        acc *= h->dim[i];
     }
     int64_t at = 0; /* C offset of the current Fortran-order item */
     while (done < count) {
