@@ -1063,10 +1063,11 @@ typedef struct gf_csv_options {
  * held. Every row must have the first row's fields; blank lines are
  * skipped; a field may be quoted ("..."). *features gets [rows, fields-1]
  * (fields without labels), *labels the label column [rows] (NULL with
- * no_labels), both new tensors owned by the caller. Errors name the file,
- * the line and the column: GF_ERR_IO, GF_ERR_FORMAT (a field that is not a
- * number, a row of another width, no rows, broken gzip), GF_ERR_ARG,
- * GF_ERR_NOMEM; the outputs are NULL then. */
+ * no_labels), both new tensors owned by the caller. A label must be a class
+ * index: an integer from 0 (below 2^24). Errors name the file, the line and
+ * the column: GF_ERR_IO, GF_ERR_FORMAT (a field that is not a number, a
+ * label that is not a class index, a row of another width, no rows, broken
+ * gzip), GF_ERR_ARG, GF_ERR_NOMEM; the outputs are NULL then. */
 gf_status gf_csv_read(const char *path, const gf_csv_options *opt, gf_tensor **features,
                       gf_tensor **labels, gf_error *err);
 

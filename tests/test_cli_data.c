@@ -188,6 +188,17 @@ static void csv_files(void **state)
     assert_int_equal(cli("train --data %s/none.csv --steps 5 --quiet", dir), 1);
     one_line(out);
     gf_test_contains(out, "none.csv: no such file");
+    /* A label that is no class index: named by its file, line and column. */
+    char frac[4200];
+    snprintf(frac, sizeof frac, "%s/frac.csv", dir);
+    FILE *ff = fopen(frac, "w");
+    assert_non_null(ff);
+    fputs("label,a,b\n1,2,3\n0,1,1\n2,2,2\n3.5,0,0\n", ff);
+    fclose(ff);
+    assert_int_equal(cli("train --data %s --validation 1 --steps 5 --quiet", frac), 1);
+    one_line(out);
+    gf_test_contains(out, "gradflow train: ");
+    gf_test_contains(out, "frac.csv:5:1: label \"3.5\" is not a class index (an integer from 0)\n");
     assert_int_equal(cli("data check %s", train), 0);
     gf_test_contains(out, "  train: 80 examples of 4x4, values 0..255, 4 classes: 0:20 1:20 2:20 3:20");
     gf_test_contains(out, "  test: none");

@@ -1,8 +1,9 @@
 /*
  * test_csv.c — gf_csv_read: Kaggle's MNIST layout, the options, gzip,
  * lines longer than a megabyte, numbers against strtod, errors naming the
- * line and the column, and the streaming promise (the text is never held:
- * the live memory stays below the file's size).
+ * line and the column (labels that are not class indices among them), and
+ * the streaming promise (the text is never held: the live memory stays
+ * below the file's size).
  */
 #include "testutil.h"
 
@@ -157,6 +158,15 @@ static void test_errors(void **state)
     expect_error("", NULL, GF_ERR_FORMAT, ": empty file (0 bytes)");
     expect_error("1,2\n", &(gf_csv_options){ .header = 3 }, GF_ERR_ARG, "header 3: 0 (detect), 1 (a header) or -1 (none)");
     expect_error("1,2\n", &(gf_csv_options){ .divisor = -1 }, GF_ERR_ARG, "divisor -1 is not a positive number");
+    /* labels are class indices, named with their line and column */
+    expect_error("label,a,b\n1,2,3\n0,1,1\n2,2,2\n3.5,0,0\n", NULL, GF_ERR_FORMAT,
+                 ":5:1: label \"3.5\" is not a class index (an integer from 0)");
+    expect_error("1,2,3\n0,1, -1\n", &(gf_csv_options){ .label_column = -1 }, GF_ERR_FORMAT,
+                 ":2:6: label \"-1\" is not a class index (an integer from 0)");
+    expect_error("a;y\n1;\"nan\"\n", &(gf_csv_options){ .delimiter = ';', .label_column = 1 }, GF_ERR_FORMAT,
+                 ":2:3: label \"nan\" is not a class index");
+    expect_error("1,2\n1e30,2\n", NULL, GF_ERR_FORMAT,
+                 ":2:1: label \"1e30\" is not a class index (an integer from 0 to 16777215)");
     /* gzip cut off, and junk after it */
     const char *text = "label,a\n1,2\n3,4\n";
     char *gz = write_gz("t.csv.gz", text, strlen(text));

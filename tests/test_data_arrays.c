@@ -127,9 +127,10 @@ static void test_bad_arrays(void **state)
     float xs[4 * 3] = { 0 };
     gf_tensor *x = gf_tensor_wrap(GF_F32, gf_dims(2, 4, 3), xs, NULL);
     float bad[][4] = { { 0, 1, 2.5f, 7 }, { 0, -1, 0, 0 }, { 1, 1, 1, NAN }, { 0, 1, 2, 3 }, { 3e7f, 0, 0, 0 } };
-    const char *want[] = { "label 2 is 2.5, not a class index (an integer from 0)",
-                           "label 1 is -1, not a class index", "label 3 is nan, not a class index",
-                           "label 3 is 3, not a class index 0..2 (classes: 3)", "label 0 is 30000000" };
+    const char *want[] = { "dataset: the label of example 2 (from 0) is 2.5, not a class index (an integer from 0)",
+                           "example 1 (from 0) is -1, not a class index", "example 3 (from 0) is nan, not a class index",
+                           "example 3 (from 0) is 3, not a class index 0..2 (classes: 3)",
+                           "example 0 (from 0) is 30000000" };
     for (int i = 0; i < 5; i++) {
         gf_tensor *y = gf_tensor_wrap(GF_F32, gf_dims(1, 4), bad[i], NULL);
         expect_arrays_error(x, y, &(gf_dataset_options){ .classes = i == 3 ? 3 : 0 }, GF_ERR_ARG, want[i]);

@@ -10,7 +10,8 @@
  * COLUMN counting bytes. Numbers: [+-]digits[.digits][e[+-]digits], nan and
  * inf; up to 19 significant digits they convert exactly (Clinger's fast
  * path) or through strtod of a rebuilt "Me±E" (no '.', so the locale's
- * decimal point never matters). */
+ * decimal point never matters). Labels must be class indices (integers
+ * from 0, below 2^24), checked here so that the message names the line. */
 #include "data/data.h"
 
 #include <ctype.h>
@@ -309,6 +310,16 @@ static gf_status data_row(csv *c, const char *line, const char *end)
             return fail_at(c, f.col, GF_ERR_FORMAT, "field %lld, \"%s\", is not a number",
                            (long long)k + 1, shown(&f, s, sizeof s));
         if (k == c->label) {
+            /* A class index, as gf_dataset_from_arrays takes it: an
+             * integer from 0, exact in a float. */
+            if (!(v >= 0.0f) || v != floorf(v))
+                return fail_at(c, f.col, GF_ERR_FORMAT,
+                               "label \"%s\" is not a class index (an integer from 0)",
+                               shown(&f, s, sizeof s));
+            if (v >= 16777216.0f)
+                return fail_at(c, f.col, GF_ERR_FORMAT,
+                               "label \"%s\" is not a class index (an integer from 0 to 16777215)",
+                               shown(&f, s, sizeof s));
             c->y[c->rows] = v;
         } else {
             row[at++] = c->divisor != 1.0f ? v / c->divisor : v;

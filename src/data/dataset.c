@@ -234,11 +234,13 @@ gf_status gf__check_class_indices(const float *v, int64_t n, int64_t classes, in
         float c = v[i];
         if (!(c >= 0.0f) || c >= 16777216.0f || c != floorf(c))
             return gf__error_set(err, GF_ERR_ARG,
-                                 "%s: label %lld is %.9g, not a class index (an integer from 0)",
+                                 "%s: the label of example %lld (from 0) is %.9g, not a class index "
+                                 "(an integer from 0)",
                                  what, (long long)i, (double)c);
         if (classes > 0 && c >= (float)classes)
             return gf__error_set(err, GF_ERR_ARG,
-                                 "%s: label %lld is %.9g, not a class index 0..%lld (classes: %lld)",
+                                 "%s: the label of example %lld (from 0) is %.9g, not a class index "
+                                 "0..%lld (classes: %lld)",
                                  what, (long long)i, (double)c, (long long)classes - 1,
                                  (long long)classes);
         if (c > top) top = c;
