@@ -380,6 +380,13 @@ static void mk_labels_rank(dataset *d)
     static const uint32_t dims[2] = { 2, 1 };
     idx_make(&d->f[TEST_LAB], 2, dims, (const uint8_t *)"\3\4", 2);
 }
+/* A labels file whose header says rank 3: read as such, its first label
+ * bytes are dimensions, promising far more bytes than the file holds. */
+static void mk_labels_rank3(dataset *d)
+{
+    static const uint32_t dims[3] = { 2, 0x03090102, 0x04050607 };
+    idx_make(&d->f[TEST_LAB], 3, dims, (const uint8_t *)"\3\4", 2);
+}
 static void mk_gz_garbage(dataset *d)
 {
     uint8_t g[64] = { 0x1f, 0x8b };
@@ -447,7 +454,11 @@ static const bad_case bad_cases[] = {
     { "test images of another size", GF_ERR_FORMAT, "test images are 3x2 but training images 2x2",
       mk_image_size, TEST_IMG, GF_OK, 0 },
     { "images of rank 2", GF_ERR_FORMAT, "images must be rank 3", mk_images_rank, TRAIN_IMG, GF_OK, 0 },
-    { "labels of rank 2", GF_ERR_FORMAT, "labels must be rank 1", mk_labels_rank, TEST_LAB, GF_OK, 0 },
+    { "labels of rank 2", GF_ERR_FORMAT, "labels must be rank 1 [count], but its IDX magic 00 00 08 02",
+      mk_labels_rank, TEST_LAB, GF_OK, 0 },
+    { "labels of rank 3, promising more than the file", GF_ERR_FORMAT,
+      "labels must be rank 1 [count], but its IDX magic 00 00 08 03 says rank 3",
+      mk_labels_rank3, -1, GF_OK, 0 },
     { "gzip garbage", GF_ERR_FORMAT, "corrupt gzip data (unknown compression method)", mk_gz_garbage, TRAIN_IMG, GF_ERR_FORMAT, 0 },
     { "a gzip CRC mismatch", GF_ERR_FORMAT, "(incorrect data check)", mk_gz_bad_crc, TEST_IMG,
       GF_ERR_FORMAT, 0 },

@@ -316,6 +316,14 @@ static void test_load_idx(void **state)
     assert_non_null(strstr(err.message, "holds 6 images but"));
     assert_int_equal(gf_dataset_load_idx(lp, lp, NULL, &d, &err), GF_ERR_FORMAT);
     assert_non_null(strstr(err.message, "images must be rank 2..4"));
+    /* A labels file whose header says rank 3: its rank is named, not the
+     * size its dimensions would promise. */
+    gf_test_write_idx(dir, "lab3", 0, 3, (uint32_t[]){ 6, 50000, 50000 }, lab, sizeof lab);
+    char *l3 = gf_test_path(dir, "lab3");
+    assert_int_equal(gf_dataset_load_idx(ip, l3, NULL, &d, &err), GF_ERR_FORMAT);
+    if (!strstr(err.message, "lab3: labels must be rank 1 [count], but its IDX magic 00 00 08 03 says rank 3"))
+        fail_msg("%s", err.message);
+    free(l3);
     assert_null(d);
     free(ip);
     free(lp);

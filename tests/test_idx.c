@@ -295,6 +295,15 @@ static void test_trailing_bytes(void **state)
     expect_error(dir, junk, gl + 5, 0, GF_ERR_FORMAT, "5 bytes of non-gzip data after the end");
     free(junk);
     free(g);
+    /* max_bytes past INT64_MAX (SIZE_MAX: no limit) does not wrap the byte
+     * counts negative and skip the search for trailing bytes. */
+    g = gzip_bytes(f, n + 3, &gl);
+    const size_t huge[2] = { SIZE_MAX, (size_t)INT64_MAX + 1 };
+    for (int i = 0; i < 2; i++) {
+        expect_error(dir, g, gl, huge[i], GF_ERR_FORMAT, "trailing bytes: 3 bytes after the 24 bytes");
+        expect_error(dir, f, n + 3, huge[i], GF_ERR_FORMAT, "trailing bytes: 3 bytes after the 24 bytes");
+    }
+    free(g);
     gf_test_rmdir(dir);
 }
 

@@ -20,6 +20,14 @@
 gf_status gf__dataset_adopt_bytes(uint8_t *x, gf_shape xshape, uint8_t *y, int64_t classes,
                                   uint64_t seed, uint64_t stream, gf_dataset **out, gf_error *err);
 
+/* gf_idx_read (max_bytes 0) of a file that must be of rank lo..hi: the rank
+ * is checked right after the magic, before the dimensions are read or the
+ * size they promise is compared with the file, so that a file of another
+ * rank is named as such ("PATH: WHAT, but its IDX magic 00 00 08 03 says
+ * rank 3"), never as truncated. */
+gf_status gf__idx_read_ranked(const char *path, int lo, int hi, const char *what, gf_idx *out,
+                              gf_error *err);
+
 /* What gf_dataset_from_arrays checks of class-index labels: every value of
  * v (n of them) integral and in 0..classes-1; with classes 0, finds it
  * (the largest + 1) into *found. what names them in messages. */

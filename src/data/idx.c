@@ -8,7 +8,7 @@
  * header promises) only as data actually arrives. Errors name the file and
  * the problem; the library never prints.
  */
-#include "internal.h"
+#include "data/data.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -188,8 +188,15 @@ static gf_status too_large(idx_src *s, int64_t promised, size_t limit)
                          "of %zu bytes", s->path, (long long)promised, limit);
 }
 
-/* Reads the header into out (rank, dims, count). */
-static gf_status read_header(idx_src *s, gf_idx *out, int64_t *header_len)
+/* The rank a caller wants (gf__idx_read_ranked); 1..GF_MAX_RANK for any. */
+typedef struct idx_rank {
+    int lo, hi;
+    const char *what; /* e.g. "labels must be rank 1 [count]" */
+} idx_rank;
+
+/* Reads the header into out (rank, dims, count), the rank checked against
+ * want before any dimension is read. */
+static gf_status read_header(idx_src *s, const idx_rank *want, gf_idx *out, int64_t *header_len)
 {
     uint8_t h[4 + 4 * GF_MAX_RANK];
     int64_t r = src_read(s, h, 4);
@@ -212,6 +219,13 @@ static gf_status read_header(idx_src *s, gf_idx *out, int64_t *header_len)
         return gf__error_set(s->err, GF_ERR_FORMAT,
                              "%s: unsupported rank %d: IDX rank must be 1..%d", s->path, rank,
                              GF_MAX_RANK);
+    /* Before the dimensions: a file of another rank (a labels file whose
+     * header says rank 3) would otherwise read its data as dimensions and
+     * be reported as truncated, with an absurd size. */
+    if (rank < want->lo || rank > want->hi)
+        return gf__error_set(s->err, GF_ERR_FORMAT,
+                             "%s: %s, but its IDX magic %02x %02x %02x %02x says rank %d",
+                             s->path, want->what, h[0], h[1], h[2], h[3], rank);
     r = src_read(s, h + 4, 4 * rank);
     if (r < 0) return s->st;
     if (r < 4 * rank)
@@ -323,12 +337,17 @@ static gf_status read_plain_data(idx_src *s, int64_t header_len, int64_t count, 
     return GF_OK;
 }
 
-gf_status gf_idx_read(const char *path, size_t max_bytes, gf_idx *out, gf_error *err)
+static gf_status idx_read(const char *path, size_t max_bytes, const idx_rank *want, gf_idx *out,
+                          gf_error *err)
 {
     if (!out) return gf__error_set(err, GF_ERR_ARG, "gf_idx_read: out is NULL");
     memset(out, 0, sizeof *out);
     if (!path) return gf__error_set(err, GF_ERR_ARG, "gf_idx_read: path is NULL");
     size_t limit = max_bytes ? max_bytes : IDX_DEFAULT_MAX;
+    /* The byte counts are int64_t: a larger max_bytes (SIZE_MAX for "no
+     * limit") would turn negative in them and end the checks for trailing
+     * bytes early. No file holds more than INT64_MAX - 1 bytes. */
+    if ((uint64_t)limit > (uint64_t)INT64_MAX - 1) limit = (size_t)(INT64_MAX - 1);
 
     struct stat st;
     if (stat(path, &st) != 0) {
@@ -369,7 +388,7 @@ gf_status gf_idx_read(const char *path, size_t max_bytes, gf_idx *out, gf_error 
 
     int64_t header_len = 0;
     gf_idx tmp = { 0 };
-    rc = read_header(s, &tmp, &header_len);
+    rc = read_header(s, want, &tmp, &header_len);
     if (rc != GF_OK) goto done;
     uint8_t *data = NULL;
     rc = s->gz ? read_gz_data(s, tmp.count, limit, &data)
@@ -382,6 +401,19 @@ done:
     if (s->f) fclose(s->f);
     gf__free(s);
     return rc;
+}
+
+gf_status gf_idx_read(const char *path, size_t max_bytes, gf_idx *out, gf_error *err)
+{
+    const idx_rank any = { 1, GF_MAX_RANK, "" };
+    return idx_read(path, max_bytes, &any, out, err);
+}
+
+gf_status gf__idx_read_ranked(const char *path, int lo, int hi, const char *what, gf_idx *out,
+                              gf_error *err)
+{
+    const idx_rank want = { lo, hi, what };
+    return idx_read(path, 0, &want, out, err);
 }
 
 void gf_idx_free(gf_idx *idx)

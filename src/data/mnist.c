@@ -102,20 +102,12 @@ static gf_status read_pair(const char *dir, const char *img_name, const char *la
         rc = err ? err->code : GF_ERR_IO;
         goto done;
     }
-    if ((rc = gf_idx_read(ip, 0, images, err)) != GF_OK) goto done;
-    if ((rc = gf_idx_read(lp, 0, labels, err)) != GF_OK) goto done;
-    if (images->rank != 3) {
-        rc = gf__error_set(err, GF_ERR_FORMAT,
-                           "%s: images must be rank 3 [count,rows,cols], file has rank %d", ip,
-                           images->rank);
+    /* The ranks are checked before the sizes their dimensions promise. */
+    if ((rc = gf__idx_read_ranked(ip, 3, 3, "images must be rank 3 [count,rows,cols]", images,
+                                  err)) != GF_OK)
         goto done;
-    }
-    if (labels->rank != 1) {
-        rc = gf__error_set(err, GF_ERR_FORMAT,
-                           "%s: labels must be rank 1 [count], file has rank %d", lp,
-                           labels->rank);
+    if ((rc = gf__idx_read_ranked(lp, 1, 1, "labels must be rank 1 [count]", labels, err)) != GF_OK)
         goto done;
-    }
     if (images->dim[0] != labels->dim[0]) {
         rc = gf__error_set(err, GF_ERR_FORMAT,
                            "%s holds %lld images but %s holds %lld labels", ip,
@@ -250,20 +242,11 @@ gf_status gf_dataset_load_idx(const char *images_path, const char *labels_path,
                              "gf_dataset_load_idx: classes %lld out of range: 0 (counted) or "
                              "1..256 (labels are bytes)", (long long)o.classes);
     gf_idx img = { 0 }, lab = { 0 };
-    gf_status rc = gf_idx_read(images_path, 0, &img, err);
-    if (rc == GF_OK) rc = gf_idx_read(labels_path, 0, &lab, err);
+    gf_status rc = gf__idx_read_ranked(images_path, 2, GF_MAX_RANK,
+                                       "images must be rank 2..4 [count, ...]", &img, err);
+    if (rc == GF_OK)
+        rc = gf__idx_read_ranked(labels_path, 1, 1, "labels must be rank 1 [count]", &lab, err);
     if (rc != GF_OK) goto done;
-    if (img.rank < 2) {
-        rc = gf__error_set(err, GF_ERR_FORMAT,
-                           "%s: images must be rank 2..4 [count, ...], file has rank %d",
-                           images_path, img.rank);
-        goto done;
-    }
-    if (lab.rank != 1) {
-        rc = gf__error_set(err, GF_ERR_FORMAT, "%s: labels must be rank 1 [count], file has rank %d",
-                           labels_path, lab.rank);
-        goto done;
-    }
     if (img.dim[0] != lab.dim[0]) {
         rc = gf__error_set(err, GF_ERR_FORMAT, "%s holds %lld images but %s holds %lld labels",
                            images_path, (long long)img.dim[0], labels_path,
