@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "article.h"
+#include "zoo.h"
 
 static char out[1 << 17];
 
@@ -232,14 +233,55 @@ static void old_checkpoints_still_work(void **state)
     const gf_tensor *w0 = gf_session_variable(s, net.w_1);
     assert_memory_equal(gf_tensor_data(w), gf_tensor_data(w0), (size_t)gf_tensor_count(w0) * sizeof(float));
     gf_model_free(m);
-    /* --resume from a model file of another model is refused, naming a variable. */
+    /* --resume from a model file of another model is refused, naming the model to give. */
     assert_int_equal(cli("train --data %s --model softmax --hidden 12 --steps 0 --resume %s", mnist, back), 1);
     gf_test_contains(out, "gradflow train: ");
-    gf_test_contains(out, "back.gfm: variable \"b_1\" is [1,12] in the model file, [12] in this network");
+    gf_test_contains(out, "back.gfm is a --model article network (784-12-10), not --model softmax: resume it with "
+                          "--model article --hidden 12\n");
     gf_session_free(s);
     gf_graph_free(net.g);
     free(ck);
     free(back);
+    gf_test_rmdir(dir);
+}
+
+/* --resume FILE of another --model names that model (from FILE's
+ * variables), and of another --hidden that --hidden; model files and old
+ * checkpoints alike. */
+static void resume_from_another_model(void **state)
+{
+    (void)state;
+    const char *mnist = gf_test_mnist_dir();
+    if (!gf_test_gradflow() || !mnist) skip();
+    char *dir = gf_test_tmpdir(), *soft = gf_test_path(dir, "soft.gfm"), *ck = gf_test_path(dir, "soft.ckpt");
+    assert_int_equal(cli("train --data %s --model softmax --steps 0 --quiet --save %s", mnist, soft), 0);
+    /* The user's case: a softmax model resumed into the default network. */
+    assert_int_equal(cli("train --data %s --steps 0 --quiet --resume %s", mnist, soft), 1);
+    gf_test_contains(out, "gradflow train: ");
+    gf_test_contains(out, "soft.gfm is a --model softmax network (784-100-10), not --model article: resume it "
+                          "with --model softmax\n");
+    assert_int_equal(cli("train --data %s --model cnn --steps 0 --quiet --resume %s", mnist, soft), 1);
+    gf_test_contains(out, "soft.gfm is a --model softmax network (784-100-10), not --model cnn: resume it with "
+                          "--model softmax\n");
+    assert_int_equal(cli("train --data %s --model softmax --hidden 50 --steps 0 --quiet --resume %s", mnist, soft),
+                     1);
+    gf_test_contains(out, "soft.gfm: variable \"w_1\" is [784,100] in the model file, [784,50] in this network "
+                          "(saved with --hidden 100: resume it with --hidden 100)\n");
+    /* An old checkpoint of the softmax model, 12 hidden units. */
+    gf_zoo_net z;
+    assert_int_equal(gf_zoo_build_softmax(&z, 12, 0), GF_OK);
+    gf_session *s = gf_session_new(z.g, NULL);
+    assert_int_equal(gf_session_save(s, ck), GF_OK);
+    gf_session_free(s);
+    gf_graph_free(z.g);
+    assert_int_equal(cli("train --data %s --steps 0 --quiet --resume %s", mnist, ck), 1);
+    gf_test_contains(out, "soft.ckpt is a --model softmax network (784-12-10), not --model article: resume it "
+                          "with --model softmax --hidden 12\n");
+    assert_int_equal(cli("train --data %s --model softmax --steps 0 --quiet --resume %s", mnist, ck), 1);
+    gf_test_contains(out, "; saved with --hidden 12: resume it with --hidden 12\n");
+    assert_int_equal(cli("train --data %s --model softmax --hidden 12 --steps 0 --quiet --resume %s", mnist, ck), 0);
+    free(soft);
+    free(ck);
     gf_test_rmdir(dir);
 }
 
@@ -300,6 +342,7 @@ int main(void)
         cmocka_unit_test(hand_built_model_in_the_cli),
         cmocka_unit_test(signature_without_images),
         cmocka_unit_test(old_checkpoints_still_work),
+        cmocka_unit_test(resume_from_another_model),
         cmocka_unit_test(damaged_files_in_every_command),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

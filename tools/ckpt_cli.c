@@ -81,25 +81,45 @@ static const gf_cli_ckpt_entry *find(const gf_cli_ckpt_list *l, const char *name
     return NULL;
 }
 
-/* Which of train's networks l's tensors are: 1 with n->name and n->hidden
- * set, 0 for none. */
+int gf_cli_ckpt_list_of_graph(gf_graph *g, gf_cli_ckpt_list *l)
+{
+    memset(l, 0, sizeof *l);
+    int nodes = gf_graph_node_count(g), vars = 0;
+    for (int i = 0; i < nodes; i++) vars += !strcmp(gf_node_op(gf_graph_node(g, i)), "variable");
+    if (!vars) return 1;
+    l->e = calloc((size_t)vars, sizeof *l->e);
+    if (!l->e) return 0;
+    for (int i = 0; i < nodes; i++) {
+        gf_node *v = gf_graph_node(g, i);
+        if (strcmp(gf_node_op(v), "variable")) continue;
+        snprintf(l->e[l->n].name, sizeof l->e[0].name, "%s", gf_node_name(v));
+        l->e[l->n++].shape = gf_node_shape(v);
+    }
+    return 1;
+}
+
+const char *gf_cli_train_model_of(const gf_cli_ckpt_list *l, int *hidden)
+{
+    *hidden = 0;
+    if (find(l, "W_conv1")) return "cnn"; /* the tutorial's names; restore checks every shape */
+    const gf_cli_ckpt_entry *w1 = find(l, "w_1"), *b1 = find(l, "b_1");
+    if (!w1 || !b1 || w1->shape.rank != 2 || w1->shape.dim[1] < 1 || w1->shape.dim[1] > 100000) return NULL;
+    *hidden = (int)w1->shape.dim[1];
+    /* The softmax model's biases are vectors and Adam keeps slots; the
+     * article's biases are [1,H] rows. */
+    return b1->shape.rank == 1 || find(l, "w_1/adam_m") ? "softmax" : "article";
+}
+
+/* Which of train's networks on MNIST l's tensors are: 1 with n->name and
+ * n->hidden set, 0 for none. */
 static int recognise(const gf_cli_ckpt_list *l, gf_cli_net *n)
 {
-    if (find(l, "W_conv1")) { /* the tutorial's names; restore checks every shape */
-        n->name = "cnn";
-        n->hidden = 0;
-        return 1;
-    }
-    const gf_cli_ckpt_entry *w1 = find(l, "w_1"), *b1 = find(l, "b_1");
-    if (w1 && b1 && w1->shape.rank == 2 && w1->shape.dim[0] == 784 && w1->shape.dim[1] >= 1 &&
-        w1->shape.dim[1] <= 100000) {
-        n->hidden = (int)w1->shape.dim[1];
-        /* The softmax model's biases are vectors and Adam keeps slots;
-         * the article's biases are [1,H] rows. */
-        n->name = b1->shape.rank == 1 || find(l, "w_1/adam_m") ? "softmax" : "article";
-        return 1;
-    }
-    return 0;
+    int hidden;
+    const char *name = gf_cli_train_model_of(l, &hidden);
+    if (!name || (strcmp(name, "cnn") && find(l, "w_1")->shape.dim[0] != 784)) return 0;
+    n->name = name;
+    n->hidden = hidden;
+    return 1;
 }
 
 static void no_model(const char *cmd, const char *file, const gf_cli_ckpt_list *l)

@@ -27,6 +27,14 @@ typedef struct gf_cli_ckpt_list {
 int gf_cli_ckpt_list_read(const char *file, gf_cli_ckpt_list *l);
 void gf_cli_ckpt_list_free(gf_cli_ckpt_list *l);
 
+/* The variables of g, names and shapes, as a list (0: out of memory). */
+int gf_cli_ckpt_list_of_graph(gf_graph *g, gf_cli_ckpt_list *l);
+
+/* Which of train's --model networks l's tensors are, from their names and
+ * shapes, on data of any size: "article", "softmax" or "cnn" (*hidden: the
+ * hidden units, w_1's columns; 0 for cnn), or NULL for none of them. */
+const char *gf_cli_train_model_of(const gf_cli_ckpt_list *l, int *hidden);
+
 /* Recognises which of train's networks FILE's tensors belong to (the
  * hidden size from w_1's shape, unless hidden >= 0), builds it and
  * restores it into n (n->model NULL). Prints "gradflow CMD: ..." and

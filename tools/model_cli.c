@@ -194,11 +194,55 @@ gf_status gf_cli_train_signature(const gf_cli_train_sig *t, gf_signature_entry *
 
 static int is_variable(gf_node *n) { return n && !strcmp(gf_node_op(n), "variable"); }
 
+/* The --hidden that train's --model NAME takes when not given. */
+static int default_hidden(const char *name) { return !strcmp(name, "softmax") ? 100 : 30; }
+
+/* Why FILE's variables (theirs) do not fit this network's (g), when train's
+ * --model and --hidden say it. 2: FILE is another --model, the whole
+ * message in msg ("F is a --model softmax network (784-100-10), not
+ * --model article: resume it with --model softmax"); 1: the same --model
+ * with another --hidden, a hint in msg; 0: nothing known (msg ""). */
+static int resume_mismatch(const char *file, const gf_cli_ckpt_list *theirs, gf_graph *g, char *msg, size_t cap)
+{
+    msg[0] = '\0';
+    gf_cli_ckpt_list ours;
+    if (!gf_cli_ckpt_list_of_graph(g, &ours)) return 0;
+    int h_file, h_net, said = 0;
+    const char *m_file = gf_cli_train_model_of(theirs, &h_file), *m_net = gf_cli_train_model_of(&ours, &h_net);
+    gf_cli_ckpt_list_free(&ours);
+    if (!m_file || !m_net) return 0;
+    char hidden[48] = "";
+    if (h_file && h_file != default_hidden(m_file)) snprintf(hidden, sizeof hidden, " --hidden %d", h_file);
+    if (strcmp(m_file, m_net)) {
+        char sizes[96] = "";
+        const gf_cli_ckpt_entry *w1 = NULL, *w2 = NULL;
+        for (int i = 0; i < theirs->n; i++) {
+            if (!strcmp(theirs->e[i].name, "w_1")) w1 = &theirs->e[i];
+            if (!strcmp(theirs->e[i].name, "w_2")) w2 = &theirs->e[i];
+        }
+        if (h_file && w1 && w2 && w2->shape.rank == 2)
+            snprintf(sizes, sizeof sizes, " (%lld-%d-%lld)", (long long)w1->shape.dim[0], h_file,
+                     (long long)w2->shape.dim[1]);
+        snprintf(msg, cap, "%s is a --model %s network%s, not --model %s: resume it with --model %s%s", file, m_file,
+                 sizes, m_net, m_file, hidden);
+        said = 2;
+    } else if (h_file != h_net) {
+        snprintf(msg, cap, "saved with --hidden %d: resume it with --hidden %d", h_file, h_file);
+        said = 1;
+    }
+    return said;
+}
+
 int gf_cli_resume(const char *cmd, gf_session *s, gf_graph *g, const char *file)
 {
+    char why[512];
+    gf_cli_ckpt_list theirs;
     if (gf_cli_file_kind_of(file) == GF_CLI_CHECKPOINT) {
         if (gf_session_restore(s, file) == GF_OK) return 1;
-        fprintf(stderr, "gradflow %s: %s\n", cmd, gf_session_error(s));
+        int known = gf_cli_ckpt_list_read(file, &theirs) ? resume_mismatch(file, &theirs, g, why, sizeof why) : 0;
+        gf_cli_ckpt_list_free(&theirs);
+        if (known == 2) fprintf(stderr, "gradflow %s: %s\n", cmd, why);
+        else fprintf(stderr, "gradflow %s: %s%s%s\n", cmd, gf_session_error(s), known ? "; " : "", why);
         return 0;
     }
     gf_error err;
@@ -208,6 +252,16 @@ int gf_cli_resume(const char *cmd, gf_session *s, gf_graph *g, const char *file)
         return 0;
     }
     gf_graph *mg = gf_model_graph(m);
+    /* When the file is another --model, or has another --hidden, say so
+     * rather than name the first variable that differs. */
+    int known = 0;
+    if (gf_cli_ckpt_list_of_graph(mg, &theirs)) known = resume_mismatch(file, &theirs, g, why, sizeof why);
+    gf_cli_ckpt_list_free(&theirs);
+    if (known == 2) {
+        fprintf(stderr, "gradflow %s: %s\n", cmd, why);
+        gf_model_free(m);
+        return 0;
+    }
     int ok = 1;
     char a[64], b[64];
     /* Every pair checked first, so that a mismatch changes nothing. */
@@ -223,7 +277,8 @@ int gf_cli_resume(const char *cmd, gf_session *s, gf_graph *g, const char *file)
             } else if (strcmp(gf_shape_format(gf_node_shape(v), a, sizeof a),
                               gf_shape_format(gf_node_shape(w), b, sizeof b))) {
                 fprintf(stderr, "gradflow %s: %s: variable \"%s\" is %s in the model file, %s in this network "
-                                "(saved with another --hidden or data?)\n", cmd, file, gf_node_name(v), b, a);
+                                "(%s)\n", cmd, file, gf_node_name(v), b, a,
+                        known ? why : "saved with another --model, --hidden or data?");
                 ok = 0;
             } else if (pass == 1) {
                 const gf_tensor *from = gf_session_variable(gf_model_session(m), w);

@@ -77,7 +77,9 @@ gf_status gf_cli_train_signature(const gf_cli_train_sig *t, gf_signature_entry *
 /* Sets every variable of s (on graph g) from FILE: a model file, each
  * variable taken by name (the file's must be the same set, with the same
  * shapes), or a checkpoint (gf_session_restore). Prints "gradflow CMD:
- * ..." and returns 0 on failure, with s unchanged. */
+ * ..." and returns 0 on failure, with s unchanged; when FILE's variables
+ * are another of train's --model than g's, or another --hidden, the
+ * message says which to give. */
 int gf_cli_resume(const char *cmd, gf_session *s, gf_graph *g, const char *file);
 
 /* s as a JSON string, quotes included. */
