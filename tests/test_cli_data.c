@@ -296,6 +296,24 @@ static void files_by_content(void **state)
     gf_tensor_free(flat);
     assert_int_equal(cli("data check %s", dir), 0);
     gf_test_contains(out, "  test: 20 examples of 4x4, values 0..1, 3 classes: 0:7 1:7 2:6");
+    /* 2x8 is not 4x4, though as many features */
+    char *tl = gf_test_path(dir, "test_labels.npy");
+    gf_tensor *y = NULL;
+    assert_int_equal(gf_npy_read(tl, &y, &err), GF_OK);
+    write_npy(dir, "test_images.npy", "test_labels.npy", 20, 4, 3);
+    assert_int_equal(gf_npy_read(ti, &sq, &err), GF_OK);
+    gf_tensor *odd = gf_tensor_new(GF_F32, gf_dims(3, 20, 2, 8), &err);
+    assert_non_null(odd);
+    memcpy(gf_tensor_data(odd), gf_tensor_data(sq), 20 * 16 * sizeof(float));
+    npy_to(dir, "test_images.npy", odd);
+    assert_int_equal(cli("data check %s", dir), 1);
+    one_line(out);
+    gf_test_contains(out, "test_images.npy: the test examples are 2x8, the training examples 4x4 (16 features each)");
+    npy_to(dir, "test_images.npy", sq); /* back to 4x4 */
+    gf_tensor_free(odd);
+    gf_tensor_free(sq);
+    gf_tensor_free(y);
+    free(tl);
     assert_int_equal(cli("train --data %s --steps 20 --batch 5 --save %s/m.gfm --quiet", dir, dir), 0);
     gf_test_contains(out, "final step    20  correct ");
     assert_int_equal(cli("train --data %s --steps 5 --quiet", ti), 1);

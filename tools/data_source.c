@@ -225,7 +225,12 @@ int gf_source_open(const char *path, const gf_source_options *opt, gf_source *sr
         char a[64], b[64];
         gf_source_shape(&t, a, sizeof a);
         gf_source_shape(src, b, sizeof b);
-        if (strcmp(a, b)) { /* the same features in another shape (784 and 28x28): the training set's */
+        if (strcmp(a, b) && t.rank != 1 && src->rank != 1) { /* 14x56 is not 28x28 */
+            snprintf(msg, cap, "%s: the test examples are %s, the training examples %s (%lld features each): "
+                               "give them one shape", npy ? p[2] : opt->test_path, a, b, (long long)t.features);
+            goto out;
+        }
+        if (strcmp(a, b)) { /* flat and square (784 and 28x28): the training set's shape */
             gf_shape s = gf_tensor_shape(x);
             s.dim[0] = gf_tensor_shape(tx).dim[0];
             gf_tensor *t2 = gf_tensor_new(GF_F32, s, err);
