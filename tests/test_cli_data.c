@@ -214,6 +214,15 @@ static void csv_files(void **state)
     gf_test_contains(out, "values 0..1,");
     assert_int_equal(cli("train --data %s --delimiter ';' --validation 3 --steps 5 --batch 3 --quiet", semi), 0);
     gf_test_contains(out, "final step     5  correct ");
+    /* one feature, one class: the description says so in the singular */
+    char one[4200];
+    snprintf(one, sizeof one, "%s/one.csv", dir);
+    FILE *f1 = fopen(one, "w");
+    assert_non_null(f1);
+    fprintf(f1, "0,1\n0,2\n0,3\n");
+    fclose(f1);
+    assert_int_equal(cli("data check --validation 1 %s", one), 0);
+    gf_test_contains(out, "CSV, 2 train / 1 validation / 0 test, examples 1 (1 feature), 1 class\n");
     assert_int_equal(cli("data check %s", semi), 1);
     one_line(out);
     gf_test_contains(out, "semi.csv.gz:1:1: one field per line with the delimiter ',': the label, and no features");

@@ -283,9 +283,10 @@ void gf_source_describe(const gf_source *src, char *buf, size_t cap)
 {
     char shape[64];
     gf_source_shape(src, shape, sizeof shape);
-    snprintf(buf, cap, "%s, %s, %lld train / %lld validation / %lld test, examples %s (%lld features), %lld classes",
+    snprintf(buf, cap, "%s, %s, %lld train / %lld validation / %lld test, examples %s (%lld feature%s), %lld class%s",
              src->path, src->kind, (long long)gf_dataset_count(src->view.train),
              (long long)gf_dataset_count(src->view.validation),
              (long long)(src->view.test == src->view.validation ? 0 : gf_dataset_count(src->view.test)),
-             shape, (long long)src->features, (long long)src->classes);
+             shape, (long long)src->features, src->features == 1 ? "" : "s", (long long)src->classes,
+             src->classes == 1 ? "" : "es");
 }
