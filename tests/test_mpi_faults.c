@@ -141,6 +141,30 @@ static void ranks_that_disagree_stop(void **state)
     }
 }
 
+/* Ranks started with other data, or another --accumulate, --batch or
+ * --steps, which the graph does not show, stop before they train. */
+static void ranks_started_unlike_stop(void **state)
+{
+    (void)state;
+    if (!gf_test_mnist_dir()) skip();
+    const char *other[] = { "--accumulate 2", "--batch 40", "--steps 60", "--validation 100" };
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
+        char pre[4200], cmd[16384];
+        mpirun_prefix(pre, sizeof pre);
+        const char *g = gf_test_gradflow(), *d = gf_test_mnist_dir();
+        snprintf(cmd, sizeof cmd, "%s -np 1 '%s' train --data '%s' --batch 20 --steps 50 --quiet : -np 1 '%s' "
+                 "train --data '%s' --batch 20 --steps 50 --quiet %s 2>&1", pre, g, d, g, d, other[i]);
+        FILE *p = popen(cmd, "r");
+        assert_non_null(p);
+        size_t n = fread(out, 1, sizeof out - 1, p);
+        out[n] = '\0';
+        int status = pclose(p);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) == 0) fail_msg("rank 1 with %s: exit 0:\n%s", other[i], out);
+        gf_test_contains(out, "the ranks were not started alike: this one has --batch ");
+        gf_test_contains(out, "start every rank with the same --data, --batch, --accumulate and --steps");
+    }
+}
+
 /* A global batch that does not split into N equal shards is refused
  * before anything trains; so is --timeout without mpirun. */
 static void uneven_batch_refused(void **state)
@@ -167,6 +191,7 @@ int main(void)
         cmocka_unit_test(killed_rank_stops_all),
         cmocka_unit_test(silent_rank_times_out),
         cmocka_unit_test(ranks_that_disagree_stop),
+        cmocka_unit_test(ranks_started_unlike_stop),
         cmocka_unit_test(uneven_batch_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -244,6 +244,38 @@ static gf_status train_saving(const gf_article_net *net, gf_session *s, gf_mnist
     return GF_OK;
 }
 
+/* Whether the ranks agree on what gf_session_new does not check (it
+ * checks the graph and the seed): the batch and its split, the steps,
+ * the data's counts and example size. A rank started with another
+ * --accumulate or other data would train without an error and make other
+ * weights. v: batch, accumulate, steps, training and test examples,
+ * features. The ranks compare a hash, 16 bits at a time, as the session
+ * compares its graph's. */
+static int same_run(gf_mpi *mpi, const int64_t v[6], char *msg, size_t cap)
+{
+    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+    const unsigned char *p = (const unsigned char *)v;
+    for (size_t i = 0; i < 6 * sizeof v[0]; i++) h = (h ^ p[i]) * 0x100000001b3ULL;
+    float piece[4];
+    for (int i = 0; i < 4; i++) piece[i] = (float)(h >> (16 * i) & 0xffff);
+    const gf_process_group *g = gf_mpi_group(mpi);
+    char why[400] = "";
+    if (g->all_reduce(g->ctx, piece, 4, "run settings", why, sizeof why) != GF_OK) {
+        snprintf(msg, cap, "comparing the ranks' settings: %s", why);
+        return 0;
+    }
+    for (int i = 0; i < 4; i++)
+        if (piece[i] != (float)g->size * (float)(h >> (16 * i) & 0xffff)) {
+            snprintf(msg, cap, "the ranks were not started alike: this one has --batch %lld --accumulate %lld "
+                               "--steps %lld and %lld training and %lld test examples of %lld values, another "
+                               "rank not; start every rank with the same --data, --batch, --accumulate and --steps",
+                     (long long)v[0], (long long)v[1], (long long)v[2], (long long)v[3], (long long)v[4],
+                     (long long)v[5]);
+            return 0;
+        }
+    return 1;
+}
+
 int gf_cli_train(int argc, char **argv)
 {
     const char *dir = "data/mnist", *step = "manual", *save = NULL, *resume = NULL, *model = "article";
@@ -600,6 +632,11 @@ int gf_cli_train(int argc, char **argv)
     opt.size = ranks;
     opt.no_eval = !lead;
     if (ranks > 1 && !(mpi = gf_mpi_start(timeout, msg, sizeof msg))) {
+        fprintf(stderr, "gradflow train: rank %d: %s\n", rank, msg);
+        goto out;
+    }
+    const int64_t run[] = { opt.batch, accumulate, opt.steps, n_train, n_test, src.features };
+    if (mpi && !same_run(mpi, run, msg, sizeof msg)) {
         fprintf(stderr, "gradflow train: rank %d: %s\n", rank, msg);
         goto out;
     }
