@@ -15,8 +15,11 @@ static gf_status check_list(gf_graph *g, const char *what, gf_node *const *nodes
     }
     for (int i = 0; i < n; i++) {
         gf_node *x = nodes[i];
-        const char *why = !x ? "is NULL" : x->graph != g ? "belongs to another graph"
-                        : x->id < 0 ? "is a poisoned node" : NULL;
+        const char *why = !x                 ? "is NULL"
+                          : x->id < 0 && !x->graph ? "is a poisoned node (made on a NULL graph)"
+                          : x->graph != g          ? "belongs to another graph"
+                          : x->id < 0              ? "is a poisoned node"
+                                                   : NULL;
         if (why) {
             gf__graph_fail(g, GF_ERR_ARG, "gradients: %s[%d] %s", what, i, why);
             return GF_ERR_ARG;

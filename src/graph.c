@@ -254,13 +254,16 @@ gf_node *gf__node_build(gf_graph *g, const gf_op *op, gf_node *const *inputs, in
     for (int i = 0; i < n_inputs; i++) {
         if (!inputs[i])
             return gf__graph_fail(g, GF_ERR_ARG, "%s: input %d is NULL", op->name, i);
+        if (inputs[i]->id < 0) /* before the graph: a node made on a NULL graph has none */
+            return gf__graph_fail(g, GF_ERR_ARG, "%s: input %d is a poisoned node%s", op->name, i,
+                                  !inputs[i]->graph       ? " (made on a NULL graph)"
+                                  : inputs[i]->graph != g ? " (of another graph)"
+                                                          : "");
         if (inputs[i]->graph != g) {
             char d[GF_NAME_MAX + GF_SHAPE_STR];
             return gf__graph_fail(g, GF_ERR_ARG, "%s: input %d (%s) belongs to another graph",
                                   op->name, i, node_desc(inputs[i], d, sizeof d));
         }
-        if (inputs[i]->id < 0)
-            return gf__graph_fail(g, GF_ERR_ARG, "%s: input %d is a poisoned node", op->name, i);
     }
 
     gf_node tmp = { .graph = g, .op = op, .n_inputs = n_inputs, .var_index = -1 };

@@ -287,6 +287,14 @@ static void test_null_inputs(void **state)
     assert_int_equal(gf_node_shape(nil).rank, -1);
     assert_ptr_equal(gf_name(nil, "x"), nil);
     assert_null(gf_name(NULL, "x"));
+    /* a graph-less poison given with a real node: named as what it is,
+     * not as a node of another graph */
+    gf_graph *g2 = gf_graph_new();
+    gf_node *x2 = gf_placeholder(g2, "x", GF_F32, gf_dims(1, 3));
+    poisoned(gf_add(nil, x2));
+    assert_int_equal(gf_graph_status(g2), GF_ERR_ARG);
+    assert_non_null(strstr(gf_graph_error(g2), "add: input 0 is a poisoned node (made on a NULL graph)"));
+    gf_graph_free(g2);
     /* accessors on NULL */
     assert_string_equal(gf_node_name(NULL), "");
     assert_int_equal(gf_node_dtype(NULL), GF_F32);
