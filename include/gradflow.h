@@ -216,8 +216,11 @@ gf_status gf_graph_clear_error(gf_graph *g);
 /* The number of nodes built in g (poisoned nodes excluded). */
 int gf_graph_node_count(const gf_graph *g);
 
-/* Node properties. Strings are owned by the graph. On a NULL node these
- * return "", GF_F32 and rank -1. */
+/* Node properties. Strings are owned by the graph (or static). On a NULL
+ * node: name "", op "poisoned", GF_F32, rank -1, graph NULL, and
+ * gf_node_is_poisoned gives 1. A poisoned node has op "poisoned", rank -1
+ * and name "<poisoned>", or "<nil>" when no graph could be found (a NULL
+ * graph, or only NULL inputs). */
 const char *gf_node_name(const gf_node *n);
 const char *gf_node_op(const gf_node *n);       /* "add", "placeholder", ... */
 gf_shape gf_node_shape(const gf_node *n);       /* as inferred, ? for open */
