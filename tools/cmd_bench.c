@@ -29,7 +29,7 @@ static const char bench_intro[] =
     "               of each in turn (so both see the machine in one state)\n"
     "  cnn-train    the Deep MNIST network (docs/deep-mnist.md): its training\n"
     "               step at batch 50 (dropout 0.5, Adam), 200 steps timed after\n"
-    "               5 untimed ones (--only cnn runs both cnn workloads)\n"
+    "               5 untimed ones (--only cnn runs cnn-train and cnn-eval)\n"
     "  cnn-eval     the same network counting its correct answers on 10,000\n"
     "               images, 100 per run, with 1 and 2 threads, in rounds of one\n"
     "               pass each\n"
@@ -320,7 +320,7 @@ int gf_cli_bench(int argc, char **argv)
                  "says which",
                  &cfg.data_dir),
         GF_OPT_F("--generated", "use generated images whatever is on disk", &cfg.generated),
-        GF_OPT_S("--only", "LIST", "run only these workloads, comma-separated (w1 = w1-manual\nand w1-autodiff, cnn = both cnn-*)", &only),
+        GF_OPT_S("--only", "LIST", "run only these workloads, comma-separated (w1 = w1-manual\nand w1-autodiff, cnn = cnn-train and cnn-eval)", &only),
         GF_OPT_F("--quick", "a tenth of the steps, evaluations and images (smoke test)", &cfg.quick),
         GF_OPT_I("--threads", "N", 1, 256,
                  "threads of the training sessions (default 1); eval also\nruns with N threads when N > 2", &threads),
