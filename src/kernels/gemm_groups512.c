@@ -99,6 +99,11 @@ AVX512 ALWAYS_INLINE __m512 group_out(const int g, const int nv, const __m512 *a
     return sum;
 }
 
+/* The width of the next column tile of C, `left` columns (>= 16) to go:
+ * 32, and the last two 16 to 48, so that no tile is under 16 (its stores
+ * would be masked). */
+static inline int64_t tile_cols(int64_t left) { return left > 48 ? 32 : left; }
+
 /* C's rows [g, nr] (16 <= nr <= 48, nv vectors: group_step) for one k
  * block: the FMA chain over the p in idx [cnt], then row_out. A's row r
  * at a + r*as, B's row p at b + p*bs. */
@@ -126,8 +131,8 @@ typedef void (*group_fn)(int64_t kc, int fin, int keep, const float *a, int64_t 
         else                                                                                                     \
             for (int32_t p = 0; p < kc; p++) idx[p] = p;                                                         \
         if (cnt == 0 && keep) return; /* C + alpha*0 is C */                                                     \
-        for (int64_t j0 = 0, nr; j0 < n; j0 += nr) { /* column tiles of 32, the last two of 16 to 48 */          \
-            nr = n - j0 > 48 ? 32 : n - j0;                                                                      \
+        for (int64_t j0 = 0, nr; j0 < n; j0 += nr) {                                                             \
+            nr = tile_cols(n - j0);                                                                              \
             if (nr > 32) group_rows(G, 3, cnt, idx, a, as, b + j0, bs, nr, c + j0, ldc, alpha, beta);            \
             else group_rows(G, 2, cnt, idx, a, as, b + j0, bs, nr, c + j0, ldc, alpha, beta);                    \
         }                                                                                                        \
@@ -323,9 +328,8 @@ AVX512 static int col_groups_run(int64_t kc_max, int64_t m, int64_t n, int64_t k
                 for (int64_t q = 0; q < nq; q++) any |= lit[j][q];
                 if (any == 0 && keep) continue; /* C + alpha*0 is C */
                 const int g = rows - 4 * j < 4 ? (int)(rows - 4 * j) : 4;
-                /* column tiles of 32, the last two of 16 to 48 */
                 for (int64_t j0 = 0, nr; j0 < n; j0 += nr) {
-                    nr = n - j0 > 48 ? 32 : n - j0;
+                    nr = tile_cols(n - j0);
                     sum = _mm512_add_ps(sum, col_groups[nr > 32][g - 1](nq, lit[j], ap + r, lda, bp + j0, ldb, nr,
                                                                         c + r * ldc + j0, ldc, alpha, be));
                 }
