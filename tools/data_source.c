@@ -183,11 +183,13 @@ int gf_source_open(const char *path, const gf_source_options *opt, gf_source *sr
     } else if (!exists(path)) {
         snprintf(msg, cap, "%s: no such file", path);
         return 0;
-    } else if (gf_source_file_kind(path) == GF_FILE_IDX) { /* not to be read as CSV text */
+    }
+    const int kind = npy ? GF_FILE_NONE : gf_source_file_kind(path); /* not to be read as CSV text: */
+    if (kind == GF_FILE_IDX) {
         snprintf(msg, cap, "%s is an IDX file: give the folder that holds it with the other three MNIST files "
                            "(train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-...)", path);
         return 0;
-    } else if (gf_source_file_kind(path) == GF_FILE_NPY) {
+    } else if (kind == GF_FILE_NPY) {
         snprintf(msg, cap, "%s is a .npy file: give the folder that holds train_images.npy and train_labels.npy "
                            "(and test_images.npy, test_labels.npy)", path);
         return 0;
