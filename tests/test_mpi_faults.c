@@ -117,6 +117,24 @@ static void silent_rank_times_out(void **state)
     end_job(&j);
 }
 
+/* An MPMD launch of train on two ranks, rank 1 given `other` options too:
+ * both must stop (a non-zero exit) and the output must say `want`. */
+static void rank1_differs(const char *other, const char *want)
+{
+    char pre[4200], cmd[16384];
+    mpirun_prefix(pre, sizeof pre);
+    const char *g = gf_test_gradflow(), *d = gf_test_mnist_dir();
+    snprintf(cmd, sizeof cmd, "%s -np 1 '%s' train --data '%s' --batch 20 --steps 50 --quiet : -np 1 '%s' "
+             "train --data '%s' --batch 20 --steps 50 --quiet %s 2>&1", pre, g, d, g, d, other);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    int status = pclose(p);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) == 0) fail_msg("rank 1 with %s: exit 0:\n%s", other, out);
+    gf_test_contains(out, want);
+}
+
 /* Ranks running different graphs (an MPMD launch with another --hidden,
  * or another --eta) or seeds stop before they train, every one saying
  * why. */
@@ -125,20 +143,8 @@ static void ranks_that_disagree_stop(void **state)
     (void)state;
     if (!gf_test_mnist_dir()) skip();
     const char *other[] = { "--hidden 20", "--eta 0.3", "--seed 2" };
-    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
-        char pre[4200], cmd[16384];
-        mpirun_prefix(pre, sizeof pre);
-        const char *g = gf_test_gradflow(), *d = gf_test_mnist_dir();
-        snprintf(cmd, sizeof cmd, "%s -np 1 '%s' train --data '%s' --batch 20 --steps 50 --quiet : -np 1 '%s' "
-                 "train --data '%s' --batch 20 --steps 50 --quiet %s 2>&1", pre, g, d, g, d, other[i]);
-        FILE *p = popen(cmd, "r");
-        assert_non_null(p);
-        size_t n = fread(out, 1, sizeof out - 1, p);
-        out[n] = '\0';
-        int status = pclose(p);
-        if (!WIFEXITED(status) || WEXITSTATUS(status) == 0) fail_msg("rank 1 with %s: exit 0:\n%s", other[i], out);
-        gf_test_contains(out, "the group's ranks do not all run the same graph with the same seed");
-    }
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
+        rank1_differs(other[i], "the group's ranks do not all run the same graph with the same seed");
 }
 
 /* Ranks started with other data, or another --accumulate, --batch or
@@ -149,18 +155,7 @@ static void ranks_started_unlike_stop(void **state)
     if (!gf_test_mnist_dir()) skip();
     const char *other[] = { "--accumulate 2", "--batch 40", "--steps 60", "--validation 100" };
     for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
-        char pre[4200], cmd[16384];
-        mpirun_prefix(pre, sizeof pre);
-        const char *g = gf_test_gradflow(), *d = gf_test_mnist_dir();
-        snprintf(cmd, sizeof cmd, "%s -np 1 '%s' train --data '%s' --batch 20 --steps 50 --quiet : -np 1 '%s' "
-                 "train --data '%s' --batch 20 --steps 50 --quiet %s 2>&1", pre, g, d, g, d, other[i]);
-        FILE *p = popen(cmd, "r");
-        assert_non_null(p);
-        size_t n = fread(out, 1, sizeof out - 1, p);
-        out[n] = '\0';
-        int status = pclose(p);
-        if (!WIFEXITED(status) || WEXITSTATUS(status) == 0) fail_msg("rank 1 with %s: exit 0:\n%s", other[i], out);
-        gf_test_contains(out, "the ranks were not started alike: this one has --batch ");
+        rank1_differs(other[i], "the ranks were not started alike: this one has --batch ");
         gf_test_contains(out, "start every rank with the same --data, --batch, --accumulate and --steps");
     }
 }
