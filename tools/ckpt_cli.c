@@ -74,7 +74,7 @@ void gf_cli_ckpt_list_free(gf_cli_ckpt_list *l)
     memset(l, 0, sizeof *l);
 }
 
-static const gf_cli_ckpt_entry *find(const gf_cli_ckpt_list *l, const char *name)
+const gf_cli_ckpt_entry *gf_cli_ckpt_find(const gf_cli_ckpt_list *l, const char *name)
 {
     for (int i = 0; i < l->n; i++)
         if (!strcmp(l->e[i].name, name)) return &l->e[i];
@@ -101,13 +101,13 @@ int gf_cli_ckpt_list_of_graph(gf_graph *g, gf_cli_ckpt_list *l)
 const char *gf_cli_train_model_of(const gf_cli_ckpt_list *l, int *hidden)
 {
     *hidden = 0;
-    if (find(l, "W_conv1")) return "cnn"; /* the tutorial's names; restore checks every shape */
-    const gf_cli_ckpt_entry *w1 = find(l, "w_1"), *b1 = find(l, "b_1");
+    if (gf_cli_ckpt_find(l, "W_conv1")) return "cnn"; /* the tutorial's names; restore checks every shape */
+    const gf_cli_ckpt_entry *w1 = gf_cli_ckpt_find(l, "w_1"), *b1 = gf_cli_ckpt_find(l, "b_1");
     if (!w1 || !b1 || w1->shape.rank != 2 || w1->shape.dim[1] < 1 || w1->shape.dim[1] > 100000) return NULL;
     *hidden = (int)w1->shape.dim[1];
     /* The softmax model's biases are vectors and Adam keeps slots; the
      * article's biases are [1,H] rows. */
-    return b1->shape.rank == 1 || find(l, "w_1/adam_m") ? "softmax" : "article";
+    return b1->shape.rank == 1 || gf_cli_ckpt_find(l, "w_1/adam_m") ? "softmax" : "article";
 }
 
 /* Which of train's networks on MNIST l's tensors are: 1 with n->name and
@@ -116,7 +116,7 @@ static int recognise(const gf_cli_ckpt_list *l, gf_cli_net *n)
 {
     int hidden;
     const char *name = gf_cli_train_model_of(l, &hidden);
-    if (!name || (strcmp(name, "cnn") && find(l, "w_1")->shape.dim[0] != 784)) return 0;
+    if (!name || (strcmp(name, "cnn") && gf_cli_ckpt_find(l, "w_1")->shape.dim[0] != 784)) return 0;
     n->name = name;
     n->hidden = hidden;
     return 1;

@@ -27,6 +27,9 @@ typedef struct gf_cli_ckpt_list {
 int gf_cli_ckpt_list_read(const char *file, gf_cli_ckpt_list *l);
 void gf_cli_ckpt_list_free(gf_cli_ckpt_list *l);
 
+/* l's entry of that name, or NULL. */
+const gf_cli_ckpt_entry *gf_cli_ckpt_find(const gf_cli_ckpt_list *l, const char *name);
+
 /* The variables of g, names and shapes, as a list (0: out of memory). */
 int gf_cli_ckpt_list_of_graph(gf_graph *g, gf_cli_ckpt_list *l);
 

@@ -215,11 +215,7 @@ static int resume_mismatch(const char *file, const gf_cli_ckpt_list *theirs, gf_
     if (h_file && h_file != default_hidden(m_file)) snprintf(hidden, sizeof hidden, " --hidden %d", h_file);
     if (strcmp(m_file, m_net)) {
         char sizes[96] = "";
-        const gf_cli_ckpt_entry *w1 = NULL, *w2 = NULL;
-        for (int i = 0; i < theirs->n; i++) {
-            if (!strcmp(theirs->e[i].name, "w_1")) w1 = &theirs->e[i];
-            if (!strcmp(theirs->e[i].name, "w_2")) w2 = &theirs->e[i];
-        }
+        const gf_cli_ckpt_entry *w1 = gf_cli_ckpt_find(theirs, "w_1"), *w2 = gf_cli_ckpt_find(theirs, "w_2");
         if (h_file && w1 && w2 && w2->shape.rank == 2)
             snprintf(sizes, sizeof sizes, " (%lld-%d-%lld)", (long long)w1->shape.dim[0], h_file,
                      (long long)w2->shape.dim[1]);
