@@ -376,6 +376,17 @@ static void files_by_content(void **state)
     fclose(f);
     assert_int_equal(cli("train --data %s --steps 5", bad), 0);
     gf_test_contains(out, "note: the labels run from 0 to 12: 13 classes (MNIST's have 10;");
+    /* A labels header that says rank 3: named so by eval, not as a file
+     * truncated against the absurd size its "dimensions" promise. */
+    lab[3] = 3;
+    f = fopen(lp, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(lab, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    assert_int_equal(cli("eval %s/a.gfm --data %s", dir, bad), 1);
+    one_line(out);
+    gf_test_contains(out, "t10k-labels-idx1-ubyte: labels must be rank 1 [count], but its IDX magic 00 00 08 03 "
+                          "says rank 3");
     free(lp);
     free(bad);
     free(ti);

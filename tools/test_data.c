@@ -5,6 +5,7 @@
 #include "test_data.h"
 #include "cli.h"
 #include "data_source.h"
+#include "data/data.h" /* gf__idx_read_ranked */
 
 #include <math.h>
 #include <stdio.h>
@@ -83,25 +84,24 @@ static int load_idx(const char *cmd, const char *where, int is_file, const gf_cl
     }
     gf_idx img, lab = { 0 };
     gf_error err;
-    if (gf_idx_read(ipath, 0, &img, &err) != GF_OK) {
+    /* The ranks are checked before the sizes their dimensions promise, as
+     * the dataset loaders check them. */
+    if (gf__idx_read_ranked(ipath, 2, GF_MAX_RANK, "images must be rank 2..4 [n,rows,cols] or rows [n,k]", &img,
+                            &err) != GF_OK) {
         fprintf(stderr, "gradflow %s: %s\n", cmd, err.message);
         return 0;
     }
     int ok = 0;
-    if (img.rank < 2) {
-        fprintf(stderr, "gradflow %s: %s: an IDX file of rank %d: expected images [n,rows,cols] or rows [n,k]\n",
-                cmd, ipath, img.rank);
-        goto out;
-    }
     int64_t per = img.count / img.dim[0];
     if (!features_fit(cmd, ipath, per, o)) goto out;
     if (labels) {
-        if (gf_idx_read(lpath, 0, &lab, &err) != GF_OK) {
+        if (gf__idx_read_ranked(lpath, 1, 1, "labels must be rank 1 [count]", &lab, &err) != GF_OK) {
             fprintf(stderr, "gradflow %s: %s\n", cmd, err.message);
             goto out;
         }
-        if (lab.rank != 1 || lab.dim[0] != img.dim[0]) {
-            fprintf(stderr, "gradflow %s: %s: expected %lld labels (rank 1)\n", cmd, lpath, (long long)img.dim[0]);
+        if (lab.dim[0] != img.dim[0]) {
+            fprintf(stderr, "gradflow %s: %s: expected %lld labels, one per image, not %lld\n", cmd, lpath,
+                    (long long)img.dim[0], (long long)lab.dim[0]);
             goto out;
         }
     }
